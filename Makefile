@@ -1,0 +1,27 @@
+# Two entry points, each doing all set-up on a fresh clone:
+#   make report   -> report.html (needs Quarto >= 1.4 on PATH)
+#   make test     -> the test suite
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: test report install clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[report,test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n 2 -q
+
+report: $(STAMP)
+	@command -v quarto >/dev/null || { echo "Quarto is not installed: see https://quarto.org/docs/get-started/"; exit 1; }
+	PATH="$(CURDIR)/$(BIN):$$PATH" QUARTO_PYTHON="$(CURDIR)/$(BIN)/python" quarto render report.qmd
+
+clean:
+	rm -rf report.html report_files _freeze .quarto
