@@ -1,0 +1,47 @@
+"""Solver settings shared by every logistic-regression path.
+
+The statsmodels/firthmodels reference path (:mod:`analysis.models`) and the
+batched engine (:mod:`analysis.engine`) read the same constants, so that a fold
+fitted by either path is fitted to the same optimum and flagged by the same rule.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Newton-Raphson iterations for plain maximum likelihood (statsmodels ``Logit``).
+MLE_MAX_ITER = 100
+#: statsmodels' Newton stops when every parameter changes by less than this.
+MLE_TOL = 1e-10
+
+#: Firth (bias-reduced) Newton-Raphson settings, as firthmodels names them. Newton
+#: converges quadratically, so a last step below 1e-6 leaves an error near 1e-12;
+#: tighter tolerances make firthmodels stop with "not converged" when step-halving
+#: can no longer improve the penalised likelihood in floating point.
+FIRTH_MAX_ITER = 200
+FIRTH_GTOL = 1e-6
+FIRTH_XTOL = 1e-6
+
+#: A training set is flagged ``separated`` when the plain-MLE fit shows the
+#: divergence that (quasi-)complete separation causes: Newton-Raphson does not
+#: converge within ``MLE_MAX_ITER`` iterations (when the MLE exists it converges in
+#: a handful), or it drives a training linear predictor beyond this magnitude
+#: (fitted probability within about 1e-13 of 0 or 1). Checked against the exact
+#: linear-programming test of separation on the group-7 folds (tests/test_models.py).
+SEPARATION_ETA = 30.0
+
+
+def separation_flag(eta_train: np.ndarray, converged: bool = True) -> bool:
+    """Return True when a plain-MLE fit shows the divergence that separation causes.
+
+    Parameters
+    ----------
+    eta_train : ndarray
+        Linear predictor of the plain-MLE fit on the training rows.
+    converged : bool
+        Whether that fit converged.
+    """
+    eta = np.asarray(eta_train, dtype=float)
+    if not converged or not np.all(np.isfinite(eta)):
+        return True
+    return bool(np.max(np.abs(eta)) > SEPARATION_ETA)

@@ -1,0 +1,281 @@
+"""The one place where logistic models are fitted to cross-validation folds.
+
+:func:`cross_validate` takes a design matrix, labels and a batch of (train, test)
+splits and returns fold-level rows (one per split) and out-of-fold scores (one per
+test image per split). Two engines give the same numbers:
+
+* ``"reference"``: one statsmodels ``Logit`` (plain maximum likelihood) or one
+  firthmodels ``FirthLogisticRegression`` (Firth's bias-reduced likelihood) per
+  fold, in a loop;
+* ``"batched"``: :mod:`analysis.engine`, which fits all folds at once in numpy.
+
+Scores are the linear predictor x'b of the test images, so that the AUC of a fold
+is not distorted by probabilities that saturate at 0 or 1 under separation.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+from sklearn.model_selection import StratifiedKFold
+
+from . import fitconfig
+
+ESTIMATORS = ("mle", "firth")
+#: Default seed of every resampling step (fold assignment of repeat r uses
+#: ``SeedSequence([seed, r])``).
+DEFAULT_SEED = 2018
+
+
+class Split(NamedTuple):
+    """One train/test split: ``repeat`` (0 is the canonical split), ``fold``, indices."""
+
+    repeat: int
+    fold: int
+    train: np.ndarray
+    test: np.ndarray
+
+
+def repeat_seed(seed: int, repeat: int) -> int:
+    """Seed of the fold assignment of one repeat, independent of any other repeat."""
+    return int(np.random.SeedSequence([seed, repeat]).generate_state(1)[0])
+
+
+def stratified_splits(
+    y: np.ndarray, *, n_splits: int = 10, n_repeats: int = 1, seed: int = DEFAULT_SEED
+) -> list[Split]:
+    """Repeated stratified k-fold splits.
+
+    Parameters
+    ----------
+    y : array of 0/1
+    n_splits : int
+        Folds per repeat (10 in the paper).
+    n_repeats : int
+        Number of fold assignments; repeat 0 is the canonical split.
+    seed : int
+        Master seed; repeat ``r`` shuffles with :func:`repeat_seed` (seed, r), so a
+        repeat's folds do not depend on how many repeats are drawn.
+    """
+    y = np.asarray(y)
+    if n_splits < 2:
+        raise ValueError("n_splits must be at least 2")
+    counts = np.bincount(y.astype(int), minlength=2)
+    if counts.min() < n_splits:
+        raise ValueError(
+            f"cannot stratify {n_splits} folds: the rarer class has {counts.min()} images"
+        )
+    out = []
+    for r in range(n_repeats):
+        skf = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=repeat_seed(seed, r))
+        for k, (train, test) in enumerate(skf.split(np.zeros(len(y)), y)):
+            out.append(Split(r, k, train, test))
+    return out
+
+
+@dataclass
+class FitResult:
+    """A fitted logistic model and how it was fitted."""
+
+    estimator: str
+    coef: np.ndarray  # intercept first
+    converged: bool
+    n_iter: int
+    separated: bool
+    warnings: tuple[str, ...] = ()
+
+    def linear_predictor(self, X: np.ndarray) -> np.ndarray:
+        return self.coef[0] + np.asarray(X, dtype=float) @ self.coef[1:]
+
+    def glance(self) -> dict:
+        """One tidy row describing the fit."""
+        return {
+            "estimator": self.estimator,
+            "converged": self.converged,
+            "n_iter": self.n_iter,
+            "separated": self.separated,
+            "n_warnings": len(self.warnings),
+            "warnings": "; ".join(sorted(set(self.warnings))),
+        }
+
+
+def _fit_mle(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, bool, int, list[str]]:
+    Xc = sm.add_constant(np.asarray(X, dtype=float), has_constant="add")
+    with warnings.catch_warnings(record=True) as caught, np.errstate(all="ignore"):
+        warnings.simplefilter("always")
+        try:
+            res = sm.Logit(np.asarray(y, dtype=float), Xc).fit(
+                method="newton", maxiter=fitconfig.MLE_MAX_ITER, tol=fitconfig.MLE_TOL,
+                disp=0, warn_convergence=False,
+            )
+            coef = np.asarray(res.params, dtype=float)
+            conv = bool(res.mle_retvals["converged"])
+            n_iter = int(res.mle_retvals["iterations"])
+        except np.linalg.LinAlgError as err:  # singular Hessian far into divergence
+            coef = np.full(Xc.shape[1], np.nan)
+            conv, n_iter = False, fitconfig.MLE_MAX_ITER
+            caught.append(warnings.WarningMessage(str(err), RuntimeWarning, "", 0))
+    msgs = [f"{w.category.__name__}: {str(w.message).splitlines()[0]}" for w in caught]
+    return coef, conv, n_iter, msgs
+
+
+def _fit_firth(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, bool, int, list[str]]:
+    from firthmodels import FirthLogisticRegression
+
+    with warnings.catch_warnings(record=True) as caught, np.errstate(all="ignore"):
+        warnings.simplefilter("always")
+        m = FirthLogisticRegression(
+            max_iter=fitconfig.FIRTH_MAX_ITER, gtol=fitconfig.FIRTH_GTOL,
+            xtol=fitconfig.FIRTH_XTOL,
+        ).fit(np.asarray(X, dtype=float), np.asarray(y, dtype=int))
+    coef = np.concatenate([[m.intercept_], np.asarray(m.coef_, dtype=float)])
+    msgs = [f"{w.category.__name__}: {str(w.message).splitlines()[0]}" for w in caught]
+    return coef, bool(m.converged_), int(m.n_iter_), msgs
+
+
+def fit_logistic(X: np.ndarray, y: np.ndarray, estimator: str = "mle") -> FitResult:
+    """Fit one logistic model with intercept by the reference libraries.
+
+    Parameters
+    ----------
+    X : ndarray (n, p)
+        Features, without intercept column.
+    y : ndarray (n,)
+        0/1 labels.
+    estimator : {"mle", "firth"}
+        ``mle``: statsmodels ``Logit`` by Newton-Raphson; ``firth``: firthmodels'
+        Firth-penalised Newton-Raphson. Settings in :mod:`analysis.fitconfig`.
+
+    Returns
+    -------
+    FitResult
+        ``separated`` is a property of the training data: the plain-MLE fit diverges
+        (:func:`analysis.fitconfig.separation_flag`); it is reported for both
+        estimators. Warnings raised during the fit are recorded, not printed.
+    """
+    if estimator not in ESTIMATORS:
+        raise ValueError(f"estimator must be one of {ESTIMATORS}, got {estimator!r}")
+    coef_mle, conv_mle, it_mle, w_mle = _fit_mle(X, y)
+    eta = coef_mle[0] + np.asarray(X, dtype=float) @ coef_mle[1:]
+    separated = fitconfig.separation_flag(eta, conv_mle)
+    if estimator == "mle":
+        return FitResult("mle", coef_mle, conv_mle, it_mle, separated, tuple(w_mle))
+    coef, conv, it, w = _fit_firth(X, y)
+    return FitResult("firth", coef, conv, it, separated, tuple(w))
+
+
+FOLD_COLUMNS = [
+    "repeat", "fold", "n_train", "n_test", "n_pos_test", "auc", "separated", "converged",
+    "n_iter", "n_warnings",
+]
+
+
+def fold_auc(y_test: np.ndarray, score: np.ndarray) -> float:
+    """AUC of one fold (Mann-Whitney, ties 1/2); NaN when the fold has one class only."""
+    from .inference import auc
+
+    y_test = np.asarray(y_test)
+    if y_test.min() == y_test.max():
+        return float("nan")
+    return float(auc(y_test, score))
+
+
+@dataclass
+class CVResult:
+    """Fold-level rows and out-of-fold scores of one cross-validation batch."""
+
+    folds: pd.DataFrame
+    scores: pd.DataFrame  # repeat, fold, row, y, score
+
+
+def _cross_validate_reference(X, y, splits, estimator) -> CVResult:
+    rows, scores = [], []
+    for s in splits:
+        fit = fit_logistic(X[s.train], y[s.train], estimator)
+        sc = fit.linear_predictor(X[s.test])
+        rows.append((s.repeat, s.fold, len(s.train), len(s.test), int(y[s.test].sum()),
+                     fold_auc(y[s.test], sc), fit.separated, fit.converged, fit.n_iter,
+                     len(fit.warnings)))
+        scores.append(pd.DataFrame({"repeat": s.repeat, "fold": s.fold, "row": s.test,
+                                    "y": y[s.test], "score": sc}))
+    return CVResult(pd.DataFrame(rows, columns=FOLD_COLUMNS), pd.concat(scores, ignore_index=True))
+
+
+def _cross_validate_batched(X, y, splits, estimator, n_jobs) -> CVResult:
+    from . import engine
+
+    res = engine.cross_validate_batch(
+        X, y, [(s.train, s.test) for s in splits], estimator=estimator, n_jobs=n_jobs
+    )
+    folds = pd.DataFrame({
+        "repeat": [s.repeat for s in splits], "fold": [s.fold for s in splits],
+        "n_train": res["n_train"], "n_test": res["n_test"], "n_pos_test": res["n_pos_test"],
+        "auc": res["auc"], "separated": res["separated"], "converged": res["converged"],
+        "n_iter": res["n_iter"], "n_warnings": 0,
+    })[FOLD_COLUMNS]
+    test_scores = res["test_scores"]
+    scores = pd.concat(
+        [pd.DataFrame({"repeat": s.repeat, "fold": s.fold, "row": s.test, "y": y[s.test],
+                       "score": np.asarray(test_scores[i])[: len(s.test)]})
+         for i, s in enumerate(splits)],
+        ignore_index=True,
+    )
+    return CVResult(folds, scores)
+
+
+def engine_available() -> bool:
+    try:
+        from . import engine  # noqa: F401
+    except ImportError:
+        return False
+    return hasattr(engine, "cross_validate_batch")
+
+
+def cross_validate(
+    X: np.ndarray,
+    y: np.ndarray,
+    splits: list[Split],
+    *,
+    estimator: str = "mle",
+    engine: str = "auto",
+    n_jobs: int = 1,
+) -> CVResult:
+    """Fit one model per split and score its test images.
+
+    Parameters
+    ----------
+    X : ndarray (n, p)
+    y : ndarray (n,) of 0/1
+    splits : list of Split
+    estimator : {"mle", "firth"}
+    engine : {"auto", "reference", "batched"}
+        ``auto`` uses the batched engine when it is available.
+    n_jobs : int
+        Workers for the batched engine (results do not depend on it).
+
+    Returns
+    -------
+    CVResult
+        ``folds``: one row per split with columns :data:`FOLD_COLUMNS`;
+        ``scores``: the linear predictor of every test image of every split.
+    """
+    if estimator not in ESTIMATORS:
+        raise ValueError(f"estimator must be one of {ESTIMATORS}, got {estimator!r}")
+    X = np.asarray(X, dtype=float)
+    y = np.asarray(y, dtype=int)
+    if X.ndim != 2 or X.shape[0] != y.shape[0]:
+        raise ValueError(f"X must be (n, p) with n = len(y); got {X.shape} and {y.shape}")
+    if not np.isfinite(X).all():
+        raise ValueError("X has missing or infinite values")
+    if engine == "auto":
+        engine = "batched" if engine_available() else "reference"
+    if engine == "reference":
+        return _cross_validate_reference(X, y, splits, estimator)
+    if engine == "batched":
+        return _cross_validate_batched(X, y, splits, estimator, n_jobs)
+    raise ValueError(f"engine must be auto, reference or batched, got {engine!r}")
