@@ -152,15 +152,20 @@ def feature_sets(features: tuple[str, ...], annotators: tuple[str, ...]) -> pd.D
     Returns
     -------
     DataFrame
-        Columns ``experiment`` (1 or 2), ``feature_set``, ``kind`` (all, feature,
-        annotator, moments, moment), ``columns`` (list of column names),
-        ``n_features``.
+        Columns ``experiment`` (1 or 2 as in the paper; 3 for the review's
+        combinations ``mean+sd``, ``mean+skewness``, ``mean+kurtosis``),
+        ``feature_set``, ``kind`` (all, feature, annotator, moments, moment,
+        combination), ``columns`` (list of column names), ``n_features``.
     """
     rows = [(1, "all", "all", [f"{f}_{a}" for a in annotators for f in features])]
     rows += [(1, f, "feature", [f"{f}_{a}" for a in annotators]) for f in features]
     rows += [(1, f"annotator_{a}", "annotator", [f"{f}_{a}" for f in features]) for a in annotators]
     rows += [(2, "moments_all", "moments", [f"{m}_{f}" for m in MOMENTS for f in features])]
     rows += [(2, m, "moment", [f"{m}_{f}" for f in features]) for m in MOMENTS]
+    # the statistical review (experiment 3) asks whether a disagreement moment adds
+    # to the consensus: mean plus one moment
+    rows += [(3, f"mean+{m}", "combination", [f"{x}_{f}" for x in ("mean", m) for f in features])
+             for m in MOMENTS[1:]]
     out = pd.DataFrame(rows, columns=["experiment", "feature_set", "kind", "columns"])
     out["n_features"] = out["columns"].map(len)
     return out

@@ -105,21 +105,28 @@ class FitResult:
 
 
 def _fit_mle(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, bool, int, list[str]]:
+    """statsmodels Newton-Raphson (no step control), as ``Logit.fit(method="newton")``.
+
+    ``full_output=False`` skips statsmodels' inversion of the final Hessian, which is
+    singular at a finite but nearly separated optimum and would raise although the
+    iterations converged; iterations are counted by a callback instead, and the fit
+    converged when it stopped before ``MLE_MAX_ITER`` with finite coefficients.
+    """
     Xc = sm.add_constant(np.asarray(X, dtype=float), has_constant="add")
+    steps = []
     with warnings.catch_warnings(record=True) as caught, np.errstate(all="ignore"):
         warnings.simplefilter("always")
         try:
             res = sm.Logit(np.asarray(y, dtype=float), Xc).fit(
                 method="newton", maxiter=fitconfig.MLE_MAX_ITER, tol=fitconfig.MLE_TOL,
-                disp=0, warn_convergence=False,
+                disp=0, full_output=False, callback=steps.append,
             )
             coef = np.asarray(res.params, dtype=float)
-            conv = bool(res.mle_retvals["converged"])
-            n_iter = int(res.mle_retvals["iterations"])
-        except np.linalg.LinAlgError as err:  # singular Hessian far into divergence
+        except np.linalg.LinAlgError as err:
             coef = np.full(Xc.shape[1], np.nan)
-            conv, n_iter = False, fitconfig.MLE_MAX_ITER
             caught.append(warnings.WarningMessage(str(err), RuntimeWarning, "", 0))
+    n_iter = len(steps)
+    conv = n_iter < fitconfig.MLE_MAX_ITER and bool(np.isfinite(coef).all())
     msgs = [f"{w.category.__name__}: {str(w.message).splitlines()[0]}" for w in caught]
     return coef, conv, n_iter, msgs
 
@@ -193,9 +200,10 @@ class CVResult:
     scores: pd.DataFrame  # repeat, fold, row, y, score
 
 
-def _cross_validate_reference(X, y, splits, estimator) -> CVResult:
+def _cross_validate_reference(X, Y, splits, estimator) -> CVResult:
     rows, scores = [], []
-    for s in splits:
+    for i, s in enumerate(splits):
+        y = Y[i]
         fit = fit_logistic(X[s.train], y[s.train], estimator)
         sc = fit.linear_predictor(X[s.test])
         rows.append((s.repeat, s.fold, len(s.train), len(s.test), int(y[s.test].sum()),
@@ -206,11 +214,13 @@ def _cross_validate_reference(X, y, splits, estimator) -> CVResult:
     return CVResult(pd.DataFrame(rows, columns=FOLD_COLUMNS), pd.concat(scores, ignore_index=True))
 
 
-def _cross_validate_batched(X, y, splits, estimator, n_jobs) -> CVResult:
+def _cross_validate_batched(X, Y, splits, estimator, n_jobs) -> CVResult:
     from . import engine
 
+    same = all(Y[i] is Y[0] for i in range(len(splits)))
     res = engine.cross_validate_batch(
-        X, y, [(s.train, s.test) for s in splits], estimator=estimator, n_jobs=n_jobs
+        X, Y[0] if same else np.stack(Y), [(s.train, s.test) for s in splits],
+        estimator=estimator, n_jobs=n_jobs,
     )
     folds = pd.DataFrame({
         "repeat": [s.repeat for s in splits], "fold": [s.fold for s in splits],
@@ -220,7 +230,7 @@ def _cross_validate_batched(X, y, splits, estimator, n_jobs) -> CVResult:
     })[FOLD_COLUMNS]
     test_scores = res["test_scores"]
     scores = pd.concat(
-        [pd.DataFrame({"repeat": s.repeat, "fold": s.fold, "row": s.test, "y": y[s.test],
+        [pd.DataFrame({"repeat": s.repeat, "fold": s.fold, "row": s.test, "y": Y[i][s.test],
                        "score": np.asarray(test_scores[i])[: len(s.test)]})
          for i, s in enumerate(splits)],
         ignore_index=True,
@@ -244,6 +254,7 @@ def cross_validate(
     estimator: str = "mle",
     engine: str = "auto",
     n_jobs: int = 1,
+    labels: np.ndarray | None = None,
 ) -> CVResult:
     """Fit one model per split and score its test images.
 
@@ -257,6 +268,9 @@ def cross_validate(
         ``auto`` uses the batched engine when it is available.
     n_jobs : int
         Workers for the batched engine (results do not depend on it).
+    labels : ndarray (n_splits, n), optional
+        One label vector per split (e.g. permuted labels); ``y`` is then ignored
+        except for its length.
 
     Returns
     -------
@@ -272,10 +286,18 @@ def cross_validate(
         raise ValueError(f"X must be (n, p) with n = len(y); got {X.shape} and {y.shape}")
     if not np.isfinite(X).all():
         raise ValueError("X has missing or infinite values")
+    if labels is None:
+        Y = [y] * len(splits)
+    else:
+        labels = np.asarray(labels, dtype=int)
+        if labels.shape != (len(splits), len(y)):
+            raise ValueError(f"labels must be (n_splits, n) = {(len(splits), len(y))}, "
+                             f"got {labels.shape}")
+        Y = list(labels)
     if engine == "auto":
         engine = "batched" if engine_available() else "reference"
     if engine == "reference":
-        return _cross_validate_reference(X, y, splits, estimator)
+        return _cross_validate_reference(X, Y, splits, estimator)
     if engine == "batched":
-        return _cross_validate_batched(X, y, splits, estimator, n_jobs)
+        return _cross_validate_batched(X, Y, splits, estimator, n_jobs)
     raise ValueError(f"engine must be auto, reference or batched, got {engine!r}")

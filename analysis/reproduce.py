@@ -56,6 +56,7 @@ def run_experiments(
     seed: int = models.DEFAULT_SEED,
     estimators: tuple[str, ...] = models.ESTIMATORS,
     feature_sets: list[str] | None = None,
+    experiments: tuple[int, ...] = (1, 2),
     n_splits: int = 10,
     engine: str = "auto",
     n_jobs: int = 1,
@@ -71,7 +72,9 @@ def run_experiments(
     seed : int
     estimators : tuple of {"mle", "firth"}
     feature_sets : list of str, optional
-        Default: every set of ``design.sets``.
+        Default: every set of ``design.sets`` in ``experiments``.
+    experiments : tuple of int
+        1 and 2 are the paper's; 3 adds the review's mean+moment combinations.
     n_splits : int
         Folds per repeat.
     engine, n_jobs : see :func:`analysis.models.cross_validate`.
@@ -85,7 +88,9 @@ def run_experiments(
     t0 = time.perf_counter()
     y = design.labels
     splits = models.stratified_splits(y, n_splits=n_splits, n_repeats=repeats, seed=seed)
-    sets = design.sets if feature_sets is None else design.sets[design.sets["feature_set"].isin(feature_sets)]
+    sets = design.sets[design.sets["experiment"].isin(experiments)]
+    if feature_sets is not None:
+        sets = design.sets[design.sets["feature_set"].isin(feature_sets)]
     jobs = [(row, est) for row in sets.itertuples(index=False) for est in estimators]
     folds, scores = [], []
     for row, est in progress(jobs, desc="cross-validation", quiet=quiet):

@@ -42,7 +42,9 @@ def test_zscore_columns_and_constant_column():
 def test_feature_sets_of_the_paper():
     sets = features.feature_sets(features.GROUP7_FEATURES, tuple("123456"))
     widths = dict(zip(sets["feature_set"], sets["n_features"], strict=True))
-    assert len(sets) == 17
+    assert len(sets) == 20
+    assert (sets["experiment"] <= 2).sum() == 17
+    assert widths["mean+sd"] == 10
     assert widths["all"] == 30 and widths["moments_all"] == 20
     assert all(widths[f] == 6 for f in features.GROUP7_FEATURES)
     assert all(widths[f"annotator_{a}"] == 5 for a in "123456")

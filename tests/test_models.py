@@ -97,14 +97,17 @@ def test_fold_auc_equals_sklearn_on_the_same_predictions(group7, estimator):
 
 def test_separation_flag_agrees_with_the_exact_linear_programming_check(group7):
     """The divergence rule used for `separated` against firthmodels' LP test of
-    (quasi-)complete separation, on every feature set of the canonical split."""
+    (quasi-)complete separation, on every feature set of the paper (experiments 1
+    and 2), canonical split and one more repeat. (On the review's mean+sd set,
+    statsmodels' Newton can fail to converge on nearly separated data whose MLE
+    exists; such folds are flagged too: the plain MLE was not obtained.)"""
     from firthmodels import detect_separation
 
     y = group7.labels
-    splits = models.stratified_splits(y, n_repeats=1)
+    splits = models.stratified_splits(y, n_repeats=2)
     disagree = []
     n = 0
-    for fs in group7.sets["feature_set"]:
+    for fs in group7.sets.loc[group7.sets["experiment"] <= 2, "feature_set"]:
         X = group7.matrix(fs)
         for s in splits:
             flag = models.fit_logistic(X[s.train], y[s.train], "mle").separated
@@ -112,5 +115,5 @@ def test_separation_flag_agrees_with_the_exact_linear_programming_check(group7):
             n += 1
             if flag != exact:
                 disagree.append((fs, s.fold, flag, exact))
-    assert n == 170
+    assert n == 20 * 17
     assert disagree == []
