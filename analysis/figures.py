@@ -24,6 +24,7 @@ FEATURE_LETTERS = {
     "asymmetry": "A", "border": "B", "color": "C", "dermoscopic_structures": "D",
     "blue_glow": "G", "border_2": "B2", "color_categorised": "C2", "blood_vessels": "blood",
 }
+FEATURE_LETTERS = dict(sorted(FEATURE_LETTERS.items(), key=lambda kv: (kv[1][0], len(kv[1]))))
 #: The four ISIC 2017 images of Figure 1 (ISIC_0000002 is a melanoma).
 FIGURE1_IMAGES = ("ISIC_0000000", "ISIC_0000001", "ISIC_0000003", "ISIC_0000002")
 
@@ -43,13 +44,12 @@ def figure1(labels: pd.DataFrame, fetch=data.fetch):
 
     lab = labels.set_index("image_id")["melanoma"]
     order = sorted(FIGURE1_IMAGES, key=lambda i: (lab.get(i, 0), i))
-    fig, axes = plt.subplots(1, len(order), figsize=(10, 2.8))
+    fig, axes = plt.subplots(1, len(order), figsize=(10, 3.0), layout="constrained")
     for ax, image_id in zip(axes, order, strict=True):
         ax.imshow(mpimg.imread(fetch(f"external/{image_id}.jpg")))
         ax.set_title(f"{image_id}\n{'melanoma' if lab.get(image_id) == 1 else 'non-melanoma'}",
                      fontsize=9)
         ax.axis("off")
-    fig.tight_layout()
     plt.close(fig)
     return fig
 
@@ -65,8 +65,11 @@ def table1(summary: pd.DataFrame) -> pd.DataFrame:
     """
     ours = summary[summary["cohort"] == "2017-2018"].copy()
     ours["group"] = ours["group"].str.extract(r"(\d+)", expand=False).astype(int)
+    order = list(FEATURE_LETTERS.values())
     ours["features_ours"] = ours["features"].map(
-        lambda s: ", ".join(FEATURE_LETTERS.get(f.strip(), f.strip()) for f in s.split(","))
+        lambda s: ", ".join(sorted(
+            (FEATURE_LETTERS.get(f.strip(), f.strip()) for f in s.split(",")),
+            key=lambda x: (order.index(x) if x in order else len(order), x)))
     )
     p = paper.paper_table1().rename(columns={
         "images_per_annotator": "paper_images_per_annotator",
@@ -114,6 +117,8 @@ def _set_label(name: str) -> str:
         return "Ann. " + name.split("_", 1)[1]
     if name == "moments_all":
         return "All moments"
+    if name == "sd":
+        return "SD"
     return FEATURE_LABELS.get(name, name.replace("_", " ").capitalize())
 
 

@@ -85,7 +85,7 @@ class ReportData:
             f"over all repeats, {int(mle['separated'].sum()):,} of {len(mle):,} training folds "
             f"({pct(mle['separated'].mean())}) are separated; in the canonical split, "
             f"{len(heavy)} of {len(by_set)} feature sets have at least one separated fold "
-            f"({', '.join(f'{k} {v}/10' for k, v in heavy.items())})."
+            f"({', '.join(f'`{k}` {v}/10' for k, v in heavy.items())})."
         )
 
     @property
