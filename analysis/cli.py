@@ -1,4 +1,4 @@
-"""Command-line interface: ``crowd-disagreement fetch | reproduce``.
+"""Command-line interface: ``crowd-disagreement fetch | reproduce | review``.
 
 Every command writes tidy CSV files and a ``manifest.json`` into ``--out``; the
 report calls the same functions.
@@ -53,6 +53,34 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_review(args: argparse.Namespace) -> int:
+    from . import review
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    design = reproduce.load_group()
+    rv = review.review(design, repeats=args.repeats, n_boot=args.bootstrap,
+                       n_permutations=args.permutations, seed=args.seed, n_jobs=args.jobs,
+                       quiet=args.quiet)
+    claims = rv.claims()
+    tables = {
+        "auc_ci.csv": rv.auc_ci, "permutation.csv": rv.permutation.summary,
+        "permutation_null.csv": rv.permutation.null, "comparisons.csv": rv.comparisons,
+        "icc.csv": rv.icc, "krippendorff.csv": rv.krippendorff,
+        "moment_tests.csv": rv.moment_tests, "fold_variability.csv": rv.fold_variability,
+        "claims.csv": claims,
+    }
+    for name, frame in tables.items():
+        _write_csv(frame, out / name)
+    manifest = reproduce.manifest(rv.exp, command="review", **rv.settings)
+    manifest["elapsed_seconds"] = round(rv.elapsed, 3)
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    if not args.quiet:
+        print(claims[["claim", "verdict", "ours", "p_value"]].to_string(index=False))
+        print(f"wrote {', '.join(tables)} and manifest.json to {out} in {rv.elapsed:.1f} s")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="crowd-disagreement",
@@ -75,14 +103,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, default=-1, help="worker processes (-1: all cores)")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     p.set_defaults(func=cmd_reproduce)
+
+    from .review import DEFAULT_BOOT, DEFAULT_PERMUTATIONS
+
+    p = sub.add_parser("review", help="statistical review of the paper's claims on group 7 "
+                                      "(CIs, permutation tests, ICC, moment tests, verdicts)")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--seed", type=int, default=models.DEFAULT_SEED, help="seed (default %(default)s)")
+    p.add_argument("--bootstrap", type=int, default=DEFAULT_BOOT,
+                   help="bootstrap replicates (default %(default)s)")
+    p.add_argument("--permutations", type=int, default=DEFAULT_PERMUTATIONS,
+                   help="label permutations (default %(default)s)")
+    p.add_argument("--repeats", type=int, default=reproduce.DEFAULT_REPEATS,
+                   help="repeats of 10-fold CV (default %(default)s)")
+    p.add_argument("--jobs", type=int, default=-1, help="worker processes (-1: all cores)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    p.set_defaults(func=cmd_review)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if getattr(args, "repeats", 1) is not None and getattr(args, "repeats", 1) < 1:
-        parser.error("--repeats must be at least 1")
+    for name, low in (("repeats", 1), ("bootstrap", 100), ("permutations", 99)):
+        if getattr(args, name, low) < low:
+            parser.error(f"--{name} must be at least {low}")
     try:
         return args.func(args)
     except data.DataError as err:

@@ -195,7 +195,7 @@ class _PooledDesign:
     ``V @ O`` and ``x_i' M_b x_i`` is entry ``(b, i)`` of ``vec(M) @ O'``.
     """
 
-    def __init__(self, Xp, O=None):
+    def __init__(self, Xp, O=None):  # noqa: E741 (O: the pair-product matrix)
         self.Xp = Xp
         self.N, self.k = Xp.shape
         self.n = self.N
@@ -931,7 +931,7 @@ def benchmark_shapes(
         splits = splits[:n_splits]
         for est in estimators:
             t0 = time.perf_counter()
-            for tr, te in splits[:n_ref]:
+            for tr, _te in splits[:n_ref]:
                 fit_logistic(X[tr], y[tr], estimator=est)  # reference: analysis.models
             ref_rate = n_ref / (time.perf_counter() - t0)
             row = dict(p=p, estimator=est, ref_fits_per_s=ref_rate)

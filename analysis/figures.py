@@ -133,7 +133,8 @@ def figure3(folds: pd.DataFrame, estimator: str = "mle", repeat: int = 0) -> p9.
     repeat : int
         Which fold assignment to show (0 = canonical split, like the paper's one split).
     """
-    f = folds[(folds["estimator"] == estimator) & (folds["repeat"] == repeat)].copy()
+    f = folds[(folds["estimator"] == estimator) & (folds["repeat"] == repeat)
+              & (folds["experiment"] <= 2)].copy()
     order = list(dict.fromkeys(f["feature_set"]))
     f["set"] = pd.Categorical(f["feature_set"].map(_set_label),
                               categories=[_set_label(s) for s in order])
@@ -177,4 +178,70 @@ def figure4(design: GroupDesign) -> p9.ggplot:
         + p9.scale_fill_manual(values=CLASS_COLORS)
         + p9.labs(x="SD across annotators (z-scored)", y="Density", fill="")
         + p9.theme_bw() + p9.theme(figure_size=(11, 3.2), legend_position="top")
+    )
+
+
+# --- statistical review -------------------------------------------------------------
+
+SUBSET_COLORS = {"all": "#555555", **CLASS_COLORS}
+
+
+def forest_auc(auc_ci: pd.DataFrame) -> p9.ggplot:
+    """Pooled out-of-fold AUC of every feature set with DeLong and BCa 95% CIs."""
+    d = auc_ci[auc_ci["boot_method"] == "bca"].copy()
+    order = list(dict.fromkeys(d["feature_set"]))[::-1]
+    d["set"] = pd.Categorical(d["feature_set"].map(_set_label).str.replace("\n", " "),
+                              categories=[_set_label(s).replace("\n", " ") for s in order])
+    d["estimator"] = pd.Categorical(d["estimator"], categories=["mle", "firth"])
+    long = pd.concat([
+        d.assign(interval="DeLong", low=d["delong_low"], high=d["delong_high"]),
+        d.assign(interval="bootstrap BCa", low=d["boot_low"], high=d["boot_high"]),
+    ])
+    return (
+        p9.ggplot(long, p9.aes(x="set", y="auc_pooled", ymin="low", ymax="high", color="interval"))
+        + p9.geom_hline(yintercept=0.5, linetype="dashed", color="grey")
+        + p9.geom_pointrange(position=p9.position_dodge(width=0.6), size=0.35, fatten=2)
+        + p9.coord_flip()
+        + p9.facet_wrap("estimator", labeller=p9.as_labeller(
+            {"mle": "plain maximum likelihood", "firth": "Firth"}))
+        + p9.scale_color_manual(values={"DeLong": "#4C72B0", "bootstrap BCa": "#DD8452"})
+        + p9.labs(y="AUC of pooled out-of-fold scores (95% CI)", x="", color="")
+        + p9.theme_bw() + p9.theme(figure_size=(10, 6), legend_position="top")
+    )
+
+
+def permutation_nulls(null: pd.DataFrame, summary: pd.DataFrame) -> p9.ggplot:
+    """Null distributions of the fold-mean AUC under label permutation, observed marked."""
+    order = [s for s in ("sd", "skewness", "kurtosis", "moments_all") if s in set(null["feature_set"])]
+    order += sorted(set(null["feature_set"]) - set(order))
+    null = null.assign(feature_set=pd.Categorical(null["feature_set"], categories=order))
+    obs = summary.assign(feature_set=pd.Categorical(summary["feature_set"], categories=order))
+    return (
+        p9.ggplot(null, p9.aes("auc"))
+        + p9.geom_histogram(bins=40, fill="#BBBBBB", color="white")
+        + p9.geom_vline(p9.aes(xintercept="observed_auc"), data=obs, color="#C44E52", size=1)
+        + p9.geom_text(p9.aes(x="observed_auc", y=np.inf, label="p_label"),
+                       data=obs.assign(p_label=[f"p = {p:.4f} " for p in obs["p_value"]]),
+                       ha="right", va="top", size=8, color="#C44E52")
+        + p9.facet_grid("estimator ~ feature_set")
+        + p9.labs(x="mean fold AUC with permuted labels (red: observed)", y="permutations")
+        + p9.theme_bw() + p9.theme(figure_size=(11, 4.5))
+    )
+
+
+def icc_plot(icc: pd.DataFrame, icc_type: str = "ICC2") -> p9.ggplot:
+    """One ICC form per feature type, for all images and within each class, with 95% CI."""
+    d = icc[icc["type"] == icc_type].copy()
+    order = list(dict.fromkeys(d["feature"]))
+    d["feature"] = pd.Categorical(
+        d["feature"].map(lambda s: FEATURE_LABELS.get(s, s).replace("\n", " ")),
+        categories=[FEATURE_LABELS.get(s, s).replace("\n", " ") for s in order])
+    d["subset"] = pd.Categorical(d["subset"], categories=list(SUBSET_COLORS))
+    return (
+        p9.ggplot(d, p9.aes(x="feature", y="icc", ymin="ci_low", ymax="ci_high", color="subset"))
+        + p9.geom_hline(yintercept=0, color="grey")
+        + p9.geom_pointrange(position=p9.position_dodge(width=0.5))
+        + p9.scale_color_manual(values=SUBSET_COLORS)
+        + p9.labs(x="", y=f"{icc_type} (95% CI)", color="images")
+        + p9.theme_bw() + p9.theme(figure_size=(9, 3.6), legend_position="top")
     )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pandas as pd
 from IPython.display import Markdown
 
-from . import data, figures, models, reproduce
+from . import data, figures, models, reproduce, review
 
 #: Environment variable that sets the number of CV repeats of a render.
 REPEATS_ENV = "CROWD_DISAGREEMENT_REPEATS"
@@ -36,6 +36,7 @@ class ReportData:
     summary: pd.DataFrame
     comparison: pd.DataFrame
     table1: pd.DataFrame
+    review: review.Review
 
     @classmethod
     def build(cls, *, repeats: int | None = None, seed: int = models.DEFAULT_SEED,
@@ -50,10 +51,11 @@ class ReportData:
         ann = reproduce.load_annotations()
         design = reproduce.load_group(annotations=ann)
         exp = reproduce.run_experiments(design, repeats=repeats, seed=seed, n_jobs=n_jobs,
-                                        quiet=True)
+                                        experiments=(1, 2, 3), quiet=True)
         summary = reproduce.summarise(exp)
+        rv = review.review(design, exp=exp, seed=seed, n_jobs=n_jobs, quiet=True)
         return cls(ann, design, exp, summary, reproduce.compare_with_paper(summary, "mle"),
-                   figures.table1(ann.summary()))
+                   figures.table1(ann.summary()), rv)
 
     # --- data -----------------------------------------------------------------
     @property
@@ -127,3 +129,52 @@ class ReportData:
     def hashes(self) -> pd.DataFrame:
         h = data.data_hashes()
         return pd.DataFrame({"file (0_data/...)": list(h), "sha256": list(h.values())})
+
+    # --- statistical review -------------------------------------------------------
+    @property
+    def claims(self) -> pd.DataFrame:
+        return self.review.claims()
+
+    @property
+    def claims_display(self) -> pd.DataFrame:
+        c = self.claims
+        p = [("" if pd.isna(v) else ("< 1e-4" if v < 1e-4 else f"{v:.4f}")) for v in c["p_value"]]
+        return pd.DataFrame({"claim": c["claim"], "statement": c["statement"], "paper": c["paper"],
+                             "ours (mle, 95% CI)": c["ours"], "test": c["test"], "p": p,
+                             "verdict": c["verdict"]})
+
+    @property
+    def evidence_markdown(self) -> str:
+        return "\n".join(f"- **{r.claim} ({r.verdict})**: {r.evidence}"
+                          for r in self.claims.itertuples())
+
+    @property
+    def moment_tests_display(self) -> pd.DataFrame:
+        m = self.review.moment_tests.copy()
+        m["AUC (95% CI)"] = [f"{a:.2f} [{lo:.2f}, {hi:.2f}]" for a, lo, hi in
+                             zip(m["auc"], m["auc_ci_low"], m["auc_ci_high"], strict=True)]
+        return m[["feature", "moment", "AUC (95% CI)", "u", "p", "p_holm", "p_bh",
+                  "rank_biserial", "cles", "direction"]]
+
+    def perm(self, feature_set: str, estimator: str = "mle") -> pd.Series:
+        s = self.review.permutation.summary
+        return s[(s["feature_set"] == feature_set) & (s["estimator"] == estimator)].iloc[0]
+
+    def pooled(self, feature_set: str, estimator: str = "mle") -> pd.Series:
+        a = self.review.auc_ci
+        return a[(a["feature_set"] == feature_set) & (a["estimator"] == estimator)
+                 & (a["boot_method"] == "bca")].iloc[0]
+
+    def ci_text(self, feature_set: str, estimator: str = "mle") -> str:
+        r = self.pooled(feature_set, estimator)
+        return (f"{r['auc_pooled']:.3f} (DeLong 95% CI {r['delong_low']:.3f} to "
+                f"{r['delong_high']:.3f}; BCa {r['boot_low']:.3f} to {r['boot_high']:.3f})")
+
+    @property
+    def estimator_sentence(self) -> str:
+        c = self.claims
+        dep = c[c["evidence"].str.contains("depends on the estimator")]
+        if dep.empty:
+            return "No verdict depends on the estimator: plain maximum likelihood and Firth agree."
+        return ("The verdict of " + ", ".join(dep["claim"]) + " depends on the estimator "
+                "and is therefore marked inconclusive.")

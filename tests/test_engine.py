@@ -123,7 +123,7 @@ def test_mle_matches_statsmodels(results, case):
 def test_firth_matches_firthmodels(results, case):
     X, y, splits, mle, firth, refs = results[case]
     np.testing.assert_array_equal(firth["separated"], mle["separated"])
-    for s, ((tr, te), (_, rf)) in enumerate(zip(splits, refs)):
+    for s, ((_tr, te), (_, rf)) in enumerate(zip(splits, refs)):
         assert firth["converged"][s] == rf["converged"], s
         assert firth["n_iter"][s] == rf["n_iter"], s
         np.testing.assert_allclose(firth["coef"][s], rf["coef"], **TOL)

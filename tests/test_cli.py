@@ -1,0 +1,67 @@
+import json
+
+import pandas as pd
+import pytest
+from conftest import needs_data
+
+from analysis import cli
+
+pytestmark = needs_data
+
+
+def test_reproduce_writes_the_four_files_with_their_columns(tmp_path, capsys):
+    assert cli.main(["reproduce", "--out", str(tmp_path), "--repeats", "3", "--quiet",
+                     "--estimator", "mle"]) == 0
+    assert capsys.readouterr().out == ""  # --quiet prints nothing
+    folds = pd.read_csv(tmp_path / "fold_auc.csv")
+    assert {"experiment", "feature_set", "estimator", "repeat", "fold", "n_train", "n_test",
+            "n_pos_test", "auc", "separated", "converged"} <= set(folds.columns)
+    assert len(folds) == 17 * 3 * 10 and set(folds["estimator"]) == {"mle"}
+    summary = pd.read_csv(tmp_path / "summary.csv")
+    assert {"experiment", "feature_set", "estimator", "n_features", "mean_auc", "sd_auc",
+            "band_low", "band_high"} <= set(summary.columns)
+    comp = pd.read_csv(tmp_path / "paper_comparison.csv")
+    assert {"feature_set", "paper_auc", "mean_auc", "band_low", "band_high",
+            "within_band"} <= set(comp.columns)
+    assert len(comp) == 15
+    man = json.loads((tmp_path / "manifest.json").read_text())
+    assert man["n_images"] == 96 and man["n_melanoma"] == 18 and man["repeats"] == 3
+    assert man["seed"] == 2018 and man["estimators"] == ["mle"]
+    assert len(man["data_sha256"]) == 35 and "numpy" in man["package_versions"]
+    assert man["elapsed_seconds"] > 0
+
+
+def test_review_writes_tidy_tables(tmp_path):
+    assert cli.main(["review", "--out", str(tmp_path), "--repeats", "2", "--bootstrap", "100",
+                     "--permutations", "99", "--quiet", "--jobs", "1"]) == 0
+    cols = {
+        "auc_ci.csv": {"feature_set", "estimator", "auc_pooled", "delong_low", "delong_high",
+                       "boot_low", "boot_high", "boot_method", "n_boot"},
+        "permutation.csv": {"feature_set", "estimator", "observed_auc", "p_value", "n_permutations"},
+        "icc.csv": {"feature", "subset", "type", "icc", "ci_low", "ci_high", "F", "df1", "df2", "p"},
+        "moment_tests.csv": {"feature", "moment", "auc", "auc_ci_low", "auc_ci_high", "u", "p",
+                             "p_holm", "p_bh", "rank_biserial", "cles", "direction"},
+        "claims.csv": {"claim", "verdict", "evidence"},
+        "comparisons.csv": {"set_a", "set_b", "estimator", "test", "p"},
+        "krippendorff.csv": {"feature", "subset", "level", "alpha"},
+    }
+    for name, need in cols.items():
+        frame = pd.read_csv(tmp_path / name)
+        assert need <= set(frame.columns), name
+        assert len(frame) > 0, name
+    man = json.loads((tmp_path / "manifest.json").read_text())
+    assert man["n_permutations"] == 99 and man["n_boot"] == 100
+
+
+def test_bad_arguments_are_refused(tmp_path):
+    with pytest.raises(SystemExit):
+        cli.main(["reproduce", "--out", str(tmp_path), "--repeats", "0"])
+    with pytest.raises(SystemExit):
+        cli.main(["reproduce", "--out", str(tmp_path), "--estimator", "ridge"])
+
+
+def test_missing_data_is_one_clear_message(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("CROWD_DISAGREEMENT_DATA", str(tmp_path / "nowhere"))
+    assert cli.main(["reproduce", "--out", str(tmp_path / "out"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "CROWD_DISAGREEMENT_DATA" in err and "https://" in err
