@@ -1,4 +1,5 @@
-"""Command-line interface: ``crowd-disagreement fetch | reproduce | review``.
+"""Command-line interface: ``crowd-disagreement fetch | reproduce | review | replicate |
+annotators``.
 
 Every command writes tidy CSV files and a ``manifest.json`` into ``--out``; the
 report calls the same functions.
@@ -81,6 +82,54 @@ def cmd_review(args: argparse.Namespace) -> int:
     return 0
 
 
+def _manifest_extra(args, extra: dict, command: str) -> dict:
+    from .reproduce import package_versions
+
+    return {"package_versions": package_versions(), "data_commit": data.ENHANCE_COMMIT,
+            "data_sha256": data.data_hashes(), "command": command, "seed": args.seed, **extra}
+
+
+def cmd_replicate(args: argparse.Namespace) -> int:
+    from . import replication
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    ann = reproduce.load_annotations()
+    res = replication.replicate(ann, repeats=args.repeats, seed=args.seed,
+                                estimator=args.estimator, n_permutations=args.permutations,
+                                n_jobs=args.jobs, quiet=args.quiet)
+    tables = {"groups.csv": res.groups, "differences.csv": res.differences, "meta.csv": res.meta,
+              "excluded_groups.csv": res.excluded_groups,
+              "excluded_images.csv": res.excluded_images, "fold_auc.csv": res.folds}
+    for name, frame in tables.items():
+        _write_csv(frame, out / name)
+    man = _manifest_extra(args, res.manifest_extra, "replicate")
+    (out / "manifest.json").write_text(json.dumps(man, indent=2) + "\n", encoding="utf-8")
+    if not args.quiet:
+        for line in replication.verdict_sentences(res):
+            print("-", line)
+        print(f"wrote {', '.join(tables)} and manifest.json to {out}")
+    return 0
+
+
+def cmd_annotators(args: argparse.Namespace) -> int:
+    from . import replication
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    ann = reproduce.load_annotations()
+    res = replication.annotator_curve(ann, seed=args.seed, max_subsets=args.max_subsets,
+                                      repeats=args.repeats, n_jobs=args.jobs, quiet=args.quiet)
+    tables = {"subsets.csv": res.rows, "summary.csv": res.summary, "skipped.csv": res.skipped}
+    for name, frame in tables.items():
+        _write_csv(frame, out / name)
+    man = _manifest_extra(args, res.manifest_extra, "annotators")
+    (out / "manifest.json").write_text(json.dumps(man, indent=2) + "\n", encoding="utf-8")
+    if not args.quiet:
+        print(f"wrote {', '.join(tables)} and manifest.json to {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="crowd-disagreement",
@@ -119,6 +168,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, default=-1, help="worker processes (-1: all cores)")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     p.set_defaults(func=cmd_review)
+
+    from . import replication
+
+    p = sub.add_parser("replicate", help="mean vs sd of the ABC features on every eligible "
+                                         "student group and MTurk, with meta-analysis")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--seed", type=int, default=models.DEFAULT_SEED, help="seed (default %(default)s)")
+    p.add_argument("--repeats", type=int, default=replication.DEFAULT_REPEATS,
+                   help="repeats of CV per group (default %(default)s)")
+    p.add_argument("--permutations", type=int, default=replication.DEFAULT_PERMUTATIONS,
+                   help="label permutations per group for the sd test (default %(default)s)")
+    p.add_argument("--estimator", choices=["mle", "firth"], default="mle")
+    p.add_argument("--jobs", type=int, default=-1, help="worker processes (-1: all cores)")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_replicate)
+
+    p = sub.add_parser("annotators", help="AUC of mean and sd features against the number "
+                                          "of annotators")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--seed", type=int, default=models.DEFAULT_SEED, help="seed (default %(default)s)")
+    p.add_argument("--repeats", type=int, default=replication.CURVE_REPEATS,
+                   help="repeats of CV per subset (default %(default)s)")
+    p.add_argument("--max-subsets", type=int, default=30,
+                   help="at most this many annotator subsets per k (default %(default)s)")
+    p.add_argument("--jobs", type=int, default=-1, help="worker processes (-1: all cores)")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_annotators)
     return parser
 
 

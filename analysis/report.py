@@ -12,10 +12,20 @@ from dataclasses import dataclass
 import pandas as pd
 from IPython.display import Markdown
 
-from . import data, figures, models, reproduce, review
+from . import data, figures, models, replication, reproduce, review
 
 #: Environment variable that sets the number of CV repeats of a render.
 REPEATS_ENV = "CROWD_DISAGREEMENT_REPEATS"
+#: Environment variable for a quick draft render: every resampling count is small
+#: (the numbers are then rough; the report says so at the top).
+QUICK_ENV = "CROWD_DISAGREEMENT_QUICK"
+QUICK = {"repeats": 5, "n_boot": 200, "n_permutations": 99, "rep_repeats": 3,
+         "rep_permutations": 19, "curve_repeats": 1, "max_subsets": 5}
+
+
+def quick_mode() -> bool:
+    """Whether ``CROWD_DISAGREEMENT_QUICK`` asks for a draft render."""
+    return os.environ.get(QUICK_ENV, "") not in ("", "0")
 
 
 def pct(x: float, digits: int = 0) -> str:
@@ -37,25 +47,48 @@ class ReportData:
     comparison: pd.DataFrame
     table1: pd.DataFrame
     review: review.Review
+    replication: replication.ReplicationResult
+    curve: replication.AnnotatorResult
 
     @classmethod
     def build(cls, *, repeats: int | None = None, seed: int = models.DEFAULT_SEED,
               n_jobs: int = -1) -> ReportData:
         """Compute everything the report shows.
 
-        ``repeats`` defaults to ``CROWD_DISAGREEMENT_REPEATS`` when set (a quick
-        draft render), else :data:`analysis.reproduce.DEFAULT_REPEATS`.
+        ``repeats`` defaults to ``CROWD_DISAGREEMENT_REPEATS`` when set, else
+        :data:`analysis.reproduce.DEFAULT_REPEATS`. With ``CROWD_DISAGREEMENT_QUICK=1``
+        every resampling count is small (:data:`QUICK`): a draft.
         """
+        quick = quick_mode()
         if repeats is None:
-            repeats = int(os.environ.get(REPEATS_ENV, reproduce.DEFAULT_REPEATS))
+            default = QUICK["repeats"] if quick else reproduce.DEFAULT_REPEATS
+            repeats = int(os.environ.get(REPEATS_ENV, default))
+        n_boot = QUICK["n_boot"] if quick else review.DEFAULT_BOOT
+        n_perm = QUICK["n_permutations"] if quick else review.DEFAULT_PERMUTATIONS
         ann = reproduce.load_annotations()
         design = reproduce.load_group(annotations=ann)
         exp = reproduce.run_experiments(design, repeats=repeats, seed=seed, n_jobs=n_jobs,
                                         experiments=(1, 2, 3), quiet=True)
         summary = reproduce.summarise(exp)
-        rv = review.review(design, exp=exp, seed=seed, n_jobs=n_jobs, quiet=True)
+        rv = review.review(design, exp=exp, seed=seed, n_boot=n_boot, n_permutations=n_perm,
+                           n_jobs=n_jobs, quiet=True)
+        rep_kw = ({"repeats": QUICK["rep_repeats"], "n_permutations": QUICK["rep_permutations"]}
+                  if quick else {})
+        rep = replication.replicate(ann, seed=seed, n_jobs=n_jobs, quiet=True, **rep_kw)
+        curve_kw = ({"repeats": QUICK["curve_repeats"], "max_subsets": QUICK["max_subsets"]}
+                    if quick else {})
+        curve = replication.annotator_curve(ann, seed=seed, n_jobs=n_jobs, quiet=True, **curve_kw)
         return cls(ann, design, exp, summary, reproduce.compare_with_paper(summary, "mle"),
-                   figures.table1(ann.summary()), rv)
+                   figures.table1(ann.summary()), rv, rep, curve)
+
+    @property
+    def draft_banner(self) -> str:
+        if not quick_mode():
+            return ""
+        return (f"::: {{.callout-warning}}\nDraft render ({QUICK_ENV} is set): resampling "
+                f"counts are small ({self.exp.repeats} CV repeats, "
+                f"{self.review.settings['n_boot']} bootstrap replicates, "
+                f"{self.review.settings['n_permutations']} permutations); numbers are rough.\n:::")
 
     # --- data -----------------------------------------------------------------
     @property
@@ -178,3 +211,49 @@ class ReportData:
             return "No verdict depends on the estimator: plain maximum likelihood and Firth agree."
         return ("The verdict of " + ", ".join(dep["claim"]) + " depends on the estimator "
                 "and is therefore marked inconclusive.")
+
+    # --- replication and number of annotators ------------------------------------
+    @property
+    def n_mturk_images(self) -> int:
+        g = self.replication.groups
+        return int(g.loc[g["source"] == "mturk", "n_images"].iloc[0])
+
+    @property
+    def replication_display(self) -> pd.DataFrame:
+        g = self.replication.groups
+        mean = g[g["feature_set"] == "mean"].set_index(["cohort", "group"])
+        sd = g[g["feature_set"] == "sd"].set_index(["cohort", "group"])
+        d = self.replication.differences.set_index(["cohort", "group"])
+        out = pd.DataFrame({
+            "images (melanoma)": [f"{r.n_images} ({r.n_melanoma})" for r in mean.itertuples()],
+            "annotators": mean["n_annotators"].to_numpy(),
+            "mean AUC (95% CI)": [f"{r.auc:.2f} [{r.ci_low:.2f}, {r.ci_high:.2f}]"
+                                  for r in mean.itertuples()],
+            "sd AUC (95% CI)": [f"{r.auc:.2f} [{r.ci_low:.2f}, {r.ci_high:.2f}]"
+                                for r in sd.itertuples()],
+            "sd permutation p": [f"{p:.3f}" for p in sd["perm_p"]],
+            "mean - sd (95% CI)": [f"{r.diff:+.2f} [{r.ci_low:+.2f}, {r.ci_high:+.2f}]"
+                                   for r in d.loc[mean.index].itertuples()],
+        }, index=mean.index).reset_index()
+        return out
+
+    @property
+    def meta_display(self) -> pd.DataFrame:
+        m = self.replication.meta.copy()
+        m["estimate (95% CI)"] = [f"{e:+.3f} [{lo:+.3f}, {hi:+.3f}]"
+                                  for e, lo, hi in zip(m["estimate"], m["ci_low"], m["ci_high"],
+                                                       strict=True)]
+        return m[["quantity", "scope", "k", "estimate (95% CI)", "tau2", "i2", "q", "q_p"]]
+
+    @property
+    def replication_sentences(self) -> str:
+        return "\n".join(f"- {s}" for s in replication.verdict_sentences(self.replication,
+                                                                            self.curve))
+
+    @property
+    def excluded_groups_sentence(self) -> str:
+        e = self.replication.excluded_groups
+        if e.empty:
+            return "No group is left out."
+        return "Left out: " + "; ".join(f"{r.cohort} {r.group} ({r.reason})"
+                                        for r in e.itertuples()) + "."

@@ -124,6 +124,45 @@ class PermutationResult:
     null: pd.DataFrame  # feature_set, estimator, permutation, auc
 
 
+def permutation_null(
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    n_permutations: int = DEFAULT_PERMUTATIONS,
+    seed: int = models.DEFAULT_SEED,
+    n_splits: int = 10,
+    estimator: str = "mle",
+    n_jobs: int = 1,
+) -> tuple[np.ndarray, float]:
+    """Null distribution of the fold-mean AUC of a whole cross-validation.
+
+    Permutation ``p`` shuffles the labels (class sizes kept) with a stream derived
+    from ``seed``, draws new stratified ``n_splits``-fold splits for the shuffled
+    labels (seed ``SeedSequence([seed, 3, p])``) and re-runs the cross-validation.
+    The permutations depend only on ``seed`` and ``y``, so every feature set of a
+    group is tested against the same shuffles.
+
+    Returns
+    -------
+    null : ndarray (n_permutations,)
+        Mean fold AUC of each permutation.
+    share_separated : float
+        Share of the permutation folds whose training data are separated.
+    """
+    y = np.asarray(y, dtype=int)
+    perms = inference.stratified_permutations(y, n_permutations, _seed(seed, 2))
+    splits, labels = [], []
+    for p in range(n_permutations):
+        state = int(np.random.SeedSequence([seed, 3, p]).generate_state(1)[0])
+        for s in models.stratified_splits(perms[p], n_splits=n_splits, n_repeats=1, seed=state):
+            splits.append(models.Split(p, s.fold, s.train, s.test))
+            labels.append(perms[p])
+    res = models.cross_validate(X, y, splits, estimator=estimator, labels=np.asarray(labels),
+                                n_jobs=n_jobs)
+    null = res.folds.groupby("repeat", sort=True)["auc"].mean().to_numpy()
+    return null, float(res.folds["separated"].mean())
+
+
 def permutation_tests(
     design: GroupDesign,
     exp: reproduce.Experiments,
@@ -138,7 +177,8 @@ def permutation_tests(
 
     For each permutation the labels are shuffled (class sizes kept), new stratified
     10-fold splits are drawn for the shuffled labels, and the whole cross-validation
-    is re-run; the statistic is the mean fold AUC, as in the paper.
+    is re-run (:func:`permutation_null`); the statistic is the mean fold AUC, as in
+    the paper, and the observed value is that of the canonical split.
 
     Returns
     -------
@@ -149,21 +189,12 @@ def permutation_tests(
         permutation folds). ``null``: one row per permutation.
     """
     y = design.labels
-    perms = inference.stratified_permutations(y, n_permutations, _seed(seed, 2))
-    splits, labels = [], []
-    for p in range(n_permutations):
-        for s in models.stratified_splits(perms[p], n_repeats=1, seed=int(
-                np.random.SeedSequence([seed, 3, p]).generate_state(1)[0])):
-            splits.append(models.Split(p, s.fold, s.train, s.test))
-            labels.append(perms[p])
-    labels = np.asarray(labels)
     observed = reproduce.summarise(exp).set_index(["feature_set", "estimator"])["mean_auc"]
     rows, nulls = [], []
     jobs = [(fs, est) for fs in sets for est in exp.estimators]
     for fs, est in progress(jobs, desc="permutations", quiet=quiet):
-        res = models.cross_validate(design.matrix(fs), y, splits, estimator=est,
-                                    labels=labels, n_jobs=n_jobs)
-        null = res.folds.groupby("repeat", sort=True)["auc"].mean().to_numpy()
+        null, sep = permutation_null(design.matrix(fs), y, n_permutations=n_permutations,
+                                     seed=seed, estimator=est, n_jobs=n_jobs)
         obs = float(observed.loc[(fs, est)])
         valid = null[np.isfinite(null)]
         rows.append({
@@ -171,7 +202,7 @@ def permutation_tests(
             "p_value": inference.permutation_pvalue(obs, null, "greater"),
             "n_permutations": n_permutations, "null_mean": float(valid.mean()),
             "null_q95": float(np.quantile(valid, 0.95)), "n_null_nan": int((~np.isfinite(null)).sum()),
-            "share_separated": float(res.folds["separated"].mean()),
+            "share_separated": sep,
         })
         nulls.append(pd.DataFrame({"feature_set": fs, "estimator": est,
                                    "permutation": np.arange(n_permutations), "auc": null}))

@@ -53,8 +53,7 @@ def test_citations_exist_in_the_bibliography():
     assert cited and cited <= keys, sorted(cited - keys)
 
 
-@needs_data
-def test_report_executes_end_to_end(tmp_path):
+def _execute(tmp_path, quick: bool):
     import nbformat
     from nbclient import NotebookClient
 
@@ -66,12 +65,17 @@ def test_report_executes_end_to_end(tmp_path):
         + ["print(len(__inline))"])
     nb.cells.append(nbformat.v4.new_code_cell(probe))
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    env_repeats = os.environ.get("CROWD_DISAGREEMENT_REPEATS")
-    client = NotebookClient(nb, timeout=900, kernel_name="python3",
-                            resources={"metadata": {"path": str(ROOT)}})
-    client.execute()
-    if env_repeats is None:
-        pass
+    old = os.environ.get("CROWD_DISAGREEMENT_QUICK")
+    os.environ["CROWD_DISAGREEMENT_QUICK"] = "1" if quick else "0"
+    try:
+        client = NotebookClient(nb, timeout=1800, kernel_name="python3",
+                                resources={"metadata": {"path": str(ROOT)}})
+        client.execute()
+    finally:
+        if old is None:
+            del os.environ["CROWD_DISAGREEMENT_QUICK"]
+        else:
+            os.environ["CROWD_DISAGREEMENT_QUICK"] = old
     outputs = {}
     for cell in nb.cells:
         m = re.search(r"^#\|\s*label:\s*(\S+)", cell.source, flags=re.M)
@@ -86,6 +90,19 @@ def test_report_executes_end_to_end(tmp_path):
         if label.startswith("tbl-"):
             assert "text/markdown" in kinds, label
     assert nb.cells[-1]["outputs"][0]["text"].strip() == str(len(set(expressions)))
+
+
+@needs_data
+def test_report_executes_end_to_end_quick(tmp_path):
+    """Every cell and inline expression, with small resampling counts (the code path
+    is the same as a full render; only the counts differ)."""
+    _execute(tmp_path, quick=True)
+
+
+@pytest.mark.slow
+@needs_data
+def test_report_executes_end_to_end_full(tmp_path):
+    _execute(tmp_path, quick=False)
 
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")

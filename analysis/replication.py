@@ -1,0 +1,1096 @@
+"""Beyond group 7: the paper's mean-versus-disagreement comparison on every group.
+
+The paper analyses one of the student groups ("group 7", 2017-2018, six
+annotators). This module asks whether its two findings hold elsewhere:
+
+* **replication** (:func:`replicate`): on every group that annotated asymmetry,
+  border and colour with at least two annotators per image (the three student
+  cohorts and the MTurk crowd), cross-validate a logistic model on the *mean*
+  across annotators of each of the three features and on their *standard
+  deviation* (disagreement); pooled out-of-fold AUC with DeLong intervals, the
+  paired DeLong difference, and random-effects meta-analyses of
+  (a) AUC(mean) - AUC(sd) and (b) AUC(sd) - 0.5 (:func:`meta_analyse`);
+* **number of annotators** (:func:`annotator_curve`): on group 7 and every group
+  whose annotators rated all images, recompute the moments over every subset of
+  ``k`` annotators and follow the AUC as ``k`` grows.
+
+Harmonisation rule (:func:`group_abc_design`)
+---------------------------------------------
+The groups differ in design. In most, the same annotators rated every image
+(*crossed*). In some, each feature had its own annotators (*split by feature*:
+2017-2018 group 4, 2019-2020 group 5). In 2017-2018 groups 5 and 8, annotators
+1-3 rated half of the images and 4-6 the other half (*rotating*). On MTurk the
+three columns are positions, not persistent workers (*positions*). One rule
+covers them all:
+
+1. for each feature, the design's number of raters per image ``r_f`` is the most
+   frequent number of ok scores per image (ties: the larger);
+2. an image is kept when every feature has exactly ``r_f`` scores and the image
+   has an expert label; every other image is listed in ``excluded`` with the
+   reason (nothing is dropped silently);
+3. each (feature, annotator) column is z-scored (ddof=1) over the kept images
+   it rated; for MTurk positions, each feature is z-scored over all its cells
+   (a position is not a person, so it has no scale of its own);
+4. per image and feature, the moments (mean, sd with ddof=1, skewness, excess
+   kurtosis, as :func:`analysis.features.moments_across`) are taken across the
+   ``r_f`` annotators who rated it; each moment column is then z-scored over
+   images. A group is eligible when asymmetry, border and color exist and
+   ``r_f >= 2`` for each.
+
+For group 7 this is exactly :func:`analysis.features.group_design` restricted to
+the same features (tested).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+import zlib
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import plotnine as p9
+
+from . import inference, models
+from .features import GROUP7_FEATURES, MOMENTS, moments_across, zscore
+from .progress import progress
+
+__all__ = [
+    "ABC",
+    "AbcDesign",
+    "AnnotatorResult",
+    "FEATURE_SETS",
+    "GROUP7",
+    "MTURK",
+    "ReplicationResult",
+    "annotator_curve",
+    "annotator_plot",
+    "eligible_groups",
+    "forest_plot",
+    "group_abc_design",
+    "meta_analyse",
+    "replicate",
+    "verdict_sentences",
+]
+
+#: The features every replicated group must have.
+ABC: tuple[str, ...] = ("asymmetry", "border", "color")
+#: The paper's group.
+GROUP7: tuple[str, str] = ("2017-2018", "group07")
+#: The crowd cohort (annotator ids are positions, not workers).
+MTURK: tuple[str, str] = ("mturk", "isic")
+#: Feature sets compared: the mean and the sd across annotators of each feature.
+FEATURE_SETS: tuple[str, ...] = ("mean", "sd")
+#: Default fold assignments of the replication (repeat 0 is the canonical split).
+DEFAULT_REPEATS = 20
+#: Default fold assignments per subset in the annotator curve.
+CURVE_REPEATS = 5
+#: Percentiles of the per-repeat mean fold AUC that bound the band.
+BAND = (2.5, 97.5)
+#: Pooled AUC within this distance of the all-annotator AUC counts as "reached".
+CONSENSUS_TOLERANCE = 0.02
+#: Meta-analysis scopes and quantities, in table order.
+SCOPES = ("students", "students_excl_group07", "students_and_mturk", "mturk")
+QUANTITIES = ("auc_mean_minus_sd", "auc_sd_minus_half")
+
+
+# --------------------------------------------------------------------------- design
+
+
+@dataclass
+class AbcDesign:
+    """Moment features of one group under the harmonisation rule.
+
+    Attributes
+    ----------
+    cohort, group : str
+    features : tuple of str
+    annotators : tuple of str
+        Every annotator id with at least one kept score.
+    design : str
+        ``"crossed"`` (the same annotators rated every kept image, for every
+        feature), ``"split_by_feature"`` (the same per feature, different across
+        features), ``"rotating"`` (different annotators rated different images) or
+        ``"positions"`` (MTurk).
+    raters : dict
+        Feature -> number of raters per kept image (``r_f``).
+    z : DataFrame
+        Kept images x ``<feature>_<annotator>`` z-scored scores, NaN where the
+        annotator did not rate the image.
+    moments_raw, moments : DataFrame
+        ``<moment>_<feature>`` before and after z-scoring over images.
+    y : Series
+        Melanoma label (0/1) of the kept images.
+    excluded : DataFrame
+        ``image_id, reason, detail`` of every image of the group left out.
+    """
+
+    cohort: str
+    group: str
+    features: tuple[str, ...]
+    annotators: tuple[str, ...]
+    design: str
+    raters: dict[str, int]
+    z: pd.DataFrame
+    moments_raw: pd.DataFrame
+    moments: pd.DataFrame
+    y: pd.Series
+    excluded: pd.DataFrame
+    feature_annotators: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def n_images(self) -> int:
+        return int(len(self.y))
+
+    @property
+    def n_melanoma(self) -> int:
+        return int(self.y.sum())
+
+    @property
+    def n_raters(self) -> int:
+        """Raters per image (the smallest ``r_f`` over features)."""
+        return int(min(self.raters.values()))
+
+    @property
+    def labels(self) -> np.ndarray:
+        return self.y.to_numpy(dtype=int)
+
+    def columns(self, feature_set: str) -> list[str]:
+        """Columns of a moment set (``"mean"``, ``"sd"``, ``"skewness"``,
+        ``"kurtosis"`` or ``"moments_all"``)."""
+        if feature_set == "moments_all":
+            return [f"{m}_{f}" for m in MOMENTS for f in self.features]
+        if feature_set not in MOMENTS:
+            raise KeyError(f"unknown feature set {feature_set!r}")
+        return [f"{feature_set}_{f}" for f in self.features]
+
+    def matrix(self, feature_set: str) -> np.ndarray:
+        """Design matrix (images x features, no intercept) of a moment set."""
+        return self.moments[self.columns(feature_set)].to_numpy(dtype=float)
+
+
+def _annotator_key(a: str) -> tuple[int, str]:
+    return (int(a), a) if str(a).isdigit() else (10**9, str(a))
+
+
+def _design_raters(counts: pd.Series) -> int:
+    """Most frequent count (ties: the larger)."""
+    vc = counts.value_counts()
+    top = vc.max()
+    return int(max(vc.index[vc == top]))
+
+
+def group_abc_design(
+    annotations, cohort: str, group: str, *, features: tuple[str, ...] = ABC
+) -> AbcDesign:
+    """Harmonised moment features of one group, whatever its annotation design.
+
+    Parameters
+    ----------
+    annotations : analysis.tidy.Annotations
+        Output of :func:`analysis.reproduce.load_annotations` (uses ``.tidy`` and
+        ``.labels``).
+    cohort, group : str
+        E.g. ``"2017-2018", "group05"``; ``"mturk", "isic"`` for the crowd.
+    features : tuple of str, default :data:`ABC`
+        Features to use, in order.
+
+    Returns
+    -------
+    AbcDesign
+
+    Raises
+    ------
+    KeyError
+        When the group has no annotations.
+    ValueError
+        When a feature is absent, or has fewer than 2 raters per image.
+
+    Notes
+    -----
+    The rule (raters per image ``r_f`` = most frequent count, ties to the larger;
+    images with any other count, or without an expert label, excluded; z-score per
+    annotator column over the kept images it rated, per feature for MTurk
+    positions; moments across the ``r_f`` raters of each image; moments z-scored
+    over images) is given in the module docstring.
+
+    Examples
+    --------
+    >>> from analysis import reproduce
+    >>> ann = reproduce.load_annotations()  # doctest: +SKIP
+    >>> d = group_abc_design(ann, "2017-2018", "group05")  # doctest: +SKIP
+    >>> d.design, d.n_images, d.raters  # doctest: +SKIP
+    """
+    tidy = annotations.tidy
+    sub = tidy[(tidy["cohort"] == cohort) & (tidy["group"] == group)]
+    if sub.empty:
+        raise KeyError(f"no annotations for cohort {cohort!r}, group {group!r}")
+    all_images = sorted(sub["image_id"].unique())
+    present = set(sub["feature"])
+    missing = [f for f in features if f not in present]
+    if missing:
+        raise ValueError(f"feature(s) {', '.join(missing)} not annotated")
+    ok = sub[sub["feature"].isin(features) & (sub["status"] == "ok")]
+    counts = (ok.groupby(["feature", "image_id"]).size().unstack("feature")
+              .reindex(index=all_images, columns=list(features)).fillna(0).astype(int))
+    raters = {f: _design_raters(counts[f]) for f in features}
+    few = {f: r for f, r in raters.items() if r < 2}
+    if few:
+        raise ValueError("fewer than 2 raters per image for "
+                         + ", ".join(f"{f} ({r})" for f, r in few.items()))
+    lab = annotations.labels.set_index("image_id")["melanoma"]
+    excluded = []
+    for image_id, row in counts.iterrows():
+        off = [f"{f}: {row[f]} of {raters[f]} raters" for f in features if row[f] != raters[f]]
+        if off:
+            excluded.append((image_id, "rater count differs from the design", "; ".join(off)))
+        elif image_id not in lab.index:
+            excluded.append((image_id, "no expert label", ""))
+    excluded_df = pd.DataFrame(excluded, columns=["image_id", "reason", "detail"])
+    keep = [i for i in all_images if i not in set(excluded_df["image_id"])]
+
+    ok = ok[ok["image_id"].isin(keep)]
+    annotators = tuple(sorted(ok["annotator"].astype(str).unique(), key=_annotator_key))
+    wide = ok.pivot_table(index="image_id", columns=["feature", "annotator"], values="score",
+                          aggfunc="first")
+    cols = [(f, a) for f in features for a in annotators if (f, a) in wide.columns]
+    wide = wide.reindex(index=keep, columns=pd.MultiIndex.from_tuples(cols))
+    positions = (cohort, group) == MTURK
+    if positions:
+        z = wide.copy()
+        for f in features:
+            block = wide[f]
+            vals = block.to_numpy(dtype=float)
+            mu, sd = np.nanmean(vals), np.nanstd(vals, ddof=1)
+            z[f] = (block - mu) / (sd if sd > 0 else 1.0)
+    else:
+        z = zscore(wide)
+    z.columns = [f"{f}_{a}" for f, a in cols]
+
+    feature_annotators = {f: tuple(a for ff, a in cols if ff == f) for f in features}
+    crossed_per_feature = all(
+        z[[f"{f}_{a}" for a in feature_annotators[f]]].notna().all().all()
+        and len(feature_annotators[f]) == raters[f]
+        for f in features
+    )
+    if positions:
+        design = "positions"
+    elif not crossed_per_feature:
+        design = "rotating"
+    elif len({feature_annotators[f] for f in features}) == 1:
+        design = "crossed"
+    else:
+        design = "split_by_feature"
+
+    mom = {}
+    for f in features:
+        vals = z[[f"{f}_{a}" for a in feature_annotators[f]]].to_numpy(dtype=float)
+        packed = np.sort(vals, axis=1)[:, : raters[f]]  # NaN sort last; r_f values per row
+        m, _ = moments_across(packed)
+        for name in MOMENTS:
+            mom[f"{name}_{f}"] = m[name]
+    order = [f"{m}_{f}" for m in MOMENTS for f in features]
+    moments_raw = pd.DataFrame(mom, index=pd.Index(keep, name="image_id"))[order]
+    y = lab.reindex(keep).astype(int).rename("melanoma")
+    y.index.name = "image_id"
+    return AbcDesign(
+        cohort=cohort, group=group, features=tuple(features), annotators=annotators,
+        design=design, raters=raters, z=z, moments_raw=moments_raw,
+        moments=zscore(moments_raw), y=y, excluded=excluded_df,
+        feature_annotators=feature_annotators,
+    )
+
+
+def eligible_groups(annotations, *, features: tuple[str, ...] = ABC) -> pd.DataFrame:
+    """Which groups can enter the replication, and why the others cannot.
+
+    Parameters
+    ----------
+    annotations : analysis.tidy.Annotations
+    features : tuple of str, default :data:`ABC`
+
+    Returns
+    -------
+    DataFrame
+        One row per (cohort, group): ``cohort, group, source`` ("student" or
+        "mturk"), ``eligible`` (bool), ``design``, ``n_annotators`` (raters per
+        image), ``n_annotators_total`` (distinct annotator ids), ``n_images``
+        (kept), ``n_melanoma``, ``n_excluded_images``, ``reason`` (empty when
+        eligible).
+
+    Notes
+    -----
+    Eligible: every feature of ``features`` annotated, at least 2 raters per image
+    (:func:`group_abc_design`), and both classes among the kept images with at least
+    2 images each (needed for stratified folds).
+    """
+    keys = annotations.tidy[["cohort", "group"]].drop_duplicates().sort_values(["cohort", "group"])
+    rows = []
+    for cohort, group in keys.itertuples(index=False):
+        base = {"cohort": cohort, "group": group,
+                "source": "mturk" if (cohort, group) == MTURK else "student"}
+        try:
+            d = group_abc_design(annotations, cohort, group, features=features)
+        except ValueError as err:
+            rows.append({**base, "eligible": False, "design": "", "n_annotators": 0,
+                         "n_annotators_total": 0, "n_images": 0, "n_melanoma": 0,
+                         "n_excluded_images": 0, "reason": str(err)})
+            continue
+        n_pos, n_neg = d.n_melanoma, d.n_images - d.n_melanoma
+        reason = ""
+        if min(n_pos, n_neg) < 2:
+            why = d.excluded["reason"].value_counts()
+            reason = (f"{n_pos} melanoma and {n_neg} other images kept; "
+                      + "; ".join(f"{n} images excluded ({r})" for r, n in why.items()))
+            if len(d.excluded):
+                reason += f", e.g. {d.excluded['detail'].iloc[0]}"
+        rows.append({**base, "eligible": reason == "", "design": d.design,
+                     "n_annotators": d.n_raters, "n_annotators_total": len(d.annotators),
+                     "n_images": d.n_images, "n_melanoma": n_pos,
+                     "n_excluded_images": int(len(d.excluded)), "reason": reason})
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- CV helpers
+
+
+def _n_splits(y: np.ndarray, wanted: int = 10) -> int:
+    counts = np.bincount(np.asarray(y, dtype=int), minlength=2)
+    return int(min(wanted, counts.min()))
+
+
+def _canonical_scores(cv: models.CVResult, n: int) -> np.ndarray:
+    s = cv.scores[cv.scores["repeat"] == 0].sort_values("row")
+    if len(s) != n or not np.array_equal(s["row"].to_numpy(), np.arange(n)):
+        raise RuntimeError("canonical split does not score every image once")
+    return s["score"].to_numpy(dtype=float)
+
+
+def _fold_summary(folds: pd.DataFrame) -> dict:
+    per_repeat = folds.groupby("repeat")["auc"].mean()
+    canon = folds[folds["repeat"] == 0]
+    return {
+        "fold_mean_auc": float(canon["auc"].mean()),
+        "band_low": float(np.percentile(per_repeat, BAND[0])),
+        "band_high": float(np.percentile(per_repeat, BAND[1])),
+        "repeat_mean_auc": float(per_repeat.mean()),
+        "n_folds_separated": int(canon["separated"].sum()),
+        "n_folds_not_converged": int((~canon["converged"].astype(bool)).sum()),
+        "share_separated": float(folds["separated"].mean()),
+    }
+
+
+# --------------------------------------------------------------------------- replication
+
+
+@dataclass
+class ReplicationResult:
+    """Tidy tables of :func:`replicate`.
+
+    Attributes
+    ----------
+    groups : DataFrame
+        One row per (group, feature set): pooled out-of-fold AUC of the canonical
+        split with its DeLong interval, fold-level summaries.
+    differences : DataFrame
+        One row per group: AUC(mean) - AUC(sd), paired DeLong SE, CI and p.
+    meta : DataFrame
+        Random-effects meta-analyses (:func:`meta_analyse`).
+    excluded_groups : DataFrame
+        ``cohort, group, reason`` of the groups left out.
+    manifest_extra : dict
+        Settings, sizes and run time, for the run manifest.
+    folds : DataFrame
+        Fold-level rows of every group, feature set and repeat.
+    excluded_images : DataFrame
+        ``cohort, group, image_id, reason, detail``.
+    """
+
+    groups: pd.DataFrame
+    differences: pd.DataFrame
+    meta: pd.DataFrame
+    excluded_groups: pd.DataFrame
+    manifest_extra: dict
+    folds: pd.DataFrame = field(default_factory=pd.DataFrame)
+    excluded_images: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+GROUP_COLUMNS = [
+    "cohort", "group", "source", "design", "n_images", "n_melanoma", "n_annotators",
+    "n_splits", "reduced_folds", "feature_set", "estimator", "auc", "se", "ci_low", "ci_high",
+    "fold_mean_auc", "band_low", "band_high", "perm_p", "perm_null_mean", "n_permutations",
+    "n_folds_separated", "n_folds_not_converged", "share_separated", "n_excluded_images",
+]
+#: Label permutations per group for the test of "sd better than random".
+DEFAULT_PERMUTATIONS = 1000
+DIFF_COLUMNS = ["cohort", "group", "source", "estimator", "auc_mean", "auc_sd", "diff", "se",
+                "ci_low", "ci_high", "z", "p"]
+META_COLUMNS = ["quantity", "scope", "method", "k", "estimate", "se", "ci_low", "ci_high",
+                "tau2", "i2", "q", "q_p"]
+
+
+def replicate(
+    annotations,
+    *,
+    repeats: int = DEFAULT_REPEATS,
+    seed: int = models.DEFAULT_SEED,
+    estimator: str = "mle",
+    n_splits: int = 10,
+    method: str = "REML",
+    n_permutations: int = DEFAULT_PERMUTATIONS,
+    engine: str = "auto",
+    n_jobs: int = 1,
+    quiet: bool = False,
+) -> ReplicationResult:
+    """Mean versus disagreement (sd) of the ABC features on every eligible group.
+
+    Parameters
+    ----------
+    annotations : analysis.tidy.Annotations
+    repeats : int, default 20
+        Fold assignments per group, **including** the canonical split (repeat 0),
+        as in :func:`analysis.reproduce.run_experiments`; they give the band.
+    seed : int, default :data:`analysis.models.DEFAULT_SEED`
+    estimator : {"mle", "firth"}
+    n_splits : int, default 10
+        Folds; reduced to the size of the rarer class where that is smaller
+        (column ``reduced_folds``).
+    method : {"REML", "DL"}
+        Between-group variance estimator of the meta-analysis.
+    n_permutations : int, default 1000
+        Label permutations per group for the test that the sd features beat chance
+        (:func:`analysis.review.permutation_null`: the whole CV is re-run per
+        permutation; the statistic is the fold-mean AUC of the canonical split). The
+        DeLong interval of a pooled out-of-fold AUC treats the fitted models as fixed
+        and so understates the variability of refitting; the permutation test does not.
+        0 skips it.
+    engine, n_jobs
+        See :func:`analysis.models.cross_validate`.
+    quiet : bool
+        No progress bar.
+
+    Returns
+    -------
+    ReplicationResult
+
+    Notes
+    -----
+    Per group the same splits (stratified, :func:`analysis.models.stratified_splits`)
+    serve both feature sets. ``auc`` pools the out-of-fold linear predictors of the
+    canonical split (every image scored once) and its interval is DeLong's
+    (:func:`analysis.inference.delong_ci`, clipped to [0, 1]); the difference uses
+    the paired DeLong test on the same pooled scores. ``fold_mean_auc`` is the mean
+    fold AUC of the canonical split; ``band_low``/``band_high`` the 2.5/97.5
+    percentiles of the per-repeat mean fold AUC. Pooling scores of different fold
+    models assumes their scales are comparable; the fold mean does not.
+
+    Examples
+    --------
+    >>> res = replicate(ann, repeats=5, quiet=True)  # doctest: +SKIP
+    >>> res.meta.query("scope == 'students'")  # doctest: +SKIP
+    """
+    t0 = time.perf_counter()
+    elig = eligible_groups(annotations)
+    todo = elig[elig["eligible"]]
+    rows, diffs, folds, excl = [], [], [], []
+    for r in progress(list(todo.itertuples(index=False)), desc="replication", quiet=quiet):
+        d = group_abc_design(annotations, r.cohort, r.group)
+        y = d.labels
+        k = _n_splits(y, n_splits)
+        splits = models.stratified_splits(y, n_splits=k, n_repeats=repeats, seed=seed)
+        base = {"cohort": d.cohort, "group": d.group, "source": r.source, "design": d.design,
+                "n_images": d.n_images, "n_melanoma": d.n_melanoma,
+                "n_annotators": d.n_raters, "n_splits": k, "reduced_folds": k < n_splits}
+        scores = {}
+        for fs in FEATURE_SETS:
+            cv = models.cross_validate(d.matrix(fs), y, splits, estimator=estimator,
+                                       engine=engine, n_jobs=n_jobs)
+            scores[fs] = _canonical_scores(cv, d.n_images)
+            ci = inference.delong_ci(y, scores[fs])
+            fsum = _fold_summary(cv.folds)
+            perm = {"perm_p": np.nan, "perm_null_mean": np.nan, "n_permutations": 0}
+            if fs == "sd" and n_permutations > 0:
+                from .review import permutation_null
+
+                null, _ = permutation_null(d.matrix(fs), y, n_permutations=n_permutations,
+                                           seed=seed, n_splits=k, estimator=estimator,
+                                           n_jobs=n_jobs)
+                perm = {"perm_p": inference.permutation_pvalue(fsum["fold_mean_auc"], null),
+                        "perm_null_mean": float(np.nanmean(null)),
+                        "n_permutations": n_permutations}
+            rows.append({**base, "feature_set": fs, "estimator": estimator, "auc": ci["auc"],
+                         "se": ci["se"], "ci_low": ci["low"], "ci_high": ci["high"],
+                         **fsum, **perm, "n_excluded_images": int(len(d.excluded))})
+            folds.append(cv.folds.assign(cohort=d.cohort, group=d.group, feature_set=fs,
+                                         estimator=estimator))
+        pd_ = inference.delong_paired(y, scores["mean"], scores["sd"])
+        diffs.append({"cohort": d.cohort, "group": d.group, "source": r.source,
+                      "estimator": estimator, "auc_mean": pd_["auc_a"], "auc_sd": pd_["auc_b"],
+                      "diff": pd_["diff"], "se": pd_["se"], "ci_low": pd_["low"],
+                      "ci_high": pd_["high"], "z": pd_["z"], "p": pd_["p"]})
+        excl.append(d.excluded.assign(cohort=d.cohort, group=d.group))
+    groups = pd.DataFrame(rows)[GROUP_COLUMNS]
+    differences = pd.DataFrame(diffs)[DIFF_COLUMNS]
+    meta = meta_analyse(groups, differences, method=method)
+    front = ["cohort", "group", "feature_set", "estimator"]
+    f = pd.concat(folds, ignore_index=True)
+    f = f[front + [c for c in f.columns if c not in front]]
+    ex = pd.concat(excl, ignore_index=True)[["cohort", "group", "image_id", "reason", "detail"]]
+    excluded_groups = elig.loc[~elig["eligible"], ["cohort", "group", "reason"]].reset_index(
+        drop=True)
+    manifest_extra = {
+        "replication": {
+            "seed": seed, "repeats": repeats, "estimator": estimator, "n_splits": n_splits,
+            "n_permutations": n_permutations,
+            "meta_method": method, "features": list(ABC), "feature_sets": list(FEATURE_SETS),
+            "n_groups": int(len(todo)),
+            "groups_reduced_folds": [f"{c}/{g}" for c, g, red in groups.loc[
+                groups["feature_set"] == "mean", ["cohort", "group", "reduced_folds"]
+            ].itertuples(index=False) if red],
+            "excluded_groups": [f"{c}/{g}: {why}" for c, g, why in
+                                excluded_groups.itertuples(index=False)],
+            "n_excluded_images": int(len(ex)),
+            "elapsed_seconds": round(time.perf_counter() - t0, 3),
+        }
+    }
+    return ReplicationResult(groups=groups.reset_index(drop=True),
+                             differences=differences.reset_index(drop=True), meta=meta,
+                             excluded_groups=excluded_groups, manifest_extra=manifest_extra,
+                             folds=f, excluded_images=ex)
+
+
+def meta_studies(groups: pd.DataFrame, differences: pd.DataFrame) -> pd.DataFrame:
+    """The per-group estimates and variances that enter the meta-analyses.
+
+    Returns
+    -------
+    DataFrame
+        ``quantity, cohort, group, source, yi, vi``: for ``auc_mean_minus_sd`` the
+        paired difference and its squared paired-DeLong SE; for
+        ``auc_sd_minus_half`` the sd-set AUC minus 0.5 and its squared DeLong SE.
+    """
+    d = differences.assign(quantity=QUANTITIES[0], yi=differences["diff"],
+                           vi=differences["se"] ** 2)
+    g = groups[groups["feature_set"] == "sd"]
+    s = g.assign(quantity=QUANTITIES[1], yi=g["auc"] - 0.5, vi=g["se"] ** 2)
+    cols = ["quantity", "cohort", "group", "source", "yi", "vi"]
+    return pd.concat([d[cols], s[cols]], ignore_index=True)
+
+
+def _in_scope(studies: pd.DataFrame, scope: str) -> pd.Series:
+    student = studies["source"] == "student"
+    if scope == "students":
+        return student
+    if scope == "students_excl_group07":
+        return student & ~((studies["cohort"] == GROUP7[0]) & (studies["group"] == GROUP7[1]))
+    if scope == "students_and_mturk":
+        return pd.Series(True, index=studies.index)
+    if scope == "mturk":
+        return studies["source"] == "mturk"
+    raise ValueError(f"unknown scope {scope!r}")
+
+
+def meta_analyse(groups: pd.DataFrame, differences: pd.DataFrame, *,
+                 method: str = "REML") -> pd.DataFrame:
+    """Random-effects meta-analyses of the replication.
+
+    Parameters
+    ----------
+    groups, differences : DataFrame
+        ``ReplicationResult.groups`` and ``.differences``.
+    method : {"REML", "DL"}
+
+    Returns
+    -------
+    DataFrame
+        One row per (quantity, scope): ``quantity`` (``auc_mean_minus_sd``,
+        ``auc_sd_minus_half``), ``scope`` (``students``, ``students_excl_group07``,
+        ``students_and_mturk``, ``mturk``), ``method, k, estimate, se, ci_low,
+        ci_high, tau2, i2`` (percent), ``q, q_p``. A scope with one study (MTurk)
+        is that study's estimate with a Wald interval; tau^2, I^2 and Q are NaN.
+
+    Notes
+    -----
+    :func:`analysis.inference.random_effects_meta` on ``yi, vi`` of
+    :func:`meta_studies` (inverse-variance weights ``1/(v_i + tau^2)``).
+    Student groups share no images with MTurk only by design of the crowd task;
+    they do share the ISIC 2017 pool, and the groups are treated as independent.
+    """
+    studies = meta_studies(groups, differences)
+    z = inference._z(0.05)
+    rows = []
+    for q in QUANTITIES:
+        for scope in SCOPES:
+            s = studies[(studies["quantity"] == q) & _in_scope(studies, scope)]
+            k = len(s)
+            if k == 0:
+                continue
+            if k == 1:
+                yi, se = float(s["yi"].iloc[0]), float(np.sqrt(s["vi"].iloc[0]))
+                res = {"estimate": yi, "se": se, "low": yi - z * se, "high": yi + z * se,
+                       "tau2": np.nan, "i2": np.nan, "q": np.nan, "q_p": np.nan, "k": 1}
+                m = "single study"
+            else:
+                res = inference.random_effects_meta(s["yi"].to_numpy(), s["vi"].to_numpy(),
+                                                    method=method)
+                m = method
+            rows.append({"quantity": q, "scope": scope, "method": m, "k": int(res["k"]),
+                         "estimate": res["estimate"], "se": res["se"], "ci_low": res["low"],
+                         "ci_high": res["high"], "tau2": res["tau2"], "i2": res["i2"],
+                         "q": res["q"], "q_p": res["q_p"]})
+    return pd.DataFrame(rows, columns=META_COLUMNS)
+
+
+# --------------------------------------------------------------------------- forest plot
+
+_QUANTITY_LABELS = {
+    "auc_mean_minus_sd": ("AUC(mean) - AUC(sd) (paired DeLong 95% CI)", 0.0),
+    "auc_sd_minus_half": ("AUC of the sd features (DeLong 95% CI)", 0.5),
+}
+_SOURCE_COLORS = {"student": "#4C72B0", "mturk": "#C44E52", "pooled": "#222222"}
+
+
+def forest_plot(result: ReplicationResult, quantity: str = "auc_sd_minus_half",
+                scopes: tuple[str, ...] = ("students", "students_and_mturk")) -> p9.ggplot:
+    """Forest plot of one meta-analysed quantity.
+
+    Parameters
+    ----------
+    result : ReplicationResult
+    quantity : {"auc_sd_minus_half", "auc_mean_minus_sd"}
+        For ``auc_sd_minus_half`` the axis shows the AUC itself (estimate + 0.5),
+        with the line of no discrimination at 0.5.
+    scopes : tuple of str
+        Pooled rows to draw (diamonds), from ``result.meta``.
+
+    Returns
+    -------
+    plotnine.ggplot
+        One row per group (student groups in blue, MTurk in red) with its 95% CI,
+        then one diamond per pooled estimate (width = its CI).
+    """
+    if quantity not in _QUANTITY_LABELS:
+        raise ValueError(f"quantity must be one of {tuple(_QUANTITY_LABELS)}")
+    xlab, ref = _QUANTITY_LABELS[quantity]
+    shift = 0.5 if quantity == "auc_sd_minus_half" else 0.0
+    st = meta_studies(result.groups, result.differences)
+    st = st[st["quantity"] == quantity].copy()
+    st = (st.assign(_o=(st["source"] == "mturk").astype(int))
+          .sort_values(["_o", "cohort", "group"]).drop(columns="_o"))
+    z = inference._z(0.05)
+    st["est"] = st["yi"] + shift
+    st["low"] = st["yi"] - z * np.sqrt(st["vi"]) + shift
+    st["high"] = st["yi"] + z * np.sqrt(st["vi"]) + shift
+    st["label"] = np.where(st["source"] == "mturk", "MTurk (ISIC)",
+                           st["cohort"] + " " + st["group"].str.replace("group", "group "))
+    meta = result.meta[(result.meta["quantity"] == quantity)
+                       & result.meta["scope"].isin(scopes)].copy()
+    meta = meta.set_index("scope").loc[[s for s in scopes if s in set(meta["scope"])]]
+    n_st, n_me = len(st), len(meta)
+    st["ypos"] = np.arange(n_st + n_me + 1, n_me + 1, -1, dtype=float)[:n_st]
+    meta = meta.reset_index()
+    meta["ypos"] = np.arange(n_me, 0, -1, dtype=float)
+    meta["label"] = "Pooled: " + meta["scope"].map({
+        "students": "student groups", "students_excl_group07": "students without group 7",
+        "students_and_mturk": "students + MTurk", "mturk": "MTurk"}) + " (k=" + meta["k"].astype(
+        str) + ", I\u00b2=" + meta["i2"].round(0).astype("Int64").astype(str) + "%)"
+    diamonds = pd.concat([
+        pd.DataFrame({"x": [r.ci_low + shift, r.estimate + shift, r.ci_high + shift,
+                            r.estimate + shift],
+                      "y": [r.ypos, r.ypos + 0.35, r.ypos, r.ypos - 0.35], "id": i})
+        for i, r in enumerate(meta.itertuples(index=False))
+    ], ignore_index=True) if n_me else pd.DataFrame({"x": [], "y": [], "id": []})
+    breaks = list(st["ypos"]) + list(meta["ypos"])
+    labels = list(st["label"]) + list(meta["label"])
+    return (
+        p9.ggplot()
+        + p9.geom_vline(xintercept=ref, linetype="dashed", color="grey")
+        + p9.geom_errorbarh(p9.aes(y="ypos", xmin="low", xmax="high", color="source"),
+                            data=st, height=0.3)
+        + p9.geom_point(p9.aes(x="est", y="ypos", color="source"), data=st, size=2)
+        + p9.geom_polygon(p9.aes(x="x", y="y", group="id"), data=diamonds,
+                          fill=_SOURCE_COLORS["pooled"])
+        + p9.scale_y_continuous(breaks=breaks, labels=labels)
+        + p9.scale_color_manual(values=_SOURCE_COLORS, name="",
+                                labels={"student": "student group", "mturk": "MTurk"})
+        + p9.labs(x=xlab, y="")
+        + p9.theme_bw()
+        + p9.theme(figure_size=(7, 0.25 * (n_st + n_me) + 1.5), legend_position="bottom")
+    )
+
+
+# --------------------------------------------------------------------------- annotator curve
+
+
+@dataclass
+class AnnotatorResult:
+    """Tidy tables of :func:`annotator_curve`.
+
+    Attributes
+    ----------
+    rows : DataFrame
+        One row per (group, k, subset, feature set).
+    summary : DataFrame
+        Per (group, k, feature set): mean, sd, min, max over subsets.
+    skipped : DataFrame
+        ``cohort, group, reason`` of the groups not in the curve.
+    manifest_extra : dict
+    """
+
+    rows: pd.DataFrame
+    summary: pd.DataFrame
+    skipped: pd.DataFrame
+    manifest_extra: dict = field(default_factory=dict)
+
+
+def _subset_rng(seed: int, cohort: str, group: str, k: int) -> np.random.Generator:
+    code = zlib.crc32(f"{cohort}/{group}".encode())
+    return np.random.default_rng(np.random.SeedSequence([seed, code, k]))
+
+
+def annotator_subsets(annotators: tuple[str, ...], k: int, *, max_subsets: int = 30,
+                      rng: np.random.Generator | None = None) -> list[tuple[str, ...]]:
+    """Every subset of ``k`` annotators, or a sample of ``max_subsets`` of them.
+
+    Subsets are in lexicographic order of the annotator list; a sample (without
+    replacement, drawn with ``rng``) is returned in that order too.
+    """
+    allsubs = list(itertools.combinations(annotators, k))
+    if len(allsubs) <= max_subsets:
+        return allsubs
+    if rng is None:
+        raise ValueError("a generator is needed to sample subsets")
+    idx = np.sort(rng.choice(len(allsubs), size=max_subsets, replace=False))
+    return [allsubs[i] for i in idx]
+
+
+def _subset_moments(d: AbcDesign, subset: tuple[str, ...], feature_set: str) -> np.ndarray:
+    cols = {}
+    for f in d.features:
+        vals = d.z[[f"{f}_{a}" for a in subset]].to_numpy(dtype=float)
+        m, _ = moments_across(vals)
+        cols[f] = m[feature_set]
+    return zscore(pd.DataFrame(cols)).to_numpy(dtype=float)
+
+
+def annotator_curve(
+    annotations,
+    *,
+    seed: int = models.DEFAULT_SEED,
+    max_subsets: int = 30,
+    repeats: int = CURVE_REPEATS,
+    estimator: str = "mle",
+    n_splits: int = 10,
+    engine: str = "auto",
+    n_jobs: int = 1,
+    groups: list[tuple[str, str]] | None = None,
+    quiet: bool = False,
+) -> AnnotatorResult:
+    """AUC of the mean and sd features against the number of annotators ``k``.
+
+    Parameters
+    ----------
+    annotations : analysis.tidy.Annotations
+    seed : int
+        Seeds the fold assignments and the sample of subsets.
+    max_subsets : int, default 30
+        Above this many subsets of size ``k``, a seeded sample of this size.
+    repeats : int, default 5
+        Fold assignments per subset, including the canonical split.
+    estimator : {"mle", "firth"}
+    n_splits : int
+        Folds (reduced to the rarer class size if smaller).
+    engine, n_jobs
+        See :func:`analysis.models.cross_validate`.
+    groups : list of (cohort, group), optional
+        Restrict to these groups (default: group 7 and every other eligible group).
+    quiet : bool
+
+    Returns
+    -------
+    AnnotatorResult
+        ``rows``: ``cohort, group, features, n_annotators, k, subset`` (e.g.
+        ``"1-3-5"``), ``feature_set, estimator, auc`` (pooled out-of-fold AUC of the
+        canonical split), ``fold_mean_auc`` (canonical split), ``repeat_mean_auc``
+        (mean fold AUC averaged over all repeats), ``n_folds_separated``.
+        ``summary``: per (group, k, feature set) ``n_subsets`` and the mean, sd, min
+        and max over subsets of ``auc`` and of ``repeat_mean_auc``.
+
+    Notes
+    -----
+    Group 7 uses its five features (:data:`analysis.features.GROUP7_FEATURES`),
+    the other groups asymmetry, border and color. Only *crossed* designs (the same
+    ``K > 2`` annotators rated every kept image of every feature) are used:
+    rotating designs have no image rated by all annotators, split-by-feature designs
+    no annotator subset common to all features, and MTurk positions are not people;
+    each is listed in ``skipped`` with the reason. The images are those of the full
+    design (fixed across ``k``); each annotator column keeps its z-scoring over them;
+    only the moments are recomputed across the subset and z-scored again. All
+    subsets of a group share the same splits.
+    """
+    t0 = time.perf_counter()
+    elig = eligible_groups(annotations)
+    plan, skipped = [], []
+    for r in elig.itertuples(index=False):
+        key = (r.cohort, r.group)
+        if groups is not None and key not in groups:
+            continue
+        if key == GROUP7:
+            try:
+                d = group_abc_design(annotations, *key, features=GROUP7_FEATURES)
+            except ValueError as err:
+                skipped.append((*key, str(err)))
+                continue
+        elif not r.eligible:
+            skipped.append((*key, f"not eligible: {r.reason}"))
+            continue
+        elif r.design != "crossed":
+            why = {"rotating": "rotating design: no image rated by all annotators",
+                   "split_by_feature": "each feature rated by different annotators",
+                   "positions": "MTurk positions are not persistent annotators"}[r.design]
+            skipped.append((*key, why))
+            continue
+        else:
+            d = group_abc_design(annotations, *key)
+        if d.design != "crossed":
+            skipped.append((*key, f"{d.design} design"))
+            continue
+        if d.n_raters <= 2:
+            skipped.append((*key, "only 2 annotators per image"))
+            continue
+        plan.append(d)
+
+    jobs = []
+    for d in plan:
+        ann = d.feature_annotators[d.features[0]]
+        for k in range(2, len(ann) + 1):
+            for sub in annotator_subsets(ann, k, max_subsets=max_subsets,
+                                         rng=_subset_rng(seed, d.cohort, d.group, k)):
+                jobs.append((d, k, sub))
+    split_cache: dict[tuple[str, str], list] = {}
+    rows = []
+    for d, k, sub in progress(jobs, desc="annotator subsets", quiet=quiet):
+        y = d.labels
+        key = (d.cohort, d.group)
+        if key not in split_cache:
+            split_cache[key] = models.stratified_splits(
+                y, n_splits=_n_splits(y, n_splits), n_repeats=repeats, seed=seed)
+        for fs in FEATURE_SETS:
+            cv = models.cross_validate(_subset_moments(d, sub, fs), y, split_cache[key],
+                                       estimator=estimator, engine=engine, n_jobs=n_jobs)
+            fsum = _fold_summary(cv.folds)
+            ci = inference.delong_ci(y, _canonical_scores(cv, d.n_images))
+            rows.append({"cohort": d.cohort, "group": d.group, "features": ",".join(d.features),
+                         "n_images": d.n_images, "n_melanoma": d.n_melanoma,
+                         "n_annotators": len(d.feature_annotators[d.features[0]]), "k": k,
+                         "subset": "-".join(sub), "feature_set": fs, "estimator": estimator,
+                         "auc": ci["auc"], "ci_low": ci["low"], "ci_high": ci["high"],
+                         "fold_mean_auc": fsum["fold_mean_auc"],
+                         "repeat_mean_auc": fsum["repeat_mean_auc"],
+                         "n_folds_separated": fsum["n_folds_separated"]})
+    cols = ["cohort", "group", "features", "n_images", "n_melanoma", "n_annotators", "k", "subset",
+            "feature_set", "estimator", "auc", "ci_low", "ci_high", "fold_mean_auc",
+            "repeat_mean_auc", "n_folds_separated"]
+    out = pd.DataFrame(rows, columns=cols)
+    keys = ["cohort", "group", "n_annotators", "k", "feature_set"]
+    summary = (out.groupby(keys, sort=True)
+               .agg(n_subsets=("subset", "size"),
+                    auc_mean=("auc", "mean"), auc_sd=("auc", "std"),
+                    auc_min=("auc", "min"), auc_max=("auc", "max"),
+                    repeat_mean_auc_mean=("repeat_mean_auc", "mean"),
+                    repeat_mean_auc_sd=("repeat_mean_auc", "std"),
+                    repeat_mean_auc_min=("repeat_mean_auc", "min"),
+                    repeat_mean_auc_max=("repeat_mean_auc", "max"))
+               .reset_index())
+    skipped_df = pd.DataFrame(skipped, columns=["cohort", "group", "reason"])
+    extra = {"annotator_curve": {
+        "seed": seed, "max_subsets": max_subsets, "repeats": repeats, "estimator": estimator,
+        "groups": [f"{d.cohort}/{d.group}" for d in plan], "n_subsets": len(jobs),
+        "skipped": [f"{c}/{g}: {why}" for c, g, why in skipped],
+        "elapsed_seconds": round(time.perf_counter() - t0, 3)}}
+    return AnnotatorResult(rows=out, summary=summary, skipped=skipped_df, manifest_extra=extra)
+
+
+def annotator_plot(result: AnnotatorResult, metric: str = "repeat_mean_auc") -> p9.ggplot:
+    """AUC against the number of annotators, mean and sd features on one plot.
+
+    Parameters
+    ----------
+    result : AnnotatorResult
+    metric : {"auc", "repeat_mean_auc"}
+        Pooled out-of-fold AUC of the canonical split, or mean fold AUC over repeats.
+
+    Returns
+    -------
+    plotnine.ggplot
+        Per feature set, the mean over subsets (line and points), the min-max range
+        over subsets (ribbon) and mean +- sd (error bars); one facet per group.
+    """
+    s = result.summary.copy()
+    s["panel"] = (s["cohort"] + " " + s["group"].str.replace("group", "group ")
+                  + " (K=" + s["n_annotators"].astype(str) + ")")
+    m, sd = f"{metric}_mean", f"{metric}_sd"
+    s["lo"] = s[m] - s[sd].fillna(0)
+    s["hi"] = s[m] + s[sd].fillna(0)
+    ylab = {"auc": "pooled out-of-fold AUC (canonical split)",
+            "repeat_mean_auc": "mean fold AUC over repeats"}[metric]
+    return (
+        p9.ggplot(s, p9.aes(x="k", y=m, color="feature_set", fill="feature_set"))
+        + p9.geom_hline(yintercept=0.5, linetype="dashed", color="grey")
+        + p9.geom_ribbon(p9.aes(ymin=f"{metric}_min", ymax=f"{metric}_max"), alpha=0.15,
+                         color="none")
+        + p9.geom_errorbar(p9.aes(ymin="lo", ymax="hi"), width=0.15)
+        + p9.geom_line()
+        + p9.geom_point()
+        + p9.facet_wrap("panel", ncol=4)
+        + p9.scale_color_manual(values={"mean": "#4C72B0", "sd": "#DD8452"}, name="features")
+        + p9.scale_fill_manual(values={"mean": "#4C72B0", "sd": "#DD8452"}, name="features")
+        + p9.labs(x="annotators per image (k)", y=ylab)
+        + p9.theme_bw()
+        + p9.theme(figure_size=(10, 2.2 * math.ceil(s["panel"].nunique() / 4) + 1),
+                   legend_position="bottom")
+    )
+
+
+# --------------------------------------------------------------------------- verdicts
+
+
+def _fmt_ci(est: float, lo: float, hi: float, d: int = 3) -> str:
+    return f"{est:.{d}f} (95% CI {lo:.{d}f} to {hi:.{d}f})"
+
+
+def verdict_sentences(result: ReplicationResult,
+                      curve: AnnotatorResult | None = None) -> list[str]:
+    """Short sentences for the report, computed from the tables.
+
+    Parameters
+    ----------
+    result : ReplicationResult
+    curve : AnnotatorResult, optional
+        Adds the sentences on the number of annotators.
+
+    Returns
+    -------
+    list of str
+
+    Notes
+    -----
+    "Better than random" means the 95% CI of AUC(sd) - 0.5 lies above 0. The
+    consensus "needs" ``k`` annotators when ``k`` is the smallest number whose
+    AUC of the mean features (mean fold AUC over the repeats, averaged over
+    subsets: ``repeat_mean_auc_mean``) is within :data:`CONSENSUS_TOLERANCE` of
+    the AUC with all annotators. The sd features "gain" signal with ``k`` when the
+    least-squares slope of the same average AUC on ``k`` is positive.
+    """
+    out = []
+    meta = result.meta.set_index(["quantity", "scope"])
+    g = result.groups
+    sd_rows = g[g["feature_set"] == "sd"]
+    students = sd_rows[sd_rows["source"] == "student"]
+    not7 = students[~((students["cohort"] == GROUP7[0]) & (students["group"] == GROUP7[1]))]
+    above = int((not7["ci_low"] > 0.5).sum())
+    below = int((not7["ci_high"] < 0.5).sum())
+    out.append(
+        f"Outside group 7, the disagreement (sd) features alone beat random (DeLong 95% CI "
+        f"above 0.5) in {above} of {len(not7)} student groups, and fall below it in {below}."
+    )
+    tested = not7[not7["n_permutations"] > 0]
+    if len(tested):
+        n_sig = int((tested["perm_p"] < 0.05).sum())
+        expected = 0.05 * len(tested)
+        out.append(
+            f"By label permutation of the whole cross-validation "
+            f"({int(tested['n_permutations'].iloc[0])} permutations per group), the sd features "
+            f"beat random at p < 0.05 in {n_sig} of {len(tested)} student groups outside "
+            f"group 7 (about {expected:.1f} expected by chance alone; under permutation the "
+            f"fold-mean AUC averages {tested['perm_null_mean'].mean():.3f})."
+        )
+
+    def _pooled(q: str, scope: str, shift: float = 0.0) -> str | None:
+        if (q, scope) not in meta.index:
+            return None
+        r = meta.loc[(q, scope)]
+        return _fmt_ci(r["estimate"] + shift, r["ci_low"] + shift, r["ci_high"] + shift)
+
+    for scope, name in (("students_excl_group07", "the student groups other than group 7"),
+                        ("students", "all student groups"),
+                        ("students_and_mturk", "the student groups and MTurk together")):
+        if ("auc_sd_minus_half", scope) not in meta.index:
+            continue
+        r = meta.loc[("auc_sd_minus_half", scope)]
+        verdict = ("better than random" if r["ci_low"] > 0 else
+                   "worse than random" if r["ci_high"] < 0 else "not distinguishable from random")
+        out.append(
+            f"Pooled over {name} (k = {int(r['k'])}, random effects), the AUC of the sd "
+            f"features is {_pooled('auc_sd_minus_half', scope, 0.5)}: {verdict} "
+            f"(I\u00b2 = {r['i2']:.0f}%)."
+        )
+    mt = sd_rows[sd_rows["source"] == "mturk"]
+    if len(mt):
+        r = mt.iloc[0]
+        verdict = ("better than random" if r["ci_low"] > 0.5 else
+                   "worse than random" if r["ci_high"] < 0.5 else "not distinguishable from random")
+        out.append(
+            f"On MTurk ({int(r['n_images'])} images, {int(r['n_melanoma'])} melanomas, "
+            f"3 workers per image) the sd features reach AUC "
+            f"{_fmt_ci(r['auc'], r['ci_low'], r['ci_high'])}: {verdict}."
+        )
+    if ("auc_mean_minus_sd", "students_and_mturk") in meta.index:
+        r = meta.loc[("auc_mean_minus_sd", "students_and_mturk")]
+        d = result.differences
+        out.append(
+            f"The mean features beat the sd features by "
+            f"{_pooled('auc_mean_minus_sd', 'students_and_mturk')} AUC pooled over all "
+            f"{int(r['k'])} groups; the paired DeLong interval excludes 0 in favour of the "
+            f"mean in {int((d['ci_low'] > 0).sum())} groups and in favour of the sd in "
+            f"{int((d['ci_high'] < 0).sum())}."
+        )
+    if curve is None or curve.summary.empty:
+        return out
+    s = curve.summary
+    metric = "repeat_mean_auc_mean"
+    need, slopes = [], {}
+    for (c, gr), gs in s.groupby(["cohort", "group"]):
+        mean = gs[gs["feature_set"] == "mean"].set_index("k")[metric].sort_index()
+        full = mean.iloc[-1]
+        k_need = int(mean.index[(mean >= full - CONSENSUS_TOLERANCE).to_numpy()].min())
+        need.append((c, gr, k_need, int(mean.index.max())))
+        sd = gs[gs["feature_set"] == "sd"].set_index("k")[metric].sort_index()
+        if len(sd) >= 2:
+            slopes[(c, gr)] = (float(np.polyfit(sd.index.to_numpy(float), sd.to_numpy(), 1)[0]),
+                               float(sd.iloc[0]), float(sd.iloc[-1]), int(sd.index[0]),
+                               int(sd.index[-1]))
+    n7 = [x for x in need if (x[0], x[1]) == GROUP7]
+    if n7:
+        out.append(
+            f"In group 7 the mean features of {n7[0][2]} of its {n7[0][3]} annotators already "
+            f"come within {CONSENSUS_TOLERANCE} AUC of all {n7[0][3]} (mean fold AUC over "
+            f"repeats, averaged over subsets)."
+        )
+    big = [x for x in need if x[3] >= 4]
+    if big:
+        ks = [x[2] for x in big]
+        out.append(
+            f"Over the {len(big)} groups with at least 4 annotators per image, the consensus "
+            f"needs a median of {np.median(ks):g} annotators (range {min(ks)} to {max(ks)}) to "
+            f"come within {CONSENSUS_TOLERANCE} AUC of the full group."
+        )
+    if GROUP7 in slopes:
+        sl, a0, a1, k0, k1 = slopes[GROUP7]
+        trend = "gain" if sl > 0 else "lose"
+        out.append(
+            f"In group 7 the sd features {trend} signal as annotators are added: average AUC "
+            f"{a0:.3f} with {k0} annotators and {a1:.3f} with {k1} (slope {sl:+.3f} per "
+            f"annotator)."
+        )
+    multi = {key: v for key, v in slopes.items() if v[4] >= 4}
+    if multi:
+        up = sum(v[0] > 0 for v in multi.values())
+        out.append(
+            f"Across the {len(multi)} groups with at least 4 annotators per image, the sd "
+            f"features' AUC rises with k in {up} and falls in {len(multi) - up} (median slope "
+            f"{np.median([v[0] for v in multi.values()]):+.3f} per annotator)."
+        )
+    return out

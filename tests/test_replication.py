@@ -1,0 +1,262 @@
+"""Replication beyond group 7: harmonisation, meta-analysis, seeds, annotator subsets.
+
+Hand counts are made here directly from the raw CSV files with the ``csv`` module,
+independently of :mod:`analysis.tidy`.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import plotnine as p9
+import pytest
+
+from analysis import features, inference, models
+from analysis import replication as R
+from tests.conftest import mirror, needs_data
+
+pytestmark = needs_data
+
+REPEATS = 2  # small: the tests check wiring and bookkeeping, not precision
+PERMS = 19  # per-group permutation test; its calibration is tested in test_review.py
+
+
+def _root() -> Path:
+    return mirror() / "0_data"
+
+
+def _melanoma() -> dict[str, int]:
+    with open(_root() / "external/ISIC-2017_Training_Part3_GroundTruth.csv", newline="",
+              encoding="utf-8-sig") as fh:
+        return {r["image_id"]: int(float(r["melanoma"])) for r in csv.DictReader(fh)}
+
+
+def _filled(cell: str) -> bool:
+    return cell.strip().lower() not in {"", "nan", "na", "n/a"}
+
+
+def _hand_count_student(rel: str, stems: dict[str, str], raters: dict[str, int]):
+    """Images whose every feature has exactly ``raters[f]`` filled cells; melanomas."""
+    with open(_root() / rel, newline="", encoding="utf-8-sig") as fh:
+        rows = list(csv.reader(fh, delimiter=";"))
+    header = rows[0]
+    cols = {f: [i for i, h in enumerate(header) if re.match(pat, h)] for f, pat in stems.items()}
+    lab = _melanoma()
+    kept = []
+    for r in rows[1:]:
+        if not r or not r[0].strip() or not any(c.strip() for c in r[1:]):
+            continue
+        # the one id typo in these files: "ISIC_0010327." (2017-2018 group08, line 79)
+        image_id = r[0].strip().rstrip(".")
+        n = {f: sum(_filled(r[i]) for i in idx if i < len(r)) for f, idx in cols.items()}
+        if all(n[f] == raters[f] for f in stems) and image_id in lab:
+            kept.append(image_id)
+    return len(kept), sum(lab[i] for i in kept), {f: len(ix) for f, ix in cols.items()}
+
+
+def _hand_count_mturk():
+    lab = _melanoma()
+    per = {}
+    for f in ("asymmetry", "border", "color"):
+        with open(_root() / f"crowd/{f}.csv", newline="", encoding="utf-8-sig") as fh:
+            for r in csv.DictReader(fh):
+                n = sum(_filled(r[c]) for c in ("i", "ii", "iii"))
+                per.setdefault(r["ID"], {})[f] = n
+    kept = [i for i, d in per.items() if all(d.get(f) == 3 for f in R.ABC) and i in lab]
+    return len(kept), sum(lab[i] for i in kept)
+
+
+# (cohort, group, file, header patterns of A/B/C, raters per image)
+HAND = [
+    ("2017-2018", "group01", "student/2017-2018/group01.csv",
+     {"asymmetry": r"Asymmetry_", "border": r"Border_", "color": r"Color_"}, 3),
+    ("2017-2018", "group07", "student/2017-2018/group07.csv",
+     {"asymmetry": r"Asymmetry_", "border": r"Border_", "color": r"Color_"}, 6),
+    # rotating design: annotators 1-3 rate one half, 4-6 the other; Border1 is "border"
+    ("2017-2018", "group08", "student/2017-2018/group08.csv",
+     {"asymmetry": r"Asymmetry_", "border": r"Border1_", "color": r"Color_"}, 3),
+    ("2018-2019", "group05", "student/2018-2019/group05.csv",
+     {"asymmetry": r"Asymmetrie_", "border": r"Rand_", "color": r"Kleur_"}, 5),
+    ("2019-2020", "group07", "student/2019-2020/group07.csv",
+     {"asymmetry": r"Symetrie_", "border": r"Border_", "color": r"Color_"}, 4),
+]
+
+
+@pytest.fixture(scope="module")
+def eligible(annotations):
+    return R.eligible_groups(annotations).set_index(["cohort", "group"])
+
+
+@pytest.mark.parametrize("cohort, group, rel, stems, raters", HAND,
+                         ids=[f"{c}-{g}" for c, g, *_ in HAND])
+def test_harmonised_counts_match_raw_files(eligible, annotations, cohort, group, rel, stems,
+                                           raters):
+    n_images, n_mel, n_cols = _hand_count_student(rel, stems, dict.fromkeys(stems, raters))
+    row = eligible.loc[(cohort, group)]
+    assert bool(row["eligible"])
+    assert (row["n_images"], row["n_melanoma"], row["n_annotators"]) == (n_images, n_mel, raters)
+    d = R.group_abc_design(annotations, cohort, group)
+    assert (d.n_images, d.n_melanoma) == (n_images, n_mel)
+    assert len(d.annotators) == max(n_cols.values())
+    # every image is either kept or listed as excluded
+    n_all = annotations.tidy.query("cohort == @cohort and group == @group")["image_id"].nunique()
+    assert d.n_images + len(d.excluded) == n_all
+
+
+def test_harmonised_counts_mturk(eligible):
+    n_images, n_mel = _hand_count_mturk()
+    row = eligible.loc[("mturk", "isic")]
+    assert (row["n_images"], row["n_melanoma"], row["n_annotators"]) == (n_images, n_mel, 3)
+    assert row["design"] == "positions"
+
+
+def test_rotating_design_rule(annotations):
+    d = R.group_abc_design(annotations, "2017-2018", "group08")
+    assert d.design == "rotating"
+    for f in R.ABC:
+        block = d.z[[c for c in d.z.columns if c.startswith(f"{f}_")]]
+        assert (block.notna().sum(axis=1) == 3).all()  # three raters on every image
+        rated = block.notna().sum(axis=0)
+        assert rated.min() < d.n_images  # each annotator rated only part of the images
+        # each annotator column is z-scored over the images it rated
+        np.testing.assert_allclose(block.mean(axis=0), 0, atol=1e-12)
+        sd = block.std(axis=0, ddof=1)
+        assert np.all(np.isclose(sd, 1) | np.isclose(sd, 0))
+
+
+def test_excluded_groups_are_listed_with_reasons(eligible):
+    out = eligible[~eligible["eligible"]]
+    assert set(out.index) == {("2017-2018", "group03"), ("2017-2018", "group05")}
+    assert "color" in out.loc[("2017-2018", "group03"), "reason"]
+    assert "0 melanoma" in out.loc[("2017-2018", "group05"), "reason"]
+
+
+@pytest.fixture(scope="module")
+def rep(annotations):
+    return R.replicate(annotations, repeats=REPEATS, n_permutations=PERMS, quiet=True)
+
+
+def test_replication_tables(rep, eligible):
+    g = rep.groups
+    assert len(g) == 2 * int(eligible["eligible"].sum())
+    assert set(g["feature_set"]) == {"mean", "sd"}
+    assert ((g["ci_low"] <= g["auc"]) & (g["auc"] <= g["ci_high"])).all()
+    # folds reduced to the number of melanomas when it is below 10, and flagged
+    assert (g["n_splits"] == np.minimum(10, g["n_melanoma"])).all()
+    assert (g["reduced_folds"] == (g["n_melanoma"] < 10)).all()
+    d = rep.differences.merge(g.pivot_table(index=["cohort", "group"], columns="feature_set",
+                                            values="auc").reset_index(), on=["cohort", "group"])
+    np.testing.assert_allclose(d["diff"], d["mean"] - d["sd"], atol=1e-12)
+    assert list(rep.excluded_groups.columns) == ["cohort", "group", "reason"]
+
+
+def test_meta_equals_random_effects_meta_on_own_inputs(rep):
+    studies = R.meta_studies(rep.groups, rep.differences)
+    diff = studies[studies["quantity"] == "auc_mean_minus_sd"].merge(
+        rep.differences, on=["cohort", "group"])
+    np.testing.assert_allclose(diff["yi"], diff["diff"])
+    np.testing.assert_allclose(diff["vi"], diff["se"] ** 2)
+    sd = studies[studies["quantity"] == "auc_sd_minus_half"].merge(
+        rep.groups[rep.groups["feature_set"] == "sd"], on=["cohort", "group"])
+    np.testing.assert_allclose(sd["yi"], sd["auc"] - 0.5)
+    np.testing.assert_allclose(sd["vi"], sd["se"] ** 2)
+    student = studies["source"]
+    for q in R.QUANTITIES:
+        for scope, mask in (("students", student == "student"),
+                            ("students_and_mturk", student.notna())):
+            s = studies[(studies["quantity"] == q) & mask]
+            want = inference.random_effects_meta(s["yi"], s["vi"], method="REML")
+            got = rep.meta[(rep.meta["quantity"] == q) & (rep.meta["scope"] == scope)].iloc[0]
+            assert got["k"] == want["k"] == len(s)
+            for a, b in (("estimate", "estimate"), ("se", "se"), ("ci_low", "low"),
+                         ("ci_high", "high"), ("tau2", "tau2"), ("i2", "i2"), ("q", "q")):
+                assert got[a] == pytest.approx(want[b], rel=1e-12, abs=1e-15)
+        mt = rep.meta.query("quantity == @q and scope == 'mturk'").iloc[0]
+        one = studies[(studies["quantity"] == q) & (student == "mturk")].iloc[0]
+        assert mt["k"] == 1 and mt["estimate"] == pytest.approx(one["yi"])
+    no7 = rep.meta.query("scope == 'students_excl_group07'")
+    assert (no7["k"] == rep.meta.query("scope == 'students'")["k"].to_numpy() - 1).all()
+
+
+def test_seeded_replication_is_identical(annotations, rep):
+    again = R.replicate(annotations, repeats=REPEATS, n_permutations=PERMS, quiet=True)
+    for a, b in ((rep.groups, again.groups), (rep.differences, again.differences),
+                 (rep.meta, again.meta), (rep.folds, again.folds)):
+        pd.testing.assert_frame_equal(a, b)
+
+
+@pytest.fixture(scope="module")
+def curve7(annotations):
+    return R.annotator_curve(annotations, groups=[R.GROUP7], repeats=1, quiet=True)
+
+
+def test_group7_subsets_are_all_combinations(curve7):
+    rows = curve7.rows
+    assert set(rows["features"]) == {",".join(features.GROUP7_FEATURES)}
+    per_k = rows[rows["feature_set"] == "mean"].groupby("k")["subset"].nunique()
+    assert per_k.to_dict() == {k: math.comb(6, k) for k in range(2, 7)}
+    s = curve7.summary.query("feature_set == 'sd'").set_index("k")["n_subsets"]
+    assert s.to_dict() == {k: math.comb(6, k) for k in range(2, 7)}
+
+
+def test_seeded_annotator_curve_is_identical(annotations, curve7):
+    again = R.annotator_curve(annotations, groups=[R.GROUP7], repeats=1, quiet=True)
+    pd.testing.assert_frame_equal(curve7.rows, again.rows)
+    pd.testing.assert_frame_equal(curve7.summary, again.summary)
+
+
+def test_subset_sample_is_seeded_and_distinct():
+    ann = tuple(str(i) for i in range(1, 8))
+    a = R.annotator_subsets(ann, 3, max_subsets=30, rng=np.random.default_rng(5))
+    b = R.annotator_subsets(ann, 3, max_subsets=30, rng=np.random.default_rng(5))
+    assert a == b and len(set(a)) == 30 and a == sorted(a)
+    assert len(R.annotator_subsets(ann, 6, max_subsets=30)) == 7  # all, no sampling
+
+
+def test_skipped_groups_of_annotator_curve(annotations):
+    cur = R.annotator_curve(annotations, groups=[("2017-2018", "group08"), ("mturk", "isic"),
+                                                 ("2017-2018", "group04")], quiet=True)
+    assert cur.rows.empty
+    assert set(zip(cur.skipped["cohort"], cur.skipped["group"], strict=True)) == {
+        ("2017-2018", "group08"), ("mturk", "isic"), ("2017-2018", "group04")}
+
+
+def test_group7_design_matches_group_design(annotations):
+    mine = R.group_abc_design(annotations, *R.GROUP7)
+    lead = features.group_design(annotations.tidy, annotations.labels, features=R.ABC)
+    assert list(mine.y.index) == list(lead.y.index)
+    pd.testing.assert_frame_equal(mine.moments[mine.columns("mean")],
+                                  lead.moments[lead.columns("mean")], check_names=False,
+                                  rtol=1e-12, atol=1e-12)
+    y = mine.labels
+    splits = models.stratified_splits(y, n_splits=10, n_repeats=1)
+    a = models.cross_validate(mine.matrix("mean"), y, splits, engine="reference")
+    b = models.cross_validate(lead.matrix("mean"), y, splits, engine="reference")
+    sa = a.scores.sort_values("row")["score"].to_numpy()
+    sb = b.scores.sort_values("row")["score"].to_numpy()
+    assert inference.auc(y, sa) == pytest.approx(inference.auc(y, sb), abs=1e-12)
+    np.testing.assert_allclose(a.folds["auc"], b.folds["auc"], atol=1e-12)
+
+
+def test_plots_and_verdicts(rep, curve7):
+    assert isinstance(R.forest_plot(rep, "auc_sd_minus_half"), p9.ggplot)
+    assert isinstance(R.forest_plot(rep, "auc_mean_minus_sd"), p9.ggplot)
+    assert isinstance(R.annotator_plot(curve7), p9.ggplot)
+    R.forest_plot(rep).draw()
+    sentences = R.verdict_sentences(rep, curve7)
+    assert all(isinstance(s, str) and s for s in sentences)
+    mt = rep.groups.query("source == 'mturk' and feature_set == 'sd'").iloc[0]
+    assert any(f"{mt['auc']:.3f}" in s for s in sentences)
+
+
+def test_group_permutation_p_values_are_recorded_for_sd_only(rep):
+    g = rep.groups
+    sd = g[g["feature_set"] == "sd"]
+    assert (sd["n_permutations"] == PERMS).all()
+    assert sd["perm_p"].between(1 / (PERMS + 1), 1).all()
+    assert g.loc[g["feature_set"] == "mean", "perm_p"].isna().all()
