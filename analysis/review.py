@@ -86,8 +86,10 @@ def auc_intervals(exp: reproduce.Experiments, *, n_boot: int = DEFAULT_BOOT,
         One row per (feature_set, estimator, boot_method): ``auc_pooled``,
         ``delong_se``, ``delong_low``, ``delong_high``, ``boot_low``, ``boot_high``,
         ``boot_method`` (percentile or bca), ``n_boot``, plus ``fold_mean_auc``
-        (canonical split) and ``band_low``/``band_high`` (2.5-97.5% of per-repeat
-        mean fold AUC).
+        (canonical split), ``band_low``/``band_high`` (2.5-97.5% of per-repeat
+        mean fold AUC), ``n_folds_separated`` (canonical split) and
+        ``share_separated`` (all repeats): how often the training data of a fold
+        have no finite plain-MLE.
 
     Notes
     -----
@@ -112,6 +114,8 @@ def auc_intervals(exp: reproduce.Experiments, *, n_boot: int = DEFAULT_BOOT,
                     "boot_method": b.method, "n_boot": int(b.n_boot),
                     "fold_mean_auc": srow["mean_auc"], "band_low": srow["band_low"],
                     "band_high": srow["band_high"],
+                    "n_folds_separated": int(srow["n_folds_separated"]),
+                    "share_separated": float(srow["share_separated"]),
                 })
     return pd.DataFrame(rows)
 
