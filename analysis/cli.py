@@ -1,5 +1,5 @@
 """Command-line interface: ``crowd-disagreement fetch | reproduce | review | replicate |
-annotators``.
+annotators | multiverse | simulate``.
 
 Every command writes tidy CSV files and a ``manifest.json`` into ``--out``; the
 report calls the same functions.
@@ -130,6 +130,63 @@ def cmd_annotators(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_multiverse(args: argparse.Namespace) -> int:
+    from . import multiverse as mv
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    ann = reproduce.load_annotations()
+    res = mv.multiverse(ann.tidy, ann.labels, n_permutations=args.permutations, seed=args.seed,
+                        n_jobs=args.jobs, quiet=args.quiet)
+    survival = mv.survival_summary(res.frame)
+    tables = {"multiverse.csv": res.frame, "multiverse_verdicts.csv": mv.verdict_table(res.frame),
+              "multiverse_choices.csv": mv.choice_effects(res.frame)}
+    for name, frame in tables.items():
+        _write_csv(frame, out / name)
+    man = _manifest_extra(args, {"multiverse": res.settings, "survival": survival,
+                                 "elapsed_seconds": round(res.elapsed, 3)}, "multiverse")
+    (out / "manifest.json").write_text(json.dumps(man, indent=2) + "\n", encoding="utf-8")
+    if not args.quiet:
+        print("\n".join(survival))
+        print(f"wrote {', '.join(tables)} and manifest.json to {out} in {res.elapsed:.1f} s")
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    import time
+
+    from . import simulate as sim
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    params = sim.fit_to_group(reproduce.load_group())
+    cal = sim.calibration(params, n_datasets=args.calibration_datasets,
+                          n_permutations=args.permutations, seed=args.seed, n_jobs=args.jobs,
+                          quiet=args.quiet)
+    pw = sim.power(params, n_images=tuple(args.images), n_annotators=tuple(args.annotators),
+                   n_datasets=args.datasets, n_permutations=args.permutations, seed=args.seed,
+                   n_jobs=args.jobs, quiet=args.quiet)
+    tables = {"parameters.csv": params.tidy(), "calibration.csv": cal.summary,
+              "calibration_studies.csv": cal.studies, "power.csv": pw.summary,
+              "power_studies.csv": pw.studies}
+    for name, frame in tables.items():
+        _write_csv(frame, out / name)
+    elapsed = time.perf_counter() - t0
+    man = _manifest_extra(args, {
+        "n_permutations": args.permutations, "calibration_datasets": args.calibration_datasets,
+        "power_datasets": args.datasets, "power_images": list(args.images),
+        "power_annotators": list(args.annotators), "calibration_seconds": round(cal.elapsed, 3),
+        "power_seconds": round(pw.elapsed, 3), "elapsed_seconds": round(elapsed, 3),
+        "power_sentence": sim.power_sentence(pw.summary)}, "simulate")
+    (out / "manifest.json").write_text(json.dumps(man, indent=2) + "\n", encoding="utf-8")
+    if not args.quiet:
+        print(cal.summary.T.to_string())
+        print(sim.power_sentence(pw.summary))
+        print(f"wrote {', '.join(tables)} and manifest.json to {out} in {elapsed:.1f} s")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="crowd-disagreement",
@@ -195,13 +252,45 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, default=-1, help="worker processes (-1: all cores)")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_annotators)
+
+    from . import multiverse as mv
+    from . import simulate as sim
+
+    p = sub.add_parser("multiverse", help="claims C4 and C5 over every path of analysis choices "
+                                          "(scaling, estimator, missing, CV, disagreement)")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--seed", type=int, default=models.DEFAULT_SEED, help="seed (default %(default)s)")
+    p.add_argument("--permutations", type=int, default=mv.DEFAULT_PERMUTATIONS,
+                   help="label permutations per path (default %(default)s)")
+    p.add_argument("--jobs", type=int, default=-1, help="worker processes (-1: all cores)")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_multiverse)
+
+    p = sub.add_parser("simulate", help="generative model fitted to group 7: calibration of the "
+                                        "permutation test and CIs, power of the sd model")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--seed", type=int, default=models.DEFAULT_SEED, help="seed (default %(default)s)")
+    p.add_argument("--permutations", type=int, default=sim.DEFAULT_PERMUTATIONS,
+                   help="permutations per simulated study (default %(default)s)")
+    p.add_argument("--datasets", type=int, default=sim.DEFAULT_DATASETS,
+                   help="studies per power condition (default %(default)s)")
+    p.add_argument("--calibration-datasets", type=int, default=200,
+                   help="studies per model in the calibration (default %(default)s)")
+    p.add_argument("--images", type=int, nargs="+", default=list(sim.POWER_IMAGES),
+                   help="numbers of images of the power grid")
+    p.add_argument("--annotators", type=int, nargs="+", default=list(sim.POWER_ANNOTATORS),
+                   help="numbers of annotators of the power grid")
+    p.add_argument("--jobs", type=int, default=-1, help="worker processes (-1: all cores)")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_simulate)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    for name, low in (("repeats", 1), ("bootstrap", 100), ("permutations", 99)):
+    for name, low in (("repeats", 1), ("bootstrap", 100), ("permutations", 19),
+                      ("datasets", 1), ("calibration_datasets", 1)):
         if getattr(args, name, low) < low:
             parser.error(f"--{name} must be at least {low}")
     try:

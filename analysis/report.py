@@ -13,6 +13,8 @@ import pandas as pd
 from IPython.display import Markdown
 
 from . import data, figures, models, replication, reproduce, review
+from . import multiverse as mv
+from . import simulate as sim
 
 #: Environment variable that sets the number of CV repeats of a render.
 REPEATS_ENV = "CROWD_DISAGREEMENT_REPEATS"
@@ -20,7 +22,8 @@ REPEATS_ENV = "CROWD_DISAGREEMENT_REPEATS"
 #: (the numbers are then rough; the report says so at the top).
 QUICK_ENV = "CROWD_DISAGREEMENT_QUICK"
 QUICK = {"repeats": 5, "n_boot": 200, "n_permutations": 99, "rep_repeats": 3,
-         "rep_permutations": 19, "curve_repeats": 1, "max_subsets": 5}
+         "rep_permutations": 19, "curve_repeats": 1, "max_subsets": 5,
+         "mv_permutations": 19, "sim_datasets": 4, "sim_calibration": 12, "sim_permutations": 19}
 
 
 def quick_mode() -> bool:
@@ -49,6 +52,10 @@ class ReportData:
     review: review.Review
     replication: replication.ReplicationResult
     curve: replication.AnnotatorResult
+    multiverse: mv.MultiverseResult
+    sim_params: sim.SimParams
+    calibration: object
+    power: object
 
     @classmethod
     def build(cls, *, repeats: int | None = None, seed: int = models.DEFAULT_SEED,
@@ -78,8 +85,21 @@ class ReportData:
         curve_kw = ({"repeats": QUICK["curve_repeats"], "max_subsets": QUICK["max_subsets"]}
                     if quick else {})
         curve = replication.annotator_curve(ann, seed=seed, n_jobs=n_jobs, quiet=True, **curve_kw)
+        if quick:  # a small grid: the paper's path and its neighbours with 10 folds
+            mvres = mv.multiverse(ann.tidy, ann.labels, paths=mv.grid(cv=("10-fold",),
+                                  estimator=("mle", "firth")), n_permutations=QUICK["mv_permutations"],
+                                  seed=seed, n_jobs=n_jobs, quiet=True)
+        else:
+            mvres = mv.multiverse(ann.tidy, ann.labels, seed=seed, n_jobs=n_jobs, quiet=True)
+        params = sim.fit_to_group(design)
+        sim_kw = {"n_permutations": QUICK["sim_permutations"]} if quick else {}
+        cal = sim.calibration(params, seed=seed, n_jobs=n_jobs, quiet=True,
+                              **({"n_datasets": QUICK["sim_calibration"], **sim_kw} if quick else {}))
+        pw = sim.power(params, seed=seed, n_jobs=n_jobs, quiet=True,
+                       **({"n_datasets": QUICK["sim_datasets"], "n_images": (50, 100),
+                           "n_annotators": (3, 6), **sim_kw} if quick else {}))
         return cls(ann, design, exp, summary, reproduce.compare_with_paper(summary, "mle"),
-                   figures.table1(ann.summary()), rv, rep, curve)
+                   figures.table1(ann.summary()), rv, rep, curve, mvres, params, cal, pw)
 
     @property
     def draft_banner(self) -> str:
@@ -257,3 +277,41 @@ class ReportData:
             return "No group is left out."
         return "Left out: " + "; ".join(f"{r.cohort} {r.group} ({r.reason})"
                                         for r in e.itertuples()) + "."
+
+    # --- multiverse and simulation -------------------------------------------------------
+    @property
+    def mv_frame(self) -> pd.DataFrame:
+        return self.multiverse.frame
+
+    @property
+    def mv_verdicts(self) -> pd.DataFrame:
+        return mv.verdict_table(self.mv_frame)
+
+    def mv_supported(self, claim: str) -> int:
+        return int(self.mv_verdicts.set_index("claim").loc[claim, "supported"])
+
+    @property
+    def mv_n_paths(self) -> int:
+        return int(self.multiverse.settings["n_paths"])
+
+    @property
+    def mv_survival(self) -> str:
+        return " ".join(mv.survival_summary(self.mv_frame))
+
+    @property
+    def mv_choices(self) -> pd.DataFrame:
+        return mv.choice_effects(self.mv_frame).pivot_table(
+            index=["choice", "level"], columns="claim", values="share_supported").reset_index()
+
+    @property
+    def n_imputed_images(self) -> int:
+        f = self.mv_frame
+        sub = f.loc[f["missing"] == "impute", "n_imputed_images"]
+        return int(sub.iloc[0]) if len(sub) else 0
+
+    def cal(self, model: str, column: str) -> float:
+        return float(self.calibration.summary.set_index("model").loc[model, column])
+
+    @property
+    def power_sentence(self) -> str:
+        return sim.power_sentence(self.power.summary)

@@ -65,3 +65,28 @@ def test_missing_data_is_one_clear_message(tmp_path, monkeypatch, capsys):
     assert cli.main(["reproduce", "--out", str(tmp_path / "out"), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "CROWD_DISAGREEMENT_DATA" in err and "https://" in err
+
+
+def test_multiverse_and_simulate_write_tidy_tables(tmp_path, monkeypatch):
+    from analysis import multiverse as mv
+
+    small = mv.grid(cv=("10-fold",), estimator=("mle",), missing=("drop",),
+                    disagreement=("moments", "mad"))
+    monkeypatch.setattr(mv, "grid", lambda **kw: small)
+    out = tmp_path / "mv"
+    assert cli.main(["multiverse", "--out", str(out), "--permutations", "19", "--quiet",
+                     "--jobs", "1"]) == 0
+    frame = pd.read_csv(out / "multiverse.csv")
+    assert len(frame) == 2 * len(small)  # one row per path and claim
+    assert {"scaling", "estimator", "missing", "cv", "disagreement", "claim", "estimate",
+            "ci_low", "ci_high", "p", "verdict"} <= set(frame.columns)
+    assert json.loads((out / "manifest.json").read_text())["multiverse"]["n_paths"] == len(small)
+    out = tmp_path / "sim"
+    assert cli.main(["simulate", "--out", str(out), "--datasets", "2", "--calibration-datasets",
+                     "4", "--permutations", "19", "--images", "50", "--annotators", "3",
+                     "--quiet", "--jobs", "1"]) == 0
+    power = pd.read_csv(out / "power.csv")
+    assert len(power) == 1 and power["n_images"].iloc[0] == 50
+    for name in ("parameters.csv", "calibration.csv", "calibration_studies.csv",
+                 "power_studies.csv", "manifest.json"):
+        assert (out / name).is_file(), name

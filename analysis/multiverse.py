@@ -1,0 +1,840 @@
+"""Multiverse analysis of the disagreement claims C4 and C5 on group 7.
+
+The paper fixes five analysis choices it does not defend. Each combination of
+alternatives is one *path* (:class:`Path`); every path re-runs the two key
+comparisons of the review:
+
+* **C4** (the mean performs best): pooled out-of-fold AUC of the consensus set
+  (``mean`` of every feature type) minus that of the disagreement set, with the
+  paired DeLong 95% CI and two-sided p;
+* **C5** (disagreement is better than random): pooled out-of-fold AUC of the
+  disagreement set with its DeLong 95% CI, and a label-permutation test that
+  re-runs the whole cross-validation for every permutation.
+
+The choices (:data:`CHOICES`):
+
+``scaling``
+    ``zscore`` (the paper: z-score each annotation column over images before the
+    statistics across annotators) or ``raw`` (statistics of the raw ordinal
+    scores). The resulting image-level features are z-scored over images in both
+    cases (as the paper does), so the estimators see comparable scales.
+``estimator``
+    ``mle`` (the paper), ``firth`` (both through :func:`analysis.models.cross_validate`)
+    or ``ridge``: the L2-penalised likelihood of statsmodels
+    ``GLM(family=Binomial()).fit_regularized(alpha, L1_wt=0)`` (intercept not
+    penalised), with ``alpha`` chosen in each training fold by an inner stratified
+    5-fold CV over :data:`RIDGE_ALPHAS` (criterion: inner out-of-fold log loss);
+    see :func:`cross_validate_ridge`.
+``missing``
+    ``drop`` the images with a missing annotation (the paper; 4 images of group 7)
+    or ``impute`` each missing cell by the median of the same annotator's scores of
+    the same feature type on the other images (see :func:`path_features` for why).
+``cv``
+    ``5-fold``, ``10-fold`` (the paper; stratified, canonical split of
+    :func:`analysis.models.stratified_splits` with the same seed) or ``loo``.
+``disagreement``
+    ``moments`` (the paper: the consensus is the mean, the disagreement set the
+    standard deviation) or one robust spread measure across the annotators of an
+    image: ``mad`` (median absolute deviation from the median), ``range``
+    (max - min) or ``entropy`` (Shannon entropy, in nats, of the distribution of the
+    annotators' raw scores over the ordinal categories; entropy is a function of the
+    categories only, so it is the same under both scalings).
+
+Every path scores images by the linear predictor of models fitted on the
+training folds; AUCs are those of the pooled out-of-fold scores of the canonical
+split (with leave-one-out a fold has one test image, so fold AUCs do not exist and
+only the pooled AUC is defined).
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.special import expit
+
+from . import inference, models
+from .features import GROUP7_FEATURES, moments_across, zscore
+from .progress import progress
+
+SCALINGS = ("zscore", "raw")
+ESTIMATORS = ("mle", "firth", "ridge")
+MISSING = ("drop", "impute")
+CVS = ("5-fold", "10-fold", "loo")
+DISAGREEMENTS = ("moments", "mad", "range", "entropy")
+#: The choices and their levels, in the order of the specification-curve panel.
+CHOICES = {"scaling": SCALINGS, "estimator": ESTIMATORS, "missing": MISSING, "cv": CVS,
+           "disagreement": DISAGREEMENTS}
+#: Name of the disagreement ("sd-like") feature per disagreement choice.
+DISAGREEMENT_FEATURE = {"moments": "sd", "mad": "mad", "range": "range", "entropy": "entropy"}
+#: Penalties tried by the inner CV of the ridge estimator (statsmodels' scale: the
+#: objective is loglik / n - alpha / 2 * ||beta||^2, intercept not penalised).
+RIDGE_ALPHAS = (1e-3, 1e-2, 1e-1, 1.0)
+RIDGE_INNER_FOLDS = 5
+DEFAULT_PERMUTATIONS = 200
+ALPHA = 0.05
+
+MULTIVERSE_RULES = """\
+Per path and claim, in the style of the review's rules. **C4** is *supported* when
+the consensus (mean) set has a higher pooled out-of-fold AUC than the disagreement
+set with a paired DeLong p below 5%, *not supported* when it is significantly lower,
+and *inconclusive* otherwise. **C5** is *supported* when the permutation p is below
+5% and the DeLong 95% interval of the pooled AUC of the disagreement set lies above
+0.5, *not supported* when neither holds, and *inconclusive* when only one does."""
+
+
+@dataclass(frozen=True)
+class Path:
+    """One combination of analysis choices (see the module docstring)."""
+
+    scaling: str = "zscore"
+    estimator: str = "mle"
+    missing: str = "drop"
+    cv: str = "10-fold"
+    disagreement: str = "moments"
+
+    def __post_init__(self) -> None:
+        for name, levels in CHOICES.items():
+            if getattr(self, name) not in levels:
+                raise ValueError(f"{name} must be one of {levels}, got {getattr(self, name)!r}")
+
+    @property
+    def is_paper(self) -> bool:
+        """Whether this path makes the paper's choices."""
+        return self == PAPER_PATH
+
+    @property
+    def label(self) -> str:
+        return "/".join(asdict(self).values())
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+#: The paper's choices: z-score, plain logistic regression, drop incomplete images,
+#: 10-fold CV, moments.
+PAPER_PATH = Path()
+
+
+def grid(**levels) -> list[Path]:
+    """Every combination of choices (optionally restricted).
+
+    Parameters
+    ----------
+    **levels
+        A tuple of levels per choice name to restrict the grid, e.g.
+        ``grid(estimator=("mle",))``.
+
+    Returns
+    -------
+    list of Path
+        ``2 x 3 x 2 x 3 x 4 = 144`` paths by default, the paper's path first.
+    """
+    unknown = set(levels) - set(CHOICES)
+    if unknown:
+        raise ValueError(f"unknown choices {sorted(unknown)}")
+    lv = {k: tuple(levels.get(k, v)) for k, v in CHOICES.items()}
+    out = [Path(*combo) for combo in itertools.product(*lv.values())]
+    out.sort(key=lambda p: not p.is_paper)
+    return out
+
+
+# --- data of one path -------------------------------------------------------------------
+
+def wide_scores(tidy: pd.DataFrame, labels: pd.DataFrame, *, cohort: str = "2017-2018",
+                group: str = "group07",
+                features: tuple[str, ...] = GROUP7_FEATURES) -> tuple[pd.DataFrame, pd.Series]:
+    """Raw scores of every labelled image of a group, missing cells kept as NaN.
+
+    Returns
+    -------
+    wide : DataFrame
+        Images x ``<feature>_<annotator>`` columns (annotator-major, as
+        :func:`analysis.features.group_design`).
+    y : Series
+        Melanoma label of each image.
+    """
+    from .features import _annotator_key
+
+    sub = tidy[(tidy["cohort"] == cohort) & (tidy["group"] == group)
+               & tidy["feature"].isin(features)]
+    if sub.empty:
+        raise KeyError(f"no annotations for cohort {cohort!r}, group {group!r}")
+    annotators = tuple(sorted(sub["annotator"].astype(str).unique(), key=_annotator_key))
+    wide = sub.assign(annotator=sub["annotator"].astype(str)).pivot_table(
+        index="image_id", columns=["feature", "annotator"], values="score", aggfunc="first",
+        dropna=False)
+    cols = [(f, a) for a in annotators for f in features]
+    wide = wide.reindex(columns=pd.MultiIndex.from_tuples(cols))
+    wide.columns = [f"{f}_{a}" for f, a in cols]
+    lab = labels.set_index("image_id")["melanoma"]
+    wide = wide.loc[wide.index.intersection(lab.index)].sort_index().astype(float)
+    wide.attrs.update(features=tuple(features), annotators=annotators)
+    return wide, lab.loc[wide.index].astype(int).rename("melanoma")
+
+
+def spread(values: np.ndarray, raw: np.ndarray, measure: str) -> np.ndarray:
+    """Disagreement of each row (image) across columns (annotators).
+
+    Parameters
+    ----------
+    values : ndarray (n_images, n_annotators)
+        Scores on the analysis scale (z-scored or raw).
+    raw : ndarray (n_images, n_annotators)
+        Raw ordinal scores (used by ``entropy`` only).
+    measure : {"sd", "mad", "range", "entropy"}
+
+    Returns
+    -------
+    ndarray (n_images,)
+
+    Notes
+    -----
+    ``sd``: sample standard deviation (ddof=1); ``mad``: median of
+    ``|x - median(x)|`` (unscaled); ``range``: ``max - min``; ``entropy``:
+    ``-sum_k p_k log p_k`` with ``p_k`` the share of the annotators who gave
+    category ``k`` (raw scores).
+    """
+    x = np.asarray(values, dtype=float)
+    if measure == "sd":
+        return moments_across(x)[0]["sd"]
+    if measure == "mad":
+        med = np.median(x, axis=1, keepdims=True)
+        return np.median(np.abs(x - med), axis=1)
+    if measure == "range":
+        return x.max(axis=1) - x.min(axis=1)
+    if measure == "entropy":
+        r = np.asarray(raw, dtype=float)
+        out = np.zeros(len(r))
+        for k in np.unique(r):
+            p = (r == k).mean(axis=1)
+            out -= np.where(p > 0, p * np.log(np.where(p > 0, p, 1.0)), 0.0)
+        return out
+    raise ValueError(f"unknown spread measure {measure!r}")
+
+
+@dataclass
+class PathData:
+    """Image-level features of one path."""
+
+    consensus: np.ndarray  # (n, n_features): mean per feature type, z-scored over images
+    disagreement: np.ndarray  # (n, n_features): the sd-like measure, z-scored over images
+    y: np.ndarray
+    image_ids: np.ndarray
+    n_imputed_cells: int
+    n_imputed_images: int
+
+
+def path_features(wide: pd.DataFrame, y: pd.Series, path: Path) -> PathData:
+    """Consensus and disagreement features of one path.
+
+    Parameters
+    ----------
+    wide, y : from :func:`wide_scores`
+    path : Path
+
+    Returns
+    -------
+    PathData
+
+    Notes
+    -----
+    Imputation rule (``missing="impute"``): a missing cell gets the median of the
+    same annotator's scores of the same feature type on the other images. The
+    alternative, the mean of the other annotators of the same image, would place
+    the imputed score at the centre of the image's other scores and so shrink that
+    image's disagreement (sd, mad, range, entropy) towards zero -- a bias in the very
+    quantity under study, and one that depends on the image's consensus and hence on
+    its label. The annotator's own median uses no information about the image. The
+    median of an ordinal column is a category (or the midpoint of two).
+    """
+    feats, anns = wide.attrs["features"], wide.attrs["annotators"]
+    raw = wide.copy()
+    miss = raw.isna()
+    if path.missing == "drop":
+        keep = ~miss.any(axis=1)
+        raw = raw.loc[keep]
+        n_cells = n_img = 0
+    else:
+        n_cells, n_img = int(miss.to_numpy().sum()), int(miss.any(axis=1).sum())
+        raw = raw.fillna(raw.median(axis=0))
+    scaled = zscore(raw) if path.scaling == "zscore" else raw
+    measure = DISAGREEMENT_FEATURE[path.disagreement]
+    cons, dis = {}, {}
+    for f in feats:
+        cols = [f"{f}_{a}" for a in anns]
+        block = scaled[cols].to_numpy(dtype=float)
+        cons[f] = block.mean(axis=1)
+        dis[f] = spread(block, raw[cols].to_numpy(dtype=float), measure)
+    cons_df = zscore(pd.DataFrame(cons, index=raw.index))
+    dis_df = zscore(pd.DataFrame(dis, index=raw.index))
+    return PathData(cons_df.to_numpy(), dis_df.to_numpy(), y.loc[raw.index].to_numpy(dtype=int),
+                    raw.index.to_numpy(), n_cells, n_img)
+
+
+# --- ridge ---------------------------------------------------------------------------------
+
+def fit_ridge_batch(X: np.ndarray, Y: np.ndarray, W: np.ndarray, alpha: np.ndarray, *,
+                    max_iter: int = 100, tol: float = 1e-10) -> tuple[np.ndarray, np.ndarray]:
+    """Many L2-penalised logistic fits on subsets of one design, by Newton's method.
+
+    Parameters
+    ----------
+    X : ndarray (n, p)
+        Features without intercept.
+    Y : ndarray (m, n)
+        0/1 labels of each fit.
+    W : ndarray (m, n)
+        1 for the images of each fit's training set, 0 elsewhere.
+    alpha : ndarray (m,)
+        Penalty of each fit, on statsmodels' scale.
+
+    Returns
+    -------
+    coef : ndarray (m, p + 1)
+        Intercept first.
+    converged : ndarray of bool (m,)
+
+    Notes
+    -----
+    Maximises ``loglik(beta) / n_train - alpha / 2 * ||beta_{1:p}||^2``, the
+    objective of statsmodels' ``GLM(y, X, family=Binomial()).fit_regularized(
+    alpha=[0, alpha, ..., alpha], L1_wt=0)`` (which minimises it by BFGS, one fit at
+    a time). The objective is strictly concave, so Newton's method (steps capped at 5
+    per coordinate) converges to the same optimum; ``tests/test_multiverse.py`` checks
+    the coefficients against statsmodels.
+    """
+    X = np.asarray(X, dtype=float)
+    n, p = X.shape
+    Xc = np.column_stack([np.ones(n), X])
+    Y = np.asarray(Y, dtype=float)
+    W = np.asarray(W, dtype=float)
+    m = Y.shape[0]
+    pen = (np.asarray(alpha, dtype=float) * W.sum(axis=1))[:, None] * np.r_[0.0, np.ones(p)][None]
+    B = np.zeros((m, p + 1))
+    active = np.ones(m, dtype=bool)
+    eye = np.eye(p + 1)
+    for _ in range(max_iter):
+        idx = np.flatnonzero(active)
+        if idx.size == 0:
+            break
+        Bi, Wi = B[idx], W[idx]
+        mu = expit(Bi @ Xc.T)
+        g = (Wi * (Y[idx] - mu)) @ Xc - pen[idx] * Bi
+        w = Wi * mu * (1.0 - mu)
+        H = np.matmul(Xc.T[None] * w[:, None, :], Xc) + pen[idx][:, :, None] * eye
+        step = np.linalg.solve(H, g[..., None])[..., 0]
+        step = np.clip(step, -5.0, 5.0)
+        B[idx] = Bi + step
+        active[idx] = np.abs(step).max(axis=1) > tol
+    return B, ~active
+
+
+def fit_ridge_statsmodels(X: np.ndarray, y: np.ndarray, alpha: float) -> np.ndarray:
+    """One ridge fit by statsmodels ``GLM.fit_regularized(L1_wt=0)`` (intercept unpenalised)."""
+    import warnings
+
+    import statsmodels.api as sm
+
+    Xc = sm.add_constant(np.asarray(X, dtype=float), has_constant="add")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = sm.GLM(np.asarray(y, dtype=float), Xc, family=sm.families.Binomial()).fit_regularized(
+            alpha=np.r_[0.0, np.full(Xc.shape[1] - 1, alpha)], L1_wt=0)
+    return np.asarray(res.params, dtype=float)
+
+
+def _inner_folds(y_train: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """Stratified fold labels 0..k-1 of a training set (shuffled within each class)."""
+    fold = np.empty(len(y_train), dtype=int)
+    for c in (0, 1):
+        pos = np.flatnonzero(y_train == c)
+        fold[rng.permutation(pos)] = np.arange(pos.size) % k
+    return fold
+
+
+def cross_validate_ridge(
+    X: np.ndarray,
+    y: np.ndarray,
+    splits: list[models.Split],
+    *,
+    labels: np.ndarray | None = None,
+    alphas: tuple[float, ...] = RIDGE_ALPHAS,
+    inner_folds: int = RIDGE_INNER_FOLDS,
+    seed: int = models.DEFAULT_SEED,
+    solver: str = "newton",
+    chunk: int = 4000,
+) -> models.CVResult:
+    """Ridge logistic regression with an inner-CV penalty, fold rows like :func:`analysis.models.cross_validate`.
+
+    Parameters
+    ----------
+    X : ndarray (n, p)
+    y : ndarray (n,)
+    splits : list of Split
+    labels : ndarray (n_splits, n), optional
+        Per-split labels (e.g. permuted), as in :func:`analysis.models.cross_validate`.
+    alphas : tuple of float
+        Penalty grid (statsmodels' scale).
+    inner_folds : int
+        Stratified inner folds on each training set; the inner folds of split
+        ``(repeat, fold)`` are drawn from ``SeedSequence([seed, 5, repeat, fold])``.
+    seed : int
+    solver : {"newton", "statsmodels"}
+        ``newton``: :func:`fit_ridge_batch` (all fits of a chunk of splits at once);
+        ``statsmodels``: one ``GLM.fit_regularized`` per fit (same optimum, slow).
+    chunk : int
+        Outer splits per batch of the Newton solver (memory).
+
+    Returns
+    -------
+    CVResult
+        ``folds`` has :data:`analysis.models.FOLD_COLUMNS` plus ``alpha`` (the
+        chosen penalty); ``separated`` is always False (the penalised optimum is
+        finite) and ``n_iter`` is 0 (not tracked).
+
+    Notes
+    -----
+    For each training set and each alpha the inner CV sums the out-of-fold log
+    loss; the alpha with the smallest loss is chosen (ties: the larger alpha), and
+    the model refitted on the whole training set with it.
+    """
+    X = np.asarray(X, dtype=float)
+    y = np.asarray(y, dtype=int)
+    n = len(y)
+    Y = np.broadcast_to(y, (len(splits), n)) if labels is None else np.asarray(labels, dtype=int)
+    alphas = np.asarray(alphas, dtype=float)
+    na = len(alphas)
+    folds_rows, score_parts = [], []
+    for start in range(0, len(splits), chunk):
+        block = splits[start:start + chunk]
+        Yb = Y[start:start + chunk]
+        # inner fits: (split, inner fold, alpha)
+        inner_y, inner_w, inner_test, inner_alpha, ks = [], [], [], [], []
+        for i, s in enumerate(block):
+            rng = np.random.default_rng(np.random.SeedSequence([seed, 5, s.repeat, s.fold]))
+            yt = Yb[i][s.train]
+            k = max(int(min(inner_folds, np.bincount(yt, minlength=2).min())), 2)
+            ks.append(k)
+            fl = _inner_folds(yt, k, rng)
+            for j in range(k):
+                w = np.zeros(n)
+                w[s.train[fl != j]] = 1.0
+                t = np.zeros(n, dtype=bool)
+                t[s.train[fl == j]] = True
+                for a in alphas:
+                    inner_y.append(Yb[i])
+                    inner_w.append(w)
+                    inner_test.append(t)
+                    inner_alpha.append(a)
+        inner_y = np.asarray(inner_y)
+        inner_test = np.asarray(inner_test)
+        coef = _solve(X, inner_y, np.asarray(inner_w), np.asarray(inner_alpha), solver)
+        eta = coef[:, :1] + coef[:, 1:] @ X.T
+        nll = np.logaddexp(0.0, eta) - inner_y * eta
+        loss = (nll * inner_test).sum(axis=1)
+        # sum over inner folds per (split, alpha): fits are laid out split-major,
+        # then inner fold, then alpha
+        chosen, pos = [], 0
+        for kk in ks:
+            lo = loss[pos:pos + kk * na].reshape(kk, na).sum(axis=0)
+            pos += kk * na
+            best = np.flatnonzero(lo <= lo.min() + 1e-12 * max(1.0, abs(lo.min())))
+            chosen.append(alphas[best.max()])
+        chosen = np.asarray(chosen)
+        Wo = np.zeros((len(block), n))
+        for i, s in enumerate(block):
+            Wo[i, s.train] = 1.0
+        coef_o = _solve(X, Yb, Wo, chosen, solver)
+        for i, s in enumerate(block):
+            sc = coef_o[i, 0] + X[s.test] @ coef_o[i, 1:]
+            yy = Yb[i]
+            folds_rows.append((s.repeat, s.fold, len(s.train), len(s.test), int(yy[s.test].sum()),
+                               models.fold_auc(yy[s.test], sc), False,
+                               bool(np.isfinite(coef_o[i]).all()), 0, 0, float(chosen[i])))
+            score_parts.append((s.repeat, s.fold, s.test, yy[s.test], sc))
+    folds = pd.DataFrame(folds_rows, columns=[*models.FOLD_COLUMNS, "alpha"])
+    scores = pd.DataFrame({
+        "repeat": np.concatenate([np.full(len(t), r) for r, _, t, _, _ in score_parts]),
+        "fold": np.concatenate([np.full(len(t), f) for _, f, t, _, _ in score_parts]),
+        "row": np.concatenate([t for _, _, t, _, _ in score_parts]),
+        "y": np.concatenate([yy for *_, yy, _ in score_parts]),
+        "score": np.concatenate([sc for *_, sc in score_parts]),
+    })
+    return models.CVResult(folds, scores)
+
+
+def _solve(X, Y, W, alpha, solver):
+    if solver == "newton":
+        return fit_ridge_batch(X, Y, W, alpha)[0]
+    if solver == "statsmodels":
+        out = []
+        for yy, w, a in zip(Y, W, alpha, strict=True):
+            tr = w > 0
+            out.append(fit_ridge_statsmodels(X[tr], yy[tr], a))
+        return np.asarray(out)
+    raise ValueError(f"solver must be newton or statsmodels, got {solver!r}")
+
+
+# --- one path ------------------------------------------------------------------------------
+
+def path_splits(y: np.ndarray, cv: str, seed: int = models.DEFAULT_SEED,
+                repeat: int = 0) -> list[models.Split]:
+    """Splits of one CV choice: stratified k-fold (repeat ``repeat`` of
+    :func:`analysis.models.stratified_splits`) or leave-one-out."""
+    if cv == "loo":
+        n = len(y)
+        idx = np.arange(n)
+        return [models.Split(repeat, i, np.delete(idx, i), np.array([i])) for i in range(n)]
+    k = {"5-fold": 5, "10-fold": 10}[cv]
+    sp = models.stratified_splits(y, n_splits=k, n_repeats=1,
+                                  seed=seed if repeat == 0 else _split_seed(seed, repeat - 1))
+    return [models.Split(repeat, s.fold, s.train, s.test) for s in sp]
+
+
+def _split_seed(seed: int, p: int) -> int:
+    """Seed of the folds of permutation ``p`` (as :func:`analysis.review.permutation_tests`)."""
+    return int(np.random.SeedSequence([seed, 3, p]).generate_state(1)[0])
+
+
+def run_cv(X: np.ndarray, y: np.ndarray, splits: list[models.Split], estimator: str, *,
+           labels: np.ndarray | None = None, seed: int = models.DEFAULT_SEED,
+           n_jobs: int = 1) -> models.CVResult:
+    """Cross-validate one estimator: ``mle``/``firth`` through
+    :func:`analysis.models.cross_validate`, ``ridge`` through :func:`cross_validate_ridge`."""
+    if estimator == "ridge":
+        return cross_validate_ridge(X, y, splits, labels=labels, seed=seed)
+    return models.cross_validate(X, y, splits, estimator=estimator, labels=labels, n_jobs=n_jobs)
+
+
+def _pooled(cv: models.CVResult, n: int) -> np.ndarray:
+    s = cv.scores[cv.scores["repeat"] == cv.scores["repeat"].min()]
+    out = np.full(n, np.nan)
+    out[s["row"].to_numpy()] = s["score"].to_numpy()
+    return out
+
+
+def _statistic(cv: models.CVResult, loo: bool) -> np.ndarray:
+    """Per repeat: mean fold AUC (k-fold) or pooled out-of-fold AUC (leave-one-out)."""
+    if not loo:
+        return cv.folds.groupby("repeat", sort=True)["auc"].mean().to_numpy()
+    out = []
+    for _, g in cv.scores.groupby("repeat", sort=True):
+        yy = g["y"].to_numpy()
+        out.append(inference.auc(yy, g["score"].to_numpy()) if 0 < yy.sum() < len(yy) else np.nan)
+    return np.asarray(out)
+
+
+ROW_COLUMNS = ["path_id", *CHOICES, "is_paper", "claim", "estimate", "ci_low", "ci_high", "p",
+               "verdict", "n_images", "n_melanoma", "n_imputed_images", "auc_consensus",
+               "auc_disagreement", "statistic", "observed_statistic", "n_permutations",
+               "null_mean", "n_null_nan", "n_folds_separated", "seconds"]
+
+
+def run_path(wide: pd.DataFrame, y: pd.Series, path: Path, *, path_id: int = 0,
+             n_permutations: int = DEFAULT_PERMUTATIONS, seed: int = models.DEFAULT_SEED,
+             n_jobs: int = 1) -> pd.DataFrame:
+    """C4 and C5 on one path: two tidy rows (see :data:`ROW_COLUMNS`).
+
+    Parameters
+    ----------
+    wide, y : from :func:`wide_scores`
+    path : Path
+    path_id : int
+        Identifier written into the rows.
+    n_permutations : int
+        Label permutations of the C5 test. Permutation ``p`` shuffles the labels with
+        :func:`analysis.inference.stratified_permutations` seeded by
+        ``SeedSequence([seed, 2])`` and draws new folds with
+        ``SeedSequence([seed, 3, p])``, exactly as
+        :func:`analysis.review.permutation_tests` -- so the paper's path gives the
+        review's p-value, and every path sees the same permutations.
+    seed : int
+    n_jobs : int
+        Workers of the batched engine.
+
+    Returns
+    -------
+    DataFrame
+        Rows ``claim = "C4"`` (estimate: AUC(mean) - AUC(disagreement), paired
+        DeLong CI and p) and ``claim = "C5"`` (estimate: pooled AUC of the
+        disagreement set, DeLong CI; p: permutation test whose ``statistic`` is
+        the mean fold AUC for k-fold -- the paper's statistic -- and the pooled
+        out-of-fold AUC for leave-one-out).
+    """
+    t0 = time.perf_counter()
+    d = path_features(wide, y, path)
+    yy = d.y
+    n = len(yy)
+    loo = path.cv == "loo"
+    splits = path_splits(yy, path.cv, seed)
+    cv_c = run_cv(d.consensus, yy, splits, path.estimator, seed=seed, n_jobs=n_jobs)
+    cv_d = run_cv(d.disagreement, yy, splits, path.estimator, seed=seed, n_jobs=n_jobs)
+    sc_c, sc_d = _pooled(cv_c, n), _pooled(cv_d, n)
+    c4 = inference.delong_paired(yy, sc_c, sc_d)
+    c5 = inference.delong_ci(yy, sc_d)
+    # permutation test of the disagreement set
+    perms = inference.stratified_permutations(yy, n_permutations,
+                                              np.random.default_rng(np.random.SeedSequence([seed, 2])))
+    psplits, plabels = [], []
+    for p in range(n_permutations):
+        if loo:
+            sp = path_splits(perms[p], "loo", seed, repeat=p)
+        else:
+            k = {"5-fold": 5, "10-fold": 10}[path.cv]
+            sp = [models.Split(p, s.fold, s.train, s.test) for s in
+                  models.stratified_splits(perms[p], n_splits=k, seed=_split_seed(seed, p))]
+        psplits += sp
+        plabels += [perms[p]] * len(sp)
+    null_cv = run_cv(d.disagreement, yy, psplits, path.estimator, labels=np.asarray(plabels),
+                     seed=seed, n_jobs=n_jobs)
+    null = _statistic(null_cv, loo)
+    observed = float(_statistic(cv_d, loo)[0])
+    p_perm = inference.permutation_pvalue(observed, null, "greater")
+    valid = null[np.isfinite(null)]
+
+    def c4_verdict():
+        if c4["p"] < ALPHA:
+            return "supported" if c4["diff"] > 0 else "not supported"
+        return "inconclusive"
+
+    ok = [p_perm < ALPHA, c5["low"] > 0.5]
+    c5_verdict = "supported" if all(ok) else ("not supported" if not any(ok) else "inconclusive")
+    common = {"path_id": path_id, **path.as_dict(), "is_paper": path.is_paper, "n_images": n,
+              "n_melanoma": int(yy.sum()), "n_imputed_images": d.n_imputed_images,
+              "auc_consensus": c4["auc_a"], "auc_disagreement": c4["auc_b"]}
+    sep = int(cv_c.folds["separated"].sum() + cv_d.folds["separated"].sum())
+    secs = time.perf_counter() - t0
+    rows = [
+        {**common, "claim": "C4", "estimate": c4["diff"], "ci_low": c4["low"],
+         "ci_high": c4["high"], "p": c4["p"], "verdict": c4_verdict(),
+         "statistic": "pooled_auc_difference", "observed_statistic": c4["diff"],
+         "n_permutations": 0, "null_mean": np.nan, "n_null_nan": 0,
+         "n_folds_separated": sep, "seconds": secs},
+        {**common, "claim": "C5", "estimate": c5["auc"], "ci_low": c5["low"], "ci_high": c5["high"],
+         "p": p_perm, "verdict": c5_verdict,
+         "statistic": "pooled_auc" if loo else "fold_mean_auc", "observed_statistic": observed,
+         "n_permutations": n_permutations, "null_mean": float(valid.mean()) if valid.size else np.nan,
+         "n_null_nan": int((~np.isfinite(null)).sum()), "n_folds_separated": sep, "seconds": secs},
+    ]
+    return pd.DataFrame(rows)[ROW_COLUMNS]
+
+
+def _run_one(args):
+    wide, y, path, pid, n_perm, seed = args
+    return run_path(wide, y, path, path_id=pid, n_permutations=n_perm, seed=seed, n_jobs=1)
+
+
+@dataclass
+class MultiverseResult:
+    """Tidy rows (one per path x claim) and how they were made."""
+
+    frame: pd.DataFrame
+    settings: dict
+    elapsed: float
+
+
+def multiverse(
+    tidy: pd.DataFrame,
+    labels: pd.DataFrame,
+    *,
+    paths: list[Path] | None = None,
+    n_permutations: int = DEFAULT_PERMUTATIONS,
+    seed: int = models.DEFAULT_SEED,
+    n_jobs: int = 1,
+    quiet: bool = False,
+    cohort: str = "2017-2018",
+    group: str = "group07",
+) -> MultiverseResult:
+    """Run C4 and C5 on every path of the multiverse.
+
+    Parameters
+    ----------
+    tidy, labels : DataFrame
+        Tidy annotations and expert labels (:func:`analysis.reproduce.load_annotations`).
+    paths : list of Path, optional
+        Default :func:`grid` (144 paths).
+    n_permutations : int
+        Permutations per path for C5 (default 200; the review uses 2000 on the paper's
+        path only).
+    seed : int
+    n_jobs : int
+        Paths run in parallel worker processes (joblib); the rows do not depend on it.
+    quiet : bool
+
+    Returns
+    -------
+    MultiverseResult
+        ``frame``: :data:`ROW_COLUMNS`, two rows per path.
+
+    Examples
+    --------
+    >>> ann = reproduce.load_annotations()  # doctest: +SKIP
+    >>> mv = multiverse(ann.tidy, ann.labels, n_permutations=200)  # doctest: +SKIP
+    >>> survival_summary(mv.frame)  # doctest: +SKIP
+    """
+    t0 = time.perf_counter()
+    paths = grid() if paths is None else list(paths)
+    wide, y = wide_scores(tidy, labels, cohort=cohort, group=group)
+    tasks = [(wide, y, p, i, n_permutations, seed) for i, p in enumerate(paths)]
+    if n_jobs == 1:
+        parts = [_run_one(t) for t in progress(tasks, desc="multiverse", quiet=quiet)]
+    else:
+        from joblib import Parallel, delayed
+
+        parts = Parallel(n_jobs=n_jobs)(delayed(_run_one)(t)
+                                        for t in progress(tasks, desc="multiverse", quiet=quiet))
+    frame = pd.concat(parts, ignore_index=True)
+    settings = {"n_paths": len(paths), "n_permutations": n_permutations, "seed": seed,
+                "ridge_alphas": list(RIDGE_ALPHAS), "ridge_inner_folds": RIDGE_INNER_FOLDS,
+                "n_jobs": n_jobs, "choices": {k: list(v) for k, v in CHOICES.items()}}
+    return MultiverseResult(frame, settings, time.perf_counter() - t0)
+
+
+# --- summaries and figures -----------------------------------------------------------------
+
+def verdict_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per claim: number of paths per verdict, share supported, range of estimates."""
+    rows = []
+    for claim, g in frame.groupby("claim", sort=True):
+        paper = g[g["is_paper"]]
+        rows.append({
+            "claim": claim, "n_paths": len(g),
+            "supported": int((g["verdict"] == "supported").sum()),
+            "inconclusive": int((g["verdict"] == "inconclusive").sum()),
+            "not_supported": int((g["verdict"] == "not supported").sum()),
+            "paper_verdict": paper["verdict"].iloc[0] if len(paper) else "",
+            "paper_estimate": float(paper["estimate"].iloc[0]) if len(paper) else np.nan,
+            "estimate_min": float(g["estimate"].min()), "estimate_median": float(g["estimate"].median()),
+            "estimate_max": float(g["estimate"].max()),
+        })
+    return pd.DataFrame(rows)
+
+
+def choice_effects(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per claim, choice and level: paths, share supported, median estimate."""
+    rows = []
+    for claim, g in frame.groupby("claim", sort=True):
+        for ch in CHOICES:
+            for lv, h in g.groupby(ch, sort=False):
+                rows.append({"claim": claim, "choice": ch, "level": lv, "n_paths": len(h),
+                             "share_supported": float((h["verdict"] == "supported").mean()),
+                             "median_estimate": float(h["estimate"].median())})
+    return pd.DataFrame(rows)
+
+
+def _flip_drivers(g: pd.DataFrame, flips: pd.DataFrame) -> list[str]:
+    """Single choice levels, else pairs of levels, on whose every path the verdict flips
+    (covering as many flips as possible, largest first)."""
+    def covers(cond):
+        sub = g[cond(g)]
+        return len(sub) > 0 and (sub.index.isin(flips.index)).all(), int(cond(flips).sum())
+
+    found = []
+    for ch in CHOICES:
+        for lv in CHOICES[ch]:
+            ok, n = covers(lambda d, ch=ch, lv=lv: d[ch] == lv)
+            if ok:
+                found.append((n, f"{ch} = {lv}"))
+    if not found:
+        names = list(CHOICES)
+        for i, a in enumerate(names):
+            for b in names[i + 1:]:
+                for la in CHOICES[a]:
+                    for lb in CHOICES[b]:
+                        ok, n = covers(lambda d, a=a, b=b, la=la, lb=lb: (d[a] == la) & (d[b] == lb))
+                        if ok:
+                            found.append((n, f"{a} = {la} with {b} = {lb}"))
+    found.sort(key=lambda t: -t[0])
+    return [f"every path with {txt} ({n} of {len(flips)} flips)" for n, txt in found[:3]]
+
+
+def survival_summary(frame: pd.DataFrame) -> list[str]:
+    """Sentences, computed from the rows, on which verdicts survive every path.
+
+    Returns
+    -------
+    list of str
+        One sentence per claim: whether the paper-path verdict holds on every path, and
+        otherwise how many paths flip it and which choice levels carry the flips.
+    """
+    out = []
+    for claim, g in frame.groupby("claim", sort=True):
+        paper = g[g["is_paper"]]
+        ref = paper["verdict"].iloc[0] if len(paper) else g["verdict"].mode().iloc[0]
+        flips = g[g["verdict"] != ref]
+        counts = g["verdict"].value_counts()
+        dist = ", ".join(f"{v} {counts.get(v, 0)}" for v in
+                         ("supported", "inconclusive", "not supported"))
+        est = f"estimates {g['estimate'].min():.3f} to {g['estimate'].max():.3f}"
+        if flips.empty:
+            out.append(f"{claim}: the verdict '{ref}' (paper's choices) survives all "
+                       f"{len(g)} paths ({est}).")
+            continue
+        drivers = _flip_drivers(g, flips)
+        out.append(f"{claim}: the verdict '{ref}' (paper's choices) flips on {len(flips)} of "
+                   f"{len(g)} paths ({dist}; {est})"
+                   + (f"; flips involve {'; '.join(drivers)}" if drivers else "") + ".")
+    return out
+
+
+_CLAIM_LABELS = {"C4": "C4: AUC(mean) - AUC(disagreement)", "C5": "C5: AUC(disagreement)"}
+_VERDICT_COLORS = {"supported": "#1b7837", "inconclusive": "#999999", "not supported": "#c51b7d"}
+
+
+def specification_curve(frame: pd.DataFrame, claim: str = "C5"):
+    """Specification curve of one claim: estimates sorted, with the choices beneath.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Rows of :func:`multiverse`.
+    claim : {"C4", "C5"}
+
+    Returns
+    -------
+    plotnine composition (or ggplot)
+        Top: each path's estimate with its 95% CI, sorted, coloured by verdict, the
+        paper's path marked by a ring; reference line at no effect (0 for C4, 0.5 for
+        C5). Bottom: one row per choice level, a tile where the path uses it.
+    """
+    import plotnine as p9
+
+    g = frame[frame["claim"] == claim].sort_values(["estimate", "path_id"]).reset_index(drop=True)
+    g["rank"] = np.arange(1, len(g) + 1)
+    ref = 0.0 if claim == "C4" else 0.5
+    g["verdict"] = pd.Categorical(g["verdict"], list(_VERDICT_COLORS))
+    top = (
+        p9.ggplot(g, p9.aes("rank", "estimate", color="verdict"))
+        + p9.geom_hline(yintercept=ref, linetype="dashed", color="#444444")
+        + p9.geom_linerange(p9.aes(ymin="ci_low", ymax="ci_high"), alpha=0.5)
+        + p9.geom_point(size=1.2)
+        + p9.geom_point(data=g[g["is_paper"]], color="black", fill="none", size=4, stroke=0.8)
+        + p9.scale_color_manual(values=_VERDICT_COLORS, drop=False)
+        + p9.labs(x="", y=_CLAIM_LABELS.get(claim, claim), color="verdict")
+        + p9.theme_bw()
+        + p9.theme(axis_text_x=p9.element_blank(), figure_size=(9, 3.2), legend_position="top")
+    )
+    tiles = []
+    for ch, levels in CHOICES.items():
+        for lv in levels:
+            tiles.append(pd.DataFrame({"rank": g["rank"], "row": f"{ch}: {lv}",
+                                       "used": g[ch] == lv, "choice": ch}))
+    t = pd.concat(tiles, ignore_index=True)
+    order = [f"{ch}: {lv}" for ch, levels in CHOICES.items() for lv in levels]
+    t["row"] = pd.Categorical(t["row"], list(reversed(order)))
+    bottom = (
+        p9.ggplot(t[t["used"]], p9.aes("rank", "row", fill="choice"))
+        + p9.geom_tile(height=0.8, width=1)
+        + p9.labs(x="paths, sorted by estimate", y="")
+        + p9.scale_y_discrete(drop=False)
+        + p9.theme_bw()
+        + p9.theme(legend_position="none", figure_size=(9, 3.6), axis_text_y=p9.element_text(size=7))
+    )
+    try:
+        return top / bottom
+    except TypeError:  # plotnine without composition
+        return top, bottom

@@ -1,0 +1,115 @@
+"""Multiverse of the C4/C5 analysis choices (analysis.multiverse)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis import inference, models, reproduce, review
+from analysis import multiverse as mv
+
+N_PERM = 60
+
+
+@pytest.fixture(scope="module")
+def wide(annotations):
+    return mv.wide_scores(annotations.tidy, annotations.labels)
+
+
+@pytest.fixture(scope="module")
+def paper_rows(wide):
+    w, y = wide
+    return mv.run_path(w, y, mv.PAPER_PATH, n_permutations=N_PERM, seed=11)
+
+
+def test_grid_has_every_combination_paper_first():
+    g = mv.grid()
+    assert len(g) == 2 * 3 * 2 * 3 * 4 == len(set(g))
+    assert g[0].is_paper and sum(p.is_paper for p in g) == 1
+    assert len(mv.grid(estimator=("mle",), cv=("loo",))) == 2 * 2 * 4
+    with pytest.raises(ValueError):
+        mv.Path(cv="3-fold")
+
+
+def test_paper_path_features_equal_group_design(wide, group7):
+    w, y = wide
+    d = mv.path_features(w, y, mv.PAPER_PATH)
+    np.testing.assert_array_equal(d.consensus, group7.matrix("mean"))
+    np.testing.assert_array_equal(d.disagreement, group7.matrix("sd"))
+    np.testing.assert_array_equal(d.y, group7.labels)
+    imp = mv.path_features(w, y, mv.Path(missing="impute"))
+    assert len(imp.y) == group7.n_images + len(group7.excluded)
+    assert imp.n_imputed_images == len(group7.excluded)
+
+
+def test_paper_path_equals_reproduce_and_review(paper_rows, group7):
+    """The path with the paper's choices gives the canonical numbers (same seed)."""
+    exp = reproduce.run_experiments(group7, repeats=1, seed=11, estimators=("mle",),
+                                    feature_sets=["mean", "sd"], quiet=True)
+    summ = reproduce.summarise(exp).set_index("feature_set")
+    ya, sa = review.pooled_scores(exp, "mean", "mle")
+    yb, sb = review.pooled_scores(exp, "sd", "mle")
+    ref = inference.delong_paired(ya, sa, sb)
+    c4 = paper_rows[paper_rows["claim"] == "C4"].iloc[0]
+    c5 = paper_rows[paper_rows["claim"] == "C5"].iloc[0]
+    assert c4["estimate"] == ref["diff"] and c4["p"] == ref["p"]
+    assert (c4["ci_low"], c4["ci_high"]) == (ref["low"], ref["high"])
+    assert c4["auc_consensus"] == ref["auc_a"] and c4["auc_disagreement"] == ref["auc_b"]
+    assert c5["estimate"] == inference.delong_ci(yb, sb)["auc"]
+    assert c5["observed_statistic"] == summ.loc["sd", "mean_auc"]
+    perm = review.permutation_tests(group7, exp, n_permutations=N_PERM, seed=11, sets=("sd",),
+                                    quiet=True).summary.iloc[0]
+    assert c5["p"] == perm["p_value"]
+    assert c5["n_images"] == 96 and bool(c5["is_paper"])
+
+
+def test_seeded_paths_are_identical(wide):
+    w, y = wide
+    p = mv.Path(estimator="ridge", cv="5-fold", disagreement="mad", missing="impute")
+    a = mv.run_path(w, y, p, n_permutations=20, seed=3).drop(columns="seconds")
+    b = mv.run_path(w, y, p, n_permutations=20, seed=3).drop(columns="seconds")
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_ridge_newton_equals_statsmodels_fit_regularized(group7):
+    X, y = group7.matrix("sd"), group7.labels
+    rng = np.random.default_rng(0)
+    W = (rng.random((4, len(y))) < 0.8).astype(float)
+    alphas = np.array([1e-3, 1e-2, 1e-1, 1.0])
+    coef, conv = mv.fit_ridge_batch(X, np.tile(y, (4, 1)), W, alphas)
+    assert conv.all()
+    for i in range(4):
+        tr = W[i] > 0
+        ref = mv.fit_ridge_statsmodels(X[tr], y[tr], alphas[i])
+        np.testing.assert_allclose(coef[i], ref, atol=2e-4)
+
+
+def test_ridge_cv_solvers_agree_and_rows_look_like_cross_validate(group7):
+    X, y = group7.matrix("sd"), group7.labels
+    splits = models.stratified_splits(y, n_splits=5)
+    a = mv.cross_validate_ridge(X, y, splits, solver="newton")
+    b = mv.cross_validate_ridge(X, y, splits, solver="statsmodels")
+    assert list(a.folds.columns[:len(models.FOLD_COLUMNS)]) == models.FOLD_COLUMNS
+    np.testing.assert_array_equal(a.folds["alpha"], b.folds["alpha"])
+    np.testing.assert_allclose(a.scores["score"], b.scores["score"], atol=1e-3)
+    assert set(a.folds["alpha"]) <= set(mv.RIDGE_ALPHAS)
+
+
+def test_spread_measures_by_hand():
+    x = np.array([[0, 0, 1, 2], [1, 1, 1, 1.0]])
+    np.testing.assert_allclose(mv.spread(x, x, "range"), [2, 0])
+    np.testing.assert_allclose(mv.spread(x, x, "mad"), [0.5, 0])
+    np.testing.assert_allclose(mv.spread(x, x, "entropy"),
+                               [-(0.5 * np.log(0.5) + 2 * 0.25 * np.log(0.25)), 0])
+    np.testing.assert_allclose(mv.spread(x, x, "sd"), [np.std(x[0], ddof=1), 0])
+
+
+def test_summaries_and_curve(paper_rows, wide):
+    w, y = wide
+    rows = pd.concat([paper_rows, mv.run_path(w, y, mv.Path(estimator="firth", cv="5-fold"),
+                                              path_id=1, n_permutations=20)], ignore_index=True)
+    vt = mv.verdict_table(rows)
+    assert set(vt["claim"]) == {"C4", "C5"} and (vt["n_paths"] == 2).all()
+    sents = mv.survival_summary(rows)
+    assert len(sents) == 2 and all(s.startswith(("C4", "C5")) for s in sents)
+    fig = mv.specification_curve(rows, "C4")
+    assert fig is not None
