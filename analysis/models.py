@@ -229,12 +229,16 @@ def _cross_validate_batched(X, Y, splits, estimator, n_jobs) -> CVResult:
         "n_iter": res["n_iter"], "n_warnings": 0,
     })[FOLD_COLUMNS]
     test_scores = res["test_scores"]
-    scores = pd.concat(
-        [pd.DataFrame({"repeat": s.repeat, "fold": s.fold, "row": s.test, "y": Y[i][s.test],
-                       "score": np.asarray(test_scores[i])[: len(s.test)]})
-         for i, s in enumerate(splits)],
-        ignore_index=True,
-    )
+    sizes = np.array([len(s.test) for s in splits])
+    rows = np.concatenate([s.test for s in splits]) if splits else np.zeros(0, dtype=int)
+    ys = np.concatenate([Y[i][s.test] for i, s in enumerate(splits)]) if splits else rows
+    sc = (np.concatenate([np.asarray(test_scores[i])[: len(s.test)] for i, s in enumerate(splits)])
+          if splits else np.zeros(0))
+    scores = pd.DataFrame({
+        "repeat": np.repeat([s.repeat for s in splits], sizes),
+        "fold": np.repeat([s.fold for s in splits], sizes),
+        "row": rows, "y": ys, "score": sc,
+    })
     return CVResult(folds, scores)
 
 
