@@ -24,6 +24,16 @@ step, with the settings of :mod:`analysis.fitconfig`:
 Rows can be masked (weight 0), so training sets of unequal size (86 and 87 rows
 in 10-fold CV of 96 images) are stacked by padding.
 
+Performance notes: cross-validation batches share one pooled design (row
+weights 0/1), so every product over the batch is one matrix product; the
+``X'WX`` inverses of Firth fits with 12 or more parameters come from LAPACK
+``dpotrf``/``dpotri`` per model (cheaper than NumPy's batched LU inverse);
+models that have stopped leave the active set; and a Firth batch that follows
+the MLE batch of the same splits reuses its separation flags (``_SEP_MEMO``)
+instead of re-running the auxiliary MLE.  Batches are split into chunks whose
+size depends only on the data shape, so results are byte-identical for any
+``n_jobs``.
+
 Functions
 ---------
 fit_logistic_batch
@@ -71,6 +81,18 @@ FIRTH_MAX_HALFSTEP = 25
 #: Default cap on the bytes of one stacked design array (B x n x (p+1) float64);
 #: the working set of a batch is a small multiple of it.
 _CHUNK_BYTES = 24 * 2**20
+#: Largest number of splits per batch.  512 keeps the vectorized iterations
+#: efficient and still splits a 1000-fold CV batch (100 x 10-fold) into two
+#: tasks, so that two workers share even the smaller batches.
+_MAX_CHUNK = 512
+#: Separation flags of recent plain-MLE chunks, keyed by a digest of the chunk's
+#: data (X, labels, training rows).  A Firth fit of the same chunk (the report
+#: fits every batch of splits with both estimators, MLE first) takes its
+#: ``separated`` flags from here instead of re-running the auxiliary MLE, which
+#: gives the same flags by construction (same data, same iterations).  Set
+#: ``_SEP_MEMO_SIZE = 0`` to disable.
+_SEP_MEMO: dict = {}
+_SEP_MEMO_SIZE = 4096
 
 
 @dataclass
@@ -263,7 +285,11 @@ def _fit_mle(D, y, w, *, max_iter, tol, stop_on_flag):
     counter = [0]
     while active.any():
         idx = np.flatnonzero(active)
-        Da, ya, wa, ba = D.take(idx), y[idx], w[idx], beta[idx]
+        if idx.size == B:  # all active: views, no copies
+            idx = slice(None)
+            Da, ya, wa, ba = D, y, w, beta.copy()
+        else:
+            Da, ya, wa, ba = D.take(idx), y[idx], w[idx], beta[idx]
         eta = Da.eta(ba)
         p = expit(eta)
         H = Da.gram(wa * p * (1.0 - p))
@@ -281,7 +307,7 @@ def _fit_mle(D, y, w, *, max_iter, tol, stop_on_flag):
             with np.errstate(invalid="ignore", over="ignore"):
                 eta_new = np.where(wa > 0, Da.eta(new), 0.0)
                 tripped = ~np.all(np.isfinite(eta_new), axis=1)
-            flag_stop[idx[tripped & keep]] = True
+            flag_stop[np.arange(B)[idx][tripped & keep]] = True
             keep &= ~tripped
         active[idx] = keep
     converged = (n_iter < max_iter) & np.all(np.isfinite(beta), axis=1)
@@ -336,18 +362,16 @@ def _firth_quantities(D, y, w, beta, counter):
     return loglik, score, info_aug
 
 
-def _hat_logdet(D, wv, info, counter):
-    """Hat diagonal ``h_i = wv_i x_i' I^{-1} x_i`` and ``log det I``, ``I = X'diag(wv)X``.
+#: From this number of parameters (intercept included) on, the Cholesky factor and
+#: inverse of ``X'WX`` come from LAPACK ``dpotrf``/``dpotri`` called per model,
+#: which beats NumPy's batched ``cholesky`` + ``inv`` (an LU with k right-hand
+#: sides) for k >= ~12; below, NumPy's batched calls have less overhead.
+_POTRI_MIN_K = 12
 
-    ``log det`` comes from a batched Cholesky factor (which also checks that
-    ``I`` is numerically positive definite, with firthmodels' pivot test) and
-    ``I^{-1}`` from a batched inverse.  Models whose ``I`` fails the test use
-    the singular value decomposition of ``diag(wv)^{1/2} X`` instead (``h_i`` is
-    the squared norm of row ``i`` of the left singular vectors with nonzero
-    singular value; ``log det`` is ``-inf`` when that matrix is rank deficient).
-    """
-    B, k = info.shape[0], info.shape[1]
-    n = D.n
+
+def _chol_inverse_numpy(info):
+    """Diagonal of the Cholesky factor, inverse and a success mask (batched NumPy)."""
+    B = info.shape[0]
     try:
         L = np.linalg.cholesky(info)
         ok = np.ones(B, dtype=bool)
@@ -361,6 +385,65 @@ def _hat_logdet(D, wv, info, counter):
             except np.linalg.LinAlgError:
                 pass
     d = np.diagonal(L, axis1=1, axis2=2)
+    inv = np.full_like(info, np.nan)
+    good = np.flatnonzero(ok)
+    if good.size == B:
+        with np.errstate(all="ignore"):
+            inv = np.linalg.inv(info)
+    elif good.size:
+        with np.errstate(all="ignore"):
+            inv[good] = np.linalg.inv(info[good])
+    return d, inv, ok
+
+
+def _chol_inverse_lapack(info):
+    """As :func:`_chol_inverse_numpy`, by LAPACK ``dpotrf`` + ``dpotri`` per model.
+
+    The inverse of a positive definite matrix from its Cholesky factor
+    (``(L L')^{-1} = L^{-T} L^{-1}``) costs half an LU inverse and needs no
+    second factorization; a model whose factorization fails gets ``ok = False``
+    (and the SVD fallback of :func:`_hat_logdet`).
+    """
+    from scipy.linalg.lapack import dpotrf, dpotri
+
+    B, k = info.shape[0], info.shape[1]
+    fac = np.empty_like(info)
+    inv = np.empty_like(info)
+    ok = np.all(np.isfinite(info.reshape(B, -1)), axis=1)
+    for i in np.flatnonzero(ok):
+        c, err = dpotrf(info[i], 1)  # lower=1; the upper triangle keeps info's values
+        if err:
+            ok[i] = False
+            continue
+        fac[i] = c
+        a, err = dpotri(c, 1, 1)  # lower=1, overwrite_c=1
+        if err:
+            ok[i] = False
+            continue
+        inv[i] = a
+    d = np.where(ok[:, None], np.diagonal(fac, axis1=1, axis2=2), 0.0)
+    low = np.tril_indices(k, -1)
+    inv[:, low[1], low[0]] = inv[:, low[0], low[1]]  # mirror the lower triangle
+    return d, inv, ok
+
+
+def _hat_logdet(D, wv, info, counter):
+    """Hat diagonal ``h_i = wv_i x_i' I^{-1} x_i`` and ``log det I``, ``I = X'diag(wv)X``.
+
+    ``log det`` comes from a Cholesky factor (which also checks that ``I`` is
+    numerically positive definite, with firthmodels' pivot test) and ``I^{-1}``
+    from NumPy's batched inverse (k < ``_POTRI_MIN_K``) or from the factor by
+    LAPACK ``dpotri`` per model (larger k).  Models whose ``I`` fails the test use
+    the singular value decomposition of ``diag(wv)^{1/2} X`` instead (``h_i`` is
+    the squared norm of row ``i`` of the left singular vectors with nonzero
+    singular value; ``log det`` is ``-inf`` when that matrix is rank deficient).
+    """
+    B, k = info.shape[0], info.shape[1]
+    n = D.n
+    if k >= _POTRI_MIN_K:
+        d, inv, ok = _chol_inverse_lapack(info)
+    else:
+        d, inv, ok = _chol_inverse_numpy(info)
     with np.errstate(invalid="ignore"):
         tol = np.sqrt(max(n, k) * np.finfo(np.float64).eps) * d.max(axis=1)
         ok &= np.all(np.isfinite(d), axis=1) & (d.min(axis=1) > tol)
@@ -368,11 +451,11 @@ def _hat_logdet(D, wv, info, counter):
     logdet = np.empty(B)
     good = np.flatnonzero(ok)
     if good.size == B:
-        h[:] = wv * D.quad(np.linalg.inv(info))
+        h[:] = wv * D.quad(inv)
         logdet[:] = 2.0 * np.log(d).sum(axis=1)
         return h, logdet
     if good.size:
-        h[good] = wv[good] * D.take(good).quad(np.linalg.inv(info[good]))
+        h[good] = wv[good] * D.take(good).quad(inv[good])
         logdet[good] = 2.0 * np.log(d[good]).sum(axis=1)
     for i in np.flatnonzero(~ok):
         counter[0] += 1
@@ -460,7 +543,8 @@ def _fit_firth(
     )
 
 
-def _fit(D, y, w, estimator, max_iter, stop_on_separation, gtol=None, xtol=None):
+def _fit(D, y, w, estimator, max_iter, stop_on_separation, gtol=None, xtol=None,
+         separated=None):
     if estimator == "mle":
         r = _fit_mle(
             D, y, w,
@@ -469,10 +553,18 @@ def _fit(D, y, w, estimator, max_iter, stop_on_separation, gtol=None, xtol=None)
         )
         return BatchFit(estimator="mle", **r)
     if estimator == "firth":
-        m = _fit_mle(
-            D, y, w, max_iter=fitconfig.MLE_MAX_ITER, tol=fitconfig.MLE_TOL,
-            stop_on_flag=True,
-        )
+        if separated is not None:
+            # flags of an earlier plain-MLE fit of the same models (see _SEP_MEMO)
+            sep = np.asarray(separated, dtype=bool)
+            if sep.shape != (y.shape[0],):
+                raise ValueError("separated must have one flag per model")
+            m = dict(separated=sep.copy(), max_abs_eta=np.full(y.shape[0], np.nan),
+                     n_iter=np.full(y.shape[0], -1, dtype=np.int64), n_fallback=0)
+        else:
+            m = _fit_mle(
+                D, y, w, max_iter=fitconfig.MLE_MAX_ITER, tol=fitconfig.MLE_TOL,
+                stop_on_flag=True,
+            )
         f = _fit_firth(
             D, y, w,
             max_iter=fitconfig.FIRTH_MAX_ITER if max_iter is None else max_iter,
@@ -591,6 +683,7 @@ def fit_logistic_pooled(
     stop_on_separation: bool = False,
     gtol: float | None = None,
     xtol: float | None = None,
+    separated: np.ndarray | None = None,
 ) -> BatchFit:
     """Fit ``B`` logistic regressions that draw their rows from one shared pool.
 
@@ -611,6 +704,10 @@ def fit_logistic_pooled(
         fit on the data with each row repeated ``w`` times, up to rounding.
     estimator, max_iter, stop_on_separation
         As in :func:`fit_logistic_batch`.
+    separated : array of bool, shape (B,), optional
+        Firth only: the ``separated`` flags of a plain-MLE fit of the very same
+        models (default settings), which then replaces the auxiliary MLE run
+        (``max_abs_eta`` is NaN and ``extra["mle_n_iter"]`` is -1 in the result).
 
     Returns
     -------
@@ -641,7 +738,7 @@ def fit_logistic_pooled(
     yy = np.ascontiguousarray(np.where(w > 0, yy, 0.0))
     Xd = np.column_stack([np.ones(N), Xp])
     return _fit(_PooledDesign(Xd), yy, np.ascontiguousarray(w), estimator, max_iter,
-                stop_on_separation, gtol, xtol)
+                stop_on_separation, gtol, xtol, separated)
 
 
 def linear_predictor_batch(coef, X) -> np.ndarray:
@@ -779,7 +876,9 @@ def _pad_index(index_lists):
 
 
 def _cv_chunk(task):
-    X, Y, train, test, estimator, fit_kw = task
+    X, Y, train, test, estimator, fit_kw = task[:6]
+    if len(task) > 6 and task[6] is not None:
+        fit_kw = dict(fit_kw, separated=task[6])
     S = len(train)
     n = X.shape[0]
     rows = np.arange(S)[:, None]
@@ -809,13 +908,32 @@ def _cv_chunk(task):
     )
 
 
+def _chunk_digest(X, Y, train) -> str:
+    """Digest of what a chunk's plain-MLE fit depends on (data, labels, rows)."""
+    import hashlib
+
+    h = hashlib.blake2b(digest_size=20)
+    h.update(repr((X.shape, Y.shape, fitconfig.MLE_MAX_ITER, fitconfig.MLE_TOL)).encode())
+    h.update(np.ascontiguousarray(X, dtype=np.float64).tobytes())
+    h.update(np.ascontiguousarray(Y, dtype=np.float64).tobytes())
+    lens = np.array([len(t) for t in train], dtype=np.int64)
+    h.update(lens.tobytes())
+    h.update(np.concatenate(train).astype(np.int64).tobytes() if len(train) else b"")
+    return h.hexdigest()
+
+
+def clear_memo() -> None:
+    """Forget the remembered MLE separation flags (see ``_SEP_MEMO``)."""
+    _SEP_MEMO.clear()
+
+
 def default_chunk_size(n: int, p: int) -> int:
-    """Splits per batch: at most 1024, and few enough that one (B, (p+1)^2)
+    """Splits per batch: at most ``_MAX_CHUNK`` (512), and few enough that one (B, (p+1)^2)
     or (B, n) float64 array stays below ~24 MB (the working set of a Firth
     batch is about ten such arrays, well under 200 MB).  Depends only on the
     data shape, never on ``n_jobs``."""
     k = p + 1
-    return int(max(16, min(1024, _CHUNK_BYTES // (8 * max(n, k * k)))))
+    return int(max(16, min(_MAX_CHUNK, _CHUNK_BYTES // (8 * max(n, k * k)))))
 
 
 def cross_validate_batch(
@@ -867,16 +985,23 @@ def cross_validate_batch(
     if Y.shape != (S, n):
         raise ValueError(f"y must have shape ({n},) or ({S}, {n})")
     cs = default_chunk_size(n, p) if chunk_size is None else int(chunk_size)
-    tasks = []
+    use_memo = _SEP_MEMO_SIZE > 0 and not fit_kw and estimator in ("mle", "firth")
+    tasks, keys = [], []
     for a in range(0, S, cs):
         b = min(S, a + cs)
-        tasks.append((
-            X, np.ascontiguousarray(Y[a:b]),
-            [np.asarray(s[0]) for s in splits[a:b]],
-            [np.asarray(s[1]) for s in splits[a:b]],
-            estimator, fit_kw,
-        ))
+        Yc = np.ascontiguousarray(Y[a:b])
+        train = [np.asarray(s[0]) for s in splits[a:b]]
+        key = _chunk_digest(X, Yc, train) if use_memo else None
+        sep = _SEP_MEMO.get(key) if (use_memo and estimator == "firth") else None
+        keys.append(key)
+        tasks.append((X, Yc, train, [np.asarray(s[1]) for s in splits[a:b]],
+                      estimator, fit_kw, sep))
     parts = parallel_map(_cv_chunk, tasks, n_jobs=n_jobs)
+    if use_memo and estimator == "mle":
+        for key, pt in zip(keys, parts, strict=True):
+            _SEP_MEMO[key] = pt["separated"].copy()
+        while len(_SEP_MEMO) > _SEP_MEMO_SIZE:
+            _SEP_MEMO.pop(next(iter(_SEP_MEMO)))
     out = {}
     m_max = max(pt["test_scores"].shape[1] for pt in parts) if parts else 0
     for key in parts[0]:

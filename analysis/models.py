@@ -123,7 +123,11 @@ def _fit_mle(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, bool, int, list[
             )
             coef = np.asarray(res.params, dtype=float)
         except np.linalg.LinAlgError as err:
-            coef = np.full(Xc.shape[1], np.nan)
+            # statsmodels may still invert the final Hessian after the iterations; under
+            # separation it can be singular although the iterations ran: keep the last
+            # iterate, which the callback recorded
+            coef = (np.asarray(steps[-1], dtype=float) if steps
+                    else np.full(Xc.shape[1], np.nan))
             caught.append(warnings.WarningMessage(str(err), RuntimeWarning, "", 0))
     n_iter = len(steps)
     conv = n_iter < fitconfig.MLE_MAX_ITER and bool(np.isfinite(coef).all())

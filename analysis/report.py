@@ -60,16 +60,28 @@ class ReportData:
     @classmethod
     def build(cls, *, repeats: int | None = None, seed: int = models.DEFAULT_SEED,
               n_jobs: int = -1) -> ReportData:
-        """Compute everything the report shows.
+        """Compute everything the report shows, or load it from the cache.
 
         ``repeats`` defaults to ``CROWD_DISAGREEMENT_REPEATS`` when set, else
         :data:`analysis.reproduce.DEFAULT_REPEATS`. With ``CROWD_DISAGREEMENT_QUICK=1``
-        every resampling count is small (:data:`QUICK`): a draft.
+        every resampling count is small (:data:`QUICK`): a draft. The result is cached
+        (:mod:`analysis.cache`) under the settings, the data hashes and the source of
+        the package, so a second render recomputes nothing unless one of them changed;
+        ``n_jobs`` is not part of the key because results do not depend on it.
         """
+        from . import cache
+
         quick = quick_mode()
         if repeats is None:
             default = QUICK["repeats"] if quick else reproduce.DEFAULT_REPEATS
             repeats = int(os.environ.get(REPEATS_ENV, default))
+        key = {"repeats": repeats, "seed": seed, "quick": quick}
+        return cache.cached("report_data", key, lambda: cls.compute(
+            repeats=repeats, seed=seed, n_jobs=n_jobs, quick=quick))
+
+    @classmethod
+    def compute(cls, *, repeats: int, seed: int, n_jobs: int, quick: bool) -> ReportData:
+        """Compute everything the report shows (no cache)."""
         n_boot = QUICK["n_boot"] if quick else review.DEFAULT_BOOT
         n_perm = QUICK["n_permutations"] if quick else review.DEFAULT_PERMUTATIONS
         ann = reproduce.load_annotations()

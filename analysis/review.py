@@ -18,6 +18,7 @@ C7  for asymmetry, border, color and dermoscopic structures, non-melanoma images
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field
 
@@ -128,6 +129,23 @@ class PermutationResult:
     null: pd.DataFrame  # feature_set, estimator, permutation, auc
 
 
+@functools.lru_cache(maxsize=8)
+def _permutation_splits(y_bytes: bytes, n_permutations: int, seed: int, n_splits: int):
+    """Permuted labels and their stratified splits, built once per (y, seed, ...)
+    and shared (read-only) by every feature set and estimator."""
+    y = np.frombuffer(y_bytes, dtype=np.int64).copy()
+    perms = inference.stratified_permutations(y, n_permutations, _seed(seed, 2))
+    splits, labels = [], []
+    for p in range(n_permutations):
+        state = int(np.random.SeedSequence([seed, 3, p]).generate_state(1)[0])
+        for s in models.stratified_splits(perms[p], n_splits=n_splits, n_repeats=1, seed=state):
+            splits.append(models.Split(p, s.fold, s.train, s.test))
+            labels.append(perms[p])
+    labels = np.asarray(labels)
+    labels.flags.writeable = False
+    return tuple(splits), labels
+
+
 def permutation_null(
     X: np.ndarray,
     y: np.ndarray,
@@ -154,14 +172,9 @@ def permutation_null(
         Share of the permutation folds whose training data are separated.
     """
     y = np.asarray(y, dtype=int)
-    perms = inference.stratified_permutations(y, n_permutations, _seed(seed, 2))
-    splits, labels = [], []
-    for p in range(n_permutations):
-        state = int(np.random.SeedSequence([seed, 3, p]).generate_state(1)[0])
-        for s in models.stratified_splits(perms[p], n_splits=n_splits, n_repeats=1, seed=state):
-            splits.append(models.Split(p, s.fold, s.train, s.test))
-            labels.append(perms[p])
-    res = models.cross_validate(X, y, splits, estimator=estimator, labels=np.asarray(labels),
+    splits, labels = _permutation_splits(y.astype(np.int64).tobytes(), n_permutations, seed,
+                                         n_splits)
+    res = models.cross_validate(X, y, list(splits), estimator=estimator, labels=labels,
                                 n_jobs=n_jobs)
     null = res.folds.groupby("repeat", sort=True)["auc"].mean().to_numpy()
     return null, float(res.folds["separated"].mean())

@@ -251,3 +251,64 @@ def test_parallel_map_order_and_seeds():
 def _draw(task):
     i, ss = task
     return i, np.random.default_rng(ss).random(4)
+
+
+# ---------------------------------------------------------------- fast paths
+
+
+def test_lapack_cholesky_inverse_matches_numpy():
+    """dpotrf/dpotri per model (k >= 12) == NumPy's batched cholesky + inv."""
+    rng = np.random.default_rng(5)
+    k = 14
+    Z = rng.standard_normal((6, 40, k))
+    A = np.einsum("bni,bnj->bij", Z, Z)
+    A[2] = 0.0  # singular: factorization fails
+    A[3, 0, 0] = np.nan  # non-finite
+    A[4] = -np.eye(k)  # negative definite
+    d1, inv1, ok1 = engine._chol_inverse_lapack(A.copy())
+    d2, inv2, ok2 = engine._chol_inverse_numpy(A.copy())
+    np.testing.assert_array_equal(ok1, [True, True, False, False, False, True])
+    # NumPy's cholesky returns NaN for a NaN matrix (no error): _hat_logdet's
+    # finite-pivot test then rejects it, as the LAPACK path does up front
+    np.testing.assert_array_equal(ok1, ok2 & np.isfinite(d2).all(axis=1))
+    ok2 = ok1
+    np.testing.assert_allclose(d1[ok1], d2[ok2], rtol=1e-12)
+    np.testing.assert_allclose(inv1[ok1], inv2[ok2], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(inv1[ok1], np.swapaxes(inv1[ok1], 1, 2), rtol=0, atol=0)
+    assert np.all(d1[~ok1] == 0)
+
+
+def test_firth_reuses_mle_separation_flags():
+    """A Firth batch after the MLE batch of the same splits takes the MLE's
+    separation flags (no auxiliary MLE run); results are byte-identical."""
+    X, y = synthetic(30, 0.0, 7)  # one separated fold of 10 (k = 31: LAPACK path)
+    splits = cv_splits(X, y, 7) + cv_splits(X, y, 8)
+    engine.clear_memo()
+    cold = engine.cross_validate_batch(X, y, splits, estimator="firth", chunk_size=8)
+    assert not engine._SEP_MEMO
+    mle = engine.cross_validate_batch(X, y, splits, estimator="mle", chunk_size=8)
+    assert len(engine._SEP_MEMO) == 3
+    warm = engine.cross_validate_batch(X, y, splits, estimator="firth", chunk_size=8)
+    for key in cold:
+        assert cold[key].tobytes() == warm[key].tobytes(), key
+    np.testing.assert_array_equal(warm["separated"], mle["separated"])
+    assert 0 < mle["separated"].sum() < len(splits)
+    # other labels: no reuse (the digest covers the labels)
+    y2 = y.copy()
+    y2[:2] = 1 - y2[:2]
+    assert engine._chunk_digest(X, np.tile(y, (2, 1)), [splits[0][0]] * 2) != \
+        engine._chunk_digest(X, np.tile(y2, (2, 1)), [splits[0][0]] * 2)
+    engine.clear_memo()
+
+
+def test_n_jobs_byte_identical_large_k():
+    """The per-model LAPACK path (k = 21) is byte-identical for any n_jobs too."""
+    X, y = synthetic(20, 0.5, 8)
+    splits = cv_splits(X, y, 1) + cv_splits(X, y, 2)
+    for est in ("mle", "firth"):
+        engine.clear_memo()
+        a = engine.cross_validate_batch(X, y, splits, estimator=est, n_jobs=1, chunk_size=7)
+        engine.clear_memo()
+        b = engine.cross_validate_batch(X, y, splits, estimator=est, n_jobs=2, chunk_size=7)
+        for k in a:
+            assert a[k].tobytes() == b[k].tobytes(), (est, k)

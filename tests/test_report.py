@@ -66,16 +66,20 @@ def _execute(tmp_path, quick: bool):
     nb.cells.append(nbformat.v4.new_code_cell(probe))
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     old = os.environ.get("CROWD_DISAGREEMENT_QUICK")
+    old_cache = os.environ.get("CROWD_DISAGREEMENT_CACHE_DIR")
     os.environ["CROWD_DISAGREEMENT_QUICK"] = "1" if quick else "0"
+    os.environ["CROWD_DISAGREEMENT_CACHE_DIR"] = str(tmp_path / "cache")  # a cold render
     try:
         client = NotebookClient(nb, timeout=1800, kernel_name="python3",
                                 resources={"metadata": {"path": str(ROOT)}})
         client.execute()
     finally:
-        if old is None:
-            del os.environ["CROWD_DISAGREEMENT_QUICK"]
-        else:
-            os.environ["CROWD_DISAGREEMENT_QUICK"] = old
+        for name, value in (("CROWD_DISAGREEMENT_QUICK", old),
+                            ("CROWD_DISAGREEMENT_CACHE_DIR", old_cache)):
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
     outputs = {}
     for cell in nb.cells:
         m = re.search(r"^#\|\s*label:\s*(\S+)", cell.source, flags=re.M)
