@@ -39,12 +39,10 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     summary = reproduce.summarise(exp)
     comparison_estimator = "mle" if "mle" in estimators else estimators[0]
     comparison = reproduce.compare_with_paper(summary, comparison_estimator)
-    _write_csv(exp.folds, out / "fold_auc.csv")
-    _write_csv(summary, out / "summary.csv")
-    _write_csv(comparison, out / "paper_comparison.csv")
-    _write_csv(design.excluded, out / "excluded_images.csv")
+    tables = {"fold_auc.csv": exp.folds, "summary.csv": summary,
+              "paper_comparison.csv": comparison, "excluded_images.csv": design.excluded}
     manifest = reproduce.manifest(exp, command="reproduce", comparison_estimator=comparison_estimator)
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    _write_outputs(out, tables, manifest)
     if not args.quiet:
         print(f"group 7: {design.n_images} images, {design.n_melanoma} melanoma; "
               f"{len(design.excluded)} excluded (see excluded_images.csv)")
@@ -71,11 +69,9 @@ def cmd_review(args: argparse.Namespace) -> int:
         "moment_tests.csv": rv.moment_tests, "fold_variability.csv": rv.fold_variability,
         "claims.csv": claims,
     }
-    for name, frame in tables.items():
-        _write_csv(frame, out / name)
     manifest = reproduce.manifest(rv.exp, command="review", **rv.settings)
     manifest["elapsed_seconds"] = round(rv.elapsed, 3)
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    _write_outputs(out, tables, manifest)
     if not args.quiet:
         print(claims[["claim", "verdict", "ours", "p_value"]].to_string(index=False))
         print(f"wrote {', '.join(tables)} and manifest.json to {out} in {rv.elapsed:.1f} s")
@@ -101,10 +97,8 @@ def cmd_replicate(args: argparse.Namespace) -> int:
     tables = {"groups.csv": res.groups, "differences.csv": res.differences, "meta.csv": res.meta,
               "excluded_groups.csv": res.excluded_groups,
               "excluded_images.csv": res.excluded_images, "fold_auc.csv": res.folds}
-    for name, frame in tables.items():
-        _write_csv(frame, out / name)
     man = _manifest_extra(args, res.manifest_extra, "replicate")
-    (out / "manifest.json").write_text(json.dumps(man, indent=2) + "\n", encoding="utf-8")
+    _write_outputs(out, tables, man)
     if not args.quiet:
         for line in replication.verdict_sentences(res):
             print("-", line)
@@ -121,10 +115,8 @@ def cmd_annotators(args: argparse.Namespace) -> int:
     res = replication.annotator_curve(ann, seed=args.seed, max_subsets=args.max_subsets,
                                       repeats=args.repeats, n_jobs=args.jobs, quiet=args.quiet)
     tables = {"subsets.csv": res.rows, "summary.csv": res.summary, "skipped.csv": res.skipped}
-    for name, frame in tables.items():
-        _write_csv(frame, out / name)
     man = _manifest_extra(args, res.manifest_extra, "annotators")
-    (out / "manifest.json").write_text(json.dumps(man, indent=2) + "\n", encoding="utf-8")
+    _write_outputs(out, tables, man)
     if not args.quiet:
         print(f"wrote {', '.join(tables)} and manifest.json to {out}")
     return 0
@@ -141,11 +133,9 @@ def cmd_multiverse(args: argparse.Namespace) -> int:
     survival = mv.survival_summary(res.frame)
     tables = {"multiverse.csv": res.frame, "multiverse_verdicts.csv": mv.verdict_table(res.frame),
               "multiverse_choices.csv": mv.choice_effects(res.frame)}
-    for name, frame in tables.items():
-        _write_csv(frame, out / name)
     man = _manifest_extra(args, {"multiverse": res.settings, "survival": survival,
                                  "elapsed_seconds": round(res.elapsed, 3)}, "multiverse")
-    (out / "manifest.json").write_text(json.dumps(man, indent=2) + "\n", encoding="utf-8")
+    _write_outputs(out, tables, man)
     if not args.quiet:
         print("\n".join(survival))
         print(f"wrote {', '.join(tables)} and manifest.json to {out} in {res.elapsed:.1f} s")
@@ -170,8 +160,6 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     tables = {"parameters.csv": params.tidy(), "calibration.csv": cal.summary,
               "calibration_studies.csv": cal.studies, "power.csv": pw.summary,
               "power_studies.csv": pw.studies}
-    for name, frame in tables.items():
-        _write_csv(frame, out / name)
     elapsed = time.perf_counter() - t0
     man = _manifest_extra(args, {
         "n_permutations": args.permutations, "calibration_datasets": args.calibration_datasets,
@@ -179,12 +167,28 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         "power_annotators": list(args.annotators), "calibration_seconds": round(cal.elapsed, 3),
         "power_seconds": round(pw.elapsed, 3), "elapsed_seconds": round(elapsed, 3),
         "power_sentence": sim.power_sentence(pw.summary)}, "simulate")
-    (out / "manifest.json").write_text(json.dumps(man, indent=2) + "\n", encoding="utf-8")
+    _write_outputs(out, tables, man)
     if not args.quiet:
         print(cal.summary.T.to_string())
         print(sim.power_sentence(pw.summary))
         print(f"wrote {', '.join(tables)} and manifest.json to {out} in {elapsed:.1f} s")
     return 0
+
+
+def _common(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Options every computing subcommand takes: --out, --seed, --jobs, --quiet."""
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--seed", type=int, default=models.DEFAULT_SEED, help="seed (default %(default)s)")
+    p.add_argument("--jobs", type=int, default=-1, help="worker processes (-1: all cores)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    return p
+
+
+def _write_outputs(out: Path, tables: dict, manifest: dict) -> None:
+    """Write each table as CSV and the manifest as JSON into ``out``."""
+    for name, frame in tables.items():
+        _write_csv(frame, out / name)
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -198,78 +202,56 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("fetch", help="download (or find locally) and verify the data files")
     p.set_defaults(func=cmd_fetch)
 
-    p = sub.add_parser("reproduce", help="experiments 1 and 2 on group 7 (fold AUCs, summary, "
-                                         "comparison with the paper)")
-    p.add_argument("--out", required=True, help="output folder")
+    p = _common(sub.add_parser("reproduce", help="experiments 1 and 2 on group 7 (fold AUCs, summary, "
+                                         "comparison with the paper)"))
     p.add_argument("--repeats", type=int, default=reproduce.DEFAULT_REPEATS,
                    help="repeats of 10-fold CV (repeat 0 is the canonical split; default %(default)s)")
-    p.add_argument("--seed", type=int, default=models.DEFAULT_SEED, help="seed (default %(default)s)")
     p.add_argument("--estimator", choices=["mle", "firth", "both"], default="both",
                    help="logistic estimator (default %(default)s)")
-    p.add_argument("--jobs", type=int, default=-1, help="worker processes (-1: all cores)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     p.set_defaults(func=cmd_reproduce)
 
     from .review import DEFAULT_BOOT, DEFAULT_PERMUTATIONS
 
-    p = sub.add_parser("review", help="statistical review of the paper's claims on group 7 "
-                                      "(CIs, permutation tests, ICC, moment tests, verdicts)")
-    p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--seed", type=int, default=models.DEFAULT_SEED, help="seed (default %(default)s)")
+    p = _common(sub.add_parser("review", help="statistical review of the paper's claims on group 7 "
+                                      "(CIs, permutation tests, ICC, moment tests, verdicts)"))
     p.add_argument("--bootstrap", type=int, default=DEFAULT_BOOT,
                    help="bootstrap replicates (default %(default)s)")
     p.add_argument("--permutations", type=int, default=DEFAULT_PERMUTATIONS,
                    help="label permutations (default %(default)s)")
     p.add_argument("--repeats", type=int, default=reproduce.DEFAULT_REPEATS,
                    help="repeats of 10-fold CV (default %(default)s)")
-    p.add_argument("--jobs", type=int, default=-1, help="worker processes (-1: all cores)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     p.set_defaults(func=cmd_review)
 
     from . import replication
 
-    p = sub.add_parser("replicate", help="mean vs sd of the ABC features on every eligible "
-                                         "student group and MTurk, with meta-analysis")
-    p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--seed", type=int, default=models.DEFAULT_SEED, help="seed (default %(default)s)")
+    p = _common(sub.add_parser("replicate", help="mean vs sd of the ABC features on every eligible "
+                                         "student group and MTurk, with meta-analysis"))
     p.add_argument("--repeats", type=int, default=replication.DEFAULT_REPEATS,
                    help="repeats of CV per group (default %(default)s)")
     p.add_argument("--permutations", type=int, default=replication.DEFAULT_PERMUTATIONS,
                    help="label permutations per group for the sd test (default %(default)s)")
     p.add_argument("--estimator", choices=["mle", "firth"], default="mle")
-    p.add_argument("--jobs", type=int, default=-1, help="worker processes (-1: all cores)")
-    p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_replicate)
 
-    p = sub.add_parser("annotators", help="AUC of mean and sd features against the number "
-                                          "of annotators")
-    p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--seed", type=int, default=models.DEFAULT_SEED, help="seed (default %(default)s)")
+    p = _common(sub.add_parser("annotators", help="AUC of mean and sd features against the number "
+                                          "of annotators"))
     p.add_argument("--repeats", type=int, default=replication.CURVE_REPEATS,
                    help="repeats of CV per subset (default %(default)s)")
     p.add_argument("--max-subsets", type=int, default=30,
                    help="at most this many annotator subsets per k (default %(default)s)")
-    p.add_argument("--jobs", type=int, default=-1, help="worker processes (-1: all cores)")
-    p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_annotators)
 
     from . import multiverse as mv
     from . import simulate as sim
 
-    p = sub.add_parser("multiverse", help="claims C4 and C5 over every path of analysis choices "
-                                          "(scaling, estimator, missing, CV, disagreement)")
-    p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--seed", type=int, default=models.DEFAULT_SEED, help="seed (default %(default)s)")
+    p = _common(sub.add_parser("multiverse", help="claims C4 and C5 over every path of analysis choices "
+                                          "(scaling, estimator, missing, CV, disagreement)"))
     p.add_argument("--permutations", type=int, default=mv.DEFAULT_PERMUTATIONS,
                    help="label permutations per path (default %(default)s)")
-    p.add_argument("--jobs", type=int, default=-1, help="worker processes (-1: all cores)")
-    p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_multiverse)
 
-    p = sub.add_parser("simulate", help="generative model fitted to group 7: calibration of the "
-                                        "permutation test and CIs, power of the sd model")
-    p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--seed", type=int, default=models.DEFAULT_SEED, help="seed (default %(default)s)")
+    p = _common(sub.add_parser("simulate", help="generative model fitted to group 7: calibration of the "
+                                        "permutation test and CIs, power of the sd model"))
     p.add_argument("--permutations", type=int, default=sim.DEFAULT_PERMUTATIONS,
                    help="permutations per simulated study (default %(default)s)")
     p.add_argument("--datasets", type=int, default=sim.DEFAULT_DATASETS,
@@ -280,8 +262,6 @@ def build_parser() -> argparse.ArgumentParser:
                    help="numbers of images of the power grid")
     p.add_argument("--annotators", type=int, nargs="+", default=list(sim.POWER_ANNOTATORS),
                    help="numbers of annotators of the power grid")
-    p.add_argument("--jobs", type=int, default=-1, help="worker processes (-1: all cores)")
-    p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_simulate)
     return parser
 
