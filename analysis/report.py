@@ -37,8 +37,17 @@ def pct(x: float, digits: int = 0) -> str:
 
 
 def md_table(frame: pd.DataFrame, floatfmt: str = ".3f") -> Markdown:
-    """A DataFrame as a Markdown table (what Quarto captions and cross-references)."""
-    return Markdown(frame.to_markdown(index=False, floatfmt=floatfmt))
+    """A DataFrame as a Markdown table (what Quarto captions and cross-references).
+
+    Float columns whose values are all whole numbers (counts stored as floats) are
+    shown as integers; other floats with ``floatfmt``.
+    """
+    out = frame.copy()
+    for col in out.columns:
+        v = out[col]
+        if pd.api.types.is_float_dtype(v) and v.notna().any() and (v.dropna() % 1 == 0).all():
+            out[col] = v.map(lambda x: "" if pd.isna(x) else str(int(x)))
+    return Markdown(out.to_markdown(index=False, floatfmt=floatfmt))
 
 
 @dataclass

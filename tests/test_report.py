@@ -110,3 +110,14 @@ def test_report_executes_end_to_end_full(tmp_path):
 
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+def test_md_table_shows_counts_as_integers_and_blanks_missing():
+    import pandas as pd
+
+    from analysis.report import md_table
+
+    text = md_table(pd.DataFrame({"n": [96.0, None], "auc": [0.9691, 0.5]})).data
+    lines = text.splitlines()
+    assert lines[2].split("|")[1].strip() == "96" and lines[3].split("|")[1].strip() == ""
+    assert "0.969" in text
