@@ -77,8 +77,26 @@ def moments_across(values: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarra
     return {"mean": mean, "sd": sd, "skewness": skew, "kurtosis": kurt}, degenerate
 
 
+class LabelledImages:
+    """Sizes and labels of a design whose kept images' labels are the Series ``y``."""
+
+    y: pd.Series
+
+    @property
+    def n_images(self) -> int:
+        return int(len(self.y))
+
+    @property
+    def n_melanoma(self) -> int:
+        return int(self.y.sum())
+
+    @property
+    def labels(self) -> np.ndarray:
+        return self.y.to_numpy(dtype=int)
+
+
 @dataclass
-class GroupDesign:
+class GroupDesign(LabelledImages):
     """The analysis-ready data of one group.
 
     Attributes
@@ -118,14 +136,6 @@ class GroupDesign:
     def __post_init__(self) -> None:
         self.sets = feature_sets(self.features, self.annotators)
 
-    @property
-    def n_images(self) -> int:
-        return int(len(self.y))
-
-    @property
-    def n_melanoma(self) -> int:
-        return int(self.y.sum())
-
     def columns(self, feature_set: str) -> list[str]:
         """Columns of a named feature set."""
         row = self.sets.loc[self.sets["feature_set"] == feature_set]
@@ -140,10 +150,6 @@ class GroupDesign:
         cols = self.columns(feature_set)
         frame = self.moments if cols[0] in self.moments.columns else self.z
         return frame[cols].to_numpy(dtype=float)
-
-    @property
-    def labels(self) -> np.ndarray:
-        return self.y.to_numpy(dtype=int)
 
 
 def feature_sets(features: tuple[str, ...], annotators: tuple[str, ...]) -> pd.DataFrame:

@@ -54,7 +54,7 @@ import pandas as pd
 import plotnine as p9
 
 from . import inference, models
-from .features import GROUP7_FEATURES, MOMENTS, moments_across, zscore
+from .features import GROUP7_FEATURES, MOMENTS, LabelledImages, moments_across, zscore
 from .progress import progress
 
 __all__ = [
@@ -100,7 +100,7 @@ QUANTITIES = ("auc_mean_minus_sd", "auc_sd_minus_half")
 
 
 @dataclass
-class AbcDesign:
+class AbcDesign(LabelledImages):
     """Moment features of one group under the harmonisation rule.
 
     Attributes
@@ -141,21 +141,9 @@ class AbcDesign:
     feature_annotators: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
-    def n_images(self) -> int:
-        return int(len(self.y))
-
-    @property
-    def n_melanoma(self) -> int:
-        return int(self.y.sum())
-
-    @property
     def n_raters(self) -> int:
         """Raters per image (the smallest ``r_f`` over features)."""
         return int(min(self.raters.values()))
-
-    @property
-    def labels(self) -> np.ndarray:
-        return self.y.to_numpy(dtype=int)
 
     def columns(self, feature_set: str) -> list[str]:
         """Columns of a moment set (``"mean"``, ``"sd"``, ``"skewness"``,

@@ -228,15 +228,15 @@ def test_skipped_groups_of_annotator_curve(annotations):
 
 def test_group7_design_matches_group_design(annotations):
     mine = R.group_abc_design(annotations, *R.GROUP7)
-    lead = features.group_design(annotations.tidy, annotations.labels, features=R.ABC)
-    assert list(mine.y.index) == list(lead.y.index)
+    ref = features.group_design(annotations.tidy, annotations.labels, features=R.ABC)
+    assert list(mine.y.index) == list(ref.y.index)
     pd.testing.assert_frame_equal(mine.moments[mine.columns("mean")],
-                                  lead.moments[lead.columns("mean")], check_names=False,
+                                  ref.moments[ref.columns("mean")], check_names=False,
                                   rtol=1e-12, atol=1e-12)
     y = mine.labels
     splits = models.stratified_splits(y, n_splits=10, n_repeats=1)
     a = models.cross_validate(mine.matrix("mean"), y, splits, engine="reference")
-    b = models.cross_validate(lead.matrix("mean"), y, splits, engine="reference")
+    b = models.cross_validate(ref.matrix("mean"), y, splits, engine="reference")
     sa = a.scores.sort_values("row")["score"].to_numpy()
     sb = b.scores.sort_values("row")["score"].to_numpy()
     assert inference.auc(y, sa) == pytest.approx(inference.auc(y, sb), abs=1e-12)
