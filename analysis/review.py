@@ -509,7 +509,6 @@ def claims_table(rv: Review) -> pd.DataFrame:
     for e in ests:
         c = cmp_[(cmp_["family"] == "C4") & (cmp_["estimator"] == e) & (cmp_["test"] == "delong_paired")]
         vs_dis = c[c["set_b"].isin(DISAGREEMENT)]
-        others = c[~c["set_b"].isin(DISAGREEMENT)]
         beats_dis = ((vs_dis["p_holm"] < ALPHA) & (vs_dis["diff"] > 0)).all()
         beaten = ((c["p_holm"] < ALPHA) & (c["diff"] < 0)).any()
         if beaten:
@@ -520,7 +519,6 @@ def claims_table(rv: Review) -> pd.DataFrame:
             v[e] = "inconclusive"
         ev.append(f"{e}: mean minus " + ", ".join(
             f"{r.set_b} {r.diff:+.3f} (p {r.p_holm:.3f})" for r in c.itertuples()))
-        del others
     verdict, note = _combine(v)
     lrt_txt = "; ".join(f"LRT mean vs {r.set_b}: " + (f"chi2 {r.statistic:.2f}, df {r.df:.0f}, p {r.p:.3g}"
                         if np.isfinite(r.statistic) else r.note) for r in lrt.itertuples())
