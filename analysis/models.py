@@ -25,6 +25,7 @@ import statsmodels.api as sm
 from sklearn.model_selection import StratifiedKFold
 
 from . import fitconfig
+from .inference import auc
 
 ESTIMATORS = ("mle", "firth")
 #: Default seed of every resampling step (fold assignment of repeat r uses
@@ -188,8 +189,6 @@ FOLD_COLUMNS = [
 
 def fold_auc(y_test: np.ndarray, score: np.ndarray) -> float:
     """AUC of one fold (Mann-Whitney, ties 1/2); NaN when the fold has one class only."""
-    from .inference import auc
-
     y_test = np.asarray(y_test)
     if y_test.min() == y_test.max():
         return float("nan")

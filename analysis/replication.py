@@ -945,6 +945,15 @@ def annotator_plot(result: AnnotatorResult, metric: str = "repeat_mean_auc") -> 
 # --------------------------------------------------------------------------- verdicts
 
 
+def _vs_chance(low: float, high: float, chance: float) -> str:
+    """Words for an interval compared with the chance level."""
+    if low > chance:
+        return "better than random"
+    if high < chance:
+        return "worse than random"
+    return "not distinguishable from random"
+
+
 def _fmt_ci(est: float, lo: float, hi: float, d: int = 3) -> str:
     return f"{est:.{d}f} (95% CI {lo:.{d}f} to {hi:.{d}f})"
 
@@ -1008,8 +1017,7 @@ def verdict_sentences(result: ReplicationResult,
         if ("auc_sd_minus_half", scope) not in meta.index:
             continue
         r = meta.loc[("auc_sd_minus_half", scope)]
-        verdict = ("better than random" if r["ci_low"] > 0 else
-                   "worse than random" if r["ci_high"] < 0 else "not distinguishable from random")
+        verdict = _vs_chance(r["ci_low"], r["ci_high"], 0.0)
         out.append(
             f"Pooled over {name} (k = {int(r['k'])}, random effects), the AUC of the sd "
             f"features is {_pooled('auc_sd_minus_half', scope, 0.5)}: {verdict} "
@@ -1018,8 +1026,7 @@ def verdict_sentences(result: ReplicationResult,
     mt = sd_rows[sd_rows["source"] == "mturk"]
     if len(mt):
         r = mt.iloc[0]
-        verdict = ("better than random" if r["ci_low"] > 0.5 else
-                   "worse than random" if r["ci_high"] < 0.5 else "not distinguishable from random")
+        verdict = _vs_chance(r["ci_low"], r["ci_high"], 0.5)
         out.append(
             f"On MTurk ({int(r['n_images'])} images, {int(r['n_melanoma'])} melanomas, "
             f"3 workers per image) the sd features reach AUC "

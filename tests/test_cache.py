@@ -105,24 +105,3 @@ def test_clear(tmp_cache):
     cache.cached("exp", {"seed": 1}, Counter(1))
     assert cache.clear() == 1
     assert not list(tmp_cache.glob("*.pkl"))
-
-
-def test_cached_run_experiments_ignores_n_jobs(monkeypatch):
-    from types import SimpleNamespace
-
-    from analysis import reproduce
-
-    calls = []
-
-    def fake(design, *, repeats=100, seed=2018, n_jobs=1, quiet=False):
-        calls.append((repeats, seed))
-        return frame()
-
-    monkeypatch.setattr(reproduce, "run_experiments", fake)
-    design = SimpleNamespace(cohort="2017-2018", group="group07", n_images=96)
-    cache.run_experiments(design, repeats=3, n_jobs=1, quiet=True)
-    cache.run_experiments(design, repeats=3, n_jobs=2)
-    cache.run_experiments(design, repeats=3, seed=2018)  # the default, explicit
-    assert len(calls) == 1
-    cache.run_experiments(design, repeats=4)
-    assert len(calls) == 2
