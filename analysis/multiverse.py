@@ -314,9 +314,13 @@ def fit_ridge_batch(X: np.ndarray, Y: np.ndarray, W: np.ndarray, alpha: np.ndarr
     W = np.asarray(W, dtype=float)
     m = Y.shape[0]
     pen = (np.asarray(alpha, dtype=float) * W.sum(axis=1))[:, None] * np.r_[0.0, np.ones(p)][None]
-    B = np.zeros((m, p + 1))
+    k = p + 1
+    B = np.zeros((m, k))
     active = np.ones(m, dtype=bool)
-    eye = np.eye(p + 1)
+    eye = np.eye(k)
+    # all fits share the rows of X: with O the (n, k*k) matrix of outer products
+    # x_i x_i', every fit's X' diag(w) X is one row of the matrix product w @ O
+    O = (Xc[:, :, None] * Xc[:, None, :]).reshape(n, k * k)
     for _ in range(max_iter):
         idx = np.flatnonzero(active)
         if idx.size == 0:
@@ -325,7 +329,7 @@ def fit_ridge_batch(X: np.ndarray, Y: np.ndarray, W: np.ndarray, alpha: np.ndarr
         mu = expit(Bi @ Xc.T)
         g = (Wi * (Y[idx] - mu)) @ Xc - pen[idx] * Bi
         w = Wi * mu * (1.0 - mu)
-        H = np.matmul(Xc.T[None] * w[:, None, :], Xc) + pen[idx][:, :, None] * eye
+        H = (w @ O).reshape(-1, k, k) + pen[idx][:, :, None] * eye
         step = np.linalg.solve(H, g[..., None])[..., 0]
         step = np.clip(step, -5.0, 5.0)
         B[idx] = Bi + step
