@@ -826,12 +826,29 @@ def task_seed_sequences(seed, n_tasks: int) -> list[np.random.SeedSequence]:
     return np.random.SeedSequence(seed).spawn(n_tasks)
 
 
+_BLAS_CONTROLLER = None
+
+
+def _blas_controller():
+    """This process's threadpoolctl controller, made once.
+
+    Building one scans every loaded library (milliseconds); reusing it makes the
+    per-call limit below cost microseconds. SciPy's LAPACK wrappers are imported
+    first so that the BLAS SciPy ships is among the libraries it controls.
+    """
+    global _BLAS_CONTROLLER
+    if _BLAS_CONTROLLER is None:
+        import scipy.linalg.lapack  # noqa: F401  (load SciPy's BLAS before the scan)
+        from threadpoolctl import ThreadpoolController
+
+        _BLAS_CONTROLLER = ThreadpoolController()
+    return _BLAS_CONTROLLER
+
+
 def _call_single_threaded(func, task):
     # One BLAS thread per call: results then do not depend on how many
     # threads the calling process happens to have (byte-identical for any n_jobs).
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=1, user_api="blas"):
+    with _blas_controller().limit(limits=1, user_api="blas"):
         return func(task)
 
 
@@ -882,9 +899,9 @@ def _cv_chunk(task):
     S = len(train)
     n = X.shape[0]
     rows = np.arange(S)[:, None]
-    W = np.zeros((S, n))
-    for i, ix in enumerate(train):
-        np.add.at(W[i], np.asarray(ix, dtype=np.int64), 1.0)
+    # row weights: how often each row is in each training set (bootstraps repeat rows)
+    flat = np.concatenate([np.asarray(ix, dtype=np.int64) + i * n for i, ix in enumerate(train)])
+    W = np.bincount(flat, minlength=S * n).reshape(S, n).astype(np.float64)
     fit = fit_logistic_pooled(X, Y, W, estimator=estimator, **fit_kw)
     te_idx, te_mask = _pad_index(test)
     Xte = X[te_idx]
@@ -944,6 +961,7 @@ def cross_validate_batch(
     estimator: str = "mle",
     n_jobs: int = 1,
     chunk_size: int | None = None,
+    memo: bool = True,
     **fit_kw: Any,
 ) -> dict[str, np.ndarray]:
     """Fit on every training set and score its test set, all splits batched.
@@ -963,6 +981,10 @@ def cross_validate_batch(
         value because the chunks (``chunk_size``) do not depend on it.
     chunk_size : int, optional
         Splits per batch; default :func:`default_chunk_size`.
+    memo : bool, default True
+        Remember the plain-MLE separation flags of each chunk (``_SEP_MEMO``), or
+        reuse them in a Firth run. ``False`` skips hashing the chunks, for callers
+        that never fit the same splits twice (the simulation).
     **fit_kw
         Passed to :func:`fit_logistic_batch` (``max_iter``,
         ``stop_on_separation``).
@@ -985,7 +1007,7 @@ def cross_validate_batch(
     if Y.shape != (S, n):
         raise ValueError(f"y must have shape ({n},) or ({S}, {n})")
     cs = default_chunk_size(n, p) if chunk_size is None else int(chunk_size)
-    use_memo = _SEP_MEMO_SIZE > 0 and not fit_kw and estimator in ("mle", "firth")
+    use_memo = memo and _SEP_MEMO_SIZE > 0 and not fit_kw and estimator in ("mle", "firth")
     tasks, keys = [], []
     for a in range(0, S, cs):
         b = min(S, a + cs)

@@ -365,7 +365,8 @@ def cv_light(X: np.ndarray, labels: np.ndarray, splits: list[tuple[np.ndarray, n
     """
     from . import engine
 
-    res = engine.cross_validate_batch(X, labels, list(splits), estimator=estimator, n_jobs=1)
+    res = engine.cross_validate_batch(X, labels, list(splits), estimator=estimator, n_jobs=1,
+                                      memo=False)
     ts = res["test_scores"]
     return (np.asarray(res["auc"], dtype=float),
             [np.asarray(ts[i])[: len(te)] for i, (_, te) in enumerate(splits)])
