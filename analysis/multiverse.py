@@ -278,7 +278,8 @@ def path_features(wide: pd.DataFrame, y: pd.Series, path: Path) -> PathData:
 # --- ridge ---------------------------------------------------------------------------------
 
 def fit_ridge_batch(X: np.ndarray, Y: np.ndarray, W: np.ndarray, alpha: np.ndarray, *,
-                    max_iter: int = 100, tol: float = 1e-10) -> tuple[np.ndarray, np.ndarray]:
+                    max_iter: int = 100, tol: float = 1e-10,
+                    start: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Many L2-penalised logistic fits on subsets of one design, by Newton's method.
 
     Parameters
@@ -291,6 +292,10 @@ def fit_ridge_batch(X: np.ndarray, Y: np.ndarray, W: np.ndarray, alpha: np.ndarr
         1 for the images of each fit's training set, 0 elsewhere.
     alpha : ndarray (m,)
         Penalty of each fit, on statsmodels' scale.
+    start : ndarray (m, p + 1), optional
+        Starting coefficients (default zero). The optimum does not depend on it; a
+        start near it (the fit of the same data with a neighbouring penalty) saves
+        Newton steps.
 
     Returns
     -------
@@ -315,7 +320,7 @@ def fit_ridge_batch(X: np.ndarray, Y: np.ndarray, W: np.ndarray, alpha: np.ndarr
     m = Y.shape[0]
     pen = (np.asarray(alpha, dtype=float) * W.sum(axis=1))[:, None] * np.r_[0.0, np.ones(p)][None]
     k = p + 1
-    B = np.zeros((m, k))
+    B = np.zeros((m, k)) if start is None else np.array(start, dtype=float)
     active = np.ones(m, dtype=bool)
     eye = np.eye(k)
     # all fits share the rows of X: with O the (n, k*k) matrix of outer products
@@ -416,36 +421,33 @@ def cross_validate_ridge(
     for start in range(0, len(splits), chunk):
         block = splits[start:start + chunk]
         Yb = Y[start:start + chunk]
-        # inner fits: (split, inner fold, alpha)
-        inner_y, inner_w, inner_test, inner_alpha, ks = [], [], [], [], []
+        # inner fits: one per (split, inner fold), each fitted for every alpha
+        inner_y, inner_w, inner_test, ks = [], [], [], []
         for i, s in enumerate(block):
             rng = np.random.default_rng(np.random.SeedSequence([seed, 5, s.repeat, s.fold]))
             yt = Yb[i][s.train]
             k = max(int(min(inner_folds, np.bincount(yt, minlength=2).min())), 2)
             ks.append(k)
             fl = _inner_folds(yt, k, rng)
-            for j in range(k):
-                w = np.zeros(n)
-                w[s.train[fl != j]] = 1.0
-                t = np.zeros(n, dtype=bool)
-                t[s.train[fl == j]] = True
-                for a in alphas:
-                    inner_y.append(Yb[i])
-                    inner_w.append(w)
-                    inner_test.append(t)
-                    inner_alpha.append(a)
-        inner_y = np.asarray(inner_y)
-        inner_test = np.asarray(inner_test)
-        coef = _solve(X, inner_y, np.asarray(inner_w), np.asarray(inner_alpha), solver)
-        eta = coef[:, :1] + coef[:, 1:] @ X.T
-        nll = np.logaddexp(0.0, eta) - inner_y * eta
-        loss = (nll * inner_test).sum(axis=1)
-        # sum over inner folds per (split, alpha): fits are laid out split-major,
-        # then inner fold, then alpha
+            t = np.zeros((k, n), dtype=bool)  # row j: the images of inner fold j
+            t[:, s.train] = fl[None, :] == np.arange(k)[:, None]
+            w = np.zeros((k, n))  # row j: weight 1 on the training set minus fold j
+            w[:, s.train] = 1.0
+            w[t] = 0.0
+            inner_y.append(np.broadcast_to(Yb[i], (k, n)))
+            inner_w.append(w)
+            inner_test.append(t)
+        inner_y = np.concatenate(inner_y)
+        inner_test = np.concatenate(inner_test)
+        coef = _solve_path(X, inner_y, np.concatenate(inner_w), alphas, solver)  # (fits, alpha, k)
+        eta = coef[:, :, :1] + coef[:, :, 1:] @ X.T
+        nll = np.logaddexp(0.0, eta) - inner_y[:, None, :] * eta
+        loss = (nll * inner_test[:, None, :]).sum(axis=2)  # (fits, alpha)
+        # sum over the inner folds of each split; fits are laid out split-major
         chosen, pos = [], 0
         for kk in ks:
-            lo = loss[pos:pos + kk * na].reshape(kk, na).sum(axis=0)
-            pos += kk * na
+            lo = loss[pos:pos + kk].sum(axis=0)
+            pos += kk
             best = np.flatnonzero(lo <= lo.min() + 1e-12 * max(1.0, abs(lo.min())))
             chosen.append(alphas[best.max()])
         chosen = np.asarray(chosen)
@@ -469,6 +471,26 @@ def cross_validate_ridge(
         "score": np.concatenate([sc for *_, sc in score_parts]),
     })
     return models.CVResult(folds, scores)
+
+
+def _solve_path(X, Y, W, alphas, solver):
+    """Coefficients (m, len(alphas), p + 1) of every fit for every penalty.
+
+    Newton: the penalties are fitted from the largest down, each started from the
+    optimum of the previous one (a warm start along the penalty path; the optimum of
+    each is the same as from zero, within the step tolerance)."""
+    alphas = np.asarray(alphas, dtype=float)
+    m = Y.shape[0]
+    out = np.empty((m, len(alphas), X.shape[1] + 1))
+    if solver == "newton":
+        prev = None
+        for j in np.argsort(-alphas, kind="stable"):
+            prev = fit_ridge_batch(X, Y, W, np.full(m, alphas[j]), start=prev)[0]
+            out[:, j] = prev
+        return out
+    for j, a in enumerate(alphas):
+        out[:, j] = _solve(X, Y, W, np.full(m, a), solver)
+    return out
 
 
 def _solve(X, Y, W, alpha, solver):

@@ -7,7 +7,8 @@ every number in the report is computed here, where tests reach it.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 import pandas as pd
 from IPython.display import Markdown
@@ -65,6 +66,9 @@ class ReportData:
     sim_params: sim.SimParams
     calibration: object
     power: object
+    #: seconds per section of :meth:`compute` (data, experiments, review, replication,
+    #: annotators, multiverse, simulation), as measured when it ran
+    timings: dict = field(default_factory=dict)
 
     @classmethod
     def build(cls, *, repeats: int | None = None, seed: int = models.DEFAULT_SEED,
@@ -93,25 +97,41 @@ class ReportData:
         """Compute everything the report shows (no cache)."""
         n_boot = QUICK["n_boot"] if quick else review.DEFAULT_BOOT
         n_perm = QUICK["n_permutations"] if quick else review.DEFAULT_PERMUTATIONS
+        timings: dict[str, float] = {}
+        clock = [time.perf_counter()]
+
+        def lap(section: str) -> None:
+            now = time.perf_counter()
+            timings[section] = now - clock[0]
+            clock[0] = now
+
         ann = reproduce.load_annotations()
         design = reproduce.load_group(annotations=ann)
+        lap("data")
         exp = reproduce.run_experiments(design, repeats=repeats, seed=seed, n_jobs=n_jobs,
                                         experiments=(1, 2, 3), quiet=True)
         summary = reproduce.summarise(exp)
+        comparison = reproduce.compare_with_paper(summary, "mle")
+        table1 = figures.table1(ann.summary())
+        lap("experiments")
         rv = review.review(design, exp=exp, seed=seed, n_boot=n_boot, n_permutations=n_perm,
                            n_jobs=n_jobs, quiet=True)
+        lap("review")
         rep_kw = ({"repeats": QUICK["rep_repeats"], "n_permutations": QUICK["rep_permutations"]}
                   if quick else {})
         rep = replication.replicate(ann, seed=seed, n_jobs=n_jobs, quiet=True, **rep_kw)
+        lap("replication")
         curve_kw = ({"repeats": QUICK["curve_repeats"], "max_subsets": QUICK["max_subsets"]}
                     if quick else {})
         curve = replication.annotator_curve(ann, seed=seed, n_jobs=n_jobs, quiet=True, **curve_kw)
+        lap("annotators")
         if quick:  # a small grid: the paper's path and its neighbours with 10 folds
             mvres = mv.multiverse(ann.tidy, ann.labels, paths=mv.grid(cv=("10-fold",),
                                   estimator=("mle", "firth")), n_permutations=QUICK["mv_permutations"],
                                   seed=seed, n_jobs=n_jobs, quiet=True)
         else:
             mvres = mv.multiverse(ann.tidy, ann.labels, seed=seed, n_jobs=n_jobs, quiet=True)
+        lap("multiverse")
         params = sim.fit_to_group(design)
         sim_kw = {"n_permutations": QUICK["sim_permutations"]} if quick else {}
         cal = sim.calibration(params, seed=seed, n_jobs=n_jobs, quiet=True,
@@ -119,8 +139,9 @@ class ReportData:
         pw = sim.power(params, seed=seed, n_jobs=n_jobs, quiet=True,
                        **({"n_datasets": QUICK["sim_datasets"], "n_images": (50, 100),
                            "n_annotators": (3, 6), **sim_kw} if quick else {}))
-        return cls(ann, design, exp, summary, reproduce.compare_with_paper(summary, "mle"),
-                   figures.table1(ann.summary()), rv, rep, curve, mvres, params, cal, pw)
+        lap("simulation")
+        return cls(ann, design, exp, summary, comparison, table1, rv, rep, curve, mvres, params,
+                   cal, pw, timings)
 
     @property
     def draft_banner(self) -> str:
@@ -198,6 +219,13 @@ class ReportData:
     def versions(self) -> pd.DataFrame:
         v = reproduce.package_versions()
         return pd.DataFrame({"package": list(v), "version": list(v.values())})
+
+    @property
+    def timings_table(self) -> pd.DataFrame:
+        """Seconds each section took when this result was computed (and cached)."""
+        t = pd.DataFrame({"section": list(self.timings), "seconds": list(self.timings.values())})
+        total = pd.DataFrame({"section": ["all sections"], "seconds": [t["seconds"].sum()]})
+        return pd.concat([t, total], ignore_index=True)
 
     @property
     def hashes(self) -> pd.DataFrame:

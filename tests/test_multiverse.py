@@ -83,6 +83,21 @@ def test_ridge_newton_equals_statsmodels_fit_regularized(group7):
         np.testing.assert_allclose(coef[i], ref, atol=2e-4)
 
 
+def test_warm_started_penalty_path_reaches_the_same_optima(group7):
+    # _solve_path fits the penalties from the largest down, each started from the
+    # previous optimum; every fit must land where a fit from zero lands
+    X, y = group7.matrix("sd"), group7.labels
+    rng = np.random.default_rng(1)
+    W = (rng.random((6, len(y))) < 0.8).astype(float)
+    Y = np.tile(y, (6, 1)).astype(float)
+    alphas = np.array(mv.RIDGE_ALPHAS)
+    path = mv._solve_path(X, Y, W, alphas, "newton")
+    for j, a in enumerate(alphas):
+        cold, conv = mv.fit_ridge_batch(X, Y, W, np.full(6, a))
+        assert conv.all()
+        np.testing.assert_allclose(path[:, j], cold, rtol=0, atol=1e-9)
+
+
 def test_ridge_cv_solvers_agree_and_rows_look_like_cross_validate(group7):
     X, y = group7.matrix("sd"), group7.labels
     splits = models.stratified_splits(y, n_splits=5)
