@@ -323,9 +323,9 @@ def fit_ridge_batch(X: np.ndarray, Y: np.ndarray, W: np.ndarray, alpha: np.ndarr
     B = np.zeros((m, k)) if start is None else np.array(start, dtype=float)
     active = np.ones(m, dtype=bool)
     eye = np.eye(k)
-    # all fits share the rows of X: with O the (n, k*k) matrix of outer products
-    # x_i x_i', every fit's X' diag(w) X is one row of the matrix product w @ O
-    O = (Xc[:, :, None] * Xc[:, None, :]).reshape(n, k * k)
+    # all fits share the rows of X: with `outer` the (n, k*k) matrix of outer products
+    # x_i x_i', every fit's X' diag(w) X is one row of the matrix product w @ outer
+    outer = (Xc[:, :, None] * Xc[:, None, :]).reshape(n, k * k)
     for _ in range(max_iter):
         idx = np.flatnonzero(active)
         if idx.size == 0:
@@ -334,7 +334,7 @@ def fit_ridge_batch(X: np.ndarray, Y: np.ndarray, W: np.ndarray, alpha: np.ndarr
         mu = expit(Bi @ Xc.T)
         g = (Wi * (Y[idx] - mu)) @ Xc - pen[idx] * Bi
         w = Wi * mu * (1.0 - mu)
-        H = (w @ O).reshape(-1, k, k) + pen[idx][:, :, None] * eye
+        H = (w @ outer).reshape(-1, k, k) + pen[idx][:, :, None] * eye
         step = np.linalg.solve(H, g[..., None])[..., 0]
         step = np.clip(step, -5.0, 5.0)
         B[idx] = Bi + step
@@ -416,7 +416,6 @@ def cross_validate_ridge(
     n = len(y)
     Y = np.broadcast_to(y, (len(splits), n)) if labels is None else np.asarray(labels, dtype=int)
     alphas = np.asarray(alphas, dtype=float)
-    na = len(alphas)
     folds_rows, score_parts = [], []
     for start in range(0, len(splits), chunk):
         block = splits[start:start + chunk]
