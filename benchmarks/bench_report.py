@@ -17,7 +17,8 @@ Steps, in one process, with a fresh, empty cache folder:
    start, imports, loading the cached result and drawing every figure and table.
 
 Prints the timings and writes them, with peak resident memory (``ru_maxrss`` of this
-process, of the worker processes and of the kernel) and the machine, to
+process and of the largest child, worker or kernel; and the peak of the sum over this
+process and its workers during the cold build, sampled every 0.2 s) and the machine, to
 ``benchmarks/results/bench_report[_quick].csv``.
 """
 
@@ -28,6 +29,7 @@ import os
 import resource
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -42,6 +44,43 @@ from bench_resampling import machine_info  # noqa: E402
 
 def _mib(ru_maxrss_kib: int) -> float:
     return ru_maxrss_kib / 1024
+
+
+class TreeMemory:
+    """Peak of the summed resident memory of this process and all its descendants
+    (joblib workers, the Jupyter kernel), sampled every ``interval`` seconds."""
+
+    def __init__(self, interval: float = 0.2):
+        import psutil  # installed with ipykernel (the report extra)
+
+        self._proc = psutil.Process()
+        self._psutil = psutil
+        self.interval = interval
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self) -> int:
+        total = 0
+        for p in [self._proc, *self._proc.children(recursive=True)]:
+            try:
+                total += p.memory_info().rss
+            except self._psutil.Error:
+                pass
+        return total
+
+    def _run(self):
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self._sample())
+            self._stop.wait(self.interval)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
 
 
 def execute_notebook(path: Path) -> float:
@@ -74,7 +113,8 @@ def main(argv=None):
         from analysis.report import ReportData
 
         t0 = time.perf_counter()
-        rd = ReportData.build(n_jobs=args.jobs)
+        with TreeMemory() as mem:
+            rd = ReportData.build(n_jobs=args.jobs)
         cold = time.perf_counter() - t0
         for section, secs in rd.timings.items():
             rows.append({"step": "cold", "section": section, "seconds": secs})
@@ -92,13 +132,15 @@ def main(argv=None):
     children = _mib(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
     extra = {"quick": args.quick, "n_jobs": args.jobs,
              "peak_rss_main_mib": round(_mib(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss), 1),
-             "peak_rss_child_mib": round(children, 1), **machine_info()}
+             "peak_rss_child_mib": round(children, 1),
+             "peak_rss_tree_cold_mib": round(mem.peak / 2**20, 1), **machine_info()}
     for k, v in extra.items():
         frame[k] = v
     pd.set_option("display.width", 160)
     print(frame[["step", "section", "seconds"]].round(2).to_string(index=False))
     print(f"peak RSS: main {extra['peak_rss_main_mib']} MiB, largest child "
-          f"(worker or kernel) {extra['peak_rss_child_mib']} MiB")
+          f"(worker or kernel) {extra['peak_rss_child_mib']} MiB; cold build, main and "
+          f"workers together (sampled every 0.2 s): {extra['peak_rss_tree_cold_mib']} MiB")
     out = args.out or ROOT / "benchmarks" / "results" / (
         "bench_report_quick.csv" if args.quick else "bench_report.csv")
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -312,3 +312,24 @@ def test_n_jobs_byte_identical_large_k():
         b = engine.cross_validate_batch(X, y, splits, estimator=est, n_jobs=2, chunk_size=7)
         for k in a:
             assert a[k].tobytes() == b[k].tobytes(), (est, k)
+
+
+def test_ragged_round_trip_and_training_weights_count_repeats():
+    # chunks travel as (flat indices, lengths); the padded test matrix and the
+    # training weights (a bootstrap repeats rows) must come back exactly
+    lists = [np.array([3, 1, 4]), np.array([], dtype=int), np.array([1, 5, 9, 2, 6])]
+    flat, lens = engine._ragged(lists)
+    np.testing.assert_array_equal(lens, [3, 0, 5])
+    idx, mask = engine._pad_ragged(flat, lens)
+    assert idx.shape == (3, 5)
+    for row, ix in enumerate(lists):
+        np.testing.assert_array_equal(idx[row][mask[row]], ix)
+        assert mask[row].sum() == len(ix)
+    X = np.random.default_rng(0).standard_normal((6, 1))
+    y = np.array([0, 1, 0, 1, 0, 1.0])
+    boot = [np.array([0, 0, 1, 3, 3, 3, 4]), np.array([1, 2, 2, 5, 0])]
+    test = [np.array([2, 5]), np.array([3, 4])]
+    task = (X, np.tile(y, (2, 1)), engine._ragged(boot), engine._ragged(test), "firth", {})
+    out = engine._cv_chunk(task)
+    np.testing.assert_array_equal(out["n_train"], [7, 5])
+    np.testing.assert_array_equal(out["test_idx"], [[2, 5], [3, 4]])
