@@ -2,7 +2,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import FIXTURES
+from hypothesis import given
+from hypothesis import strategies as st
 from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import StratifiedKFold
 
 from analysis import fitconfig, models
 
@@ -117,3 +120,32 @@ def test_separation_flag_agrees_with_the_exact_linear_programming_check(group7):
                 disagree.append((fs, s.fold, flag, exact))
     assert n == 20 * 17
     assert disagree == []
+
+
+@given(data=st.data())
+def test_fold_numbers_equal_scikit_learn_stratified_kfold(data):
+    # the reference: scikit-learn's StratifiedKFold(shuffle=True), split for split
+    n_splits = data.draw(st.integers(2, 10), label="n_splits")
+    n0 = data.draw(st.integers(n_splits, 60), label="n0")
+    n1 = data.draw(st.integers(n_splits, 60), label="n1")
+    order = data.draw(st.permutations(range(n0 + n1)), label="order")
+    state = data.draw(st.integers(0, 2**32 - 1), label="state")
+    y = np.zeros(n0 + n1, dtype=int)
+    y[np.array(order[:n1])] = 1
+    fold = models.stratified_fold_numbers(y, n_splits, state)
+    ref = StratifiedKFold(n_splits, shuffle=True, random_state=state).split(np.zeros(len(y)), y)
+    for k, (train, test) in enumerate(ref):
+        np.testing.assert_array_equal(np.flatnonzero(fold == k), test)
+        np.testing.assert_array_equal(np.flatnonzero(fold != k), train)
+
+
+def test_fold_numbers_follow_order_of_first_appearance():
+    # the class that appears first draws its shuffle first: swapping the label
+    # values (0 <-> 1) must give the same folds
+    y = np.array([1, 0, 0, 1, 0, 0, 1, 0, 1, 1, 0, 0])
+    np.testing.assert_array_equal(models.stratified_fold_numbers(y, 3, 7),
+                                  models.stratified_fold_numbers(1 - y, 3, 7))
+    ref = StratifiedKFold(3, shuffle=True, random_state=7).split(np.zeros(12), 1 - y)
+    for k, (_, test) in enumerate(ref):
+        np.testing.assert_array_equal(np.flatnonzero(models.stratified_fold_numbers(y, 3, 7) == k),
+                                      test)
