@@ -34,7 +34,7 @@ import pandas as pd
 from scipy import stats
 
 from . import inference, models
-from .features import GroupDesign, moments_across
+from .features import GroupDesign
 from .progress import progress
 
 #: Default power grid.
@@ -319,7 +319,9 @@ def sd_features(scores: np.ndarray, transform: SdTransform | None = None
     else:
         z, cmu, csd = _zscore_cols(flat, transform.col_mu, transform.col_sd)
     z = z.reshape(n, J, F)
-    sd = np.column_stack([moments_across(z[:, :, f])[0]["sd"] for f in range(F)])
+    # the sd of moments_across (ddof=1), without the higher moments it also computes
+    sd = (np.column_stack([z[:, :, f].std(axis=1, ddof=1) for f in range(F)]) if J > 1
+          else np.zeros((n, F)))
     if transform is None:
         out, smu, ssd = _zscore_cols(sd)
     else:
