@@ -129,7 +129,7 @@ class PermutationResult:
     null: pd.DataFrame  # feature_set, estimator, permutation, auc
 
 
-@functools.lru_cache(maxsize=8)
+@functools.lru_cache(maxsize=2)  # callers use one data set's splits at a time
 def _permutation_splits(y_bytes: bytes, n_permutations: int, seed: int, n_splits: int):
     """Permuted labels and their stratified splits, built once per (y, seed, ...)
     and shared (read-only) by every feature set and estimator."""

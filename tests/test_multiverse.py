@@ -128,3 +128,17 @@ def test_summaries_and_curve(paper_rows, wide):
     assert len(sents) == 2 and all(s.startswith(("C4", "C5")) for s in sents)
     fig = mv.specification_curve(rows, "C4")
     assert fig is not None
+
+
+def test_rows_come_back_in_path_order_for_any_n_jobs(annotations):
+    # with workers, expensive paths are run first; the frame must still be in path
+    # order and identical to a one-process run
+    paths = mv.grid(scaling=("zscore",), missing=("drop",), disagreement=("moments", "range"),
+                    cv=("5-fold", "loo"), estimator=("mle", "ridge"))
+    costs = [mv._path_cost(p) for p in paths]
+    assert costs != sorted(costs, reverse=True)  # the workers do see another order
+    kw = {"paths": paths, "n_permutations": 5, "seed": 4, "quiet": True}
+    one = mv.multiverse(annotations.tidy, annotations.labels, n_jobs=1, **kw).frame
+    two = mv.multiverse(annotations.tidy, annotations.labels, n_jobs=2, **kw).frame
+    pd.testing.assert_frame_equal(one.drop(columns="seconds"), two.drop(columns="seconds"))
+    assert one["path_id"].tolist() == [i for i in range(len(paths)) for _ in range(2)]
