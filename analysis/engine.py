@@ -1012,7 +1012,7 @@ def cross_validate_batch(
     X = np.ascontiguousarray(np.asarray(X, dtype=np.float64))
     n, p = X.shape
     S = len(splits)
-    Y = np.asarray(y, dtype=np.float64)
+    Y = np.asarray(y)  # converted to float64 one chunk at a time (memory)
     if Y.ndim == 1:
         Y = np.broadcast_to(Y, (S, n))
     if Y.shape != (S, n):
@@ -1022,7 +1022,7 @@ def cross_validate_batch(
     tasks, keys = [], []
     for a in range(0, S, cs):
         b = min(S, a + cs)
-        Yc = np.ascontiguousarray(Y[a:b])
+        Yc = np.ascontiguousarray(Y[a:b], dtype=np.float64)
         train = _ragged([s[0] for s in splits[a:b]])
         key = _chunk_digest(X, Yc, train) if use_memo else None
         sep = _SEP_MEMO.get(key) if (use_memo and estimator == "firth") else None

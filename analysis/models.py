@@ -262,16 +262,16 @@ def _cross_validate_reference(X, Y, splits, estimator) -> CVResult:
                      fold_auc(y[s.test], sc), fit.separated, fit.converged, fit.n_iter,
                      len(fit.warnings)))
         scores.append(pd.DataFrame({"repeat": s.repeat, "fold": s.fold, "row": s.test,
-                                    "y": y[s.test], "score": sc}))
+                                    "y": y[s.test].astype(np.int64), "score": sc}))
     return CVResult(pd.DataFrame(rows, columns=FOLD_COLUMNS), pd.concat(scores, ignore_index=True))
 
 
 def _cross_validate_batched(X, Y, splits, estimator, n_jobs) -> CVResult:
     from . import engine
 
-    same = all(Y[i] is Y[0] for i in range(len(splits)))
+    same = Y.strides[0] == 0  # one label vector broadcast to every split
     res = engine.cross_validate_batch(
-        X, Y[0] if same else np.stack(Y), [(s.train, s.test) for s in splits],
+        X, Y[0] if same else Y, [(s.train, s.test) for s in splits],
         estimator=estimator, n_jobs=n_jobs,
     )
     folds = pd.DataFrame({
@@ -283,7 +283,8 @@ def _cross_validate_batched(X, Y, splits, estimator, n_jobs) -> CVResult:
     test_scores = res["test_scores"]
     sizes = np.array([len(s.test) for s in splits])
     rows = np.concatenate([s.test for s in splits]) if splits else np.zeros(0, dtype=int)
-    ys = np.concatenate([Y[i][s.test] for i, s in enumerate(splits)]) if splits else rows
+    ys = (np.concatenate([Y[i][s.test] for i, s in enumerate(splits)]).astype(np.int64)
+          if splits else rows)
     sc = (np.concatenate([np.asarray(test_scores[i])[: len(s.test)] for i, s in enumerate(splits)])
           if splits else np.zeros(0))
     scores = pd.DataFrame({
@@ -343,13 +344,17 @@ def cross_validate(
     if not np.isfinite(X).all():
         raise ValueError("X has missing or infinite values")
     if labels is None:
-        Y = [y] * len(splits)
+        Y = np.broadcast_to(y, (len(splits), len(y)))
     else:
-        labels = np.asarray(labels, dtype=int)
+        # kept in its own integer dtype (no copy): permutation tests pass tens of
+        # thousands of label rows
+        labels = np.asarray(labels)
+        if labels.dtype.kind not in "iub":
+            labels = labels.astype(int)
         if labels.shape != (len(splits), len(y)):
             raise ValueError(f"labels must be (n_splits, n) = {(len(splits), len(y))}, "
                              f"got {labels.shape}")
-        Y = list(labels)
+        Y = labels
     if engine == "auto":
         engine = "batched" if engine_available() else "reference"
     if engine == "reference":
