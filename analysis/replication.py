@@ -763,6 +763,28 @@ def _subset_moments(d: AbcDesign, subset: tuple[str, ...], feature_set: str) -> 
     return zscore(pd.DataFrame(cols)).to_numpy(dtype=float)
 
 
+def _curve_task(args) -> list[dict]:
+    """Rows of every subset of one (group, k) task of :func:`annotator_curve`."""
+    d, k, subsets, splits, estimator, engine = args
+    y = d.labels
+    rows = []
+    for sub in subsets:
+        for fs in FEATURE_SETS:
+            cv = models.cross_validate(_subset_moments(d, sub, fs), y, splits,
+                                       estimator=estimator, engine=engine, n_jobs=1)
+            fsum = _fold_summary(cv.folds)
+            ci = inference.delong_ci(y, _canonical_scores(cv, d.n_images))
+            rows.append({"cohort": d.cohort, "group": d.group, "features": ",".join(d.features),
+                         "n_images": d.n_images, "n_melanoma": d.n_melanoma,
+                         "n_annotators": len(d.feature_annotators[d.features[0]]), "k": k,
+                         "subset": "-".join(sub), "feature_set": fs, "estimator": estimator,
+                         "auc": ci["auc"], "ci_low": ci["low"], "ci_high": ci["high"],
+                         "fold_mean_auc": fsum["fold_mean_auc"],
+                         "repeat_mean_auc": fsum["repeat_mean_auc"],
+                         "n_folds_separated": fsum["n_folds_separated"]})
+    return rows
+
+
 def annotator_curve(
     annotations,
     *,
@@ -790,8 +812,10 @@ def annotator_curve(
     estimator : {"mle", "firth"}
     n_splits : int
         Folds (reduced to the rarer class size if smaller).
-    engine, n_jobs
+    engine : str
         See :func:`analysis.models.cross_validate`.
+    n_jobs : int
+        Worker processes; one task per (group, k). Rows do not depend on it.
     groups : list of (cohort, group), optional
         Restrict to these groups (default: group 7 and every other eligible group).
     quiet : bool
@@ -857,27 +881,31 @@ def annotator_curve(
             for sub in annotator_subsets(ann, k, max_subsets=max_subsets,
                                          rng=_subset_rng(seed, d.cohort, d.group, k)):
                 jobs.append((d, k, sub))
+    # one task per (group, k): its subsets share the group's splits; tasks run in
+    # worker processes, each fitting in-process, so rows do not depend on n_jobs
     split_cache: dict[tuple[str, str], list] = {}
-    rows = []
-    for d, k, sub in progress(jobs, desc="annotator subsets", quiet=quiet):
-        y = d.labels
+    tasks: dict[tuple[int, int], list] = {}
+    for d, k, sub in jobs:
         key = (d.cohort, d.group)
         if key not in split_cache:
             split_cache[key] = models.stratified_splits(
-                y, n_splits=_n_splits(y, n_splits), n_repeats=repeats, seed=seed)
-        for fs in FEATURE_SETS:
-            cv = models.cross_validate(_subset_moments(d, sub, fs), y, split_cache[key],
-                                       estimator=estimator, engine=engine, n_jobs=n_jobs)
-            fsum = _fold_summary(cv.folds)
-            ci = inference.delong_ci(y, _canonical_scores(cv, d.n_images))
-            rows.append({"cohort": d.cohort, "group": d.group, "features": ",".join(d.features),
-                         "n_images": d.n_images, "n_melanoma": d.n_melanoma,
-                         "n_annotators": len(d.feature_annotators[d.features[0]]), "k": k,
-                         "subset": "-".join(sub), "feature_set": fs, "estimator": estimator,
-                         "auc": ci["auc"], "ci_low": ci["low"], "ci_high": ci["high"],
-                         "fold_mean_auc": fsum["fold_mean_auc"],
-                         "repeat_mean_auc": fsum["repeat_mean_auc"],
-                         "n_folds_separated": fsum["n_folds_separated"]})
+                d.labels, n_splits=_n_splits(d.labels, n_splits), n_repeats=repeats, seed=seed)
+        tasks.setdefault((id(d), k), [d, k, [], split_cache[key], estimator, engine])[2].append(sub)
+    task_list = [tuple(t) for t in tasks.values()]
+    if n_jobs == 1 or len(task_list) <= 1:
+        parts = [_curve_task(t) for t in progress(task_list, desc="annotator subsets", quiet=quiet)]
+    else:
+        from joblib import Parallel, delayed
+
+        # largest tasks first (fewer idle workers at the end); rows back in task order
+        order = sorted(range(len(task_list)),
+                       key=lambda i: -len(task_list[i][2]) * task_list[i][0].n_images)
+        done = Parallel(n_jobs=n_jobs)(delayed(_curve_task)(task_list[i]) for i in
+                                       progress(order, desc="annotator subsets", quiet=quiet))
+        parts = [None] * len(task_list)
+        for i, part in zip(order, done, strict=True):
+            parts[i] = part
+    rows = [row for part in parts for row in part]
     cols = ["cohort", "group", "features", "n_images", "n_melanoma", "n_annotators", "k", "subset",
             "feature_set", "estimator", "auc", "ci_low", "ci_high", "fold_mean_auc",
             "repeat_mean_auc", "n_folds_separated"]
