@@ -19,9 +19,10 @@ install: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q
 
+# a project render (freeze applies), re-executed whenever code, data or settings
+# changed: see analysis/render.py
 report: $(STAMP)
-	@command -v quarto >/dev/null || { echo "Quarto is not installed: see https://quarto.org/docs/get-started/"; exit 1; }
-	PATH="$(CURDIR)/$(BIN):$$PATH" QUARTO_PYTHON="$(CURDIR)/$(BIN)/python" quarto render report.qmd
+	$(BIN)/python -m analysis.render
 
 clean:
-	rm -rf report.html report_files _freeze .quarto
+	rm -rf report.html report_files _freeze .quarto .render-key

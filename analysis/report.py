@@ -84,13 +84,20 @@ class ReportData:
         """
         from . import cache
 
+        key = cls.settings(repeats=repeats, seed=seed)
+        return cache.cached("report_data", key, lambda: cls.compute(n_jobs=n_jobs, **key))
+
+    @staticmethod
+    def settings(*, repeats: int | None = None, seed: int = models.DEFAULT_SEED) -> dict:
+        """The settings a build uses: ``repeats`` (default ``CROWD_DISAGREEMENT_REPEATS``
+        or :data:`analysis.reproduce.DEFAULT_REPEATS`), ``seed`` and ``quick``
+        (``CROWD_DISAGREEMENT_QUICK``); with the data and the package source they key the
+        cache (and :func:`analysis.render.render_key`)."""
         quick = quick_mode()
         if repeats is None:
             default = QUICK["repeats"] if quick else reproduce.DEFAULT_REPEATS
             repeats = int(os.environ.get(REPEATS_ENV, default))
-        key = {"repeats": repeats, "seed": seed, "quick": quick}
-        return cache.cached("report_data", key, lambda: cls.compute(
-            repeats=repeats, seed=seed, n_jobs=n_jobs, quick=quick))
+        return {"repeats": repeats, "seed": seed, "quick": quick}
 
     @classmethod
     def compute(cls, *, repeats: int, seed: int, n_jobs: int, quick: bool) -> ReportData:
