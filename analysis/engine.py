@@ -881,6 +881,24 @@ def parallel_map(func: Callable, tasks: Sequence, *, n_jobs: int = -1) -> list:
     )
 
 
+def parallel_map_costliest_first(func: Callable, tasks: Sequence, costs: Sequence[float], *,
+                                 n_jobs: int, wrap: Callable = iter) -> list:
+    """``[func(t) for t in tasks]`` in joblib workers, handing out the costliest tasks first.
+
+    With tasks of very unequal cost, starting the long ones first leaves no worker
+    alone with a long task at the end. Results come back in the order of ``tasks``
+    (ties in cost keep that order). ``wrap`` wraps the iteration over task numbers in
+    the order they are handed out (e.g. a progress bar)."""
+    from joblib import Parallel, delayed
+
+    order = sorted(range(len(tasks)), key=lambda i: -costs[i])
+    done = Parallel(n_jobs=n_jobs)(delayed(func)(tasks[i]) for i in wrap(order))
+    out: list = [None] * len(tasks)
+    for i, result in zip(order, done, strict=True):
+        out[i] = result
+    return out
+
+
 def _ragged(index_lists) -> tuple[np.ndarray, np.ndarray]:
     """Index arrays as one flat int64 array and their lengths.
 

@@ -716,16 +716,11 @@ def multiverse(
     if n_jobs == 1:
         parts = [_run_one(t) for t in progress(tasks, desc="multiverse", quiet=quiet)]
     else:
-        from joblib import Parallel, delayed
+        from .engine import parallel_map_costliest_first
 
-        # the most expensive paths first, so that no worker is left with a long path
-        # at the end; the rows come back in path order whatever the order of work
-        order = sorted(range(len(tasks)), key=lambda i: -_path_cost(paths[i]))
-        done = Parallel(n_jobs=n_jobs)(delayed(_run_one)(tasks[i])
-                                       for i in progress(order, desc="multiverse", quiet=quiet))
-        parts = [None] * len(tasks)
-        for i, part in zip(order, done, strict=True):
-            parts[i] = part
+        parts = parallel_map_costliest_first(
+            _run_one, tasks, [_path_cost(p) for p in paths], n_jobs=n_jobs,
+            wrap=lambda it: progress(it, desc="multiverse", quiet=quiet))
     frame = pd.concat(parts, ignore_index=True)
     settings = {"n_paths": len(paths), "n_permutations": n_permutations, "seed": seed,
                 "ridge_alphas": list(RIDGE_ALPHAS), "ridge_inner_folds": RIDGE_INNER_FOLDS,

@@ -895,16 +895,11 @@ def annotator_curve(
     if n_jobs == 1 or len(task_list) <= 1:
         parts = [_curve_task(t) for t in progress(task_list, desc="annotator subsets", quiet=quiet)]
     else:
-        from joblib import Parallel, delayed
+        from .engine import parallel_map_costliest_first
 
-        # largest tasks first (fewer idle workers at the end); rows back in task order
-        order = sorted(range(len(task_list)),
-                       key=lambda i: -len(task_list[i][2]) * task_list[i][0].n_images)
-        done = Parallel(n_jobs=n_jobs)(delayed(_curve_task)(task_list[i]) for i in
-                                       progress(order, desc="annotator subsets", quiet=quiet))
-        parts = [None] * len(task_list)
-        for i, part in zip(order, done, strict=True):
-            parts[i] = part
+        parts = parallel_map_costliest_first(
+            _curve_task, task_list, [len(t[2]) * t[0].n_images for t in task_list],
+            n_jobs=n_jobs, wrap=lambda it: progress(it, desc="annotator subsets", quiet=quiet))
     rows = [row for part in parts for row in part]
     cols = ["cohort", "group", "features", "n_images", "n_melanoma", "n_annotators", "k", "subset",
             "feature_set", "estimator", "auc", "ci_low", "ci_high", "fold_mean_auc",

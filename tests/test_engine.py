@@ -333,3 +333,17 @@ def test_ragged_round_trip_and_training_weights_count_repeats():
     out = engine._cv_chunk(task)
     np.testing.assert_array_equal(out["n_train"], [7, 5])
     np.testing.assert_array_equal(out["test_idx"], [[2, 5], [3, 4]])
+
+
+def test_costliest_first_hands_out_by_cost_and_returns_in_task_order():
+    seen = []
+
+    def wrap(order):
+        seen.extend(order)
+        return iter(order)
+
+    tasks = [3, 1, 4, 1, 5]
+    out = engine.parallel_map_costliest_first(abs, [-t for t in tasks], tasks, n_jobs=2,
+                                              wrap=wrap)
+    assert out == tasks
+    assert seen == [4, 2, 0, 1, 3]  # cost 5, 4, 3, then the two 1s in task order
