@@ -15,6 +15,8 @@ Steps, in one process, with a fresh, empty cache folder:
 3. ``notebook``: ``report.qmd`` executed as Quarto's Jupyter engine would (jupytext
    reads it, nbclient runs every cell in a fresh kernel) with the cache warm: kernel
    start, imports, loading the cached result and drawing every figure and table.
+4. ``cli``: ``crowd-disagreement reproduce`` and ``crowd-disagreement review`` at their
+   defaults, each in a fresh process with the cache off, wall time including start-up.
 
 Prints the timings and writes them, with peak resident memory (``ru_maxrss`` of this
 process and of the largest child, worker or kernel; and the peak of the sum over this
@@ -97,11 +99,23 @@ def execute_notebook(path: Path) -> float:
     return time.perf_counter() - t0
 
 
+def time_cli(command: str, out: Path) -> float:
+    """Wall seconds of one ``crowd-disagreement`` subcommand at its defaults (no cache)."""
+    import subprocess
+
+    env = dict(os.environ, CROWD_DISAGREEMENT_NO_CACHE="1", CROWD_DISAGREEMENT_QUICK="0")
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "analysis.cli", command, "--out", str(out), "--quiet"],
+                   check=True, cwd=ROOT, env=env)
+    return time.perf_counter() - t0
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="draft settings (small resampling counts)")
     ap.add_argument("--jobs", type=int, default=-1, help="workers (default: all cores)")
     ap.add_argument("--no-notebook", action="store_true", help="skip executing report.qmd")
+    ap.add_argument("--no-cli", action="store_true", help="skip timing the CLI commands")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args(argv)
 
@@ -128,6 +142,11 @@ def main(argv=None):
             secs = execute_notebook(ROOT / "report.qmd")
             rows.append({"step": "notebook", "section": "execute report.qmd (cache warm)",
                          "seconds": secs})
+        if not args.no_cli and not args.quick:
+            for command in ("reproduce", "review"):
+                secs = time_cli(command, Path(tmp) / f"cli-{command}")
+                rows.append({"step": "cli", "section": f"crowd-disagreement {command}",
+                             "seconds": secs})
     frame = pd.DataFrame(rows)
     children = _mib(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
     extra = {"quick": args.quick, "n_jobs": args.jobs,
