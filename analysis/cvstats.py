@@ -1,0 +1,400 @@
+"""Inference on cross-validated AUCs.
+
+The estimand of the review is the **cross-validated AUC** (cvAUC): the AUC of each
+fold's model on its own test fold, averaged over the folds of ``R`` repeated
+stratified ``K``-fold assignments. It is the paper's statistic (the mean fold AUC)
+averaged over fold assignments, so that it does not depend on one split, and it never
+ranks scores of different fold models against each other: under plain maximum
+likelihood a separated fold's linear predictor diverges (|eta| from 1e2 to 1e10 across
+folds of group 7), and pooling such scores across folds ranks images mostly by the fold
+they were in.
+
+Two properties make the cvAUC a sound target:
+
+* Under the null (annotations independent of the label) every fold AUC has
+  expectation exactly 1/2: the fold model is a function of the training images only,
+  and the test images' scores are independent of their labels.
+* Under any model, a fold AUC is an unbiased estimate of the population AUC of that
+  fold's model (a two-sample U-statistic), so the cvAUC estimates the expected AUC of
+  a model trained on ``n (K-1)/K`` images.
+
+Functions
+---------
+:func:`corrected_cv_interval`
+    Mean of fold-level values (AUCs, or paired differences of AUCs over the same
+    folds) with the corrected repeated cross-validation variance of Nadeau & Bengio
+    (2003), as used by Bouckaert & Frank (2004): a t interval and test that account
+    for the overlap of training sets between folds and repeats.
+:func:`cv_auc_table`
+    The cvAUC of every (feature set, estimator) of a fold table, with that interval.
+:func:`paired_cv_difference`
+    cvAUC(a) - cvAUC(b) over the same folds, with the corrected interval.
+:func:`repeated_cv_statistic`
+    Mean fold AUC per permutation over R fold assignments (the permutation test's
+    statistic).
+:func:`fold_spread_reference`
+    How much fold AUCs spread, and how often they fall below 1/2, from test-fold
+    sampling alone when every fold model has the same AUC.
+
+Validation: the arithmetic is checked on hand-worked cases in
+``tests/test_cvstats.py``; the coverage of the interval under the null (label
+permutations of group 7's features) and under the fitted generative model is checked
+by simulation (:mod:`analysis.simulate`, reported in the report).
+
+References
+----------
+Nadeau, C. & Bengio, Y. (2003). Inference for the generalization error. Machine
+Learning 52, 239-281.
+Bouckaert, R. R. & Frank, E. (2004). Evaluating the replicability of significance
+tests for comparing learning algorithms. PAKDD 2004, LNCS 3056, 3-12.
+Hanley, J. A. & McNeil, B. J. (1982). The meaning and use of the area under a
+receiver operating characteristic (ROC) curve. Radiology 143, 29-36.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+__all__ = [
+    "corrected_cv_interval",
+    "cv_auc_table",
+    "fold_spread_reference",
+    "paired_cv_difference",
+    "repeated_cv_statistic",
+]
+
+
+def corrected_cv_interval(
+    values: Any,
+    test_train_ratio: float,
+    *,
+    null: float = 0.0,
+    alpha: float = 0.05,
+) -> dict[str, float]:
+    """Mean of fold-level values with the corrected repeated-CV t interval.
+
+    Parameters
+    ----------
+    values : array-like of shape (J,)
+        One value per fold of ``R`` repeats of ``K``-fold cross-validation
+        (``J = R K``): fold AUCs, or paired differences of two models' fold AUCs
+        on the same folds. NaN values (folds without both classes) are left out and
+        counted in ``n_nan``.
+    test_train_ratio : float
+        ``n_test / n_train`` of the folds (``1 / (K - 1)`` for equal folds).
+    null : float
+        Value of the null hypothesis for the t statistic (0.5 for an AUC, 0 for a
+        difference).
+    alpha : float
+        1 - confidence level.
+
+    Returns
+    -------
+    dict
+        ``estimate`` (mean), ``se``, ``df`` (J - 1), ``low``, ``high``, ``t``,
+        ``p`` (two-sided), ``p_greater`` (one-sided, estimate > null), ``n_folds``
+        (J), ``n_nan``, ``sd`` (of the fold values).
+
+    Notes
+    -----
+    The fold values of repeated cross-validation are correlated (training sets
+    overlap), so their naive standard error ``s / sqrt(J)`` is far too small.
+    Nadeau & Bengio's corrected variance is
+
+    .. math:: \\widehat{\\mathrm{Var}} = \\Big(\\frac{1}{J} + \\frac{n_2}{n_1}\\Big) s^2,
+
+    with ``s^2`` the sample variance of the J fold values and ``n_2 / n_1`` the
+    test/train size ratio; the interval is ``mean +- t_{J-1, 1-alpha/2} se``. When all
+    fold values are equal (``s = 0``) the interval is the point; the t statistic is
+    then +-inf (or NaN when the mean equals ``null``).
+    """
+    v = np.asarray(values, dtype=float).ravel()
+    finite = v[np.isfinite(v)]
+    J = finite.size
+    out = {"estimate": np.nan, "se": np.nan, "df": np.nan, "low": np.nan, "high": np.nan,
+           "t": np.nan, "p": np.nan, "p_greater": np.nan, "n_folds": int(J),
+           "n_nan": int(v.size - J), "sd": np.nan}
+    if J < 2:
+        if J == 1:
+            out["estimate"] = float(finite[0])
+        return out
+    if not np.isfinite(test_train_ratio) or test_train_ratio <= 0:
+        raise ValueError(f"test_train_ratio must be positive, got {test_train_ratio}")
+    mean = float(finite.mean())
+    sd = float(finite.std(ddof=1))
+    se = float(np.sqrt((1.0 / J + test_train_ratio)) * sd)
+    df = J - 1
+    q = float(stats.t.ppf(1 - alpha / 2, df))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = (mean - null) / se if se > 0 else (np.sign(mean - null) * np.inf
+                                               if mean != null else np.nan)
+    p = float(2 * stats.t.sf(abs(t), df)) if np.isfinite(t) or np.isinf(t) else np.nan
+    pg = float(stats.t.sf(t, df)) if not np.isnan(t) else np.nan
+    out.update(estimate=mean, se=se, df=float(df), low=mean - q * se, high=mean + q * se,
+               t=float(t), p=p, p_greater=pg, sd=sd)
+    return out
+
+
+def _ratio(folds: pd.DataFrame) -> float:
+    return float((folds["n_test"] / folds["n_train"]).mean())
+
+
+def cv_auc_table(folds: pd.DataFrame, *, keys=("feature_set", "estimator"),
+                 alpha: float = 0.05) -> pd.DataFrame:
+    """cvAUC of every group of a fold table, with the corrected interval.
+
+    Parameters
+    ----------
+    folds : DataFrame
+        Fold rows with ``auc``, ``n_train``, ``n_test``, ``repeat`` and the ``keys``
+        columns (as :attr:`analysis.reproduce.Experiments.folds`).
+    keys : sequence of str
+        Columns that identify one cross-validated model.
+
+    Returns
+    -------
+    DataFrame
+        ``keys`` + ``cv_auc, se, ci_low, ci_high, df, t, p`` (two-sided, cvAUC = 0.5),
+        ``p_greater`` (cvAUC > 0.5), ``n_repeats, n_folds, n_nan``.
+    """
+    rows = []
+    for key, g in folds.groupby(list(keys), sort=False):
+        r = corrected_cv_interval(g["auc"].to_numpy(), _ratio(g), null=0.5, alpha=alpha)
+        key = key if isinstance(key, tuple) else (key,)
+        rows.append({**dict(zip(keys, key, strict=True)), "cv_auc": r["estimate"],
+                     "se": r["se"], "ci_low": r["low"], "ci_high": r["high"], "df": r["df"],
+                     "t": r["t"], "p": r["p"], "p_greater": r["p_greater"],
+                     "n_repeats": int(g["repeat"].nunique()), "n_folds": r["n_folds"],
+                     "n_nan": r["n_nan"]})
+    return pd.DataFrame(rows)
+
+
+def paired_cv_difference(folds_a: pd.DataFrame, folds_b: pd.DataFrame, *,
+                         alpha: float = 0.05) -> dict[str, float]:
+    """cvAUC(a) - cvAUC(b) over the same folds, with the corrected interval.
+
+    Parameters
+    ----------
+    folds_a, folds_b : DataFrame
+        Fold rows (``repeat, fold, auc, n_train, n_test``) of two models
+        cross-validated on the same splits.
+
+    Returns
+    -------
+    dict
+        ``auc_a``, ``auc_b``, ``diff`` and the keys of
+        :func:`corrected_cv_interval` for the fold-wise differences (null 0).
+
+    Notes
+    -----
+    Pairing by (repeat, fold) removes the variance that both models share through
+    the test images of each fold.
+    """
+    key = ["repeat", "fold"]
+    a = folds_a.set_index(key)
+    b = folds_b.set_index(key)
+    if not a.index.equals(b.index):
+        a, b = a.align(b, join="inner", axis=0)
+    if len(a) == 0:
+        raise ValueError("the two fold tables share no (repeat, fold)")
+    d = a["auc"].to_numpy() - b["auc"].to_numpy()
+    r = corrected_cv_interval(d, _ratio(a.reset_index()), null=0.0, alpha=alpha)
+    return {"auc_a": float(np.nanmean(a["auc"])), "auc_b": float(np.nanmean(b["auc"])),
+            "diff": r["estimate"], **r}
+
+
+def repeated_cv_statistic(folds: pd.DataFrame, group: str = "repeat") -> np.ndarray:
+    """Mean fold AUC per value of ``group`` (e.g. per permutation), in sorted order."""
+    return folds.groupby(group, sort=True)["auc"].mean().to_numpy()
+
+
+def _binormal_fold_aucs(theta: float, n_pos: np.ndarray, n_neg: np.ndarray,
+                        n_sim: int, rng: np.random.Generator) -> np.ndarray:
+    """AUCs of ``n_sim`` x len(n_pos) simulated test folds of one fixed model.
+
+    Scores are equal-variance binormal with separation ``sqrt(2) Phi^-1(theta)``, so the
+    model's population AUC is ``theta``; fold ``k`` holds ``n_pos[k]`` positives and
+    ``n_neg[k]`` negatives.
+    """
+    mu = np.sqrt(2.0) * stats.norm.ppf(np.clip(theta, 1e-6, 1 - 1e-6))
+    out = np.empty((n_sim, len(n_pos)))
+    for k, (m, n) in enumerate(zip(n_pos, n_neg, strict=True)):
+        pos = rng.standard_normal((n_sim, int(m))) + mu
+        neg = rng.standard_normal((n_sim, int(n)))
+        out[:, k] = (pos[:, :, None] > neg[:, None, :]).mean(axis=(1, 2))
+    return out
+
+
+def fold_spread_reference(
+    folds: pd.DataFrame,
+    *,
+    n_sim: int = 2000,
+    rng: np.random.Generator | int = 0,
+) -> dict[str, float]:
+    """Is the fold-to-fold spread of AUCs larger than test-fold sampling alone gives?
+
+    Parameters
+    ----------
+    folds : DataFrame
+        Fold rows of one model (``repeat, fold, auc, n_test, n_pos_test``) from ``R``
+        repeats of ``K``-fold cross-validation.
+    n_sim : int
+        Simulated cross-validations of the reference.
+    rng : Generator or int
+
+    Returns
+    -------
+    dict
+        ``theta`` (the cvAUC), ``observed_sd`` (mean over repeats of the SD of the
+        repeat's K fold AUCs), ``expected_sd`` (its mean under the reference),
+        ``p_sd`` (share of reference SDs >= observed, with the +1 correction),
+        ``observed_below`` (share of folds with AUC < 1/2, all repeats),
+        ``expected_below`` (under the reference), ``p_below``.
+
+    Notes
+    -----
+    The reference is the spread that arises when **every fold model has the same
+    AUC** ``theta`` (the cvAUC) and only the test images of each fold differ: fold
+    AUCs of one binormal model with the fold sizes of the canonical split. A test
+    fold of group 7 holds one or two melanomas, so even a fixed model's fold AUC
+    varies widely. The observed statistic averages over repeats, which can only
+    make it less variable than one simulated repeat under the reference, so the
+    p-values are conservative. Ties between scores are not modelled.
+    """
+    rng = np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng
+    f = folds.dropna(subset=["auc"])
+    theta = float(f["auc"].mean())
+    canon = f[f["repeat"] == f["repeat"].min()].sort_values("fold")
+    n_pos = canon["n_pos_test"].to_numpy(dtype=int)
+    n_neg = (canon["n_test"] - canon["n_pos_test"]).to_numpy(dtype=int)
+    sim = _binormal_fold_aucs(theta, n_pos, n_neg, n_sim, rng)
+    sim_sd = sim.std(axis=1, ddof=1)
+    sim_below = (sim < 0.5).mean(axis=1)
+    obs_sd = float(f.groupby("repeat")["auc"].std(ddof=1).mean())
+    obs_below = float((f["auc"] < 0.5).mean())
+    return {
+        "theta": theta,
+        "observed_sd": obs_sd,
+        "expected_sd": float(sim_sd.mean()),
+        "p_sd": float((1 + np.sum(sim_sd >= obs_sd)) / (1 + n_sim)),
+        "observed_below": obs_below,
+        "expected_below": float(sim_below.mean()),
+        "p_below": float((1 + np.sum(sim_below >= obs_below)) / (1 + n_sim)),
+    }
+
+
+def bootstrap_cv_splits(
+    y: Any,
+    *,
+    n_boot: int,
+    n_repeats: int = 2,
+    n_splits: int = 10,
+    seed: int = 0,
+) -> tuple[list, np.ndarray]:
+    """Splits of a bootstrap of images with the cross-validation redone inside.
+
+    Replicate ``b`` draws images with replacement within each class (class sizes
+    kept), then assigns the **distinct** images of the replicate to ``n_splits``
+    stratified folds, ``n_repeats`` times; every copy of an image goes to its image's
+    fold, so no image is both trained on and tested in one fold.
+
+    Parameters
+    ----------
+    y : array-like of 0/1
+    n_boot, n_repeats, n_splits : int
+    seed : int
+        Replicate ``b`` uses ``SeedSequence([seed, b])`` for its draw and folds.
+
+    Returns
+    -------
+    splits : list of :class:`analysis.models.Split`
+        ``repeat = b * n_repeats + r``; ``train``/``test`` index the original rows
+        (with repeats for copies).
+    replicate : ndarray
+        The bootstrap replicate of each split.
+    """
+    from .models import Split, stratified_fold_numbers  # fitting layer
+
+    y = np.asarray(y, dtype=int)
+    pos, neg = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
+    splits, rep = [], []
+    for b in range(n_boot):
+        ss = np.random.SeedSequence([seed, b])
+        rng = np.random.default_rng(ss)
+        ib = np.concatenate([rng.choice(pos, pos.size), rng.choice(neg, neg.size)])
+        uniq, inv = np.unique(ib, return_inverse=True)
+        states = ss.spawn(1)[0].generate_state(n_repeats)
+        for r in range(n_repeats):
+            fold = stratified_fold_numbers(y[uniq], n_splits, int(states[r]))[inv]
+            for k in range(n_splits):
+                t = fold == k
+                splits.append(Split(b * n_repeats + r, k, ib[~t], ib[t]))
+                rep.append(b)
+    return splits, np.asarray(rep)
+
+
+def bootstrap_cv_replicates(folds: pd.DataFrame, n_repeats: int) -> np.ndarray:
+    """cvAUC of each bootstrap replicate from the fold rows of :func:`bootstrap_cv_splits`.
+
+    Folds whose test images are all of one class (possible when a replicate holds
+    fewer distinct positives than folds) have no AUC and are left out.
+    """
+    rep = folds["repeat"].to_numpy() // n_repeats
+    return pd.Series(folds["auc"].to_numpy()).groupby(rep, sort=True).mean().to_numpy()
+
+
+def bootstrap_cv_interval(estimate: float, replicates: Any, *, null: float = 0.5,
+                          alpha: float = 0.05, bounds: tuple[float, float] | None = (0.0, 1.0)
+                          ) -> dict[str, float]:
+    """Normal interval for a cross-validated estimate with its bootstrap-CV SE.
+
+    Parameters
+    ----------
+    estimate : float
+        The estimate on the data (cvAUC over the review's repeats, or a difference).
+    replicates : array-like
+        The same quantity on each bootstrap replicate (:func:`bootstrap_cv_splits`).
+    null : float
+        Null value for the z test.
+    bounds : (low, high) or None
+        The interval is clipped to these (an AUC lies in [0, 1]; a difference in
+        [-1, 1]).
+
+    Returns
+    -------
+    dict
+        ``estimate, se, low, high, z, p`` (two-sided), ``p_greater``, ``n_boot``
+        (finite replicates), ``n_nan``.
+
+    Notes
+    -----
+    ``se`` is the standard deviation of the replicates: it includes the variation of
+    refitting the models on other images, which an interval for fixed scores
+    (DeLong, or a bootstrap of out-of-fold scores) leaves out. The interval is
+    ``estimate +- z_{1-alpha/2} se``: the bootstrap-CV replicates are centred lower
+    than the estimate (a replicate holds about 63% distinct images), so their
+    percentiles are not used. Its coverage is checked by simulation.
+    """
+    t = np.asarray(replicates, dtype=float).ravel()
+    ok = t[np.isfinite(t)]
+    out = {"estimate": float(estimate), "se": np.nan, "low": np.nan, "high": np.nan,
+           "z": np.nan, "p": np.nan, "p_greater": np.nan, "n_boot": int(ok.size),
+           "n_nan": int(t.size - ok.size)}
+    if ok.size < 2 or not np.isfinite(estimate):
+        return out
+    se = float(ok.std(ddof=1))
+    q = float(stats.norm.ppf(1 - alpha / 2))
+    low, high = estimate - q * se, estimate + q * se
+    if bounds is not None:
+        low, high = max(low, bounds[0]), min(high, bounds[1])
+    if se > 0:
+        z = (estimate - null) / se
+        p, pg = float(2 * stats.norm.sf(abs(z))), float(stats.norm.sf(z))
+    else:
+        z, p, pg = np.nan, np.nan, np.nan
+    out.update(se=se, low=float(low), high=float(high), z=float(z), p=p, p_greater=pg)
+    return out

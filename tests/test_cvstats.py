@@ -1,0 +1,120 @@
+"""Inference on cross-validated AUCs (analysis/cvstats.py): hand-worked cases and properties."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from analysis import cvstats, models
+
+
+def test_corrected_interval_hand_worked():
+    # J = 4 fold values 0.6, 0.8, 0.7, 0.9: mean 0.75, s^2 = 0.05/3, ratio 1/3
+    v = [0.6, 0.8, 0.7, 0.9]
+    r = cvstats.corrected_cv_interval(v, 1 / 3, null=0.5)
+    s2 = 0.05 / 3
+    se = np.sqrt((1 / 4 + 1 / 3) * s2)
+    q = stats.t.ppf(0.975, 3)
+    assert r["estimate"] == pytest.approx(0.75, abs=1e-12)
+    assert r["se"] == pytest.approx(se, rel=1e-12)
+    assert (r["low"], r["high"]) == pytest.approx((0.75 - q * se, 0.75 + q * se), rel=1e-12)
+    assert r["t"] == pytest.approx(0.25 / se, rel=1e-12)
+    assert r["p"] == pytest.approx(2 * stats.t.sf(0.25 / se, 3), rel=1e-9)
+    assert r["df"] == 3 and r["n_folds"] == 4
+
+
+def test_corrected_interval_is_wider_than_naive_and_skips_nan():
+    rng = np.random.default_rng(0)
+    v = rng.uniform(0.3, 1.0, 100)
+    r = cvstats.corrected_cv_interval(np.append(v, np.nan), 1 / 9, null=0.5)
+    naive = v.std(ddof=1) / np.sqrt(100)
+    assert r["se"] > 3 * naive
+    assert r["n_nan"] == 1 and r["n_folds"] == 100
+
+
+def _folds(aucs, R, K=10):
+    return pd.DataFrame({"repeat": np.repeat(np.arange(R), K), "fold": np.tile(np.arange(K), R),
+                         "auc": aucs, "n_train": 86, "n_test": 10, "n_pos_test": 2})
+
+
+def test_paired_difference_pairs_by_fold():
+    rng = np.random.default_rng(1)
+    a = rng.uniform(0.5, 1, 30)
+    fa, fb = _folds(a, 3), _folds(a - 0.1, 3)
+    r = cvstats.paired_cv_difference(fa, fb.sample(frac=1, random_state=0))
+    assert r["diff"] == pytest.approx(0.1, abs=1e-12)
+    assert r["se"] == pytest.approx(0.0, abs=1e-12)  # identical differences: no spread
+
+
+def test_cv_auc_table_groups():
+    f = pd.concat([_folds(np.full(20, 0.8), 2).assign(feature_set="a", estimator="mle"),
+                   _folds(np.linspace(0.2, 0.8, 20), 2).assign(feature_set="b", estimator="mle")])
+    t = cvstats.cv_auc_table(f).set_index("feature_set")
+    assert t.loc["a", "cv_auc"] == pytest.approx(0.8)
+    assert t.loc["b", "cv_auc"] == pytest.approx(0.5)
+    assert t.loc["b", "n_repeats"] == 2
+
+
+def test_bootstrap_cv_splits_keep_copies_in_one_fold():
+    y = np.array([1] * 12 + [0] * 40)
+    splits, rep = cvstats.bootstrap_cv_splits(y, n_boot=5, n_repeats=2, n_splits=5, seed=3)
+    assert len(splits) == 5 * 2 * 5 and rep.max() == 4
+    for b in range(5):
+        for r in range(2):
+            ss = [s for s in splits if s.repeat == b * 2 + r]
+            assert len(ss) == 5
+            tests = np.concatenate([s.test for s in ss])
+            # every drawn row is tested exactly once per repeat; classes keep their sizes
+            assert len(tests) == len(y) and y[tests].sum() == 12
+            for s in ss:
+                assert not set(s.test) & set(s.train)  # no image on both sides
+    again, _ = cvstats.bootstrap_cv_splits(y, n_boot=5, n_repeats=2, n_splits=5, seed=3)
+    assert all(np.array_equal(a.test, b.test) for a, b in zip(splits, again))
+
+
+def test_bootstrap_cv_interval_arithmetic():
+    reps = np.array([0.6, 0.7, 0.8, np.nan])
+    r = cvstats.bootstrap_cv_interval(0.75, reps)
+    se = np.std([0.6, 0.7, 0.8], ddof=1)
+    z = stats.norm.ppf(0.975)
+    assert r["se"] == pytest.approx(se)
+    assert (r["low"], r["high"]) == pytest.approx((0.75 - z * se, 0.75 + z * se))
+    assert cvstats.bootstrap_cv_interval(0.95, reps)["high"] == 1.0  # clipped to [0, 1]
+    assert r["n_boot"] == 3 and r["n_nan"] == 1
+    assert r["p_greater"] == pytest.approx(stats.norm.sf(0.25 / se))
+
+
+def test_fold_spread_reference_matches_a_fixed_model():
+    # fold AUCs drawn from the reference itself are not flagged; a wider spread is
+    rng = np.random.default_rng(5)
+    n_pos = np.array([2] * 8 + [1] * 2)
+    sim = cvstats._binormal_fold_aucs(0.75, n_pos, 10 - n_pos, 4000, rng)
+    assert sim.mean() == pytest.approx(0.75, abs=0.01)  # unbiased for the model's AUC
+    f = pd.DataFrame({"repeat": 0, "fold": np.arange(10), "auc": sim[0], "n_test": 10,
+                      "n_pos_test": n_pos})
+    assert cvstats.fold_spread_reference(f, n_sim=500, rng=1)["p_sd"] > 0.01
+    wild = f.assign(auc=np.where(np.arange(10) % 2 == 0, 1.0, 0.5))  # mean 0.75, SD 0.26
+    r = cvstats.fold_spread_reference(wild, n_sim=500, rng=1)
+    assert r["observed_sd"] > r["expected_sd"]
+
+
+def test_bootstrap_cv_covers_under_the_null_small():
+    """A small version of the report's null simulation: permuted labels of a
+    few-valued design; the interval excludes 1/2 in about 5% of null data sets."""
+    rng = np.random.default_rng(11)
+    n, n_pos = 60, 15
+    X = rng.integers(0, 4, size=(n, 3)).astype(float)
+    X = (X - X.mean(0)) / X.std(0)
+    y = np.array([1] * n_pos + [0] * (n - n_pos))
+    miss = 0
+    n_sets = 40
+    for p in range(n_sets):
+        yp = rng.permutation(y)
+        sp = models.stratified_splits(yp, n_splits=5, n_repeats=3, seed=p)
+        est = models.cross_validate(X, yp, sp).folds["auc"].mean()
+        bs, _ = cvstats.bootstrap_cv_splits(yp, n_boot=40, n_repeats=1, n_splits=5, seed=100 + p)
+        reps = cvstats.bootstrap_cv_replicates(models.cross_validate(X, yp, bs).folds, 1)
+        r = cvstats.bootstrap_cv_interval(est, reps)
+        miss += not (r["low"] <= 0.5 <= r["high"])
+    # P(Binomial(40, 0.05) >= 7) < 0.005: a gross failure of coverage fails here
+    assert miss <= 6
