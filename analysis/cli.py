@@ -62,18 +62,13 @@ def cmd_review(args: argparse.Namespace) -> int:
                        n_permutations=args.permutations, seed=args.seed, n_jobs=args.jobs,
                        quiet=args.quiet)
     claims = rv.claims()
-    tables = {
-        "auc_ci.csv": rv.auc_ci, "permutation.csv": rv.permutation.summary,
-        "permutation_null.csv": rv.permutation.null, "comparisons.csv": rv.comparisons,
-        "icc.csv": rv.icc, "krippendorff.csv": rv.krippendorff,
-        "moment_tests.csv": rv.moment_tests, "fold_variability.csv": rv.fold_variability,
-        "claims.csv": claims,
-    }
+    tables = rv.tables()
     manifest = reproduce.manifest(rv.exp, command="review", **rv.settings)
     manifest["elapsed_seconds"] = round(rv.elapsed, 3)
     _write_outputs(out, tables, manifest)
     if not args.quiet:
-        print(claims[["claim", "verdict", "ours", "p_value"]].to_string(index=False))
+        print(claims[["claim", "verdict", "parts_supported", "n_parts", "ours"]]
+              .to_string(index=False))
         print(f"wrote {', '.join(tables)} and manifest.json to {out} in {rv.elapsed:.1f} s")
     return 0
 

@@ -126,7 +126,7 @@ def corrected_cv_interval(
         raise ValueError(f"test_train_ratio must be positive, got {test_train_ratio}")
     mean = float(finite.mean())
     sd = float(finite.std(ddof=1))
-    se = float(np.sqrt((1.0 / J + test_train_ratio)) * sd)
+    se = float(np.sqrt(1.0 / J + test_train_ratio) * sd)
     df = J - 1
     q = float(stats.t.ppf(1 - alpha / 2, df))
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -387,12 +387,21 @@ def _chol_inverse_numpy(info):
     d = np.diagonal(L, axis1=1, axis2=2)
     inv = np.full_like(info, np.nan)
     good = np.flatnonzero(ok)
-    if good.size == B:
-        with np.errstate(all="ignore"):
-            inv = np.linalg.inv(info)
-    elif good.size:
-        with np.errstate(all="ignore"):
-            inv[good] = np.linalg.inv(info[good])
+    with np.errstate(all="ignore"):
+        try:
+            if good.size == B:
+                inv = np.linalg.inv(info)
+            elif good.size:
+                inv[good] = np.linalg.inv(info[good])
+        except np.linalg.LinAlgError:
+            # a factor that passed Cholesky can still be exactly singular for LU (a
+            # constant column in a bootstrap training set): those models go to the
+            # SVD path of _hat_logdet
+            for i in good:
+                try:
+                    inv[i] = np.linalg.inv(info[i])
+                except np.linalg.LinAlgError:
+                    ok[i] = False
     return d, inv, ok
 
 

@@ -187,31 +187,29 @@ SUBSET_COLORS = {"all": "#555555", **CLASS_COLORS}
 
 
 def forest_auc(auc_ci: pd.DataFrame) -> p9.ggplot:
-    """Pooled out-of-fold AUC of every feature set with DeLong and BCa 95% CIs."""
-    d = auc_ci[auc_ci["boot_method"] == "bca"].copy()
+    """Cross-validated AUC of every feature set with its bootstrap-CV 95% interval,
+    and the fold mean of the canonical split (the paper's statistic) as an open point."""
+    d = auc_ci.copy()
     order = list(dict.fromkeys(d["feature_set"]))[::-1]
     d["set"] = pd.Categorical(d["feature_set"].map(_set_label).str.replace("\n", " "),
                               categories=[_set_label(s).replace("\n", " ") for s in order])
     d["estimator"] = pd.Categorical(d["estimator"], categories=["mle", "firth"])
-    long = pd.concat([
-        d.assign(interval="DeLong", low=d["delong_low"], high=d["delong_high"]),
-        d.assign(interval="bootstrap BCa", low=d["boot_low"], high=d["boot_high"]),
-    ])
     return (
-        p9.ggplot(long, p9.aes(x="set", y="auc_pooled", ymin="low", ymax="high", color="interval"))
+        p9.ggplot(d, p9.aes(x="set", y="cv_auc", ymin="ci_low", ymax="ci_high"))
         + p9.geom_hline(yintercept=0.5, linetype="dashed", color="grey")
-        + p9.geom_pointrange(position=p9.position_dodge(width=0.6), size=0.35, fatten=2)
+        + p9.geom_pointrange(size=0.35, fatten=2, color="#4C72B0")
+        + p9.geom_point(p9.aes(y="fold_mean_auc"), shape="o", fill="none", color="#DD8452",
+                        size=2)
         + p9.coord_flip()
         + p9.facet_wrap("estimator", labeller=p9.as_labeller(
             {"mle": "plain maximum likelihood", "firth": "Firth"}))
-        + p9.scale_color_manual(values={"DeLong": "#4C72B0", "bootstrap BCa": "#DD8452"})
-        + p9.labs(y="AUC of pooled out-of-fold scores (95% CI)", x="", color="")
-        + p9.theme_bw() + p9.theme(figure_size=(10, 6), legend_position="top")
+        + p9.labs(y="cross-validated AUC (bootstrap-CV 95% CI); open: canonical split", x="")
+        + p9.theme_bw() + p9.theme(figure_size=(10, 6))
     )
 
 
 def permutation_nulls(null: pd.DataFrame, summary: pd.DataFrame) -> p9.ggplot:
-    """Null distributions of the fold-mean AUC under label permutation, observed marked."""
+    """Null distributions of the repeated-CV mean fold AUC under label permutation, observed marked."""
     order = [s for s in ("sd", "skewness", "kurtosis", "moments_all") if s in set(null["feature_set"])]
     order += sorted(set(null["feature_set"]) - set(order))
     null = null.assign(feature_set=pd.Categorical(null["feature_set"], categories=order))
@@ -224,7 +222,8 @@ def permutation_nulls(null: pd.DataFrame, summary: pd.DataFrame) -> p9.ggplot:
                        data=obs.assign(p_label=[f"p = {p:.4f} " for p in obs["p_value"]]),
                        ha="right", va="top", size=8, color="#C44E52")
         + p9.facet_grid("estimator ~ feature_set")
-        + p9.labs(x="mean fold AUC with permuted labels (red: observed)", y="permutations")
+        + p9.labs(x="repeated-CV mean fold AUC with permuted labels (red: observed)",
+                  y="permutations")
         + p9.theme_bw() + p9.theme(figure_size=(11, 4.5))
     )
 

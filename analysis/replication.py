@@ -380,10 +380,10 @@ class ReplicationResult:
     Attributes
     ----------
     groups : DataFrame
-        One row per (group, feature set): pooled out-of-fold AUC of the canonical
-        split with its DeLong interval, fold-level summaries.
+        One row per (group, feature set): cross-validated AUC with its bootstrap-CV
+        interval, fold-level summaries, the permutation p of the sd set.
     differences : DataFrame
-        One row per group: AUC(mean) - AUC(sd), paired DeLong SE, CI and p.
+        One row per group: cvAUC(mean) - cvAUC(sd) with its bootstrap-CV SE, CI and p.
     meta : DataFrame
         Random-effects meta-analyses (:func:`meta_analyse`).
     excluded_groups : DataFrame
@@ -412,7 +412,11 @@ GROUP_COLUMNS = [
     "n_folds_separated", "n_folds_not_converged", "share_separated", "n_excluded_images",
 ]
 #: Label permutations per group for the test of "sd better than random".
-DEFAULT_PERMUTATIONS = 1000
+DEFAULT_PERMUTATIONS = 200
+#: Fold assignments of the permutation statistic (observed and every permutation).
+PERM_REPEATS = 5
+#: Bootstrap-CV replicates per group (:func:`analysis.cvstats.bootstrap_cv_splits`).
+DEFAULT_BOOT = 100
 DIFF_COLUMNS = ["cohort", "group", "source", "estimator", "auc_mean", "auc_sd", "diff", "se",
                 "ci_low", "ci_high", "z", "p"]
 META_COLUMNS = ["quantity", "scope", "method", "k", "estimate", "se", "ci_low", "ci_high",
@@ -428,6 +432,8 @@ def replicate(
     n_splits: int = 10,
     method: str = "REML",
     n_permutations: int = DEFAULT_PERMUTATIONS,
+    perm_repeats: int = PERM_REPEATS,
+    n_boot: int = DEFAULT_BOOT,
     engine: str = "auto",
     n_jobs: int = 1,
     quiet: bool = False,
@@ -447,13 +453,16 @@ def replicate(
         (column ``reduced_folds``).
     method : {"REML", "DL"}
         Between-group variance estimator of the meta-analysis.
-    n_permutations : int, default 1000
+    n_permutations : int, default 200
         Label permutations per group for the test that the sd features beat chance
-        (:func:`analysis.review.permutation_null`: the whole CV is re-run per
-        permutation; the statistic is the fold-mean AUC of the canonical split). The
-        DeLong interval of a pooled out-of-fold AUC treats the fitted models as fixed
-        and so understates the variability of refitting; the permutation test does not.
-        0 skips it.
+        (:func:`analysis.review.permutation_null`: the whole CV is re-run
+        ``perm_repeats`` times per permutation; the statistic is the mean fold AUC
+        over ``perm_repeats`` fold assignments, for the observed labels the first
+        ``perm_repeats`` repeats). 0 skips it.
+    perm_repeats : int, default 5
+    n_boot : int, default 100
+        Bootstrap-CV replicates per group for the intervals
+        (:func:`analysis.cvstats.bootstrap_cv_splits`).
     engine, n_jobs
         See :func:`analysis.models.cross_validate`.
     quiet : bool
@@ -466,13 +475,13 @@ def replicate(
     Notes
     -----
     Per group the same splits (stratified, :func:`analysis.models.stratified_splits`)
-    serve both feature sets. ``auc`` pools the out-of-fold linear predictors of the
-    canonical split (every image scored once) and its interval is DeLong's
-    (:func:`analysis.inference.delong_ci`, clipped to [0, 1]); the difference uses
-    the paired DeLong test on the same pooled scores. ``fold_mean_auc`` is the mean
-    fold AUC of the canonical split; ``band_low``/``band_high`` the 2.5/97.5
-    percentiles of the per-repeat mean fold AUC. Pooling scores of different fold
-    models assumes their scales are comparable; the fold mean does not.
+    serve both feature sets. ``auc`` is the cross-validated AUC (the fold AUCs averaged
+    over all ``repeats`` fold assignments; see :mod:`analysis.cvstats`) and its 95%
+    interval is the bootstrap-CV interval, which includes the variability of
+    refitting; the difference AUC(mean) - AUC(sd) pairs the two sets fold by fold and
+    replicate by replicate. ``fold_mean_auc`` is the mean fold AUC of the canonical
+    split; ``band_low``/``band_high`` the 2.5/97.5 percentiles of the per-repeat mean
+    fold AUC.
 
     Examples
     --------
@@ -480,6 +489,9 @@ def replicate(
     >>> res.meta.query("scope == 'students'")  # doctest: +SKIP
     """
     t0 = time.perf_counter()
+    from . import cvstats
+    from .review import BOOT_CV_REPEATS, _state, permutation_null
+
     elig = eligible_groups(annotations)
     todo = elig[elig["eligible"]]
     rows, diffs, folds, excl = [], [], [], []
@@ -488,36 +500,44 @@ def replicate(
         y = d.labels
         k = _n_splits(y, n_splits)
         splits = models.stratified_splits(y, n_splits=k, n_repeats=repeats, seed=seed)
+        boot_splits, _ = cvstats.bootstrap_cv_splits(
+            y, n_boot=n_boot, n_repeats=BOOT_CV_REPEATS, n_splits=k, seed=_state(seed, 1))
         base = {"cohort": d.cohort, "group": d.group, "source": r.source, "design": d.design,
                 "n_images": d.n_images, "n_melanoma": d.n_melanoma,
                 "n_annotators": d.n_raters, "n_splits": k, "reduced_folds": k < n_splits}
-        scores = {}
+        fold_tables, reps = {}, {}
         for fs in FEATURE_SETS:
             cv = models.cross_validate(d.matrix(fs), y, splits, estimator=estimator,
                                        engine=engine, n_jobs=n_jobs)
-            scores[fs] = _canonical_scores(cv, d.n_images)
-            ci = inference.delong_ci(y, scores[fs])
+            fold_tables[fs] = cv.folds
+            bcv = models.cross_validate(d.matrix(fs), y, boot_splits, estimator=estimator,
+                                        engine=engine, n_jobs=n_jobs)
+            reps[fs] = cvstats.bootstrap_cv_replicates(bcv.folds, BOOT_CV_REPEATS)
+            est = float(cv.folds["auc"].mean())
+            ci = cvstats.bootstrap_cv_interval(est, reps[fs], null=0.5)
             fsum = _fold_summary(cv.folds)
             perm = {"perm_p": np.nan, "perm_null_mean": np.nan, "n_permutations": 0}
             if fs == "sd" and n_permutations > 0:
-                from .review import permutation_null
-
                 null, _ = permutation_null(d.matrix(fs), y, n_permutations=n_permutations,
-                                           seed=seed, n_splits=k, estimator=estimator,
-                                           n_jobs=n_jobs)
-                perm = {"perm_p": inference.permutation_pvalue(fsum["fold_mean_auc"], null),
+                                           seed=seed, n_splits=k, n_repeats=perm_repeats,
+                                           estimator=estimator, n_jobs=n_jobs)
+                obs = float(cv.folds.loc[cv.folds["repeat"] < perm_repeats, "auc"].mean())
+                perm = {"perm_p": inference.permutation_pvalue(obs, null),
                         "perm_null_mean": float(np.nanmean(null)),
                         "n_permutations": n_permutations}
-            rows.append({**base, "feature_set": fs, "estimator": estimator, "auc": ci["auc"],
+            rows.append({**base, "feature_set": fs, "estimator": estimator, "auc": est,
                          "se": ci["se"], "ci_low": ci["low"], "ci_high": ci["high"],
                          **fsum, **perm, "n_excluded_images": int(len(d.excluded))})
             folds.append(cv.folds.assign(cohort=d.cohort, group=d.group, feature_set=fs,
                                          estimator=estimator))
-        pd_ = inference.delong_paired(y, scores["mean"], scores["sd"])
+        pdiff = cvstats.paired_cv_difference(fold_tables["mean"], fold_tables["sd"])
+        dci = cvstats.bootstrap_cv_interval(pdiff["diff"], reps["mean"] - reps["sd"], null=0.0,
+                                            bounds=(-1.0, 1.0))
         diffs.append({"cohort": d.cohort, "group": d.group, "source": r.source,
-                      "estimator": estimator, "auc_mean": pd_["auc_a"], "auc_sd": pd_["auc_b"],
-                      "diff": pd_["diff"], "se": pd_["se"], "ci_low": pd_["low"],
-                      "ci_high": pd_["high"], "z": pd_["z"], "p": pd_["p"]})
+                      "estimator": estimator, "auc_mean": pdiff["auc_a"],
+                      "auc_sd": pdiff["auc_b"], "diff": pdiff["diff"], "se": dci["se"],
+                      "ci_low": dci["low"], "ci_high": dci["high"], "z": dci["z"],
+                      "p": dci["p"]})
         excl.append(d.excluded.assign(cohort=d.cohort, group=d.group))
     groups = pd.DataFrame(rows)[GROUP_COLUMNS]
     differences = pd.DataFrame(diffs)[DIFF_COLUMNS]
@@ -531,8 +551,8 @@ def replicate(
     manifest_extra = {
         "replication": {
             "seed": seed, "repeats": repeats, "estimator": estimator, "n_splits": n_splits,
-            "n_permutations": n_permutations,
-            "meta_method": method, "features": list(ABC), "feature_sets": list(FEATURE_SETS),
+            "n_permutations": n_permutations, "perm_repeats": perm_repeats,
+            "n_boot": n_boot, "meta_method": method, "features": list(ABC), "feature_sets": list(FEATURE_SETS),
             "n_groups": int(len(todo)),
             "groups_reduced_folds": [f"{c}/{g}" for c, g, red in groups.loc[
                 groups["feature_set"] == "mean", ["cohort", "group", "reduced_folds"]

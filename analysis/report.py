@@ -10,6 +10,7 @@ import os
 import time
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 from IPython.display import Markdown
 
@@ -35,6 +36,13 @@ def quick_mode() -> bool:
 def pct(x: float, digits: int = 0) -> str:
     """Format a share as a percentage."""
     return f"{100 * x:.{digits}f}%"
+
+
+def fmt_p(p: float) -> str:
+    """A p-value for a table: "< 0.0001" below 1e-4, four decimals otherwise."""
+    if p is None or not np.isfinite(p):
+        return ""
+    return "< 0.0001" if p < 1e-4 else f"{p:.4f}"
 
 
 def md_table(frame: pd.DataFrame, floatfmt: str = ".3f") -> Markdown:
@@ -247,15 +255,42 @@ class ReportData:
     @property
     def claims_display(self) -> pd.DataFrame:
         c = self.claims
-        p = [("" if pd.isna(v) else ("< 1e-4" if v < 1e-4 else f"{v:.4f}")) for v in c["p_value"]]
         return pd.DataFrame({"claim": c["claim"], "statement": c["statement"], "paper": c["paper"],
-                             "ours (mle, 95% CI)": c["ours"], "test": c["test"], "p": p,
+                             "ours (plain ML, 95% CI)": c["ours"],
+                             "parts supported": [f"{a} of {n}" for a, n in
+                                                 zip(c["parts_supported"], c["n_parts"],
+                                                     strict=True)],
                              "verdict": c["verdict"]})
+
+    @property
+    def parts_display(self) -> pd.DataFrame:
+        """The atomic parts: estimate and interval (plain ML), p-value, verdicts."""
+        p = self.review.parts()
+
+        def est(r):
+            if not np.isfinite(r.ci_low):
+                return f"{r.estimate:.3f}"
+            f = "+.3f" if r.quantity.startswith("diff") else ".3f"
+            return f"{r.estimate:{f}} [{r.ci_low:{f}}, {r.ci_high:{f}}]"
+
+        return pd.DataFrame({
+            "part": p["part"], "statement": p["statement"],
+            "estimate (95% CI)": [est(r) for r in p.itertuples()],
+            "p": [fmt_p(v) for v in p["p_value"]],
+            "plain ML": p["verdict_mle"], "Firth": p["verdict_firth"], "verdict": p["verdict"]})
 
     @property
     def evidence_markdown(self) -> str:
         return "\n".join(f"- **{r.claim} ({r.verdict})**: {r.evidence}"
-                          for r in self.claims.itertuples())
+                         for r in self.claims.itertuples())
+
+    @property
+    def tests_display(self) -> pd.DataFrame:
+        t = self.review.tests()
+        return pd.DataFrame({"family": t["family"], "hypothesis": t["hypothesis"],
+                             "test": t["test"], "estimator": t["estimator"],
+                             "p": [fmt_p(v) for v in t["p"]], "adjustment": t["adjustment"],
+                             "adjusted p": [fmt_p(v) for v in t["p_adjusted"]]})
 
     @property
     def moment_tests_display(self) -> pd.DataFrame:
@@ -269,23 +304,23 @@ class ReportData:
         s = self.review.permutation.summary
         return s[(s["feature_set"] == feature_set) & (s["estimator"] == estimator)].iloc[0]
 
-    def pooled(self, feature_set: str, estimator: str = "mle") -> pd.Series:
+    def cv(self, feature_set: str, estimator: str = "mle") -> pd.Series:
         a = self.review.auc_ci
-        return a[(a["feature_set"] == feature_set) & (a["estimator"] == estimator)
-                 & (a["boot_method"] == "bca")].iloc[0]
+        return a[(a["feature_set"] == feature_set) & (a["estimator"] == estimator)].iloc[0]
 
     def ci_text(self, feature_set: str, estimator: str = "mle") -> str:
-        r = self.pooled(feature_set, estimator)
-        return (f"{r['auc_pooled']:.3f} (DeLong 95% CI {r['delong_low']:.3f} to "
-                f"{r['delong_high']:.3f}; BCa {r['boot_low']:.3f} to {r['boot_high']:.3f})")
+        r = self.cv(feature_set, estimator)
+        return (f"{r['cv_auc']:.3f} (bootstrap-CV 95% CI {r['ci_low']:.3f} to "
+                f"{r['ci_high']:.3f}; canonical split {r['fold_mean_auc']:.3f})")
 
     @property
     def estimator_sentence(self) -> str:
-        c = self.claims
-        dep = c[c["evidence"].str.contains("depends on the estimator")]
+        p = self.review.parts()
+        dep = p[p["verdict"] == "inconclusive"]
         if dep.empty:
-            return "No verdict depends on the estimator: plain maximum likelihood and Firth agree."
-        return ("The verdict of " + ", ".join(dep["claim"]) + " depends on the estimator "
+            return ("No part's verdict depends on the estimator: plain maximum likelihood "
+                    "and Firth agree.")
+        return ("The verdict of " + ", ".join(dep["part"]) + " depends on the estimator "
                 "and is therefore marked inconclusive.")
 
     # --- replication and number of annotators ------------------------------------

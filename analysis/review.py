@@ -26,15 +26,26 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import agreement, inference, models, reproduce
+from . import agreement, cvstats, inference, models, reproduce
 from .features import MOMENTS, GroupDesign
 from .progress import progress
 
-DEFAULT_BOOT = 2000
-DEFAULT_PERMUTATIONS = 2000
+DEFAULT_BOOT = 200
+DEFAULT_PERMUTATIONS = 1000
+#: Fold assignments per bootstrap-CV replicate (see :func:`analysis.cvstats.bootstrap_cv_splits`).
+BOOT_CV_REPEATS = 2
+#: Fold assignments of the permutation test's statistic (observed and every permutation).
+PERM_CV_REPEATS = 10
+#: Master seeds over which the permutation p-values of the paper's sets are recomputed.
+SEED_VARIATION = 20
 ALPHA = 0.05
+#: Non-inferiority margin of "adding disagreement does not improve on the mean" (AUC).
+MARGIN = 0.02
+#: AUC that counts as predicting well in C3 ("excellent" discrimination, Hosmer &
+#: Lemeshow 2013, section 5.2.4).
+GOOD_AUC = 0.80
 #: Feature sets whose "better than random" claim is tested by permutation.
-PERMUTATION_SETS = ("sd", "skewness", "kurtosis", "moments_all")
+PERMUTATION_SETS = ("sd", "skewness", "kurtosis")
 #: Disagreement moments (the paper's experiment 2 without the mean).
 DISAGREEMENT = ("sd", "skewness", "kurtosis")
 
@@ -50,15 +61,34 @@ CLAIMS = {
           "more often show high disagreement",
 }
 
-VERDICT_RULES = """\
-A claim is **supported** when the evidence it needs is there under both estimators:
-an effect in the claimed direction with a two-sided 95% interval that excludes no
-effect, or a test significant at 5% (Holm-adjusted within a claim that makes several
-comparisons). It is **not supported** when, under both estimators, that evidence is
-absent or points the other way. It is **inconclusive** when the evidence is mixed:
-only part of a compound claim holds, or the verdict depends on the estimator (plain
-maximum likelihood or Firth). Pooled AUCs use the out-of-fold scores of the canonical
-10-fold split."""
+ESTIMAND = """\
+The estimand is the **cross-validated AUC** (cvAUC): the AUC of each fold's model on
+its own test fold, averaged over the ten folds of repeated stratified 10-fold
+cross-validation. It is the paper's statistic (the mean fold AUC) averaged over fold
+assignments, so that no number rests on one split, and it never ranks the scores of
+different fold models against each other: under plain maximum likelihood a separated
+fold's linear predictor diverges, and scores pooled across folds would rank images
+mostly by the fold they were in. Under the null every fold AUC has expectation 1/2."""
+
+VERDICT_RULES = f"""\
+Every claim is split into **atomic parts**, each with its own estimate, 95% interval,
+test and verdict. A part is **supported** when its evidence holds under both
+estimators (plain maximum likelihood and Firth): for "A is better than B" or "better
+than random", the test is significant at 5% in the claimed direction; for "adding
+disagreement does not improve on the mean", the upper end of the 95% interval of the
+improvement lies below the margin of {MARGIN} AUC (non-inferiority); for "predicts well",
+the lower end of the 95% interval lies above {GOOD_AUC:.2f}. A part is **not supported**
+when the evidence points the other way (a significant difference against the claim, an
+interval entirely below the threshold, a significant improvement from adding
+disagreement). A part the data cannot decide is **not shown**; a part whose verdict
+differs between estimators is **inconclusive**. A claim is **supported** only if every
+part is, **not supported** if any part is not supported, and **inconclusive**
+otherwise. A claim needs all its parts, so each part is tested at 5% without
+adjustment (an intersection-union test keeps the chance of wrongly calling the claim
+supported at 5%); Holm-adjusted p-values are listed beside the raw ones. Intervals are
+bootstrap-CV intervals (images resampled within class, the cross-validation refitted
+inside each replicate), whose coverage is checked by simulation; "better than random"
+is tested by label permutation of the whole repeated cross-validation."""
 
 
 def _seed(seed: int, *keys: int) -> np.random.Generator:
@@ -66,58 +96,89 @@ def _seed(seed: int, *keys: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([seed, *keys]))
 
 
+def _state(seed: int, *keys: int) -> int:
+    return int(np.random.SeedSequence([seed, *keys]).generate_state(1)[0])
+
+
 def pooled_scores(exp: reproduce.Experiments, feature_set: str, estimator: str,
                   repeat: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Labels and out-of-fold scores of one CV repeat, ordered by image."""
+    """Labels and out-of-fold scores of one CV repeat, ordered by image.
+
+    Scores of different fold models do not share a scale (see :data:`ESTIMAND`); they
+    are used only where one fold model's scores are compared among themselves.
+    """
     s = exp.scores
     sub = s[(s["feature_set"] == feature_set) & (s["estimator"] == estimator)
             & (s["repeat"] == repeat)].sort_values("row")
     return sub["y"].to_numpy(), sub["score"].to_numpy()
 
 
-# --- AUC confidence intervals -------------------------------------------------------
+# --- the bootstrap of the whole cross-validation ---------------------------------------
 
-def auc_intervals(exp: reproduce.Experiments, *, n_boot: int = DEFAULT_BOOT,
-                  seed: int = models.DEFAULT_SEED) -> pd.DataFrame:
-    """Pooled out-of-fold AUC of every feature set with DeLong and bootstrap 95% CIs.
+def cv_bootstrap(design: GroupDesign, sets: list[str], estimators: tuple[str, ...], *,
+                 n_boot: int = DEFAULT_BOOT, n_repeats: int = BOOT_CV_REPEATS,
+                 seed: int = models.DEFAULT_SEED, n_jobs: int = 1,
+                 quiet: bool = True) -> pd.DataFrame:
+    """cvAUC of every bootstrap-CV replicate, for every feature set and estimator.
+
+    All sets and estimators use the same replicates (images drawn and folds), so
+    differences between sets are paired (:func:`analysis.cvstats.bootstrap_cv_splits`).
 
     Returns
     -------
     DataFrame
-        One row per (feature_set, estimator, boot_method): ``auc_pooled``,
-        ``delong_se``, ``delong_low``, ``delong_high``, ``boot_low``, ``boot_high``,
-        ``boot_method`` (percentile or bca), ``n_boot``, plus ``fold_mean_auc``
-        (canonical split), ``band_low``/``band_high`` (2.5-97.5% of per-repeat
-        mean fold AUC), ``n_folds_separated`` (canonical split) and
-        ``share_separated`` (all repeats): how often the training data of a fold
-        have no finite plain-MLE.
+        ``feature_set, estimator, replicate, cv_auc``.
+    """
+    y = design.labels
+    splits, _ = cvstats.bootstrap_cv_splits(y, n_boot=n_boot, n_repeats=n_repeats,
+                                            seed=_state(seed, 1))
+    rows = []
+    for fs, est in progress([(f, e) for f in sets for e in estimators],
+                            desc="bootstrap-CV", quiet=quiet):
+        res = models.cross_validate(design.matrix(fs), y, splits, estimator=est, n_jobs=n_jobs)
+        reps = cvstats.bootstrap_cv_replicates(res.folds, n_repeats)
+        rows.append(pd.DataFrame({"feature_set": fs, "estimator": est,
+                                  "replicate": np.arange(len(reps)), "cv_auc": reps}))
+    return pd.concat(rows, ignore_index=True)
 
-    Notes
-    -----
-    The bootstrap resamples images within each class (so every replicate has both
-    classes) and keeps each image's out-of-fold score: it measures the uncertainty
-    of the AUC of these predictions over images, not the variability of refitting.
+
+def _replicates(boot: pd.DataFrame, fs: str, est: str) -> np.ndarray:
+    b = boot[(boot["feature_set"] == fs) & (boot["estimator"] == est)]
+    return b.sort_values("replicate")["cv_auc"].to_numpy()
+
+
+# --- AUC confidence intervals -------------------------------------------------------
+
+def auc_intervals(exp: reproduce.Experiments, boot: pd.DataFrame) -> pd.DataFrame:
+    """cvAUC of every feature set with its bootstrap-CV 95% interval.
+
+    Returns
+    -------
+    DataFrame
+        One row per (feature_set, estimator): ``experiment``, ``cv_auc`` (all
+        repeats), ``se``, ``ci_low``, ``ci_high`` (bootstrap-CV), ``p`` (z test of
+        cvAUC = 0.5, two-sided), ``n_boot``, ``n_repeats``, ``fold_mean_auc`` (the
+        canonical split: the paper's number), ``band_low``/``band_high`` (2.5-97.5%
+        of per-repeat mean fold AUC), ``n_folds_separated`` (canonical split) and
+        ``share_separated`` (all repeats).
     """
     summary = reproduce.summarise(exp).set_index(["feature_set", "estimator"])
-    sets = list(dict.fromkeys(exp.folds["feature_set"]))
+    cv = cvstats.cv_auc_table(exp.folds).set_index(["feature_set", "estimator"])
     rows = []
-    for i, fs in enumerate(sets):
-        for j, est in enumerate(exp.estimators):
-            y, s = pooled_scores(exp, fs, est)
-            d = inference.delong_ci(y, s)
-            boot = inference.bootstrap_auc_ci(y, s, n_boot=n_boot, rng=_seed(seed, 1, i, j))
+    for fs in dict.fromkeys(exp.folds["feature_set"]):
+        for est in exp.estimators:
+            c = cv.loc[(fs, est)]
+            r = cvstats.bootstrap_cv_interval(c["cv_auc"], _replicates(boot, fs, est), null=0.5)
             srow = summary.loc[(fs, est)]
-            for b in boot.itertuples():
-                rows.append({
-                    "experiment": int(srow["experiment"]), "feature_set": fs, "estimator": est,
-                    "auc_pooled": d["auc"], "delong_se": d["se"], "delong_low": d["low"],
-                    "delong_high": d["high"], "boot_low": b.low, "boot_high": b.high,
-                    "boot_method": b.method, "n_boot": int(b.n_boot),
-                    "fold_mean_auc": srow["mean_auc"], "band_low": srow["band_low"],
-                    "band_high": srow["band_high"],
-                    "n_folds_separated": int(srow["n_folds_separated"]),
-                    "share_separated": float(srow["share_separated"]),
-                })
+            rows.append({
+                "experiment": int(srow["experiment"]), "feature_set": fs, "estimator": est,
+                "cv_auc": r["estimate"], "se": r["se"], "ci_low": r["low"],
+                "ci_high": r["high"], "p": r["p"], "n_boot": r["n_boot"],
+                "n_repeats": int(c["n_repeats"]), "fold_mean_auc": srow["mean_auc"],
+                "band_low": srow["band_low"], "band_high": srow["band_high"],
+                "n_folds_separated": int(srow["n_folds_separated"]),
+                "share_separated": float(srow["share_separated"]),
+            })
     return pd.DataFrame(rows)
 
 
@@ -127,20 +188,29 @@ def auc_intervals(exp: reproduce.Experiments, *, n_boot: int = DEFAULT_BOOT,
 class PermutationResult:
     summary: pd.DataFrame  # feature_set, estimator, observed_auc, p_value, n_permutations, ...
     null: pd.DataFrame  # feature_set, estimator, permutation, auc
+    seeds: pd.DataFrame = field(default_factory=pd.DataFrame)  # p-value over master seeds
 
 
 @functools.lru_cache(maxsize=2)  # callers use one data set's splits at a time
-def _permutation_splits(y_bytes: bytes, n_permutations: int, seed: int, n_splits: int):
-    """Permuted labels and their stratified splits, built once per (y, seed, ...)
-    and shared (read-only) by every feature set and estimator."""
+def _permutation_splits(y_bytes: bytes, n_permutations: int, seed: int, n_splits: int,
+                        n_repeats: int):
+    """Permuted labels and their repeated stratified splits, built once per
+    (y, seed, ...) and shared (read-only) by every feature set and estimator.
+
+    Permutation ``p`` draws ``n_repeats`` fold assignments for its shuffled labels
+    (repeat ``r`` seeded by ``SeedSequence([seed, 3, p, r])``); the split's
+    ``repeat`` field holds the permutation."""
     y = np.frombuffer(y_bytes, dtype=np.int64).copy()
     perms = inference.stratified_permutations(y, n_permutations, _seed(seed, 2))
     splits, labels = [], []
     for p in range(n_permutations):
-        state = int(np.random.SeedSequence([seed, 3, p]).generate_state(1)[0])
-        for s in models.stratified_splits(perms[p], n_splits=n_splits, n_repeats=1, seed=state):
-            splits.append(models.Split(p, s.fold, s.train, s.test))
-            labels.append(perms[p])
+        for r in range(n_repeats):
+            fold = models.stratified_fold_numbers(perms[p], n_splits, _state(seed, 3, p, r))
+            idx = np.arange(len(y))
+            for k in range(n_splits):
+                t = fold == k
+                splits.append(models.Split(p, k, idx[~t], idx[t]))
+                labels.append(perms[p])
     labels = np.asarray(labels, dtype=np.int8)  # 0/1: an eighth of int64's memory
     labels.flags.writeable = False
     return tuple(splits), labels
@@ -153,31 +223,43 @@ def permutation_null(
     n_permutations: int = DEFAULT_PERMUTATIONS,
     seed: int = models.DEFAULT_SEED,
     n_splits: int = 10,
+    n_repeats: int = PERM_CV_REPEATS,
     estimator: str = "mle",
     n_jobs: int = 1,
 ) -> tuple[np.ndarray, float]:
-    """Null distribution of the fold-mean AUC of a whole cross-validation.
+    """Null distribution of the repeated-CV mean fold AUC.
 
     Permutation ``p`` shuffles the labels (class sizes kept) with a stream derived
-    from ``seed``, draws new stratified ``n_splits``-fold splits for the shuffled
-    labels (seed ``SeedSequence([seed, 3, p])``) and re-runs the cross-validation.
+    from ``seed``, draws ``n_repeats`` new stratified ``n_splits``-fold assignments
+    for the shuffled labels and re-runs the cross-validation; its statistic is the
+    mean fold AUC over all ``n_repeats x n_splits`` folds, as for the observed data.
     The permutations depend only on ``seed`` and ``y``, so every feature set of a
     group is tested against the same shuffles.
 
     Returns
     -------
     null : ndarray (n_permutations,)
-        Mean fold AUC of each permutation.
     share_separated : float
         Share of the permutation folds whose training data are separated.
     """
     y = np.asarray(y, dtype=int)
     splits, labels = _permutation_splits(y.astype(np.int64).tobytes(), n_permutations, seed,
-                                         n_splits)
+                                         n_splits, n_repeats)
     res = models.cross_validate(X, y, list(splits), estimator=estimator, labels=labels,
                                 n_jobs=n_jobs)
-    null = res.folds.groupby("repeat", sort=True)["auc"].mean().to_numpy()
+    null = cvstats.repeated_cv_statistic(res.folds)
     return null, float(res.folds["separated"].mean())
+
+
+def observed_statistic(X: np.ndarray, y: np.ndarray, *, seed: int, estimator: str,
+                       n_repeats: int = PERM_CV_REPEATS, n_splits: int = 10,
+                       n_jobs: int = 1) -> float:
+    """The permutation test's statistic on the observed labels: the mean fold AUC over
+    the first ``n_repeats`` fold assignments of the review's cross-validation
+    (:func:`analysis.models.stratified_splits` with ``seed``)."""
+    splits = models.stratified_splits(y, n_splits=n_splits, n_repeats=n_repeats, seed=seed)
+    res = models.cross_validate(X, y, splits, estimator=estimator, n_jobs=n_jobs)
+    return float(res.folds["auc"].mean())
 
 
 def permutation_tests(
@@ -187,52 +269,84 @@ def permutation_tests(
     n_permutations: int = DEFAULT_PERMUTATIONS,
     seed: int = models.DEFAULT_SEED,
     sets: tuple[str, ...] = PERMUTATION_SETS,
+    n_repeats: int = PERM_CV_REPEATS,
+    n_seeds: int = SEED_VARIATION,
     n_jobs: int = 1,
     quiet: bool = False,
 ) -> PermutationResult:
-    """Label-permutation tests of "better than random" for whole cross-validations.
+    """Label-permutation tests of "better than random" for repeated cross-validation.
 
-    For each permutation the labels are shuffled (class sizes kept), new stratified
-    10-fold splits are drawn for the shuffled labels, and the whole cross-validation
-    is re-run (:func:`permutation_null`); the statistic is the mean fold AUC, as in
-    the paper, and the observed value is that of the canonical split.
+    The statistic is the mean fold AUC over ``n_repeats`` fold assignments: for the
+    observed labels, the first ``n_repeats`` assignments of the review's CV; for each
+    permutation, ``n_repeats`` assignments of its own (:func:`permutation_null`).
+    Because the observed value no longer rests on one split, the p-value does not
+    depend on the seed the way a one-split statistic does: ``seeds`` recomputes the
+    observed statistic under ``n_seeds`` other master seeds (seed + 1, ...) and gives
+    each its p-value against the same null.
 
     Returns
     -------
     PermutationResult
-        ``summary``: ``feature_set, estimator, observed_auc`` (canonical split),
-        ``p_value`` = (1 + #{null >= observed}) / (1 + n), ``n_permutations``,
+        ``summary``: ``feature_set, estimator, observed_auc``, ``p_value`` =
+        (1 + #{null >= observed}) / (1 + n), ``n_permutations``, ``cv_repeats``,
         ``null_mean``, ``null_q95``, ``n_null_nan``, ``share_separated`` (of the
-        permutation folds). ``null``: one row per permutation.
+        permutation folds), and the spread of the p-value over seeds (``p_seed_min``,
+        ``p_seed_median``, ``p_seed_max``, ``share_seeds_significant``).
+        ``null``: one row per permutation. ``seeds``: one row per seed.
     """
     y = design.labels
-    observed = reproduce.summarise(exp).set_index(["feature_set", "estimator"])["mean_auc"]
-    rows, nulls = [], []
+    folds = exp.folds
+    rows, nulls, seed_rows = [], [], []
     jobs = [(fs, est) for fs in sets for est in exp.estimators]
     for fs, est in progress(jobs, desc="permutations", quiet=quiet):
-        null, sep = permutation_null(design.matrix(fs), y, n_permutations=n_permutations,
-                                     seed=seed, estimator=est, n_jobs=n_jobs)
-        obs = float(observed.loc[(fs, est)])
+        X = design.matrix(fs)
+        null, sep = permutation_null(X, y, n_permutations=n_permutations, seed=seed,
+                                     n_repeats=n_repeats, estimator=est, n_jobs=n_jobs)
+        f = folds[(folds["feature_set"] == fs) & (folds["estimator"] == est)]
+        if exp.seed == seed and f["repeat"].nunique() >= n_repeats:
+            obs = float(f.loc[f["repeat"] < n_repeats, "auc"].mean())
+        else:
+            obs = observed_statistic(X, y, seed=seed, estimator=est, n_repeats=n_repeats,
+                                     n_jobs=n_jobs)
+        p = inference.permutation_pvalue(obs, null, "greater")
+        ps = []
+        for s in range(1, n_seeds + 1):
+            o = observed_statistic(X, y, seed=seed + s, estimator=est, n_repeats=n_repeats,
+                                   n_jobs=n_jobs)
+            ps.append(inference.permutation_pvalue(o, null, "greater"))
+            seed_rows.append({"feature_set": fs, "estimator": est, "seed": seed + s,
+                              "observed_auc": o, "p_value": ps[-1]})
+        ps = np.asarray(ps)
         valid = null[np.isfinite(null)]
         rows.append({
-            "feature_set": fs, "estimator": est, "observed_auc": obs,
-            "p_value": inference.permutation_pvalue(obs, null, "greater"),
-            "n_permutations": n_permutations, "null_mean": float(valid.mean()),
-            "null_q95": float(np.quantile(valid, 0.95)), "n_null_nan": int((~np.isfinite(null)).sum()),
-            "share_separated": sep,
+            "feature_set": fs, "estimator": est, "observed_auc": obs, "p_value": p,
+            "n_permutations": n_permutations, "cv_repeats": n_repeats,
+            "null_mean": float(valid.mean()), "null_q95": float(np.quantile(valid, 0.95)),
+            "n_null_nan": int((~np.isfinite(null)).sum()), "share_separated": sep,
+            "p_seed_min": float(ps.min()) if ps.size else np.nan,
+            "p_seed_median": float(np.median(ps)) if ps.size else np.nan,
+            "p_seed_max": float(ps.max()) if ps.size else np.nan,
+            "share_seeds_significant": float((ps < ALPHA).mean()) if ps.size else np.nan,
         })
         nulls.append(pd.DataFrame({"feature_set": fs, "estimator": est,
                                    "permutation": np.arange(n_permutations), "auc": null}))
-    return PermutationResult(pd.DataFrame(rows), pd.concat(nulls, ignore_index=True))
+    return PermutationResult(pd.DataFrame(rows), pd.concat(nulls, ignore_index=True),
+                             pd.DataFrame(seed_rows))
 
 
 # --- paired comparisons -----------------------------------------------------------------
 
-#: (family, set a, set b): a is the set the paper says is better.
+#: (family, part, set a, set b, kind): the claim's part says a is better than b
+#: ("better"), or that a (the mean plus disagreement) does not improve on b by the
+#: margin or more ("noninferior").
 COMPARISONS = (
-    [("C4", "mean", m) for m in DISAGREEMENT]
-    + [("C4", "mean", "moments_all"), ("C4", "mean", "mean+sd")]
-    + [("C2", "color", f) for f in ("asymmetry", "border", "dermoscopic_structures", "blue_glow")]
+    [("C2", f"C2{c}", "color", f, "better")
+     for c, f in zip("abcd", ("asymmetry", "border", "dermoscopic_structures", "blue_glow"),
+                     strict=True)]
+    + [("C4", f"C4{c}", "mean", m, "better") for c, m in zip("abc", DISAGREEMENT, strict=True)]
+    + [("C4", f"C4{c}", f"mean+{m}", "mean", "noninferior")
+       for c, m in zip("def", DISAGREEMENT, strict=True)]
+    + [("C4", "C4g", "moments_all", "mean", "noninferior")]
 )
 
 
@@ -246,7 +360,8 @@ def likelihood_ratio(design: GroupDesign, reduced: str, full: str) -> dict:
 
     The test needs both maximum-likelihood estimates to exist; when either model's
     data are separated (see :func:`analysis.fitconfig.separation_flag`) the
-    statistic is not reported and ``note`` says why.
+    statistic is not reported and ``note`` says why. ``epv_full`` is the events per
+    variable of the larger model (melanomas / parameters without the intercept).
     """
     y = design.labels
     cols_r, cols_f = design.columns(reduced), design.columns(full)
@@ -256,43 +371,55 @@ def likelihood_ratio(design: GroupDesign, reduced: str, full: str) -> dict:
     fr = models.fit_logistic(Xr, y, "mle")
     ff = models.fit_logistic(Xf, y, "mle")
     df = len(cols_f) - len(cols_r)
+    epv = float(min(y.sum(), len(y) - y.sum()) / len(cols_f))
     if fr.separated or ff.separated:
         which = " and ".join(n for n, f in ((reduced, fr), (full, ff)) if f.separated)
-        return {"statistic": np.nan, "df": df, "p": np.nan,
+        return {"statistic": np.nan, "df": df, "p": np.nan, "epv_full": epv,
                 "note": f"MLE does not exist ({which} separated on all images): no LRT"}
     lr = 2.0 * (_loglik(ff, Xf, y) - _loglik(fr, Xr, y))
-    return {"statistic": lr, "df": df, "p": float(stats.chi2.sf(lr, df)), "note": ""}
+    return {"statistic": lr, "df": df, "p": float(stats.chi2.sf(lr, df)), "epv_full": epv,
+            "note": ""}
 
 
-def comparisons(design: GroupDesign, exp: reproduce.Experiments) -> pd.DataFrame:
-    """Paired comparisons of feature sets.
+def comparisons(design: GroupDesign, exp: reproduce.Experiments,
+                boot: pd.DataFrame) -> pd.DataFrame:
+    """Paired comparisons of feature sets on the cvAUC.
 
-    DeLong's paired test on the pooled out-of-fold scores of the canonical split
-    (both estimators), Holm-adjusted within each claim's family; and, for nested
-    pairs (mean within mean+moment), the in-sample likelihood-ratio test.
+    For each part of :data:`COMPARISONS` and estimator: ``diff`` = cvAUC(a) -
+    cvAUC(b) over the same folds of all repeats, its bootstrap-CV 95% interval (the
+    difference on each replicate, which shares images and folds between the sets),
+    a two-sided z test of no difference, and the Holm adjustment within the claim
+    (for the list of tests; verdicts use the raw p, see :data:`VERDICT_RULES`). For
+    nested pairs (mean within mean + moment), the in-sample likelihood-ratio test
+    with the events per variable.
     """
+    f = exp.folds
     rows = []
     for est in exp.estimators:
-        for fam, a, b in COMPARISONS:
-            ya, sa = pooled_scores(exp, a, est)
-            yb, sb = pooled_scores(exp, b, est)
-            assert np.array_equal(ya, yb)
-            r = inference.delong_paired(ya, sa, sb)
-            rows.append({"family": fam, "set_a": a, "set_b": b, "estimator": est,
-                         "test": "delong_paired", "auc_a": r["auc_a"], "auc_b": r["auc_b"],
-                         "diff": r["diff"], "ci_low": r["low"], "ci_high": r["high"],
-                         "statistic": r["z"], "df": np.nan, "p": r["p"], "note": ""})
+        for fam, part, a, b, kind in COMPARISONS:
+            fa = f[(f["feature_set"] == a) & (f["estimator"] == est)]
+            fb = f[(f["feature_set"] == b) & (f["estimator"] == est)]
+            d = cvstats.paired_cv_difference(fa, fb)
+            reps = _replicates(boot, a, est) - _replicates(boot, b, est)
+            r = cvstats.bootstrap_cv_interval(d["diff"], reps, null=0.0, bounds=(-1.0, 1.0))
+            rows.append({"family": fam, "part": part, "set_a": a, "set_b": b, "kind": kind,
+                         "estimator": est, "test": "bootstrap-CV z", "auc_a": d["auc_a"],
+                         "auc_b": d["auc_b"], "diff": d["diff"], "se": r["se"],
+                         "ci_low": r["low"], "ci_high": r["high"], "statistic": r["z"],
+                         "df": np.nan, "p": r["p"], "epv_full": np.nan, "note": ""})
     out = pd.DataFrame(rows)
     out["p_holm"] = np.nan
-    for _, idx in out.groupby(["family", "estimator"]).groups.items():
+    for _, idx in out.groupby(["family", "kind", "estimator"]).groups.items():
         out.loc[idx, "p_holm"] = inference.adjust_pvalues(out.loc[idx, "p"].to_numpy(), "holm")
     lrt = []
     for m in DISAGREEMENT:
         r = likelihood_ratio(design, "mean", f"mean+{m}")
-        lrt.append({"family": "C4", "set_a": "mean", "set_b": f"mean+{m}", "estimator": "mle",
-                    "test": "lrt_in_sample", "auc_a": np.nan, "auc_b": np.nan, "diff": np.nan,
+        lrt.append({"family": "C4", "part": "", "set_a": f"mean+{m}", "set_b": "mean",
+                    "kind": "nested", "estimator": "mle", "test": "LRT (in-sample)",
+                    "auc_a": np.nan, "auc_b": np.nan, "diff": np.nan, "se": np.nan,
                     "ci_low": np.nan, "ci_high": np.nan, "statistic": r["statistic"],
-                    "df": r["df"], "p": r["p"], "note": r["note"], "p_holm": np.nan})
+                    "df": r["df"], "p": r["p"], "epv_full": r["epv_full"], "note": r["note"],
+                    "p_holm": np.nan})
     return pd.concat([out, pd.DataFrame(lrt)], ignore_index=True)
 
 
@@ -369,22 +496,29 @@ def moment_tests(design: GroupDesign) -> pd.DataFrame:
 
 # --- fold variability ---------------------------------------------------------------------
 
-def fold_variability(exp: reproduce.Experiments) -> pd.DataFrame:
-    """How much fold AUCs vary, and how often disagreement hurts.
+def fold_variability(exp: reproduce.Experiments, *, seed: int = models.DEFAULT_SEED,
+                     n_sim: int = 2000) -> pd.DataFrame:
+    """How much fold AUCs vary, and how often they fall below 1/2, against sampling alone.
 
     Per estimator and feature set (over all repeats): number of folds, share of folds
-    with AUC below 0.5, SD of fold AUCs, and the number of test folds with 1 and with
-    2 melanomas (a fold AUC compares at most 2 x 8 pairs of images). For
-    ``mean+sd`` vs ``mean``, the share of folds (same repeat and fold) where adding
-    sd lowers the fold AUC.
+    with AUC below 0.5, mean over repeats of the SD of the repeat's fold AUCs, the
+    number of test folds with 1 and with 2 melanomas (a fold AUC compares at most
+    2 x 8 pairs of images), and the same two quantities expected when every fold
+    model had the same AUC (the cvAUC) and only the test images differed
+    (:func:`analysis.cvstats.fold_spread_reference`), with one-sided p-values. For
+    ``mean+sd`` vs ``mean``, the share of folds (same repeat and fold) where adding sd
+    lowers the fold AUC.
     """
     f = exp.folds
     rows = []
-    for (est, fs), g in f.groupby(["estimator", "feature_set"], sort=False):
+    for i, ((est, fs), g) in enumerate(f.groupby(["estimator", "feature_set"], sort=False)):
+        ref = cvstats.fold_spread_reference(g, n_sim=n_sim, rng=_seed(seed, 6, i))
         rows.append({"estimator": est, "feature_set": fs, "comparison": "",
-                     "n_folds": len(g), "share_below_half": float((g["auc"] < 0.5).mean()),
+                     "n_folds": len(g), "share_below_half": ref["observed_below"],
+                     "expected_below_half": ref["expected_below"], "p_below": ref["p_below"],
                      "share_lower": np.nan, "share_equal": np.nan,
-                     "fold_auc_sd": float(g["auc"].std()),
+                     "fold_auc_sd": ref["observed_sd"], "expected_sd": ref["expected_sd"],
+                     "p_sd": ref["p_sd"],
                      "folds_1_melanoma": int((g["n_pos_test"] == 1).sum()),
                      "folds_2_melanoma": int((g["n_pos_test"] == 2).sum())})
     key = ["estimator", "repeat", "fold"]
@@ -395,25 +529,70 @@ def fold_variability(exp: reproduce.Experiments) -> pd.DataFrame:
             continue
         a, b = a.align(b, join="inner")
         rows.append({"estimator": est, "feature_set": "mean+sd", "comparison": "vs mean",
-                     "n_folds": len(a), "share_below_half": np.nan,
-                     "share_lower": float((b < a).mean()), "share_equal": float((b == a).mean()),
-                     "fold_auc_sd": np.nan, "folds_1_melanoma": np.nan,
-                     "folds_2_melanoma": np.nan})
+                     "n_folds": len(a), "share_lower": float((b < a).mean()),
+                     "share_equal": float((b == a).mean())})
     return pd.DataFrame(rows)
 
 
 # --- claims and verdicts -------------------------------------------------------------------
 
-def _combine(verdicts: dict[str, str]) -> tuple[str, str]:
+VERDICTS = ("supported", "not supported", "not shown", "inconclusive")
+
+
+def combine_estimators(verdicts: dict[str, str]) -> str:
+    """One part's verdict from its verdict under each estimator: the common verdict,
+    or "inconclusive" when they differ."""
     vals = set(verdicts.values())
-    if len(vals) == 1:
-        return vals.pop(), ""
-    return "inconclusive", "depends on the estimator: " + ", ".join(
-        f"{k} {v}" for k, v in verdicts.items())
+    return vals.pop() if len(vals) == 1 else "inconclusive"
 
 
-def _ci(row) -> str:
-    return f"{row.auc_pooled:.3f} [{row.delong_low:.3f}, {row.delong_high:.3f}]"
+def claim_verdict(parts: list[str]) -> str:
+    """A claim's verdict from its parts' verdicts (:data:`VERDICT_RULES`): supported
+    only if every part is, not supported if any part is not, else inconclusive."""
+    if not parts:
+        raise ValueError("a claim needs at least one part")
+    if all(p == "supported" for p in parts):
+        return "supported"
+    if any(p == "not supported" for p in parts):
+        return "not supported"
+    return "inconclusive"
+
+
+def _better(diff: float, p: float, low: float, high: float) -> str:
+    """Verdict of "a is better than b" (or "better than random" on diff = AUC - 1/2)."""
+    if p < ALPHA and diff > 0:
+        return "supported"
+    if p < ALPHA and diff < 0:
+        return "not supported"
+    return "not shown"
+
+
+def _noninferior(low: float, high: float, margin: float = MARGIN) -> str:
+    """Verdict of "adding disagreement does not improve on the mean": the interval of
+    the improvement lies below the margin; a significant improvement refutes it."""
+    if high < margin:
+        return "supported"
+    if low > 0:
+        return "not supported"
+    return "not shown"
+
+
+def _above(low: float, high: float, threshold: float) -> str:
+    if low > threshold:
+        return "supported"
+    if high < threshold:
+        return "not supported"
+    return "not shown"
+
+
+def _fmt_ci(est: float, low: float, high: float, signed: bool = False) -> str:
+    f = "+.3f" if signed else ".3f"
+    return f"{est:{f}} [{low:{f}}, {high:{f}}]"
+
+
+PART_COLUMNS = ["claim", "part", "statement", "paper", "quantity", "estimate", "ci_low",
+                "ci_high", "test", "p_value", "verdict_mle", "verdict_firth", "verdict",
+                "estimate_firth", "ci_low_firth", "ci_high_firth", "p_value_firth", "evidence"]
 
 
 @dataclass
@@ -429,170 +608,241 @@ class Review:
     krippendorff: pd.DataFrame
     moment_tests: pd.DataFrame
     fold_variability: pd.DataFrame
+    boot: pd.DataFrame = field(default_factory=pd.DataFrame)
     settings: dict = field(default_factory=dict)
     elapsed: float = 0.0
 
     def claims(self) -> pd.DataFrame:
         return claims_table(self)
 
+    def parts(self) -> pd.DataFrame:
+        return claim_parts(self)
 
-def claims_table(rv: Review) -> pd.DataFrame:
-    """One row per claim: the paper's number, ours, the test, p-value, verdict, evidence."""
-    ci = rv.auc_ci[rv.auc_ci["boot_method"] == "bca"].set_index(["feature_set", "estimator"])
+    def tests(self) -> pd.DataFrame:
+        return tests_table(self)
+
+    def claims_long(self) -> pd.DataFrame:
+        """``claims.csv``: one row per claim (``level`` "claim") followed by one row per
+        atomic part (``level`` "part")."""
+        c = self.claims().assign(level="claim", part="")
+        p = self.parts().assign(level="part")
+        out = pd.concat([c, p], ignore_index=True)
+        order = {k: i for i, k in enumerate(CLAIMS)}
+        out = out.sort_values(["claim", "level", "part"], key=lambda s: (
+            s.map(order) if s.name == "claim" else s.map({"claim": 0, "part": 1})
+            if s.name == "level" else s), kind="stable")
+        front = ["claim", "level", "part", "statement", "verdict"]
+        return out[front + [k for k in out.columns if k not in front]].reset_index(drop=True)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Every result as a tidy table, by the CSV file name the CLI writes."""
+        return {
+            "auc_ci.csv": self.auc_ci, "permutation.csv": self.permutation.summary,
+            "permutation_null.csv": self.permutation.null,
+            "permutation_seeds.csv": self.permutation.seeds,
+            "bootstrap_cv.csv": self.boot, "comparisons.csv": self.comparisons,
+            "icc.csv": self.icc, "krippendorff.csv": self.krippendorff,
+            "moment_tests.csv": self.moment_tests,
+            "fold_variability.csv": self.fold_variability,
+            "claims.csv": self.claims_long(), "tests.csv": self.tests(),
+        }
+
+
+def claim_parts(rv: Review) -> pd.DataFrame:
+    """One row per atomic part of every claim, with its estimate, interval, test,
+    p-value and verdict under each estimator and combined (:data:`PART_COLUMNS`)."""
+    ci = rv.auc_ci.set_index(["feature_set", "estimator"])
     perm = rv.permutation.summary.set_index(["feature_set", "estimator"])
-    cmp_ = rv.comparisons
-    mt = rv.moment_tests
+    cmp_ = rv.comparisons[rv.comparisons["part"] != ""].set_index(["part", "estimator"])
     fv = rv.fold_variability
+    fv = fv[fv["comparison"] == ""].set_index(["feature_set", "estimator"])
+    mt = rv.moment_tests
     ests = rv.exp.estimators
     rows = []
 
-    def lower_ok(fs, est):
-        r = ci.loc[(fs, est)]
-        return r["delong_low"] > 0.5 and r["boot_low"] > 0.5
+    def add(claim, part, statement, paper, quantity, test, per_est, evidence=""):
+        """per_est: {estimator: (estimate, low, high, p, verdict)}"""
+        v = {e: per_est[e][4] for e in per_est}
+        first = per_est.get("mle", next(iter(per_est.values())))
+        firth = per_est.get("firth", (np.nan,) * 5)
+        rows.append({"claim": claim, "part": part, "statement": statement, "paper": paper,
+                     "quantity": quantity, "estimate": first[0], "ci_low": first[1],
+                     "ci_high": first[2], "test": test, "p_value": first[3],
+                     "verdict_mle": v.get("mle", ""), "verdict_firth": v.get("firth", ""),
+                     "verdict": combine_estimators(v), "estimate_firth": firth[0],
+                     "ci_low_firth": firth[1], "ci_high_firth": firth[2],
+                     "p_value_firth": firth[3], "evidence": evidence})
+
+    def auc_part(fs, e, threshold=0.5):
+        r = ci.loc[(fs, e)]
+        if threshold == 0.5:
+            v = _better(r["cv_auc"] - 0.5, r["p"], r["ci_low"], r["ci_high"])
+        else:
+            v = _above(r["ci_low"], r["ci_high"], threshold)
+        return (r["cv_auc"], r["ci_low"], r["ci_high"], r["p"] if threshold == 0.5 else np.nan, v)
 
     # C1
-    v = {e: "supported" if lower_ok("all", e) else "not supported" for e in ests}
-    verdict, note = _combine(v)
-    r = ci.loc[("all", "mle")]
-    p1 = float(2 * stats.norm.sf(abs(r["auc_pooled"] - 0.5) / r["delong_se"]))
-    rows.append(("C1", "0.96", _ci(r), "DeLong and BCa 95% CI of the pooled AUC above 0.5 "
-                 "(p: DeLong z-test of AUC = 0.5)", p1, verdict, f"all: AUC {_ci(r)} (mle); BCa [{r['boot_low']:.3f}, "
-                 f"{r['boot_high']:.3f}]; fold mean {r['fold_mean_auc']:.3f}. {note}".strip()))
-
-    # C2
-    v, ev, pmax = {}, [], []
-    types = ("color", "asymmetry", "border", "dermoscopic_structures", "blue_glow")
-    for e in ests:
-        c = cmp_[(cmp_["family"] == "C2") & (cmp_["estimator"] == e)]
-        aucs = {t: ci.loc[(t, e), "auc_pooled"] for t in types}
-        best = max(aucs, key=aucs.get)
-        sig_better = (c["p_holm"] < ALPHA) & (c["diff"] > 0)
-        sig_worse = (c["p_holm"] < ALPHA) & (c["diff"] < 0)
-        if best == "color" and sig_better.all():
-            v[e] = "supported"
-        elif sig_worse.any():
-            v[e] = "not supported"
+    add("C1", "C1", "cvAUC of all 30 features > 0.5", "0.96", "cvAUC", "bootstrap-CV z test",
+        {e: auc_part("all", e) for e in ests})
+    # C2 and C4: paired comparisons
+    paper_c2 = {"asymmetry": "0.93 vs 0.78 or 0.73", "border": "0.93 vs 0.82",
+                "dermoscopic_structures": "0.93 vs 0.81", "blue_glow": "0.93 vs 0.73"}
+    for fam, part, a, b, kind in COMPARISONS:
+        per = {}
+        for e in ests:
+            r = cmp_.loc[(part, e)]
+            v = (_better(r["diff"], r["p"], r["ci_low"], r["ci_high"]) if kind == "better"
+                 else _noninferior(r["ci_low"], r["ci_high"]))
+            per[e] = (r["diff"], r["ci_low"], r["ci_high"], r["p"] if kind == "better" else np.nan, v)
+        if kind == "better":
+            st = f"cvAUC({a}) > cvAUC({b})"
+            test = "paired bootstrap-CV z test"
+            paper = paper_c2.get(b, "0.99 vs 0.71-0.73" if fam == "C4" else "")
         else:
-            v[e] = "inconclusive" if best == "color" else "not supported"
-        pmax.append(c["p_holm"].max())
-        ev.append(f"{e}: best {best}; color minus " + ", ".join(
-            f"{r.set_b} {r.diff:+.3f} (Holm p {r.p_holm:.3f})" for r in c.itertuples()))
-    verdict, note = _combine(v)
-    rows.append(("C2", "color 0.93, border 0.82, dermoscopic 0.81",
-                 ", ".join(f"{t} {ci.loc[(t, 'mle'), 'auc_pooled']:.3f}" for t in types),
-                 "paired DeLong, color vs each other type, Holm", max(pmax), verdict,
-                 "; ".join(ev) + (f". {note}" if note else "")))
-
-    # C3
+            st = f"cvAUC({a}) - cvAUC({b}) < {MARGIN} (adding disagreement does not improve)"
+            test = f"non-inferiority: upper 95% limit < {MARGIN}"
+            paper = "mean best (0.99)"
+        add(fam, part, st, paper, "difference of cvAUC", test, per)
+    # C3: each annotator
     anns = [fs for fs in ci.index.get_level_values(0).unique() if fs.startswith("annotator_")]
-    v = {}
-    for e in ests:
-        sub = ci.loc[[(a, e) for a in anns]]
-        if (sub["delong_low"] > 0.5).all() and (sub["delong_high"] >= 0.90).all() \
-                and (sub["delong_low"] <= 0.98).all():
-            v[e] = "supported"
-        elif (sub["delong_high"] < 0.90).any():
-            v[e] = "not supported"
-        else:
-            v[e] = "inconclusive"
-    verdict, note = _combine(v)
-    sub = ci.loc[[(a, "mle") for a in anns]]
-    rows.append(("C3", "0.90-0.98",
-                 f"{sub['auc_pooled'].min():.3f}-{sub['auc_pooled'].max():.3f}",
-                 "every annotator's DeLong CI above 0.5 and overlapping 0.90-0.98", np.nan, verdict,
-                 "; ".join(f"{a}: {_ci(r)}" for a, r in zip(anns, sub.itertuples(), strict=True))
-                 + (f". {note}" if note else "")))
-
-    # C4
-    v, ev = {}, []
-    lrt = cmp_[cmp_["test"] == "lrt_in_sample"]
-    for e in ests:
-        c = cmp_[(cmp_["family"] == "C4") & (cmp_["estimator"] == e) & (cmp_["test"] == "delong_paired")]
-        vs_dis = c[c["set_b"].isin(DISAGREEMENT)]
-        beats_dis = ((vs_dis["p_holm"] < ALPHA) & (vs_dis["diff"] > 0)).all()
-        beaten = ((c["p_holm"] < ALPHA) & (c["diff"] < 0)).any()
-        if beaten:
-            v[e] = "not supported"
-        elif beats_dis:
-            v[e] = "supported"
-        else:
-            v[e] = "inconclusive"
-        ev.append(f"{e}: mean minus " + ", ".join(
-            f"{r.set_b} {r.diff:+.3f} (p {r.p_holm:.3f})" for r in c.itertuples()))
-    verdict, note = _combine(v)
-    lrt_txt = "; ".join(f"LRT mean vs {r.set_b}: " + (f"chi2 {r.statistic:.2f}, df {r.df:.0f}, p {r.p:.3g}"
-                        if np.isfinite(r.statistic) else r.note) for r in lrt.itertuples())
-    rows.append(("C4", "0.99", _ci(ci.loc[("mean", "mle")]),
-                 "paired DeLong, mean vs each disagreement moment, all moments and mean+sd (Holm)",
-                 float(cmp_[(cmp_["family"] == "C4") & cmp_["set_b"].isin(DISAGREEMENT)]["p_holm"].max()),
-                 verdict, "; ".join(ev) + f". {lrt_txt}" + (f". {note}" if note else "")))
-
-    # C5
-    v, ev = {}, []
-    for e in ests:
-        ok = {m: perm.loc[(m, e), "p_value"] < ALPHA and lower_ok(m, e) for m in ("sd", "skewness")}
-        v[e] = "supported" if all(ok.values()) else ("not supported" if not any(ok.values())
-                                                      else "inconclusive")
-        ev.append(f"{e}: " + ", ".join(
-            f"{m} fold mean {perm.loc[(m, e), 'observed_auc']:.3f}, permutation p "
-            f"{perm.loc[(m, e), 'p_value']:.4f}, pooled {_ci(ci.loc[(m, e)])}" for m in ("sd", "skewness")))
-    verdict, note = _combine(v)
-    rows.append(("C5", "sd 0.71, skewness 0.73",
-                 f"sd {perm.loc[('sd', 'mle'), 'observed_auc']:.3f}, skewness "
-                 f"{perm.loc[('skewness', 'mle'), 'observed_auc']:.3f}",
-                 "label permutation of the whole CV (fold-mean AUC) and DeLong CI above 0.5",
-                 float(perm.loc[[("sd", "mle"), ("skewness", "mle")], "p_value"].max()), verdict,
-                 "; ".join(ev) + (f". {note}" if note else "")))
-
-    # C6
-    v, ev = {}, []
-    for e in ests:
-        g = fv[(fv["estimator"] == e) & (fv["comparison"] == "")].set_index("feature_set")
-        hurt = all(g.loc[m, "share_below_half"] > 0.05 for m in ("sd", "skewness"))
-        v[e] = "supported" if hurt else "not supported"
-        lower = fv[(fv["estimator"] == e) & (fv["comparison"] == "vs mean")]
-        ev.append(f"{e}: folds with AUC < 0.5: sd {pct(g.loc['sd', 'share_below_half'])}, "
-                  f"skewness {pct(g.loc['skewness', 'share_below_half'])}, mean "
-                  f"{pct(g.loc['mean', 'share_below_half'])}; fold AUC SD sd "
-                  f"{g.loc['sd', 'fold_auc_sd']:.2f}, mean {g.loc['mean', 'fold_auc_sd']:.2f}"
-                  + (f"; adding sd to mean lowers the fold AUC in {pct(lower['share_lower'].iloc[0])} "
-                     f"of folds" if len(lower) else ""))
-    g = fv[(fv["estimator"] == ests[0]) & (fv["comparison"] == "")].set_index("feature_set")
-    verdict, note = _combine(v)
-    rows.append(("C6", "high variability; some folds below 0.5",
-                 f"sd: {pct(g.loc['sd', 'share_below_half'])} of folds below 0.5",
-                 "share of folds (all repeats) with AUC < 0.5 above 5% for sd and skewness", np.nan,
-                 verdict, "; ".join(ev) + f"; test folds hold {int(g.loc['sd', 'folds_1_melanoma'])}"
-                 f" x 1 and {int(g.loc['sd', 'folds_2_melanoma'])} x 2 melanomas"
-                 + (f". {note}" if note else "")))
-
-    # C7 (does not depend on the estimator)
+    for i, a in enumerate(anns):
+        add("C3", f"C3{chr(ord('a') + i)}", f"cvAUC({a}) > {GOOD_AUC:.2f}", "0.90-0.98",
+            "cvAUC", f"lower 95% limit > {GOOD_AUC:.2f}",
+            {e: auc_part(a, e, GOOD_AUC) for e in ests})
+    # C5: permutation tests
+    for part, m, paper in (("C5a", "sd", "0.71"), ("C5b", "skewness", "0.73")):
+        per = {}
+        for e in ests:
+            pr, r = perm.loc[(m, e)], ci.loc[(m, e)]
+            v = ("supported" if pr["p_value"] < ALPHA
+                 else "not supported" if r["ci_high"] < 0.5 else "not shown")
+            per[e] = (r["cv_auc"], r["ci_low"], r["ci_high"], pr["p_value"], v)
+        pm = perm.loc[(m, ests[0])]
+        add("C5", part, f"cvAUC({m}) > 0.5", paper, "cvAUC",
+            f"label permutation of the repeated CV ({int(pm['cv_repeats'])} fold assignments)",
+            per, f"p over {int(rv.settings.get('n_seeds', 0))} other seeds: "
+            f"{pm['p_seed_min']:.3f} to {pm['p_seed_max']:.3f} (median {pm['p_seed_median']:.3f})")
+    # C6: spread and folds below 1/2 against test-fold sampling alone
+    for j, m in enumerate(("sd", "skewness")):
+        for k, (what, col, exp_col, pcol) in enumerate((
+                ("fold AUCs vary more than test-fold sampling gives", "fold_auc_sd",
+                 "expected_sd", "p_sd"),
+                ("more folds below 0.5 than test-fold sampling gives", "share_below_half",
+                 "expected_below_half", "p_below"))):
+            per = {}
+            for e in ests:
+                r = fv.loc[(m, e)]
+                v = ("supported" if r[pcol] < ALPHA
+                     else "not supported" if r[col] <= r[exp_col] else "not shown")
+                per[e] = (r[col], np.nan, np.nan, r[pcol], v)
+            r = fv.loc[(m, ests[0])]
+            add("C6", f"C6{'abcd'[2 * j + k]}", f"{m}: {what}", "high variability",
+                "SD of fold AUCs" if k == 0 else "share of folds below 0.5",
+                "simulation of a fixed model's test folds (one-sided)", per,
+                f"observed {r[col]:.3f}, expected from sampling {r[exp_col]:.3f}")
+    # C7: within-image disagreement (sd of the raw scores) by class
     four = ("asymmetry", "border", "color", "dermoscopic_structures")
-    sd = mt[(mt["moment"] == "sd") & mt["feature"].isin(four)]
-    lower = sd["direction"].str.startswith("lower")
-    sig = sd["p_holm"] < ALPHA
-    if (lower & sig).all():
-        verdict = "supported"
-    elif (~lower & sig).any() or not (lower & sig).any():
-        verdict = "not supported"
-    else:
-        verdict = "inconclusive"
-    icc = rv.icc[(rv.icc["type"] == "ICC2") & rv.icc["feature"].isin(four)]
-    icc_txt = "; ".join(
-        f"{f}: ICC2 melanoma {icc[(icc.feature == f) & (icc.subset == 'melanoma')]['icc'].iloc[0]:.2f}"
-        f" vs non-melanoma {icc[(icc.feature == f) & (icc.subset == 'non-melanoma')]['icc'].iloc[0]:.2f}"
-        for f in four)
-    rows.append(("C7", "sd higher in non-melanoma for A-D (Figure 4)",
-                 ", ".join(f"{r.feature} AUC {r.auc:.2f}" for r in sd.itertuples()),
-                 "Mann-Whitney on the sd feature, Holm over 20 feature x moment tests",
-                 float(sd["p_holm"].max()), verdict,
-                 "; ".join(f"{r.feature}: {r.direction}, rank-biserial {r.rank_biserial:+.2f}, "
-                           f"Holm p {r.p_holm:.3g}" for r in sd.itertuples()) + f". {icc_txt}"))
+    sd = mt[(mt["moment"] == "sd") & mt["feature"].isin(four)].set_index("feature")
+    for i, f in enumerate(four):
+        r = sd.loc[f]
+        lower = str(r["direction"]).startswith("lower")
+        v = ("supported" if r["p"] < ALPHA and lower
+             else "not supported" if r["p"] < ALPHA else "not shown")
+        add("C7", f"C7{'abcd'[i]}", f"sd of {f} lower in melanomas", "Figure 4", "AUC of sd "
+            "(melanoma as positive; < 0.5 = lower in melanomas)", "Mann-Whitney (two-sided)",
+            {"all": (r["auc"], r["auc_ci_low"], r["auc_ci_high"], r["p"], v)},
+            f"{r['direction']}, rank-biserial {r['rank_biserial']:+.2f}")
+    return pd.DataFrame(rows, columns=PART_COLUMNS)
 
-    out = pd.DataFrame(rows, columns=["claim", "paper", "ours", "test", "p_value", "verdict",
-                                      "evidence"])
-    out.insert(1, "statement", out["claim"].map(CLAIMS))
-    return out
+
+CLAIM_COLUMNS = ["claim", "statement", "paper", "ours", "n_parts", "parts_supported",
+                 "verdict", "evidence"]
+
+
+def claims_table(rv: Review) -> pd.DataFrame:
+    """One row per claim: its verdict from its parts (:func:`claim_verdict`), the
+    paper's number, ours, and the parts' evidence in words."""
+    parts = claim_parts(rv)
+    ci = rv.auc_ci.set_index(["feature_set", "estimator"])
+    perm = rv.permutation.summary.set_index(["feature_set", "estimator"])
+    anns = [fs for fs in ci.index.get_level_values(0).unique() if fs.startswith("annotator_")]
+
+    def cv(fs):
+        r = ci.loc[(fs, "mle")]
+        return _fmt_ci(r["cv_auc"], r["ci_low"], r["ci_high"])
+
+    ours = {
+        "C1": cv("all"),
+        "C2": ", ".join(f"{t} {ci.loc[(t, 'mle'), 'cv_auc']:.2f}" for t in
+                        ("color", "border", "dermoscopic_structures", "asymmetry", "blue_glow")),
+        "C3": f"{min(ci.loc[(a, 'mle'), 'cv_auc'] for a in anns):.2f}-"
+              f"{max(ci.loc[(a, 'mle'), 'cv_auc'] for a in anns):.2f}",
+        "C4": f"mean {cv('mean')}",
+        "C5": f"sd {cv('sd')} (p {perm.loc[('sd', 'mle'), 'p_value']:.3f}); skewness "
+              f"{cv('skewness')} (p {perm.loc[('skewness', 'mle'), 'p_value']:.3f})",
+        "C6": "see parts",
+        "C7": "see parts",
+    }
+    paper = {"C1": "0.96", "C2": "color 0.93, border 0.82, dermoscopic 0.81",
+             "C3": "0.90-0.98", "C4": "0.99", "C5": "sd 0.71, skewness 0.73",
+             "C6": "high variability; some folds below 0.5",
+             "C7": "sd higher in non-melanoma for A-D (Figure 4)"}
+    rows = []
+    for claim, g in parts.groupby("claim", sort=False):
+        ev = "; ".join(
+            f"{r.part} {r.statement}: {r.verdict}"
+            + (f" ({_fmt_ci(r.estimate, r.ci_low, r.ci_high, signed=r.quantity.startswith('diff'))})"
+               if np.isfinite(r.ci_low) else f" ({r.estimate:.3f})")
+            + (f", {r.evidence}" if r.evidence else "") for r in g.itertuples())
+        rows.append({"claim": claim, "statement": CLAIMS[claim], "paper": paper[claim],
+                     "ours": ours[claim], "n_parts": len(g),
+                     "parts_supported": int((g["verdict"] == "supported").sum()),
+                     "verdict": claim_verdict(list(g["verdict"])), "evidence": ev})
+    order = {c: i for i, c in enumerate(CLAIMS)}
+    out = pd.DataFrame(rows, columns=CLAIM_COLUMNS)
+    return out.sort_values("claim", key=lambda s: s.map(order)).reset_index(drop=True)
+
+
+TEST_COLUMNS = ["family", "test", "hypothesis", "estimator", "p", "adjustment", "p_adjusted"]
+
+
+def tests_table(rv: Review) -> pd.DataFrame:
+    """Every hypothesis test the review states, with its family, raw p and adjustment.
+
+    Parts of a claim are tested at 5% each (intersection-union); the Holm-adjusted
+    value within the claim is listed for readers who treat the parts separately. The
+    20 moment tests carry Holm and Benjamini-Hochberg adjustment over their family.
+    """
+    rows = []
+    parts = claim_parts(rv)
+    for r in parts.itertuples():
+        for est, p in (("mle", r.p_value), ("firth", r.p_value_firth)):
+            if claim_is_estimator_free(r) and est == "firth":
+                continue
+            if np.isfinite(p):
+                rows.append({"family": r.claim, "test": r.test, "hypothesis": f"{r.part}: {r.statement}",
+                             "estimator": "" if claim_is_estimator_free(r) else est, "p": p})
+    out = pd.DataFrame(rows)
+    out["adjustment"] = "none (intersection-union); Holm within claim shown"
+    out["p_adjusted"] = np.nan
+    for _, idx in out.groupby(["family", "estimator"]).groups.items():
+        out.loc[idx, "p_adjusted"] = inference.adjust_pvalues(out.loc[idx, "p"].to_numpy(), "holm")
+    mt = rv.moment_tests
+    extra = [{"family": "moment tests", "test": "Mann-Whitney (two-sided)",
+              "hypothesis": f"{m.moment} of {m.feature} differs by class", "estimator": "",
+              "p": m.p, "adjustment": "Holm over 20 (BH in moment_tests.csv)",
+              "p_adjusted": m.p_holm} for m in mt.itertuples()]
+    for r in rv.comparisons[rv.comparisons["kind"] == "nested"].itertuples():
+        extra.append({"family": "likelihood ratio", "test": r.test,
+                      "hypothesis": f"{r.set_a} improves on {r.set_b} (in sample)",
+                      "estimator": r.estimator, "p": r.p, "adjustment": "none (descriptive)",
+                      "p_adjusted": r.p})
+    out = pd.concat([out, pd.DataFrame(extra)], ignore_index=True)
+    return out[TEST_COLUMNS]
+
+
+def claim_is_estimator_free(row) -> bool:
+    return row.verdict_mle == "" and row.verdict_firth == ""
 
 
 def pct(x: float) -> str:
@@ -605,6 +855,8 @@ def review(
     repeats: int = reproduce.DEFAULT_REPEATS,
     n_boot: int = DEFAULT_BOOT,
     n_permutations: int = DEFAULT_PERMUTATIONS,
+    perm_repeats: int = PERM_CV_REPEATS,
+    n_seeds: int = SEED_VARIATION,
     seed: int = models.DEFAULT_SEED,
     n_jobs: int = 1,
     quiet: bool = False,
@@ -616,9 +868,15 @@ def review(
     ----------
     design : GroupDesign
     repeats : int
-        CV repeats (repeat 0 is the canonical split) for the fold-level spread.
-    n_boot, n_permutations : int
-        Bootstrap replicates and label permutations (at least 2000 by default).
+        CV repeats (repeat 0 is the canonical split) of the cvAUC estimates.
+    n_boot : int
+        Bootstrap-CV replicates (each refits :data:`BOOT_CV_REPEATS` cross-validations).
+    n_permutations : int
+        Label permutations of each permutation test.
+    perm_repeats : int
+        Fold assignments of the permutation test's statistic.
+    n_seeds : int
+        Other master seeds over which the permutation p-values are recomputed.
     seed : int
         Master seed: every random step derives its own stream from it.
     n_jobs : int
@@ -630,14 +888,19 @@ def review(
     if exp is None or 3 not in set(exp.folds["experiment"]):
         exp = reproduce.run_experiments(design, repeats=repeats, seed=seed, experiments=(1, 2, 3),
                                         n_jobs=n_jobs, quiet=quiet)
-    auc_ci = auc_intervals(exp, n_boot=n_boot, seed=seed)
+    sets = list(dict.fromkeys(exp.folds["feature_set"]))
+    boot = cv_bootstrap(design, sets, exp.estimators, n_boot=n_boot, seed=seed, n_jobs=n_jobs,
+                        quiet=quiet)
+    auc_ci = auc_intervals(exp, boot)
     perm = permutation_tests(design, exp, n_permutations=n_permutations, seed=seed,
-                             n_jobs=n_jobs, quiet=quiet)
-    cmp_ = comparisons(design, exp)
+                             n_repeats=perm_repeats, n_seeds=n_seeds, n_jobs=n_jobs, quiet=quiet)
+    cmp_ = comparisons(design, exp, boot)
     icc, ka = agreement_tables(design)
     mt = moment_tests(design)
-    fv = fold_variability(exp)
+    fv = fold_variability(exp, seed=seed)
     settings = {"seed": seed, "repeats": exp.repeats, "n_boot": n_boot,
-                "n_permutations": n_permutations, "estimators": list(exp.estimators)}
-    return Review(design, exp, auc_ci, perm, cmp_, icc, ka, mt, fv, settings,
+                "boot_cv_repeats": BOOT_CV_REPEATS, "n_permutations": n_permutations,
+                "perm_cv_repeats": perm_repeats, "n_seeds": n_seeds,
+                "estimators": list(exp.estimators), "margin": MARGIN, "good_auc": GOOD_AUC}
+    return Review(design, exp, auc_ci, perm, cmp_, icc, ka, mt, fv, boot, settings,
                   time.perf_counter() - t0)

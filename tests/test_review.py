@@ -1,15 +1,18 @@
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
 from statsmodels.stats.multitest import multipletests
 
-from analysis import features, reproduce, review
+from analysis import features, models, reproduce, review
 
 
 @pytest.fixture(scope="module")
 def small_review(group7):
-    return review.review(group7, repeats=3, n_boot=200, n_permutations=60, quiet=True)
+    return review.review(group7, repeats=3, n_boot=40, n_permutations=39, perm_repeats=2,
+                         n_seeds=2, quiet=True)
 
 
 def test_claims_table_has_a_verdict_and_evidence_for_every_claim(small_review):
@@ -20,27 +23,131 @@ def test_claims_table_has_a_verdict_and_evidence_for_every_claim(small_review):
     assert c["statement"].notna().all()
 
 
-def test_auc_intervals_contain_their_estimate_and_use_both_methods(small_review):
+def test_claims_csv_has_a_row_per_part_and_per_claim(small_review):
+    long = small_review.claims_long()
+    parts = small_review.parts()
+    assert (long["level"] == "claim").sum() == 7
+    assert (long["level"] == "part").sum() == len(parts)
+    # every compound claim is split: C2 (4), C3 (6 annotators), C4 (7), C5 (2), C6 (4), C7 (4)
+    counts = parts.groupby("claim").size()
+    assert counts.to_dict() == {"C1": 1, "C2": 4, "C3": 6, "C4": 7, "C5": 2, "C6": 4, "C7": 4}
+    assert set(parts["verdict"]) <= set(review.VERDICTS)
+    # the claim rows follow from the parts by the written rule
+    for claim, g in parts.groupby("claim"):
+        row = long[(long["level"] == "claim") & (long["claim"] == claim)].iloc[0]
+        assert row["verdict"] == review.claim_verdict(list(g["verdict"]))
+
+
+@pytest.mark.parametrize("parts,expected", [
+    (["supported"] * 3, "supported"),
+    (["supported", "supported", "not shown"], "inconclusive"),
+    (["supported", "inconclusive"], "inconclusive"),
+    (["supported", "not supported", "not shown"], "not supported"),
+    (["not shown"], "inconclusive"),
+])
+def test_claim_verdict_rule(parts, expected):
+    assert review.claim_verdict(parts) == expected
+
+
+def test_c4_is_not_supported_when_one_part_fails(small_review):
+    """The C4 case of the issue: the mean beats every disagreement moment, but adding
+    sd to the mean is not shown to be no improvement. The claim must not be supported."""
+    rv = small_review
+    cmp_ = rv.comparisons.copy()
+    better = cmp_["kind"] == "better"
+    c4 = cmp_["family"] == "C4"
+    # make the 'mean beats X' parts clearly significant and the non-inferiority parts
+    # clearly shown, then widen one non-inferiority interval past the margin
+    cmp_.loc[c4 & better, ["diff", "p", "ci_low", "ci_high"]] = [0.2, 0.001, 0.1, 0.3]
+    cmp_.loc[c4 & ~better & (cmp_["kind"] == "noninferior"),
+             ["diff", "ci_low", "ci_high"]] = [-0.01, -0.03, 0.01]
+    parts = review.claim_parts(dataclasses.replace(rv, comparisons=cmp_))
+    assert review.claim_verdict(list(parts.loc[parts["claim"] == "C4", "verdict"])) == "supported"
+    one = c4 & (cmp_["part"] == "C4d")
+    cmp_.loc[one, ["diff", "ci_low", "ci_high"]] = [-0.01, -0.08, 0.06]  # +0.06 > margin
+    parts = review.claim_parts(dataclasses.replace(rv, comparisons=cmp_))
+    c4p = parts[parts["claim"] == "C4"].set_index("part")
+    assert c4p.loc["C4d", "verdict"] == "not shown"
+    assert review.claim_verdict(list(c4p["verdict"])) == "inconclusive"
+    cmp_.loc[one, ["diff", "ci_low", "ci_high"]] = [0.05, 0.01, 0.09]  # adding sd improves
+    parts = review.claim_parts(dataclasses.replace(rv, comparisons=cmp_))
+    assert review.claim_verdict(list(parts.loc[parts["claim"] == "C4", "verdict"])) == \
+        "not supported"
+
+
+def test_auc_intervals_are_cv_aucs_with_bootstrap_cv_intervals(small_review):
     a = small_review.auc_ci
-    assert set(a["boot_method"]) == {"percentile", "bca"}
-    assert len(a) == 2 * 2 * len(small_review.design.sets)  # methods x estimators x sets
-    assert ((a["delong_low"] <= a["auc_pooled"]) & (a["auc_pooled"] <= a["delong_high"])).all()
-    assert (a["n_boot"] == 200).all()
+    f = small_review.exp.folds
+    assert len(a) == 2 * len(small_review.design.sets)  # estimators x sets
+    assert ((a["ci_low"] <= a["cv_auc"]) & (a["cv_auc"] <= a["ci_high"])).all()
+    assert (a["n_boot"] <= 40).all() and (a["n_boot"] >= 35).all()
+    # the estimand is the fold-wise AUC averaged over all folds of all repeats
+    g = f[(f["feature_set"] == "sd") & (f["estimator"] == "mle")]
+    row = a[(a["feature_set"] == "sd") & (a["estimator"] == "mle")].iloc[0]
+    assert row["cv_auc"] == pytest.approx(g["auc"].mean(), abs=1e-12)
+    assert row["n_repeats"] == 3
+
+
+def test_cv_auc_does_not_depend_on_fold_scales(group7):
+    """Multiplying one fold model's scores by a huge factor (what a diverging
+    separated fit does) leaves every fold AUC, so the cvAUC, unchanged; the pooled
+    AUC of scores across folds moves."""
+    exp = reproduce.run_experiments(group7, repeats=1, feature_sets=["mean+sd"],
+                                    estimators=("mle",), quiet=True)
+    s = exp.scores.copy()
+    y, sc = review.pooled_scores(exp, "mean+sd", "mle")
+    from analysis.inference import auc
+    before = auc(y, sc)
+    s.loc[s["fold"] == 3, "score"] *= 1e8
+    s.loc[s["fold"] == 5, "score"] += 50.0
+    y2 = s.sort_values("row")["y"].to_numpy()
+    after = auc(y2, s.sort_values("row")["score"].to_numpy())
+    assert before != pytest.approx(after, abs=1e-3)
+    fold_aucs = [auc(g["y"], g["score"]) for _, g in s.groupby("fold")]
+    np.testing.assert_allclose(fold_aucs, exp.folds.sort_values("fold")["auc"], atol=1e-12)
+
+
+def test_permutation_statistic_uses_repeated_cv(group7):
+    exp = reproduce.run_experiments(group7, repeats=4, feature_sets=["sd"], estimators=("mle",),
+                                    quiet=True)
+    res = review.permutation_tests(group7, exp, n_permutations=19, seed=models.DEFAULT_SEED,
+                                   sets=("sd",), n_repeats=4, n_seeds=2, quiet=True)
+    row = res.summary.iloc[0]
+    # observed: the mean over the 4 repeats (not the canonical split alone)
+    assert row["observed_auc"] == pytest.approx(exp.folds["auc"].mean(), abs=1e-12)
+    assert row["cv_repeats"] == 4
+    assert len(res.seeds) == 2 and set(res.seeds["seed"]) == {2019, 2020}
+    # each permutation's statistic averages 4 fold assignments of 10 folds
+    splits, labels = review._permutation_splits(group7.labels.astype(np.int64).tobytes(), 19,
+                                                models.DEFAULT_SEED, 10, 4)
+    assert len(splits) == 19 * 4 * 10 and labels.shape == (19 * 4 * 10, 96)
 
 
 def test_same_seed_same_output_whatever_the_workers(group7):
     exp = reproduce.run_experiments(group7, repeats=2, experiments=(1, 2, 3), quiet=True)
-    a = review.permutation_tests(group7, exp, n_permutations=30, seed=5, sets=("sd",), n_jobs=1,
-                                 quiet=True)
-    b = review.permutation_tests(group7, exp, n_permutations=30, seed=5, sets=("sd",), n_jobs=2,
-                                 quiet=True)
+    kw = dict(n_permutations=15, seed=5, sets=("sd",), n_repeats=2, n_seeds=1, quiet=True)
+    a = review.permutation_tests(group7, exp, n_jobs=1, **kw)
+    b = review.permutation_tests(group7, exp, n_jobs=2, **kw)
     pd.testing.assert_frame_equal(a.null, b.null)
     pd.testing.assert_frame_equal(a.summary, b.summary)
-    c = review.permutation_tests(group7, exp, n_permutations=30, seed=6, sets=("sd",), quiet=True)
+    c = review.permutation_tests(group7, exp, **{**kw, "seed": 6})
     assert not np.array_equal(a.null["auc"], c.null["auc"])
-    x = review.auc_intervals(exp, n_boot=100, seed=3)
-    y = review.auc_intervals(exp, n_boot=100, seed=3)
+    x = review.cv_bootstrap(group7, ["sd", "mean"], ("mle",), n_boot=10, seed=3, n_jobs=1)
+    y = review.cv_bootstrap(group7, ["sd", "mean"], ("mle",), n_boot=10, seed=3, n_jobs=2)
     pd.testing.assert_frame_equal(x, y)
+
+
+def test_tests_table_lists_every_test(small_review):
+    t = small_review.tests()
+    parts = small_review.parts()
+    assert {"C1", "C2", "C4", "C5", "C6", "C7", "moment tests", "likelihood ratio"} <= set(
+        t["family"])
+    assert (t["family"] == "moment tests").sum() == 20
+    assert t["p"].dropna().between(0, 1).all()  # an LRT without an MLE has no p
+    assert (t["p_adjusted"].dropna() >= t.loc[t["p_adjusted"].notna(), "p"] - 1e-12).all()
+    # every part with a p-value appears under each estimator it was tested with
+    n_parts_p = parts["p_value"].notna().sum() + parts["p_value_firth"].notna().sum()
+    assert (t["family"].str.match(r"C\d")).sum() == n_parts_p
 
 
 def test_moment_tests_adjustments_and_effect_sizes(small_review):
@@ -74,6 +181,8 @@ def test_fold_variability_counts(small_review):
     row = fv[(fv["estimator"] == "mle") & (fv["feature_set"] == "sd") & (fv["comparison"] == "")]
     g = f[(f["estimator"] == "mle") & (f["feature_set"] == "sd")]
     assert row["share_below_half"].iloc[0] == pytest.approx((g["auc"] < 0.5).mean())
+    assert 0 < row["expected_below_half"].iloc[0] < 1 and 0 < row["p_below"].iloc[0] <= 1
+    assert row["expected_sd"].iloc[0] > 0.1  # 1-2 melanomas per fold: wide by sampling
     # 18 melanomas in 10 stratified folds: eight folds of 2 and two folds of 1 per repeat
     assert row["folds_2_melanoma"].iloc[0] == 8 * 3 and row["folds_1_melanoma"].iloc[0] == 2 * 3
 
@@ -96,9 +205,10 @@ def _synthetic_design(signal: float, seed: int) -> features.GroupDesign:
 @pytest.mark.parametrize("signal,small", [(0.0, False), (3.0, True)])
 def test_permutation_test_of_disagreement_on_synthetic_groups(signal, small):
     d = _synthetic_design(signal, seed=11)
-    exp = reproduce.run_experiments(d, repeats=1, feature_sets=["sd"], estimators=("mle",),
+    exp = reproduce.run_experiments(d, repeats=2, feature_sets=["sd"], estimators=("mle",),
                                     quiet=True)
-    res = review.permutation_tests(d, exp, n_permutations=99, sets=("sd",), quiet=True)
+    res = review.permutation_tests(d, exp, n_permutations=99, sets=("sd",), n_repeats=2,
+                                   n_seeds=0, quiet=True)
     p = res.summary["p_value"].iloc[0]
     if small:
         assert p == pytest.approx(1 / 100)
