@@ -76,6 +76,7 @@ __all__ = [
     "image_overlap",
     "meta_analyse",
     "meta_studies",
+    "overlap_sentence",
     "overlap_correlation",
     "overlap_covariance",
     "pool_studies",
@@ -1324,6 +1325,52 @@ def _vs_chance(low: float, high: float, chance: float) -> str:
 
 def _fmt_ci(est: float, lo: float, hi: float, d: int = 3) -> str:
     return f"{est:.{d}f} (95% CI {lo:.{d}f} to {hi:.{d}f})"
+
+
+def overlap_sentence(images: pd.DataFrame) -> str:
+    """One sentence on how many images the groups share, computed from ``images``.
+
+    Parameters
+    ----------
+    images : DataFrame
+        ``cohort, group, image_id`` (``ReplicationResult.images`` or
+        :func:`annotated_images`).
+
+    Returns
+    -------
+    str
+    """
+    im = _study_images(images)
+    mt_key = "/".join(MTURK)
+    g7_key = "/".join(GROUP7)
+    sets = {k: frozenset(g["image_id"]) for k, g in im.groupby("study", sort=True)}
+    students = {k: v for k, v in sets.items() if k != mt_key}
+    parts = []
+    if mt_key in sets and students:
+        mt = sets[mt_key]
+        also = len(mt & frozenset().union(*students.values()))
+        inside = sum(1 for v in students.values() if v <= mt)
+        parts.append(f"of the {len(mt):,} MTurk images, {also:,} were also rated by student "
+                     f"groups, and {inside} of the {len(students)} student groups rated only "
+                     f"images that MTurk also rated")
+    ov = image_overlap(im)
+    st = ov[(ov["group_a"] != mt_key) & (ov["group_b"] != mt_key)]
+    if len(st):
+        top = st.sort_values(["n_shared", "group_a", "group_b"],
+                             ascending=[False, True, True]).iloc[0]
+        parts.append(f"student groups share up to {int(top['n_shared'])} images with each "
+                     f"other ({top['group_a']} and {top['group_b']})")
+        g7 = st[(st["group_a"] == g7_key) | (st["group_b"] == g7_key)]
+        if len(g7):
+            t7 = g7.sort_values(["n_shared", "group_a", "group_b"],
+                                ascending=[False, True, True]).iloc[0]
+            other = t7["group_b"] if t7["group_a"] == g7_key else t7["group_a"]
+            parts.append(f"group 7 shares {int(t7['n_shared'])} with {other} and images "
+                         f"with {int((g7['n_shared'] > 0).sum())} student groups in all")
+    if not parts:
+        return "No two groups share an image."
+    text = "; ".join(parts)
+    return text[0].upper() + text[1:] + "."
 
 
 def verdict_sentences(result: ReplicationResult,

@@ -326,3 +326,23 @@ def test_group_permutation_p_values_are_recorded_for_sd_only(rep):
     assert (sd["n_permutations"] == PERMS).all()
     assert sd["perm_p"].between(1 / (PERMS + 1), 1).all()
     assert g.loc[g["feature_set"] == "mean", "perm_p"].isna().all()
+
+
+def test_overlap_sentence_and_report_tables(annotations, rep):
+    from types import SimpleNamespace
+
+    from analysis.report import ReportData
+
+    text = R.overlap_sentence(R.annotated_images(annotations))
+    for bit in ("1,250 MTurk images, 1,050 were also rated", "up to 87 images",
+                "2017-2018/group01 and 2019-2020/group01", "group 7 shares 64 with 2019-2020/group08"):
+        assert bit in text, text
+    fake = SimpleNamespace(replication=rep)
+    ov = ReportData.overlap_display.fget(fake)
+    assert len(ov) == rep.groups.query("source == 'student'")[["cohort", "group"]].drop_duplicates(
+        ).shape[0]
+    g7 = ov.set_index("group").loc["2017-2018/group07"]
+    assert g7["images"] == 96 and g7["shared with MTurk"] <= 96
+    md = ReportData.meta_display.fget(fake)
+    assert {"modelled", "ignored", "none"} <= set(md["shared images"])
+    assert not md.duplicated(["quantity", "scope", "shared images"]).any()
