@@ -208,6 +208,7 @@ def test_overlap_model_covers_and_the_independence_model_does_not():
             r = inference.random_effects_meta_mv(y, VV, test="knha")
             hit[name] += r["low"] <= 0 <= r["high"]
     cover = {key: v / reps for key, v in hit.items()}
-    # binomial SE at 0.95 with 400 draws ~ 0.011; seen with 1000 draws: 0.966 and 0.747
-    assert 0.92 <= cover["overlap"] <= 0.99, cover
+    # binomial SE at 0.95 with 400 draws ~ 0.011; seen with these 400 draws: 0.985 and
+    # 0.79 (1000 draws: 0.966 and 0.747); HKSJ is somewhat conservative at k = 10
+    assert 0.92 <= cover["overlap"] <= 0.995, cover
     assert cover["independent"] < 0.85, cover
