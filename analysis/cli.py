@@ -90,6 +90,7 @@ def cmd_replicate(args: argparse.Namespace) -> int:
                                 estimator=args.estimator, n_permutations=args.permutations,
                                 n_jobs=args.jobs, quiet=args.quiet)
     tables = {"groups.csv": res.groups, "differences.csv": res.differences, "meta.csv": res.meta,
+              "overlap.csv": res.overlap, "images.csv": res.images,
               "excluded_groups.csv": res.excluded_groups,
               "excluded_images.csv": res.excluded_images, "fold_auc.csv": res.folds}
     man = _manifest_extra(args, res.manifest_extra, "replicate")

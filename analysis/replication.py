@@ -9,7 +9,8 @@ annotators). This module asks whether its two findings hold elsewhere:
   across annotators of each of the three features and on their *standard
   deviation* (disagreement); pooled out-of-fold AUC with DeLong intervals, the
   paired DeLong difference, and random-effects meta-analyses of
-  (a) AUC(mean) - AUC(sd) and (b) AUC(sd) - 0.5 (:func:`meta_analyse`);
+  (a) AUC(mean) - AUC(sd) and (b) AUC(sd) - 0.5 (:func:`meta_analyse`) that
+  model the images the groups share (:func:`image_overlap`);
 * **number of annotators** (:func:`annotator_curve`): on group 7 and every group
   whose annotators rated all images, recompute the moments over every subset of
   ``k`` annotators and follow the AUC as ``k`` grows.
@@ -65,12 +66,20 @@ __all__ = [
     "GROUP7",
     "MTURK",
     "ReplicationResult",
+    "annotated_images",
     "annotator_curve",
     "annotator_plot",
+    "disjoint_studies",
     "eligible_groups",
     "forest_plot",
     "group_abc_design",
+    "image_overlap",
     "meta_analyse",
+    "meta_studies",
+    "overlap_sentence",
+    "overlap_correlation",
+    "overlap_covariance",
+    "pool_studies",
     "replicate",
     "verdict_sentences",
 ]
@@ -385,7 +394,8 @@ class ReplicationResult:
     differences : DataFrame
         One row per group: cvAUC(mean) - cvAUC(sd) with its bootstrap-CV SE, CI and p.
     meta : DataFrame
-        Random-effects meta-analyses (:func:`meta_analyse`).
+        Random-effects meta-analyses (:func:`meta_analyse`), with and without the
+        groups' image overlap.
     excluded_groups : DataFrame
         ``cohort, group, reason`` of the groups left out.
     manifest_extra : dict
@@ -394,6 +404,10 @@ class ReplicationResult:
         Fold-level rows of every group, feature set and repeat.
     excluded_images : DataFrame
         ``cohort, group, image_id, reason, detail``.
+    images : DataFrame
+        ``cohort, group, image_id`` of the images each group's estimates use.
+    overlap : DataFrame
+        :func:`image_overlap` of ``images``: shared images of every pair of groups.
     """
 
     groups: pd.DataFrame
@@ -403,6 +417,8 @@ class ReplicationResult:
     manifest_extra: dict
     folds: pd.DataFrame = field(default_factory=pd.DataFrame)
     excluded_images: pd.DataFrame = field(default_factory=pd.DataFrame)
+    images: pd.DataFrame = field(default_factory=pd.DataFrame)
+    overlap: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 GROUP_COLUMNS = [
@@ -419,8 +435,9 @@ PERM_REPEATS = 5
 DEFAULT_BOOT = 100
 DIFF_COLUMNS = ["cohort", "group", "source", "estimator", "auc_mean", "auc_sd", "diff", "se",
                 "ci_low", "ci_high", "z", "p"]
-META_COLUMNS = ["quantity", "scope", "method", "k", "estimate", "se", "ci_low", "ci_high",
-                "tau2", "i2", "q", "q_p"]
+META_COLUMNS = ["quantity", "scope", "model", "interval", "scale", "method", "k", "estimate",
+                "se", "ci_low", "ci_high", "pi_low", "pi_high", "tau2", "i2", "q", "q_p", "df",
+                "accounts_for_overlap", "primary", "rho", "studies"]
 
 
 def replicate(
@@ -452,7 +469,8 @@ def replicate(
         Folds; reduced to the size of the rarer class where that is smaller
         (column ``reduced_folds``).
     method : {"REML", "DL"}
-        Between-group variance estimator of the meta-analysis.
+        Between-group variance estimator of the independence model of the
+        meta-analysis (the overlap model is always REML).
     n_permutations : int, default 200
         Label permutations per group for the test that the sd features beat chance
         (:func:`analysis.review.permutation_null`: the whole CV is re-run
@@ -494,7 +512,7 @@ def replicate(
 
     elig = eligible_groups(annotations)
     todo = elig[elig["eligible"]]
-    rows, diffs, folds, excl = [], [], [], []
+    rows, diffs, folds, excl, used = [], [], [], [], []
     for r in progress(list(todo.itertuples(index=False)), desc="replication", quiet=quiet):
         d = group_abc_design(annotations, r.cohort, r.group)
         y = d.labels
@@ -539,9 +557,12 @@ def replicate(
                       "ci_low": dci["low"], "ci_high": dci["high"], "z": dci["z"],
                       "p": dci["p"]})
         excl.append(d.excluded.assign(cohort=d.cohort, group=d.group))
+        used.append(pd.DataFrame({"cohort": d.cohort, "group": d.group,
+                                  "image_id": list(d.y.index)}))
     groups = pd.DataFrame(rows)[GROUP_COLUMNS]
     differences = pd.DataFrame(diffs)[DIFF_COLUMNS]
-    meta = meta_analyse(groups, differences, method=method)
+    images = pd.concat(used, ignore_index=True)
+    meta = meta_analyse(groups, differences, method=method, images=images)
     front = ["cohort", "group", "feature_set", "estimator"]
     f = pd.concat(folds, ignore_index=True)
     f = f[front + [c for c in f.columns if c not in front]]
@@ -552,7 +573,10 @@ def replicate(
         "replication": {
             "seed": seed, "repeats": repeats, "estimator": estimator, "n_splits": n_splits,
             "n_permutations": n_permutations, "perm_repeats": perm_repeats,
-            "n_boot": n_boot, "meta_method": method, "features": list(ABC), "feature_sets": list(FEATURE_SETS),
+            "n_boot": n_boot, "meta_method": method, "features": list(ABC),
+            "feature_sets": list(FEATURE_SETS),
+            "meta_disjoint_groups": sorted(set(meta.loc[meta["scope"] == "disjoint",
+                                                        "studies"])),
             "n_groups": int(len(todo)),
             "groups_reduced_folds": [f"{c}/{g}" for c, g, red in groups.loc[
                 groups["feature_set"] == "mean", ["cohort", "group", "reduced_folds"]
@@ -566,7 +590,8 @@ def replicate(
     return ReplicationResult(groups=groups.reset_index(drop=True),
                              differences=differences.reset_index(drop=True), meta=meta,
                              excluded_groups=excluded_groups, manifest_extra=manifest_extra,
-                             folds=f, excluded_images=ex)
+                             folds=f, excluded_images=ex, images=images,
+                             overlap=image_overlap(images))
 
 
 def meta_studies(groups: pd.DataFrame, differences: pd.DataFrame) -> pd.DataFrame:
@@ -575,16 +600,20 @@ def meta_studies(groups: pd.DataFrame, differences: pd.DataFrame) -> pd.DataFram
     Returns
     -------
     DataFrame
-        ``quantity, cohort, group, source, yi, vi``: for ``auc_mean_minus_sd`` the
-        paired difference and its squared paired-DeLong SE; for
-        ``auc_sd_minus_half`` the sd-set AUC minus 0.5 and its squared DeLong SE.
+        ``quantity, cohort, group, source, study, yi, vi``: for
+        ``auc_mean_minus_sd`` the paired difference of cvAUCs and its squared
+        bootstrap-CV SE; for ``auc_sd_minus_half`` the sd-set cvAUC minus 0.5 and its
+        squared bootstrap-CV SE. ``study`` is ``"<cohort>/<group>"``, the key of
+        :func:`image_overlap`.
     """
     d = differences.assign(quantity=QUANTITIES[0], yi=differences["diff"],
                            vi=differences["se"] ** 2)
     g = groups[groups["feature_set"] == "sd"]
     s = g.assign(quantity=QUANTITIES[1], yi=g["auc"] - 0.5, vi=g["se"] ** 2)
     cols = ["quantity", "cohort", "group", "source", "yi", "vi"]
-    return pd.concat([d[cols], s[cols]], ignore_index=True)
+    out = pd.concat([d[cols], s[cols]], ignore_index=True)
+    out.insert(4, "study", out["cohort"] + "/" + out["group"])
+    return out
 
 
 def _in_scope(studies: pd.DataFrame, scope: str) -> pd.Series:
@@ -600,56 +629,371 @@ def _in_scope(studies: pd.DataFrame, scope: str) -> pd.Series:
     raise ValueError(f"unknown scope {scope!r}")
 
 
+# --------------------------------------------------------------------------- overlap
+
+
+def _study_images(images: pd.DataFrame) -> pd.DataFrame:
+    """``study, image_id`` from a frame with ``study`` or ``cohort, group``."""
+    if "study" in images.columns:
+        out = images[["study", "image_id"]]
+    elif {"cohort", "group"} <= set(images.columns):
+        out = pd.DataFrame({"study": images["cohort"].astype(str) + "/" + images["group"]
+                            .astype(str), "image_id": images["image_id"]})
+    else:
+        raise KeyError("images needs a 'study' column or 'cohort' and 'group' columns")
+    return out.astype({"study": str, "image_id": str}).drop_duplicates()
+
+
+def annotated_images(annotations) -> pd.DataFrame:
+    """Every image each group annotated (any feature, any status).
+
+    Parameters
+    ----------
+    annotations : analysis.tidy.Annotations
+
+    Returns
+    -------
+    DataFrame
+        ``cohort, group, image_id``, one row per (group, image), sorted.
+    """
+    t = annotations.tidy[["cohort", "group", "image_id"]].drop_duplicates()
+    return t.sort_values(["cohort", "group", "image_id"]).reset_index(drop=True)
+
+
+def image_overlap(images: pd.DataFrame) -> pd.DataFrame:
+    """Images shared by every pair of studies (groups).
+
+    Parameters
+    ----------
+    images : DataFrame
+        One row per (study, image): ``study, image_id``, or ``cohort, group,
+        image_id`` (the study is then ``"<cohort>/<group>"``). Duplicates are ignored.
+
+    Returns
+    -------
+    DataFrame
+        One row per unordered pair of studies (``group_a`` before ``group_b`` in
+        sorted order), every pair including those that share nothing:
+        ``group_a, group_b, n_a, n_b`` (images of each), ``n_shared`` (images
+        both rated) and ``r = n_shared / sqrt(n_a n_b)``.
+
+    Notes
+    -----
+    ``r`` is the correlation of two means taken over samples of sizes ``n_a`` and
+    ``n_b`` that have ``n_shared`` units in common, when each unit contributes the
+    same value to both means (see :func:`overlap_covariance`).
+
+    Examples
+    --------
+    >>> im = pd.DataFrame({"study": ["a", "a", "b", "b", "b"],
+    ...                    "image_id": ["x", "y", "y", "z", "w"]})
+    >>> image_overlap(im)[["group_a", "group_b", "n_shared"]].values.tolist()
+    [['a', 'b', 1]]
+    """
+    im = _study_images(images)
+    sets = {s: frozenset(g["image_id"]) for s, g in im.groupby("study", sort=True)}
+    rows = []
+    for a, b in itertools.combinations(sorted(sets), 2):
+        na, nb, ns = len(sets[a]), len(sets[b]), len(sets[a] & sets[b])
+        rows.append({"group_a": a, "group_b": b, "n_a": na, "n_b": nb, "n_shared": ns,
+                     "r": ns / math.sqrt(na * nb)})
+    return pd.DataFrame(rows, columns=["group_a", "group_b", "n_a", "n_b", "n_shared", "r"])
+
+
+def overlap_correlation(images: pd.DataFrame, studies: list[str]) -> np.ndarray:
+    """Matrix of ``n_shared / sqrt(n_i n_j)`` between the given studies (1 on the diagonal).
+
+    Parameters
+    ----------
+    images : DataFrame
+        As :func:`image_overlap`.
+    studies : list of str
+        Study keys, in the order of the rows and columns of the result.
+
+    Returns
+    -------
+    ndarray of shape (k, k)
+        Positive semi-definite (a Gram matrix of normalised image indicators).
+
+    Raises
+    ------
+    KeyError
+        When a study has no images.
+    """
+    im = _study_images(images)
+    sets = {s: frozenset(g["image_id"]) for s, g in im.groupby("study", sort=False)}
+    missing = [s for s in studies if s not in sets]
+    if missing:
+        raise KeyError(f"no images for {', '.join(missing)}")
+    k = len(studies)
+    r = np.eye(k)
+    for i, j in itertools.combinations(range(k), 2):
+        a, b = sets[studies[i]], sets[studies[j]]
+        r[i, j] = r[j, i] = len(a & b) / math.sqrt(len(a) * len(b))
+    return r
+
+
+def overlap_covariance(se, corr: np.ndarray, rho: float = 1.0) -> np.ndarray:
+    """Sampling covariance matrix of study estimates from their subject overlap.
+
+    Parameters
+    ----------
+    se : array-like of shape (k,)
+        Standard errors of the study estimates.
+    corr : ndarray of shape (k, k)
+        :func:`overlap_correlation` (``n_shared / sqrt(n_i n_j)``).
+    rho : float in [0, 1], default 1
+        Correlation, between two studies, of the contributions of one shared
+        image to their estimates.
+
+    Returns
+    -------
+    ndarray of shape (k, k)
+        :math:`V_{ii} = se_i^2`, :math:`V_{ij} = \\rho\\, r_{ij}\\, se_i se_j`.
+
+    Notes
+    -----
+    For two means :math:`\\bar x_i, \\bar x_j` over samples of sizes
+    :math:`n_i, n_j` sharing :math:`n_{ij}` units whose values have correlation
+    :math:`\\rho` between the studies, :math:`cor(\\bar x_i, \\bar x_j) = \\rho\\,
+    n_{ij} / \\sqrt{n_i n_j}`. An AUC (and a difference of AUCs) is asymptotically
+    a mean of per-image placement values (DeLong), so this is the approximation used
+    for two groups' AUCs: it treats every image alike (it ignores that positives
+    and negatives weigh differently in an AUC's variance) and, with ``rho = 1``,
+    takes a shared image to move both groups' estimates alike. Groups that rate the
+    same image differently have :math:`\\rho < 1`, so ``rho = 1`` is the upper bound
+    of the dependence. The matrix is positive semi-definite for ``0 <= rho <= 1``.
+
+    References
+    ----------
+    Gleser, L. J. & Olkin, I. (2009). Stochastically dependent effect sizes. In
+    Cooper, Hedges & Valentine (eds.), The Handbook of Research Synthesis and
+    Meta-Analysis, 2nd ed., 357-376.
+    DeLong, E. R., DeLong, D. M. & Clarke-Pearson, D. L. (1988). Biometrics 44,
+    837-845.
+    """
+    s = np.asarray(se, dtype=float)
+    if not 0.0 <= rho <= 1.0:
+        raise ValueError("rho must be in [0, 1]")
+    c = rho * np.asarray(corr, dtype=float)
+    np.fill_diagonal(c, 1.0)
+    return c * np.outer(s, s)
+
+
+def disjoint_studies(images: pd.DataFrame, studies: list[str]) -> list[str]:
+    """A maximal set of studies that share no image, chosen greedily.
+
+    Parameters
+    ----------
+    images : DataFrame
+        As :func:`image_overlap`.
+    studies : list of str
+        Candidates.
+
+    Returns
+    -------
+    list of str
+        The chosen studies, in the order of ``studies``.
+
+    Notes
+    -----
+    Candidates are visited by increasing number of other candidates they share
+    at least one image with (ties: fewer images first, then the study key), and a
+    study is taken when it shares no image with any study already taken. The
+    result is deterministic and maximal (no candidate can be added), not
+    necessarily the largest such set.
+    """
+    im = _study_images(images)
+    sets = {s: frozenset(g["image_id"]) for s, g in im.groupby("study", sort=False)}
+    cand = [s for s in studies if s in sets]
+    degree = {s: sum(1 for t in cand if t != s and sets[s] & sets[t]) for s in cand}
+    chosen: list[str] = []
+    for s in sorted(cand, key=lambda s: (degree[s], len(sets[s]), s)):
+        if all(not (sets[s] & sets[t]) for t in chosen):
+            chosen.append(s)
+    return [s for s in studies if s in chosen]
+
+
+POOL_COLUMNS = ["model", "interval", "scale", "method", "k", "estimate", "se", "ci_low",
+                "ci_high", "pi_low", "pi_high", "tau2", "i2", "q", "q_p", "df",
+                "accounts_for_overlap"]
+
+
+def pool_studies(studies: pd.DataFrame, images: pd.DataFrame | None = None, *,
+                 method: str = "REML", rho: float = 1.0, logit_offset: float | None = None,
+                 alpha: float = 0.05) -> pd.DataFrame:
+    """Random-effects pooling of study estimates, with and without their image overlap.
+
+    Generic over what a study estimates: it needs an estimate, its variance and
+    the images it was computed on.
+
+    Parameters
+    ----------
+    studies : DataFrame
+        ``study, yi, vi``: key, estimate, sampling variance (``se**2``).
+    images : DataFrame, optional
+        ``study, image_id`` (or ``cohort, group, image_id``) of every study; without
+        it only the independence model is fitted.
+    method : {"REML", "DL"}
+        Estimator of tau^2 of the independence model (the overlap model is REML).
+    rho : float, default 1
+        See :func:`overlap_covariance`.
+    logit_offset : float, optional
+        When given, ``yi + logit_offset`` is an AUC, and every model is also fitted
+        on the logit-AUC scale (``scale = "logit"``).
+    alpha : float, default 0.05
+
+    Returns
+    -------
+    DataFrame
+        One row per (model, interval, scale), columns :data:`POOL_COLUMNS`:
+        ``model`` ``"independent"`` (diagonal V) or ``"overlap"`` (V from
+        :func:`overlap_covariance`); ``interval`` ``"wald"`` (normal quantiles) or
+        ``"knha"`` (Hartung-Knapp-Sidik-Jonkman, t with k-1 df); ``scale``
+        ``"identity"`` or ``"logit"``; ``estimate, ci_low, ci_high, pi_low,
+        pi_high`` on the scale of ``yi`` (logit rows back-transformed); ``se``,
+        ``tau2`` on the pooling scale; ``accounts_for_overlap`` is True for the
+        overlap model, and for the independence model when no two studies share an
+        image. One study: a single ``"single study"`` row with a Wald interval.
+
+    Notes
+    -----
+    :func:`analysis.inference.random_effects_meta_mv` with
+    :math:`V = diag(v)` or :math:`V_{ij} = \\rho\\, r_{ij} \\sqrt{v_i v_j}`,
+    :math:`r_{ij} = n_{ij}/\\sqrt{n_i n_j}` (:func:`overlap_covariance`). Logit
+    scale: :math:`\\theta_i = logit(A_i)`, :math:`A_i = y_i + offset`, with the
+    delta-method variance :math:`v_i / (A_i (1 - A_i))^2`; estimate and interval
+    limits are mapped back by :math:`expit(\\cdot) - offset`. Studies with
+    :math:`A_i` outside (0, 1) cannot enter the logit scale; then no logit rows
+    are given.
+    """
+    st = studies.reset_index(drop=True)
+    k = len(st)
+    if k == 0:
+        return pd.DataFrame(columns=POOL_COLUMNS)
+    y, v = st["yi"].to_numpy(dtype=float), st["vi"].to_numpy(dtype=float)
+    if k == 1:
+        se = math.sqrt(v[0])
+        z = inference._z(alpha)
+        return pd.DataFrame([{
+            "model": "independent", "interval": "wald", "scale": "identity",
+            "method": "single study", "k": 1, "estimate": y[0], "se": se,
+            "ci_low": y[0] - z * se, "ci_high": y[0] + z * se, "pi_low": np.nan,
+            "pi_high": np.nan, "tau2": np.nan, "i2": np.nan, "q": np.nan, "q_p": np.nan,
+            "df": np.inf, "accounts_for_overlap": True}], columns=POOL_COLUMNS)
+    scales = [("identity", y, v, lambda t: t)]
+    if logit_offset is not None:
+        a = y + logit_offset
+        if np.all((a > 0) & (a < 1)):
+            scales.append(("logit", np.log(a / (1 - a)), v / (a * (1 - a)) ** 2,
+                           lambda t: 1.0 / (1.0 + np.exp(-t)) - logit_offset))
+    corr = None
+    if images is not None:
+        corr = overlap_correlation(images, list(st["study"].astype(str)))
+    independent = corr is not None and bool(np.all(corr[~np.eye(k, dtype=bool)] == 0))
+    rows = []
+    for scale, ys, vs, back in scales:
+        models_ = [("independent", np.diag(vs), method)]
+        if corr is not None and not independent:
+            models_.append(("overlap", overlap_covariance(np.sqrt(vs), corr, rho), "REML"))
+        for model, V, meth in models_:
+            for interval, test in (("wald", "z"), ("knha", "knha")):
+                r = inference.random_effects_meta_mv(ys, V, method=meth, test=test, alpha=alpha)
+                rows.append({
+                    "model": model, "interval": interval, "scale": scale, "method": r["method"],
+                    "k": r["k"], "estimate": float(back(r["estimate"])), "se": r["se"],
+                    "ci_low": float(back(r["low"])), "ci_high": float(back(r["high"])),
+                    "pi_low": float(back(r["pi_low"])), "pi_high": float(back(r["pi_high"])),
+                    "tau2": r["tau2"], "i2": r["i2"], "q": r["q"], "q_p": r["q_p"],
+                    "df": r["df"], "accounts_for_overlap": model == "overlap" or independent})
+    return pd.DataFrame(rows, columns=POOL_COLUMNS)
+
+
 def meta_analyse(groups: pd.DataFrame, differences: pd.DataFrame, *,
-                 method: str = "REML") -> pd.DataFrame:
-    """Random-effects meta-analyses of the replication.
+                 method: str = "REML", images: pd.DataFrame | None = None,
+                 rho: float = 1.0) -> pd.DataFrame:
+    """Random-effects meta-analyses of the replication, with the groups' image overlap.
 
     Parameters
     ----------
     groups, differences : DataFrame
         ``ReplicationResult.groups`` and ``.differences``.
     method : {"REML", "DL"}
+        tau^2 estimator of the independence model.
+    images : DataFrame, optional
+        ``cohort, group, image_id`` of the images each group's estimates were
+        computed on (``ReplicationResult.images``). Without it, only the
+        independence model is fitted and no ``disjoint`` scope is formed.
+    rho : float, default 1
+        See :func:`overlap_covariance`.
 
     Returns
     -------
     DataFrame
-        One row per (quantity, scope): ``quantity`` (``auc_mean_minus_sd``,
-        ``auc_sd_minus_half``), ``scope`` (``students``, ``students_excl_group07``,
-        ``students_and_mturk``, ``mturk``), ``method, k, estimate, se, ci_low,
-        ci_high, tau2, i2`` (percent), ``q, q_p``. A scope with one study (MTurk)
-        is that study's estimate with a Wald interval; tau^2, I^2 and Q are NaN.
+        Columns :data:`META_COLUMNS`. Per quantity (``auc_mean_minus_sd``,
+        ``auc_sd_minus_half``) and scope (``students``, ``students_excl_group07``,
+        ``students_and_mturk``, ``mturk``, and ``disjoint``: a maximal set of groups
+        that share no image, :func:`disjoint_studies` over all groups), the rows of
+        :func:`pool_studies` (``model`` independent/overlap x ``interval``
+        wald/knha x ``scale`` identity/logit, the logit scale only for
+        ``auc_sd_minus_half``); ``studies`` lists the groups pooled (``;``-joined);
+        ``accounts_for_overlap`` says whether the row's model is valid given the
+        shared images; exactly one row per (quantity, scope) has ``primary`` True:
+        the overlap model with the HKSJ interval on the identity scale (the
+        independence model when ``images`` is None or no two groups of the scope
+        share an image; the single study for MTurk). ``method`` is the tau^2
+        estimator (``"single study"`` for k = 1).
 
     Notes
     -----
-    :func:`analysis.inference.random_effects_meta` on ``yi, vi`` of
-    :func:`meta_studies` (inverse-variance weights ``1/(v_i + tau^2)``).
-    Student groups share no images with MTurk only by design of the crowd task;
-    they do share the ISIC 2017 pool, and the groups are treated as independent.
+    The groups are not independent samples of images. Of the 1,250 MTurk images,
+    1,050 were also rated by student groups; 13 student groups rated only images
+    that MTurk also rated (12 of them all 100 of theirs); student groups share up to
+    87 images with each other (:func:`image_overlap` on
+    :func:`annotated_images`). Two groups' AUCs computed on shared images have
+    correlated sampling errors, which the independence model ignores: it
+    understates the SE when the correlation is positive and misreads agreement
+    that is due to the shared images as homogeneity. The overlap model uses the
+    within-study covariance of :func:`overlap_covariance` (``rho = 1``: the most
+    dependence the overlap allows) in
+    :func:`analysis.inference.random_effects_meta_mv`. Robust variance estimation
+    is not used: it needs many independent clusters, and the overlap links almost
+    every group into one connected cluster (on the replication's images 21 of the 23
+    groups, and 20 of the 22 student groups without MTurk), which leaves three
+    clusters. The ``disjoint`` scope avoids modelling the dependence; its
+    groups are named in ``studies``. Excluding group 7 does not make the remaining
+    groups independent of it: they share images with it.
+
+    References
+    ----------
+    Hartung, J. & Knapp, G. (2001). Stat. Med. 20, 3875-3889.
+    Higgins, J. P. T., Thompson, S. G. & Spiegelhalter, D. J. (2009). J. R. Stat.
+    Soc. A 172, 137-159.
+    Gleser, L. J. & Olkin, I. (2009). Stochastically dependent effect sizes.
     """
     studies = meta_studies(groups, differences)
-    z = inference._z(0.05)
     rows = []
     for q in QUANTITIES:
-        for scope in SCOPES:
-            s = studies[(studies["quantity"] == q) & _in_scope(studies, scope)]
-            k = len(s)
-            if k == 0:
+        sq = studies[studies["quantity"] == q]
+        scopes = [(s, _in_scope(sq, s)) for s in SCOPES]
+        if images is not None:
+            keep = disjoint_studies(images, list(sq["study"]))
+            scopes.append(("disjoint", sq["study"].isin(keep)))
+        for scope, mask in scopes:
+            s = sq[mask]
+            if s.empty:
                 continue
-            if k == 1:
-                yi, se = float(s["yi"].iloc[0]), float(np.sqrt(s["vi"].iloc[0]))
-                res = {"estimate": yi, "se": se, "low": yi - z * se, "high": yi + z * se,
-                       "tau2": np.nan, "i2": np.nan, "q": np.nan, "q_p": np.nan, "k": 1}
-                m = "single study"
-            else:
-                res = inference.random_effects_meta(s["yi"].to_numpy(), s["vi"].to_numpy(),
-                                                    method=method)
-                m = method
-            rows.append({"quantity": q, "scope": scope, "method": m, "k": int(res["k"]),
-                         "estimate": res["estimate"], "se": res["se"], "ci_low": res["low"],
-                         "ci_high": res["high"], "tau2": res["tau2"], "i2": res["i2"],
-                         "q": res["q"], "q_p": res["q_p"]})
-    return pd.DataFrame(rows, columns=META_COLUMNS)
-
+            pooled = pool_studies(s, images, method=method, rho=rho,
+                                  logit_offset=0.5 if q == "auc_sd_minus_half" else None)
+            best = ("overlap" if (pooled["model"] == "overlap").any() else "independent")
+            pooled["primary"] = ((pooled["model"] == best) & (pooled["scale"] == "identity")
+                                 & (pooled["interval"] == ("wald" if len(s) == 1 else "knha")))
+            rows.append(pooled.assign(quantity=q, scope=scope, rho=rho,
+                                      studies=";".join(s["study"])))
+    out = pd.concat(rows, ignore_index=True)
+    if images is None:
+        out["accounts_for_overlap"] = out["k"] == 1
+    return out[META_COLUMNS]
 
 # --------------------------------------------------------------------------- forest plot
 
@@ -671,7 +1015,8 @@ def forest_plot(result: ReplicationResult, quantity: str = "auc_sd_minus_half",
         For ``auc_sd_minus_half`` the axis shows the AUC itself (estimate + 0.5),
         with the line of no discrimination at 0.5.
     scopes : tuple of str
-        Pooled rows to draw (diamonds), from ``result.meta``.
+        Pooled rows to draw (diamonds), from ``result.meta`` (its ``primary`` rows:
+        overlap model, Hartung-Knapp interval).
 
     Returns
     -------
@@ -694,7 +1039,10 @@ def forest_plot(result: ReplicationResult, quantity: str = "auc_sd_minus_half",
     st["label"] = np.where(st["source"] == "mturk", "MTurk (ISIC)",
                            st["cohort"] + " " + st["group"].str.replace("group", "group "))
     meta = result.meta[(result.meta["quantity"] == quantity)
-                       & result.meta["scope"].isin(scopes)].copy()
+                       & result.meta["scope"].isin(scopes)]
+    if "primary" in meta.columns:
+        meta = meta[meta["primary"]]
+    meta = meta.copy()
     meta = meta.set_index("scope").loc[[s for s in scopes if s in set(meta["scope"])]]
     n_st, n_me = len(st), len(meta)
     st["ypos"] = np.arange(n_st + n_me + 1, n_me + 1, -1, dtype=float)[:n_st]
@@ -702,7 +1050,8 @@ def forest_plot(result: ReplicationResult, quantity: str = "auc_sd_minus_half",
     meta["ypos"] = np.arange(n_me, 0, -1, dtype=float)
     meta["label"] = "Pooled: " + meta["scope"].map({
         "students": "student groups", "students_excl_group07": "students without group 7",
-        "students_and_mturk": "students + MTurk", "mturk": "MTurk"}) + " (k=" + meta["k"].astype(
+        "students_and_mturk": "students + MTurk", "mturk": "MTurk",
+        "disjoint": "groups sharing no image"}) + " (k=" + meta["k"].astype(
         str) + ", I\u00b2=" + meta["i2"].round(0).astype("Int64").astype(str) + "%)"
     diamonds = pd.concat([
         pd.DataFrame({"x": [r.ci_low + shift, r.estimate + shift, r.ci_high + shift,
@@ -1001,6 +1350,52 @@ def _fmt_ci(est: float, lo: float, hi: float, d: int = 3) -> str:
     return f"{est:.{d}f} (95% CI {lo:.{d}f} to {hi:.{d}f})"
 
 
+def overlap_sentence(images: pd.DataFrame) -> str:
+    """One sentence on how many images the groups share, computed from ``images``.
+
+    Parameters
+    ----------
+    images : DataFrame
+        ``cohort, group, image_id`` (``ReplicationResult.images`` or
+        :func:`annotated_images`).
+
+    Returns
+    -------
+    str
+    """
+    im = _study_images(images)
+    mt_key = "/".join(MTURK)
+    g7_key = "/".join(GROUP7)
+    sets = {k: frozenset(g["image_id"]) for k, g in im.groupby("study", sort=True)}
+    students = {k: v for k, v in sets.items() if k != mt_key}
+    parts = []
+    if mt_key in sets and students:
+        mt = sets[mt_key]
+        also = len(mt & frozenset().union(*students.values()))
+        inside = sum(1 for v in students.values() if v <= mt)
+        parts.append(f"of the {len(mt):,} MTurk images, {also:,} were also rated by student "
+                     f"groups, and {inside} of the {len(students)} student groups rated only "
+                     f"images that MTurk also rated")
+    ov = image_overlap(im)
+    st = ov[(ov["group_a"] != mt_key) & (ov["group_b"] != mt_key)]
+    if len(st):
+        top = st.sort_values(["n_shared", "group_a", "group_b"],
+                             ascending=[False, True, True]).iloc[0]
+        parts.append(f"student groups share up to {int(top['n_shared'])} images with each "
+                     f"other ({top['group_a']} and {top['group_b']})")
+        g7 = st[(st["group_a"] == g7_key) | (st["group_b"] == g7_key)]
+        if len(g7):
+            t7 = g7.sort_values(["n_shared", "group_a", "group_b"],
+                                ascending=[False, True, True]).iloc[0]
+            other = t7["group_b"] if t7["group_a"] == g7_key else t7["group_a"]
+            parts.append(f"group 7 shares {int(t7['n_shared'])} with {other} and images "
+                         f"with {int((g7['n_shared'] > 0).sum())} student groups in all")
+    if not parts:
+        return "No two groups share an image."
+    text = "; ".join(parts)
+    return text[0].upper() + text[1:] + "."
+
+
 def verdict_sentences(result: ReplicationResult,
                       curve: AnnotatorResult | None = None) -> list[str]:
     """Short sentences for the report, computed from the tables.
@@ -1017,6 +1412,8 @@ def verdict_sentences(result: ReplicationResult,
 
     Notes
     -----
+    Pooled sentences use the ``primary`` rows of ``result.meta`` (the overlap
+    model with the Hartung-Knapp interval, :func:`meta_analyse`).
     "Better than random" means the 95% CI of AUC(sd) - 0.5 lies above 0. The
     consensus "needs" ``k`` annotators when ``k`` is the smallest number whose
     AUC of the mean features (mean fold AUC over the repeats, averaged over
@@ -1025,7 +1422,9 @@ def verdict_sentences(result: ReplicationResult,
     least-squares slope of the same average AUC on ``k`` is positive.
     """
     out = []
-    meta = result.meta.set_index(["quantity", "scope"])
+    allmeta = result.meta
+    meta = allmeta[allmeta["primary"]] if "primary" in allmeta.columns else allmeta
+    meta = meta.set_index(["quantity", "scope"])
     g = result.groups
     sd_rows = g[g["feature_set"] == "sd"]
     students = sd_rows[sd_rows["source"] == "student"]
@@ -1054,18 +1453,49 @@ def verdict_sentences(result: ReplicationResult,
         r = meta.loc[(q, scope)]
         return _fmt_ci(r["estimate"] + shift, r["ci_low"] + shift, r["ci_high"] + shift)
 
+    def _how(r) -> str:
+        model = r.get("model", "independent")
+        how = ("random effects with the images the groups share in the sampling covariance"
+               if model == "overlap" else "random effects")
+        if r.get("interval", "wald") == "knha":
+            how += ", Hartung-Knapp interval"
+        return how
+
+    def _pi(r, shift: float = 0.0) -> str:
+        if "pi_low" not in r or not np.isfinite(r["pi_low"]):
+            return ""
+        return (f"; 95% prediction interval for a new group {r['pi_low'] + shift:.3f} to "
+                f"{r['pi_high'] + shift:.3f}")
+
     for scope, name in (("students_excl_group07", "the student groups other than group 7"),
                         ("students", "all student groups"),
-                        ("students_and_mturk", "the student groups and MTurk together")):
+                        ("students_and_mturk", "the student groups and MTurk together"),
+                        ("disjoint", "a set of groups that share no image")):
         if ("auc_sd_minus_half", scope) not in meta.index:
             continue
         r = meta.loc[("auc_sd_minus_half", scope)]
         verdict = _vs_chance(r["ci_low"], r["ci_high"], 0.0)
+        which = ""
+        if scope == "disjoint":
+            which = " (" + ", ".join(str(r["studies"]).split(";")) + ")"
         out.append(
-            f"Pooled over {name} (k = {int(r['k'])}, random effects), the AUC of the sd "
+            f"Pooled over {name}{which} (k = {int(r['k'])}, {_how(r)}), the AUC of the sd "
             f"features is {_pooled('auc_sd_minus_half', scope, 0.5)}: {verdict} "
-            f"(I\u00b2 = {r['i2']:.0f}%)."
+            f"(I\u00b2 = {r['i2']:.0f}%{_pi(r, 0.5)})."
         )
+    if "model" in allmeta.columns:
+        ind = allmeta[(allmeta["quantity"] == "auc_sd_minus_half")
+                      & (allmeta["scope"] == "students_and_mturk")
+                      & (allmeta["model"] == "independent") & (allmeta["interval"] == "knha")
+                      & (allmeta["scale"] == "identity")]
+        if len(ind) and ("auc_sd_minus_half", "students_and_mturk") in meta.index:
+            r, i = meta.loc[("auc_sd_minus_half", "students_and_mturk")], ind.iloc[0]
+            if r["model"] == "overlap":
+                out.append(
+                    f"Treating the groups as independent would give "
+                    f"{_fmt_ci(i['estimate'] + 0.5, i['ci_low'] + 0.5, i['ci_high'] + 0.5)} "
+                    f"(tau\u00b2 {i['tau2']:.4f} against {r['tau2']:.4f} with the overlap)."
+                )
     mt = sd_rows[sd_rows["source"] == "mturk"]
     if len(mt):
         r = mt.iloc[0]
@@ -1081,7 +1511,7 @@ def verdict_sentences(result: ReplicationResult,
         out.append(
             f"The mean features beat the sd features by "
             f"{_pooled('auc_mean_minus_sd', 'students_and_mturk')} AUC pooled over all "
-            f"{int(r['k'])} groups; the paired DeLong interval excludes 0 in favour of the "
+            f"{int(r['k'])} groups ({_how(r)}{_pi(r)}); the paired DeLong interval excludes 0 in favour of the "
             f"mean in {int((d['ci_low'] > 0).sum())} groups and in favour of the sd in "
             f"{int((d['ci_high'] < 0).sum())}."
         )

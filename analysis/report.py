@@ -350,11 +350,51 @@ class ReportData:
 
     @property
     def meta_display(self) -> pd.DataFrame:
-        m = self.replication.meta.copy()
+        """Hartung-Knapp rows on the AUC scale: overlap model and independence model
+        side by side, the disjoint-groups scope and MTurk (one study)."""
+        m = self.replication.meta
+        if "interval" in m.columns:
+            m = m[(m["scale"] == "identity") & ((m["interval"] == "knha") | (m["k"] == 1))]
+        m = m.copy()
         m["estimate (95% CI)"] = [f"{e:+.3f} [{lo:+.3f}, {hi:+.3f}]"
                                   for e, lo, hi in zip(m["estimate"], m["ci_low"], m["ci_high"],
                                                        strict=True)]
-        return m[["quantity", "scope", "k", "estimate (95% CI)", "tau2", "i2", "q", "q_p"]]
+        cols = ["quantity", "scope", "k", "estimate (95% CI)", "tau2", "i2", "q", "q_p"]
+        if "pi_low" in m.columns:
+            m["95% PI"] = [("" if not np.isfinite(lo) else f"[{lo:+.3f}, {hi:+.3f}]")
+                           for lo, hi in zip(m["pi_low"], m["pi_high"], strict=True)]
+            m["shared images"] = np.where(m["model"] == "overlap", "modelled",
+                                          np.where(m["accounts_for_overlap"], "none",
+                                                   "ignored"))
+            cols = ["quantity", "scope", "shared images", "k", "estimate (95% CI)", "95% PI",
+                    "tau2", "i2", "q", "q_p"]
+        return m[cols]
+
+    @property
+    def overlap_sentence(self) -> str:
+        return replication.overlap_sentence(self.replication.images)
+
+    @property
+    def overlap_display(self) -> pd.DataFrame:
+        """Per group: images used, images shared with MTurk, and the student group it
+        shares most images with."""
+        ov = self.replication.overlap
+        both = pd.concat([ov, ov.rename(columns={"group_a": "group_b", "group_b": "group_a",
+                                                 "n_a": "n_b", "n_b": "n_a"})],
+                         ignore_index=True)
+        rows = []
+        for g, d in both.groupby("group_a", sort=True):
+            if g == "mturk/isic":
+                continue
+            mt = d[d["group_b"] == "mturk/isic"]
+            st = d[d["group_b"] != "mturk/isic"].sort_values(["n_shared", "group_b"],
+                                                            ascending=[False, True])
+            top = st.iloc[0]
+            rows.append({"group": g, "images": int(d["n_a"].iloc[0]),
+                         "shared with MTurk": int(mt["n_shared"].sum()),
+                         "student groups sharing images": int((st["n_shared"] > 0).sum()),
+                         "most shared with": f"{top['group_b']} ({int(top['n_shared'])})"})
+        return pd.DataFrame(rows)
 
     @property
     def replication_sentences(self) -> str:

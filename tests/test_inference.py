@@ -288,3 +288,77 @@ def test_meta_dl_matches_statsmodels():
     assert r["tau2"] == pytest.approx(res.tau2, abs=1e-12)
     assert r["estimate"] == pytest.approx(res.mean_effect_re, abs=1e-12)
     assert r["q"] == pytest.approx(res.q, abs=1e-10)
+
+
+# ---------------------------------------------------------------------------
+# meta-analysis with a known within-study covariance (metafor 3.8.1 rma.mv,
+# rma(test="knha"), predict(); make_meta_overlap.R)
+# ---------------------------------------------------------------------------
+def _overlap_cases():
+    x = _read("meta_input.csv")
+    img = _read("meta_overlap_images.csv")
+    sets = [set(g["image_id"]) for _, g in img.groupby("study", sort=False)]
+    n = np.array([len(s) for s in sets], dtype=float)
+    shared = np.array([[len(a & b) for b in sets] for a in sets], dtype=float)
+    corr = shared / np.sqrt(np.outer(n, n))
+    a = _read("meta_overlap_auc.csv")
+    yh = 0.3 + np.array([-0.01, 0.01, 0, 0.005, -0.004, 0.002, 0.007, -0.006])
+    cases = {
+        "heterogeneous": (x["yi"].to_numpy(), x["vi"].to_numpy()),
+        "homogeneous": (yh, x["vi"].to_numpy()),
+        "auc_logit": (np.log(a["auc"] / (1 - a["auc"])).to_numpy(),
+                      (a["se"] ** 2 / (a["auc"] * (1 - a["auc"])) ** 2).to_numpy()),
+    }
+    return cases, corr
+
+
+def test_meta_mv_matches_metafor():
+    cases, corr = _overlap_cases()
+    ref = _read("meta_overlap_output.csv")
+    seen = set()
+    for r in ref.itertuples(index=False):
+        y, v = cases[r.case]
+        dl = r.model == "independent_DL"
+        V = np.diag(v) if r.model.startswith("independent") else corr * np.sqrt(np.outer(v, v))
+        res = inf.random_effects_meta_mv(y, V, method="DL" if dl else "REML", test=r.test)
+        back = (lambda t: 1 / (1 + np.exp(-t))) if r.scale == "logit" else (lambda t: t)
+        # rma.mv maximises the REML likelihood numerically (nlminb, rel.tol 1e-10): its
+        # tau^2 agrees with Fisher scoring to ~1e-7 (seen: 9e-8); rma() to ~1e-12
+        tol = 1e-6 if r.model == "overlap" else 1e-9
+        for mine, theirs in (("estimate", "estimate"), ("low", "ci_lb"), ("high", "ci_ub"),
+                             ("pi_low", "pi_lb"), ("pi_high", "pi_ub")):
+            assert back(res[mine]) == pytest.approx(getattr(r, theirs), abs=tol), (r, mine)
+        assert res["se"] == pytest.approx(r.se, abs=tol)
+        assert res["tau2"] == pytest.approx(r.tau2, abs=tol)
+        assert res["q"] == pytest.approx(r.QE, rel=1e-9)
+        assert res["q_p"] == pytest.approx(r.QEp, rel=1e-6, abs=1e-15)
+        assert res["k"] == r.k
+        seen.add((r.case, r.model, r.test))
+    assert len(seen) == 13
+    # the overlap changes the answer (else the test above could not tell V was used)
+    y, v = cases["heterogeneous"]
+    a = inf.random_effects_meta_mv(y, corr * np.sqrt(np.outer(v, v)))
+    b = inf.random_effects_meta_mv(y, v)
+    assert abs(a["se"] - b["se"]) > 1e-3 and abs(a["q"] - b["q"]) > 1
+
+
+def test_meta_mv_diagonal_equals_random_effects_meta():
+    x = _read("meta_input.csv")
+    for method in ("REML", "DL"):
+        a = inf.random_effects_meta(x["yi"], x["vi"], method)
+        b = inf.random_effects_meta_mv(x["yi"], np.diag(x["vi"]), method)
+        for key in ("estimate", "se", "low", "high", "tau2", "i2", "q", "q_p"):
+            assert b[key] == pytest.approx(a[key], rel=1e-12, abs=1e-15), key
+
+
+def test_meta_mv_knha_matches_statsmodels_hksj():
+    from statsmodels.stats.meta_analysis import combine_effects
+
+    x = _read("meta_input.csv")
+    res = combine_effects(x["yi"].to_numpy(), x["vi"].to_numpy(), method_re="dl")
+    mine = inf.random_effects_meta_mv(x["yi"], x["vi"], method="DL", test="knha")
+    assert mine["se"] == pytest.approx(res.sd_eff_w_re_hksj, rel=1e-10)
+    lo, hi = res.conf_int(use_t=True)[3]  # "random effect wls": HKSJ, t with k-1 df
+    assert (mine["low"], mine["high"]) == pytest.approx((lo, hi), rel=1e-10)
+    with pytest.raises(ValueError):
+        inf.random_effects_meta_mv(x["yi"], np.ones((8, 8)) * 0.001 + np.diag(x["vi"]), "DL")

@@ -171,16 +171,81 @@ def test_meta_equals_random_effects_meta_on_own_inputs(rep):
                             ("students_and_mturk", student.notna())):
             s = studies[(studies["quantity"] == q) & mask]
             want = inference.random_effects_meta(s["yi"], s["vi"], method="REML")
-            got = rep.meta[(rep.meta["quantity"] == q) & (rep.meta["scope"] == scope)].iloc[0]
+            m = rep.meta
+            got = m[(m["quantity"] == q) & (m["scope"] == scope) & (m["model"] == "independent")
+                    & (m["interval"] == "wald") & (m["scale"] == "identity")].iloc[0]
             assert got["k"] == want["k"] == len(s)
             for a, b in (("estimate", "estimate"), ("se", "se"), ("ci_low", "low"),
                          ("ci_high", "high"), ("tau2", "tau2"), ("i2", "i2"), ("q", "q")):
                 assert got[a] == pytest.approx(want[b], rel=1e-12, abs=1e-15)
-        mt = rep.meta.query("quantity == @q and scope == 'mturk'").iloc[0]
+        mt = rep.meta.query("quantity == @q and scope == 'mturk'")
+        assert len(mt) == 1
+        mt = mt.iloc[0]
         one = studies[(studies["quantity"] == q) & (student == "mturk")].iloc[0]
         assert mt["k"] == 1 and mt["estimate"] == pytest.approx(one["yi"])
-    no7 = rep.meta.query("scope == 'students_excl_group07'")
-    assert (no7["k"] == rep.meta.query("scope == 'students'")["k"].to_numpy() - 1).all()
+    no7 = rep.meta.query("scope == 'students_excl_group07' and primary")
+    assert (no7["k"] == rep.meta.query("scope == 'students' and primary")["k"].to_numpy()
+            - 1).all()
+
+
+def test_image_overlap_real_data(annotations):
+    # the figures measured in issue 10 (item 4) on every annotated image
+    im = R.annotated_images(annotations)
+    ov = R.image_overlap(im)
+    n_groups = im[["cohort", "group"]].drop_duplicates().shape[0]
+    assert len(ov) == n_groups * (n_groups - 1) // 2
+    key = im["cohort"] + "/" + im["group"]
+    mturk = set(im.loc[key == "mturk/isic", "image_id"])
+    students = set(im.loc[key != "mturk/isic", "image_id"])
+    assert len(mturk) == 1250 and len(mturk & students) == 1050
+    with_mt = ov[ov["group_b"] == "mturk/isic"]
+    assert ((with_mt["n_a"] == 100) & (with_mt["n_shared"] == 100)).sum() == 12
+    st = ov[(ov["group_a"] != "mturk/isic") & (ov["group_b"] != "mturk/isic")]
+    top = st.loc[st["n_shared"].idxmax()]
+    assert (top["group_a"], top["group_b"], top["n_shared"]) == (
+        "2017-2018/group01", "2019-2020/group01", 87)
+    g7 = ov.set_index(["group_a", "group_b"]).loc[("2017-2018/group07", "2019-2020/group08")]
+    assert g7["n_shared"] == 64
+    # pair counts agree with set intersections done here directly
+    sets = {k: set(g["image_id"]) for k, g in im.assign(k=key).groupby("k")}
+    for r in ov.sample(25, random_state=1).itertuples(index=False):
+        assert r.n_shared == len(sets[r.group_a] & sets[r.group_b])
+
+
+def test_replication_meta_accounts_for_overlap(rep):
+    # the images behind each group's estimates are recorded, and their overlap
+    assert set(zip(rep.images["cohort"], rep.images["group"], strict=True)) == set(
+        zip(rep.groups["cohort"], rep.groups["group"], strict=True))
+    n = rep.images.groupby(["cohort", "group"]).size()
+    sd = rep.groups[rep.groups["feature_set"] == "sd"].set_index(["cohort", "group"])
+    assert (n.loc[sd.index].to_numpy() == sd["n_images"].to_numpy()).all()
+    pd.testing.assert_frame_equal(rep.overlap, R.image_overlap(rep.images))
+    assert rep.overlap["n_shared"].max() > 0  # the groups do overlap
+    m = rep.meta
+    prim = m[m["primary"]]
+    assert not prim.duplicated(["quantity", "scope"]).any()
+    both = prim[prim["scope"] == "students_and_mturk"]
+    assert (both["model"] == "overlap").all() and both["accounts_for_overlap"].all()
+    studies = R.meta_studies(rep.groups, rep.differences)
+    for q in R.QUANTITIES:
+        s = studies[studies["quantity"] == q]
+        V = R.overlap_covariance(np.sqrt(s["vi"]), R.overlap_correlation(rep.images,
+                                                                          list(s["study"])))
+        want = inference.random_effects_meta_mv(s["yi"], V, test="knha")
+        got = both[both["quantity"] == q].iloc[0]
+        assert got["estimate"] == pytest.approx(want["estimate"], rel=1e-12)
+        assert got["ci_low"] == pytest.approx(want["low"], rel=1e-12)
+        assert got["pi_high"] == pytest.approx(want["pi_high"], rel=1e-12)
+        dis = prim[(prim["quantity"] == q) & (prim["scope"] == "disjoint")].iloc[0]
+        chosen = dis["studies"].split(";")
+        pairs = rep.overlap[rep.overlap["group_a"].isin(chosen)
+                            & rep.overlap["group_b"].isin(chosen)]
+        assert len(chosen) == dis["k"] >= 2 and (pairs["n_shared"] == 0).all()
+        others = set(s["study"]) - set(chosen)  # maximal: every other group touches one
+        touch = rep.overlap[(rep.overlap["n_shared"] > 0)
+                            & (rep.overlap["group_a"].isin(chosen)
+                               | rep.overlap["group_b"].isin(chosen))]
+        assert others <= set(touch["group_a"]) | set(touch["group_b"])
 
 
 def test_seeded_replication_is_identical(annotations, rep):
@@ -261,3 +326,23 @@ def test_group_permutation_p_values_are_recorded_for_sd_only(rep):
     assert (sd["n_permutations"] == PERMS).all()
     assert sd["perm_p"].between(1 / (PERMS + 1), 1).all()
     assert g.loc[g["feature_set"] == "mean", "perm_p"].isna().all()
+
+
+def test_overlap_sentence_and_report_tables(annotations, rep):
+    from types import SimpleNamespace
+
+    from analysis.report import ReportData
+
+    text = R.overlap_sentence(R.annotated_images(annotations))
+    for bit in ("1,250 MTurk images, 1,050 were also rated", "up to 87 images",
+                "2017-2018/group01 and 2019-2020/group01", "group 7 shares 64 with 2019-2020/group08"):
+        assert bit in text, text
+    fake = SimpleNamespace(replication=rep)
+    ov = ReportData.overlap_display.fget(fake)
+    assert len(ov) == rep.groups.query("source == 'student'")[["cohort", "group"]].drop_duplicates(
+        ).shape[0]
+    g7 = ov.set_index("group").loc["2017-2018/group07"]
+    assert g7["images"] == 96 and g7["shared with MTurk"] <= 96
+    md = ReportData.meta_display.fget(fake)
+    assert {"modelled", "ignored", "none"} <= set(md["shared images"])
+    assert not md.duplicated(["quantity", "scope", "shared images"]).any()
