@@ -30,8 +30,11 @@ The choices (:data:`CHOICES`):
     or ``impute`` each missing cell by the median of the same annotator's scores of
     the same feature type on the other images (see :func:`path_features` for why).
 ``cv``
-    ``5-fold``, ``10-fold`` (the paper; stratified, canonical split of
-    :func:`analysis.models.stratified_splits` with the same seed) or ``loo``.
+    ``5-fold`` or ``10-fold`` (the paper), stratified, repeated :data:`MV_REPEATS`
+    times (:func:`analysis.models.stratified_splits` with the same seed). Leave-one-out
+    is not a level: its folds hold one image, so no fold AUC exists, and the AUC of
+    scores pooled across 96 fold models depends on their scales (a separated fold's
+    scores diverge), which is the artefact the review's estimand avoids.
 ``disagreement``
     ``moments`` (the paper: the consensus is the mean, the disagreement set the
     standard deviation) or one robust spread measure across the annotators of an
@@ -40,10 +43,11 @@ The choices (:data:`CHOICES`):
     annotators' raw scores over the ordinal categories; entropy is a function of the
     categories only, so it is the same under both scalings).
 
-Every path scores images by the linear predictor of models fitted on the
-training folds; AUCs are those of the pooled out-of-fold scores of the canonical
-split (with leave-one-out a fold has one test image, so fold AUCs do not exist and
-only the pooled AUC is defined).
+Every path uses the review's estimand (:mod:`analysis.cvstats`): the fold-wise AUC
+averaged over the folds of :data:`MV_REPEATS` fold assignments, with bootstrap-CV
+intervals (:data:`MV_BOOT` replicates) and a permutation test of the same repeated-CV
+statistic, stopped sequentially (Besag & Clifford, :func:`analysis.cvstats.sequential_pvalue`)
+after :data:`MV_EXCEEDANCES` exceedances.
 """
 
 from __future__ import annotations
@@ -56,14 +60,14 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
-from . import inference, models
+from . import models
 from .features import GROUP7_FEATURES, moments_across, zscore
 from .progress import progress
 
 SCALINGS = ("zscore", "raw")
 ESTIMATORS = ("mle", "firth", "ridge")
 MISSING = ("drop", "impute")
-CVS = ("5-fold", "10-fold", "loo")
+CVS = ("5-fold", "10-fold")
 DISAGREEMENTS = ("moments", "mad", "range", "entropy")
 #: The choices and their levels, in the order of the specification-curve panel.
 CHOICES = {"scaling": SCALINGS, "estimator": ESTIMATORS, "missing": MISSING, "cv": CVS,
@@ -75,15 +79,27 @@ DISAGREEMENT_FEATURE = {"moments": "sd", "mad": "mad", "range": "range", "entrop
 RIDGE_ALPHAS = (1e-3, 1e-2, 1e-1, 1.0)
 RIDGE_INNER_FOLDS = 5
 DEFAULT_PERMUTATIONS = 200
+#: Fold assignments per path (observed statistic, each permutation, each replicate).
+MV_REPEATS = 3
+#: Bootstrap-CV replicates per path.
+MV_BOOT = 50
+#: Exceedances after which a path's permutation test stops (Besag & Clifford).
+MV_EXCEEDANCES = 10
+#: Permutations evaluated at a time before the stopping rule is checked.
+MV_BATCH = 20
 ALPHA = 0.05
 
 MULTIVERSE_RULES = """\
-Per path and claim, in the style of the review's rules. **C4** is *supported* when
-the consensus (mean) set has a higher pooled out-of-fold AUC than the disagreement
-set with a paired DeLong p below 5%, *not supported* when it is significantly lower,
-and *inconclusive* otherwise. **C5** is *supported* when the permutation p is below
-5% and the DeLong 95% interval of the pooled AUC of the disagreement set lies above
-0.5, *not supported* when neither holds, and *inconclusive* when only one does."""
+Per path and claim, in the style of the review's rules, on the cross-validated AUC
+(fold-wise AUCs averaged over the folds of the path's repeated cross-validation).
+**C4** is *supported* when the consensus (mean) set has a higher cvAUC than the
+disagreement set with a paired bootstrap-CV z test p below 5%, *not supported* when it
+is significantly lower, and *inconclusive* otherwise. **C5** is *supported* when the
+permutation p of the disagreement set is below 5%, *not supported* when its
+bootstrap-CV 95% interval lies entirely below 0.5, and *inconclusive* otherwise. The
+permutation test stops at its 10th exceedance (Besag & Clifford's sequential p-value,
+which is valid and gives the fixed-count p-value whenever it runs to the maximum), so
+only clearly non-significant paths stop early."""
 
 
 @dataclass(frozen=True)
@@ -508,22 +524,15 @@ def _solve(X, Y, W, alpha, solver):
 # --- one path ------------------------------------------------------------------------------
 
 def path_splits(y: np.ndarray, cv: str, seed: int = models.DEFAULT_SEED,
-                repeat: int = 0) -> list[models.Split]:
-    """Splits of one CV choice: stratified k-fold (repeat ``repeat`` of
-    :func:`analysis.models.stratified_splits`) or leave-one-out."""
-    if cv == "loo":
-        n = len(y)
-        idx = np.arange(n)
-        return [models.Split(repeat, i, np.delete(idx, i), np.array([i])) for i in range(n)]
-    k = {"5-fold": 5, "10-fold": 10}[cv]
-    sp = models.stratified_splits(y, n_splits=k, n_repeats=1,
-                                  seed=seed if repeat == 0 else _split_seed(seed, repeat - 1))
-    return [models.Split(repeat, s.fold, s.train, s.test) for s in sp]
+                n_repeats: int = MV_REPEATS) -> list[models.Split]:
+    """Splits of one CV choice: ``n_repeats`` stratified k-fold assignments
+    (:func:`analysis.models.stratified_splits`; repeat 0 is the review's canonical split)."""
+    if cv not in CV_FOLDS:
+        raise ValueError(f"cv must be one of {tuple(CV_FOLDS)}, got {cv!r}")
+    return models.stratified_splits(y, n_splits=CV_FOLDS[cv], n_repeats=n_repeats, seed=seed)
 
 
-def _split_seed(seed: int, p: int) -> int:
-    """Seed of the folds of permutation ``p`` (as :func:`analysis.review.permutation_tests`)."""
-    return int(np.random.SeedSequence([seed, 3, p]).generate_state(1)[0])
+CV_FOLDS = {"5-fold": 5, "10-fold": 10}
 
 
 def run_cv(X: np.ndarray, y: np.ndarray, splits: list[models.Split], estimator: str, *,
@@ -536,24 +545,6 @@ def run_cv(X: np.ndarray, y: np.ndarray, splits: list[models.Split], estimator: 
     return models.cross_validate(X, y, splits, estimator=estimator, labels=labels, n_jobs=n_jobs)
 
 
-def _pooled(cv: models.CVResult, n: int) -> np.ndarray:
-    s = cv.scores[cv.scores["repeat"] == cv.scores["repeat"].min()]
-    out = np.full(n, np.nan)
-    out[s["row"].to_numpy()] = s["score"].to_numpy()
-    return out
-
-
-def _statistic(cv: models.CVResult, loo: bool) -> np.ndarray:
-    """Per repeat: mean fold AUC (k-fold) or pooled out-of-fold AUC (leave-one-out)."""
-    if not loo:
-        return cv.folds.groupby("repeat", sort=True)["auc"].mean().to_numpy()
-    out = []
-    for _, g in cv.scores.groupby("repeat", sort=True):
-        yy = g["y"].to_numpy()
-        out.append(inference.auc(yy, g["score"].to_numpy()) if 0 < yy.sum() < len(yy) else np.nan)
-    return np.asarray(out)
-
-
 ROW_COLUMNS = ["path_id", *CHOICES, "is_paper", "claim", "estimate", "ci_low", "ci_high", "p",
                "verdict", "n_images", "n_melanoma", "n_imputed_images", "auc_consensus",
                "auc_disagreement", "statistic", "observed_statistic", "n_permutations",
@@ -562,7 +553,8 @@ ROW_COLUMNS = ["path_id", *CHOICES, "is_paper", "claim", "estimate", "ci_low", "
 
 def run_path(wide: pd.DataFrame, y: pd.Series, path: Path, *, path_id: int = 0,
              n_permutations: int = DEFAULT_PERMUTATIONS, seed: int = models.DEFAULT_SEED,
-             n_jobs: int = 1) -> pd.DataFrame:
+             n_repeats: int = MV_REPEATS, n_boot: int = MV_BOOT,
+             exceedances: int = MV_EXCEEDANCES, n_jobs: int = 1) -> pd.DataFrame:
     """C4 and C5 on one path: two tidy rows (see :data:`ROW_COLUMNS`).
 
     Parameters
@@ -572,93 +564,109 @@ def run_path(wide: pd.DataFrame, y: pd.Series, path: Path, *, path_id: int = 0,
     path_id : int
         Identifier written into the rows.
     n_permutations : int
-        Label permutations of the C5 test. Permutation ``p`` shuffles the labels with
-        :func:`analysis.inference.stratified_permutations` seeded by
-        ``SeedSequence([seed, 2])`` and draws new folds with
-        ``SeedSequence([seed, 3, p])``, exactly as
-        :func:`analysis.review.permutation_tests` -- so the paper's path gives the
-        review's p-value, and every path sees the same permutations.
+        Largest number of label permutations of the C5 test. Permutation ``p``
+        shuffles the labels and draws ``n_repeats`` fold assignments exactly as
+        :func:`analysis.review.permutation_null` (so every path sees the same
+        permutations); they are evaluated :data:`MV_BATCH` at a time and the test
+        stops at the ``exceedances``-th null statistic at or above the observed one
+        (:func:`analysis.cvstats.sequential_pvalue`).
     seed : int
+    n_repeats : int
+        Fold assignments of the observed statistic, of every permutation and of every
+        bootstrap-CV replicate.
+    n_boot : int
+        Bootstrap-CV replicates (shared by both sets, so the C4 difference is paired).
     n_jobs : int
         Workers of the batched engine.
 
     Returns
     -------
     DataFrame
-        Rows ``claim = "C4"`` (estimate: AUC(mean) - AUC(disagreement), paired
-        DeLong CI and p) and ``claim = "C5"`` (estimate: pooled AUC of the
-        disagreement set, DeLong CI; p: permutation test whose ``statistic`` is
-        the mean fold AUC for k-fold -- the paper's statistic -- and the pooled
-        out-of-fold AUC for leave-one-out).
+        Rows ``claim = "C4"`` (estimate: cvAUC(mean) - cvAUC(disagreement), with its
+        bootstrap-CV interval and z-test p) and ``claim = "C5"`` (estimate: cvAUC of
+        the disagreement set with its bootstrap-CV interval; p: the sequential
+        permutation p-value, ``n_permutations`` the permutations it rests on).
     """
+    from . import cvstats
+    from .review import BOOT_CV_REPEATS, _permutation_splits, _state
+
     t0 = time.perf_counter()
     d = path_features(wide, y, path)
     yy = d.y
     n = len(yy)
-    loo = path.cv == "loo"
-    splits = path_splits(yy, path.cv, seed)
+    k = CV_FOLDS[path.cv]
+    splits = path_splits(yy, path.cv, seed, n_repeats)
     cv_c = run_cv(d.consensus, yy, splits, path.estimator, seed=seed, n_jobs=n_jobs)
     cv_d = run_cv(d.disagreement, yy, splits, path.estimator, seed=seed, n_jobs=n_jobs)
-    sc_c, sc_d = _pooled(cv_c, n), _pooled(cv_d, n)
-    c4 = inference.delong_paired(yy, sc_c, sc_d)
-    c5 = inference.delong_ci(yy, sc_d)
-    # permutation test of the disagreement set
-    perms = inference.stratified_permutations(yy, n_permutations,
-                                              np.random.default_rng(np.random.SeedSequence([seed, 2])))
-    psplits, plabels = [], []
-    for p in range(n_permutations):
-        if loo:
-            sp = path_splits(perms[p], "loo", seed, repeat=p)
-        else:
-            k = {"5-fold": 5, "10-fold": 10}[path.cv]
-            sp = [models.Split(p, s.fold, s.train, s.test) for s in
-                  models.stratified_splits(perms[p], n_splits=k, seed=_split_seed(seed, p))]
-        psplits += sp
-        plabels += [perms[p]] * len(sp)
-    null_cv = run_cv(d.disagreement, yy, psplits, path.estimator, labels=np.asarray(plabels),
-                     seed=seed, n_jobs=n_jobs)
-    null = _statistic(null_cv, loo)
-    observed = float(_statistic(cv_d, loo)[0])
-    p_perm = inference.permutation_pvalue(observed, null, "greater")
-    valid = null[np.isfinite(null)]
+    bsplits, _ = cvstats.bootstrap_cv_splits(yy, n_boot=n_boot, n_repeats=BOOT_CV_REPEATS,
+                                             n_splits=k, seed=_state(seed, 1))
+    reps = {}
+    for name, X in (("c", d.consensus), ("d", d.disagreement)):
+        b = run_cv(X, yy, bsplits, path.estimator, seed=seed, n_jobs=n_jobs)
+        reps[name] = cvstats.bootstrap_cv_replicates(b.folds, BOOT_CV_REPEATS)
+    diff = cvstats.paired_cv_difference(cv_c.folds, cv_d.folds)
+    c4 = cvstats.bootstrap_cv_interval(diff["diff"], reps["c"] - reps["d"], null=0.0,
+                                       bounds=(-1.0, 1.0))
+    observed = float(cv_d.folds["auc"].mean())
+    c5 = cvstats.bootstrap_cv_interval(observed, reps["d"], null=0.5)
+    # sequential permutation test of the disagreement set
+    psplits, plabels = _permutation_splits(yy.astype(np.int64).tobytes(), n_permutations, seed,
+                                           k, n_repeats)
+    per = n_repeats * k
+    null = np.empty(0)
+    seq = {"complete": False}
+    for start in range(0, n_permutations, MV_BATCH):
+        stop = min(start + MV_BATCH, n_permutations)
+        res = run_cv(d.disagreement, yy, list(psplits[start * per: stop * per]), path.estimator,
+                     labels=plabels[start * per: stop * per], seed=seed, n_jobs=n_jobs)
+        null = np.append(null, cvstats.repeated_cv_statistic(res.folds))
+        seq = cvstats.sequential_pvalue(observed, null, h=exceedances, n_max=n_permutations)
+        if seq["complete"]:
+            break
+    p_perm = seq["p"]
+    used = null[: seq["n_used"]]
+    valid = used[np.isfinite(used)]
 
     def c4_verdict():
         if c4["p"] < ALPHA:
-            return "supported" if c4["diff"] > 0 else "not supported"
+            return "supported" if c4["estimate"] > 0 else "not supported"
         return "inconclusive"
 
-    ok = [p_perm < ALPHA, c5["low"] > 0.5]
-    c5_verdict = "supported" if all(ok) else ("not supported" if not any(ok) else "inconclusive")
+    c5_verdict = ("supported" if p_perm < ALPHA
+                  else "not supported" if c5["high"] < 0.5 else "inconclusive")
     common = {"path_id": path_id, **path.as_dict(), "is_paper": path.is_paper, "n_images": n,
               "n_melanoma": int(yy.sum()), "n_imputed_images": d.n_imputed_images,
-              "auc_consensus": c4["auc_a"], "auc_disagreement": c4["auc_b"]}
+              "auc_consensus": diff["auc_a"], "auc_disagreement": diff["auc_b"]}
     sep = int(cv_c.folds["separated"].sum() + cv_d.folds["separated"].sum())
     secs = time.perf_counter() - t0
     rows = [
-        {**common, "claim": "C4", "estimate": c4["diff"], "ci_low": c4["low"],
+        {**common, "claim": "C4", "estimate": c4["estimate"], "ci_low": c4["low"],
          "ci_high": c4["high"], "p": c4["p"], "verdict": c4_verdict(),
-         "statistic": "pooled_auc_difference", "observed_statistic": c4["diff"],
+         "statistic": "cv_auc_difference", "observed_statistic": c4["estimate"],
          "n_permutations": 0, "null_mean": np.nan, "n_null_nan": 0,
          "n_folds_separated": sep, "seconds": secs},
-        {**common, "claim": "C5", "estimate": c5["auc"], "ci_low": c5["low"], "ci_high": c5["high"],
-         "p": p_perm, "verdict": c5_verdict,
-         "statistic": "pooled_auc" if loo else "fold_mean_auc", "observed_statistic": observed,
-         "n_permutations": n_permutations, "null_mean": float(valid.mean()) if valid.size else np.nan,
-         "n_null_nan": int((~np.isfinite(null)).sum()), "n_folds_separated": sep, "seconds": secs},
+        {**common, "claim": "C5", "estimate": observed, "ci_low": c5["low"],
+         "ci_high": c5["high"], "p": p_perm, "verdict": c5_verdict,
+         "statistic": "cv_auc", "observed_statistic": observed,
+         "n_permutations": int(seq["n_used"]),
+         "null_mean": float(valid.mean()) if valid.size else np.nan,
+         "n_null_nan": int((~np.isfinite(used)).sum()), "n_folds_separated": sep,
+         "seconds": secs},
     ]
     return pd.DataFrame(rows)[ROW_COLUMNS]
 
 
 def _path_cost(path: Path) -> float:
-    """Rough relative run time of a path (for scheduling only): leave-one-out refits
-    every image, ridge runs an inner CV over four penalties."""
-    return ({"loo": 10.0, "10-fold": 1.0, "5-fold": 0.6}[path.cv]
+    """Rough relative run time of a path (for scheduling only): ridge runs an inner CV
+    over four penalties."""
+    return ({"10-fold": 1.0, "5-fold": 0.6}[path.cv]
             * {"ridge": 8.0, "firth": 1.5, "mle": 1.0}[path.estimator])
 
 
 def _run_one(args):
-    wide, y, path, pid, n_perm, seed = args
-    return run_path(wide, y, path, path_id=pid, n_permutations=n_perm, seed=seed, n_jobs=1)
+    wide, y, path, pid, n_perm, seed, n_boot = args
+    return run_path(wide, y, path, path_id=pid, n_permutations=n_perm, seed=seed, n_boot=n_boot,
+                    n_jobs=1)
 
 
 @dataclass
@@ -676,6 +684,7 @@ def multiverse(
     *,
     paths: list[Path] | None = None,
     n_permutations: int = DEFAULT_PERMUTATIONS,
+    n_boot: int = MV_BOOT,
     seed: int = models.DEFAULT_SEED,
     n_jobs: int = 1,
     quiet: bool = False,
@@ -689,10 +698,12 @@ def multiverse(
     tidy, labels : DataFrame
         Tidy annotations and expert labels (:func:`analysis.reproduce.load_annotations`).
     paths : list of Path, optional
-        Default :func:`grid` (144 paths).
+        Default :func:`grid` (96 paths).
     n_permutations : int
-        Permutations per path for C5 (default 200; the review uses 2000 on the paper's
-        path only).
+        Largest number of permutations per path for C5 (default 200; the test stops
+        earlier on clearly non-significant paths, see :func:`run_path`).
+    n_boot : int
+        Bootstrap-CV replicates per path.
     seed : int
     n_jobs : int
         Paths run in parallel worker processes (joblib); the rows do not depend on it.
@@ -712,7 +723,7 @@ def multiverse(
     t0 = time.perf_counter()
     paths = grid() if paths is None else list(paths)
     wide, y = wide_scores(tidy, labels, cohort=cohort, group=group)
-    tasks = [(wide, y, p, i, n_permutations, seed) for i, p in enumerate(paths)]
+    tasks = [(wide, y, p, i, n_permutations, seed, n_boot) for i, p in enumerate(paths)]
     if n_jobs == 1:
         parts = [_run_one(t) for t in progress(tasks, desc="multiverse", quiet=quiet)]
     else:
@@ -723,6 +734,7 @@ def multiverse(
             wrap=lambda it: progress(it, desc="multiverse", quiet=quiet))
     frame = pd.concat(parts, ignore_index=True)
     settings = {"n_paths": len(paths), "n_permutations": n_permutations, "seed": seed,
+                "n_boot": n_boot, "cv_repeats": MV_REPEATS, "exceedances": MV_EXCEEDANCES,
                 "ridge_alphas": list(RIDGE_ALPHAS), "ridge_inner_folds": RIDGE_INNER_FOLDS,
                 "n_jobs": n_jobs, "choices": {k: list(v) for k, v in CHOICES.items()}}
     return MultiverseResult(frame, settings, time.perf_counter() - t0)

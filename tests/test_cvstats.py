@@ -118,3 +118,28 @@ def test_bootstrap_cv_covers_under_the_null_small():
         miss += not (r["low"] <= 0.5 <= r["high"])
     # P(Binomial(40, 0.05) >= 7) < 0.005: a gross failure of coverage fails here
     assert miss <= 6
+
+
+def test_sequential_pvalue_hand_worked():
+    null = np.array([0.1, 0.9, 0.2, 0.8, 0.95, 0.3])
+    r = cvstats.sequential_pvalue(0.7, null, h=3, n_max=100)
+    assert r == {"p": 3 / 5, "n_used": 5, "stopped": True, "complete": True}
+    r = cvstats.sequential_pvalue(0.85, null, h=3, n_max=100)
+    assert not r["complete"] and np.isnan(r["p"])  # 2 exceedances in 6: draw more
+    r = cvstats.sequential_pvalue(0.85, null, h=3, n_max=6)
+    assert r["p"] == pytest.approx(3 / 7) and r["n_used"] == 6 and r["complete"]
+    # the same whatever the batch: a longer prefix does not change a decided p
+    longer = np.append(null, [0.99] * 10)
+    assert cvstats.sequential_pvalue(0.7, longer, h=3, n_max=100)["p"] == 3 / 5
+
+
+def test_sequential_pvalue_is_valid_under_the_null():
+    rng = np.random.default_rng(2)
+    ps = []
+    for _ in range(2000):
+        obs, null = rng.random(), rng.random(200)
+        ps.append(cvstats.sequential_pvalue(obs, null, h=10, n_max=200)["p"])
+    ps = np.asarray(ps)
+    # P(p <= 0.05) <= 0.05: with 2000 draws the share stays below 0.05 + 3 SE
+    assert (ps <= 0.05).mean() < 0.05 + 3 * np.sqrt(0.05 * 0.95 / 2000)
+    assert (ps <= 0.5).mean() > 0.4  # and it is not degenerate

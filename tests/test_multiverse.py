@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import inference, models, reproduce, review
+from analysis import cvstats, models, reproduce, review
 from analysis import multiverse as mv
 
 N_PERM = 60
@@ -18,16 +18,17 @@ def wide(annotations):
 @pytest.fixture(scope="module")
 def paper_rows(wide):
     w, y = wide
-    return mv.run_path(w, y, mv.PAPER_PATH, n_permutations=N_PERM, seed=11)
+    return mv.run_path(w, y, mv.PAPER_PATH, n_permutations=N_PERM, seed=11, n_boot=20)
 
 
 def test_grid_has_every_combination_paper_first():
     g = mv.grid()
-    assert len(g) == 2 * 3 * 2 * 3 * 4 == len(set(g))
+    assert len(g) == 2 * 3 * 2 * 2 * 4 == len(set(g))
     assert g[0].is_paper and sum(p.is_paper for p in g) == 1
-    assert len(mv.grid(estimator=("mle",), cv=("loo",))) == 2 * 2 * 4
-    with pytest.raises(ValueError):
-        mv.Path(cv="3-fold")
+    assert len(mv.grid(estimator=("mle",), cv=("5-fold",))) == 2 * 2 * 4
+    for bad in ("3-fold", "loo"):  # leave-one-out has no fold AUC: not a level
+        with pytest.raises(ValueError):
+            mv.Path(cv=bad)
 
 
 def test_paper_path_features_equal_group_design(wide, group7):
@@ -42,31 +43,46 @@ def test_paper_path_features_equal_group_design(wide, group7):
 
 
 def test_paper_path_equals_reproduce_and_review(paper_rows, group7):
-    """The path with the paper's choices gives the canonical numbers (same seed)."""
-    exp = reproduce.run_experiments(group7, repeats=1, seed=11, estimators=("mle",),
+    """The path with the paper's choices gives the review's numbers (same seed): the
+    cvAUCs over the same repeated splits, and the permutation p-value of the same
+    repeated-CV statistic whenever the sequential test runs to the maximum."""
+    exp = reproduce.run_experiments(group7, repeats=mv.MV_REPEATS, seed=11, estimators=("mle",),
                                     feature_sets=["mean", "sd"], quiet=True)
-    summ = reproduce.summarise(exp).set_index("feature_set")
-    ya, sa = review.pooled_scores(exp, "mean", "mle")
-    yb, sb = review.pooled_scores(exp, "sd", "mle")
-    ref = inference.delong_paired(ya, sa, sb)
+    f = exp.folds
+    ref = cvstats.paired_cv_difference(f[f["feature_set"] == "mean"], f[f["feature_set"] == "sd"])
     c4 = paper_rows[paper_rows["claim"] == "C4"].iloc[0]
     c5 = paper_rows[paper_rows["claim"] == "C5"].iloc[0]
-    assert c4["estimate"] == ref["diff"] and c4["p"] == ref["p"]
-    assert (c4["ci_low"], c4["ci_high"]) == (ref["low"], ref["high"])
-    assert c4["auc_consensus"] == ref["auc_a"] and c4["auc_disagreement"] == ref["auc_b"]
-    assert c5["estimate"] == inference.delong_ci(yb, sb)["auc"]
-    assert c5["observed_statistic"] == summ.loc["sd", "mean_auc"]
+    assert c4["estimate"] == pytest.approx(ref["diff"], abs=1e-12)
+    assert c4["auc_consensus"] == pytest.approx(ref["auc_a"], abs=1e-12)
+    assert c5["observed_statistic"] == pytest.approx(f.loc[f["feature_set"] == "sd", "auc"].mean(),
+                                                     abs=1e-12)
+    assert c4["ci_low"] <= c4["estimate"] <= c4["ci_high"]
     perm = review.permutation_tests(group7, exp, n_permutations=N_PERM, seed=11, sets=("sd",),
-                                    quiet=True).summary.iloc[0]
-    assert c5["p"] == perm["p_value"]
+                                    n_repeats=mv.MV_REPEATS, n_seeds=0, quiet=True)
+    null = perm.null["auc"].to_numpy()
+    seq = cvstats.sequential_pvalue(c5["observed_statistic"], null, h=mv.MV_EXCEEDANCES,
+                                    n_max=N_PERM)
+    assert c5["p"] == pytest.approx(seq["p"]) and c5["n_permutations"] == seq["n_used"]
+    if seq["n_used"] == N_PERM:
+        assert c5["p"] == pytest.approx(perm.summary["p_value"].iloc[0])
     assert c5["n_images"] == 96 and bool(c5["is_paper"])
+
+
+def test_a_clearly_null_path_stops_early(wide):
+    w, y = wide
+    rng = np.random.default_rng(0)
+    y0 = pd.Series(rng.permutation(y.to_numpy()), index=y.index)  # labels unrelated
+    rows = mv.run_path(w, y0, mv.PAPER_PATH, n_permutations=200, seed=1, n_boot=10)
+    c5 = rows[rows["claim"] == "C5"].iloc[0]
+    if c5["p"] > 0.2:  # a large p rests on about 10 / p permutations
+        assert c5["n_permutations"] < 200
 
 
 def test_seeded_paths_are_identical(wide):
     w, y = wide
     p = mv.Path(estimator="ridge", cv="5-fold", disagreement="mad", missing="impute")
-    a = mv.run_path(w, y, p, n_permutations=20, seed=3).drop(columns="seconds")
-    b = mv.run_path(w, y, p, n_permutations=20, seed=3).drop(columns="seconds")
+    a = mv.run_path(w, y, p, n_permutations=20, seed=3, n_boot=5).drop(columns="seconds")
+    b = mv.run_path(w, y, p, n_permutations=20, seed=3, n_boot=5).drop(columns="seconds")
     pd.testing.assert_frame_equal(a, b)
 
 
@@ -121,7 +137,8 @@ def test_spread_measures_by_hand():
 def test_summaries_and_curve(paper_rows, wide):
     w, y = wide
     rows = pd.concat([paper_rows, mv.run_path(w, y, mv.Path(estimator="firth", cv="5-fold"),
-                                              path_id=1, n_permutations=20)], ignore_index=True)
+                                              path_id=1, n_permutations=20, n_boot=5)],
+                     ignore_index=True)
     vt = mv.verdict_table(rows)
     assert set(vt["claim"]) == {"C4", "C5"} and (vt["n_paths"] == 2).all()
     sents = mv.survival_summary(rows)
@@ -134,10 +151,10 @@ def test_rows_come_back_in_path_order_for_any_n_jobs(annotations):
     # with workers, expensive paths are run first; the frame must still be in path
     # order and identical to a one-process run
     paths = mv.grid(scaling=("zscore",), missing=("drop",), disagreement=("moments", "range"),
-                    cv=("5-fold", "loo"), estimator=("mle", "ridge"))
+                    cv=("5-fold", "10-fold"), estimator=("mle", "ridge"))
     costs = [mv._path_cost(p) for p in paths]
     assert costs != sorted(costs, reverse=True)  # the workers do see another order
-    kw = {"paths": paths, "n_permutations": 5, "seed": 4, "quiet": True}
+    kw = {"paths": paths, "n_permutations": 5, "n_boot": 5, "seed": 4, "quiet": True}
     one = mv.multiverse(annotations.tidy, annotations.labels, n_jobs=1, **kw).frame
     two = mv.multiverse(annotations.tidy, annotations.labels, n_jobs=2, **kw).frame
     pd.testing.assert_frame_equal(one.drop(columns="seconds"), two.drop(columns="seconds"))
