@@ -1094,12 +1094,16 @@ class AnnotatorResult:
     skipped : DataFrame
         ``cohort, group, reason`` of the groups not in the curve.
     manifest_extra : dict
+    trend : DataFrame
+        Per (group, feature set): least-squares slope of the curve on ``k`` with its
+        bootstrap-over-images 95% interval and a direction (:func:`curve_trend`).
     """
 
     rows: pd.DataFrame
     summary: pd.DataFrame
     skipped: pd.DataFrame
     manifest_extra: dict = field(default_factory=dict)
+    trend: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def _subset_rng(seed: int, cohort: str, group: str, k: int) -> np.random.Generator:
@@ -1142,16 +1146,130 @@ def _curve_task(args) -> list[dict]:
             cv = models.cross_validate(_subset_moments(d, sub, fs), y, splits,
                                        estimator=estimator, engine=engine, n_jobs=1)
             fsum = _fold_summary(cv.folds)
-            ci = inference.delong_ci(y, _canonical_scores(cv, d.n_images))
             rows.append({"cohort": d.cohort, "group": d.group, "features": ",".join(d.features),
                          "n_images": d.n_images, "n_melanoma": d.n_melanoma,
                          "n_annotators": len(d.feature_annotators[d.features[0]]), "k": k,
                          "subset": "-".join(sub), "feature_set": fs, "estimator": estimator,
-                         "auc": ci["auc"], "ci_low": ci["low"], "ci_high": ci["high"],
+                         "auc": float(cv.folds["auc"].mean()),
                          "fold_mean_auc": fsum["fold_mean_auc"],
                          "repeat_mean_auc": fsum["repeat_mean_auc"],
                          "n_folds_separated": fsum["n_folds_separated"]})
     return rows
+
+
+#: Bootstrap replicates of the trend of the annotator curve.
+TREND_BOOT = 50
+#: Annotator subsets per k in each trend replicate.
+TREND_SUBSETS = 5
+
+
+def _slope(k: np.ndarray, auc: np.ndarray) -> float:
+    ok = np.isfinite(auc)
+    if ok.sum() < 2:
+        return float("nan")
+    return float(np.polyfit(k[ok].astype(float), auc[ok], 1)[0])
+
+
+def _trend_task(args) -> list[dict]:
+    """Bootstrap slopes of one group (see :func:`curve_trend`)."""
+    from . import cvstats
+
+    d, ks, subsets, n_boot, n_splits, seed, estimator, engine = args
+    y = d.labels
+    splits, _ = cvstats.bootstrap_cv_splits(y, n_boot=n_boot, n_repeats=1, n_splits=n_splits,
+                                            seed=seed)
+    rows = []
+    for fs in FEATURE_SETS:
+        per_k = np.full((n_boot, len(ks)), np.nan)
+        for j, k in enumerate(ks):
+            reps = []
+            for sub in subsets[k]:
+                cv = models.cross_validate(_subset_moments(d, sub, fs), y, splits,
+                                           estimator=estimator, engine=engine, n_jobs=1)
+                reps.append(cvstats.bootstrap_cv_replicates(cv.folds, 1))
+            per_k[:, j] = np.nanmean(np.vstack(reps), axis=0)
+        slopes = np.array([_slope(np.asarray(ks), per_k[b]) for b in range(n_boot)])
+        rows.append({"cohort": d.cohort, "group": d.group, "feature_set": fs,
+                     "boot_slopes": slopes})
+    return rows
+
+
+def curve_trend(designs: list, summary: pd.DataFrame, *, seed: int = models.DEFAULT_SEED,
+                n_boot: int = TREND_BOOT, max_subsets: int = TREND_SUBSETS,
+                estimator: str = "mle", n_splits: int = 10, engine: str = "auto",
+                n_jobs: int = 1, quiet: bool = True) -> pd.DataFrame:
+    """Slope of the annotator curve on ``k`` with a bootstrap-over-images interval.
+
+    Parameters
+    ----------
+    designs : list of AbcDesign
+        The groups of the curve.
+    summary : DataFrame
+        :attr:`AnnotatorResult.summary` (the estimate: the least-squares slope of
+        ``repeat_mean_auc_mean`` on ``k``).
+    n_boot : int
+        Bootstrap replicates: images drawn with replacement within class, the
+        cross-validation redone on each (folds over distinct images,
+        :func:`analysis.cvstats.bootstrap_cv_splits`).
+    max_subsets : int
+        Annotator subsets per ``k`` in each replicate (a seeded sample; all when
+        fewer).
+
+    Returns
+    -------
+    DataFrame
+        ``cohort, group, feature_set, k_min, k_max, slope, se, ci_low, ci_high,
+        n_boot, direction`` ("rising" or "falling" when the 95% interval excludes 0,
+        else "no trend shown").
+
+    Notes
+    -----
+    The spread of the AUC over overlapping subsets of the same annotators on the same
+    images is not a sampling SD: the subsets share annotators and images. The
+    interval here resamples images, the source of sampling error, and refits
+    everything inside each replicate; the subsets of a replicate are a subsample, which
+    can only widen the interval.
+    """
+    from scipy import stats as st
+
+    tasks = []
+    for d in designs:
+        ann = d.feature_annotators[d.features[0]]
+        ks = list(range(2, len(ann) + 1))
+        subsets = {k: annotator_subsets(ann, k, max_subsets=max_subsets,
+                                        rng=_subset_rng(seed + 1, d.cohort, d.group, k))
+                   for k in ks}
+        tasks.append((d, ks, subsets, n_boot, _n_splits(d.labels, n_splits),
+                      int(np.random.SeedSequence([seed, 7, zlib.crc32(
+                          f"{d.cohort}/{d.group}".encode())]).generate_state(1)[0]),
+                      estimator, engine))
+    if n_jobs == 1 or len(tasks) <= 1:
+        parts = [_trend_task(t) for t in progress(tasks, desc="annotator trend", quiet=quiet)]
+    else:
+        from .engine import parallel_map_costliest_first
+
+        parts = parallel_map_costliest_first(
+            _trend_task, tasks, [len(t[1]) * t[0].n_images for t in tasks], n_jobs=n_jobs,
+            wrap=lambda it: progress(it, desc="annotator trend", quiet=quiet))
+    z = float(st.norm.ppf(0.975))
+    rows = []
+    for part in parts:
+        for r in part:
+            gs = summary[(summary["cohort"] == r["cohort"]) & (summary["group"] == r["group"])
+                         & (summary["feature_set"] == r["feature_set"])].sort_values("k")
+            slope = _slope(gs["k"].to_numpy(), gs["repeat_mean_auc_mean"].to_numpy())
+            b = r["boot_slopes"][np.isfinite(r["boot_slopes"])]
+            se = float(b.std(ddof=1)) if b.size > 1 else float("nan")
+            lo, hi = slope - z * se, slope + z * se
+            direction = ("rising" if lo > 0 else "falling" if hi < 0 else "no trend shown")
+            rows.append({"cohort": r["cohort"], "group": r["group"],
+                         "feature_set": r["feature_set"], "k_min": int(gs["k"].min()),
+                         "k_max": int(gs["k"].max()), "slope": slope, "se": se,
+                         "ci_low": lo, "ci_high": hi, "n_boot": int(b.size),
+                         "direction": direction})
+    return pd.DataFrame(rows, columns=["cohort", "group", "feature_set", "k_min", "k_max",
+                                       "slope", "se", "ci_low", "ci_high", "n_boot",
+                                       "direction"])
 
 
 def annotator_curve(
@@ -1165,6 +1283,7 @@ def annotator_curve(
     engine: str = "auto",
     n_jobs: int = 1,
     groups: list[tuple[str, str]] | None = None,
+    trend_boot: int = TREND_BOOT,
     quiet: bool = False,
 ) -> AnnotatorResult:
     """AUC of the mean and sd features against the number of annotators ``k``.
@@ -1187,6 +1306,8 @@ def annotator_curve(
         Worker processes; one task per (group, k). Rows do not depend on it.
     groups : list of (cohort, group), optional
         Restrict to these groups (default: group 7 and every other eligible group).
+    trend_boot : int
+        Bootstrap replicates of the trend's interval (:func:`curve_trend`); 0 skips it.
     quiet : bool
 
     Returns
@@ -1271,7 +1392,7 @@ def annotator_curve(
             n_jobs=n_jobs, wrap=lambda it: progress(it, desc="annotator subsets", quiet=quiet))
     rows = [row for part in parts for row in part]
     cols = ["cohort", "group", "features", "n_images", "n_melanoma", "n_annotators", "k", "subset",
-            "feature_set", "estimator", "auc", "ci_low", "ci_high", "fold_mean_auc",
+            "feature_set", "estimator", "auc", "fold_mean_auc",
             "repeat_mean_auc", "n_folds_separated"]
     out = pd.DataFrame(rows, columns=cols)
     keys = ["cohort", "group", "n_annotators", "k", "feature_set"]
@@ -1285,12 +1406,16 @@ def annotator_curve(
                     repeat_mean_auc_max=("repeat_mean_auc", "max"))
                .reset_index())
     skipped_df = pd.DataFrame(skipped, columns=["cohort", "group", "reason"])
-    extra = {"annotator_curve": {
+    trend = (curve_trend(plan, summary, seed=seed, n_boot=trend_boot, estimator=estimator,
+                         n_splits=n_splits, engine=engine, n_jobs=n_jobs, quiet=quiet)
+             if trend_boot > 0 and plan else pd.DataFrame())
+    extra = {"annotator_curve": {"trend_boot": trend_boot,
         "seed": seed, "max_subsets": max_subsets, "repeats": repeats, "estimator": estimator,
         "groups": [f"{d.cohort}/{d.group}" for d in plan], "n_subsets": len(jobs),
         "skipped": [f"{c}/{g}: {why}" for c, g, why in skipped],
         "elapsed_seconds": round(time.perf_counter() - t0, 3)}}
-    return AnnotatorResult(rows=out, summary=summary, skipped=skipped_df, manifest_extra=extra)
+    return AnnotatorResult(rows=out, summary=summary, skipped=skipped_df, manifest_extra=extra,
+                           trend=trend)
 
 
 def annotator_plot(result: AnnotatorResult, metric: str = "repeat_mean_auc") -> p9.ggplot:
@@ -1314,7 +1439,7 @@ def annotator_plot(result: AnnotatorResult, metric: str = "repeat_mean_auc") -> 
     m, sd = f"{metric}_mean", f"{metric}_sd"
     s["lo"] = s[m] - s[sd].fillna(0)
     s["hi"] = s[m] + s[sd].fillna(0)
-    ylab = {"auc": "pooled out-of-fold AUC (canonical split)",
+    ylab = {"auc": "cross-validated AUC (all repeats)",
             "repeat_mean_auc": "mean fold AUC over repeats"}[metric]
     return (
         p9.ggplot(s, p9.aes(x="k", y=m, color="feature_set", fill="feature_set"))
@@ -1432,8 +1557,10 @@ def verdict_sentences(result: ReplicationResult,
     above = int((not7["ci_low"] > 0.5).sum())
     below = int((not7["ci_high"] < 0.5).sum())
     out.append(
-        f"Outside group 7, the disagreement (sd) features alone beat random (DeLong 95% CI "
-        f"above 0.5) in {above} of {len(not7)} student groups, and fall below it in {below}."
+        f"Outside group 7, the disagreement (sd) features alone beat random (bootstrap-CV "
+        f"95% CI of the cvAUC above 0.5) in {above} of {len(not7)} student groups, and fall "
+        f"below it in {below} (about {0.025 * len(not7):.1f} of each expected by chance "
+        f"alone if no group had signal)."
     )
     tested = not7[not7["n_permutations"] > 0]
     if len(tested):
@@ -1444,7 +1571,7 @@ def verdict_sentences(result: ReplicationResult,
             f"({int(tested['n_permutations'].iloc[0])} permutations per group), the sd features "
             f"beat random at p < 0.05 in {n_sig} of {len(tested)} student groups outside "
             f"group 7 (about {expected:.1f} expected by chance alone; under permutation the "
-            f"fold-mean AUC averages {tested['perm_null_mean'].mean():.3f})."
+            f"statistic averages {tested['perm_null_mean'].mean():.3f})."
         )
 
     def _pooled(q: str, scope: str, shift: float = 0.0) -> str | None:
@@ -1511,7 +1638,8 @@ def verdict_sentences(result: ReplicationResult,
         out.append(
             f"The mean features beat the sd features by "
             f"{_pooled('auc_mean_minus_sd', 'students_and_mturk')} AUC pooled over all "
-            f"{int(r['k'])} groups ({_how(r)}{_pi(r)}); the paired DeLong interval excludes 0 in favour of the "
+            f"{int(r['k'])} groups ({_how(r)}{_pi(r)}); the paired bootstrap-CV interval excludes 0 "
+            f"in favour of the "
             f"mean in {int((d['ci_low'] > 0).sum())} groups and in favour of the sd in "
             f"{int((d['ci_high'] < 0).sum())}."
         )
@@ -1545,20 +1673,33 @@ def verdict_sentences(result: ReplicationResult,
             f"needs a median of {np.median(ks):g} annotators (range {min(ks)} to {max(ks)}) to "
             f"come within {CONSENSUS_TOLERANCE} AUC of the full group."
         )
+    tr = curve.trend.set_index(["cohort", "group", "feature_set"]) if len(curve.trend) else None
+
+    def _trend(key) -> str:
+        if tr is None or (*key, "sd") not in tr.index:
+            return ""
+        t = tr.loc[(*key, "sd")]
+        return (f"; bootstrap 95% CI of the slope {t['ci_low']:+.3f} to {t['ci_high']:+.3f}: "
+                f"{t['direction']}")
+
     if GROUP7 in slopes:
         sl, a0, a1, k0, k1 = slopes[GROUP7]
-        trend = "gain" if sl > 0 else "lose"
         out.append(
-            f"In group 7 the sd features {trend} signal as annotators are added: average AUC "
-            f"{a0:.3f} with {k0} annotators and {a1:.3f} with {k1} (slope {sl:+.3f} per "
-            f"annotator)."
+            f"In group 7 the sd features' average AUC is {a0:.3f} with {k0} annotators and "
+            f"{a1:.3f} with {k1} (slope {sl:+.3f} per annotator{_trend(GROUP7)})."
         )
     multi = {key: v for key, v in slopes.items() if v[4] >= 4}
     if multi:
         up = sum(v[0] > 0 for v in multi.values())
+        shown = ""
+        if tr is not None:
+            dirs = [tr.loc[(*key, "sd"), "direction"] for key in multi
+                    if (*key, "sd") in tr.index]
+            shown = (f"; the bootstrap interval of the slope shows a rise in "
+                     f"{dirs.count('rising')} and a fall in {dirs.count('falling')}")
         out.append(
             f"Across the {len(multi)} groups with at least 4 annotators per image, the sd "
-            f"features' AUC rises with k in {up} and falls in {len(multi) - up} (median slope "
-            f"{np.median([v[0] for v in multi.values()]):+.3f} per annotator)."
+            f"features' slope on k is positive in {up} and negative in {len(multi) - up} "
+            f"(median {np.median([v[0] for v in multi.values()]):+.3f} per annotator{shown})."
         )
     return out

@@ -85,16 +85,6 @@ def test_delong_paired_identical_scores():
     assert r["diff"] == 0 and r["z"] == 0 and r["p"] == 1
 
 
-def test_delong_is_fast():
-    import timeit
-
-    rng = np.random.default_rng(1)
-    y = (np.arange(96) < 30).astype(int)
-    s = rng.normal(size=96)
-    per_call = min(timeit.repeat(lambda: inf.delong_ci(y, s), number=200, repeat=3)) / 200
-    assert per_call < 2e-3  # typically ~0.2 ms
-
-
 # ---------------------------------------------------------------------------
 # bootstrap vs boot 1.3-28.1 (boot.ci with given replicates and L): 1e-10
 # ---------------------------------------------------------------------------
