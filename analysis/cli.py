@@ -110,7 +110,8 @@ def cmd_annotators(args: argparse.Namespace) -> int:
     ann = reproduce.load_annotations()
     res = replication.annotator_curve(ann, seed=args.seed, max_subsets=args.max_subsets,
                                       repeats=args.repeats, n_jobs=args.jobs, quiet=args.quiet)
-    tables = {"subsets.csv": res.rows, "summary.csv": res.summary, "skipped.csv": res.skipped}
+    tables = {"subsets.csv": res.rows, "summary.csv": res.summary, "trend.csv": res.trend,
+              "skipped.csv": res.skipped}
     man = _manifest_extra(args, res.manifest_extra, "annotators")
     _write_outputs(out, tables, man)
     if not args.quiet:
