@@ -214,3 +214,29 @@ def test_permutation_test_of_disagreement_on_synthetic_groups(signal, small):
         assert p == pytest.approx(1 / 100)
     else:
         assert p > 0.05
+
+
+def test_c3_c6_c7_rules_can_fail(small_review):
+    rv = small_review
+    fv = rv.fold_variability.copy()
+    sel = (fv["feature_set"] == "sd") & (fv["comparison"] == "")
+    fv.loc[sel, ["p_sd", "fold_auc_sd", "expected_sd"]] = [0.001, 0.4, 0.2]
+    parts = review.claim_parts(dataclasses.replace(rv, fold_variability=fv)).set_index("part")
+    assert parts.loc["C6a", "verdict"] == "supported"
+    fv.loc[sel, ["p_sd", "fold_auc_sd", "expected_sd"]] = [0.9, 0.15, 0.2]  # less than sampling
+    parts = review.claim_parts(dataclasses.replace(rv, fold_variability=fv)).set_index("part")
+    assert parts.loc["C6a", "verdict"] == "not supported"
+    # C3: an annotator whose interval lies below the threshold refutes the claim
+    a = rv.auc_ci.copy()
+    a.loc[a["feature_set"] == "annotator_3", ["ci_low", "ci_high"]] = [0.55, 0.75]
+    parts = review.claim_parts(dataclasses.replace(rv, auc_ci=a))
+    assert parts.set_index("part").loc["C3c", "verdict"] == "not supported"
+    assert review.claim_verdict(list(parts.loc[parts["claim"] == "C3", "verdict"])) == \
+        "not supported"
+    # C7 rests on the within-image sd by class; the ICC is not part of the evidence
+    mt = rv.moment_tests.copy()
+    row = (mt["moment"] == "sd") & (mt["feature"] == "border")
+    mt.loc[row, ["p", "direction"]] = [0.001, "higher in melanoma"]
+    parts = review.claim_parts(dataclasses.replace(rv, moment_tests=mt)).set_index("part")
+    assert parts.loc["C7b", "verdict"] == "not supported"
+    assert "ICC" not in " ".join(review.claims_table(rv)["evidence"])
