@@ -23,9 +23,10 @@ REPEATS_ENV = "CROWD_DISAGREEMENT_REPEATS"
 #: Environment variable for a quick draft render: every resampling count is small
 #: (the numbers are then rough; the report says so at the top).
 QUICK_ENV = "CROWD_DISAGREEMENT_QUICK"
-QUICK = {"repeats": 5, "n_boot": 200, "n_permutations": 99, "rep_repeats": 3,
-         "rep_permutations": 19, "curve_repeats": 1, "max_subsets": 5,
-         "mv_permutations": 19, "sim_datasets": 4, "sim_calibration": 12, "sim_permutations": 19}
+QUICK = {"repeats": 5, "n_boot": 30, "n_permutations": 39, "perm_repeats": 3, "n_seeds": 3,
+         "rep_repeats": 3, "rep_permutations": 19, "rep_boot": 20, "curve_repeats": 1,
+         "max_subsets": 5, "trend_boot": 10, "mv_permutations": 19, "mv_boot": 10,
+         "sim_datasets": 4, "sim_calibration": 12, "sim_permutations": 19}
 
 
 def quick_mode() -> bool:
@@ -129,20 +130,23 @@ class ReportData:
         comparison = reproduce.compare_with_paper(summary, "mle")
         table1 = figures.table1(ann.summary())
         lap("experiments")
+        rv_kw = ({"perm_repeats": QUICK["perm_repeats"], "n_seeds": QUICK["n_seeds"]}
+                 if quick else {})
         rv = review.review(design, exp=exp, seed=seed, n_boot=n_boot, n_permutations=n_perm,
-                           n_jobs=n_jobs, quiet=True)
+                           n_jobs=n_jobs, quiet=True, **rv_kw)
         lap("review")
-        rep_kw = ({"repeats": QUICK["rep_repeats"], "n_permutations": QUICK["rep_permutations"]}
-                  if quick else {})
+        rep_kw = ({"repeats": QUICK["rep_repeats"], "n_permutations": QUICK["rep_permutations"],
+                   "n_boot": QUICK["rep_boot"]} if quick else {})
         rep = replication.replicate(ann, seed=seed, n_jobs=n_jobs, quiet=True, **rep_kw)
         lap("replication")
-        curve_kw = ({"repeats": QUICK["curve_repeats"], "max_subsets": QUICK["max_subsets"]}
-                    if quick else {})
+        curve_kw = ({"repeats": QUICK["curve_repeats"], "max_subsets": QUICK["max_subsets"],
+                     "trend_boot": QUICK["trend_boot"]} if quick else {})
         curve = replication.annotator_curve(ann, seed=seed, n_jobs=n_jobs, quiet=True, **curve_kw)
         lap("annotators")
         if quick:  # a small grid: the paper's path and its neighbours with 10 folds
             mvres = mv.multiverse(ann.tidy, ann.labels, paths=mv.grid(cv=("10-fold",),
                                   estimator=("mle", "firth")), n_permutations=QUICK["mv_permutations"],
+                                  n_boot=QUICK["mv_boot"],
                                   seed=seed, n_jobs=n_jobs, quiet=True)
         else:
             mvres = mv.multiverse(ann.tidy, ann.labels, seed=seed, n_jobs=n_jobs, quiet=True)
@@ -395,6 +399,24 @@ class ReportData:
                          "student groups sharing images": int((st["n_shared"] > 0).sum()),
                          "most shared with": f"{top['group_b']} ({int(top['n_shared'])})"})
         return pd.DataFrame(rows)
+
+    @property
+    def n_student_groups_tested(self) -> int:
+        g = self.replication.groups
+        return int(((g["feature_set"] == "sd") & (g["source"] == "student")).sum())
+
+    @property
+    def trend_display(self) -> pd.DataFrame:
+        t = self.curve.trend
+        if t.empty:
+            return pd.DataFrame({"note": ["no group with more than two annotators"]})
+        return pd.DataFrame({
+            "cohort": t["cohort"], "group": t["group"], "features": t["feature_set"],
+            "k": [f"{a}-{b}" for a, b in zip(t["k_min"], t["k_max"], strict=True)],
+            "slope per annotator (95% CI)": [f"{s:+.3f} [{lo:+.3f}, {hi:+.3f}]" for s, lo, hi in
+                                             zip(t["slope"], t["ci_low"], t["ci_high"],
+                                                 strict=True)],
+            "trend": t["direction"]})
 
     @property
     def replication_sentences(self) -> str:
