@@ -53,13 +53,28 @@ receiver operating characteristic (ROC) curve. Radiology 143, 29-36.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from . import inference, models
+
+#: Fold assignments per bootstrap-CV replicate (:func:`bootstrap_cv_splits`).
+BOOT_CV_REPEATS = 2
+
 __all__ = [
+    "bootstrap_cv_interval",
+    "bootstrap_cv_replicates",
+    "bootstrap_cv_splits",
+    "observed_statistic",
+    "permutation_null",
+    "permutation_splits",
+    "sequential_pvalue",
+    "task_rng",
+    "task_state",
     "corrected_cv_interval",
     "cv_auc_table",
     "fold_spread_reference",
@@ -317,8 +332,6 @@ def bootstrap_cv_splits(
     replicate : ndarray
         The bootstrap replicate of each split.
     """
-    from .models import Split, stratified_fold_numbers  # fitting layer
-
     y = np.asarray(y, dtype=int)
     pos, neg = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
     splits, rep = [], []
@@ -329,10 +342,10 @@ def bootstrap_cv_splits(
         uniq, inv = np.unique(ib, return_inverse=True)
         states = ss.spawn(1)[0].generate_state(n_repeats)
         for r in range(n_repeats):
-            fold = stratified_fold_numbers(y[uniq], n_splits, int(states[r]))[inv]
+            fold = models.stratified_fold_numbers(y[uniq], n_splits, int(states[r]))[inv]
             for k in range(n_splits):
                 t = fold == k
-                splits.append(Split(b * n_repeats + r, k, ib[~t], ib[t]))
+                splits.append(models.Split(b * n_repeats + r, k, ib[~t], ib[t]))
                 rep.append(b)
     return splits, np.asarray(rep)
 
@@ -449,3 +462,85 @@ def sequential_pvalue(observed: float, null: Any, *, h: int, n_max: int) -> dict
         return {"p": (1 + exceed.size) / (1 + n_max), "n_used": n_max, "stopped": False,
                 "complete": True}
     return {"p": np.nan, "n_used": int(nv.size), "stopped": False, "complete": False}
+
+
+# --- seeds and the permutation test of a repeated cross-validation -------------------
+
+def task_rng(seed: int, *keys: int) -> np.random.Generator:
+    """A generator for one task, derived from the master seed and the task's keys."""
+    return np.random.default_rng(np.random.SeedSequence([seed, *keys]))
+
+
+def task_state(seed: int, *keys: int) -> int:
+    return int(np.random.SeedSequence([seed, *keys]).generate_state(1)[0])
+
+
+@functools.lru_cache(maxsize=2)  # callers use one data set's splits at a time
+def permutation_splits(y_bytes: bytes, n_permutations: int, seed: int, n_splits: int,
+                        n_repeats: int):
+    """Permuted labels and their repeated stratified splits, built once per
+    (y, seed, ...) and shared (read-only) by every feature set and estimator.
+
+    Permutation ``p`` draws ``n_repeats`` fold assignments for its shuffled labels
+    (repeat ``r`` seeded by ``SeedSequence([seed, 3, p, r])``); the split's
+    ``repeat`` field holds the permutation."""
+    y = np.frombuffer(y_bytes, dtype=np.int64).copy()
+    perms = inference.stratified_permutations(y, n_permutations, task_rng(seed, 2))
+    splits, labels = [], []
+    for p in range(n_permutations):
+        for r in range(n_repeats):
+            fold = models.stratified_fold_numbers(perms[p], n_splits, task_state(seed, 3, p, r))
+            idx = np.arange(len(y))
+            for k in range(n_splits):
+                t = fold == k
+                splits.append(models.Split(p, k, idx[~t], idx[t]))
+                labels.append(perms[p])
+    labels = np.asarray(labels, dtype=np.int8)  # 0/1: an eighth of int64's memory
+    labels.flags.writeable = False
+    return tuple(splits), labels
+
+
+def permutation_null(
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    n_permutations: int = 1000,
+    seed: int = models.DEFAULT_SEED,
+    n_splits: int = 10,
+    n_repeats: int = 10,
+    estimator: str = "mle",
+    n_jobs: int = 1,
+) -> tuple[np.ndarray, float]:
+    """Null distribution of the repeated-CV mean fold AUC.
+
+    Permutation ``p`` shuffles the labels (class sizes kept) with a stream derived
+    from ``seed``, draws ``n_repeats`` new stratified ``n_splits``-fold assignments
+    for the shuffled labels and re-runs the cross-validation; its statistic is the
+    mean fold AUC over all ``n_repeats x n_splits`` folds, as for the observed data.
+    The permutations depend only on ``seed`` and ``y``, so every feature set of a
+    group is tested against the same shuffles.
+
+    Returns
+    -------
+    null : ndarray (n_permutations,)
+    share_separated : float
+        Share of the permutation folds whose training data are separated.
+    """
+    y = np.asarray(y, dtype=int)
+    splits, labels = permutation_splits(y.astype(np.int64).tobytes(), n_permutations, seed,
+                                         n_splits, n_repeats)
+    res = models.cross_validate(X, y, list(splits), estimator=estimator, labels=labels,
+                                n_jobs=n_jobs)
+    null = repeated_cv_statistic(res.folds)
+    return null, float(res.folds["separated"].mean())
+
+
+def observed_statistic(X: np.ndarray, y: np.ndarray, *, seed: int, estimator: str,
+                       n_repeats: int = 10, n_splits: int = 10,
+                       n_jobs: int = 1) -> float:
+    """The permutation test's statistic on the observed labels: the mean fold AUC over
+    the first ``n_repeats`` fold assignments of the review's cross-validation
+    (:func:`analysis.models.stratified_splits` with ``seed``)."""
+    splits = models.stratified_splits(y, n_splits=n_splits, n_repeats=n_repeats, seed=seed)
+    res = models.cross_validate(X, y, splits, estimator=estimator, n_jobs=n_jobs)
+    return float(res.folds["auc"].mean())

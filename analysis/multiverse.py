@@ -60,7 +60,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
-from . import models
+from . import cvstats, models
 from .features import GROUP7_FEATURES, moments_across, zscore
 from .progress import progress
 
@@ -587,8 +587,6 @@ def run_path(wide: pd.DataFrame, y: pd.Series, path: Path, *, path_id: int = 0,
         the disagreement set with its bootstrap-CV interval; p: the sequential
         permutation p-value, ``n_permutations`` the permutations it rests on).
     """
-    from . import cvstats
-    from .review import BOOT_CV_REPEATS, _permutation_splits, _state
 
     t0 = time.perf_counter()
     d = path_features(wide, y, path)
@@ -598,19 +596,20 @@ def run_path(wide: pd.DataFrame, y: pd.Series, path: Path, *, path_id: int = 0,
     splits = path_splits(yy, path.cv, seed, n_repeats)
     cv_c = run_cv(d.consensus, yy, splits, path.estimator, seed=seed, n_jobs=n_jobs)
     cv_d = run_cv(d.disagreement, yy, splits, path.estimator, seed=seed, n_jobs=n_jobs)
-    bsplits, _ = cvstats.bootstrap_cv_splits(yy, n_boot=n_boot, n_repeats=BOOT_CV_REPEATS,
-                                             n_splits=k, seed=_state(seed, 1))
+    bsplits, _ = cvstats.bootstrap_cv_splits(yy, n_boot=n_boot,
+                                             n_repeats=cvstats.BOOT_CV_REPEATS, n_splits=k,
+                                             seed=cvstats.task_state(seed, 1))
     reps = {}
     for name, X in (("c", d.consensus), ("d", d.disagreement)):
         b = run_cv(X, yy, bsplits, path.estimator, seed=seed, n_jobs=n_jobs)
-        reps[name] = cvstats.bootstrap_cv_replicates(b.folds, BOOT_CV_REPEATS)
+        reps[name] = cvstats.bootstrap_cv_replicates(b.folds, cvstats.BOOT_CV_REPEATS)
     diff = cvstats.paired_cv_difference(cv_c.folds, cv_d.folds)
     c4 = cvstats.bootstrap_cv_interval(diff["diff"], reps["c"] - reps["d"], null=0.0,
                                        bounds=(-1.0, 1.0))
     observed = float(cv_d.folds["auc"].mean())
     c5 = cvstats.bootstrap_cv_interval(observed, reps["d"], null=0.5)
     # sequential permutation test of the disagreement set
-    psplits, plabels = _permutation_splits(yy.astype(np.int64).tobytes(), n_permutations, seed,
+    psplits, plabels = cvstats.permutation_splits(yy.astype(np.int64).tobytes(), n_permutations, seed,
                                            k, n_repeats)
     per = n_repeats * k
     null = np.empty(0)

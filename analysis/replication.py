@@ -54,7 +54,7 @@ import numpy as np
 import pandas as pd
 import plotnine as p9
 
-from . import inference, models
+from . import cvstats, inference, models
 from .features import GROUP7_FEATURES, MOMENTS, LabelledImages, moments_across, zscore
 from .progress import progress
 
@@ -507,8 +507,6 @@ def replicate(
     >>> res.meta.query("scope == 'students'")  # doctest: +SKIP
     """
     t0 = time.perf_counter()
-    from . import cvstats
-    from .review import BOOT_CV_REPEATS, _state, permutation_null
 
     elig = eligible_groups(annotations)
     todo = elig[elig["eligible"]]
@@ -519,7 +517,8 @@ def replicate(
         k = _n_splits(y, n_splits)
         splits = models.stratified_splits(y, n_splits=k, n_repeats=repeats, seed=seed)
         boot_splits, _ = cvstats.bootstrap_cv_splits(
-            y, n_boot=n_boot, n_repeats=BOOT_CV_REPEATS, n_splits=k, seed=_state(seed, 1))
+            y, n_boot=n_boot, n_repeats=cvstats.BOOT_CV_REPEATS, n_splits=k,
+            seed=cvstats.task_state(seed, 1))
         base = {"cohort": d.cohort, "group": d.group, "source": r.source, "design": d.design,
                 "n_images": d.n_images, "n_melanoma": d.n_melanoma,
                 "n_annotators": d.n_raters, "n_splits": k, "reduced_folds": k < n_splits}
@@ -530,13 +529,13 @@ def replicate(
             fold_tables[fs] = cv.folds
             bcv = models.cross_validate(d.matrix(fs), y, boot_splits, estimator=estimator,
                                         engine=engine, n_jobs=n_jobs)
-            reps[fs] = cvstats.bootstrap_cv_replicates(bcv.folds, BOOT_CV_REPEATS)
+            reps[fs] = cvstats.bootstrap_cv_replicates(bcv.folds, cvstats.BOOT_CV_REPEATS)
             est = float(cv.folds["auc"].mean())
             ci = cvstats.bootstrap_cv_interval(est, reps[fs], null=0.5)
             fsum = _fold_summary(cv.folds)
             perm = {"perm_p": np.nan, "perm_null_mean": np.nan, "n_permutations": 0}
             if fs == "sd" and n_permutations > 0:
-                null, _ = permutation_null(d.matrix(fs), y, n_permutations=n_permutations,
+                null, _ = cvstats.permutation_null(d.matrix(fs), y, n_permutations=n_permutations,
                                            seed=seed, n_splits=k, n_repeats=perm_repeats,
                                            estimator=estimator, n_jobs=n_jobs)
                 obs = float(cv.folds.loc[cv.folds["repeat"] < perm_repeats, "auc"].mean())
@@ -1172,7 +1171,6 @@ def _slope(k: np.ndarray, auc: np.ndarray) -> float:
 
 def _trend_task(args) -> list[dict]:
     """Bootstrap slopes of one group (see :func:`curve_trend`)."""
-    from . import cvstats
 
     d, ks, subsets, n_boot, n_splits, seed, estimator, engine = args
     y = d.labels

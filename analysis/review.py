@@ -18,7 +18,6 @@ C7  for asymmetry, border, color and dermoscopic structures, non-melanoma images
 
 from __future__ import annotations
 
-import functools
 import time
 from dataclasses import dataclass, field
 
@@ -32,8 +31,7 @@ from .progress import progress
 
 DEFAULT_BOOT = 200
 DEFAULT_PERMUTATIONS = 1000
-#: Fold assignments per bootstrap-CV replicate (see :func:`analysis.cvstats.bootstrap_cv_splits`).
-BOOT_CV_REPEATS = 2
+BOOT_CV_REPEATS = cvstats.BOOT_CV_REPEATS
 #: Fold assignments of the permutation test's statistic (observed and every permutation).
 PERM_CV_REPEATS = 10
 #: Master seeds over which the permutation p-values of the paper's sets are recomputed.
@@ -91,15 +89,6 @@ inside each replicate), whose coverage is checked by simulation; "better than ra
 is tested by label permutation of the whole repeated cross-validation."""
 
 
-def _seed(seed: int, *keys: int) -> np.random.Generator:
-    """A generator for one task, derived from the master seed and the task's keys."""
-    return np.random.default_rng(np.random.SeedSequence([seed, *keys]))
-
-
-def _state(seed: int, *keys: int) -> int:
-    return int(np.random.SeedSequence([seed, *keys]).generate_state(1)[0])
-
-
 def pooled_scores(exp: reproduce.Experiments, feature_set: str, estimator: str,
                   repeat: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Labels and out-of-fold scores of one CV repeat, ordered by image.
@@ -131,7 +120,7 @@ def cv_bootstrap(design: GroupDesign, sets: list[str], estimators: tuple[str, ..
     """
     y = design.labels
     splits, _ = cvstats.bootstrap_cv_splits(y, n_boot=n_boot, n_repeats=n_repeats,
-                                            seed=_state(seed, 1))
+                                            seed=cvstats.task_state(seed, 1))
     rows = []
     for fs, est in progress([(f, e) for f in sets for e in estimators],
                             desc="bootstrap-CV", quiet=quiet):
@@ -191,77 +180,6 @@ class PermutationResult:
     seeds: pd.DataFrame = field(default_factory=pd.DataFrame)  # p-value over master seeds
 
 
-@functools.lru_cache(maxsize=2)  # callers use one data set's splits at a time
-def _permutation_splits(y_bytes: bytes, n_permutations: int, seed: int, n_splits: int,
-                        n_repeats: int):
-    """Permuted labels and their repeated stratified splits, built once per
-    (y, seed, ...) and shared (read-only) by every feature set and estimator.
-
-    Permutation ``p`` draws ``n_repeats`` fold assignments for its shuffled labels
-    (repeat ``r`` seeded by ``SeedSequence([seed, 3, p, r])``); the split's
-    ``repeat`` field holds the permutation."""
-    y = np.frombuffer(y_bytes, dtype=np.int64).copy()
-    perms = inference.stratified_permutations(y, n_permutations, _seed(seed, 2))
-    splits, labels = [], []
-    for p in range(n_permutations):
-        for r in range(n_repeats):
-            fold = models.stratified_fold_numbers(perms[p], n_splits, _state(seed, 3, p, r))
-            idx = np.arange(len(y))
-            for k in range(n_splits):
-                t = fold == k
-                splits.append(models.Split(p, k, idx[~t], idx[t]))
-                labels.append(perms[p])
-    labels = np.asarray(labels, dtype=np.int8)  # 0/1: an eighth of int64's memory
-    labels.flags.writeable = False
-    return tuple(splits), labels
-
-
-def permutation_null(
-    X: np.ndarray,
-    y: np.ndarray,
-    *,
-    n_permutations: int = DEFAULT_PERMUTATIONS,
-    seed: int = models.DEFAULT_SEED,
-    n_splits: int = 10,
-    n_repeats: int = PERM_CV_REPEATS,
-    estimator: str = "mle",
-    n_jobs: int = 1,
-) -> tuple[np.ndarray, float]:
-    """Null distribution of the repeated-CV mean fold AUC.
-
-    Permutation ``p`` shuffles the labels (class sizes kept) with a stream derived
-    from ``seed``, draws ``n_repeats`` new stratified ``n_splits``-fold assignments
-    for the shuffled labels and re-runs the cross-validation; its statistic is the
-    mean fold AUC over all ``n_repeats x n_splits`` folds, as for the observed data.
-    The permutations depend only on ``seed`` and ``y``, so every feature set of a
-    group is tested against the same shuffles.
-
-    Returns
-    -------
-    null : ndarray (n_permutations,)
-    share_separated : float
-        Share of the permutation folds whose training data are separated.
-    """
-    y = np.asarray(y, dtype=int)
-    splits, labels = _permutation_splits(y.astype(np.int64).tobytes(), n_permutations, seed,
-                                         n_splits, n_repeats)
-    res = models.cross_validate(X, y, list(splits), estimator=estimator, labels=labels,
-                                n_jobs=n_jobs)
-    null = cvstats.repeated_cv_statistic(res.folds)
-    return null, float(res.folds["separated"].mean())
-
-
-def observed_statistic(X: np.ndarray, y: np.ndarray, *, seed: int, estimator: str,
-                       n_repeats: int = PERM_CV_REPEATS, n_splits: int = 10,
-                       n_jobs: int = 1) -> float:
-    """The permutation test's statistic on the observed labels: the mean fold AUC over
-    the first ``n_repeats`` fold assignments of the review's cross-validation
-    (:func:`analysis.models.stratified_splits` with ``seed``)."""
-    splits = models.stratified_splits(y, n_splits=n_splits, n_repeats=n_repeats, seed=seed)
-    res = models.cross_validate(X, y, splits, estimator=estimator, n_jobs=n_jobs)
-    return float(res.folds["auc"].mean())
-
-
 def permutation_tests(
     design: GroupDesign,
     exp: reproduce.Experiments,
@@ -278,7 +196,7 @@ def permutation_tests(
 
     The statistic is the mean fold AUC over ``n_repeats`` fold assignments: for the
     observed labels, the first ``n_repeats`` assignments of the review's CV; for each
-    permutation, ``n_repeats`` assignments of its own (:func:`permutation_null`).
+    permutation, ``n_repeats`` assignments of its own (:func:`analysis.cvstats.permutation_null`).
     Because the observed value no longer rests on one split, the p-value does not
     depend on the seed the way a one-split statistic does: ``seeds`` recomputes the
     observed statistic under ``n_seeds`` other master seeds (seed + 1, ...) and gives
@@ -300,18 +218,18 @@ def permutation_tests(
     jobs = [(fs, est) for fs in sets for est in exp.estimators]
     for fs, est in progress(jobs, desc="permutations", quiet=quiet):
         X = design.matrix(fs)
-        null, sep = permutation_null(X, y, n_permutations=n_permutations, seed=seed,
+        null, sep = cvstats.permutation_null(X, y, n_permutations=n_permutations, seed=seed,
                                      n_repeats=n_repeats, estimator=est, n_jobs=n_jobs)
         f = folds[(folds["feature_set"] == fs) & (folds["estimator"] == est)]
         if exp.seed == seed and f["repeat"].nunique() >= n_repeats:
             obs = float(f.loc[f["repeat"] < n_repeats, "auc"].mean())
         else:
-            obs = observed_statistic(X, y, seed=seed, estimator=est, n_repeats=n_repeats,
+            obs = cvstats.observed_statistic(X, y, seed=seed, estimator=est, n_repeats=n_repeats,
                                      n_jobs=n_jobs)
         p = inference.permutation_pvalue(obs, null, "greater")
         ps = []
         for s in range(1, n_seeds + 1):
-            o = observed_statistic(X, y, seed=seed + s, estimator=est, n_repeats=n_repeats,
+            o = cvstats.observed_statistic(X, y, seed=seed + s, estimator=est, n_repeats=n_repeats,
                                    n_jobs=n_jobs)
             ps.append(inference.permutation_pvalue(o, null, "greater"))
             seed_rows.append({"feature_set": fs, "estimator": est, "seed": seed + s,
@@ -512,7 +430,7 @@ def fold_variability(exp: reproduce.Experiments, *, seed: int = models.DEFAULT_S
     f = exp.folds
     rows = []
     for i, ((est, fs), g) in enumerate(f.groupby(["estimator", "feature_set"], sort=False)):
-        ref = cvstats.fold_spread_reference(g, n_sim=n_sim, rng=_seed(seed, 6, i))
+        ref = cvstats.fold_spread_reference(g, n_sim=n_sim, rng=cvstats.task_rng(seed, 6, i))
         rows.append({"estimator": est, "feature_set": fs, "comparison": "",
                      "n_folds": len(g), "share_below_half": ref["observed_below"],
                      "expected_below_half": ref["expected_below"], "p_below": ref["p_below"],

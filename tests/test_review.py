@@ -6,7 +6,7 @@ import pytest
 import statsmodels.api as sm
 from statsmodels.stats.multitest import multipletests
 
-from analysis import features, models, reproduce, review
+from analysis import cvstats, features, models, reproduce, review
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +118,7 @@ def test_permutation_statistic_uses_repeated_cv(group7):
     assert row["cv_repeats"] == 4
     assert len(res.seeds) == 2 and set(res.seeds["seed"]) == {2019, 2020}
     # each permutation's statistic averages 4 fold assignments of 10 folds
-    splits, labels = review._permutation_splits(group7.labels.astype(np.int64).tobytes(), 19,
+    splits, labels = cvstats.permutation_splits(group7.labels.astype(np.int64).tobytes(), 19,
                                                 models.DEFAULT_SEED, 10, 4)
     assert len(splits) == 19 * 4 * 10 and labels.shape == (19 * 4 * 10, 96)
 
