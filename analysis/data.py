@@ -24,6 +24,8 @@ from pathlib import Path
 
 import pooch
 
+from .errors import CrowdDisagreementError
+
 #: Pinned commit of the ENHANCE repository.
 ENHANCE_COMMIT = "61b4176c4e8b90e6670c5fde67e98dc6babc4308"
 #: Base URL of the pinned ``0_data/`` folder.
@@ -37,7 +39,7 @@ _ROOT = Path(__file__).resolve().parents[1]
 REGISTRY_PATH = _ROOT / "data" / "registry.txt"
 
 
-class DataError(RuntimeError):
+class DataError(CrowdDisagreementError, RuntimeError):
     """A data file is unavailable or fails its SHA-256 check."""
 
 

@@ -133,6 +133,8 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
+from .errors import CrowdDisagreementError
+
 __all__ = [
     "ACCEPTED_TYPE_CONFLICTS",
     "ANNOTATION_FILES",
@@ -302,7 +304,7 @@ ISIC_ID = re.compile(r"^ISIC_\d{7}$")
 # ------------------------------------------------------------------ errors
 
 
-class AnnotationFormatError(ValueError):
+class AnnotationFormatError(CrowdDisagreementError, ValueError):
     """A raw annotation file does not have the expected structure.
 
     The message names the file, the line number and the column header.
