@@ -18,6 +18,7 @@ from pathlib import Path
 from . import data, models, reproduce
 from .errors import CrowdDisagreementError
 from .outputs import atomic_output, int_at_least, jobs_int, nonneg_int, positive_int
+from .tidy import REQUIRED_FILES
 
 #: Smallest accepted ``--bootstrap``: fewer replicates make BCa limits meaningless.
 MIN_BOOTSTRAP = 100
@@ -94,7 +95,7 @@ def _manifest_extra(args, extra: dict, command: str) -> dict:
     from .reproduce import package_versions
 
     return {"package_versions": package_versions(), "data_commit": data.ENHANCE_COMMIT,
-            "data_sha256": data.data_hashes(), "command": command, "seed": args.seed, **extra}
+            "data_sha256": data.read_hashes(REQUIRED_FILES), "command": command, "seed": args.seed, **extra}
 
 
 def cmd_replicate(args: argparse.Namespace) -> int:
