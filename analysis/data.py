@@ -40,6 +40,10 @@ DATA_ENV = "CROWD_DISAGREEMENT_DATA"
 #: Environment variable naming the download cache folder.
 CACHE_ENV = "CROWD_DISAGREEMENT_CACHE"
 
+#: Seconds a download may stall (connect or between bytes) before it fails: a machine
+#: whose network blackholes github.com gets a DataError, not a hang.
+DOWNLOAD_TIMEOUT = 30
+
 _ROOT = Path(__file__).resolve().parents[1]
 REGISTRY_PATH = _ROOT / "data" / "registry.txt"
 
@@ -122,7 +126,7 @@ def fetch(relpath: str, *, downloader=None) -> Path:
         Path relative to ``0_data/``, e.g. ``"student/2017-2018/group07.csv"``.
     downloader : callable, optional
         A pooch downloader (``downloader(url, output_file, pooch)``); default: pooch's
-        HTTP downloader.
+        HTTP downloader with a timeout of :data:`DOWNLOAD_TIMEOUT` seconds.
 
     Returns
     -------
@@ -154,6 +158,8 @@ def fetch(relpath: str, *, downloader=None) -> Path:
             )
         _READ[relpath] = got
         return path
+    if downloader is None:
+        downloader = pooch.HTTPDownloader(timeout=DOWNLOAD_TIMEOUT, progressbar=False)
     fetcher = pooch.create(
         path=cache_dir(), base_url=BASE_URL, registry={relpath: f"sha256:{expected}"}
     )
