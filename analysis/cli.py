@@ -11,8 +11,11 @@ anything runs (:mod:`analysis.outputs`). The report calls the same functions.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from . import data, models, reproduce
@@ -296,6 +299,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextlib.contextmanager
+def _sigterm_exits():
+    """While a command runs, SIGTERM (``kill``, a job scheduler) raises SystemExit(143)
+    instead of ending the process at once, so that the temporary output folder is
+    removed like on Ctrl-C. Only in the main thread; the previous handler is restored."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 class _CommandFailed(Exception):
     """A command returned a non-zero status: its output folder is discarded."""
 
@@ -319,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if getattr(args, "out", None) is None:
             return args.func(args)
-        with atomic_output(args.out, overwrite=args.overwrite) as work:
+        with atomic_output(args.out, overwrite=args.overwrite) as work, _sigterm_exits():
             args.work = work
             status = args.func(args)
             if status != 0:

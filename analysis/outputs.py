@@ -167,7 +167,8 @@ def prepare_out(out: str | os.PathLike, overwrite: bool = False) -> Path:
                               "--overwrite")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        probe = tempfile.mkdtemp(prefix=_tmp_prefix(path) + "probe-", dir=path.parent)
+        # a distinct prefix: the stale-folder sweep of a concurrent run must not match it
+        probe = tempfile.mkdtemp(prefix=f".{path.name}.probe-", dir=path.parent)
         os.rmdir(probe)
     except OSError as err:
         raise OutputError(f"--out {out}: cannot write in {path.parent} "

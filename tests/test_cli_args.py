@@ -144,3 +144,31 @@ def test_missing_data_leaves_no_output_folder(tmp_path, monkeypatch, capsys):
     assert cli.main(["reproduce", "--out", str(out), "--quiet"]) == 2
     _one_line_error(capsys, "CROWD_DISAGREEMENT_DATA")
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_sigterm_during_a_run_leaves_no_output_folder(tmp_path):
+    """`kill PID` while a command computes: no --out folder, no temporary one."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    out = tmp_path / "res"
+    code = ("import sys, time\nfrom analysis import cli\n"
+            "def slow(args):\n"
+            "    (args.work / 'fold_auc.csv').write_text('partial')\n"
+            "    print('ready', flush=True)\n    time.sleep(60)\n    return 0\n"
+            "cli.cmd_reproduce = slow\n"
+            "sys.exit(cli.main(['reproduce', '--out', sys.argv[1], '--quiet']))\n")
+    env = {**os.environ, "PYTHONPATH": str(Path(cli.__file__).parents[1])}
+    proc = subprocess.Popen([sys.executable, "-c", code, str(out)], stdout=subprocess.PIPE,
+                            env=env, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 128 + signal.SIGTERM
+    finally:
+        proc.kill()
+        proc.wait()
+    assert list(tmp_path.iterdir()) == []
