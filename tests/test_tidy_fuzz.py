@@ -76,7 +76,7 @@ def mutated(draw, base, delimiter):
 
 WHERE = re.compile(r"line \S+, column '")
 
-fuzz = settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
+fuzz = settings(max_examples=100, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 def _check(call, path, name):
