@@ -8,15 +8,24 @@ what changed:
 * the version of the ``crowd-disagreement`` package;
 * a hash of the source of every ``.py`` file of the :mod:`analysis` package (a
   change to any analysis code invalidates every entry);
-* the registered SHA-256 of every data file (:func:`analysis.data.data_hashes`).
+* the versions of Python and of the libraries the results depend on;
+* the SHA-256 of every data file *as measured on the files*
+  (:func:`analysis.data.verify_all`): the data are fetched and verified before any
+  lookup, so a missing, altered or truncated file is a :class:`analysis.data.DataError`,
+  never a cache hit.
 
-Entries are pickles in ``CROWD_DISAGREEMENT_CACHE_DIR`` or ``<repo>/_cache/``
-(git-ignored), one file per key, written atomically (temporary file, then
-``os.replace``), so that an interrupted or concurrent write never leaves a partial
-entry.  An entry that cannot be read (truncated, corrupt, from an incompatible
-library version) is recomputed and overwritten; the cache never makes a
-computation fail.  ``CROWD_DISAGREEMENT_NO_CACHE=1`` turns it off (every call
-computes).
+Entries live in ``CROWD_DISAGREEMENT_CACHE_DIR`` or ``<repo>/_cache/`` (git-ignored),
+one file per key: a header (format tag, SHA-256 of the payload) and the payload, a
+pickle of the full key and the value. They are written atomically (temporary file in
+the same folder, then ``os.replace``), so that an interrupted or concurrent write never
+leaves a partial entry and concurrent runs sharing the folder at worst compute the same
+value twice. An entry that cannot be trusted (truncated, corrupt -- its payload hash
+differs --, written for another key, or unreadable by this library version) is
+recomputed and overwritten, with a :class:`CacheWarning`; the cache never makes a
+computation fail. ``CROWD_DISAGREEMENT_NO_CACHE=1`` turns it off (every call computes).
+
+Only the report (:meth:`analysis.report.ReportData.build`) uses the cache; the
+command-line tools always compute.
 
 Example
 -------
@@ -32,6 +41,7 @@ import json
 import os
 import pickle
 import tempfile
+import warnings
 from collections.abc import Callable
 from functools import lru_cache
 from importlib import metadata
@@ -47,6 +57,14 @@ NO_CACHE_ENV = "CROWD_DISAGREEMENT_NO_CACHE"
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 _ROOT = _PACKAGE_DIR.parent
+
+
+#: First line of every entry (format version).
+MAGIC = b"crowd-disagreement-cache 2\n"
+
+
+class CacheWarning(UserWarning):
+    """A cache entry was unusable (corrupt, truncated, foreign) and is recomputed."""
 
 
 def enabled() -> bool:
@@ -85,9 +103,16 @@ def _source_hash(package_dir: str) -> str:
 
 
 def _data_hashes() -> dict[str, str]:
-    from .data import data_hashes
+    """Fetch and verify every data file; their measured SHA-256 (raises DataError)."""
+    from .data import verify_all
 
-    return data_hashes()
+    return verify_all()
+
+
+def _library_versions() -> dict[str, str]:
+    from .reproduce import package_versions
+
+    return package_versions()
 
 
 def _canonical(obj: Any) -> Any:
@@ -109,6 +134,7 @@ def cache_key(name: str, key: dict) -> str:
         "name": name,
         "key": _canonical(key),
         "version": package_version(),
+        "libraries": _library_versions(),
         "source": source_hash(),
         "data": _data_hashes(),
     }
@@ -116,17 +142,26 @@ def cache_key(name: str, key: dict) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def entry_path(name: str, key: dict) -> Path:
+def _entry_file(name: str, full_key: str) -> Path:
     safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in name)[:60]
-    return cache_dir() / f"{safe}-{cache_key(name, key)[:32]}.pkl"
+    return cache_dir() / f"{safe}-{full_key[:32]}.pkl"
 
 
-def _write_atomic(path: Path, value: Any) -> None:
+def entry_path(name: str, key: dict) -> Path:
+    """File of the entry for ``name`` and ``key`` (verifies the data, as the key does)."""
+    return _entry_file(name, cache_key(name, key))
+
+
+def _write_atomic(path: Path, value: Any, full_key: str) -> None:
+    payload = pickle.dumps({"key": full_key, "value": value}, protocol=pickle.HIGHEST_PROTOCOL)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            fh.write(MAGIC + hashlib.sha256(payload).hexdigest().encode() + b"\n")
+            fh.write(payload)
+            fh.flush()
+            os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -159,19 +194,36 @@ def cached(name: str, key: dict, compute: Callable[[], T]) -> T:
     """
     if not enabled():
         return compute()
-    path = entry_path(name, key)
+    full_key = cache_key(name, key)  # verifies the data first (DataError on a bad file)
+    path = _entry_file(name, full_key)
     if path.is_file():
         try:
-            with open(path, "rb") as fh:
-                return pickle.load(fh)
-        except Exception:  # corrupt or incompatible entry: recompute below
-            pass
+            return _read_entry(path, full_key)
+        except Exception as err:  # corrupt, truncated, foreign or incompatible entry
+            warnings.warn(f"cache entry {path} is unusable ({err}); recomputing it",
+                          CacheWarning, stacklevel=2)
     value = compute()
     try:
-        _write_atomic(path, value)
+        _write_atomic(path, value, full_key)
     except Exception:
         pass
     return value
+
+
+def _read_entry(path: Path, full_key: str) -> Any:
+    """The value of an entry, after checking its header, payload hash and key."""
+    blob = path.read_bytes()
+    if not blob.startswith(MAGIC):
+        raise ValueError("not an entry of this cache format")
+    digest, sep, payload = blob[len(MAGIC):].partition(b"\n")
+    if not sep or len(digest) != 64:
+        raise ValueError("truncated header")
+    if hashlib.sha256(payload).hexdigest().encode() != digest:
+        raise ValueError("payload hash differs: truncated or corrupted")
+    doc = pickle.loads(payload)
+    if doc.get("key") != full_key:
+        raise ValueError("entry was written for another key")
+    return doc["value"]
 
 
 def clear() -> int:

@@ -1,18 +1,36 @@
 """Command-line interface: ``crowd-disagreement fetch | reproduce | review | replicate |
 annotators | multiverse | simulate``.
 
-Every command writes tidy CSV files and a ``manifest.json`` into ``--out``; the
-report calls the same functions.
+Every computing command writes tidy CSV files and a ``manifest.json`` into ``--out``,
+all or nothing (:func:`analysis.outputs.atomic_output`: a temporary folder renamed into
+place at the end, a lock against a second run into the same ``--out``, ``--overwrite``
+to replace an existing result). Every option is validated by its argparse type before
+anything runs (:mod:`analysis.outputs`). The report calls the same functions.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from . import data, models, reproduce
+from .errors import CrowdDisagreementError
+from .outputs import atomic_output, int_at_least, jobs_int, nonneg_int, positive_int
+from .tidy import REQUIRED_FILES
+
+#: Smallest accepted ``--bootstrap``: fewer replicates make BCa limits meaningless.
+MIN_BOOTSTRAP = 100
+#: Smallest accepted ``--permutations``: with fewer, p = 1/(B+1) cannot reach 0.05.
+MIN_PERMUTATIONS = 19
+#: Smallest ``simulate --images``: enough melanomas (prevalence 18/96) for 3-fold CV.
+MIN_IMAGES = 20
+#: Smallest ``simulate --annotators``: the sd across annotators needs two.
+MIN_ANNOTATORS = 2
 
 
 def _write_csv(frame, path: Path) -> None:
@@ -31,7 +49,6 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     estimators = models.ESTIMATORS if args.estimator == "both" else (args.estimator,)
     design = reproduce.load_group()
     exp = reproduce.run_experiments(design, repeats=args.repeats, seed=args.seed,
@@ -42,7 +59,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     tables = {"fold_auc.csv": exp.folds, "summary.csv": summary,
               "paper_comparison.csv": comparison, "excluded_images.csv": design.excluded}
     manifest = reproduce.manifest(exp, command="reproduce", comparison_estimator=comparison_estimator)
-    _write_outputs(out, tables, manifest)
+    _write_outputs(args.work, tables, manifest)
     if not args.quiet:
         print(f"group 7: {design.n_images} images, {design.n_melanoma} melanoma; "
               f"{len(design.excluded)} excluded (see excluded_images.csv)")
@@ -56,7 +73,6 @@ def cmd_review(args: argparse.Namespace) -> int:
     from . import review
 
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     design = reproduce.load_group()
     rv = review.review(design, repeats=args.repeats, n_boot=args.bootstrap,
                        n_permutations=args.permutations, seed=args.seed, n_jobs=args.jobs,
@@ -65,7 +81,7 @@ def cmd_review(args: argparse.Namespace) -> int:
     tables = rv.tables()
     manifest = reproduce.manifest(rv.exp, command="review", **rv.settings)
     manifest["elapsed_seconds"] = round(rv.elapsed, 3)
-    _write_outputs(out, tables, manifest)
+    _write_outputs(args.work, tables, manifest)
     if not args.quiet:
         print(claims[["claim", "verdict", "parts_supported", "n_parts", "ours"]]
               .to_string(index=False))
@@ -77,14 +93,13 @@ def _manifest_extra(args, extra: dict, command: str) -> dict:
     from .reproduce import package_versions
 
     return {"package_versions": package_versions(), "data_commit": data.ENHANCE_COMMIT,
-            "data_sha256": data.data_hashes(), "command": command, "seed": args.seed, **extra}
+            "data_sha256": data.read_hashes(REQUIRED_FILES), "command": command, "seed": args.seed, **extra}
 
 
 def cmd_replicate(args: argparse.Namespace) -> int:
     from . import replication
 
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     ann = reproduce.load_annotations()
     res = replication.replicate(ann, repeats=args.repeats, seed=args.seed,
                                 estimator=args.estimator, n_permutations=args.permutations,
@@ -94,7 +109,7 @@ def cmd_replicate(args: argparse.Namespace) -> int:
               "excluded_groups.csv": res.excluded_groups,
               "excluded_images.csv": res.excluded_images, "fold_auc.csv": res.folds}
     man = _manifest_extra(args, res.manifest_extra, "replicate")
-    _write_outputs(out, tables, man)
+    _write_outputs(args.work, tables, man)
     if not args.quiet:
         for line in replication.verdict_sentences(res):
             print("-", line)
@@ -106,14 +121,13 @@ def cmd_annotators(args: argparse.Namespace) -> int:
     from . import replication
 
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     ann = reproduce.load_annotations()
     res = replication.annotator_curve(ann, seed=args.seed, max_subsets=args.max_subsets,
                                       repeats=args.repeats, n_jobs=args.jobs, quiet=args.quiet)
     tables = {"subsets.csv": res.rows, "summary.csv": res.summary, "trend.csv": res.trend,
               "skipped.csv": res.skipped}
     man = _manifest_extra(args, res.manifest_extra, "annotators")
-    _write_outputs(out, tables, man)
+    _write_outputs(args.work, tables, man)
     if not args.quiet:
         print(f"wrote {', '.join(tables)} and manifest.json to {out}")
     return 0
@@ -123,7 +137,6 @@ def cmd_multiverse(args: argparse.Namespace) -> int:
     from . import multiverse as mv
 
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     ann = reproduce.load_annotations()
     res = mv.multiverse(ann.tidy, ann.labels, n_permutations=args.permutations, seed=args.seed,
                         n_jobs=args.jobs, quiet=args.quiet)
@@ -132,7 +145,7 @@ def cmd_multiverse(args: argparse.Namespace) -> int:
               "multiverse_choices.csv": mv.choice_effects(res.frame)}
     man = _manifest_extra(args, {"multiverse": res.settings, "survival": survival,
                                  "elapsed_seconds": round(res.elapsed, 3)}, "multiverse")
-    _write_outputs(out, tables, man)
+    _write_outputs(args.work, tables, man)
     if not args.quiet:
         print("\n".join(survival))
         print(f"wrote {', '.join(tables)} and manifest.json to {out} in {res.elapsed:.1f} s")
@@ -145,7 +158,6 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from . import simulate as sim
 
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     params = sim.fit_to_group(reproduce.load_group())
     cal = sim.calibration(params, n_datasets=args.calibration_datasets,
@@ -164,7 +176,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         "power_annotators": list(args.annotators), "calibration_seconds": round(cal.elapsed, 3),
         "power_seconds": round(pw.elapsed, 3), "elapsed_seconds": round(elapsed, 3),
         "power_sentence": sim.power_sentence(pw.summary)}, "simulate")
-    _write_outputs(out, tables, man)
+    _write_outputs(args.work, tables, man)
     if not args.quiet:
         print(cal.summary.T.to_string())
         print(sim.power_sentence(pw.summary))
@@ -174,15 +186,22 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 def _common(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Options every computing subcommand takes: --out, --seed, --jobs, --quiet."""
-    p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--seed", type=int, default=models.DEFAULT_SEED, help="seed (default %(default)s)")
-    p.add_argument("--jobs", type=int, default=-1, help="worker processes (-1: all cores)")
+    p.add_argument("--out", required=True,
+                   help="output folder (written all or nothing; must not exist or be empty, "
+                        "unless --overwrite)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an existing result in --out whole")
+    p.add_argument("--seed", type=nonneg_int, default=models.DEFAULT_SEED,
+                   help="seed, an integer >= 0 (default %(default)s)")
+    p.add_argument("--jobs", type=jobs_int, default=-1,
+                   help="worker processes: -1 (all cores, the default) or >= 1; results do "
+                        "not depend on it")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     return p
 
 
 def _write_outputs(out: Path, tables: dict, manifest: dict) -> None:
-    """Write each table as CSV and the manifest as JSON into ``out``."""
+    """Write each table as CSV, then (last) the manifest as JSON, into ``out``."""
     for name, frame in tables.items():
         _write_csv(frame, out / name)
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
@@ -199,81 +218,138 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("fetch", help="download (or find locally) and verify the data files")
     p.set_defaults(func=cmd_fetch)
 
-    p = _common(sub.add_parser("reproduce", help="experiments 1 and 2 on group 7 (fold AUCs, summary, "
-                                         "comparison with the paper)"))
-    p.add_argument("--repeats", type=int, default=reproduce.DEFAULT_REPEATS,
-                   help="repeats of 10-fold CV (repeat 0 is the canonical split; default %(default)s)")
+    p = _common(sub.add_parser("reproduce", help="experiments 1 and 2 on group 7 (fold AUCs, "
+                                                 "summary, comparison with the paper)"))
+    p.add_argument("--repeats", type=positive_int, default=reproduce.DEFAULT_REPEATS,
+                   help="repeats of 10-fold CV, >= 1 (repeat 0 is the canonical split; "
+                        "default %(default)s)")
     p.add_argument("--estimator", choices=["mle", "firth", "both"], default="both",
                    help="logistic estimator (default %(default)s)")
     p.set_defaults(func=cmd_reproduce)
 
     from .review import DEFAULT_BOOT, DEFAULT_PERMUTATIONS
 
-    p = _common(sub.add_parser("review", help="statistical review of the paper's claims on group 7 "
-                                      "(CIs, permutation tests, ICC, moment tests, verdicts)"))
-    p.add_argument("--bootstrap", type=int, default=DEFAULT_BOOT,
-                   help="bootstrap replicates (default %(default)s)")
-    p.add_argument("--permutations", type=int, default=DEFAULT_PERMUTATIONS,
-                   help="label permutations (default %(default)s)")
-    p.add_argument("--repeats", type=int, default=reproduce.DEFAULT_REPEATS,
-                   help="repeats of 10-fold CV (default %(default)s)")
+    p = _common(sub.add_parser("review", help="statistical review of the paper's claims on "
+                                              "group 7 (CIs, permutation tests, ICC, moment "
+                                              "tests, verdicts)"))
+    p.add_argument("--bootstrap", type=int_at_least(MIN_BOOTSTRAP), default=DEFAULT_BOOT,
+                   help=f"bootstrap replicates, >= {MIN_BOOTSTRAP} (default %(default)s)")
+    p.add_argument("--permutations", type=int_at_least(MIN_PERMUTATIONS),
+                   default=DEFAULT_PERMUTATIONS,
+                   help=f"label permutations, >= {MIN_PERMUTATIONS} (default %(default)s)")
+    p.add_argument("--repeats", type=positive_int, default=reproduce.DEFAULT_REPEATS,
+                   help="repeats of 10-fold CV, >= 1 (default %(default)s)")
     p.set_defaults(func=cmd_review)
 
     from . import replication
 
-    p = _common(sub.add_parser("replicate", help="mean vs sd of the ABC features on every eligible "
-                                         "student group and MTurk, with meta-analysis"))
-    p.add_argument("--repeats", type=int, default=replication.DEFAULT_REPEATS,
-                   help="repeats of CV per group (default %(default)s)")
-    p.add_argument("--permutations", type=int, default=replication.DEFAULT_PERMUTATIONS,
-                   help="label permutations per group for the sd test (default %(default)s)")
+    p = _common(sub.add_parser("replicate", help="mean vs sd of the ABC features on every "
+                                                 "eligible student group and MTurk, with "
+                                                 "meta-analysis"))
+    p.add_argument("--repeats", type=positive_int, default=replication.DEFAULT_REPEATS,
+                   help="repeats of CV per group, >= 1 (default %(default)s)")
+    p.add_argument("--permutations", type=int_at_least(MIN_PERMUTATIONS),
+                   default=replication.DEFAULT_PERMUTATIONS,
+                   help=f"label permutations per group for the sd test, >= {MIN_PERMUTATIONS} "
+                        "(default %(default)s)")
     p.add_argument("--estimator", choices=["mle", "firth"], default="mle")
     p.set_defaults(func=cmd_replicate)
 
-    p = _common(sub.add_parser("annotators", help="AUC of mean and sd features against the number "
-                                          "of annotators"))
-    p.add_argument("--repeats", type=int, default=replication.CURVE_REPEATS,
-                   help="repeats of CV per subset (default %(default)s)")
-    p.add_argument("--max-subsets", type=int, default=30,
-                   help="at most this many annotator subsets per k (default %(default)s)")
+    p = _common(sub.add_parser("annotators", help="AUC of mean and sd features against the "
+                                                  "number of annotators"))
+    p.add_argument("--repeats", type=positive_int, default=replication.CURVE_REPEATS,
+                   help="repeats of CV per subset, >= 1 (default %(default)s)")
+    p.add_argument("--max-subsets", type=positive_int, default=30,
+                   help="at most this many annotator subsets per k, >= 1 (default %(default)s)")
     p.set_defaults(func=cmd_annotators)
 
     from . import multiverse as mv
     from . import simulate as sim
 
-    p = _common(sub.add_parser("multiverse", help="claims C4 and C5 over every path of analysis choices "
-                                          "(scaling, estimator, missing, CV, disagreement)"))
-    p.add_argument("--permutations", type=int, default=mv.DEFAULT_PERMUTATIONS,
-                   help="label permutations per path (default %(default)s)")
+    p = _common(sub.add_parser("multiverse", help="claims C4 and C5 over every path of analysis "
+                                                  "choices (scaling, estimator, missing, CV, "
+                                                  "disagreement)"))
+    p.add_argument("--permutations", type=int_at_least(MIN_PERMUTATIONS),
+                   default=mv.DEFAULT_PERMUTATIONS,
+                   help=f"label permutations per path, >= {MIN_PERMUTATIONS} "
+                        "(default %(default)s)")
     p.set_defaults(func=cmd_multiverse)
 
-    p = _common(sub.add_parser("simulate", help="generative model fitted to group 7: calibration of the "
-                                        "permutation test and CIs, power of the sd model"))
-    p.add_argument("--permutations", type=int, default=sim.DEFAULT_PERMUTATIONS,
-                   help="permutations per simulated study (default %(default)s)")
-    p.add_argument("--datasets", type=int, default=sim.DEFAULT_DATASETS,
-                   help="studies per power condition (default %(default)s)")
-    p.add_argument("--calibration-datasets", type=int, default=200,
-                   help="studies per model in the calibration (default %(default)s)")
-    p.add_argument("--images", type=int, nargs="+", default=list(sim.POWER_IMAGES),
-                   help="numbers of images of the power grid")
-    p.add_argument("--annotators", type=int, nargs="+", default=list(sim.POWER_ANNOTATORS),
-                   help="numbers of annotators of the power grid")
+    p = _common(sub.add_parser("simulate", help="generative model fitted to group 7: calibration "
+                                                "of the permutation test and CIs, power of the "
+                                                "sd model"))
+    p.add_argument("--permutations", type=int_at_least(MIN_PERMUTATIONS),
+                   default=sim.DEFAULT_PERMUTATIONS,
+                   help=f"permutations per simulated study, >= {MIN_PERMUTATIONS} "
+                        "(default %(default)s)")
+    p.add_argument("--datasets", type=positive_int, default=sim.DEFAULT_DATASETS,
+                   help="studies per power condition, >= 1 (default %(default)s)")
+    p.add_argument("--calibration-datasets", type=positive_int, default=200,
+                   help="studies per model in the calibration, >= 1 (default %(default)s)")
+    p.add_argument("--images", type=int_at_least(MIN_IMAGES), nargs="+",
+                   default=list(sim.POWER_IMAGES),
+                   help=f"numbers of images of the power grid, each >= {MIN_IMAGES}")
+    p.add_argument("--annotators", type=int_at_least(MIN_ANNOTATORS), nargs="+",
+                   default=list(sim.POWER_ANNOTATORS),
+                   help=f"numbers of annotators of the power grid, each >= {MIN_ANNOTATORS}")
     p.set_defaults(func=cmd_simulate)
     return parser
 
 
+@contextlib.contextmanager
+def _sigterm_exits():
+    """While a command runs, SIGTERM (``kill``, a job scheduler) raises SystemExit(143)
+    instead of ending the process at once, so that the temporary output folder is
+    removed like on Ctrl-C. Only in the main thread; the previous handler is restored."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+class _CommandFailed(Exception):
+    """A command returned a non-zero status: its output folder is discarded."""
+
+    def __init__(self, status: int):
+        super().__init__(status)
+        self.status = status
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one subcommand; return its exit status.
+
+    Options are validated by argparse (exit status 2 and a one-line usage error).
+    A command with ``--out`` runs inside :func:`analysis.outputs.atomic_output`: its
+    folder is checked (and locked) before anything is computed, the command writes into
+    a temporary folder (``args.work``), and that folder replaces ``--out`` only when the
+    command succeeds. Errors of the package (:class:`analysis.errors.CrowdDisagreementError`:
+    data, malformed input, output folder) are one line on stderr and exit status 2.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
-    for name, low in (("repeats", 1), ("bootstrap", 100), ("permutations", 19),
-                      ("datasets", 1), ("calibration_datasets", 1)):
-        if getattr(args, name, low) < low:
-            parser.error(f"--{name} must be at least {low}")
     try:
-        return args.func(args)
-    except data.DataError as err:
-        print(f"crowd-disagreement: data error: {err}", file=sys.stderr)
+        if getattr(args, "out", None) is None:
+            return args.func(args)
+        with atomic_output(args.out, overwrite=args.overwrite) as work, _sigterm_exits():
+            args.work = work
+            status = args.func(args)
+            if status != 0:
+                raise _CommandFailed(status)
+        return 0
+    except _CommandFailed as failed:
+        return failed.status
+    except CrowdDisagreementError as err:
+        kind = {"DataError": "data error", "AnnotationFormatError": "malformed input",
+                "OutputError": "output error"}.get(type(err).__name__, "error")
+        print(f"crowd-disagreement: {kind}: {err}", file=sys.stderr)
         return 2
 
 

@@ -13,6 +13,11 @@ Every file the project reads is listed with its SHA-256 in ``data/registry.txt``
 A missing file, an unreachable network or a hash mismatch raises a
 :class:`DataError` whose message names the file, the URL tried and the
 environment variable that points to a local copy.
+
+Every successful :func:`fetch` records the SHA-256 it computed of the file it returns
+(:func:`read_hashes`); manifests and cache keys use these verified hashes of the files
+actually read, never the registry's expectations (:func:`verify_all` fetches and
+verifies every registered file and returns them).
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ from pathlib import Path
 
 import pooch
 
+from .errors import CrowdDisagreementError
+
 #: Pinned commit of the ENHANCE repository.
 ENHANCE_COMMIT = "61b4176c4e8b90e6670c5fde67e98dc6babc4308"
 #: Base URL of the pinned ``0_data/`` folder.
@@ -33,11 +40,15 @@ DATA_ENV = "CROWD_DISAGREEMENT_DATA"
 #: Environment variable naming the download cache folder.
 CACHE_ENV = "CROWD_DISAGREEMENT_CACHE"
 
+#: Seconds a download may stall (connect or between bytes) before it fails: a machine
+#: whose network blackholes github.com gets a DataError, not a hang.
+DOWNLOAD_TIMEOUT = 30
+
 _ROOT = Path(__file__).resolve().parents[1]
 REGISTRY_PATH = _ROOT / "data" / "registry.txt"
 
 
-class DataError(RuntimeError):
+class DataError(CrowdDisagreementError, RuntimeError):
     """A data file is unavailable or fails its SHA-256 check."""
 
 
@@ -90,13 +101,20 @@ def _expected(relpath: str) -> str:
         ) from None
 
 
+#: relpath -> SHA-256 computed of the file the last successful fetch returned
+_READ: dict[str, str] = {}
+
+
 @cache
-def _verified_local(path: Path, expected: str, size: int, mtime_ns: int) -> Path:
-    # keyed on size and mtime so that a file changed on disk is hashed again
-    got = sha256(path)
-    if got != expected:
-        raise DataError(f"got {got}")
-    return path
+def _hash_stat(path: Path, size: int, mtime_ns: int, ctime_ns: int, inode: int) -> str:
+    # keyed on size, times and inode so that a file changed or replaced on disk is
+    # hashed again
+    return sha256(path)
+
+
+def _hash(path: Path) -> str:
+    st = path.stat()
+    return _hash_stat(path.resolve(), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
 
 
 def fetch(relpath: str, *, downloader=None) -> Path:
@@ -108,7 +126,7 @@ def fetch(relpath: str, *, downloader=None) -> Path:
         Path relative to ``0_data/``, e.g. ``"student/2017-2018/group07.csv"``.
     downloader : callable, optional
         A pooch downloader (``downloader(url, output_file, pooch)``); default: pooch's
-        HTTP downloader.
+        HTTP downloader with a timeout of :data:`DOWNLOAD_TIMEOUT` seconds.
 
     Returns
     -------
@@ -131,20 +149,22 @@ def fetch(relpath: str, *, downloader=None) -> Path:
                 f"({DATA_ENV}={os.environ.get(DATA_ENV)}). Unset {DATA_ENV} to download "
                 f"it from {url(relpath)}, or point {DATA_ENV} to a folder that holds 0_data/."
             )
-        stat = path.stat()
-        try:
-            return _verified_local(path.resolve(), expected, stat.st_size, stat.st_mtime_ns)
-        except DataError as err:
+        got = _hash(path)
+        if got != expected:
             raise DataError(
                 f"{relpath}: SHA-256 mismatch in the local copy {path} "
                 f"(expected {expected}). The file is altered or truncated; restore it "
-                f"from {url(relpath)} or unset {DATA_ENV} to download it. [{err}]"
-            ) from None
+                f"from {url(relpath)} or unset {DATA_ENV} to download it. [got {got}]"
+            )
+        _READ[relpath] = got
+        return path
+    if downloader is None:
+        downloader = pooch.HTTPDownloader(timeout=DOWNLOAD_TIMEOUT, progressbar=False)
     fetcher = pooch.create(
         path=cache_dir(), base_url=BASE_URL, registry={relpath: f"sha256:{expected}"}
     )
     try:
-        return Path(fetcher.fetch(relpath, downloader=downloader))
+        path = Path(fetcher.fetch(relpath, downloader=downloader))
     except ValueError as err:  # pooch: hash mismatch after download
         raise DataError(
             f"{relpath}: the download from {url(relpath)} failed its SHA-256 check "
@@ -158,11 +178,64 @@ def fetch(relpath: str, *, downloader=None) -> Path:
         ) from None
 
 
+    got = _hash(path)  # pooch checked it; hash it again so that what is recorded is measured
+    if got != expected:  # pragma: no cover - pooch would have refused it
+        raise DataError(f"{relpath}: SHA-256 of {path} is {got}, expected {expected}")
+    _READ[relpath] = got
+    return path
+
+
 def fetch_all() -> dict[str, Path]:
     """Fetch and verify every registered file; return relpath -> local path."""
     return {rel: fetch(rel) for rel in registry()}
 
 
+def verify_all(relpaths=None) -> dict[str, str]:
+    """Fetch and verify files (default: every registered one); return their hashes.
+
+    Parameters
+    ----------
+    relpaths : iterable of str, optional
+        Files relative to ``0_data/``; default every file of the registry.
+
+    Returns
+    -------
+    dict
+        relpath -> SHA-256 hex digest computed from the verified local file (equal to
+        the registry's, or :func:`fetch` would have raised).
+
+    Raises
+    ------
+    DataError
+        As :func:`fetch`: a file is missing, cannot be downloaded or fails its check.
+    """
+    rels = list(registry() if relpaths is None else relpaths)
+    for rel in rels:
+        fetch(rel)
+    return {rel: _READ[rel] for rel in rels}
+
+
+def read_hashes(relpaths=None) -> dict[str, str]:
+    """SHA-256 of the files read: what a manifest records.
+
+    Parameters
+    ----------
+    relpaths : iterable of str, optional
+        The files a run reads (e.g. :data:`analysis.tidy.REQUIRED_FILES`); each is
+        fetched (and so verified) again if it changed since it was read, or was not
+        read yet. Default: every file fetched so far in this process.
+
+    Returns
+    -------
+    dict
+        relpath -> SHA-256 hex digest measured on the file.
+    """
+    if relpaths is None:
+        return dict(sorted(_READ.items()))
+    return verify_all(relpaths)
+
+
 def data_hashes() -> dict[str, str]:
-    """Registered SHA-256 of every file (what the manifest and report print)."""
+    """Registered (expected) SHA-256 of every file. Manifests and cache keys use the
+    measured ones instead (:func:`read_hashes`, :func:`verify_all`)."""
     return dict(registry())

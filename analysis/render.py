@@ -54,7 +54,13 @@ def main(argv: list[str] | None = None, root: Path = ROOT) -> int:
         print("Quarto is not installed: see https://quarto.org/docs/get-started/",
               file=sys.stderr)
         return 1
-    key, stale = prepare(root)
+    from .errors import CrowdDisagreementError
+
+    try:
+        key, stale = prepare(root)  # verifies the data files (their hashes are in the key)
+    except CrowdDisagreementError as err:
+        print(f"crowd-disagreement: data error: {err}", file=sys.stderr)
+        return 1
     if stale:
         print("code, data or settings changed since the last render (or no render yet): "
               "report.qmd will be executed", file=sys.stderr)

@@ -248,7 +248,7 @@ class ReportData:
 
     @property
     def hashes(self) -> pd.DataFrame:
-        h = data.data_hashes()
+        h = data.verify_all()  # measured on the files, after verification
         return pd.DataFrame({"file (0_data/...)": list(h), "sha256": list(h.values())})
 
     # --- statistical review -------------------------------------------------------

@@ -16,6 +16,7 @@ import pandas as pd
 from . import data, models, paper
 from .features import GroupDesign, group_design
 from .progress import progress
+from .tidy import REQUIRED_FILES
 
 #: Repeats of 10-fold cross-validation in the report.
 DEFAULT_REPEATS = 100
@@ -176,11 +177,14 @@ def package_versions() -> dict[str, str]:
 
 
 def manifest(exp: Experiments, **extra) -> dict:
-    """What a run used: versions, data hashes, seed, repeats, estimators, sizes, time."""
+    """What a run used: versions, data hashes, seed, repeats, estimators, sizes, time.
+
+    ``data_sha256`` holds the SHA-256 measured on the files the run read (the
+    annotation files, data types and labels, :data:`analysis.tidy.REQUIRED_FILES`)."""
     return {
         "package_versions": package_versions(),
         "data_commit": data.ENHANCE_COMMIT,
-        "data_sha256": data.data_hashes(),
+        "data_sha256": data.read_hashes(REQUIRED_FILES),
         "cohort": exp.design.cohort,
         "group": exp.design.group,
         "seed": exp.seed,

@@ -123,6 +123,7 @@ Each is listed in :data:`ID_CORRECTIONS`, :data:`ANNOTATOR_CORRECTIONS` or
 from __future__ import annotations
 
 import csv
+import io
 import math
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -132,6 +133,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+
+from .errors import CrowdDisagreementError
 
 __all__ = [
     "ACCEPTED_TYPE_CONFLICTS",
@@ -302,7 +305,7 @@ ISIC_ID = re.compile(r"^ISIC_\d{7}$")
 # ------------------------------------------------------------------ errors
 
 
-class AnnotationFormatError(ValueError):
+class AnnotationFormatError(CrowdDisagreementError, ValueError):
     """A raw annotation file does not have the expected structure.
 
     The message names the file, the line number and the column header.
@@ -573,29 +576,27 @@ def read_data_types(path: str | Path) -> dict[int, list[str]]:
     """
     path = Path(path)
     out: dict[int, list[str]] = {}
-    with path.open(encoding="utf-8-sig", newline="") as fh:
-        reader = csv.reader(fh, delimiter=";")
-        header = next(reader, None)
-        if not header or header[0].strip() != "group_num":
-            raise _fail(path.name, 1, header[0] if header else "", "expected 'group_num'")
-        for cells in reader:
-            line = reader.line_num
-            if not any(c.strip() for c in cells):
-                continue
-            try:
-                group = int(cells[0])
-            except ValueError:
-                raise _fail(path.name, line, "group_num", f"not a number: {cells[0]!r}") from None
-            types = [c.strip() for c in cells[1:]]
-            while types and not types[-1]:
-                types.pop()
-            for j, t in enumerate(types, start=1):
-                col = header[j] if j < len(header) else f"column_{j}"
-                if t not in TYPE_FEATURES:
-                    raise _fail(path.name, line, col, f"unknown feature type {t!r}")
-            if group in out:
-                raise _fail(path.name, line, "group_num", f"group {group} listed twice")
-            out[group] = types
+    records = _csv_rows(path, path.name, ";")
+    _, header = next(records, (1, None))
+    if not header or header[0].strip() != "group_num":
+        raise _fail(path.name, 1, header[0] if header else "", "expected 'group_num'")
+    for line, cells in records:
+        if not any(c.strip() for c in cells):
+            continue
+        try:
+            group = int(cells[0])
+        except ValueError:
+            raise _fail(path.name, line, "group_num", f"not a number: {cells[0]!r}") from None
+        types = [c.strip() for c in cells[1:]]
+        while types and not types[-1]:
+            types.pop()
+        for j, t in enumerate(types, start=1):
+            col = header[j] if j < len(header) else f"column_{j}"
+            if t not in TYPE_FEATURES:
+                raise _fail(path.name, line, col, f"unknown feature type {t!r}")
+        if group in out:
+            raise _fail(path.name, line, "group_num", f"group {group} listed twice")
+        out[group] = types
     return out
 
 
@@ -610,14 +611,46 @@ class _FileMeta:
     corrections: list[dict] = field(default_factory=list)
 
 
-def _records(path: Path, delimiter: str) -> Iterable[tuple[int, list[str]]]:
+def _decode(path: Path, rel: str, delimiter: str) -> str:
+    """The text of a file (UTF-8, optional BOM); bytes that are not UTF-8 are an
+    :class:`AnnotationFormatError` naming the line and the column (header cell) where
+    they sit."""
+    blob = path.read_bytes()
+    try:
+        return blob.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        before = blob[: err.start]
+        line = before.count(b"\n") + 1
+        start = before.rfind(b"\n") + 1
+        j = before[start:].count(delimiter.encode())
+        first = blob.split(b"\n", 1)[0].removeprefix(b"\xef\xbb\xbf")
+        header = first.decode("utf-8", errors="replace").strip().split(delimiter)
+        col = header[j].strip() if j < len(header) and line > 1 else f"<cell {j + 1}>"
+        raise _fail(rel, line, col, f"byte {blob[err.start:err.start + 1]!r} is not UTF-8 "
+                    "text (save the file as UTF-8)") from None
+
+
+def _csv_rows(path: Path, rel: str, delimiter: str) -> Iterable[tuple[int, list[str]]]:
+    """Yield (first line number, cells) for every record, quoted newlines included; a
+    record the csv module cannot read is an :class:`AnnotationFormatError`."""
+    text = _decode(path, rel, delimiter)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    prev = 0
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as err:
+            raise _fail(rel, prev + 1, "-", f"unreadable record: {err}") from None
+        yield prev + 1, cells
+        prev = reader.line_num
+
+
+def _records(path: Path, delimiter: str, rel: str | None = None
+             ) -> Iterable[tuple[int, list[str]]]:
     """Yield (first line number, cells) for every record, quoted newlines included."""
-    with path.open(encoding="utf-8-sig", newline="") as fh:
-        reader = csv.reader(fh, delimiter=delimiter)
-        prev = 0
-        for cells in reader:
-            yield prev + 1, cells
-            prev = reader.line_num
+    return _csv_rows(path, rel or path.name, delimiter)
 
 
 def _read_table(
@@ -625,7 +658,7 @@ def _read_table(
 ) -> tuple[list[str], list[tuple[int, str, list[str]]], _FileMeta]:
     """Read header and image rows; check ids, row length and blank columns."""
     meta = _FileMeta(rel)
-    records = _records(path, delimiter)
+    records = _records(path, delimiter, rel)
     try:
         _, header = next(iter(records))
     except StopIteration:
@@ -946,12 +979,28 @@ def read_labels(path: str | Path, *, relpath: str | None = None) -> pd.DataFrame
     path = Path(path)
     rel = relpath or path.name
     want = ["image_id", "melanoma", "seborrheic_keratosis"]
-    df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    records = _csv_rows(path, rel, ",")
+    _, header = next(records, (1, []))
+    header = [h.strip() for h in header]
     for col in want:
-        if col not in df.columns:
+        if col not in header:
             raise _fail(rel, 1, col, "column missing")
+        if header.count(col) > 1:
+            raise _fail(rel, 1, col, "column repeated")
+    where = [header.index(col) for col in want]
+    data_rows, line_nums = [], []
+    for line, cells in records:
+        if not any(c.strip() for c in cells):
+            continue  # a blank line
+        if len(cells) != len(header):
+            j = min(len(cells), len(header)) - 1 if cells else 0
+            col = header[j] if 0 <= j < len(header) else f"<cell {j + 1}>"
+            raise _fail(rel, line, col, f"{len(cells)} cells but the header has {len(header)}")
+        data_rows.append([cells[j] for j in where])
+        line_nums.append(line)
+    df = pd.DataFrame(data_rows, columns=want, dtype=str)
     out = pd.DataFrame({"image_id": df["image_id"].str.strip().astype(str)})
-    lines = pd.Series(np.arange(2, len(df) + 2), index=df.index)
+    lines = pd.Series(np.asarray(line_nums, dtype=np.int64), index=df.index)
     bad = ~out["image_id"].str.fullmatch(ISIC_ID.pattern)
     if bad.any():
         i = bad.idxmax()

@@ -74,7 +74,8 @@ def test_corrupt_entry_is_recomputed(garbage):
     cache.cached("exp", {"seed": 1}, f)
     path = cache.entry_path("exp", {"seed": 1})
     path.write_bytes(garbage)
-    out = cache.cached("exp", {"seed": 1}, f)
+    with pytest.warns(cache.CacheWarning, match="recomputing"):
+        out = cache.cached("exp", {"seed": 1}, f)
     assert f.calls == 2
     pd.testing.assert_frame_equal(out, frame())
     cache.cached("exp", {"seed": 1}, f)  # the entry was rewritten

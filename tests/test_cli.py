@@ -27,7 +27,10 @@ def test_reproduce_writes_the_four_files_with_their_columns(tmp_path, capsys):
     man = json.loads((tmp_path / "manifest.json").read_text())
     assert man["n_images"] == 96 and man["n_melanoma"] == 18 and man["repeats"] == 3
     assert man["seed"] == 2018 and man["estimators"] == ["mle"]
-    assert len(man["data_sha256"]) == 35 and "numpy" in man["package_versions"]
+    from analysis import data, tidy
+
+    assert man["data_sha256"] == data.verify_all(tidy.REQUIRED_FILES)  # measured, files read
+    assert "external/ISIC_0000000.jpg" not in man["data_sha256"] and "numpy" in man["package_versions"]
     assert man["elapsed_seconds"] > 0
 
 

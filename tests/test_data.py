@@ -18,6 +18,8 @@ def test_registry_lists_every_file_the_parser_and_figures_read():
 @needs_data
 def test_registry_hashes_equal_the_mirror_checksums():
     sums = {}
+    if not (mirror() / "SHA256SUMS").is_file():
+        pytest.skip("the data were downloaded: no mirror checksum file to compare with")
     for line in (mirror() / "SHA256SUMS").read_text().splitlines():
         digest, rel = line.split(maxsplit=1)
         sums[rel] = digest

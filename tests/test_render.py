@@ -32,7 +32,24 @@ def project(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.delenv("CROWD_DISAGREEMENT_QUICK", raising=False)
     monkeypatch.delenv("CROWD_DISAGREEMENT_REPEATS", raising=False)
+    # the key verifies the data; these tests are about freezing, not data
+    from analysis import cache
+
+    monkeypatch.setattr(cache, "_data_hashes", lambda: {"a.csv": "00"})
     return root
+
+
+def test_unavailable_data_is_one_line_not_a_traceback(project, monkeypatch, capsys):
+    from analysis import cache, data
+
+    def missing():
+        raise data.DataError("crowd/color.csv: not found in the local copy")
+
+    monkeypatch.setattr(cache, "_data_hashes", missing)
+    assert render.main([], root=project) == 1
+    err = capsys.readouterr().err
+    assert err.strip() == "crowd-disagreement: data error: crowd/color.csv: not found in the local copy"
+    assert not (project / "calls.log").exists()
 
 
 def _calls(root):

@@ -15,10 +15,10 @@ import numpy as np
 import pandas as pd
 import plotnine as p9
 import pytest
+from conftest import mirror, needs_data
 
 from analysis import features, inference, models
 from analysis import replication as R
-from tests.conftest import mirror, needs_data
 
 pytestmark = needs_data
 

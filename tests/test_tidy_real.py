@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import csv
-import os
 from pathlib import Path
 
 import pytest
+from conftest import mirror, needs_data
 
 from analysis.tidy import (
     ANNOTATION_FILES,
@@ -16,16 +16,15 @@ from analysis.tidy import (
     wide_group,
 )
 
-DATA = Path(os.environ.get("CROWD_DISAGREEMENT_DATA", "/work/shared/data/enhance")) / "0_data"
+pytestmark = needs_data
 
-pytestmark = pytest.mark.skipif(
-    not (DATA / "student").is_dir(),
-    reason=f"ENHANCE data not found at {DATA} (set CROWD_DISAGREEMENT_DATA to the mirror)",
-)
+
+def _data() -> Path:
+    return mirror() / "0_data"
 
 
 def fetch(rel: str) -> Path:
-    return DATA / rel
+    return _data() / rel
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +55,7 @@ def count_with_csv(path: Path) -> dict[str, int]:
 
 
 def test_file_lists_match_the_mirror():
+    DATA = _data()
     on_disk = {p.relative_to(DATA).as_posix() for p in DATA.glob("student/*/group*.csv")}
     assert on_disk == set(STUDENT_FILES)
     for rel in REQUIRED_FILES:
@@ -65,7 +65,7 @@ def test_file_lists_match_the_mirror():
 
 @pytest.mark.parametrize("rel", sorted(STUDENT_FILES))
 def test_student_file_counts(ann, rel):
-    expected = count_with_csv(DATA / rel)
+    expected = count_with_csv(_data() / rel)
     got = ann.tidy[ann.tidy["source_file"] == rel]
     assert got["image_id"].nunique() == expected["n_images"]
     assert len(got) == expected["n_cells"]
@@ -114,7 +114,7 @@ def test_mturk(ann):
     assert sorted(m["annotator"].unique()) == ["1", "2", "3"]
     assert (m.groupby("feature")["image_id"].nunique() == 1250).all()
     for rel in ("crowd/asymmetry.csv", "crowd/border.csv", "crowd/color.csv"):
-        with (DATA / rel).open(newline="") as fh:
+        with (_data() / rel).open(newline="") as fh:
             rows = list(csv.reader(fh))[1:]
         assert (m["source_file"] == rel).sum() == 3 * len(rows)
 

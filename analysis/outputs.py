@@ -1,0 +1,276 @@
+"""Command-line plumbing shared by every subcommand: validated option types and
+all-or-nothing output folders.
+
+Option types
+------------
+:func:`int_at_least` makes an ``argparse`` type that accepts an integer no smaller
+than a minimum and refuses anything else with a one-line message (argparse then exits
+with status 2, no traceback); :data:`positive_int`, :data:`nonneg_int` and
+:func:`jobs_int` are the common cases. A new option plugs in with
+``p.add_argument("--x", type=int_at_least(5))``.
+
+Output folders
+--------------
+:func:`atomic_output` is the one way a command writes its results::
+
+    with atomic_output(out, overwrite=False) as work:
+        ...compute...
+        write tables, then manifest.json, into ``work``
+
+The rule it implements:
+
+1. ``out`` is checked *before* anything is computed (:func:`prepare_out`): it must not
+   be an existing file; its parent is created; a temporary folder is created in the
+   parent (so a read-only or missing location fails at once, in one line).
+2. A lock file ``<out>.lock`` beside ``out`` is held (``fcntl.flock``) for the whole
+   run, so a second run into the same ``out`` is refused while the first runs. The
+   lock is released by the kernel if the process dies, so a killed run never leaves a
+   stale lock.
+3. Results go into a hidden temporary folder ``.<name>.tmp-*`` beside ``out``; only
+   when the block finishes without an exception is it renamed to ``out`` (a rename in
+   one file system is atomic). An interrupted run (Ctrl-C, an exception, a killed
+   worker) removes its temporary folder; a run killed outright leaves a hidden one,
+   which the next run into the same ``out`` deletes. No folder named ``out`` ever
+   holds a partial result.
+4. An existing, non-empty ``out`` is refused unless ``overwrite`` is true; it is then
+   replaced whole (never merged). A folder without ``manifest.json`` (not a result of
+   this package) is never deleted, even with ``overwrite``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from .errors import CrowdDisagreementError
+
+try:  # POSIX; elsewhere the lock falls back to an exclusive create
+    import fcntl
+except ImportError:  # pragma: no cover - not on Linux/macOS
+    fcntl = None
+
+#: File every result folder ends with; written last.
+MANIFEST = "manifest.json"
+
+
+class OutputError(CrowdDisagreementError, RuntimeError):
+    """``--out`` cannot be used: a file, not writable, locked, or an existing result."""
+
+
+# --- argparse types --------------------------------------------------------------------
+
+
+def _parse_int(text: str) -> int:
+    try:
+        return int(text)
+    except (TypeError, ValueError):
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+
+
+def int_at_least(low: int) -> Callable[[str], int]:
+    """An argparse type: an integer ``>= low``.
+
+    Parameters
+    ----------
+    low : int
+        Smallest accepted value.
+
+    Returns
+    -------
+    callable
+        ``f(text) -> int``; raises :class:`argparse.ArgumentTypeError` (argparse turns
+        it into a one-line usage error, exit status 2) for a non-integer or a value
+        below ``low``.
+    """
+
+    def parse(text: str) -> int:
+        value = _parse_int(text)
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {low}, got {value}")
+        return value
+
+    parse.__name__ = f"int>={low}"  # argparse names the type in some messages
+    return parse
+
+
+#: An integer >= 1.
+positive_int = int_at_least(1)
+#: An integer >= 0.
+nonneg_int = int_at_least(0)
+
+
+def jobs_int(text: str) -> int:
+    """An argparse type for ``--jobs``: ``-1`` (all cores) or an integer >= 1.
+
+    ``0`` and other negative values (joblib's "all but n") are refused: a run's
+    results never depend on the number of workers, so there is nothing to gain from
+    them, and 0 has no meaning.
+    """
+    value = _parse_int(text)
+    if value == -1 or value >= 1:
+        return value
+    raise argparse.ArgumentTypeError(f"must be -1 (all cores) or an integer >= 1, got {value}")
+
+
+# --- output folders --------------------------------------------------------------------
+
+
+def _tmp_prefix(out: Path) -> str:
+    return f".{out.name}.tmp-"
+
+
+def lock_path(out: Path) -> Path:
+    """The lock file of an output folder: ``<out>.lock`` beside it."""
+    return out.parent / f"{out.name}.lock"
+
+
+def prepare_out(out: str | os.PathLike, overwrite: bool = False) -> Path:
+    """Check that ``out`` can receive a result, before anything is computed.
+
+    Parameters
+    ----------
+    out : path
+        The output folder.
+    overwrite : bool
+        Whether an existing result may be replaced.
+
+    Returns
+    -------
+    pathlib.Path
+        ``out`` made absolute.
+
+    Raises
+    ------
+    OutputError
+        ``out`` is an existing file; its parent cannot be created; no folder can be
+        created beside it (read-only, no permission); or it is a non-empty folder and
+        ``overwrite`` is false, or not a result folder at all (no ``manifest.json``).
+    """
+    path = Path(out).expanduser().absolute()
+    if path.name in ("", ".", ".."):
+        raise OutputError(f"--out {out}: name a folder to create, e.g. results/run1")
+    if path.exists() and not path.is_dir():
+        raise OutputError(f"--out {out} is an existing file, not a folder; "
+                          "choose another path or remove the file")
+    if path.is_dir() and any(path.iterdir()):
+        if not overwrite:
+            raise OutputError(f"--out {out} already holds a result; pass --overwrite to "
+                              "replace it whole, or choose another folder")
+        if not (path / MANIFEST).is_file():
+            raise OutputError(f"--out {out} is a non-empty folder without {MANIFEST} (not a "
+                              "result of this program); refusing to replace it even with "
+                              "--overwrite")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # a distinct prefix: the stale-folder sweep of a concurrent run must not match it
+        probe = tempfile.mkdtemp(prefix=f".{path.name}.probe-", dir=path.parent)
+        os.rmdir(probe)
+    except OSError as err:
+        raise OutputError(f"--out {out}: cannot write in {path.parent} "
+                          f"({err.strerror or type(err).__name__})") from None
+    return path
+
+
+@contextlib.contextmanager
+def _lock(out: Path) -> Iterator[None]:
+    lock = lock_path(out)
+    busy = OutputError(f"--out {out} is in use by another run (lock file {lock}); wait for "
+                       "it to finish or choose another folder")
+    if fcntl is None:  # pragma: no cover
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            raise busy from None
+        try:
+            yield
+        finally:
+            os.close(fd)
+            lock.unlink(missing_ok=True)
+        return
+    while True:
+        fd = os.open(lock, os.O_CREAT | os.O_RDWR, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise busy from None
+        # the holder before us may have unlinked the file after we opened it: then our
+        # lock is on a dead inode; start again on the current file
+        try:
+            same = os.fstat(fd).st_ino == os.stat(lock).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        yield
+    finally:
+        lock.unlink(missing_ok=True)  # unlink while holding the lock (see loop above)
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_output(out: str | os.PathLike, overwrite: bool = False) -> Iterator[Path]:
+    """Yield a temporary folder that becomes ``out`` only if the block succeeds.
+
+    Parameters
+    ----------
+    out : path
+        The final output folder.
+    overwrite : bool
+        Replace an existing result whole (otherwise it is refused).
+
+    Yields
+    ------
+    pathlib.Path
+        An empty temporary folder beside ``out``; write everything there, the
+        manifest last.
+
+    Raises
+    ------
+    OutputError
+        From :func:`prepare_out` (before the block runs), or when another run holds
+        the lock of ``out``.
+
+    Notes
+    -----
+    See the module docstring for the rule. On success the old result (if any) is moved
+    aside, the new folder renamed into place, and the old one deleted; on any
+    exception (including ``KeyboardInterrupt``) the temporary folder is deleted and
+    ``out`` is left as it was.
+    """
+    path = prepare_out(out, overwrite)
+    with _lock(path):
+        path = prepare_out(out, overwrite)  # again, now that no other run can change it
+        for stale in path.parent.glob(_tmp_prefix(path) + "*"):  # from killed runs
+            shutil.rmtree(stale, ignore_errors=True)
+        work = Path(tempfile.mkdtemp(prefix=_tmp_prefix(path), dir=path.parent))
+        try:
+            yield work
+            old = None
+            if path.is_dir():
+                if any(path.iterdir()):
+                    old = path.parent / (_tmp_prefix(path) + "old")
+                    shutil.rmtree(old, ignore_errors=True)
+                    os.replace(path, old)
+                else:
+                    path.rmdir()
+            try:
+                os.replace(work, path)
+            except OSError:
+                if old is not None:  # put the previous result back
+                    os.replace(old, path)
+                raise
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(work, ignore_errors=True)
+            raise
