@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from . import data, models, reproduce
+from .distributed import BACKENDS, compute_backend
 
 
 def _write_csv(frame, path: Path) -> None:
@@ -176,12 +177,29 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def _common(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Options every computing subcommand takes: --out, --seed, --jobs, --quiet."""
+    """Options every computing subcommand takes: --out, --seed, --jobs, --quiet,
+    --backend, --scheduler."""
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--seed", type=int, default=models.DEFAULT_SEED, help="seed (default %(default)s)")
     p.add_argument("--jobs", type=int, default=-1, help="worker processes (-1: all cores)")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    p.add_argument("--backend", choices=BACKENDS, default="local",
+                   help="where the task lists run: this machine (joblib/loky) or a Dask "
+                        "cluster (needs --scheduler; results are identical; default %(default)s)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="Dask scheduler address for --backend dask, e.g. tcp://10.0.0.5:8786")
     return p
+
+
+def _backend(parser: argparse.ArgumentParser, args: argparse.Namespace):
+    """The context in which the command computes: local, or on the Dask cluster of
+    ``--scheduler`` (:func:`analysis.distributed.compute_backend`)."""
+    backend, scheduler = getattr(args, "backend", "local"), getattr(args, "scheduler", None)
+    if backend == "dask" and not scheduler:
+        parser.error("--backend dask needs --scheduler ADDRESS (e.g. tcp://10.0.0.5:8786)")
+    if backend == "local" and scheduler:
+        parser.error("--scheduler is only used with --backend dask")
+    return compute_backend(backend, scheduler)
 
 
 def _write_outputs(out: Path, tables: dict, manifest: dict) -> None:
@@ -274,7 +292,8 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, name, low) < low:
             parser.error(f"--{name} must be at least {low}")
     try:
-        return args.func(args)
+        with _backend(parser, args):
+            return args.func(args)
     except data.DataError as err:
         print(f"crowd-disagreement: data error: {err}", file=sys.stderr)
         return 2
