@@ -64,6 +64,14 @@ def test_engine_batches_on_the_cluster_are_byte_identical(cluster):
             out.update(engine.cross_validate_batch(X, y, splits, n_jobs=-1, **kw))
 
     assert _tasks_run_on(cluster, run)[1] >= 8
+    # a connected client can be passed instead of an address; it is left open
+    from distributed import Client
+
+    with Client(cluster.scheduler_address, set_as_default=False) as client:
+        with compute_backend("dask", client):
+            again = engine.cross_validate_batch(X, y, splits, n_jobs=2, **kw)
+        assert client.status == "running"
+    assert again["coef"].tobytes() == local["coef"].tobytes()
     assert local.keys() == out.keys()
     for key in local:
         assert local[key].tobytes() == out[key].tobytes(), key
