@@ -19,6 +19,7 @@ import threading
 from pathlib import Path
 
 from . import data, models, reproduce
+from .distributed import BACKENDS, compute_backend
 from .errors import CrowdDisagreementError
 from .outputs import atomic_output, int_at_least, jobs_int, nonneg_int, positive_int
 from .tidy import REQUIRED_FILES
@@ -185,7 +186,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def _common(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Options every computing subcommand takes: --out, --seed, --jobs, --quiet."""
+    """Options every computing subcommand takes: --out, --overwrite, --seed, --jobs,
+    --quiet, --backend, --scheduler."""
     p.add_argument("--out", required=True,
                    help="output folder (written all or nothing; must not exist or be empty, "
                         "unless --overwrite)")
@@ -197,7 +199,23 @@ def _common(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
                    help="worker processes: -1 (all cores, the default) or >= 1; results do "
                         "not depend on it")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    p.add_argument("--backend", choices=BACKENDS, default="local",
+                   help="where the task lists run: this machine (joblib/loky) or a Dask "
+                        "cluster (needs --scheduler; results are identical; default %(default)s)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="Dask scheduler address for --backend dask, e.g. tcp://10.0.0.5:8786")
     return p
+
+
+def _backend(parser: argparse.ArgumentParser, args: argparse.Namespace):
+    """The context in which the command computes: local, or on the Dask cluster of
+    ``--scheduler`` (:func:`analysis.distributed.compute_backend`)."""
+    backend, scheduler = getattr(args, "backend", "local"), getattr(args, "scheduler", None)
+    if backend == "dask" and not scheduler:
+        parser.error("--backend dask needs --scheduler ADDRESS (e.g. tcp://10.0.0.5:8786)")
+    if backend == "local" and scheduler:
+        parser.error("--scheduler is only used with --backend dask")
+    return compute_backend(backend, scheduler)
 
 
 def _write_outputs(out: Path, tables: dict, manifest: dict) -> None:
@@ -335,10 +353,12 @@ def main(argv: list[str] | None = None) -> int:
     """
     parser = build_parser()
     args = parser.parse_args(argv)
+    backend = _backend(parser, args)  # refuses bad --backend/--scheduler before any work
     try:
         if getattr(args, "out", None) is None:
             return args.func(args)
-        with atomic_output(args.out, overwrite=args.overwrite) as work, _sigterm_exits():
+        with (atomic_output(args.out, overwrite=args.overwrite) as work, _sigterm_exits(),
+              backend):
             args.work = work
             status = args.func(args)
             if status != 0:

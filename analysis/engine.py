@@ -861,8 +861,9 @@ def _call_single_threaded(func, task):
         return func(task)
 
 
-def parallel_map(func: Callable, tasks: Sequence, *, n_jobs: int = -1) -> list:
-    """Apply ``func`` to every task, in order, optionally in joblib (loky) workers.
+def parallel_map(func: Callable, tasks: Sequence, *, n_jobs: int = -1, wrap: Callable = iter,
+                 batch_size: int | str = "auto") -> list:
+    """Apply ``func`` to every task, in order, optionally in joblib workers.
 
     Parameters
     ----------
@@ -873,20 +874,30 @@ def parallel_map(func: Callable, tasks: Sequence, *, n_jobs: int = -1) -> list:
         (e.g. ``task_seed_sequences(seed, len(tasks))[i]``), never per worker.
     n_jobs : int, default -1
         Number of processes; 1 runs in the calling process.
+    wrap : callable, default iter
+        Wraps the iteration over the tasks as they are handed out (e.g. a progress bar).
+    batch_size : int or "auto"
+        Tasks per joblib dispatch.
 
     Returns
     -------
     list
-        ``[func(t) for t in tasks]``, identical for every ``n_jobs``: chunking is
-        fixed by the caller, and each call runs with a single BLAS thread.
+        ``[func(t) for t in tasks]``, identical for every ``n_jobs`` and backend: chunking
+        is fixed by the caller, and each call runs with a single BLAS thread.
+
+    Notes
+    -----
+    No joblib backend is named here, so the active :func:`joblib.parallel_config` decides
+    where the tasks run: loky processes on this machine by default, the workers of a Dask
+    cluster inside :func:`analysis.distributed.compute_backend`.
     """
     tasks = list(tasks)
     if n_jobs == 1 or len(tasks) <= 1:
-        return [_call_single_threaded(func, t) for t in tasks]
+        return [_call_single_threaded(func, t) for t in wrap(tasks)]
     from joblib import Parallel, delayed
 
-    return Parallel(n_jobs=n_jobs, backend="loky")(
-        delayed(_call_single_threaded)(func, t) for t in tasks
+    return Parallel(n_jobs=n_jobs, batch_size=batch_size)(
+        delayed(_call_single_threaded)(func, t) for t in wrap(tasks)
     )
 
 
@@ -897,11 +908,13 @@ def parallel_map_costliest_first(func: Callable, tasks: Sequence, costs: Sequenc
     With tasks of very unequal cost, starting the long ones first leaves no worker
     alone with a long task at the end. Results come back in the order of ``tasks``
     (ties in cost keep that order). ``wrap`` wraps the iteration over task numbers in
-    the order they are handed out (e.g. a progress bar)."""
+    the order they are handed out (e.g. a progress bar). Each call runs with a single
+    BLAS thread and the backend is the active joblib one, as in :func:`parallel_map`."""
     from joblib import Parallel, delayed
 
     order = sorted(range(len(tasks)), key=lambda i: -costs[i])
-    done = Parallel(n_jobs=n_jobs)(delayed(func)(tasks[i]) for i in wrap(order))
+    done = Parallel(n_jobs=n_jobs)(
+        delayed(_call_single_threaded)(func, tasks[i]) for i in wrap(order))
     out: list = [None] * len(tasks)
     for i, result in zip(order, done, strict=True):
         out[i] = result

@@ -454,13 +454,12 @@ def run_condition_studies(params: SimParams, conditions: list[dict], *, n_datase
                           n_permutations, n_boot, true_auc, n_true))
             meta.append({"model": cond["model"], "n_images": cond["n_images"],
                          "n_annotators": cond["n_annotators"], "dataset": d})
-    if n_jobs == 1:
-        res = [_study_task(t) for t in progress(tasks, desc=desc, quiet=quiet)]
-    else:
-        from joblib import Parallel, delayed
+    # one BLAS thread per study and the active joblib backend (local or Dask), as every
+    # task list of the package
+    from . import engine
 
-        res = Parallel(n_jobs=n_jobs, batch_size=4)(
-            delayed(_study_task)(t) for t in progress(tasks, desc=desc, quiet=quiet))
+    res = engine.parallel_map(_study_task, tasks, n_jobs=n_jobs, batch_size=4,
+                              wrap=lambda it: progress(it, desc=desc, quiet=quiet))
     return pd.concat([pd.DataFrame(meta), pd.DataFrame(res)], axis=1)
 
 
