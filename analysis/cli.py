@@ -76,8 +76,8 @@ def cmd_review(args: argparse.Namespace) -> int:
     out = Path(args.out)
     design = reproduce.load_group()
     rv = review.review(design, repeats=args.repeats, n_boot=args.bootstrap,
-                       n_permutations=args.permutations, seed=args.seed, n_jobs=args.jobs,
-                       quiet=args.quiet)
+                       n_permutations=args.permutations, perm_repeats=args.perm_repeats,
+                       n_seeds=args.seeds, seed=args.seed, n_jobs=args.jobs, quiet=args.quiet)
     claims = rv.claims()
     tables = rv.tables()
     manifest = reproduce.manifest(rv.exp, command="review", **rv.settings)
@@ -245,18 +245,25 @@ def build_parser() -> argparse.ArgumentParser:
                    help="logistic estimator (default %(default)s)")
     p.set_defaults(func=cmd_reproduce)
 
-    from .review import DEFAULT_BOOT, DEFAULT_PERMUTATIONS
+    from .review import DEFAULT_BOOT, DEFAULT_PERMUTATIONS, PERM_CV_REPEATS, SEED_VARIATION
 
     p = _common(sub.add_parser("review", help="statistical review of the paper's claims on "
                                               "group 7 (CIs, permutation tests, ICC, moment "
                                               "tests, verdicts)"))
     p.add_argument("--bootstrap", type=int_at_least(MIN_BOOTSTRAP), default=DEFAULT_BOOT,
-                   help=f"bootstrap replicates, >= {MIN_BOOTSTRAP} (default %(default)s)")
+                   help=f"bootstrap-CV replicates (each refits the cross-validation), "
+                        f">= {MIN_BOOTSTRAP} (default %(default)s)")
     p.add_argument("--permutations", type=int_at_least(MIN_PERMUTATIONS),
                    default=DEFAULT_PERMUTATIONS,
                    help=f"label permutations, >= {MIN_PERMUTATIONS} (default %(default)s)")
     p.add_argument("--repeats", type=positive_int, default=reproduce.DEFAULT_REPEATS,
                    help="repeats of 10-fold CV, >= 1 (default %(default)s)")
+    p.add_argument("--perm-repeats", type=positive_int, default=PERM_CV_REPEATS,
+                   help="fold assignments of the permutation statistic (observed and each "
+                        "permutation), >= 1 (default %(default)s)")
+    p.add_argument("--seeds", type=nonneg_int, default=SEED_VARIATION,
+                   help="other master seeds over which the permutation p-values are "
+                        "recomputed, >= 0 (default %(default)s)")
     p.set_defaults(func=cmd_review)
 
     from . import replication

@@ -36,15 +36,20 @@ def test_reproduce_writes_the_four_files_with_their_columns(tmp_path, capsys):
 
 def test_review_writes_tidy_tables(tmp_path):
     assert cli.main(["review", "--out", str(tmp_path), "--repeats", "2", "--bootstrap", "100",
-                     "--permutations", "99", "--quiet", "--jobs", "1"]) == 0
+                     "--permutations", "19", "--perm-repeats", "2", "--seeds", "1", "--quiet",
+                     "--jobs", "1"]) == 0
     cols = {
-        "auc_ci.csv": {"feature_set", "estimator", "auc_pooled", "delong_low", "delong_high",
-                       "boot_low", "boot_high", "boot_method", "n_boot"},
-        "permutation.csv": {"feature_set", "estimator", "observed_auc", "p_value", "n_permutations"},
+        "auc_ci.csv": {"feature_set", "estimator", "cv_auc", "se", "ci_low", "ci_high", "n_boot",
+                       "fold_mean_auc"},
+        "permutation.csv": {"feature_set", "estimator", "observed_auc", "p_value", "n_permutations",
+                            "cv_repeats", "p_seed_min", "p_seed_max"},
+        "permutation_seeds.csv": {"feature_set", "estimator", "seed", "p_value"},
+        "tests.csv": {"family", "hypothesis", "p", "adjustment", "p_adjusted"},
+        "bootstrap_cv.csv": {"feature_set", "estimator", "replicate", "cv_auc"},
         "icc.csv": {"feature", "subset", "type", "icc", "ci_low", "ci_high", "F", "df1", "df2", "p"},
         "moment_tests.csv": {"feature", "moment", "auc", "auc_ci_low", "auc_ci_high", "u", "p",
                              "p_holm", "p_bh", "rank_biserial", "cles", "direction"},
-        "claims.csv": {"claim", "verdict", "evidence"},
+        "claims.csv": {"claim", "level", "part", "verdict", "evidence"},
         "comparisons.csv": {"set_a", "set_b", "estimator", "test", "p"},
         "krippendorff.csv": {"feature", "subset", "level", "alpha"},
     }
@@ -53,7 +58,10 @@ def test_review_writes_tidy_tables(tmp_path):
         assert need <= set(frame.columns), name
         assert len(frame) > 0, name
     man = json.loads((tmp_path / "manifest.json").read_text())
-    assert man["n_permutations"] == 99 and man["n_boot"] == 100
+    assert man["n_permutations"] == 19 and man["n_boot"] == 100
+    assert man["perm_cv_repeats"] == 2 and man["n_seeds"] == 1
+    claims = pd.read_csv(tmp_path / "claims.csv")
+    assert (claims["level"] == "claim").sum() == 7 and (claims["level"] == "part").sum() == 28
 
 
 def test_bad_arguments_are_refused(tmp_path):
