@@ -448,13 +448,13 @@ def _skipped_sets(raw: pd.DataFrame, features, annotators, raters: str, fewest: 
         need = {m: MOMENT_MIN_SCORES[m] for m in MOMENTS}
         for m in MOMENTS:
             if low < need[m]:
-                why = f"{m} needs {need[m]} scores; some kept units have {low}"
+                why = f"{m} needs {need[m]} scores; kept units have as few as {low}"
                 rows.append((m, why))
                 if m != "mean":
                     rows.append((f"mean+{m}", why))
         if low < max(need.values()):
-            rows.append(("moments_all", f"kurtosis needs {need['kurtosis']} scores; some kept "
-                                        f"units have {low}"))
+            rows.append(("moments_all", f"kurtosis needs {need['kurtosis']} scores; kept units "
+                                        f"have as few as {low}"))
     return pd.DataFrame(rows, columns=SKIPPED_COLUMNS)
 
 
