@@ -335,6 +335,9 @@ def design_from_long(
     (the complete-case rule, with the missing columns), else "fewer than K raters"
     (with the count per feature); (3) no label: "no label".
 
+    A rater column with fewer than two scores (or one value) over the kept units has
+    no scale: its z-scores are 0, as in :func:`zscore`.
+
     Feature sets made of rater columns are built only where every kept unit has a
     score in each of their columns (``all``, each feature), and per-rater sets only
     for persons who rated every kept unit; every set not built is listed in
@@ -365,7 +368,7 @@ def design_from_long(
     wide.columns = [f"{f}_{a}" for f, a in cols]
     wide = wide.sort_index()
 
-    complete_rule = raters == "persons" and min_raters >= len(annotators)
+    complete_rule = raters == "persons" and min_raters == len(annotators)
     counts = pd.DataFrame({f: wide[[f"{f}_{a}" for a in annotators]].notna().sum(axis=1)
                            for f in features})
     missing_cols = wide.isna()
