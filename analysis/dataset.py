@@ -366,7 +366,7 @@ def load(
     n_splits : int
         Folds the analysis will use: each class needs at least this many kept units.
     name : str, optional
-        Name of the data set (default: the annotation file's stem).
+        Name of the data set (default: ``<folder>/<stem>`` of the annotation file).
 
     Returns
     -------
@@ -394,7 +394,8 @@ def load(
     a_name = str(annotations) if not isinstance(annotations, pd.DataFrame) else "annotations"
     l_name = str(labels) if not isinstance(labels, pd.DataFrame) else "labels"
     if name is None:
-        name = Path(annotations).stem if not isinstance(annotations, pd.DataFrame) else "data"
+        name = (f"{Path(annotations).parent.name}/{Path(annotations).stem}"
+                if not isinstance(annotations, pd.DataFrame) else "data")
     for opt, k in (("--min-raters", min_raters), ("--raters-per-unit", raters_per_unit)):
         if k is not None and k < 1:
             raise DatasetError(a_name, f"{opt} must be at least 1 (got {k})",

@@ -124,10 +124,14 @@ class ReviewDoc:
 
     def moment_table(self) -> pd.DataFrame:
         pos = str(self.design.settings.get("positive", "positive"))
-        return self.result.review.moment_tests.rename(
+        out = self.result.review.moment_tests.rename(
             columns={"median_melanoma": f"median_{pos}", "median_non_melanoma": "median_other"}
         )[["feature", "moment", "auc", "auc_ci_low", "auc_ci_high", "p", "p_holm",
            "rank_biserial", "direction"]]
+        # the review words the direction for ENHANCE's classes; name the data set's
+        out["direction"] = out["direction"].str.replace("non-melanoma", "negative units").str \
+            .replace("melanoma", f"{pos} units")
+        return out
 
     def fold_table(self) -> pd.DataFrame:
         fv = self.result.review.fold_variability
@@ -140,7 +144,9 @@ class ReviewDoc:
         return str(s.get("negative", "0")), str(s.get("positive", "1"))
 
     def notes(self) -> list[str]:
-        return list(self.design.settings.get("warnings", [])) + self.result.notes
+        # the sets not built are in their own table
+        return list(self.design.settings.get("warnings", [])) + [
+            n for n in self.result.notes if not n.startswith("feature set ")]
 
     def inputs(self) -> pd.DataFrame:
         rows = [(k, v.get("path"), v.get("sha256"))
