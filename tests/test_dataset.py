@@ -330,3 +330,20 @@ def test_builtin_mturk_is_positions_with_three_raters(annotations):
     assert "kurtosis" in set(d.skipped["feature_set"])
     with pytest.raises(DatasetError, match="unknown data set"):
         dataset.load_builtin("enhance/2017-2018/group99", annotations=annotations)
+
+
+@needs_data
+def test_analyze_group7_writes_exactly_the_review_tables(tmp_path):
+    """`analyze --dataset enhance/2017-2018/group07` and `review`: the same bytes."""
+    small = ["--repeats", "1", "--bootstrap", "100", "--permutations", "19", "--jobs", "1",
+             "--quiet"]
+    assert cli.main(["review", "--out", str(tmp_path / "review"), *small]) == 0
+    assert cli.main(["analyze", "--dataset", "enhance/2017-2018/group07",
+                     "--out", str(tmp_path / "analyze"), *small]) == 0
+    names = sorted(p.name for p in (tmp_path / "review").glob("*.csv"))
+    assert "claims.csv" in names
+    for name in names:
+        assert (tmp_path / "review" / name).read_bytes() == \
+            (tmp_path / "analyze" / name).read_bytes(), name
+    ex = pd.read_csv(tmp_path / "analyze" / "excluded_units.csv")
+    assert len(ex) == 4 and set(ex["reason"]) == {"missing annotation"}
