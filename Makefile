@@ -26,16 +26,17 @@ test: $(STAMP)
 report: $(STAMP)
 	$(BIN)/python -m analysis.render
 
-# the parameterised review of any data set; without arguments, of the example data set
-ANNOTATIONS ?= data/examples/annotations.csv
-LABELS      ?= data/examples/labels.csv
-POSITIVE    ?= $(if $(filter data/examples/annotations.csv,$(ANNOTATIONS)),malignant,)
+# the parameterised review of any data set; without ANNOTATIONS/LABELS, of the example
+ANNOTATIONS ?=
+LABELS      ?=
+POSITIVE    ?=
 REVIEW_OPTS ?=
 review: $(STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" QUARTO_PYTHON="$(abspath $(BIN)/python)" \
-	  quarto render review.qmd -P annotations:$(abspath $(ANNOTATIONS)) \
-	  -P labels:$(abspath $(LABELS)) $(if $(POSITIVE),-P positive:$(POSITIVE),-P positive:'') \
-	  $(REVIEW_OPTS)
+	  quarto render review.qmd \
+	  $(if $(ANNOTATIONS),-P annotations:$(abspath $(ANNOTATIONS))) \
+	  $(if $(LABELS),-P labels:$(abspath $(LABELS))) \
+	  $(if $(POSITIVE),-P positive:$(POSITIVE)) $(REVIEW_OPTS)
 
 clean:
 	rm -rf report.html report_files _freeze .quarto .render-key review.html review_files

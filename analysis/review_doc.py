@@ -8,12 +8,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
 from . import analyze, dataset, models, reproduce, review
 from .report import QUICK, quick_mode
 
+#: The example data set (``data/examples/make_example.py``) and its positive class.
+EXAMPLE = Path(__file__).resolve().parent.parent / "data" / "examples"
+EXAMPLE_POSITIVE = "malignant"
 #: Resampling counts of a draft render (``quick=True`` or ``CROWD_DISAGREEMENT_QUICK=1``).
 DRAFT = {"repeats": 2, "n_boot": QUICK["n_boot"], "n_permutations": QUICK["n_permutations"]}
 
@@ -38,7 +42,11 @@ class ReviewDoc:
         """Load the data set named by the document's parameters and review it.
 
         Empty strings and zeros mean "not given" (Quarto parameters have no None).
+        Without ``annotations``, ``labels`` and ``dataset_name``: the example data set.
         """
+        if not (annotations or labels or dataset_name):
+            annotations, labels = EXAMPLE / "annotations.csv", EXAMPLE / "labels.csv"
+            positive = positive or EXAMPLE_POSITIVE
         params = dict(annotations=annotations, labels=labels, dataset=dataset_name,
                       positive=positive, raters=raters, min_raters=min_raters,
                       raters_per_unit=raters_per_unit, seed=seed)
@@ -81,9 +89,12 @@ class ReviewDoc:
                               for a in d.annotators}, axis=1).sum(axis=1)
         lo, hi = (int(n_raters.min()), int(n_raters.max())) if len(d.raw) else (0, 0)
         what = "persons" if d.raters == "persons" else "positions (slots filled by any rater)"
+        if (pos, neg) == ("1", "0"):
+            pos, neg = "positive (label 1)", "negative (label 0)"
+        by = f"{lo}" if lo == hi else f"{lo} to {hi}"
         return (f"{d.n_images} units are analysed ({d.n_melanoma} {pos}, "
                 f"{d.n_images - d.n_melanoma} {neg}), each rated on {len(d.features)} features "
-                f"({', '.join(d.features)}) by {lo} to {hi} raters; rater ids are {what}. "
+                f"({', '.join(d.features)}) by {by} raters; rater ids are {what}. "
                 f"{len(d.excluded)} units are left out; units need at least "
                 f"{s.get('min_raters')} raters on every feature"
                 + (f", and exactly {s['raters_per_unit']} raters were drawn per unit (seed "

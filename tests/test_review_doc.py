@@ -38,10 +38,9 @@ def test_review_qmd_executes_on_the_example_quick(tmp_path):
     nb = _notebook()
     i = next(k for k, c in enumerate(nb.cells)
              if c.cell_type == "code" and "parameters" in c.source.split("\n")[0])
-    # what `quarto render review.qmd -P quick:true -P n_jobs:1` injects
-    nb.cells.insert(i + 1, nbformat.v4.new_code_cell(
-        "annotations = 'data/examples/annotations.csv'\nlabels = 'data/examples/labels.csv'\n"
-        "positive = 'malignant'\nquick = True\nn_jobs = 1"))
+    # what `quarto render review.qmd -P quick:true -P n_jobs:1` injects (no data given:
+    # the example data set)
+    nb.cells.insert(i + 1, nbformat.v4.new_code_cell("quick = True\nn_jobs = 1"))
     expressions = INLINE.findall(QMD.read_text(encoding="utf-8"))
     nb.cells.append(nbformat.v4.new_code_cell(
         "\n".join(["__inline = {}"] + [f"__inline[{e!r}] = str({e})" for e in expressions]
