@@ -30,6 +30,7 @@ two class names, no ``positive``       error; ``positive`` not a class: error
 one label per unit                     conflicting duplicate labels: error
 unit annotated but without a label     warning; unit excluded ("no label")
 label of a unit never annotated        warning; listed in ``excluded``
+rater id containing ``_``              warning; ``_`` replaced by ``-`` (recorded)
 feature with no variance               warning; feature dropped (``skipped``)
 no unit left                           error (counts of each exclusion reason)
 class too small for the folds          error (rarer class count, folds)
@@ -433,6 +434,19 @@ def load(
                            hint="check that the score column holds the ratings")
     long = long[long["feature"].isin(features)]
 
+    # design columns are named <feature>_<rater>, and the review splits them at the last
+    # "_": a rater id must not contain one
+    odd = sorted(a for a in long["annotator"].unique() if "_" in a)
+    renamed = {}
+    if odd:
+        renamed = {a: a.replace("_", "-") for a in odd}
+        if set(renamed.values()) & set(long["annotator"]):
+            raise DatasetError(a_name, "rater ids contain '_' and differ only by '_' and '-'",
+                               values=odd[:SHOW], hint="give the raters ids without '_'")
+        long = long.assign(annotator=long["annotator"].replace(renamed))
+        _warn(notes, f"{a_name}: rater ids may not contain '_'; renamed "
+                     + ", ".join(f"{k} -> {v}" for k, v in list(renamed.items())[:SHOW]))
+
     annotated = set(long["image_id"])
     unlabelled = sorted(annotated - set(lab.index))
     if unlabelled:
@@ -461,7 +475,7 @@ def load(
         "columns": {"unit": unit_col, "rater": rater_col, "feature": feature_col,
                     "score": score_col, "label": label_col},
         "positive": classes["positive"], "negative": classes["negative"],
-        "features_dropped": flat, "warnings": notes,
+        "features_dropped": flat, "raters_renamed": renamed, "warnings": notes,
     })
     check_design(design, a_name, n_splits=n_splits)
     return design

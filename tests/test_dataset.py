@@ -243,6 +243,16 @@ def test_feature_without_variance_warns_and_is_dropped(tmp_path):
     assert "no variance" in d.skipped.set_index("feature_set").loc["h", "reason"]
 
 
+def test_rater_ids_with_underscores_are_renamed_with_a_warning(tmp_path):
+    long = pd.read_csv(ANN)
+    long["rater"] = "reader_" + long["rater"]
+    a = _write(tmp_path, "a.csv", long)
+    with pytest.warns(DatasetWarning, match="reader_A -> reader-A"):
+        d = dataset.load(a, LAB, positive="malignant", n_splits=2)
+    assert d.annotators[0] == "reader-A" and "annotator_reader-A" in set(d.sets["feature_set"])
+    pd.testing.assert_frame_equal(d.moments, _load().moments)
+
+
 def test_cli_bad_input_exits_2_with_a_message_and_no_traceback(tmp_path, capsys):
     long = pd.read_csv(ANN, dtype=str, keep_default_na=False)
     long.loc[0, "score"] = "n/a?"
