@@ -1,12 +1,14 @@
-# Two entry points, each doing all set-up on a fresh clone:
+# Entry points, each doing all set-up on a fresh clone:
 #   make report   -> report.html (needs Quarto >= 1.4 on PATH)
+#   make review ANNOTATIONS=FILE LABELS=FILE [POSITIVE=NAME] [REVIEW_OPTS='-P raters:positions']
+#                 -> review.html, the review of any multi-rater data set (default: the example)
 #   make test     -> the test suite
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test report install clean
+.PHONY: test report review install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,5 +26,17 @@ test: $(STAMP)
 report: $(STAMP)
 	$(BIN)/python -m analysis.render
 
+# the parameterised review of any data set; without ANNOTATIONS/LABELS, of the example
+ANNOTATIONS ?=
+LABELS      ?=
+POSITIVE    ?=
+REVIEW_OPTS ?=
+review: $(STAMP)
+	PATH="$(abspath $(BIN)):$$PATH" QUARTO_PYTHON="$(abspath $(BIN)/python)" \
+	  quarto render review.qmd \
+	  $(if $(ANNOTATIONS),-P annotations:$(abspath $(ANNOTATIONS))) \
+	  $(if $(LABELS),-P labels:$(abspath $(LABELS))) \
+	  $(if $(POSITIVE),-P positive:$(POSITIVE)) $(REVIEW_OPTS)
+
 clean:
-	rm -rf report.html report_files _freeze .quarto .render-key
+	rm -rf report.html report_files _freeze .quarto .render-key review.html review_files

@@ -1,5 +1,5 @@
-"""Command-line interface: ``crowd-disagreement fetch | reproduce | review | replicate |
-annotators | multiverse | simulate``.
+"""Command-line interface: ``crowd-disagreement fetch | reproduce | review | analyze |
+replicate | annotators | multiverse | simulate``.
 
 Every computing command writes tidy CSV files and a ``manifest.json`` into ``--out``,
 all or nothing (:func:`analysis.outputs.atomic_output`: a temporary folder renamed into
@@ -87,6 +87,83 @@ def cmd_review(args: argparse.Namespace) -> int:
         print(claims[["claim", "verdict", "parts_supported", "n_parts", "ours"]]
               .to_string(index=False))
         print(f"wrote {', '.join(tables)} and manifest.json to {out} in {rv.elapsed:.1f} s")
+    return 0
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    """The review of any data set: a user's files or a built-in data set by name."""
+    import time
+    import warnings
+
+    from . import analyze, dataset
+    from .reproduce import package_versions
+
+    t0 = time.perf_counter()
+    if (args.dataset is None) == (args.annotations is None):
+        print("crowd-disagreement analyze: give either --annotations FILE --labels FILE or "
+              "--dataset NAME", file=sys.stderr)
+        return 2
+    if args.annotations is not None and args.labels is None:
+        print("crowd-disagreement analyze: --annotations needs --labels FILE", file=sys.stderr)
+        return 2
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", dataset.DatasetWarning)
+            if args.dataset is not None:
+                design = dataset.load_builtin(args.dataset, min_raters=args.min_raters,
+                                              raters_per_unit=args.raters_per_unit,
+                                              seed=args.seed)
+            else:
+                design = dataset.load(
+                    args.annotations, args.labels, unit_col=args.unit_col,
+                    rater_col=args.rater_col, feature_col=args.feature_col,
+                    score_col=args.score_col, label_col=args.label_col, positive=args.positive,
+                    raters=args.raters, min_raters=args.min_raters,
+                    raters_per_unit=args.raters_per_unit, seed=args.seed,
+                    wide=True if args.wide else "auto")
+    except dataset.DatasetError as err:
+        print(f"crowd-disagreement analyze: input error: {err}", file=sys.stderr)
+        return 2
+    for w in caught:
+        if not args.quiet:
+            print(f"crowd-disagreement analyze: warning: {w.message}", file=sys.stderr)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    res = analyze.analyze(design, repeats=args.repeats, n_boot=args.bootstrap,
+                          n_permutations=args.permutations, seed=args.seed, n_jobs=args.jobs,
+                          quiet=args.quiet)
+    tables = res.tables()
+    settings = {k: v for k, v in design.settings.items() if k not in ("inputs", "warnings")}
+    manifest = {
+        "command": "analyze",
+        "package_versions": package_versions(),
+        "inputs": design.settings.get("inputs", {}),
+        "dataset": args.dataset,
+        "options": {k: v for k, v in vars(args).items() if k != "func"},
+        "design": {**settings, "n_units": design.n_images, "n_positive": design.n_melanoma,
+                   "n_excluded": int(len(design.excluded)), "features": list(design.features),
+                   "raters_seen": len(design.annotators),
+                   "feature_sets": design.sets["feature_set"].tolist()},
+        "review": res.review.settings,
+        "warnings": design.settings.get("warnings", []),
+        "notes": res.notes,
+        "claims_evaluated": res.claims is not None,
+        "elapsed_seconds": round(time.perf_counter() - t0, 3),
+    }
+    if args.dataset is not None:
+        manifest["data_commit"] = data.ENHANCE_COMMIT
+        manifest["data_sha256"] = data.data_hashes()
+    _write_outputs(out, tables, manifest)
+    if not args.quiet:
+        print(f"{design.settings.get('name', design.group)}: {design.n_images} units kept "
+              f"({design.n_melanoma} positive), {len(design.excluded)} excluded "
+              "(excluded_units.csv)")
+        if res.claims is not None:
+            print(res.claims[["claim", "verdict", "ours", "p_value"]].to_string(index=False))
+        for note in res.notes:
+            print("-", note)
+        print(f"wrote {', '.join(tables)} and manifest.json to {out} "
+              f"in {time.perf_counter() - t0:.1f} s")
     return 0
 
 
@@ -265,6 +342,39 @@ def build_parser() -> argparse.ArgumentParser:
                    help="other master seeds over which the permutation p-values are "
                         "recomputed, >= 0 (default %(default)s)")
     p.set_defaults(func=cmd_review)
+
+    p = _common(sub.add_parser(
+        "analyze", help="the review of any multi-rater data set (your annotations and labels, "
+                        "or a built-in data set by name)"))
+    g = p.add_argument_group("input")
+    g.add_argument("--annotations", help="annotations, CSV or Parquet: long (unit, rater, "
+                                         "feature, score) or wide (unit, rater, one column "
+                                         "per feature)")
+    g.add_argument("--labels", help="labels, CSV or Parquet (unit, label)")
+    g.add_argument("--dataset", help="a built-in data set instead: enhance/2017-2018/group07, "
+                                     "enhance/mturk, enhance/<cohort>/<group>")
+    for name, default in (("unit", "unit"), ("rater", "rater"), ("feature", "feature"),
+                          ("score", "score"), ("label", "label")):
+        g.add_argument(f"--{name}-col", default=default,
+                       help=f"column of the {name} (default %(default)s)")
+    g.add_argument("--wide", action="store_true",
+                   help="annotations are wide (detected when there is no feature/score column)")
+    g.add_argument("--positive", help="the positive class when labels are class names")
+    g.add_argument("--raters", choices=["persons", "positions"], default="persons",
+                   help="persons: the same id is the same person on every unit; positions: ids "
+                        "are slots (default %(default)s)")
+    g.add_argument("--min-raters", type=int, default=None,
+                   help="keep units with at least K raters on every feature (default 4: every "
+                        "moment defined)")
+    g.add_argument("--raters-per-unit", type=int, default=None,
+                   help="draw exactly K raters per unit (seeded)")
+    p.add_argument("--bootstrap", type=int, default=DEFAULT_BOOT,
+                   help="bootstrap replicates (default %(default)s)")
+    p.add_argument("--permutations", type=int, default=DEFAULT_PERMUTATIONS,
+                   help="label permutations (default %(default)s)")
+    p.add_argument("--repeats", type=int, default=reproduce.DEFAULT_REPEATS,
+                   help="repeats of 10-fold CV (default %(default)s)")
+    p.set_defaults(func=cmd_analyze)
 
     from . import replication
 

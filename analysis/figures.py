@@ -29,9 +29,9 @@ FEATURE_LETTERS = dict(sorted(FEATURE_LETTERS.items(), key=lambda kv: (kv[1][0],
 FIGURE1_IMAGES = ("ISIC_0000000", "ISIC_0000001", "ISIC_0000003", "ISIC_0000002")
 
 
-def _class_label(y) -> pd.Categorical:
-    return pd.Categorical(np.where(np.asarray(y) == 1, "melanoma", "non-melanoma"),
-                          categories=["non-melanoma", "melanoma"])
+def _class_label(y, names: tuple[str, str] = ("non-melanoma", "melanoma")) -> pd.Categorical:
+    return pd.Categorical(np.where(np.asarray(y) == 1, names[1], names[0]),
+                          categories=list(names))
 
 
 def figure1(labels: pd.DataFrame, fetch=data.fetch):
@@ -162,10 +162,14 @@ def figure3(folds: pd.DataFrame, estimator: str = "mle", repeat: int = 0) -> p9.
     )
 
 
-def figure4(design: GroupDesign) -> p9.ggplot:
-    """Distributions of the (z-scored) standard-deviation features by class."""
+def figure4(design: GroupDesign,
+            class_names: tuple[str, str] = ("non-melanoma", "melanoma")) -> p9.ggplot:
+    """Distributions of the (z-scored) standard-deviation features by class.
+
+    ``class_names`` (negative, positive) name the classes in the legend.
+    """
     cols = [f"sd_{f}" for f in design.features]
-    long = design.moments[cols].assign(cls=_class_label(design.y)).melt(
+    long = design.moments[cols].assign(cls=_class_label(design.y, class_names)).melt(
         id_vars="cls", var_name="feature", value_name="sd")
     long["feature"] = pd.Categorical(
         long["feature"].str.removeprefix("sd_").map(lambda s: FEATURE_LABELS.get(s, s)),
@@ -175,7 +179,7 @@ def figure4(design: GroupDesign) -> p9.ggplot:
         + p9.geom_histogram(p9.aes(y=p9.after_stat("density")), bins=12, alpha=0.6,
                             position="identity")
         + p9.facet_wrap("feature", nrow=1)
-        + p9.scale_fill_manual(values=CLASS_COLORS)
+        + p9.scale_fill_manual(values=dict(zip(class_names, CLASS_COLORS.values(), strict=True)))
         + p9.labs(x="SD across annotators (z-scored)", y="Density", fill="")
         + p9.theme_bw() + p9.theme(figure_size=(11, 3.2), legend_position="top")
     )

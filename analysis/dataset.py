@@ -1,0 +1,578 @@
+"""Load any multi-rater data set into the design every analysis function takes.
+
+A user's data are two tables (CSV or Parquet files, or DataFrames):
+
+* **annotations**, long (one row per unit, rater and feature: ``unit, rater, feature,
+  score``) or wide (one row per unit and rater, one column per feature);
+* **labels**: ``unit, label`` with 0/1, or two class names and ``positive=`` naming
+  the positive one.
+
+:func:`load` reads and validates them (pandera schemas plus the cross-table checks
+below), then builds the design with :func:`analysis.features.design_from_long`, the
+same builder that makes the paper's group 7 (:func:`analysis.features.group_design`).
+:func:`load_builtin` gives the ENHANCE groups and the MTurk crowd by name.
+
+Validation: every problem with the input is a :class:`DatasetError` (an error that
+names the file, the rows or values and what to do) or, where the analysis can go on,
+a :class:`DatasetWarning` and a listed exclusion. Bad input never ends in a traceback
+from deep inside the analysis.
+
+=====================================  =================================================
+problem                                outcome
+=====================================  =================================================
+missing column                         error (names the columns present)
+empty unit, rater or feature id        error (rows)
+non-numeric score                      error (rows and values); an empty cell is a
+                                       missing rating, not an error
+duplicate (unit, rater, feature)       error (rows)
+label column with more than 2 classes  error (classes and counts)
+two class names, no ``positive``       error; ``positive`` not a class: error
+one label per unit                     conflicting duplicate labels: error
+unit annotated but without a label     warning; unit excluded ("no label")
+label of a unit never annotated        warning; listed in ``excluded``
+rater id containing ``_``              warning; ``_`` replaced by ``-`` (recorded)
+feature with no variance               warning; feature dropped (``skipped``)
+no unit left                           error (counts of each exclusion reason)
+class too small for the folds          error (rarer class count, folds)
+=====================================  =================================================
+"""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from . import features as feat
+from .models import DEFAULT_SEED
+
+__all__ = ["DatasetError", "DatasetWarning", "load", "read_annotations", "read_labels",
+           "load_builtin", "builtin_names", "excluded_units", "file_sha256"]
+
+#: Rows quoted in an error message.
+SHOW = 8
+#: Folds of the stratified cross-validation the review uses.
+N_SPLITS = 10
+
+
+class DatasetError(ValueError):
+    """Input data that cannot be analysed: names the file, the rows or values, and what
+    to do."""
+
+    def __init__(self, source: str, problem: str, *, rows=None, values=None, hint: str = ""):
+        self.source, self.problem, self.hint = source, problem, hint
+        self.rows = list(rows) if rows is not None else []
+        self.values = list(values) if values is not None else []
+        msg = f"{source}: {problem}"
+        if self.rows:
+            more = f" and {len(self.rows) - SHOW} more" if len(self.rows) > SHOW else ""
+            msg += f" (rows {', '.join(map(str, self.rows[:SHOW]))}{more})"
+        if self.values:
+            msg += f"; values: {', '.join(repr(v) for v in self.values[:SHOW])}"
+        if hint:
+            msg += f". What to do: {hint}"
+        super().__init__(msg)
+
+
+class DatasetWarning(UserWarning):
+    """The analysis goes on, but something was left out (and is listed)."""
+
+
+def _warn(notes: list[str], message: str) -> None:
+    notes.append(message)
+    warnings.warn(message, DatasetWarning, stacklevel=3)
+
+
+# --- reading ------------------------------------------------------------------------------
+
+def file_sha256(path: str | Path) -> str:
+    """SHA-256 of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _read(src, what: str) -> tuple[pd.DataFrame, str, dict]:
+    """A table from a CSV/Parquet path or a DataFrame, every cell as text (CSV) so that
+    nothing is converted before it is checked. Returns the frame (with ``_row``, the
+    row number a user sees: the CSV line, or the 1-based Parquet/DataFrame row), its
+    name for messages, and its provenance (path, SHA-256)."""
+    if isinstance(src, pd.DataFrame):
+        frame = src.copy()
+        frame["_row"] = np.arange(1, len(frame) + 1)
+        digest = hashlib.sha256(pd.util.hash_pandas_object(src, index=False).values.tobytes())
+        return frame, f"{what} (DataFrame)", {"path": None, "sha256": digest.hexdigest()}
+    path = Path(src)
+    if not path.is_file():
+        raise DatasetError(str(path), f"the {what} file does not exist",
+                           hint="check the path")
+    name = str(path)
+    if path.suffix.lower() in (".parquet", ".pq"):
+        try:
+            frame = pd.read_parquet(path)
+        except ImportError as err:
+            raise DatasetError(name, "reading Parquet needs pyarrow",
+                               hint="pip install pyarrow, or save the table as CSV") from err
+        frame["_row"] = np.arange(1, len(frame) + 1)
+    else:
+        try:
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+        except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as err:
+            raise DatasetError(name, f"not a readable CSV table ({err})",
+                               hint="save it as comma-separated text (UTF-8) with a header "
+                                    "row") from None
+        frame["_row"] = np.arange(2, len(frame) + 2)  # line 1 is the header
+    return frame, name, {"path": str(path.resolve()), "sha256": file_sha256(path)}
+
+
+def _need(frame: pd.DataFrame, cols: dict[str, str], name: str) -> None:
+    missing = [f"{c!r} (option {opt})" for opt, c in cols.items() if c not in frame.columns]
+    if missing:
+        have = ", ".join(repr(c) for c in frame.columns if c != "_row")
+        raise DatasetError(name, f"missing column {', '.join(missing)}; the columns are {have}",
+                           hint="name the columns with the options (e.g. --unit-col image)")
+
+
+def _ids(series: pd.Series) -> pd.Series:
+    return series.map(lambda v: "" if pd.isna(v) else str(v).strip())
+
+
+_ID = pa.Column(str, pa.Check.str_length(min_value=1), nullable=False)
+LONG_SCHEMA = pa.DataFrameSchema(
+    {"image_id": _ID, "annotator": _ID, "feature": _ID,
+     "score": pa.Column(float, nullable=True), "_row": pa.Column(int)},
+    unique=["image_id", "annotator", "feature"], strict=True, name="annotations",
+)
+LABEL_SCHEMA = pa.DataFrameSchema(
+    {"image_id": _ID, "label": pa.Column(int, pa.Check.isin([0, 1])), "_row": pa.Column(int)},
+    unique=["image_id"], strict=True, name="labels",
+)
+
+
+def _validate(schema: pa.DataFrameSchema, frame: pd.DataFrame, name: str, hints: dict) -> None:
+    """Run a pandera schema; turn its failure cases into one :class:`DatasetError`."""
+    try:
+        schema.validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as err:
+        cases = err.failure_cases
+        first = cases.iloc[0]
+        check = str(first["check"])
+        col = first["column"]
+        idx = cases.loc[(cases["check"] == first["check"]) & (cases["column"] == col), "index"]
+        idx = [i for i in idx if i is not None and not pd.isna(i) and i in frame.index]
+        if "unique" in check or "duplicate" in check.lower():
+            keys = list(schema.unique)
+            dup = frame.duplicated(keys, keep=False)
+            rows = frame.loc[dup, "_row"].tolist()
+            values = [tuple(r) for r in frame.loc[dup, keys].drop_duplicates().head(SHOW)
+                      .itertuples(index=False)]
+            raise DatasetError(name, f"duplicate rows for the same {' / '.join(keys)}",
+                               rows=rows, values=values, hint=hints["unique"]) from None
+        rows = frame.loc[idx, "_row"].tolist() if idx else []
+        raise DatasetError(name, f"column {col!r} fails check {check}", rows=rows,
+                           values=list(cases["failure_case"].head(SHOW)),
+                           hint=hints.get(col, "correct the values")) from None
+
+
+def read_annotations(src, *, unit_col: str = "unit", rater_col: str = "rater",
+                     feature_col: str = "feature", score_col: str = "score",
+                     wide: bool | str = "auto") -> tuple[pd.DataFrame, dict]:
+    """Read and validate an annotation table.
+
+    Parameters
+    ----------
+    src : str, Path or DataFrame
+        CSV or Parquet file, or a DataFrame.
+    unit_col, rater_col, feature_col, score_col : str
+        Column names in the user's table.
+    wide : bool or "auto"
+        Wide layout: one row per unit and rater, every other column a feature.
+        ``"auto"``: wide when neither ``feature_col`` nor ``score_col`` exists.
+
+    Returns
+    -------
+    long : DataFrame
+        ``image_id, annotator, feature, score, _row`` (ids as text, score float,
+        NaN where a cell is empty).
+    source : dict
+        ``path`` and ``sha256`` of the input.
+
+    Raises
+    ------
+    DatasetError
+        Missing columns, empty ids, non-numeric scores, duplicate (unit, rater,
+        feature) rows.
+    """
+    frame, name, source = _read(src, "annotations")
+    if wide == "auto":
+        wide = feature_col not in frame.columns and score_col not in frame.columns
+    if wide:
+        _need(frame, {"--unit-col": unit_col, "--rater-col": rater_col}, name)
+        value_cols = [c for c in frame.columns if c not in (unit_col, rater_col, "_row")]
+        if not value_cols:
+            raise DatasetError(name, "a wide table needs at least one feature column besides "
+                                     f"{unit_col!r} and {rater_col!r}",
+                               hint="add one column per feature, or give a long table")
+        long = frame.melt(id_vars=[unit_col, rater_col, "_row"], value_vars=value_cols,
+                          var_name="feature", value_name="score")
+        long = long.rename(columns={unit_col: "image_id", rater_col: "annotator"})
+    else:
+        _need(frame, {"--unit-col": unit_col, "--rater-col": rater_col,
+                      "--feature-col": feature_col, "--score-col": score_col}, name)
+        long = frame.rename(columns={unit_col: "image_id", rater_col: "annotator",
+                                     feature_col: "feature", score_col: "score"})
+        long = long[["image_id", "annotator", "feature", "score", "_row"]]
+    for c in ("image_id", "annotator", "feature"):
+        long[c] = _ids(long[c])
+    text = long["score"].map(lambda v: "" if pd.isna(v) else str(v).strip())
+    score = pd.to_numeric(text.where(text != "", None), errors="coerce")
+    bad = (text != "") & score.isna()
+    if bad.any():
+        raise DatasetError(name, "scores that are not numbers", rows=long.loc[bad, "_row"],
+                           values=text[bad].unique(),
+                           hint="scores must be numbers (ordinal codes or continuous); leave the "
+                                "cell empty for a missing rating")
+    inf = np.isinf(score)
+    if inf.any():
+        raise DatasetError(name, "infinite scores", rows=long.loc[inf, "_row"],
+                           hint="replace them by finite numbers or leave them empty")
+    long["score"] = score.astype(float)
+    long["_row"] = long["_row"].astype(int)
+    long = long.reset_index(drop=True)
+    ids = {"image_id": f"every row needs a unit id ({unit_col})",
+           "annotator": f"every row needs a rater id ({rater_col})",
+           "feature": f"every row needs a feature name ({feature_col})",
+           "unique": "keep one row per unit, rater and feature (average or drop repeated "
+                     "ratings before loading)"}
+    _validate(LONG_SCHEMA, long, name, ids)
+    return long, source
+
+
+def read_labels(src, *, unit_col: str = "unit", label_col: str = "label",
+                positive: str | None = None) -> tuple[pd.Series, dict, dict]:
+    """Read and validate a label table.
+
+    Parameters
+    ----------
+    src : str, Path or DataFrame
+    unit_col, label_col : str
+    positive : str, optional
+        The positive class when the labels are two class names (not 0/1).
+
+    Returns
+    -------
+    labels : Series
+        0/1 indexed by unit id (``image_id``); units with an empty label are left out
+        (and reported in ``classes["blank"]``).
+    classes : dict
+        ``positive``, ``negative`` (the values as written), ``blank`` (unit ids with
+        an empty label).
+    source : dict
+
+    Raises
+    ------
+    DatasetError
+        Missing columns, more than two classes, two class names without
+        ``positive``, ``positive`` not a class, one class only, conflicting labels.
+    """
+    frame, name, source = _read(src, "labels")
+    _need(frame, {"--unit-col": unit_col, "--label-col": label_col}, name)
+    df = pd.DataFrame({"image_id": _ids(frame[unit_col]), "_row": frame["_row"].astype(int),
+                       "value": frame[label_col].map(
+                           lambda v: "" if pd.isna(v) else str(v).strip())})
+    df["value"] = df["value"].str.replace(r"^(-?\d+)\.0+$", r"\1", regex=True)  # 1.0 -> 1
+    blank = df["value"] == ""
+    blank_units = df.loc[blank, "image_id"].tolist()
+    df = df[~blank]
+    df = df.drop_duplicates(["image_id", "value"])
+    counts = df["value"].value_counts()
+    classes = sorted(counts.index)
+    if len(classes) > 2:
+        raise DatasetError(name, f"the label column {label_col!r} has {len(classes)} classes, "
+                                 "not two", values=[f"{c} ({counts[c]})" for c in classes],
+                           hint="keep two classes (e.g. merge or drop the others) and name "
+                                "the positive one with --positive")
+    if len(classes) < 2:
+        raise DatasetError(name, f"the label column {label_col!r} has one class only",
+                           values=classes, hint="both classes are needed to predict a label")
+    if positive is None:
+        if set(classes) != {"0", "1"}:
+            raise DatasetError(name, "labels are class names, not 0/1", values=classes,
+                               hint="name the positive class with --positive (positive= in "
+                                    "Python)")
+        positive = "1"
+    positive = str(positive)
+    if positive not in classes:
+        raise DatasetError(name, f"the positive class {positive!r} is not a label value",
+                           values=classes, hint="use one of the values shown")
+    negative = next(c for c in classes if c != positive)
+    df["label"] = (df["value"] == positive).astype(int)
+    _validate(LABEL_SCHEMA, df[["image_id", "label", "_row"]], name,
+              {"unique": "give each unit one label (the same unit has two different labels)",
+               "image_id": f"every row needs a unit id ({unit_col})"})
+    labels = df.set_index("image_id")["label"]
+    labels.index.name = "image_id"
+    return labels, {"positive": positive, "negative": negative, "blank": blank_units}, source
+
+
+# --- the design -------------------------------------------------------------------------------
+
+def load(
+    annotations,
+    labels,
+    *,
+    unit_col: str = "unit",
+    rater_col: str = "rater",
+    feature_col: str = "feature",
+    score_col: str = "score",
+    label_col: str = "label",
+    positive: str | None = None,
+    raters: str = "persons",
+    min_raters: int | None = None,
+    raters_per_unit: int | None = None,
+    seed: int = DEFAULT_SEED,
+    wide: bool | str = "auto",
+    features: tuple[str, ...] | None = None,
+    n_splits: int = N_SPLITS,
+    name: str | None = None,
+) -> feat.GroupDesign:
+    """Read, validate and build the analysis design of a multi-rater data set.
+
+    Parameters
+    ----------
+    annotations, labels : str, Path or DataFrame
+        CSV or Parquet files (or DataFrames); see :func:`read_annotations` and
+        :func:`read_labels`.
+    unit_col, rater_col, feature_col, score_col, label_col : str
+        Column names in the user's tables.
+    positive : str, optional
+        Positive class when the labels are class names.
+    raters : {"persons", "positions"}
+        What a rater id means (see :func:`analysis.features.design_from_long`).
+    min_raters : int, optional
+        Keep units where every feature has at least this many scores (default 4,
+        the smallest number that keeps every moment defined).
+    raters_per_unit : int, optional
+        Draw exactly this many raters per unit (seeded by ``seed``).
+    seed : int
+    wide : bool or "auto"
+    features : tuple of str, optional
+        Features to use, in order (default: all, sorted).
+    n_splits : int
+        Folds the analysis will use: each class needs at least this many kept units.
+    name : str, optional
+        Name of the data set (default: ``<folder>/<stem>`` of the annotation file).
+
+    Returns
+    -------
+    GroupDesign
+        With ``excluded`` (every unit left out and why, including labelled units never
+        annotated), ``skipped`` (feature sets and features not used and why) and
+        ``settings`` (options, inputs with SHA-256, label classes, warnings).
+
+    Raises
+    ------
+    DatasetError
+        See the module docstring for each problem.
+
+    Examples
+    --------
+    >>> from analysis import dataset
+    >>> d = dataset.load("data/examples/annotations.csv",
+    ...                  "data/examples/labels.csv")  # doctest: +SKIP
+    >>> d.n_images, d.sets["feature_set"].tolist()[:3]  # doctest: +SKIP
+    """
+    long, src_a = read_annotations(annotations, unit_col=unit_col, rater_col=rater_col,
+                                   feature_col=feature_col, score_col=score_col, wide=wide)
+    lab, classes, src_l = read_labels(labels, unit_col=unit_col, label_col=label_col,
+                                      positive=positive)
+    a_name = str(annotations) if not isinstance(annotations, pd.DataFrame) else "annotations"
+    l_name = str(labels) if not isinstance(labels, pd.DataFrame) else "labels"
+    if name is None:
+        name = (f"{Path(annotations).parent.name}/{Path(annotations).stem}"
+                if not isinstance(annotations, pd.DataFrame) else "data")
+    for opt, k in (("--min-raters", min_raters), ("--raters-per-unit", raters_per_unit)):
+        if k is not None and k < 1:
+            raise DatasetError(a_name, f"{opt} must be at least 1 (got {k})",
+                               hint="give a positive number of raters")
+    if raters not in ("persons", "positions"):
+        raise DatasetError(a_name, f"raters must be 'persons' or 'positions', not {raters!r}",
+                           hint="--raters persons (same id = same person on every unit) or "
+                                "--raters positions (ids are slots)")
+    if min_raters is not None and raters_per_unit is not None and min_raters > raters_per_unit:
+        raise DatasetError(a_name, "--min-raters cannot exceed --raters-per-unit",
+                           hint="drop --min-raters: --raters-per-unit K keeps units with K")
+    notes: list[str] = []
+    present = tuple(sorted(set(long["feature"])))
+    if features is None:
+        features = present
+    unknown = [f for f in features if f not in present]
+    if unknown:
+        raise DatasetError(a_name, "features not in the annotations", values=unknown,
+                           hint=f"choose among {', '.join(present)}")
+    long = long[long["feature"].isin(features)]
+
+    # a feature with no variance carries no information: warn and drop it
+    spread = long.groupby("feature")["score"].agg(lambda s: s.nunique(dropna=True))
+    flat = [f for f in features if spread.get(f, 0) <= 1]
+    skipped_features = []
+    for f in flat:
+        value = long.loc[long["feature"] == f, "score"].dropna().unique()
+        _warn(notes, f"{a_name}: feature {f!r} has no variance (every score is "
+                     f"{value[0] if len(value) else 'missing'}); it is left out of every "
+                     "feature set")
+        skipped_features.append((f, "no variance: every score is the same; feature dropped"))
+    features = tuple(f for f in features if f not in flat)
+    if not features:
+        raise DatasetError(a_name, "no feature has any variance",
+                           hint="check that the score column holds the ratings")
+    long = long[long["feature"].isin(features)]
+
+    # design columns are named <feature>_<rater>, and the review splits them at the last
+    # "_": a rater id must not contain one
+    odd = sorted(a for a in long["annotator"].unique() if "_" in a)
+    renamed = {}
+    if odd:
+        renamed = {a: a.replace("_", "-") for a in odd}
+        if set(renamed.values()) & set(long["annotator"]):
+            raise DatasetError(a_name, "rater ids contain '_' and differ only by '_' and '-'",
+                               values=odd[:SHOW], hint="give the raters ids without '_'")
+        long = long.assign(annotator=long["annotator"].replace(renamed))
+        _warn(notes, f"{a_name}: rater ids may not contain '_'; renamed "
+                     + ", ".join(f"{k} -> {v}" for k, v in list(renamed.items())[:SHOW]))
+
+    annotated = set(long["image_id"])
+    unlabelled = sorted(annotated - set(lab.index))
+    if unlabelled:
+        _warn(notes, f"{l_name}: {len(unlabelled)} annotated unit(s) have no label and are "
+                     f"excluded (e.g. {', '.join(unlabelled[:SHOW])}); see excluded_units.csv")
+    never = sorted(set(lab.index) - annotated)
+    if never:
+        _warn(notes, f"{l_name}: {len(never)} labelled unit(s) were never annotated "
+                     f"(e.g. {', '.join(never[:SHOW])}); listed in excluded_units.csv")
+
+    design = feat.design_from_long(
+        long[["image_id", "annotator", "feature", "score"]], lab, features=features,
+        raters=raters, min_raters=min_raters, raters_per_unit=raters_per_unit, seed=seed,
+        cohort="user", group=name, label_name=label_col,
+    )
+    extra = pd.DataFrame([(u, "labelled but never annotated", 0, "", "") for u in never],
+                         columns=design.excluded.columns)
+    if len(extra):
+        design.excluded = pd.concat([design.excluded, extra], ignore_index=True)
+    if skipped_features:
+        design.skipped = pd.concat(
+            [design.skipped, pd.DataFrame(skipped_features, columns=feat.SKIPPED_COLUMNS)],
+            ignore_index=True)
+    design.settings.update({
+        "name": name, "inputs": {"annotations": src_a, "labels": src_l},
+        "columns": {"unit": unit_col, "rater": rater_col, "feature": feature_col,
+                    "score": score_col, "label": label_col},
+        "positive": classes["positive"], "negative": classes["negative"],
+        "features_dropped": flat, "raters_renamed": renamed, "warnings": notes,
+    })
+    check_design(design, a_name, n_splits=n_splits)
+    return design
+
+
+def check_design(design: feat.GroupDesign, source: str, *, n_splits: int = N_SPLITS) -> None:
+    """Errors that stop an analysis of a built design: no unit left; a class smaller than
+    the number of folds."""
+    if design.n_images == 0:
+        reasons = design.excluded["reason"].value_counts()
+        raise DatasetError(source, "no unit is left to analyse; excluded: "
+                           + "; ".join(f"{r} ({n})" for r, n in reasons.items()),
+                           hint="lower --min-raters (sd needs 2 raters, skewness 3, kurtosis 4) "
+                                "or check the unit ids of the two files")
+    n_pos = design.n_melanoma
+    n_neg = design.n_images - n_pos
+    if min(n_pos, n_neg) < n_splits:
+        pos = design.settings.get("positive", "1")
+        neg = design.settings.get("negative", "0")
+        raise DatasetError(source, f"too few units in a class for {n_splits}-fold stratified "
+                                   f"cross-validation: {n_pos} {pos!s} and {n_neg} {neg!s} "
+                                   "after exclusions",
+                           hint=f"each class needs at least {n_splits} kept units; add units or "
+                                "lower --min-raters (see excluded_units.csv)")
+
+
+def excluded_units(design: feat.GroupDesign) -> pd.DataFrame:
+    """``excluded`` with the unit column named ``unit`` (the table written as
+    ``excluded_units.csv``)."""
+    return design.excluded.rename(columns={"image_id": "unit"})
+
+
+# --- built-in data sets -----------------------------------------------------------------------
+
+MTURK = "enhance/mturk"
+GROUP7 = "enhance/2017-2018/group07"
+
+
+def builtin_names(annotations=None) -> list[str]:
+    """Names of the built-in data sets: every ENHANCE student group and the MTurk crowd."""
+    if annotations is None:
+        from .reproduce import load_annotations
+
+        annotations = load_annotations()
+    groups = annotations.tidy[["cohort", "group"]].drop_duplicates()
+    names = [f"enhance/{c}/{g}" for c, g in groups.itertuples(index=False) if c != "mturk"]
+    return sorted(names) + [MTURK]
+
+
+def load_builtin(name: str, *, min_raters: int | None = None,
+                 raters_per_unit: int | None = None, seed: int = DEFAULT_SEED,
+                 annotations=None, n_splits: int = N_SPLITS) -> feat.GroupDesign:
+    """The design of a built-in data set, through the same builder as a user's data.
+
+    Parameters
+    ----------
+    name : str
+        ``enhance/<cohort>/<group>`` (e.g. ``enhance/2017-2018/group07``, the paper's
+        group 7) or ``enhance/mturk``.
+    min_raters, raters_per_unit, seed :
+        As in :func:`load`. Without them, a student group uses the paper's rule
+        (complete cases, :func:`analysis.features.group_design`), so that group 7 gives
+        exactly the reproduction; MTurk (raters are positions) keeps the units with 3
+        raters on every feature, its design.
+    annotations : analysis.tidy.Annotations, optional
+        Parsed ENHANCE files (default: fetched and verified).
+    """
+    if annotations is None:
+        from .reproduce import load_annotations
+
+        annotations = load_annotations()
+    parts = name.strip("/").split("/")
+    if name.strip("/") == MTURK:
+        cohort, group, raters = "mturk", "isic", "positions"
+    elif len(parts) == 3 and parts[0] == "enhance":
+        cohort, group, raters = parts[1], parts[2], "persons"
+    else:
+        raise DatasetError(name, "unknown data set name",
+                           hint=f"use {GROUP7}, {MTURK} or enhance/<cohort>/<group>")
+    tidy = annotations.tidy
+    sub = tidy[(tidy["cohort"] == cohort) & (tidy["group"] == group)]
+    if sub.empty:
+        raise DatasetError(name, "unknown data set name", values=builtin_names(annotations),
+                           hint="use one of the names shown")
+    if raters == "persons" and min_raters is None and raters_per_unit is None:
+        design = feat.group_design(tidy, annotations.labels, cohort=cohort, group=group)
+    else:
+        lab = annotations.labels.set_index("image_id")["melanoma"]
+        lab = lab[lab.index.isin(set(sub["image_id"]))]
+        if min_raters is None and raters_per_unit is None:
+            min_raters = int(sub[sub["score"].notna()].groupby(["image_id", "feature"])
+                             .size().mode().max())
+        design = feat.design_from_long(
+            sub[["image_id", "annotator", "feature", "score"]], lab, raters=raters,
+            min_raters=min_raters, raters_per_unit=raters_per_unit, seed=seed, cohort=cohort,
+            group=group, label_name="melanoma")
+    design.settings.update({"name": name, "positive": "melanoma", "negative": "not melanoma",
+                            "warnings": []})
+    check_design(design, name, n_splits=n_splits)
+    return design

@@ -1,0 +1,165 @@
+"""What ``review.qmd`` shows for any data set, computed once.
+
+``review.qmd`` (the parameterised review of a user's data) builds one
+:class:`ReviewDoc` from its parameters and only displays its fields and the figures of
+:mod:`analysis.figures`; every number is computed here or in the functions it calls.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from . import analyze, dataset, models, reproduce, review
+from .report import QUICK, quick_mode
+
+#: The example data set (``data/examples/make_example.py``) and its positive class.
+EXAMPLE = Path(__file__).resolve().parent.parent / "data" / "examples"
+EXAMPLE_POSITIVE = "malignant"
+#: Resampling counts of a draft render (``quick=True`` or ``CROWD_DISAGREEMENT_QUICK=1``).
+DRAFT = {"repeats": 2, "n_boot": QUICK["n_boot"], "n_permutations": QUICK["n_permutations"]}
+
+
+@dataclass
+class ReviewDoc:
+    """A data set's design, its review and the tables the document shows."""
+
+    params: dict
+    design: object
+    result: analyze.Analysis
+    counts: dict
+    quick: bool
+
+    @classmethod
+    def build(cls, *, annotations: str = "", labels: str = "", dataset_name: str = "",
+              positive: str = "", unit_col: str = "unit", rater_col: str = "rater",
+              feature_col: str = "feature", score_col: str = "score", label_col: str = "label",
+              raters: str = "persons", min_raters: int = 0, raters_per_unit: int = 0,
+              seed: int = models.DEFAULT_SEED, quick: bool = False, n_jobs: int = -1
+              ) -> ReviewDoc:
+        """Load the data set named by the document's parameters and review it.
+
+        Empty strings and zeros mean "not given" (Quarto parameters have no None).
+        Without ``annotations``, ``labels`` and ``dataset_name``: the example data set.
+        """
+        if not (annotations or labels or dataset_name):
+            annotations, labels = EXAMPLE / "annotations.csv", EXAMPLE / "labels.csv"
+            positive = positive or EXAMPLE_POSITIVE
+        params = dict(annotations=annotations, labels=labels, dataset=dataset_name,
+                      positive=positive, raters=raters, min_raters=min_raters,
+                      raters_per_unit=raters_per_unit, seed=seed)
+        quick = bool(quick) or quick_mode()
+        opt = {"min_raters": min_raters or None, "raters_per_unit": raters_per_unit or None,
+               "seed": seed}
+        if dataset_name:
+            design = dataset.load_builtin(dataset_name, **opt)
+        else:
+            design = dataset.load(annotations, labels, unit_col=unit_col, rater_col=rater_col,
+                                  feature_col=feature_col, score_col=score_col,
+                                  label_col=label_col, positive=positive or None, raters=raters,
+                                  **opt)
+        counts = DRAFT if quick else {"repeats": reproduce.DEFAULT_REPEATS,
+                                      "n_boot": review.DEFAULT_BOOT,
+                                      "n_permutations": review.DEFAULT_PERMUTATIONS}
+        res = analyze.analyze(design, seed=seed, n_jobs=n_jobs, quiet=True, **counts)
+        return cls(params, design, res, counts, quick)
+
+    # --- sentences and tables -----------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        return str(self.design.settings.get("name", self.design.group))
+
+    @property
+    def draft_banner(self) -> str:
+        if not self.quick:
+            return ""
+        return ("::: {.callout-warning}\nA **draft**: small resampling counts "
+                f"({self.counts['repeats']} CV repeats, {self.counts['n_boot']} bootstrap "
+                f"replicates, {self.counts['n_permutations']} permutations). The numbers are "
+                "rough; render without `quick` for the full review.\n:::\n")
+
+    def data_sentence(self) -> str:
+        d = self.design
+        s = d.settings
+        pos, neg = s.get("positive", "1"), s.get("negative", "0")
+        n_raters = pd.concat({a: d.raw[[f"{f}_{a}" for f in d.features]].notna().any(axis=1)
+                              for a in d.annotators}, axis=1).sum(axis=1)
+        lo, hi = (int(n_raters.min()), int(n_raters.max())) if len(d.raw) else (0, 0)
+        what = "persons" if d.raters == "persons" else "positions (slots filled by any rater)"
+        if (pos, neg) == ("1", "0"):
+            pos, neg = "positive (label 1)", "negative (label 0)"
+        by = f"{lo}" if lo == hi else f"{lo} to {hi}"
+        return (f"{d.n_images} units are analysed ({d.n_melanoma} {pos}, "
+                f"{d.n_images - d.n_melanoma} {neg}), each rated on {len(d.features)} features "
+                f"({', '.join(d.features)}) by {by} raters; rater ids are {what}. "
+                f"{len(d.excluded)} units are left out; units need at least "
+                f"{s.get('min_raters')} raters on every feature"
+                + (f", and exactly {s['raters_per_unit']} raters were drawn per unit (seed "
+                   f"{s['seed']})" if s.get("raters_per_unit") else "") + ".")
+
+    def excluded_summary(self) -> pd.DataFrame:
+        """Units left out, counted by reason (the full list is ``excluded_units.csv``)."""
+        ex = dataset.excluded_units(self.design)
+        if ex.empty:
+            return pd.DataFrame({"reason": ["(none)"], "units": [0], "examples": [""]})
+        return (ex.groupby("reason", sort=False)["unit"]
+                .agg(units="size", examples=lambda u: ", ".join(map(str, list(u)[:5])))
+                .reset_index())
+
+    def skipped(self) -> pd.DataFrame:
+        sk = self.design.skipped
+        return sk if len(sk) else pd.DataFrame({"feature_set": ["(none)"], "reason": [""]})
+
+    def auc_table(self) -> pd.DataFrame:
+        """Pooled out-of-fold AUC with DeLong and BCa CIs, plain maximum likelihood."""
+        a = self.result.review.auc_ci
+        a = a[(a["boot_method"] == "bca") & (a["estimator"] == "mle")]
+        return a[["experiment", "feature_set", "auc_pooled", "delong_low", "delong_high",
+                  "boot_low", "boot_high", "fold_mean_auc", "band_low", "band_high",
+                  "share_separated"]]
+
+    def permutation_table(self) -> pd.DataFrame:
+        return self.result.review.permutation.summary[
+            ["feature_set", "estimator", "observed_auc", "null_mean", "null_q95", "p_value",
+             "n_permutations"]]
+
+    def comparison_table(self) -> pd.DataFrame:
+        c = self.result.review.comparisons
+        if c.empty:
+            return pd.DataFrame({"note": ["no comparison could be computed (see notes)"]})
+        return c[["set_a", "set_b", "estimator", "test", "auc_a", "auc_b", "diff", "ci_low",
+                  "ci_high", "p", "p_holm", "note"]]
+
+    def moment_table(self) -> pd.DataFrame:
+        pos = str(self.design.settings.get("positive", "positive"))
+        out = self.result.review.moment_tests.rename(
+            columns={"median_melanoma": f"median_{pos}", "median_non_melanoma": "median_other"}
+        )[["feature", "moment", "auc", "auc_ci_low", "auc_ci_high", "p", "p_holm",
+           "rank_biserial", "direction"]]
+        # the review words the direction for ENHANCE's classes; name the data set's
+        out["direction"] = out["direction"].str.replace("non-melanoma", "negative units").str \
+            .replace("melanoma", f"{pos} units")
+        return out
+
+    def fold_table(self) -> pd.DataFrame:
+        fv = self.result.review.fold_variability
+        return fv[fv["estimator"] == "mle"][["feature_set", "comparison", "n_folds",
+                                             "share_below_half", "share_lower", "fold_auc_sd"]]
+
+    def class_names(self) -> tuple[str, str]:
+        """(negative, positive) class names as the labels file writes them."""
+        s = self.design.settings
+        return str(s.get("negative", "0")), str(s.get("positive", "1"))
+
+    def notes(self) -> list[str]:
+        # the sets not built are in their own table
+        return list(self.design.settings.get("warnings", [])) + [
+            n for n in self.result.notes if not n.startswith("feature set ")]
+
+    def inputs(self) -> pd.DataFrame:
+        rows = [(k, v.get("path"), v.get("sha256"))
+                for k, v in self.design.settings.get("inputs", {}).items()]
+        return pd.DataFrame(rows, columns=["input", "path", "sha256"])
