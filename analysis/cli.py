@@ -128,10 +128,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(f"crowd-disagreement analyze: warning: {w.message}", file=sys.stderr)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     res = analyze.analyze(design, repeats=args.repeats, n_boot=args.bootstrap,
-                          n_permutations=args.permutations, seed=args.seed, n_jobs=args.jobs,
-                          quiet=args.quiet)
+                          n_permutations=args.permutations, perm_repeats=args.perm_repeats,
+                          n_seeds=args.seeds, seed=args.seed, n_jobs=args.jobs, quiet=args.quiet)
     tables = res.tables()
     settings = {k: v for k, v in design.settings.items() if k not in ("inputs", "warnings")}
     manifest = {
@@ -147,19 +146,19 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         "review": res.review.settings,
         "warnings": design.settings.get("warnings", []),
         "notes": res.notes,
-        "claims_evaluated": res.claims is not None,
+        "claims_evaluated": sorted(set(res.claims["claim"])),
         "elapsed_seconds": round(time.perf_counter() - t0, 3),
     }
     if args.dataset is not None:
         manifest["data_commit"] = data.ENHANCE_COMMIT
-        manifest["data_sha256"] = data.data_hashes()
-    _write_outputs(out, tables, manifest)
+        manifest["data_sha256"] = data.read_hashes(REQUIRED_FILES)
+    _write_outputs(args.work, tables, manifest)
     if not args.quiet:
         print(f"{design.settings.get('name', design.group)}: {design.n_images} units kept "
               f"({design.n_melanoma} positive), {len(design.excluded)} excluded "
               "(excluded_units.csv)")
-        if res.claims is not None:
-            print(res.claims[["claim", "verdict", "ours", "p_value"]].to_string(index=False))
+        print(res.claims[["claim", "verdict", "parts_supported", "n_parts", "ours"]]
+              .to_string(index=False))
         for note in res.notes:
             print("-", note)
         print(f"wrote {', '.join(tables)} and manifest.json to {out} "
@@ -284,6 +283,26 @@ def _common(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     return p
 
 
+def _review_options(p: argparse.ArgumentParser) -> None:
+    """Resampling options of ``review`` and ``analyze``."""
+    from .review import DEFAULT_BOOT, DEFAULT_PERMUTATIONS, PERM_CV_REPEATS, SEED_VARIATION
+
+    p.add_argument("--bootstrap", type=int_at_least(MIN_BOOTSTRAP), default=DEFAULT_BOOT,
+                   help=f"bootstrap-CV replicates (each refits the cross-validation), "
+                        f">= {MIN_BOOTSTRAP} (default %(default)s)")
+    p.add_argument("--permutations", type=int_at_least(MIN_PERMUTATIONS),
+                   default=DEFAULT_PERMUTATIONS,
+                   help=f"label permutations, >= {MIN_PERMUTATIONS} (default %(default)s)")
+    p.add_argument("--repeats", type=positive_int, default=reproduce.DEFAULT_REPEATS,
+                   help="repeats of 10-fold CV, >= 1 (default %(default)s)")
+    p.add_argument("--perm-repeats", type=positive_int, default=PERM_CV_REPEATS,
+                   help="fold assignments of the permutation statistic (observed and each "
+                        "permutation), >= 1 (default %(default)s)")
+    p.add_argument("--seeds", type=nonneg_int, default=SEED_VARIATION,
+                   help="other master seeds over which the permutation p-values are "
+                        "recomputed, >= 0 (default %(default)s)")
+
+
 def _backend(parser: argparse.ArgumentParser, args: argparse.Namespace):
     """The context in which the command computes: local, or on the Dask cluster of
     ``--scheduler`` (:func:`analysis.distributed.compute_backend`)."""
@@ -322,25 +341,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="logistic estimator (default %(default)s)")
     p.set_defaults(func=cmd_reproduce)
 
-    from .review import DEFAULT_BOOT, DEFAULT_PERMUTATIONS, PERM_CV_REPEATS, SEED_VARIATION
 
     p = _common(sub.add_parser("review", help="statistical review of the paper's claims on "
                                               "group 7 (CIs, permutation tests, ICC, moment "
                                               "tests, verdicts)"))
-    p.add_argument("--bootstrap", type=int_at_least(MIN_BOOTSTRAP), default=DEFAULT_BOOT,
-                   help=f"bootstrap-CV replicates (each refits the cross-validation), "
-                        f">= {MIN_BOOTSTRAP} (default %(default)s)")
-    p.add_argument("--permutations", type=int_at_least(MIN_PERMUTATIONS),
-                   default=DEFAULT_PERMUTATIONS,
-                   help=f"label permutations, >= {MIN_PERMUTATIONS} (default %(default)s)")
-    p.add_argument("--repeats", type=positive_int, default=reproduce.DEFAULT_REPEATS,
-                   help="repeats of 10-fold CV, >= 1 (default %(default)s)")
-    p.add_argument("--perm-repeats", type=positive_int, default=PERM_CV_REPEATS,
-                   help="fold assignments of the permutation statistic (observed and each "
-                        "permutation), >= 1 (default %(default)s)")
-    p.add_argument("--seeds", type=nonneg_int, default=SEED_VARIATION,
-                   help="other master seeds over which the permutation p-values are "
-                        "recomputed, >= 0 (default %(default)s)")
+    _review_options(p)
     p.set_defaults(func=cmd_review)
 
     p = _common(sub.add_parser(
@@ -363,17 +368,12 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--raters", choices=["persons", "positions"], default="persons",
                    help="persons: the same id is the same person on every unit; positions: ids "
                         "are slots (default %(default)s)")
-    g.add_argument("--min-raters", type=int, default=None,
-                   help="keep units with at least K raters on every feature (default 4: every "
-                        "moment defined)")
-    g.add_argument("--raters-per-unit", type=int, default=None,
-                   help="draw exactly K raters per unit (seeded)")
-    p.add_argument("--bootstrap", type=int, default=DEFAULT_BOOT,
-                   help="bootstrap replicates (default %(default)s)")
-    p.add_argument("--permutations", type=int, default=DEFAULT_PERMUTATIONS,
-                   help="label permutations (default %(default)s)")
-    p.add_argument("--repeats", type=int, default=reproduce.DEFAULT_REPEATS,
-                   help="repeats of 10-fold CV (default %(default)s)")
+    g.add_argument("--min-raters", type=int_at_least(2), default=None,
+                   help="keep units with at least K >= 2 raters on every feature (default 4: "
+                        "every moment defined)")
+    g.add_argument("--raters-per-unit", type=int_at_least(2), default=None,
+                   help="draw exactly K >= 2 raters per unit (seeded)")
+    _review_options(p)
     p.set_defaults(func=cmd_analyze)
 
     from . import replication

@@ -59,6 +59,24 @@ CLAIMS = {
           "more often show high disagreement",
 }
 
+#: The same questions for any data set (:func:`analysis.dataset.load`): what the claims
+#: ask when the features, raters and classes are a user's.
+GENERAL_CLAIMS = {
+    "C1": "The annotations predict the label (all rater columns, or all moments)",
+    "C2": "Feature types differ in how well they predict the label",
+    "C3": "Every single rater predicts well",
+    "C4": "The consensus (mean) performs best: removing disagreement works best",
+    "C5": "Disagreement alone is better than random",
+    "C6": "Disagreement results vary across folds more than sampling explains",
+    "C7": "Raters disagree less on positive units (sd lower in positives)",
+}
+
+
+def is_paper_design(design: GroupDesign) -> bool:
+    """Whether ``design`` is the paper's group 7 (its claims are then the paper's)."""
+    return (design.cohort, design.group) == ("2017-2018", "group07")
+
+
 ESTIMAND = """\
 The estimand is the **cross-validated AUC** (cvAUC): the AUC of each fold's model on
 its own test fold, averaged over the ten folds of repeated stratified 10-fold
@@ -106,7 +124,7 @@ def pooled_scores(exp: reproduce.Experiments, feature_set: str, estimator: str,
 
 def cv_bootstrap(design: GroupDesign, sets: list[str], estimators: tuple[str, ...], *,
                  n_boot: int = DEFAULT_BOOT, n_repeats: int = BOOT_CV_REPEATS,
-                 seed: int = models.DEFAULT_SEED, n_jobs: int = 1,
+                 seed: int = models.DEFAULT_SEED, n_splits: int = 10, n_jobs: int = 1,
                  quiet: bool = True) -> pd.DataFrame:
     """cvAUC of every bootstrap-CV replicate, for every feature set and estimator.
 
@@ -120,7 +138,7 @@ def cv_bootstrap(design: GroupDesign, sets: list[str], estimators: tuple[str, ..
     """
     y = design.labels
     splits, _ = cvstats.bootstrap_cv_splits(y, n_boot=n_boot, n_repeats=n_repeats,
-                                            seed=cvstats.task_state(seed, 1))
+                                            n_splits=n_splits, seed=cvstats.task_state(seed, 1))
     rows = []
     for fs, est in progress([(f, e) for f in sets for e in estimators],
                             desc="bootstrap-CV", quiet=quiet):
@@ -189,6 +207,7 @@ def permutation_tests(
     sets: tuple[str, ...] = PERMUTATION_SETS,
     n_repeats: int = PERM_CV_REPEATS,
     n_seeds: int = SEED_VARIATION,
+    n_splits: int = 10,
     n_jobs: int = 1,
     quiet: bool = False,
 ) -> PermutationResult:
@@ -219,18 +238,20 @@ def permutation_tests(
     for fs, est in progress(jobs, desc="permutations", quiet=quiet):
         X = design.matrix(fs)
         null, sep = cvstats.permutation_null(X, y, n_permutations=n_permutations, seed=seed,
-                                     n_repeats=n_repeats, estimator=est, n_jobs=n_jobs)
+                                             n_splits=n_splits, n_repeats=n_repeats,
+                                             estimator=est, n_jobs=n_jobs)
         f = folds[(folds["feature_set"] == fs) & (folds["estimator"] == est)]
         if exp.seed == seed and f["repeat"].nunique() >= n_repeats:
             obs = float(f.loc[f["repeat"] < n_repeats, "auc"].mean())
         else:
             obs = cvstats.observed_statistic(X, y, seed=seed, estimator=est, n_repeats=n_repeats,
-                                     n_jobs=n_jobs)
+                                             n_splits=n_splits, n_jobs=n_jobs)
         p = inference.permutation_pvalue(obs, null, "greater")
         ps = []
         for s in range(1, n_seeds + 1):
-            o = cvstats.observed_statistic(X, y, seed=seed + s, estimator=est, n_repeats=n_repeats,
-                                   n_jobs=n_jobs)
+            o = cvstats.observed_statistic(X, y, seed=seed + s, estimator=est,
+                                           n_repeats=n_repeats, n_splits=n_splits,
+                                           n_jobs=n_jobs)
             ps.append(inference.permutation_pvalue(o, null, "greater"))
             seed_rows.append({"feature_set": fs, "estimator": est, "seed": seed + s,
                               "observed_auc": o, "p_value": ps[-1]})
@@ -248,8 +269,17 @@ def permutation_tests(
         })
         nulls.append(pd.DataFrame({"feature_set": fs, "estimator": est,
                                    "permutation": np.arange(n_permutations), "auc": null}))
-    return PermutationResult(pd.DataFrame(rows), pd.concat(nulls, ignore_index=True),
-                             pd.DataFrame(seed_rows))
+    null_cols = ["feature_set", "estimator", "permutation", "auc"]
+    return PermutationResult(
+        pd.DataFrame(rows, columns=PERMUTATION_COLUMNS),
+        pd.concat(nulls, ignore_index=True) if nulls else pd.DataFrame(columns=null_cols),
+        pd.DataFrame(seed_rows, columns=["feature_set", "estimator", "seed", "observed_auc",
+                                         "p_value"]))
+
+
+PERMUTATION_COLUMNS = ["feature_set", "estimator", "observed_auc", "p_value", "n_permutations",
+                       "cv_repeats", "null_mean", "null_q95", "n_null_nan", "share_separated",
+                       "p_seed_min", "p_seed_median", "p_seed_max", "share_seeds_significant"]
 
 
 # --- paired comparisons -----------------------------------------------------------------
@@ -312,9 +342,12 @@ def comparisons(design: GroupDesign, exp: reproduce.Experiments,
     with the events per variable.
     """
     f = exp.folds
+    have = set(f["feature_set"])
     rows = []
     for est in exp.estimators:
         for fam, part, a, b, kind in COMPARISONS:
+            if a not in have or b not in have:
+                continue
             fa = f[(f["feature_set"] == a) & (f["estimator"] == est)]
             fb = f[(f["feature_set"] == b) & (f["estimator"] == est)]
             d = cvstats.paired_cv_difference(fa, fb)
@@ -325,12 +358,18 @@ def comparisons(design: GroupDesign, exp: reproduce.Experiments,
                          "auc_b": d["auc_b"], "diff": d["diff"], "se": r["se"],
                          "ci_low": r["low"], "ci_high": r["high"], "statistic": r["z"],
                          "df": np.nan, "p": r["p"], "epv_full": np.nan, "note": ""})
-    out = pd.DataFrame(rows)
+    types = [t for t in design.features if t in have]
+    if len(types) >= 2:
+        for est in exp.estimators:
+            rows.append(_types_differ(f, boot, types, est))
+    out = pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
     out["p_holm"] = np.nan
     for _, idx in out.groupby(["family", "kind", "estimator"]).groups.items():
         out.loc[idx, "p_holm"] = inference.adjust_pvalues(out.loc[idx, "p"].to_numpy(), "holm")
     lrt = []
     for m in DISAGREEMENT:
+        if "mean" not in have or f"mean+{m}" not in have:
+            continue
         r = likelihood_ratio(design, "mean", f"mean+{m}")
         lrt.append({"family": "C4", "part": "", "set_a": f"mean+{m}", "set_b": "mean",
                     "kind": "nested", "estimator": "mle", "test": "LRT (in-sample)",
@@ -338,7 +377,38 @@ def comparisons(design: GroupDesign, exp: reproduce.Experiments,
                     "ci_low": np.nan, "ci_high": np.nan, "statistic": r["statistic"],
                     "df": r["df"], "p": r["p"], "epv_full": r["epv_full"], "note": r["note"],
                     "p_holm": np.nan})
-    return pd.concat([out, pd.DataFrame(lrt)], ignore_index=True)
+    return pd.concat([out, pd.DataFrame(lrt, columns=[*COMPARISON_COLUMNS, "p_holm"])],
+                     ignore_index=True)
+
+
+COMPARISON_COLUMNS = ["family", "part", "set_a", "set_b", "kind", "estimator", "test", "auc_a",
+                      "auc_b", "diff", "se", "ci_low", "ci_high", "statistic", "df", "p",
+                      "epv_full", "note"]
+
+
+def _types_differ(folds: pd.DataFrame, boot: pd.DataFrame, types: list[str], est: str) -> dict:
+    """Global test that the feature types' cvAUCs are not all equal (C2, part "C2*").
+
+    Wald statistic of the k - 1 differences to the first type, with their covariance
+    estimated from the bootstrap-CV replicates (which share images and folds across
+    sets): ``W = d' S^+ d``, referred to chi-square with k - 1 degrees of freedom.
+    ``diff`` is the range (largest minus smallest cvAUC).
+    """
+    f = folds[folds["estimator"] == est]
+    auc = np.array([f.loc[f["feature_set"] == t, "auc"].mean() for t in types])
+    reps = np.column_stack([_replicates(boot, t, est) for t in types])
+    d = auc[1:] - auc[0]
+    R = reps[:, 1:] - reps[:, [0]]
+    R = R[np.all(np.isfinite(R), axis=1)]
+    S = np.cov(R, rowvar=False).reshape(len(d), len(d))
+    w = float(d @ np.linalg.pinv(S) @ d)
+    dof = len(types) - 1
+    return {"family": "C2", "part": "C2*", "set_a": ",".join(types), "set_b": "",
+            "kind": "global", "estimator": est, "test": "Wald chi-square (bootstrap-CV covariance)",
+            "auc_a": float(auc.max()), "auc_b": float(auc.min()),
+            "diff": float(auc.max() - auc.min()), "se": np.nan, "ci_low": np.nan,
+            "ci_high": np.nan, "statistic": w, "df": float(dof),
+            "p": float(stats.chi2.sf(w, dof)), "epv_full": np.nan, "note": ""}
 
 
 # --- inter-rater agreement ---------------------------------------------------------------
@@ -395,20 +465,29 @@ def moment_tests(design: GroupDesign) -> pd.DataFrame:
     rows = []
     for f in design.features:
         for m in MOMENTS:
-            x = design.moments_raw[f"{m}_{f}"].to_numpy()
-            mw = inference.mann_whitney(x[y == 1], x[y == 0])
-            d = inference.delong_ci(y, x)
+            col = f"{m}_{f}"
+            if col not in design.moments_raw.columns:
+                continue
+            x = design.moments_raw[col].to_numpy()
+            ok = np.isfinite(x)  # a moment is undefined on units with too few raters
+            xo, yo = x[ok], y[ok]
+            if min(yo.sum(), len(yo) - yo.sum()) < 2:
+                continue
+            mw = inference.mann_whitney(xo[yo == 1], xo[yo == 0])
+            d = inference.delong_ci(yo, xo)
             rows.append({"feature": f, "moment": m, "auc": d["auc"], "auc_ci_low": d["low"],
                          "auc_ci_high": d["high"], "u": mw["u"], "p": mw["p"],
                          "rank_biserial": mw["rank_biserial"], "cles": mw["cles"],
                          "direction": mw["direction"],
-                         "median_melanoma": float(np.median(x[y == 1])),
-                         "median_non_melanoma": float(np.median(x[y == 0]))})
+                         "median_melanoma": float(np.median(xo[yo == 1])),
+                         "median_non_melanoma": float(np.median(xo[yo == 0])),
+                         "n_units": int(ok.sum())})
     out = pd.DataFrame(rows)
     out["p_holm"] = inference.adjust_pvalues(out["p"].to_numpy(), "holm")
     out["p_bh"] = inference.adjust_pvalues(out["p"].to_numpy(), "fdr_bh")
     cols = ["feature", "moment", "auc", "auc_ci_low", "auc_ci_high", "u", "p", "p_holm", "p_bh",
-            "rank_biserial", "cles", "direction", "median_melanoma", "median_non_melanoma"]
+            "rank_biserial", "cles", "direction", "median_melanoma", "median_non_melanoma",
+            "n_units"]
     return out[cols]
 
 
@@ -508,6 +587,15 @@ def _fmt_ci(est: float, low: float, high: float, signed: bool = False) -> str:
     return f"{est:{f}} [{low:{f}}, {high:{f}}]"
 
 
+#: The feature types of the paper's claim C7.
+PAPER_C7_FEATURES = ("asymmetry", "border", "color", "dermoscopic_structures")
+
+
+def _letter(i: int) -> str:
+    """Part suffix: a, b, ..., z, then aa, ab, ..."""
+    return chr(ord("a") + i) if i < 26 else _letter(i // 26 - 1) + chr(ord("a") + i % 26)
+
+
 PART_COLUMNS = ["claim", "part", "statement", "paper", "quantity", "estimate", "ci_low",
                 "ci_high", "test", "p_value", "verdict_mle", "verdict_firth", "verdict",
                 "estimate_firth", "ci_low_firth", "ci_high_firth", "p_value_firth", "evidence"]
@@ -529,6 +617,7 @@ class Review:
     boot: pd.DataFrame = field(default_factory=pd.DataFrame)
     settings: dict = field(default_factory=dict)
     elapsed: float = 0.0
+    notes: list = field(default_factory=list)
 
     def claims(self) -> pd.DataFrame:
         return claims_table(self)
@@ -599,13 +688,22 @@ def claim_parts(rv: Review) -> pd.DataFrame:
             v = _above(r["ci_low"], r["ci_high"], threshold)
         return (r["cv_auc"], r["ci_low"], r["ci_high"], r["p"] if threshold == 0.5 else np.nan, v)
 
-    # C1
-    add("C1", "C1", "cvAUC of all 30 features > 0.5", "0.96", "cvAUC", "bootstrap-CV z test",
-        {e: auc_part("all", e) for e in ests})
+    paper = is_paper_design(rv.design)
+    have = set(ci.index.get_level_values(0))
+    pos = "melanomas" if paper else "positives"
+    # C1: all rater columns, else all moments, else the mean
+    c1 = next((fs for fs in ("all", "moments_all", "mean") if fs in have), None)
+    if c1 is not None:
+        add("C1", "C1", f"cvAUC of {c1} > 0.5" if not (paper and c1 == "all")
+            else "cvAUC of all 30 features > 0.5", "0.96" if paper else "", "cvAUC",
+            "bootstrap-CV z test", {e: auc_part(c1, e) for e in ests})
     # C2 and C4: paired comparisons
     paper_c2 = {"asymmetry": "0.93 vs 0.78 or 0.73", "border": "0.93 vs 0.82",
                 "dermoscopic_structures": "0.93 vs 0.81", "blue_glow": "0.93 vs 0.73"}
+    parts_here = set(cmp_.index.get_level_values(0))
     for fam, part, a, b, kind in COMPARISONS:
+        if part not in parts_here:
+            continue
         per = {}
         for e in ests:
             r = cmp_.loc[(part, e)]
@@ -615,20 +713,34 @@ def claim_parts(rv: Review) -> pd.DataFrame:
         if kind == "better":
             st = f"cvAUC({a}) > cvAUC({b})"
             test = "paired bootstrap-CV z test"
-            paper = paper_c2.get(b, "0.99 vs 0.71-0.73" if fam == "C4" else "")
+            ppr = paper_c2.get(b, "0.99 vs 0.71-0.73" if fam == "C4" else "")
         else:
             st = f"cvAUC({a}) - cvAUC({b}) < {MARGIN} (adding disagreement does not improve)"
             test = f"non-inferiority: upper 95% limit < {MARGIN}"
-            paper = "mean best (0.99)"
-        add(fam, part, st, paper, "difference of cvAUC", test, per)
-    # C3: each annotator
+            ppr = "mean best (0.99)"
+        add(fam, part, st, ppr if paper else "", "difference of cvAUC", test, per)
+    if "C2*" in parts_here:
+        per = {}
+        for e in ests:
+            r = cmp_.loc[("C2*", e)]
+            per[e] = (r["diff"], np.nan, np.nan, r["p"],
+                      "supported" if r["p"] < ALPHA else "not shown")
+        r = cmp_.loc[("C2*", ests[0])]
+        add("C2", "C2*", "the feature types' cvAUCs are not all equal",
+            "types differ" if paper else "", "range of cvAUC over types",
+            f"Wald chi-square, {int(r['df'])} df (bootstrap-CV covariance)", per,
+            f"chi-square {r['statistic']:.2f}")
+    # C3: each rater
     anns = [fs for fs in ci.index.get_level_values(0).unique() if fs.startswith("annotator_")]
     for i, a in enumerate(anns):
-        add("C3", f"C3{chr(ord('a') + i)}", f"cvAUC({a}) > {GOOD_AUC:.2f}", "0.90-0.98",
+        add("C3", f"C3{_letter(i)}", f"cvAUC({a}) > {GOOD_AUC:.2f}", "0.90-0.98" if paper else "",
             "cvAUC", f"lower 95% limit > {GOOD_AUC:.2f}",
             {e: auc_part(a, e, GOOD_AUC) for e in ests})
     # C5: permutation tests
-    for part, m, paper in (("C5a", "sd", "0.71"), ("C5b", "skewness", "0.73")):
+    tested = set(perm.index.get_level_values(0))
+    for part, m, ppr in (("C5a", "sd", "0.71"), ("C5b", "skewness", "0.73")):
+        if m not in tested or m not in have:
+            continue
         per = {}
         for e in ests:
             pr, r = perm.loc[(m, e)], ci.loc[(m, e)]
@@ -636,12 +748,15 @@ def claim_parts(rv: Review) -> pd.DataFrame:
                  else "not supported" if r["ci_high"] < 0.5 else "not shown")
             per[e] = (r["cv_auc"], r["ci_low"], r["ci_high"], pr["p_value"], v)
         pm = perm.loc[(m, ests[0])]
-        add("C5", part, f"cvAUC({m}) > 0.5", paper, "cvAUC",
+        add("C5", part, f"cvAUC({m}) > 0.5", ppr if paper else "", "cvAUC",
             f"label permutation of the repeated CV ({int(pm['cv_repeats'])} fold assignments)",
             per, f"p over {int(rv.settings.get('n_seeds', 0))} other seeds: "
-            f"{pm['p_seed_min']:.3f} to {pm['p_seed_max']:.3f} (median {pm['p_seed_median']:.3f})")
+            f"{pm['p_seed_min']:.3f} to {pm['p_seed_max']:.3f} (median {pm['p_seed_median']:.3f})"
+            if np.isfinite(pm["p_seed_min"]) else "")
     # C6: spread and folds below 1/2 against test-fold sampling alone
-    for j, m in enumerate(("sd", "skewness")):
+    fv_sets = set(fv.index.get_level_values(0))
+    c6 = [m for m in ("sd", "skewness") if m in fv_sets]
+    for j, m in enumerate(c6):
         for k, (what, col, exp_col, pcol) in enumerate((
                 ("fold AUCs vary more than test-fold sampling gives", "fold_auc_sd",
                  "expected_sd", "p_sd"),
@@ -654,20 +769,24 @@ def claim_parts(rv: Review) -> pd.DataFrame:
                      else "not supported" if r[col] <= r[exp_col] else "not shown")
                 per[e] = (r[col], np.nan, np.nan, r[pcol], v)
             r = fv.loc[(m, ests[0])]
-            add("C6", f"C6{'abcd'[2 * j + k]}", f"{m}: {what}", "high variability",
+            add("C6", f"C6{_letter(2 * j + k)}", f"{m}: {what}",
+                "high variability" if paper else "",
                 "SD of fold AUCs" if k == 0 else "share of folds below 0.5",
                 "simulation of a fixed model's test folds (one-sided)", per,
                 f"observed {r[col]:.3f}, expected from sampling {r[exp_col]:.3f}")
-    # C7: within-image disagreement (sd of the raw scores) by class
-    four = ("asymmetry", "border", "color", "dermoscopic_structures")
-    sd = mt[(mt["moment"] == "sd") & mt["feature"].isin(four)].set_index("feature")
-    for i, f in enumerate(four):
+    # C7: within-unit disagreement (sd of the raw scores) by class
+    c7 = (PAPER_C7_FEATURES if paper else tuple(rv.design.features))
+    sd = mt[(mt["moment"] == "sd") & mt["feature"].isin(c7)].set_index("feature")
+    for i, f in enumerate(x for x in c7 if x in sd.index):
         r = sd.loc[f]
+        if not np.isfinite(r["p"]):
+            continue
         lower = str(r["direction"]).startswith("lower")
         v = ("supported" if r["p"] < ALPHA and lower
              else "not supported" if r["p"] < ALPHA else "not shown")
-        add("C7", f"C7{'abcd'[i]}", f"sd of {f} lower in melanomas", "Figure 4", "AUC of sd "
-            "(melanoma as positive; < 0.5 = lower in melanomas)", "Mann-Whitney (two-sided)",
+        add("C7", f"C7{_letter(i)}", f"sd of {f} lower in {pos}", "Figure 4" if paper else "",
+            f"AUC of sd ({pos[:-1]} as positive; < 0.5 = lower in {pos})",
+            "Mann-Whitney (two-sided)",
             {"all": (r["auc"], r["auc_ci_low"], r["auc_ci_high"], r["p"], v)},
             f"{r['direction']}, rank-biserial {r['rank_biserial']:+.2f}")
     return pd.DataFrame(rows, columns=PART_COLUMNS)
@@ -685,26 +804,38 @@ def claims_table(rv: Review) -> pd.DataFrame:
     perm = rv.permutation.summary.set_index(["feature_set", "estimator"])
     anns = [fs for fs in ci.index.get_level_values(0).unique() if fs.startswith("annotator_")]
 
+    est0 = rv.exp.estimators[0]
+    have = set(ci.index.get_level_values(0))
+
     def cv(fs):
-        r = ci.loc[(fs, "mle")]
+        if fs not in have:
+            return ""
+        r = ci.loc[(fs, est0)]
         return _fmt_ci(r["cv_auc"], r["ci_low"], r["ci_high"])
 
+    def perm_p(fs):
+        return (f" (p {perm.loc[(fs, est0), 'p_value']:.3f})"
+                if (fs, est0) in perm.index else "")
+
+    is_paper = is_paper_design(rv.design)
+    c1 = next((fs for fs in ("all", "moments_all", "mean") if fs in have), None)
+    types = [t for t in rv.design.features if t in have]
     ours = {
-        "C1": cv("all"),
-        "C2": ", ".join(f"{t} {ci.loc[(t, 'mle'), 'cv_auc']:.2f}" for t in
-                        ("color", "border", "dermoscopic_structures", "asymmetry", "blue_glow")),
-        "C3": f"{min(ci.loc[(a, 'mle'), 'cv_auc'] for a in anns):.2f}-"
-              f"{max(ci.loc[(a, 'mle'), 'cv_auc'] for a in anns):.2f}",
+        "C1": cv(c1) if c1 else "",
+        "C2": ", ".join(f"{t} {ci.loc[(t, est0), 'cv_auc']:.2f}" for t in
+                        sorted(types, key=lambda t: -ci.loc[(t, est0), "cv_auc"])),
+        "C3": (f"{min(ci.loc[(a, est0), 'cv_auc'] for a in anns):.2f}-"
+               f"{max(ci.loc[(a, est0), 'cv_auc'] for a in anns):.2f}") if anns else "",
         "C4": f"mean {cv('mean')}",
-        "C5": f"sd {cv('sd')} (p {perm.loc[('sd', 'mle'), 'p_value']:.3f}); skewness "
-              f"{cv('skewness')} (p {perm.loc[('skewness', 'mle'), 'p_value']:.3f})",
+        "C5": "; ".join(f"{m} {cv(m)}{perm_p(m)}" for m in ("sd", "skewness") if m in have),
         "C6": "see parts",
         "C7": "see parts",
     }
-    paper = {"C1": "0.96", "C2": "color 0.93, border 0.82, dermoscopic 0.81",
-             "C3": "0.90-0.98", "C4": "0.99", "C5": "sd 0.71, skewness 0.73",
-             "C6": "high variability; some folds below 0.5",
-             "C7": "sd higher in non-melanoma for A-D (Figure 4)"}
+    paper = ({"C1": "0.96", "C2": "color 0.93, border 0.82, dermoscopic 0.81",
+              "C3": "0.90-0.98", "C4": "0.99", "C5": "sd 0.71, skewness 0.73",
+              "C6": "high variability; some folds below 0.5",
+              "C7": "sd higher in non-melanoma for A-D (Figure 4)"} if is_paper else {})
+    statements = CLAIMS if is_paper else GENERAL_CLAIMS
     rows = []
     for claim, g in parts.groupby("claim", sort=False):
         ev = "; ".join(
@@ -712,7 +843,7 @@ def claims_table(rv: Review) -> pd.DataFrame:
             + (f" ({_fmt_ci(r.estimate, r.ci_low, r.ci_high, signed=r.quantity.startswith('diff'))})"
                if np.isfinite(r.ci_low) else f" ({r.estimate:.3f})")
             + (f", {r.evidence}" if r.evidence else "") for r in g.itertuples())
-        rows.append({"claim": claim, "statement": CLAIMS[claim], "paper": paper[claim],
+        rows.append({"claim": claim, "statement": statements[claim], "paper": paper.get(claim, ""),
                      "ours": ours[claim], "n_parts": len(g),
                      "parts_supported": int((g["verdict"] == "supported").sum()),
                      "verdict": claim_verdict(list(g["verdict"])), "evidence": ev})
@@ -776,6 +907,7 @@ def review(
     perm_repeats: int = PERM_CV_REPEATS,
     n_seeds: int = SEED_VARIATION,
     seed: int = models.DEFAULT_SEED,
+    n_splits: int | None = None,
     n_jobs: int = 1,
     quiet: bool = False,
     exp: reproduce.Experiments | None = None,
@@ -797,28 +929,58 @@ def review(
         Other master seeds over which the permutation p-values are recomputed.
     seed : int
         Master seed: every random step derives its own stream from it.
+    n_splits : int, optional
+        Folds (default 10, fewer when the rarer class is smaller; ``notes`` says so).
     n_jobs : int
         Workers for the batched engine; results do not depend on it.
     exp : Experiments, optional
         Cross-validation results of experiments 1 to 3 to reuse.
+
+    Notes
+    -----
+    Any design from :func:`analysis.dataset.load` works: claims whose feature sets
+    the design lacks (per-rater sets where raters are positions, skewness and
+    kurtosis with fewer than 4 raters) are left out, and ``Review.notes`` says why.
     """
     t0 = time.perf_counter()
+    notes = [f"feature set {r.feature_set} not built: {r.reason}"
+             for r in getattr(design, "skipped", pd.DataFrame()).itertuples()]
+    k = folds_for(design.labels, n_splits)
+    if k < (n_splits or 10):
+        notes.append(f"{k}-fold cross-validation: the rarer class has only "
+                     f"{int(min(design.n_melanoma, design.n_images - design.n_melanoma))} units")
     if exp is None or 3 not in set(exp.folds["experiment"]):
         exp = reproduce.run_experiments(design, repeats=repeats, seed=seed, experiments=(1, 2, 3),
-                                        n_jobs=n_jobs, quiet=quiet)
+                                        n_splits=k, n_jobs=n_jobs, quiet=quiet)
     sets = list(dict.fromkeys(exp.folds["feature_set"]))
-    boot = cv_bootstrap(design, sets, exp.estimators, n_boot=n_boot, seed=seed, n_jobs=n_jobs,
-                        quiet=quiet)
+    boot = cv_bootstrap(design, sets, exp.estimators, n_boot=n_boot, seed=seed, n_splits=k,
+                        n_jobs=n_jobs, quiet=quiet)
     auc_ci = auc_intervals(exp, boot)
+    perm_sets = tuple(m for m in PERMUTATION_SETS if m in sets)
     perm = permutation_tests(design, exp, n_permutations=n_permutations, seed=seed,
-                             n_repeats=perm_repeats, n_seeds=n_seeds, n_jobs=n_jobs, quiet=quiet)
+                             sets=perm_sets, n_repeats=perm_repeats, n_seeds=n_seeds,
+                             n_splits=k, n_jobs=n_jobs, quiet=quiet)
     cmp_ = comparisons(design, exp, boot)
-    icc, ka = agreement_tables(design)
+    try:
+        icc, ka = agreement_tables(design)
+    except (ValueError, KeyError, AssertionError) as err:  # recorded, never silent
+        notes.append(f"agreement (ICC, Krippendorff's alpha) not computed: {err}")
+        icc, ka = pd.DataFrame(), pd.DataFrame()
     mt = moment_tests(design)
     fv = fold_variability(exp, seed=seed)
-    settings = {"seed": seed, "repeats": exp.repeats, "n_boot": n_boot,
+    settings = {"seed": seed, "repeats": exp.repeats, "n_splits": k, "n_boot": n_boot,
                 "boot_cv_repeats": BOOT_CV_REPEATS, "n_permutations": n_permutations,
                 "perm_cv_repeats": perm_repeats, "n_seeds": n_seeds,
                 "estimators": list(exp.estimators), "margin": MARGIN, "good_auc": GOOD_AUC}
     return Review(design, exp, auc_ci, perm, cmp_, icc, ka, mt, fv, boot, settings,
-                  time.perf_counter() - t0)
+                  time.perf_counter() - t0, notes)
+
+
+def folds_for(y, wanted: int | None = None) -> int:
+    """Folds of the cross-validation: ``wanted`` (10 by default), fewer when the rarer
+    class has fewer units (at least 2)."""
+    counts = np.bincount(np.asarray(y, dtype=int), minlength=2)
+    k = int(min(wanted or 10, counts.min()))
+    if k < 2:
+        raise ValueError(f"cannot cross-validate: the rarer class has {counts.min()} unit(s)")
+    return k

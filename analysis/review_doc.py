@@ -19,7 +19,8 @@ from .report import QUICK, quick_mode
 EXAMPLE = Path(__file__).resolve().parent.parent / "data" / "examples"
 EXAMPLE_POSITIVE = "malignant"
 #: Resampling counts of a draft render (``quick=True`` or ``CROWD_DISAGREEMENT_QUICK=1``).
-DRAFT = {"repeats": 2, "n_boot": QUICK["n_boot"], "n_permutations": QUICK["n_permutations"]}
+DRAFT = {"repeats": 2, "n_boot": QUICK["n_boot"], "n_permutations": QUICK["n_permutations"],
+         "perm_repeats": QUICK["perm_repeats"], "n_seeds": QUICK["n_seeds"]}
 
 
 @dataclass
@@ -114,12 +115,11 @@ class ReviewDoc:
         return sk if len(sk) else pd.DataFrame({"feature_set": ["(none)"], "reason": [""]})
 
     def auc_table(self) -> pd.DataFrame:
-        """Pooled out-of-fold AUC with DeLong and BCa CIs, plain maximum likelihood."""
+        """Cross-validated AUC with its bootstrap-CV 95% interval, plain maximum likelihood."""
         a = self.result.review.auc_ci
-        a = a[(a["boot_method"] == "bca") & (a["estimator"] == "mle")]
-        return a[["experiment", "feature_set", "auc_pooled", "delong_low", "delong_high",
-                  "boot_low", "boot_high", "fold_mean_auc", "band_low", "band_high",
-                  "share_separated"]]
+        a = a[a["estimator"] == "mle"]
+        return a[["experiment", "feature_set", "cv_auc", "ci_low", "ci_high", "fold_mean_auc",
+                  "band_low", "band_high", "share_separated"]]
 
     def permutation_table(self) -> pd.DataFrame:
         return self.result.review.permutation.summary[
@@ -130,8 +130,17 @@ class ReviewDoc:
         c = self.result.review.comparisons
         if c.empty:
             return pd.DataFrame({"note": ["no comparison could be computed (see notes)"]})
-        return c[["set_a", "set_b", "estimator", "test", "auc_a", "auc_b", "diff", "ci_low",
-                  "ci_high", "p", "p_holm", "note"]]
+        return c[["part", "set_a", "set_b", "estimator", "test", "auc_a", "auc_b", "diff",
+                  "ci_low", "ci_high", "p", "p_holm", "note"]]
+
+    def claims_table(self) -> pd.DataFrame:
+        return self.result.claims[["claim", "statement", "ours", "parts_supported", "n_parts",
+                                   "verdict"]]
+
+    def parts_table(self) -> pd.DataFrame:
+        return self.result.review.parts()[["part", "statement", "estimate", "ci_low", "ci_high",
+                                           "p_value", "verdict_mle", "verdict_firth",
+                                           "verdict"]]
 
     def moment_table(self) -> pd.DataFrame:
         pos = str(self.design.settings.get("positive", "positive"))

@@ -345,8 +345,8 @@ def test_builtin_mturk_is_positions_with_three_raters(annotations):
 @needs_data
 def test_analyze_group7_writes_exactly_the_review_tables(tmp_path):
     """`analyze --dataset enhance/2017-2018/group07` and `review`: the same bytes."""
-    small = ["--repeats", "1", "--bootstrap", "100", "--permutations", "19", "--jobs", "1",
-             "--quiet"]
+    small = ["--repeats", "1", "--bootstrap", "100", "--permutations", "19", "--perm-repeats",
+             "1", "--seeds", "0", "--jobs", "1", "--quiet"]
     assert cli.main(["review", "--out", str(tmp_path / "review"), *small]) == 0
     assert cli.main(["analyze", "--dataset", "enhance/2017-2018/group07",
                      "--out", str(tmp_path / "analyze"), *small]) == 0
