@@ -29,7 +29,7 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy import special
+from scipy import optimize, special
 
 from . import fitconfig
 from .inference import bootstrap_ci
@@ -109,13 +109,29 @@ def calibration_intercept(y, p, eps: float = CLIP_EPS) -> dict:
     Notes
     -----
     As R's ``glm(y ~ 1, offset = qlogis(p), family = binomial)``; ``p`` is clipped to
-    ``[eps, 1 - eps]`` first (:func:`clipped_logit`).
+    ``[eps, 1 - eps]`` first (:func:`clipped_logit`). The one-parameter score equation
+    ``sum(y - expit(a + logit p)) = 0`` is solved by Brent's method (it has exactly
+    one root when both classes occur; Newton from 0 can overshoot when many
+    predictions sit at the clipping level); SE ``1 / sqrt(sum p_i (1 - p_i))``.
     """
     y, p = _check(y, p)
     lp, n_clipped = clipped_logit(p, eps)
-    b, se, conv = _logistic_fit(np.ones((len(y), 1)), y, lp)
-    return {"estimate": float(b[0]), "std_error": float(se[0]), "converged": conv,
-            "n_clipped": n_clipped}
+    k = y.sum()
+    if k == 0 or k == len(y):
+        return {"estimate": math.nan, "std_error": math.nan, "converged": False,
+                "n_clipped": n_clipped}
+    # the score sum(y - expit(a + lp)) decreases strictly in a: one root, bracketed
+    # between the values where every prediction is shifted beyond the clipping range
+    score = lambda a: float(k - special.expit(a + lp).sum())  # noqa: E731
+    lo, hi = -1.0, 1.0
+    while score(lo) < 0:
+        lo *= 2
+    while score(hi) > 0:
+        hi *= 2
+    a = optimize.brentq(score, lo, hi, xtol=1e-14, rtol=4 * np.finfo(float).eps)
+    pr = special.expit(a + lp)
+    return {"estimate": float(a), "std_error": float(1 / math.sqrt(np.sum(pr * (1 - pr)))),
+            "converged": True, "n_clipped": n_clipped}
 
 
 def calibration_slope(y, p, eps: float = CLIP_EPS) -> dict:
@@ -300,3 +316,26 @@ def calibration_by_group(scores: pd.DataFrame, by: list[str], *, y: str = "y", p
     res = pd.concat(out, ignore_index=True)
     return res[list(by) + CALIBRATION_COLUMNS]
 
+
+
+def calibration_plot_data(scores: pd.DataFrame, by: list[str], *, y: str = "y", p: str = "p",
+                          n_bins: int = 5, interval: str = "wilson"
+                          ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Binned points and lowess curves of every group, for
+    :func:`analysis.figures.calibration_plot`.
+
+    Returns
+    -------
+    bins, curve : DataFrame
+        The ``by`` columns followed by the columns of :func:`calibration_bins` and of
+        :func:`calibration_curve`.
+    """
+    bins, curves = [], []
+    for key, g in scores.groupby(by, sort=False):
+        key = dict(zip(by, key if isinstance(key, tuple) else (key,), strict=True))
+        bins.append(calibration_bins(g[y], g[p], n_bins=n_bins, interval=interval).assign(**key))
+        curves.append(calibration_curve(g[y], g[p]).assign(**key))
+    b = pd.concat(bins, ignore_index=True)
+    c = pd.concat(curves, ignore_index=True)
+    return (b[list(by) + [x for x in b.columns if x not in by]],
+            c[list(by) + [x for x in c.columns if x not in by]])

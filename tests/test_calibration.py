@@ -146,3 +146,37 @@ def test_by_group():
     out = cal.calibration_by_group(x, ["case"], n_boot=50, rng=1)
     assert list(out.columns) == ["case"] + cal.CALIBRATION_COLUMNS
     assert len(out) == 3 * 3
+
+
+def test_intercept_with_many_clipped_predictions():
+    """Most predictions 0/1 (a separated MLE fold model): the intercept still exists."""
+    # 18 melanomas: 15 predicted 1, 3 predicted 0; 78 others: 76 predicted 0, 2 predicted 1;
+    # the information at a = 0 is about 1e-8, so a plain Newton step from 0 overshoots
+    y = np.r_[np.ones(18), np.zeros(78)]
+    p = np.r_[np.ones(15), np.zeros(3), np.zeros(76), np.ones(2)]
+    out = cal.calibration_intercept(y, p)
+    assert out["converged"] and out["n_clipped"] == 96
+    lp, _ = cal.clipped_logit(p)
+    # the score equation holds at the estimate
+    assert np.sum(y - 1 / (1 + np.exp(-(out["estimate"] + lp)))) == pytest.approx(0, abs=1e-9)
+
+
+def test_plot_data_and_figures_draw():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from analysis import figures
+
+    x = pd.read_csv(R / "calibration_input.csv").assign(estimator="mle", feature_set="sd")
+    bins, curve = cal.calibration_plot_data(x, ["case"])
+    assert list(bins.columns[:2]) == ["case", "bin"] and set(bins["case"]) == set(x["case"])
+    assert len(curve) == len(x)
+    fig = figures.calibration_plot(bins, curve, facet="~ case").draw()
+    assert fig is not None
+    tidy = pd.DataFrame({
+        "feature_set": "mean+sd", "estimator": ["mle", "mle", "firth", "firth"],
+        "term": ["(Intercept)", "sd_border"] * 2, "odds_ratio": [0.1, 0.5, 0.2, 0.6],
+        "or_conf_low": [0.01, 0.2, 0.05, 0.3], "or_conf_high": [1.0, np.inf, 0.9, 1.2]})
+    assert figures.coefficient_plot(tidy).draw() is not None
+    assert figures.term_label("sd_border") == "SD: Border"
+    assert figures.term_label("dermoscopic_structures_4") == "Dermoscopic structures, annotator 4"
