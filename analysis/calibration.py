@@ -38,7 +38,9 @@ from .inference import bootstrap_ci
 CLIP_EPS = 1e-8
 STATISTICS = ("brier", "intercept", "slope")
 CALIBRATION_COLUMNS = ["statistic", "estimate", "conf_low", "conf_high", "ci_method", "n",
-                       "events", "n_clipped", "n_boot", "n_valid", "eps"]
+                       "events", "n_clipped", "n_boot", "n_valid", "eps", "note"]
+CLIPPED_NOTE = "{k} probabilities clipped to [eps, 1 - eps]: the value depends on eps"
+NO_SLOPE_NOTE = "MLE does not exist (logit(p) separates the classes)"
 
 
 def _check(y, p) -> tuple[np.ndarray, np.ndarray]:
@@ -183,7 +185,8 @@ def calibration(y, p, *, n_boot: int = 2000, rng: int | np.random.Generator = 20
         slope), ``estimate``, ``conf_low``, ``conf_high``, ``ci_method``, ``n``,
         ``events``, ``n_clipped``, ``n_boot``, ``n_valid`` (resamples where the
         statistic exists; a slope whose MLE does not exist on a resample is left out
-        and counted here), ``eps``.
+        and counted here), ``eps``, ``note`` (says when the intercept or slope
+        depends on the clipping level, or when the slope's MLE does not exist).
 
     Notes
     -----
@@ -209,8 +212,13 @@ def calibration(y, p, *, n_boot: int = 2000, rng: int | np.random.Generator = 20
     for name in STATISTICS:
         ci = bootstrap_ci([y, p], stat_fns[name], n_boot=n_boot, methods=methods, strata=y,
                           alpha=alpha, rng=seed)
+        note = ""
+        if name != "brier" and n_clipped:
+            note = CLIPPED_NOTE.format(k=n_clipped)
+        if name == "slope" and not np.isfinite(ci["estimate"].iloc[0]):
+            note = NO_SLOPE_NOTE
         for r in ci.itertuples(index=False):
-            rows.append({"statistic": name, "estimate": r.estimate, "conf_low": r.low,
+            rows.append({"note": note, "statistic": name, "estimate": r.estimate, "conf_low": r.low,
                          "conf_high": r.high, "ci_method": r.method, "n": len(y),
                          "events": int(y.sum()), "n_clipped": n_clipped,
                          "n_boot": int(r.n_boot), "n_valid": int(r.n_valid), "eps": eps})

@@ -267,7 +267,8 @@ def term_label(term: str) -> str:
     return term
 
 
-def coefficient_plot(tidy: pd.DataFrame, feature_set: str = "mean+sd") -> p9.ggplot:
+def coefficient_plot(tidy: pd.DataFrame, feature_set: str = "mean+sd",
+                     estimators: tuple[str, ...] = ("mle", "firth")) -> p9.ggplot:
     """Odds ratios per SD of each feature with 95% profile intervals, log axis.
 
     Parameters
@@ -276,6 +277,9 @@ def coefficient_plot(tidy: pd.DataFrame, feature_set: str = "mean+sd") -> p9.ggp
         :func:`analysis.coefficients.tidy_models` rows.
     feature_set : str
         Which model to draw (the intercept is left out).
+    estimators : tuple of str
+        One panel per estimator, each with its own odds-ratio range (the plain MLE of a
+        nearly separated model has odds ratios many orders of magnitude from 1).
 
     Notes
     -----
@@ -283,27 +287,26 @@ def coefficient_plot(tidy: pd.DataFrame, feature_set: str = "mean+sd") -> p9.ggp
     so are interval ends that are infinite or undetermined (only the point is drawn),
     which the caption of the report should say.
     """
-    d = tidy[(tidy["feature_set"] == feature_set) & (tidy["term"] != "(Intercept)")].copy()
+    d = tidy[(tidy["feature_set"] == feature_set) & (tidy["term"] != "(Intercept)")
+             & tidy["estimator"].isin(estimators)].copy()
     d = d[np.isfinite(d["odds_ratio"]) & (d["odds_ratio"] > 0)]
     order = list(dict.fromkeys(d["term"]))[::-1]
     d["term_label"] = pd.Categorical(d["term"].map(term_label),
                                      categories=[term_label(t) for t in order])
-    d["estimator"] = d["estimator"].map(ESTIMATOR_LABELS).fillna(d["estimator"])
+    labels = [ESTIMATOR_LABELS.get(e, e) for e in estimators]
+    d["estimator"] = pd.Categorical(d["estimator"].map(ESTIMATOR_LABELS).fillna(d["estimator"]),
+                                    categories=labels)
     ok = np.isfinite(d["or_conf_low"]) & np.isfinite(d["or_conf_high"]) & (d["or_conf_low"] > 0)
-    dodge = p9.position_dodge(width=0.6)
     return (
-        p9.ggplot(d, p9.aes(x="term_label", y="odds_ratio", color="estimator"))
-        + p9.geom_hline(yintercept=1, linetype="dashed", color="grey")
-        + p9.geom_errorbar(p9.aes(ymin="or_conf_low", ymax="or_conf_high"), data=d[ok],
-                           width=0.25, position=dodge)
-        + p9.geom_point(position=dodge, size=2)
-        + p9.scale_y_log10()
-        + p9.coord_flip()
-        + p9.scale_color_manual(values=ESTIMATOR_COLORS)
-        + p9.labs(x="", y="Odds ratio per SD of the feature (95% profile-likelihood CI, log scale)",
-                  color="")
-        + p9.theme_bw() + p9.theme(figure_size=(8, 0.35 * len(order) + 1.6),
-                                   legend_position="top")
+        p9.ggplot(d, p9.aes(y="term_label", x="odds_ratio"))
+        + p9.geom_vline(xintercept=1, linetype="dashed", color="grey")
+        + p9.geom_errorbarh(p9.aes(xmin="or_conf_low", xmax="or_conf_high"), data=d[ok],
+                            height=0.25, color="#4C72B0")
+        + p9.geom_point(size=2, color="#4C72B0")
+        + p9.scale_x_log10()
+        + p9.facet_wrap("estimator", scales="free_x")
+        + p9.labs(y="", x="Odds ratio per SD of the feature (95% profile-likelihood CI, log scale)")
+        + p9.theme_bw() + p9.theme(figure_size=(9, 0.35 * len(order) + 1.4))
     )
 
 
@@ -330,12 +333,10 @@ def calibration_plot(bins: pd.DataFrame, curve: pd.DataFrame | None = None,
         p9.ggplot(b, p9.aes("predicted", "observed"))
         + p9.geom_abline(intercept=0, slope=1, linetype="dashed", color="grey")
         + p9.geom_errorbar(p9.aes(ymin="obs_low", ymax="obs_high"), width=0.02, color="#4C72B0")
-        + p9.geom_point(p9.aes(size="n"), color="#4C72B0")
-        + p9.scale_size_continuous(range=(1.2, 3.5))
+        + p9.geom_point(color="#4C72B0", size=2)
         + p9.coord_cartesian(xlim=(0, 1), ylim=(0, 1))
-        + p9.labs(x="Predicted probability (out of fold)", y="Observed frequency of melanoma",
-                  size="images")
-        + p9.theme_bw() + p9.theme(figure_size=(7, 7), legend_position="top")
+        + p9.labs(x="Predicted probability (out of fold)", y="Observed frequency of melanoma")
+        + p9.theme_bw() + p9.theme(figure_size=(7, 7))
     )
     if curve is not None:
         c = curve.copy()

@@ -93,6 +93,9 @@ def test_bootstrap_table_shape_determinism_and_coverage_of_estimate():
     assert est["slope"] == pytest.approx(ref["slope"], rel=1e-6)
     assert (a["conf_low"] <= a["estimate"]).all() and (a["estimate"] <= a["conf_high"]).all()
     assert (a["n_valid"] <= 300).all() and (a["n_boot"] == 300).all()
+    assert (a["note"] == "").all()
+    c = cal.calibration(*_cases()["C_clipped"], n_boot=50, rng=1).set_index("statistic")
+    assert c.loc["brier", "note"] == "" and "6 probabilities clipped" in c.loc["slope", "note"]
 
 
 def test_bootstrap_uses_stratified_resamples():
