@@ -56,13 +56,20 @@ GLANCE_COLUMNS = [
     "converged", "n_iter", "note",
 ]
 NO_MLE = "MLE does not exist (separation)"
-#: Newton tolerances of the constrained Firth fits: largest step of a coefficient, and
-#: largest modified score of a free coefficient. Newton converges quadratically, so
-#: either leaves the penalised log-likelihood within about 1e-16 of its maximum.
-FIRTH_XTOL = 1e-10
-FIRTH_GTOL = 1e-9
+PROFILE_MULTIMODAL = ("profile bound not determined: the penalised likelihood has several "
+                      "local maxima there")
+PROFILE_NOT_CONVERGED = "profile bound not determined: a constrained fit did not converge"
+#: Tolerances of the constrained Firth fits: largest step of a coefficient, and largest
+#: modified score of a free coefficient. The iteration (Fisher information in place of
+#: the penalised Hessian, as logistf) converges linearly; at a score below 1e-6 the
+#: penalised log-likelihood is within about score^2 / information < 1e-11 of its
+#: maximum, far below what a profile bound or a test statistic needs.
+FIRTH_XTOL = 1e-8
+FIRTH_GTOL = 1e-6
 #: How far (in standard errors) a profile is followed before its bound is called infinite.
 PROFILE_MAX_SE = 60.0
+#: Random restarts that check each Firth profile bound for a higher local maximum.
+PROFILE_RESTARTS = 4
 #: Newton iterations of one constrained plain-MLE fit on the profile.
 PROFILE_MAX_ITER = 500
 
@@ -253,7 +260,8 @@ def penalised_loglik(X1: np.ndarray, y: np.ndarray, beta: np.ndarray) -> float:
 
 
 def firth_constrained(X1: np.ndarray, y: np.ndarray, fixed: dict[int, float],
-                      start: np.ndarray | None = None) -> tuple[np.ndarray, float, bool]:
+                      start: np.ndarray | None = None, *, gtol: float | None = None,
+                      xtol: float | None = None) -> tuple[np.ndarray, float, bool]:
     """Maximise Firth's penalised likelihood with some coefficients held at given values.
 
     Parameters
@@ -264,6 +272,9 @@ def firth_constrained(X1: np.ndarray, y: np.ndarray, fixed: dict[int, float],
     fixed : dict
         Column index -> value of the coefficients held fixed.
     start : ndarray (k,), optional
+    gtol, xtol : float, optional
+        Stop when the largest modified score of a free coefficient is below ``gtol``
+        or the largest step below ``xtol`` (defaults ``FIRTH_GTOL``, ``FIRTH_XTOL``).
 
     Returns
     -------
@@ -291,6 +302,8 @@ def firth_constrained(X1: np.ndarray, y: np.ndarray, fixed: dict[int, float],
     for j, v in fixed.items():
         beta[j] = v
     free = np.array([j for j in range(k) if j not in fixed], dtype=int)
+    gtol = FIRTH_GTOL if gtol is None else gtol
+    xtol = FIRTH_XTOL if xtol is None else xtol
     ll = penalised_loglik(X1, y, beta)
     if free.size == 0:
         return beta, ll, True
@@ -303,7 +316,7 @@ def firth_constrained(X1: np.ndarray, y: np.ndarray, fixed: dict[int, float],
         inv = np.linalg.inv(info)
         h = np.einsum("ij,jk,ik->i", X1, inv, X1) * w
         score = (X1.T @ (y - p + h * (0.5 - p)))[free]
-        if np.max(np.abs(score)) < FIRTH_GTOL:
+        if np.max(np.abs(score)) < gtol:
             converged = True
             break
         step = np.linalg.solve(info[np.ix_(free, free)], score)
@@ -318,7 +331,7 @@ def firth_constrained(X1: np.ndarray, y: np.ndarray, fixed: dict[int, float],
         else:
             break  # no ascent step left: stop, converged only if the score test passed
         beta, ll = trial, ll_new
-        if np.max(np.abs(step)) < FIRTH_XTOL:
+        if np.max(np.abs(step)) < xtol:
             converged = True
             break
     return beta, ll, converged
@@ -348,7 +361,8 @@ def fit_firth(X1: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, fl
     """
     m = _fit_firth_full(X1, y)
     start = np.concatenate([[m.intercept_], m.coef_])
-    beta, ll, conv = firth_constrained(X1, y, {}, start=start)
+    # the estimate itself to a tighter tolerance than the profile points
+    beta, ll, conv = firth_constrained(X1, y, {}, start=start, gtol=1e-9, xtol=1e-10)
     eta = X1 @ beta
     p = 1.0 / (1.0 + np.exp(-eta))
     info = (X1 * (p * (1 - p))[:, None]).T @ X1
@@ -368,21 +382,49 @@ def firth_plr_pvalues(X1, y, beta, ll_full) -> tuple[np.ndarray, np.ndarray]:
     return chi, stats.chi2.sf(chi, 1)
 
 
-def profile_ci_firth(X1, y, beta, se, ll_full, level: float = 0.95) -> np.ndarray:
-    """Profile penalised-likelihood intervals (as ``logistf``'s ``plconf``).
+def profile_ci_firth(X1, y, beta, se, ll_full, level: float = 0.95, *,
+                     n_restarts: int = PROFILE_RESTARTS, seed: int = 2018) -> np.ndarray:
+    """Profile penalised-likelihood intervals (as ``logistf``'s profile CIs).
 
+    Parameters
+    ----------
+    X1 : ndarray (n, k)
+        Design with its intercept column.
+    y : ndarray (n,)
+    beta, se : ndarray (k,)
+        Firth estimate and standard errors (the SEs set the search steps and the
+        spread of the restarts).
+    ll_full : float
+        Penalised log-likelihood at ``beta``.
+    level : float
+    n_restarts, seed : int
+        Random restarts that check each bound (see Notes); seeded per coefficient
+        and side by ``SeedSequence([seed, j, side])``.
+
+    Returns
+    -------
+    ndarray (k, 2)
+        Bounds; NaN where the bound is not determined.
+
+    Notes
+    -----
     The bound for coefficient j solves ``2 (l*(b_hat) - max_{b_-j} l*(b_j = b, b_-j))
     = chi2_1(level)``, with ``l*`` the penalised log-likelihood of the full design
     (:func:`firth_constrained`), by bracketing and Brent's method.
+
+    The penalised likelihood need not be concave (its penalty ``log det X'WX`` is
+    not): with b_j held far from its estimate the constrained fit can have several
+    local maxima (group 7's mean+sd model has two, its 21-parameter moments_all model
+    many). Each profile point is therefore fitted from two starts, the estimate and
+    the solution at the nearest profile point already computed, and the higher
+    maximum is kept. At the bound found, ``n_restarts`` more fits start from
+    ``beta + N(0, se^2)`` draws; if one reaches a higher maximum (statistic below the
+    critical value by more than 1e-6), the bound is not the profile's and is
+    reported as NaN ("not determined") rather than as a number that is wrong.
     """
     crit = stats.chi2.ppf(level, 1)
     out = np.empty((len(beta), 2))
     for j in range(len(beta)):
-        # The penalised likelihood need not be concave: with b_j held far from its
-        # estimate, the constrained fit can have several local maxima (group 7's
-        # mean+sd model has two). Each profile point is fitted from two starts, the
-        # estimate and the solution at the nearest profile point already computed,
-        # and the higher maximum is kept.
         done = {float(beta[j]): beta}
 
         def stat(b, j=j, done=done):
@@ -397,6 +439,17 @@ def profile_ci_firth(X1, y, beta, se, ll_full, level: float = 0.95) -> np.ndarra
             return 2.0 * (ll_full - ll)
 
         out[j] = _profile_bounds(stat, beta[j], se[j], crit)
+        for side in (0, 1):
+            b = out[j, side]
+            if not np.isfinite(b) or n_restarts == 0:
+                continue
+            rng = np.random.default_rng(np.random.SeedSequence([seed, j, side]))
+            for _ in range(n_restarts):
+                start = beta + rng.normal(size=len(beta)) * se
+                _, ll_r, conv = firth_constrained(X1, y, {j: b}, start=start)
+                if conv and 2.0 * (ll_full - ll_r) < crit - 1e-6:
+                    out[j, side] = math.nan
+                    break
     return out
 
 
@@ -493,6 +546,10 @@ def fit_model(frame: pd.DataFrame, columns: list[str], estimator: str = "mle", *
         test, ci_method = "penalised LR chi2", "profile penalised likelihood"
     else:
         raise ValueError(f"estimator must be mle or firth, got {estimator!r}")
+    # a bound that is NaN while the estimate exists was not determined: say why
+    undetermined = np.isfinite(est) & (np.isnan(ci[:, 0]) | np.isnan(ci[:, 1]))
+    why = (PROFILE_MULTIMODAL if estimator == "firth" else PROFILE_NOT_CONVERGED)
+    notes = np.where(undetermined, (note + "; " if note else "") + why, note)
     k = p + 1
     ll = glance["loglik"]
     glance.update(aic=-2 * ll + 2 * k, bic=-2 * ll + k * math.log(n), deviance=-2 * ll)
@@ -502,7 +559,7 @@ def fit_model(frame: pd.DataFrame, columns: list[str], estimator: str = "mle", *
             "estimate": est, "odds_ratio": np.exp(est), "std_error": se, "statistic": stat,
             "test": test, "p_value": pv, "conf_low": ci[:, 0], "conf_high": ci[:, 1],
             "or_conf_low": np.exp(ci[:, 0]), "or_conf_high": np.exp(ci[:, 1]),
-            "ci_method": ci_method, "note": note,
+            "ci_method": ci_method, "note": notes,
         })
     return tidy[TIDY_COLUMNS], {c: glance[c] for c in GLANCE_COLUMNS}
 

@@ -227,3 +227,22 @@ def test_group7_firth_lrt(group7):
     assert 0 <= out["p"] <= 1
     with pytest.raises(ValueError, match="not nested"):
         C.firth_lrt(group7, "sd", "mean")
+
+
+@needs_data
+def test_group7_firth_mean_sd_bounds_solve_profile_equation(group7):
+    """Nearly separated mean+sd model: each Firth bound is a root of the profile equation.
+
+    Its constrained penalised likelihood has two local maxima far out on the intercept's
+    profile (found by the two starts); firthmodels' own profile intervals miss it there."""
+    frame = C.model_frame(group7, "mean+sd")
+    cols = group7.columns("mean+sd")
+    tidy, glance = C.fit_model(frame, cols, "firth", feature_set="mean+sd")
+    X1 = np.column_stack([np.ones(len(frame)), frame[cols].to_numpy()])
+    y = frame["melanoma"].to_numpy(float)
+    beta = tidy["estimate"].to_numpy()
+    assert np.isfinite(tidy[["conf_low", "conf_high"]].to_numpy()).all()
+    for j in (0, 3, 8):
+        for b in (tidy["conf_low"].iloc[j], tidy["conf_high"].iloc[j]):
+            lls = [C.firth_constrained(X1, y, {j: b}, start=s)[1] for s in (beta, beta * 0)]
+            assert 2 * (glance["penalised_loglik"] - max(lls)) == pytest.approx(CRIT, abs=1e-5)
