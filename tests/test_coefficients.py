@@ -227,6 +227,12 @@ def test_group7_firth_lrt(group7):
     assert 0 <= out["p"] <= 1
     with pytest.raises(ValueError, match="not nested"):
         C.firth_lrt(group7, "sd", "mean")
+    table = C.firth_lrt_table(group7, pairs=(("mean", "mean+sd"), ("sd", "mean+sd")))
+    assert list(table.columns) == C.LRT_COLUMNS and len(table) == 2
+    assert table["statistic"].iloc[0] == pytest.approx(out["statistic"], rel=1e-9)
+    # the nested statistic maximises the same penalised likelihood under constraints:
+    # the smaller model's maximum cannot exceed the full model's
+    assert (table["loglik_reduced"] <= table["loglik_full"]).all()
 
 
 @needs_data
