@@ -177,6 +177,12 @@ def test_separated_mle_says_so():
     assert np.isfinite(firth["conf_low"]).all() and np.isfinite(firth["conf_high"]).all()
 
 
+def test_without_profile():
+    tidy, _ = C.fit_model(_synthetic(), ["x1"], "firth", profile=False)
+    assert tidy["conf_low"].isna().all() and (tidy["ci_method"] == "none").all()
+    assert (tidy["note"] == "").all() and np.isfinite(tidy["p_value"]).all()
+
+
 def test_events_per_variable_uses_rarer_class():
     assert C.events_per_variable(np.r_[np.ones(18), np.zeros(78)], 5) == pytest.approx(3.6)
     assert C.events_per_variable(np.r_[np.ones(80), np.zeros(20)], 4) == pytest.approx(5.0)
