@@ -248,3 +248,106 @@ def icc_plot(icc: pd.DataFrame, icc_type: str = "ICC2") -> p9.ggplot:
         + p9.labs(x="", y=f"{icc_type} (95% CI)", color="images")
         + p9.theme_bw() + p9.theme(figure_size=(9, 3.6), legend_position="top")
     )
+
+
+# --- fitted models and calibration ---------------------------------------------------
+
+ESTIMATOR_LABELS = {"mle": "plain maximum likelihood", "firth": "Firth"}
+ESTIMATOR_COLORS = {"plain maximum likelihood": "#4C72B0", "Firth": "#DD8452"}
+
+
+def term_label(term: str) -> str:
+    """Readable name of a model term: ``sd_border`` -> ``SD: Border``, ``border_3`` ->
+    ``Border, annotator 3``, ``(Intercept)`` unchanged."""
+    for m, lab in (("mean", "Mean"), ("sd", "SD"), ("skewness", "Skewness"),
+                   ("kurtosis", "Kurtosis")):
+        if term.startswith(m + "_"):
+            f = term[len(m) + 1:]
+            return f"{lab}: {FEATURE_LABELS.get(f, f).replace(chr(10), ' ')}"
+    head, _, tail = term.rpartition("_")
+    if head in FEATURE_LABELS and tail.isdigit():
+        return f"{FEATURE_LABELS[head].replace(chr(10), ' ')}, annotator {tail}"
+    return term
+
+
+def coefficient_plot(tidy: pd.DataFrame, feature_set: str = "mean+sd",
+                     estimators: tuple[str, ...] = ("mle", "firth")) -> p9.ggplot:
+    """Odds ratios per SD of each feature with 95% profile intervals, log axis.
+
+    Parameters
+    ----------
+    tidy : DataFrame
+        :func:`analysis.coefficients.tidy_models` rows.
+    feature_set : str
+        Which model to draw (the intercept is left out).
+    estimators : tuple of str
+        One panel per estimator, each with its own odds-ratio range (the plain MLE of a
+        nearly separated model has odds ratios many orders of magnitude from 1).
+
+    Notes
+    -----
+    Terms without an estimate (the MLE does not exist under separation) are left out;
+    so are interval ends that are infinite or undetermined (only the point is drawn),
+    which the caption of the report should say.
+    """
+    d = tidy[(tidy["feature_set"] == feature_set) & (tidy["term"] != "(Intercept)")
+             & tidy["estimator"].isin(estimators)].copy()
+    d = d[np.isfinite(d["odds_ratio"]) & (d["odds_ratio"] > 0)]
+    order = list(dict.fromkeys(d["term"]))[::-1]
+    d["term_label"] = pd.Categorical(d["term"].map(term_label),
+                                     categories=[term_label(t) for t in order])
+    labels = [ESTIMATOR_LABELS.get(e, e) for e in estimators]
+    d["estimator"] = pd.Categorical(d["estimator"].map(ESTIMATOR_LABELS).fillna(d["estimator"]),
+                                    categories=labels)
+    ok = np.isfinite(d["or_conf_low"]) & np.isfinite(d["or_conf_high"]) & (d["or_conf_low"] > 0)
+    return (
+        p9.ggplot(d, p9.aes(y="term_label", x="odds_ratio"))
+        + p9.geom_vline(xintercept=1, linetype="dashed", color="grey")
+        + p9.geom_errorbarh(p9.aes(xmin="or_conf_low", xmax="or_conf_high"), data=d[ok],
+                            height=0.25, color="#4C72B0")
+        + p9.geom_point(size=2, color="#4C72B0")
+        + p9.scale_x_log10()
+        + p9.facet_wrap("estimator", scales="free_x")
+        + p9.labs(y="", x="Odds ratio per SD of the feature (95% profile-likelihood CI, log scale)")
+        + p9.theme_bw() + p9.theme(figure_size=(9, 0.35 * len(order) + 1.4))
+    )
+
+
+def calibration_plot(bins: pd.DataFrame, curve: pd.DataFrame | None = None,
+                     facet: str = "feature_set ~ estimator") -> p9.ggplot:
+    """Observed against predicted probability: binned points with intervals, lowess line.
+
+    Parameters
+    ----------
+    bins : DataFrame
+        Long frame of :func:`analysis.calibration.calibration_bins` rows with the
+        columns named in ``facet`` (e.g. ``feature_set``, ``estimator``).
+    curve : DataFrame, optional
+        Long frame of :func:`analysis.calibration.calibration_curve` rows, same keys.
+    facet : str
+        plotnine ``facet_grid`` formula; ``""`` for one panel.
+    """
+    b = bins.copy()
+    if "estimator" in b:
+        b["estimator"] = b["estimator"].map(ESTIMATOR_LABELS).fillna(b["estimator"])
+    if "feature_set" in b:
+        b["feature_set"] = b["feature_set"].map(lambda s: _set_label(s).replace("\n", " "))
+    p = (
+        p9.ggplot(b, p9.aes("predicted", "observed"))
+        + p9.geom_abline(intercept=0, slope=1, linetype="dashed", color="grey")
+        + p9.geom_errorbar(p9.aes(ymin="obs_low", ymax="obs_high"), width=0.02, color="#4C72B0")
+        + p9.geom_point(color="#4C72B0", size=2)
+        + p9.coord_cartesian(xlim=(0, 1), ylim=(0, 1))
+        + p9.labs(x="Predicted probability (out of fold)", y="Observed frequency of melanoma")
+        + p9.theme_bw() + p9.theme(figure_size=(7, 7))
+    )
+    if curve is not None:
+        c = curve.copy()
+        if "estimator" in c:
+            c["estimator"] = c["estimator"].map(ESTIMATOR_LABELS).fillna(c["estimator"])
+        if "feature_set" in c:
+            c["feature_set"] = c["feature_set"].map(lambda s: _set_label(s).replace("\n", " "))
+        p = p + p9.geom_line(data=c, color="#C44E52")
+    if facet:
+        p = p + p9.facet_grid(facet)
+    return p

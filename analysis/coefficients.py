@@ -1,0 +1,738 @@
+"""The fitted full-data logistic models of one group, as broom-shaped tables.
+
+Each model is fitted once to all images of the group (no cross-validation) and
+reported in the two shapes of broom:
+
+* :func:`tidy_models`: one row per (feature set, estimator, term): the estimate in
+  log-odds per standard deviation of the feature, its odds ratio, standard error,
+  test statistic, p-value and 95% profile-likelihood interval (on both scales);
+* :func:`glance_models`: one row per (feature set, estimator): n, events, events per
+  variable, log-likelihood, AIC, BIC, deviance, separation and convergence.
+
+Two estimators:
+
+* ``mle``: maximum likelihood, fitted with statsmodels' formula API
+  (``smf.glm(..., family=Binomial())``); Wald z-tests as R's ``summary.glm`` and
+  profile-likelihood intervals as R's ``confint()`` on a ``glm`` (found here as the
+  exact roots of the profile deviance; R's ``MASS`` spline-interpolates the same
+  profile). When the MLE does not exist (the data are separated,
+  :func:`analysis.fitconfig.separation_flag`), no number is printed: the row says so.
+* ``firth``: Firth's penalised likelihood (firthmodels), with penalised
+  likelihood-ratio tests and profile penalised-likelihood intervals as R's
+  ``logistf`` gives them.
+
+:func:`firth_lrt` is the penalised likelihood-ratio test of two nested feature sets.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import warnings
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+import statsmodels.formula.api as smf
+from scipy import optimize, stats
+
+from . import fitconfig
+from .features import GroupDesign
+from .models import fit_logistic
+
+#: Full-data models shown by the review: the moment sets and each feature type.
+DEFAULT_FEATURE_SETS = ("mean", "sd", "mean+sd", "moments_all", "asymmetry", "border", "color",
+                        "dermoscopic_structures", "blue_glow")
+INTERCEPT = "(Intercept)"
+RESPONSE = "melanoma"
+TIDY_COLUMNS = [
+    "feature_set", "estimator", "term", "estimate", "odds_ratio", "std_error", "statistic",
+    "test", "p_value", "conf_low", "conf_high", "or_conf_low", "or_conf_high", "ci_method",
+    "note",
+]
+GLANCE_COLUMNS = [
+    "feature_set", "estimator", "n", "events", "n_predictors", "events_per_variable",
+    "loglik", "penalised_loglik", "aic", "bic", "deviance", "null_deviance", "separated",
+    "converged", "n_iter", "note",
+]
+NO_MLE = "MLE does not exist (separation)"
+PROFILE_MULTIMODAL = ("profile bound not determined: the penalised likelihood has several "
+                      "local maxima there")
+PROFILE_NOT_CONVERGED = "profile bound not determined: a constrained fit did not converge"
+#: Tolerances of the constrained Firth fits: largest step of a coefficient, and largest
+#: modified score of a free coefficient. The iteration (Fisher information in place of
+#: the penalised Hessian, as logistf) converges linearly; at a score below 1e-6 the
+#: penalised log-likelihood is within about score^2 / information < 1e-11 of its
+#: maximum, far below what a profile bound or a test statistic needs.
+FIRTH_XTOL = 1e-8
+FIRTH_GTOL = 1e-6
+#: How far (in standard errors) a profile is followed before its bound is called infinite.
+PROFILE_MAX_SE = 60.0
+#: Random restarts that check each Firth profile bound for a higher local maximum.
+PROFILE_RESTARTS = 4
+#: Newton iterations of one constrained plain-MLE fit on the profile.
+PROFILE_MAX_ITER = 500
+
+
+# ---------------------------------------------------------------------------
+# formulas and the statsmodels fit
+# ---------------------------------------------------------------------------
+def _quote(name: str) -> str:
+    return name if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) else f'Q("{name}")'
+
+
+def formula(columns: list[str], response: str = RESPONSE) -> str:
+    """R-style formula ``response ~ a + b + ...``; names that are not identifiers are Q()-quoted.
+
+    >>> formula(["mean_border", "sd border"])
+    'melanoma ~ mean_border + Q("sd border")'
+    """
+    return f"{_quote(response)} ~ " + " + ".join(_quote(c) for c in columns)
+
+
+def model_frame(design: GroupDesign, feature_set: str) -> pd.DataFrame:
+    """The response and the columns of a feature set, one row per image."""
+    cols = design.columns(feature_set)
+    frame = pd.DataFrame(design.matrix(feature_set), columns=cols, index=design.y.index)
+    frame.insert(0, RESPONSE, design.labels)
+    return frame
+
+
+def fit_glm(frame: pd.DataFrame, columns: list[str], response: str = RESPONSE):
+    """``smf.glm(formula, frame, family=Binomial())`` fitted by IRLS to a tight tolerance.
+
+    Returns the statsmodels ``GLMResults``; its parameters are named ``Intercept`` and
+    the formula's terms.
+    """
+    model = smf.glm(formula(columns, response), data=frame, family=sm.families.Binomial())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        # the deviance changes by < 1e-12 between the last two IRLS steps (R: 1e-8)
+        return model.fit(tol=1e-12, maxiter=fitconfig.MLE_MAX_ITER)
+
+
+# ---------------------------------------------------------------------------
+# MLE profile likelihood
+# ---------------------------------------------------------------------------
+def _loglik(X: np.ndarray, y: np.ndarray, beta: np.ndarray, offset=0.0) -> float:
+    eta = X @ beta + offset
+    return float(np.sum(y * eta - np.logaddexp(0.0, eta)))
+
+
+class ProfileNotDetermined(RuntimeError):
+    """A constrained fit on the profile did not converge, so a bound cannot be placed."""
+
+
+def _fit_offset_mle(X, y, offset, start) -> tuple[np.ndarray, float, bool]:
+    """Plain-MLE Newton-Raphson with an offset and step halving (``X`` may have no columns).
+
+    Returns the coefficients, the log-likelihood reached and whether the largest step
+    fell below 1e-10 within ``PROFILE_MAX_ITER`` iterations.
+    """
+    if X.shape[1] == 0:
+        return start, _loglik(X, y, start, offset), True
+    beta = start.copy()
+    ll = _loglik(X, y, beta, offset)
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        for _ in range(PROFILE_MAX_ITER):
+            eta = X @ beta + offset
+            p = 0.5 * (1.0 + np.tanh(0.5 * eta))
+            w = p * (1 - p)
+            step = np.linalg.lstsq((X * w[:, None]).T @ X, X.T @ (y - p), rcond=None)[0]
+            if not np.all(np.isfinite(step)):
+                return beta, ll, False
+            for _half in range(40):
+                trial = beta + step
+                ll_new = _loglik(X, y, trial, offset)
+                if ll_new >= ll:
+                    break
+                step = step / 2
+            else:
+                return beta, ll, bool(np.max(np.abs(step)) < 1e-10)
+            beta, ll = trial, ll_new
+            if np.max(np.abs(step)) < 1e-10:
+                return beta, ll, True
+    return beta, ll, False
+
+
+def _profile_bounds(stat, b_hat: float, se: float, crit: float) -> tuple[float, float]:
+    """Roots of ``stat(b) = crit`` on both sides of ``b_hat`` (``stat(b_hat) = 0``).
+
+    The profile is followed outwards in steps of one standard error, doubling, up to
+    ``PROFILE_MAX_SE`` standard errors; if it has not crossed ``crit`` by then, the
+    bound is reported as infinite (the likelihood is flat on that side). If a
+    constrained fit fails (:class:`ProfileNotDetermined`), the bound is NaN.
+    """
+    out = []
+    for sign in (-1.0, 1.0):
+        try:
+            lo, step = 0.0, 1.0
+            found = None
+            while step <= PROFILE_MAX_SE:
+                b = b_hat + sign * step * se
+                if stat(b) >= crit:
+                    found = b
+                    break
+                lo, step = step, 2 * step
+            if found is None:
+                out.append(sign * math.inf)
+                continue
+            inner = b_hat + sign * lo * se
+            a, c = sorted((inner, found))
+            out.append(optimize.brentq(lambda t: stat(t) - crit, a, c, xtol=1e-9, rtol=1e-10))
+        except ProfileNotDetermined:
+            out.append(math.nan)
+    return out[0], out[1]
+
+
+def profile_ci_mle(X1: np.ndarray, y: np.ndarray, beta: np.ndarray, se: np.ndarray,
+                   level: float = 0.95) -> np.ndarray:
+    """Profile-likelihood intervals of every coefficient of a plain-MLE logistic fit.
+
+    Parameters
+    ----------
+    X1 : ndarray (n, k)
+        Design with its intercept column.
+    y : ndarray (n,)
+    beta, se : ndarray (k,)
+        MLE and its standard errors (the SEs only set the search steps).
+    level : float
+
+    Returns
+    -------
+    ndarray (k, 2)
+        Lower and upper bounds; ``-inf``/``inf`` where the profile does not reach the
+        critical value within ``PROFILE_MAX_SE`` standard errors; NaN where a
+        constrained fit did not converge.
+
+    Notes
+    -----
+    The bound for coefficient j solves ``2 (l(b_hat) - max_{b_-j} l(b_j = b, b_-j))
+    = chi2_1(level)``: the constrained fit puts ``b * x_j`` in the offset and is
+    started both at the MLE and at the converged solution of the nearest profile
+    point already computed (keeping the higher likelihood; the log-likelihood is
+    concave, so both reach the same maximum when they converge, but a start far from
+    it can need many halved steps). This is the interval R's ``confint()`` gives for a
+    ``glm`` (``MASS::confint.glm``), which interpolates the same profile on a grid of
+    points instead of finding the roots; the two differ by up to about 2e-3 on group
+    7 (``tests/fixtures/r/confint_group7.csv``).
+
+    References
+    ----------
+    Venables & Ripley (2002), *Modern Applied Statistics with S*, section 8.4.
+    """
+    X1 = np.asarray(X1, dtype=float)
+    y = np.asarray(y, dtype=float)
+    crit = stats.chi2.ppf(level, 1)
+    ll_hat = _loglik(X1, y, beta)
+    out = np.empty((len(beta), 2))
+    for j in range(len(beta)):
+        free = np.delete(np.arange(len(beta)), j)
+        Xf = X1[:, free]
+        done = {float(beta[j]): beta[free].copy()}
+
+        def stat(b, j=j, Xf=Xf, free=free, done=done):
+            near = done[min(done, key=lambda v: abs(v - b))]
+            coef, ll, conv = _fit_offset_mle(Xf, y, b * X1[:, j], near)
+            if near is not done[float(beta[j])]:
+                coef2, ll2, conv2 = _fit_offset_mle(Xf, y, b * X1[:, j], done[float(beta[j])])
+                if conv2 and (not conv or ll2 > ll):
+                    coef, ll, conv = coef2, ll2, conv2
+            if not conv:
+                raise ProfileNotDetermined(f"constrained fit at b = {b} did not converge")
+            done[float(b)] = coef
+            return 2.0 * (ll_hat - ll)
+
+        out[j] = _profile_bounds(stat, beta[j], se[j], crit)
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Firth: penalised likelihood with some coefficients held fixed
+# ---------------------------------------------------------------------------
+def penalised_loglik(X1: np.ndarray, y: np.ndarray, beta: np.ndarray) -> float:
+    """Firth's penalised log-likelihood ``l(b) + 0.5 log det(X' W(b) X)``."""
+    eta = X1 @ beta
+    p = 1.0 / (1.0 + np.exp(-eta))
+    w = p * (1 - p)
+    sign, logdet = np.linalg.slogdet((X1 * w[:, None]).T @ X1)
+    return float(np.sum(y * eta - np.logaddexp(0.0, eta)) + 0.5 * logdet) if sign > 0 else -math.inf
+
+
+def firth_constrained(X1: np.ndarray, y: np.ndarray, fixed: dict[int, float],
+                      start: np.ndarray | None = None, *, gtol: float | None = None,
+                      xtol: float | None = None) -> tuple[np.ndarray, float, bool]:
+    """Maximise Firth's penalised likelihood with some coefficients held at given values.
+
+    Parameters
+    ----------
+    X1 : ndarray (n, k)
+        Full design with its intercept column; the penalty is always that of ``X1``.
+    y : ndarray (n,)
+    fixed : dict
+        Column index -> value of the coefficients held fixed.
+    start : ndarray (k,), optional
+    gtol, xtol : float, optional
+        Stop when the largest modified score of a free coefficient is below ``gtol``
+        or the largest step below ``xtol`` (defaults ``FIRTH_GTOL``, ``FIRTH_XTOL``).
+
+    Returns
+    -------
+    beta : ndarray (k,)
+    penalised_loglik : float
+    converged : bool
+
+    Notes
+    -----
+    Newton-Raphson on the free coefficients with Firth's modified score
+    ``U*_r = sum_i x_ir (y_i - p_i + h_i (1/2 - p_i))`` (h the diagonal of the hat
+    matrix ``W^1/2 X (X'WX)^-1 X' W^1/2``) and the Fisher information of the free
+    coefficients, halving the step while the penalised likelihood decreases. This is
+    how ``logistf`` fits its profile and likelihood-ratio constraints (Heinze &
+    Schemper 2002).
+
+    References
+    ----------
+    Firth (1993), Biometrika 80:27-38; Heinze & Schemper (2002), Stat Med 21:2409-19.
+    """
+    X1 = np.asarray(X1, dtype=float)
+    y = np.asarray(y, dtype=float)
+    k = X1.shape[1]
+    beta = np.zeros(k) if start is None else np.array(start, dtype=float)
+    for j, v in fixed.items():
+        beta[j] = v
+    free = np.array([j for j in range(k) if j not in fixed], dtype=int)
+    gtol = FIRTH_GTOL if gtol is None else gtol
+    xtol = FIRTH_XTOL if xtol is None else xtol
+    ll = penalised_loglik(X1, y, beta)
+    if free.size == 0:
+        return beta, ll, True
+    converged = False
+    for _ in range(fitconfig.FIRTH_MAX_ITER):
+        eta = X1 @ beta
+        p = 1.0 / (1.0 + np.exp(-eta))
+        w = p * (1 - p)
+        info = (X1 * w[:, None]).T @ X1
+        inv = np.linalg.inv(info)
+        h = np.einsum("ij,jk,ik->i", X1, inv, X1) * w
+        score = (X1.T @ (y - p + h * (0.5 - p)))[free]
+        if np.max(np.abs(score)) < gtol:
+            converged = True
+            break
+        step = np.linalg.solve(info[np.ix_(free, free)], score)
+        step *= min(1.0, 5.0 / max(np.max(np.abs(step)), 1e-300))  # firthmodels' max_step
+        for _half in range(30):
+            trial = beta.copy()
+            trial[free] += step
+            ll_new = penalised_loglik(X1, y, trial)
+            if ll_new >= ll - 1e-12 * abs(ll):
+                break
+            step /= 2
+        else:
+            break  # no ascent step left: stop, converged only if the score test passed
+        beta, ll = trial, ll_new
+        if np.max(np.abs(step)) < xtol:
+            converged = True
+            break
+    return beta, ll, converged
+
+
+def _fit_firth_full(X1: np.ndarray, y: np.ndarray):
+    from firthmodels import FirthLogisticRegression
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = FirthLogisticRegression(max_iter=fitconfig.FIRTH_MAX_ITER, gtol=fitconfig.FIRTH_GTOL,
+                                    xtol=fitconfig.FIRTH_XTOL).fit(X1[:, 1:], y.astype(int))
+    return m
+
+
+def fit_firth(X1: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, bool, int]:
+    """Firth fit by firthmodels, polished by :func:`firth_constrained` with nothing fixed.
+
+    firthmodels stops at the project's tolerances (:mod:`analysis.fitconfig`); a few more
+    Newton steps bring the modified score below ``FIRTH_GTOL`` so that profile and
+    likelihood-ratio statistics are measured from the maximum itself.
+
+    Returns
+    -------
+    beta (intercept first), se (inverse Fisher information at beta), penalised
+    log-likelihood, converged, firthmodels' iteration count.
+    """
+    m = _fit_firth_full(X1, y)
+    start = np.concatenate([[m.intercept_], m.coef_])
+    # the estimate itself to a tighter tolerance than the profile points
+    beta, ll, conv = firth_constrained(X1, y, {}, start=start, gtol=1e-9, xtol=1e-10)
+    eta = X1 @ beta
+    p = 1.0 / (1.0 + np.exp(-eta))
+    info = (X1 * (p * (1 - p))[:, None]).T @ X1
+    se = np.sqrt(np.diag(np.linalg.inv(info)))
+    return beta, se, ll, bool(conv), int(m.n_iter_)
+
+
+def firth_plr_pvalues(X1, y, beta, ll_full) -> tuple[np.ndarray, np.ndarray]:
+    """Penalised likelihood-ratio chi-square (1 df) and p of each coefficient = 0.
+
+    The constrained fit keeps the full design's penalty (as ``logistf``'s default
+    ``pl = TRUE`` tests do)."""
+    chi = np.empty(len(beta))
+    for j in range(len(beta)):
+        _, ll0, _ = firth_constrained(X1, y, {j: 0.0}, start=beta)
+        chi[j] = max(0.0, 2.0 * (ll_full - ll0))
+    return chi, stats.chi2.sf(chi, 1)
+
+
+def profile_ci_firth(X1, y, beta, se, ll_full, level: float = 0.95, *,
+                     n_restarts: int = PROFILE_RESTARTS, seed: int = 2018) -> np.ndarray:
+    """Profile penalised-likelihood intervals (as ``logistf``'s profile CIs).
+
+    Parameters
+    ----------
+    X1 : ndarray (n, k)
+        Design with its intercept column.
+    y : ndarray (n,)
+    beta, se : ndarray (k,)
+        Firth estimate and standard errors (the SEs set the search steps and the
+        spread of the restarts).
+    ll_full : float
+        Penalised log-likelihood at ``beta``.
+    level : float
+    n_restarts, seed : int
+        Random restarts that check each bound (see Notes); seeded per coefficient
+        and side by ``SeedSequence([seed, j, side])``.
+
+    Returns
+    -------
+    ndarray (k, 2)
+        Bounds; NaN where the bound is not determined.
+
+    Notes
+    -----
+    The bound for coefficient j solves ``2 (l*(b_hat) - max_{b_-j} l*(b_j = b, b_-j))
+    = chi2_1(level)``, with ``l*`` the penalised log-likelihood of the full design
+    (:func:`firth_constrained`), by bracketing and Brent's method.
+
+    The penalised likelihood need not be concave (its penalty ``log det X'WX`` is
+    not): with b_j held far from its estimate the constrained fit can have several
+    local maxima (group 7's mean+sd model has two, its 21-parameter moments_all model
+    many). Each profile point is therefore fitted from two starts, the estimate and
+    the solution at the nearest profile point already computed, and the higher
+    maximum is kept. At the bound found, ``n_restarts`` more fits start from
+    ``beta + N(0, se^2)`` draws; if one reaches a higher maximum (statistic below the
+    critical value by more than 1e-6), the bound is not the profile's and is
+    reported as NaN ("not determined") rather than as a number that is wrong.
+    """
+    crit = stats.chi2.ppf(level, 1)
+    out = np.empty((len(beta), 2))
+    for j in range(len(beta)):
+        done = {float(beta[j]): beta}
+
+        def stat(b, j=j, done=done):
+            near = done[min(done, key=lambda v: abs(v - b))]
+            best, ll, _ = firth_constrained(X1, y, {j: b}, start=near)
+            if near is not beta:
+                coef, ll2, _ = firth_constrained(X1, y, {j: b}, start=beta)
+                if ll2 > ll:
+                    best, ll = coef, ll2
+            if np.all(np.isfinite(best)):
+                done[float(b)] = best
+            return 2.0 * (ll_full - ll)
+
+        out[j] = _profile_bounds(stat, beta[j], se[j], crit)
+        for side in (0, 1):
+            b = out[j, side]
+            if not np.isfinite(b) or n_restarts == 0:
+                continue
+            rng = np.random.default_rng(np.random.SeedSequence([seed, j, side]))
+            for _ in range(n_restarts):
+                start = beta + rng.normal(size=len(beta)) * se
+                _, ll_r, conv = firth_constrained(X1, y, {j: b}, start=start)
+                if conv and 2.0 * (ll_full - ll_r) < crit - 1e-6:
+                    out[j, side] = math.nan
+                    break
+    return out
+
+
+# ---------------------------------------------------------------------------
+# one model
+# ---------------------------------------------------------------------------
+def events_per_variable(y: np.ndarray, n_predictors: int) -> float:
+    """Events per variable: the rarer class's count over the number of predictors."""
+    y = np.asarray(y)
+    events = min(int(y.sum()), int(len(y) - y.sum()))
+    return events / n_predictors if n_predictors else math.inf
+
+
+def fit_model(frame: pd.DataFrame, columns: list[str], estimator: str = "mle", *,
+              feature_set: str = "", level: float = 0.95,
+              profile: bool = True) -> tuple[pd.DataFrame, dict]:
+    """Fit one full-data logistic model; return its tidy rows and its glance row.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Response column ``melanoma`` (0/1) and the feature columns.
+    columns : list of str
+        Predictors, in order.
+    estimator : {"mle", "firth"}
+    feature_set : str
+        Name written in the rows.
+    level : float
+        Confidence level of the profile intervals.
+    profile : bool
+        False skips the profile intervals (``conf_*`` NaN, ``ci_method`` "none"): the
+        Firth profile of the 21-coefficient moments_all model costs about 25 s.
+
+    Returns
+    -------
+    tidy : DataFrame
+        Columns :data:`TIDY_COLUMNS`, one row per term (intercept first).
+    glance : dict
+        Keys :data:`GLANCE_COLUMNS`.
+
+    Notes
+    -----
+    ``mle``: estimate and Wald ``std_error``/``statistic`` (z)/``p_value`` from
+    statsmodels' GLM (R's ``summary.glm``); profile-likelihood interval
+    (:func:`profile_ci_mle`). Separated data (plain-MLE Newton diverges,
+    :func:`analysis.models.fit_logistic`): every number is NaN and ``note`` says
+    the MLE does not exist.
+
+    ``firth``: estimate from firthmodels; ``std_error`` from the inverse Fisher
+    information ``X'WX`` at the estimate (logistf's; firthmodels' ``bse_`` uses the
+    augmented ``X'W(1+h)X``); ``statistic`` is the penalised likelihood-ratio
+    chi-square (1 df) of the coefficient being 0, ``p_value`` its p; profile
+    penalised-likelihood interval (:func:`profile_ci_firth`); as ``logistf``'s
+    summary.
+
+    ``loglik`` is the (unpenalised) log-likelihood at the estimate, ``aic =
+    -2 loglik + 2k``, ``bic = -2 loglik + k log n``, ``deviance = -2 loglik``
+    (binary data), k the number of coefficients with the intercept.
+    """
+    X = frame[columns].to_numpy(dtype=float)
+    y = frame[RESPONSE].to_numpy(dtype=float)
+    n, p = X.shape
+    X1 = np.column_stack([np.ones(n), X])
+    terms = [INTERCEPT, *columns]
+    check = fit_logistic(X, y.astype(int), estimator)
+    glance = {"feature_set": feature_set, "estimator": estimator, "n": n,
+              "events": int(y.sum()), "n_predictors": p,
+              "events_per_variable": events_per_variable(y, p),
+              "separated": check.separated, "penalised_loglik": math.nan, "note": ""}
+    null_ll = _loglik(np.ones((n, 1)), y, np.array([math.log(y.mean() / (1 - y.mean()))]))
+    glance["null_deviance"] = -2 * null_ll
+    nan = np.full(p + 1, math.nan)
+    if estimator == "mle":
+        if check.separated:
+            est = se = stat = pv = nan
+            ci = np.column_stack([nan, nan])
+            note = NO_MLE
+            glance.update(loglik=math.nan, converged=check.converged, n_iter=check.n_iter,
+                          note=NO_MLE)
+        else:
+            res = fit_glm(frame, columns)
+            est = np.asarray(res.params, dtype=float)
+            se = np.asarray(res.bse, dtype=float)
+            stat = est / se
+            pv = 2 * stats.norm.sf(np.abs(stat))
+            ci = profile_ci_mle(X1, y, est, se, level) if profile else np.column_stack([nan, nan])
+            note = ""
+            glance.update(loglik=float(res.llf), converged=bool(res.converged),
+                          n_iter=int(res.fit_history["iteration"]))
+        test, ci_method = "Wald z", "profile likelihood"
+    elif estimator == "firth":
+        est, se, ll_pen, conv, n_iter = fit_firth(X1, y)
+        stat, pv = firth_plr_pvalues(X1, y, est, ll_pen)
+        ci = (profile_ci_firth(X1, y, est, se, ll_pen, level) if profile
+              else np.column_stack([nan, nan]))
+        note = "" if conv else "Firth fit did not converge"
+        glance.update(loglik=_loglik(X1, y, est), penalised_loglik=ll_pen,
+                      converged=conv, n_iter=n_iter, note=note)
+        test, ci_method = "penalised LR chi2", "profile penalised likelihood"
+    else:
+        raise ValueError(f"estimator must be mle or firth, got {estimator!r}")
+    # a bound that is NaN while the estimate exists was not determined: say why
+    undetermined = profile & np.isfinite(est) & (np.isnan(ci[:, 0]) | np.isnan(ci[:, 1]))
+    why = (PROFILE_MULTIMODAL if estimator == "firth" else PROFILE_NOT_CONVERGED)
+    notes = np.where(undetermined, (note + "; " if note else "") + why, note)
+    if not profile:
+        ci_method = "none"
+    k = p + 1
+    ll = glance["loglik"]
+    glance.update(aic=-2 * ll + 2 * k, bic=-2 * ll + k * math.log(n), deviance=-2 * ll)
+    with np.errstate(over="ignore"):
+        tidy = pd.DataFrame({
+            "feature_set": feature_set, "estimator": estimator, "term": terms,
+            "estimate": est, "odds_ratio": np.exp(est), "std_error": se, "statistic": stat,
+            "test": test, "p_value": pv, "conf_low": ci[:, 0], "conf_high": ci[:, 1],
+            "or_conf_low": np.exp(ci[:, 0]), "or_conf_high": np.exp(ci[:, 1]),
+            "ci_method": ci_method, "note": notes,
+        })
+    return tidy[TIDY_COLUMNS], {c: glance[c] for c in GLANCE_COLUMNS}
+
+
+def fit_models(design: GroupDesign, feature_sets=DEFAULT_FEATURE_SETS,
+               estimators=("mle", "firth"), level: float = 0.95, profile: bool = True
+               ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Tidy and glance tables of the full-data models of a group.
+
+    Parameters
+    ----------
+    design : GroupDesign
+    feature_sets : sequence of str
+        Default :data:`DEFAULT_FEATURE_SETS` (mean, sd, mean+sd, moments_all and each
+        feature type).
+    estimators : sequence of {"mle", "firth"}
+    level : float
+    profile : bool
+        See :func:`fit_model`.
+
+    Returns
+    -------
+    tidy : DataFrame
+        One row per (feature set, estimator, term), columns :data:`TIDY_COLUMNS`
+        (see :func:`fit_model`).
+    glance : DataFrame
+        One row per (feature set, estimator), columns :data:`GLANCE_COLUMNS`.
+    """
+    tidies, glances = [], []
+    for fs in feature_sets:
+        frame = model_frame(design, fs)
+        for est in estimators:
+            t, g = fit_model(frame, design.columns(fs), est, feature_set=fs, level=level,
+                             profile=profile)
+            tidies.append(t)
+            glances.append(g)
+    return (pd.concat(tidies, ignore_index=True),
+            pd.DataFrame(glances, columns=GLANCE_COLUMNS))
+
+
+def tidy_models(design: GroupDesign, **kw) -> pd.DataFrame:
+    """Per-term rows of :func:`fit_models` (broom's ``tidy(conf.int=TRUE)``)."""
+    return fit_models(design, **kw)[0]
+
+
+def glance_models(design: GroupDesign, **kw) -> pd.DataFrame:
+    """Per-model rows of :func:`fit_models` (broom's ``glance``)."""
+    return fit_models(design, **kw)[1]
+
+
+# ---------------------------------------------------------------------------
+# penalised likelihood-ratio test of nested feature sets
+# ---------------------------------------------------------------------------
+def firth_lrt_arrays(X_full: np.ndarray, y: np.ndarray, drop: list[int],
+                     method: str = "nested") -> dict:
+    """Penalised likelihood-ratio test that the coefficients ``drop`` are all zero.
+
+    Parameters
+    ----------
+    X_full : ndarray (n, p)
+        Predictors of the larger model, without intercept.
+    y : ndarray (n,)
+    drop : list of int
+        Columns of ``X_full`` (0-based, intercept not counted) absent from the smaller model.
+    method : {"nested", "plr"}
+        ``nested``: the smaller model is the larger one with ``drop`` fixed at 0, under the
+        larger model's penalty (``logistf::anova(method = "nested")``, the default);
+        ``plr``: both models fitted separately, each with its own penalty
+        (``method = "PLR"``).
+
+    Returns
+    -------
+    dict
+        ``statistic`` = 2 (l*_full - l*_reduced), ``df`` = len(drop), ``p`` (chi-square),
+        ``loglik_full``, ``loglik_reduced`` (penalised), ``converged``.
+
+    Notes
+    -----
+    ``nested`` compares two maxima of the same penalised likelihood, so the statistic
+    is a likelihood-ratio statistic of one model with constraints; under ``plr`` the
+    two penalties differ and the statistic also contains the change of penalty (on
+    group 7, mean vs mean+sd: 4.03 nested against 10.47 plr). The chi-square reference
+    (``df`` = number of dropped coefficients) is asymptotic; with 1.8 events per
+    variable (mean+sd) it is a rough guide.
+
+    References
+    ----------
+    Heinze & Schemper (2002); Heinze, Ploner & Jiricka (2020), logistf vignette.
+    """
+    X_full = np.asarray(X_full, dtype=float)
+    y = np.asarray(y, dtype=float)
+    n, p = X_full.shape
+    X1 = np.column_stack([np.ones(n), X_full])
+    if method not in ("nested", "plr"):
+        raise ValueError(f"method must be nested or plr, got {method!r}")
+    beta, _, ll_full, conv_full, _ = fit_firth(X1, y)
+    keep = [j for j in range(p) if j not in set(drop)]
+    Xr = np.column_stack([np.ones(n), X_full[:, keep]])
+    if Xr.shape[1] == 1:  # intercept only: firthmodels needs a predictor
+        beta_r, ll_red, conv = firth_constrained(Xr, y, {})
+    else:
+        beta_r, _, ll_red, conv, _ = fit_firth(Xr, y)
+    if method == "nested":
+        # the constrained penalised likelihood can have several local maxima: start from
+        # the full estimate with the dropped coefficients at 0 and from the separately
+        # fitted smaller model, keep the higher maximum
+        fixed = {j + 1: 0.0 for j in drop}
+        start2 = np.zeros(p + 1)
+        start2[[0, *[j + 1 for j in keep]]] = beta_r
+        fits = [firth_constrained(X1, y, fixed, start=s) for s in (beta, start2)]
+        _, ll_red, conv = max(fits, key=lambda f: f[1] if f[2] else -math.inf)
+    statistic = max(0.0, 2.0 * (ll_full - ll_red))
+    return {"statistic": statistic, "df": len(drop), "p": float(stats.chi2.sf(statistic, len(drop))),
+            "loglik_full": ll_full, "loglik_reduced": ll_red,
+            "converged": bool(conv_full) and bool(conv)}
+
+
+def firth_lrt(design: GroupDesign, reduced_set: str, full_set: str,
+              method: str = "nested") -> dict:
+    """Penalised (Firth) likelihood-ratio test of two nested feature sets of a group.
+
+    Parameters
+    ----------
+    design : GroupDesign
+    reduced_set, full_set : str
+        Feature sets; every column of ``reduced_set`` must be in ``full_set``
+        (e.g. ``"mean"`` and ``"mean+sd"``).
+    method : {"nested", "plr"}
+        See :func:`firth_lrt_arrays`.
+
+    Returns
+    -------
+    dict
+        ``reduced_set, full_set, method, statistic, df, p, loglik_full, loglik_reduced,
+        converged, n, events, epv_reduced, epv_full`` (events per variable, the rarer
+        class's count over the number of predictors of each model).
+
+    Examples
+    --------
+    ``firth_lrt(design, "mean", "mean+sd")`` asks whether the sd features add to the
+    mean features (5 df on group 7).
+    """
+    cols_full = design.columns(full_set)
+    cols_red = design.columns(reduced_set)
+    missing = [c for c in cols_red if c not in cols_full]
+    if missing:
+        raise ValueError(f"{reduced_set!r} is not nested in {full_set!r}: {missing}")
+    drop = [i for i, c in enumerate(cols_full) if c not in set(cols_red)]
+    y = design.labels
+    out = firth_lrt_arrays(design.matrix(full_set), y, drop, method)
+    return {"reduced_set": reduced_set, "full_set": full_set, "method": method, **out,
+            "n": int(len(y)), "events": int(y.sum()),
+            "epv_reduced": events_per_variable(y, len(cols_red)),
+            "epv_full": events_per_variable(y, len(cols_full))}
+
+
+#: Nested comparisons of the review: does a disagreement moment add to the mean, does
+#: the mean add to the sd, do the higher moments add to the mean.
+DEFAULT_LRT_PAIRS = (("mean", "mean+sd"), ("sd", "mean+sd"), ("mean", "mean+skewness"),
+                     ("mean", "mean+kurtosis"), ("mean", "moments_all"))
+LRT_COLUMNS = ["reduced_set", "full_set", "method", "statistic", "df", "p", "loglik_reduced",
+               "loglik_full", "converged", "n", "events", "epv_reduced", "epv_full"]
+
+
+def firth_lrt_table(design: GroupDesign, pairs=DEFAULT_LRT_PAIRS,
+                    method: str = "nested") -> pd.DataFrame:
+    """:func:`firth_lrt` for several nested pairs, one row each (columns :data:`LRT_COLUMNS`)."""
+    rows = [firth_lrt(design, red, full, method) for red, full in pairs]
+    return pd.DataFrame(rows)[LRT_COLUMNS]
