@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import agreement, cvstats, inference, models, reproduce
+from . import agreement, calibration, coefficients, cvstats, inference, models, reproduce
 from .features import MOMENTS, GroupDesign
 from .progress import progress
 
@@ -377,6 +377,15 @@ def comparisons(design: GroupDesign, exp: reproduce.Experiments,
                     "ci_low": np.nan, "ci_high": np.nan, "statistic": r["statistic"],
                     "df": r["df"], "p": r["p"], "epv_full": r["epv_full"], "note": r["note"],
                     "p_holm": np.nan})
+        f = coefficients.firth_lrt(design, "mean", f"mean+{m}", method="nested")
+        lrt.append({"family": "C4", "part": "", "set_a": f"mean+{m}", "set_b": "mean",
+                    "kind": "nested", "estimator": "firth",
+                    "test": "penalised LRT (in-sample, reduced model under the full penalty)",
+                    "auc_a": np.nan, "auc_b": np.nan, "diff": np.nan, "se": np.nan,
+                    "ci_low": np.nan, "ci_high": np.nan, "statistic": f["statistic"],
+                    "df": f["df"], "p": f["p"], "epv_full": f["epv_full"],
+                    "note": "" if f["converged"] else "penalised fit did not converge",
+                    "p_holm": np.nan})
     return pd.concat([out, pd.DataFrame(lrt, columns=[*COMPARISON_COLUMNS, "p_holm"])],
                      ignore_index=True)
 
@@ -618,6 +627,9 @@ class Review:
     settings: dict = field(default_factory=dict)
     elapsed: float = 0.0
     notes: list = field(default_factory=list)
+    coefficients: pd.DataFrame = field(default_factory=pd.DataFrame)
+    model_fit: pd.DataFrame = field(default_factory=pd.DataFrame)
+    calibration: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def claims(self) -> pd.DataFrame:
         return claims_table(self)
@@ -652,6 +664,8 @@ class Review:
             "moment_tests.csv": self.moment_tests,
             "fold_variability.csv": self.fold_variability,
             "claims.csv": self.claims_long(), "tests.csv": self.tests(),
+            "coefficients.csv": self.coefficients, "models.csv": self.model_fit,
+            "calibration.csv": self.calibration,
         }
 
 
@@ -968,12 +982,50 @@ def review(
         icc, ka = pd.DataFrame(), pd.DataFrame()
     mt = moment_tests(design)
     fv = fold_variability(exp, seed=seed)
+    model_sets = [fs for fs in coefficients.DEFAULT_FEATURE_SETS if fs in sets]
+    coef, fit = (coefficients.fit_models(design, feature_sets=model_sets,
+                                         estimators=exp.estimators)
+                 if model_sets else (pd.DataFrame(), pd.DataFrame()))
+    probs = oof_probabilities(exp)
+    cal = (calibration.calibration_by_group(probs, ["feature_set", "estimator"],
+                                            n_boot=CALIBRATION_BOOT,
+                                            rng=cvstats.task_rng(seed, 8))
+           if len(probs) else pd.DataFrame())
     settings = {"seed": seed, "repeats": exp.repeats, "n_splits": k, "n_boot": n_boot,
                 "boot_cv_repeats": BOOT_CV_REPEATS, "n_permutations": n_permutations,
                 "perm_cv_repeats": perm_repeats, "n_seeds": n_seeds,
                 "estimators": list(exp.estimators), "margin": MARGIN, "good_auc": GOOD_AUC}
     return Review(design, exp, auc_ci, perm, cmp_, icc, ka, mt, fv, boot, settings,
-                  time.perf_counter() - t0, notes)
+                  time.perf_counter() - t0, notes, coef, fit, cal)
+
+
+#: Feature sets whose out-of-fold probabilities are checked for calibration.
+CALIBRATION_SETS = ("mean", "sd", "mean+sd")
+#: Bootstrap replicates of the calibration statistics' intervals.
+CALIBRATION_BOOT = 1000
+
+
+def oof_probabilities(exp: reproduce.Experiments, sets=CALIBRATION_SETS,
+                      repeat: int = 0) -> pd.DataFrame:
+    """Out-of-fold predicted probabilities of the canonical split, for calibration.
+
+    Returns
+    -------
+    DataFrame
+        ``feature_set, estimator, row, y, p`` with ``p = expit(linear predictor)`` of
+        the fold model that held the image out. Each probability is a prediction for an
+        image its model did not see, so calibration is defined for them; under plain
+        maximum likelihood a separated fold's probabilities are 0 or 1, which the
+        calibration statistics report as clipped (:mod:`analysis.calibration`).
+    """
+    from scipy.special import expit
+
+    s = exp.scores
+    s = s[s["feature_set"].isin(sets) & (s["repeat"] == repeat)]
+    out = s[["feature_set", "estimator", "row", "y"]].copy()
+    out["p"] = expit(s["score"].to_numpy())
+    return out.sort_values(["feature_set", "estimator", "row"], kind="stable").reset_index(
+        drop=True)
 
 
 def folds_for(y, wanted: int | None = None) -> int:
