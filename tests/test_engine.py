@@ -16,7 +16,7 @@ from firthmodels import FirthLogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
-from analysis import engine, fitconfig
+from analysis import engine, fitconfig, models
 
 TOL = dict(rtol=1e-8, atol=1e-8)
 
@@ -25,28 +25,18 @@ TOL = dict(rtol=1e-8, atol=1e-8)
 
 
 def ref_mle(X, y):
-    """statsmodels Newton fit with the fitconfig settings (the reference path)."""
+    """statsmodels Newton fit stopped by fitconfig's rule (the reference path)."""
+    coef, conv, n_iter, _ = models._fit_mle(X, y)
     Xc = sm.add_constant(X, has_constant="add")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        res = sm.Logit(y, Xc).fit(
-            method="newton", maxiter=fitconfig.MLE_MAX_ITER, tol=fitconfig.MLE_TOL,
-            disp=0, warn_convergence=False,
-        )
-    b = np.asarray(res.params)
-    return dict(
-        coef=b,
-        converged=bool(res.mle_retvals["converged"]),
-        n_iter=int(res.mle_retvals["iterations"]),
-        separated=fitconfig.separation_flag(Xc @ b, bool(res.mle_retvals["converged"])),
-    )
+    return dict(coef=coef, converged=conv, n_iter=n_iter,
+                separated=fitconfig.separation_flag(Xc @ coef, conv))
 
 
 def ref_firth(X, y):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         m = FirthLogisticRegression(
-            max_iter=fitconfig.FIRTH_MAX_ITER, gtol=fitconfig.FIRTH_GTOL,
+            max_iter=fitconfig.FIRTH_MAX_ITER, gtol=fitconfig.firth_gtol(X),
             xtol=fitconfig.FIRTH_XTOL,
         ).fit(X, y)
     return dict(
