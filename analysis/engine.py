@@ -65,6 +65,7 @@ import numpy as np
 from scipy.special import expit
 
 from analysis import fitconfig
+from analysis.inference import TIE_RTOL, tie_codes
 
 __all__ = [
     "BatchFit",
@@ -811,12 +812,17 @@ def auc_batch(scores, y, mask=None, *, block_bytes: int = 64 * 2**20) -> np.ndar
     -------
     ndarray, shape (B,)
         ``AUC = (#{s_pos > s_neg} + 0.5 #{s_pos = s_neg}) / (n_pos n_neg)``,
-        the Mann-Whitney statistic (equal to ``sklearn.metrics.roc_auc_score``).
-        NaN when a row lacks one class or has a NaN score in its test set.
+        the Mann-Whitney statistic (equal to ``sklearn.metrics.roc_auc_score``
+        when no two distinct scores are near-tied). NaN when a row lacks one class
+        or has a NaN score in its test set.
 
     Notes
     -----
-    Computed by direct pairwise comparison (exact integer counts, no rank
+    Ties are defined as in :func:`analysis.inference.auc`: within a row, scores
+    within ``TIE_RTOL * max|s|`` (over the row's test set) of each other are tied
+    (:func:`analysis.inference.tie_codes`, ``TIE_RTOL`` = 1e-9), so that a fold AUC
+    does not depend on the last bits of the scores (BLAS rounding). Computed by
+    direct pairwise comparison of the tie codes (exact integer counts, no rank
     arithmetic), in blocks of rows of at most ``block_bytes`` of pairwise
     temporaries.
     """
@@ -832,11 +838,12 @@ def auc_batch(scores, y, mask=None, *, block_bytes: int = 64 * 2**20) -> np.ndar
     npos = pos.sum(axis=1)
     nneg = neg.sum(axis=1)
     out = np.empty(B)
+    codes = tie_codes(s, TIE_RTOL, mk)
     step = max(1, int(block_bytes // max(1, 3 * m * m)))
     for a in range(0, B, step):
         b = min(B, a + step)
-        si = s[a:b, :, None]
-        sj = s[a:b, None, :]
+        si = codes[a:b, :, None]
+        sj = codes[a:b, None, :]
         pair = pos[a:b, :, None] & neg[a:b, None, :]
         gt = np.count_nonzero(pair & (si > sj), axis=(1, 2))
         eq = np.count_nonzero(pair & (si == sj), axis=(1, 2))
