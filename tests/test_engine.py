@@ -2,7 +2,9 @@
 
 Tolerances: coefficients, test linear predictors and AUC are compared with
 ``np.testing.assert_allclose(rtol=1e-8, atol=1e-8)`` (i.e. |a - b| <= 1e-8 +
-1e-8 |b|); the observed differences are ~1e-14.
+1e-8 |b|); the observed differences are ~1e-14. The fits are iterative (stopping
+rules in analysis.fitconfig: relative 1e-9 steps for MLE, 1e-6 Newton steps for Firth,
+at which both paths stop at the same iterate), so 1e-8 is what is guaranteed across BLAS.
 """
 
 from __future__ import annotations
@@ -263,6 +265,7 @@ def test_auc_batch_matches_sklearn_with_ties_and_mask():
     got = engine.auc_batch(np.where(mask, scores, np.nan), y, mask)
     for i in range(B):
         ref = roc_auc_score(y[i][mask[i]], scores[i][mask[i]])
+        # both are ratios of integer pair counts (one rounding each): exact to 1 ulp
         assert abs(got[i] - ref) < 1e-12
     cont = rng.standard_normal((B, m))
     got = engine.auc_batch(cont, y)
@@ -288,6 +291,9 @@ def test_n_jobs_byte_identical_and_permuted_labels():
         a = engine.cross_validate_batch(X, Y, splits, estimator=est, n_jobs=1, chunk_size=16)
         b = engine.cross_validate_batch(X, Y, splits, estimator=est, n_jobs=2, chunk_size=16)
         assert a.keys() == b.keys()
+        # byte-identity on one machine: the chunks and their arithmetic (one BLAS thread
+        # per chunk, parallel_map) do not depend on n_jobs; across machines only the
+        # verdicts are compared (test_threads.py, test_ties.py)
         for k in a:
             assert a[k].dtype == b[k].dtype and a[k].tobytes() == b[k].tobytes(), k
     # one permuted split checked against the reference
@@ -332,6 +338,11 @@ def test_lapack_cholesky_inverse_matches_numpy():
     # finite-pivot test then rejects it, as the LAPACK path does up front
     np.testing.assert_array_equal(ok1, ok2 & np.isfinite(d2).all(axis=1))
     ok2 = ok1
+    # one direct (non-iterative) Cholesky factorization of a well-conditioned 14 x 14
+    # matrix (cond ~1e2) by two LAPACK paths: pivots agree to ~k eps cond^(1/2) ~ 1e-13;
+    # the inverses to ~eps cond ~ 1e-14 relative (rtol 1e-9; atol 1e-12 only for
+    # entries near 0, which are O(1e-2) in size); the mirrored triangle is exact by
+    # construction (a copy)
     np.testing.assert_allclose(d1[ok1], d2[ok2], rtol=1e-12)
     np.testing.assert_allclose(inv1[ok1], inv2[ok2], rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(inv1[ok1], np.swapaxes(inv1[ok1], 1, 2), rtol=0, atol=0)
