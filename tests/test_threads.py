@@ -57,12 +57,12 @@ def pooled_cv(X, y, splits, estimator):
 
 
 @pytest.mark.parametrize("estimator", models.ESTIMATORS)
-@pytest.mark.parametrize("case", [(6, 3.0, 4, False), (20, 0.0, 7, False), (8, 0.8, 2, True)])
+@pytest.mark.parametrize("case", [(6, 3.0, 4, False), (12, 0.0, 7, False), (8, 0.8, 2, True)])
 def test_engine_same_verdicts_under_one_and_two_threads(estimator, case):
     p, signal, seed, few = case
     X, y = synthetic(p, signal, seed, few_valued=few)
     # 100-200 models: products of (B, 96) by (96, (p+1)^2), which OpenBLAS threads
-    splits = models.stratified_splits(y, n_repeats=20 if p < 20 else 10, seed=seed)
+    splits = models.stratified_splits(y, n_repeats=20 if p < 12 else 10, seed=seed)
     (f1, a1), (f2, a2) = (under(n, lambda: pooled_cv(X, y, splits, estimator)) for n in (1, 2))
     np.testing.assert_array_equal(f1.converged, f2.converged)
     np.testing.assert_array_equal(f1.separated, f2.separated)
