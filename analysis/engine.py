@@ -13,13 +13,19 @@ step, with the settings of :mod:`analysis.fitconfig`:
 
 * plain maximum likelihood follows statsmodels' ``Logit.fit(method="newton")``:
   start at zero, Newton steps on the Hessian scaled by ``1/n`` plus a ridge of
-  ``1e-10`` on its diagonal, stop when every coefficient changed by at most
-  ``MLE_TOL`` or after ``MLE_MAX_ITER`` steps (``converged`` is False exactly
-  when the iteration cap was reached);
+  ``1e-10`` on its diagonal, stop when the step is at most ``MLE_TOL`` times
+  ``max(1, max|b|)`` (:func:`analysis.fitconfig.mle_step_converged`; the
+  reference applies the same rule through a statsmodels callback) or after
+  ``MLE_MAX_ITER`` steps (``converged`` is False exactly when the iteration cap
+  was reached);
 * Firth's penalized likelihood follows firthmodels'
   ``FirthLogisticRegression`` Newton-Raphson: start at zero, step
   ``(X' W_h X)^{-1} U*`` clipped to ``max_step``, step-halving on the penalized
-  log-likelihood, stop when ``max|U*| < gtol`` and ``max|step| < xtol``.
+  log-likelihood, stop when ``max|U*| < gtol * S`` (``S`` the size of the
+  score's terms, :func:`analysis.fitconfig.firth_gtol`) and ``max|step| < xtol``.
+  One departure, which only matters where firthmodels' comparison is decided by
+  rounding: a step whose penalized log-likelihood falls by less than its
+  rounding error (``fitconfig.FIRTH_LL_RTOL``) is accepted rather than halved.
 
 Rows can be masked (weight 0), so training sets of unequal size (86 and 87 rows
 in 10-fold CV of 96 images) are stacked by padding.
@@ -59,6 +65,7 @@ import numpy as np
 from scipy.special import expit
 
 from analysis import fitconfig
+from analysis.inference import TIE_RTOL, tie_codes
 
 __all__ = [
     "BatchFit",
@@ -205,6 +212,10 @@ class _StackedDesign:
         A = np.matmul(self.Xd, M)
         return np.einsum("bnk,bnk->bn", A, self.Xd)
 
+    def gradient_scale(self, w):
+        """``max_j sum_i w_i |x_ij|`` per model (``fitconfig.firth_gradient_scale``)."""
+        return fitconfig.firth_gradient_scale(self.Xd, w)
+
 
 class _PooledDesign:
     """One shared design ``Xp`` of shape (N, k) for all models.
@@ -237,6 +248,10 @@ class _PooledDesign:
 
     def quad(self, M):
         return M.reshape(M.shape[0], -1) @ self.O.T
+
+    def gradient_scale(self, w):
+        """``max_j sum_i w_bi |x_ij|`` per model (``fitconfig.firth_gradient_scale``)."""
+        return (w @ np.abs(self.Xp)).max(axis=1)
 
 
 def _solve(A, b, counter):
@@ -300,8 +315,11 @@ def _fit_mle(D, y, w, *, max_iter, tol, stop_on_flag):
         new = ba + step
         beta[idx] = new
         n_iter[idx] += 1
+        # fitconfig's scale-aware rule (step relative to the largest coefficient); a
+        # non-finite step stops the model, as statsmodels' own test does
         with np.errstate(invalid="ignore"):
-            moving = np.any(np.abs(new - ba) > tol, axis=1)
+            moving = (~fitconfig.mle_step_converged(new - ba, new, tol)
+                      & np.all(np.isfinite(new - ba), axis=1))
         keep = moving & (n_iter[idx] < max_iter)
         if stop_on_flag:
             with np.errstate(invalid="ignore", over="ignore"):
@@ -342,12 +360,14 @@ def _fit_mle(D, y, w, *, max_iter, tol, stop_on_flag):
 def _firth_quantities(D, y, w, beta, counter):
     """Penalized log-likelihood, modified score and step matrix at ``beta``.
 
-    Returns ``(loglik, score, info_aug)`` with, for each model,
+    Returns ``(loglik, score, info_aug, lscale)`` with, for each model,
     ``W = diag(w p (1-p))``, ``I = X'WX``, ``h_i = W_ii x_i' I^{-1} x_i`` (the
     diagonal of ``W^{1/2} X I^{-1} X' W^{1/2}``),
     ``loglik = sum w (y eta - log(1+e^eta)) + 0.5 log det I``,
     ``score = X'(w (y - p) + h (1/2 - p))`` and
-    ``info_aug = X' diag((w + h) p (1-p)) X``.
+    ``info_aug = X' diag((w + h) p (1-p)) X`` and ``lscale = sum w (|l_i| + |eta_i|)
+    + |log det I| / 2 + k``, the size of the terms of ``loglik`` (its rounding error is a
+    few ``eps * lscale``; see ``fitconfig.FIRTH_LL_RTOL``).
     """
     eta = D.eta(beta)
     p = expit(eta)
@@ -357,9 +377,11 @@ def _firth_quantities(D, y, w, beta, counter):
     h, logdet = _hat_logdet(D, wv, info, counter)
     with np.errstate(invalid="ignore"):
         info_aug = D.gram((w + h) * v)
-        loglik = _loglik_terms(eta, y, w).sum(axis=1) + 0.5 * logdet
+        terms = _loglik_terms(eta, y, w)
+        loglik = terms.sum(axis=1) + 0.5 * logdet
         score = D.xt(w * (y - p) + h * (0.5 - p))
-    return loglik, score, info_aug
+        lscale = (np.abs(terms) + w * np.abs(eta)).sum(axis=1) + 0.5 * np.abs(logdet) + D.k
+    return loglik, score, info_aug, lscale
 
 
 #: From this number of parameters (intercept included) on, the Cholesky factor and
@@ -491,7 +513,9 @@ def _fit_firth(
     B, k = y.shape[0], D.k
     counter = [0]
     beta = np.zeros((B, k))
-    ll, U, F = _firth_quantities(D, y, w, beta, counter)
+    # gradient tolerance relative to the size of the score's terms (fitconfig.FIRTH_GTOL)
+    gtol_abs = gtol * D.gradient_scale(w)
+    ll, U, F, L = _firth_quantities(D, y, w, beta, counter)
     n_iter = np.full(B, max_iter, dtype=np.int64)
     converged = np.zeros(B, dtype=bool)
     status = np.full(B, "max_iter", dtype=object)
@@ -505,7 +529,7 @@ def _fit_firth(
         with np.errstate(invalid="ignore"):
             max_score = np.abs(Ua).max(axis=1)
             max_delta = np.abs(delta).max(axis=1)
-            conv = (max_score < gtol) & (max_delta < xtol)
+            conv = (max_score < gtol_abs[idx]) & (max_delta < xtol)
         c_idx = idx[conv]
         converged[c_idx] = True
         n_iter[c_idx] = it
@@ -518,16 +542,20 @@ def _fit_firth(
         if idx.size == 0:
             break
         ll0 = ll[idx]
+        # a fall of the penalised log-likelihood within its rounding error is no fall
+        # (fitconfig.FIRTH_LL_RTOL): such steps are accepted, not halved
+        floor = ll0 - fitconfig.FIRTH_LL_RTOL * L[idx]
         with np.errstate(invalid="ignore", over="ignore"):
             gain = 0.5 * np.einsum("bk,bk->b", Ua, delta)
             skip = (max_delta < xtol) & (gain > 0.0) & (ll0 + gain == ll0)
             clip = max_delta > max_step
             delta[clip] *= (max_step / max_delta[clip])[:, None]
         trial = beta[idx] + delta
-        ll_t, U_t, F_t = _firth_quantities(D.take(idx), y[idx], w[idx], trial, counter)
-        accept = skip | (ll_t >= ll0) | (max_halfstep == 0)
+        ll_t, U_t, F_t, L_t = _firth_quantities(D.take(idx), y[idx], w[idx], trial, counter)
+        accept = skip | (ll_t >= floor) | (max_halfstep == 0)
         a = idx[accept]
         beta[a], ll[a], U[a], F[a] = trial[accept], ll_t[accept], U_t[accept], F_t[accept]
+        L[a] = L_t[accept]
         pend = np.flatnonzero(~accept)  # positions within idx
         factor = 0.5
         for _ in range(max_halfstep):
@@ -535,10 +563,11 @@ def _fit_firth(
                 break
             gi = idx[pend]
             trial = beta[gi] + factor * delta[pend]
-            ll_t, U_t, F_t = _firth_quantities(D.take(gi), y[gi], w[gi], trial, counter)
-            acc = ll_t >= ll0[pend]
+            ll_t, U_t, F_t, L_t = _firth_quantities(D.take(gi), y[gi], w[gi], trial, counter)
+            acc = ll_t >= floor[pend]
             a = gi[acc]
             beta[a], ll[a], U[a], F[a] = trial[acc], ll_t[acc], U_t[acc], F_t[acc]
+            L[a] = L_t[acc]
             pend = pend[~acc]
             factor *= 0.5
         if pend.size:
@@ -629,7 +658,8 @@ def fit_logistic_batch(
         is False and ``status`` is ``"flag_stop"``.  Used internally for the
         flag of Firth fits.
     gtol, xtol : float, optional
-        Firth only: override ``fitconfig.FIRTH_GTOL`` / ``FIRTH_XTOL``.
+        Firth only: override ``fitconfig.FIRTH_GTOL`` (relative to the gradient
+        scale ``S``, see Notes) / ``FIRTH_XTOL`` (absolute).
 
     Returns
     -------
@@ -646,7 +676,7 @@ def fit_logistic_batch(
         b_{t+1} = b_t + (X'WX / n + 1e-10 I)^{-1} X' w (y - p) / n
 
     starting at ``b_0 = 0``; a model stops when ``max |b_{t+1} - b_t| <=
-    MLE_TOL`` or after ``MLE_MAX_ITER`` steps, and is ``converged`` iff it
+    MLE_TOL * max(1, max |b_{t+1}|)`` or after ``MLE_MAX_ITER`` steps, and is ``converged`` iff it
     stopped before the cap with finite coefficients.  ``separated`` is
     ``separation_flag(eta, converged)`` of the final training linear predictor (not
     converged, or a non-finite eta).  Under separation the iterates diverge; ``expit``
@@ -662,10 +692,13 @@ def fit_logistic_batch(
 
         d = (X' diag((w + h) p (1-p)) X)^{-1} U*(b)
 
-    A model is converged when ``max|U*| < FIRTH_GTOL`` and ``max|d| <
-    FIRTH_XTOL`` (``n_iter`` = number of steps taken before that test).
+    A model is converged when ``max|U*| < FIRTH_GTOL * S`` with ``S = max_j
+    sum_i w_i |x_ij|`` (intercept column included, so ``S >= sum w``) and
+    ``max|d| < FIRTH_XTOL`` (``n_iter`` = number of steps taken before that test).
     Otherwise ``d`` is scaled so that ``max|d| <= 5``, and ``b + d`` is accepted
-    if ``l*`` does not decrease, else ``b + d/2, b + d/4, ...`` (at most 25
+    if ``l*`` does not decrease by more than ``FIRTH_LL_RTOL * L`` (``L`` the
+    size of the terms of ``l*``, so that a decrease within rounding error does
+    not count), else ``b + d/2, b + d/4, ...`` (at most 25
     halvings; if none is accepted the model stops, not converged).  A step too
     small to change ``l*`` in float64 is accepted without halving.  ``h`` comes
     from a Cholesky factor of ``X'WX`` (an SVD of ``W^{1/2} X`` if that factor is
@@ -788,12 +821,17 @@ def auc_batch(scores, y, mask=None, *, block_bytes: int = 64 * 2**20) -> np.ndar
     -------
     ndarray, shape (B,)
         ``AUC = (#{s_pos > s_neg} + 0.5 #{s_pos = s_neg}) / (n_pos n_neg)``,
-        the Mann-Whitney statistic (equal to ``sklearn.metrics.roc_auc_score``).
-        NaN when a row lacks one class or has a NaN score in its test set.
+        the Mann-Whitney statistic (equal to ``sklearn.metrics.roc_auc_score``
+        when no two distinct scores are near-tied). NaN when a row lacks one class
+        or has a NaN score in its test set.
 
     Notes
     -----
-    Computed by direct pairwise comparison (exact integer counts, no rank
+    Ties are defined as in :func:`analysis.inference.auc`: within a row, scores
+    within ``TIE_RTOL * max|s|`` (over the row's test set) of each other are tied
+    (:func:`analysis.inference.tie_codes`, ``TIE_RTOL`` = 1e-9), so that a fold AUC
+    does not depend on the last bits of the scores (BLAS rounding). Computed by
+    direct pairwise comparison of the tie codes (exact integer counts, no rank
     arithmetic), in blocks of rows of at most ``block_bytes`` of pairwise
     temporaries.
     """
@@ -809,11 +847,12 @@ def auc_batch(scores, y, mask=None, *, block_bytes: int = 64 * 2**20) -> np.ndar
     npos = pos.sum(axis=1)
     nneg = neg.sum(axis=1)
     out = np.empty(B)
+    codes = tie_codes(s, TIE_RTOL, mk)
     step = max(1, int(block_bytes // max(1, 3 * m * m)))
     for a in range(0, B, step):
         b = min(B, a + step)
-        si = s[a:b, :, None]
-        sj = s[a:b, None, :]
+        si = codes[a:b, :, None]
+        sj = codes[a:b, None, :]
         pair = pos[a:b, :, None] & neg[a:b, None, :]
         gt = np.count_nonzero(pair & (si > sj), axis=(1, 2))
         eq = np.count_nonzero(pair & (si == sj), axis=(1, 2))

@@ -43,6 +43,8 @@ __all__ = [
     "random_effects_meta",
     "random_effects_meta_mv",
     "stratified_permutations",
+    "tie_codes",
+    "TIE_RTOL",
 ]
 
 
@@ -83,6 +85,67 @@ def _z(alpha: float) -> float:
 
 
 # ---------------------------------------------------------------------------
+# ties at a stated tolerance
+# ---------------------------------------------------------------------------
+#: Relative tolerance of every tie in this package. Two scores of one score vector
+#: ``s`` are tied when they differ by at most ``TIE_RTOL * max_i |s_i|``; two values of
+#: a permutation statistic when they differ by at most ``TIE_RTOL`` times the largest
+#: absolute value compared. Scores are linear predictors ``x'b``: a BLAS kernel that
+#: sums in another order moves them by a few ``eps * sum_j |x_j b_j|`` (~1e-15
+#: relative), so scores that are equal in exact arithmetic (images with the same
+#: few-valued features) may differ in the last bits on one machine and not on another.
+#: 1e-9 is ~10^6 times that rounding and far below any real gap between scores.
+TIE_RTOL = 1e-9
+
+
+def tie_codes(scores: Any, rtol: float = TIE_RTOL, valid: Any = None) -> np.ndarray:
+    """Replace scores by the number of their tie class (0, 1, 2, ... in increasing order).
+
+    Parameters
+    ----------
+    scores : array-like of shape (n,) or (k, n)
+        One score vector, or ``k`` vectors (one per row), each coded on its own.
+    rtol : float, default :data:`TIE_RTOL`
+    valid : array-like of bool, same shape, optional
+        Entries to code (others, e.g. padding, get arbitrary codes and are left out of
+        the scale).
+
+    Returns
+    -------
+    ndarray of float, same shape
+        Integer codes: equal for tied scores, ordered as the scores otherwise.
+
+    Notes
+    -----
+    Within a vector, the scores are sorted and a new tie class starts wherever the gap
+    to the previous score exceeds ``tol = rtol * max_i |s_i|`` (finite valid entries):
+    scores within ``tol`` of each other are tied, and a chain of such scores is one
+    class. Every rank statistic (AUC, DeLong placements, Mann-Whitney U) computed from
+    the codes equals the one computed from the scores whenever no two distinct scores
+    are within ``tol``; and it does not change when the scores move by less than about
+    ``tol / 2`` (a different BLAS kernel, a design perturbed by a few ulps). NaN sorts
+    last and starts its own class.
+    """
+    s = np.asarray(scores, dtype=float)
+    one = s.ndim == 1
+    s = np.atleast_2d(s)
+    ok = np.ones(s.shape, dtype=bool) if valid is None else np.atleast_2d(
+        np.broadcast_to(np.asarray(valid, dtype=bool), s.shape))
+    a = np.where(ok, s, np.inf)
+    fin = ok & np.isfinite(s)
+    scale = np.max(np.where(fin, np.abs(s), 0.0), axis=1, initial=0.0)
+    order = np.argsort(a, axis=1, kind="stable")
+    srt = np.take_along_axis(a, order, axis=1)
+    with np.errstate(invalid="ignore"):
+        gap = np.diff(srt, axis=1)
+        new = (gap > (rtol * scale)[:, None]) | (np.isnan(srt[:, 1:]) & ~np.isnan(srt[:, :-1]))
+    codes_sorted = np.concatenate([np.zeros((s.shape[0], 1)), np.cumsum(new, axis=1)], axis=1)
+    codes = np.empty_like(codes_sorted)
+    np.put_along_axis(codes, order, codes_sorted, axis=1)
+    return codes[0] if one else codes
+
+
+# ---------------------------------------------------------------------------
 # AUC and DeLong
 # ---------------------------------------------------------------------------
 def auc(y_true: Any, score: Any) -> float:
@@ -99,7 +162,9 @@ def auc(y_true: Any, score: Any) -> float:
     -------
     float
         :math:`\\hat A = P(S_+ > S_-) + \\tfrac12 P(S_+ = S_-)`, NaN when one of
-        the classes is empty.
+        the classes is empty. Ties are scores within ``TIE_RTOL * max|s|`` of each
+        other (:func:`tie_codes`), so the value does not depend on the last bits of
+        the scores.
 
     Notes
     -----
@@ -126,7 +191,7 @@ def auc(y_true: Any, score: Any) -> float:
     n = y.shape[0] - m
     if m == 0 or n == 0:
         return float("nan")
-    r = stats.rankdata(s)
+    r = stats.rankdata(tie_codes(s))
     return float((r[y].sum() - m * (m + 1) / 2.0) / (m * n))
 
 
@@ -155,7 +220,8 @@ def delong_placements(y_true: Any, scores: Any) -> dict[str, np.ndarray]:
     :math:`V_{10,i} = (T_{z,i} - T_{x,i}) / n` and
     :math:`V_{01,j} = 1 - (T_{z,j} - T_{y,j}) / m`; the AUC is the mean of
     either. This is the O(N log N) form of DeLong's structural components
-    (ties count 1/2).
+    (ties count 1/2; ties at :data:`TIE_RTOL`, see :func:`tie_codes`, each score
+    vector on its own scale).
 
     References
     ----------
@@ -176,6 +242,7 @@ def delong_placements(y_true: Any, scores: Any) -> dict[str, np.ndarray]:
     n = y.shape[0] - m
     if m < 2 or n < 2:
         raise ValueError("DeLong needs at least two positives and two negatives")
+    s = tie_codes(s)
     x, yy = s[:, y], s[:, ~y]
     tx = stats.rankdata(x, axis=1)
     ty = stats.rankdata(yy, axis=1)
@@ -568,7 +635,10 @@ def bootstrap_ci(
 
 
 def _auc_rows(y_sorted: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    """Row-wise AUC of an (B, n) score matrix; same positive mask for each row."""
+    """Row-wise AUC of an (B, n) score matrix; same positive mask for each row.
+
+    ``scores`` are expected to be :func:`tie_codes` (exact integers), as
+    :func:`bootstrap_auc_ci` passes them, so that the ranks are exact."""
     m = int(y_sorted.sum())
     n = y_sorted.shape[0] - m
     r = stats.rankdata(scores, axis=1)
@@ -605,7 +675,9 @@ def bootstrap_auc_ci(
     Draws the same index matrix as ``bootstrap_ci((y, score), auc,
     strata=y, rng=...)`` (:func:`bootstrap_indices`) and computes all replicate
     AUCs at once from row-wise midranks, with the same formula as :func:`auc`,
-    so the output is identical to the generic path for the same seed. Since
+    so the output is identical to the generic path for the same seed. The
+    scores are first replaced by their :func:`tie_codes` (ties at
+    :data:`TIE_RTOL` of the full sample's scale, for every replicate). Since
     resampling is within classes every replicate has both classes
     (``n_valid == n_boot``). Jackknife values use the exact leave-one-out
     identities of the Mann-Whitney statistic, computed vectorised.
@@ -616,6 +688,7 @@ def bootstrap_auc_ci(
     n = y.shape[0] - m
     if m == 0 or n == 0:
         raise ValueError("both classes are needed")
+    s = tie_codes(s)
     idx = bootstrap_indices(y.shape[0], n_boot, rng, y.astype(int))
     # resampled positives stay in the positions of positives: same mask per row
     t = _auc_rows(y, s[idx])
@@ -662,8 +735,11 @@ def permutation_pvalue(observed: float, null: Any, alternative: str = "greater")
     Notes
     -----
     Counting the observed statistic as one of the permutations makes the test
-    valid (P(p <= u) <= u under exchangeability). A tolerance of
-    ``1e-12 * max(1, |T|)`` guards against floating-point ties.
+    valid (P(p <= u) <= u under exchangeability). Ties are counted at a stated
+    tolerance: :math:`T^* \\ge T` means :math:`T^* \\ge T - tol` with
+    ``tol = TIE_RTOL * max(|T|, max|T*|)`` (:data:`TIE_RTOL`), so a null statistic
+    equal to the observed one in exact arithmetic (the same fold AUCs summed in
+    another order) counts on every machine.
 
     References
     ----------
@@ -674,7 +750,7 @@ def permutation_pvalue(observed: float, null: Any, alternative: str = "greater")
     nv = nv[~np.isnan(nv)]
     if np.isnan(observed) or nv.size == 0:
         return float("nan")
-    tol = 1e-12 * max(1.0, abs(observed))
+    tol = TIE_RTOL * max(abs(observed), float(np.max(np.abs(nv))))
     B = nv.size
     pg = (1 + np.sum(nv >= observed - tol)) / (1 + B)
     pl = (1 + np.sum(nv <= observed + tol)) / (1 + B)
@@ -795,7 +871,8 @@ def mann_whitney(x_pos: Any, x_neg: Any) -> dict[str, Any]:
     size :math:`P(X_+ > X_-) + \\tfrac12 P(X_+ = X_-)` (``cles``);
     ``rank_biserial = 2 auc - 1`` (positive when the positives are higher).
     ``direction`` is "higher in melanoma" if auc > 0.5, "lower in melanoma"
-    if auc < 0.5, else "no difference".
+    if auc < 0.5, else "no difference". Values within :data:`TIE_RTOL` of the
+    largest absolute value are tied (:func:`tie_codes`).
 
     References
     ----------
@@ -807,6 +884,10 @@ def mann_whitney(x_pos: Any, x_neg: Any) -> dict[str, Any]:
     a = np.asarray(x_pos, dtype=float)
     b = np.asarray(x_neg, dtype=float)
     a, b = a[~np.isnan(a)], b[~np.isnan(b)]
+    # ties at TIE_RTOL of the pooled values (tie_codes): U, its tie correction and the
+    # p-value depend on ranks only, so this changes nothing without near-ties
+    codes = tie_codes(np.r_[a, b])
+    a, b = codes[: a.size], codes[a.size:]
     res = stats.mannwhitneyu(
         a, b, alternative="two-sided", method="asymptotic", use_continuity=True
     )

@@ -154,31 +154,46 @@ class FitResult:
         }
 
 
+class _Converged(Exception):
+    """Raised by the statsmodels callback when fitconfig's stopping rule holds."""
+
+
 def _fit_mle(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, bool, int, list[str]]:
     """statsmodels Newton-Raphson (no step control), as ``Logit.fit(method="newton")``.
 
-    ``full_output=False`` skips statsmodels' inversion of the final Hessian, which is
-    singular at a finite but nearly separated optimum and would raise although the
-    iterations converged; iterations are counted by a callback instead, and the fit
-    converged when it stopped before ``MLE_MAX_ITER`` with finite coefficients.
+    statsmodels stops on an absolute step size; the project's rule is scale-aware
+    (:func:`analysis.fitconfig.mle_step_converged`: the step relative to the largest
+    coefficient). statsmodels is therefore run with ``tol=0`` and a callback that sees
+    every new iterate, applies the rule and ends the iterations when it holds (it
+    raises, and the last iterate is kept): the iterates are statsmodels' own. The fit
+    converged when it stopped this way before ``MLE_MAX_ITER`` with finite
+    coefficients. ``full_output=False`` skips statsmodels' inversion of the final
+    Hessian, which is singular at a nearly separated optimum.
     """
     Xc = sm.add_constant(np.asarray(X, dtype=float), has_constant="add")
     steps = []
+
+    def callback(params):
+        params = np.asarray(params, dtype=float)
+        prev = steps[-1] if steps else np.zeros_like(params)  # statsmodels starts at 0
+        steps.append(params.copy())
+        if fitconfig.mle_step_converged(params - prev, params):
+            raise _Converged
+
     with warnings.catch_warnings(record=True) as caught, np.errstate(all="ignore"):
         warnings.simplefilter("always")
         try:
-            res = sm.Logit(np.asarray(y, dtype=float), Xc).fit(
-                method="newton", maxiter=fitconfig.MLE_MAX_ITER, tol=fitconfig.MLE_TOL,
-                disp=0, full_output=False, callback=steps.append,
+            sm.Logit(np.asarray(y, dtype=float), Xc).fit(
+                method="newton", maxiter=fitconfig.MLE_MAX_ITER, tol=0.0,
+                disp=0, full_output=False, callback=callback, start_params=np.zeros(Xc.shape[1]),
             )
-            coef = np.asarray(res.params, dtype=float)
+        except _Converged:
+            pass
         except np.linalg.LinAlgError as err:
-            # statsmodels may still invert the final Hessian after the iterations; under
-            # separation it can be singular although the iterations ran: keep the last
-            # iterate, which the callback recorded
-            coef = (np.asarray(steps[-1], dtype=float) if steps
-                    else np.full(Xc.shape[1], np.nan))
+            # the Hessian can be singular under separation although the iterations
+            # ran: keep the last iterate, which the callback recorded
             caught.append(warnings.WarningMessage(str(err), RuntimeWarning, "", 0))
+    coef = (np.asarray(steps[-1], dtype=float) if steps else np.full(Xc.shape[1], np.nan))
     n_iter = len(steps)
     conv = n_iter < fitconfig.MLE_MAX_ITER and bool(np.isfinite(coef).all())
     msgs = [f"{w.category.__name__}: {str(w.message).splitlines()[0]}" for w in caught]
@@ -190,8 +205,9 @@ def _fit_firth(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, bool, int, lis
 
     with warnings.catch_warnings(record=True) as caught, np.errstate(all="ignore"):
         warnings.simplefilter("always")
+        # gtol relative to the size of the score's terms (fitconfig.firth_gtol)
         m = FirthLogisticRegression(
-            max_iter=fitconfig.FIRTH_MAX_ITER, gtol=fitconfig.FIRTH_GTOL,
+            max_iter=fitconfig.FIRTH_MAX_ITER, gtol=fitconfig.firth_gtol(X),
             xtol=fitconfig.FIRTH_XTOL,
         ).fit(np.asarray(X, dtype=float), np.asarray(y, dtype=int))
     coef = np.concatenate([[m.intercept_], np.asarray(m.coef_, dtype=float)])

@@ -60,7 +60,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
-from . import cvstats, models
+from . import cvstats, fitconfig, models
 from .features import GROUP7_FEATURES, moments_across, zscore
 from .progress import progress
 
@@ -294,7 +294,7 @@ def path_features(wide: pd.DataFrame, y: pd.Series, path: Path) -> PathData:
 # --- ridge ---------------------------------------------------------------------------------
 
 def fit_ridge_batch(X: np.ndarray, Y: np.ndarray, W: np.ndarray, alpha: np.ndarray, *,
-                    max_iter: int = 100, tol: float = 1e-10,
+                    max_iter: int = 100, tol: float | None = None,
                     start: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Many L2-penalised logistic fits on subsets of one design, by Newton's method.
 
@@ -312,6 +312,13 @@ def fit_ridge_batch(X: np.ndarray, Y: np.ndarray, W: np.ndarray, alpha: np.ndarr
         Starting coefficients (default zero). The optimum does not depend on it; a
         start near it (the fit of the same data with a neighbouring penalty) saves
         Newton steps.
+    max_iter : int
+        Newton steps at most.
+    tol : float, optional
+        Relative step tolerance, default ``fitconfig.MLE_TOL``: a fit stops when
+        ``max|step| <= tol * max(1, max|b|)``
+        (:func:`analysis.fitconfig.mle_step_converged`), a rule attainable in
+        float64 whatever the BLAS and the units of ``X``.
 
     Returns
     -------
@@ -328,6 +335,7 @@ def fit_ridge_batch(X: np.ndarray, Y: np.ndarray, W: np.ndarray, alpha: np.ndarr
     per coordinate) converges to the same optimum; ``tests/test_multiverse.py`` checks
     the coefficients against statsmodels.
     """
+    tol = fitconfig.MLE_TOL if tol is None else tol
     X = np.asarray(X, dtype=float)
     n, p = X.shape
     Xc = np.column_stack([np.ones(n), X])
@@ -354,7 +362,7 @@ def fit_ridge_batch(X: np.ndarray, Y: np.ndarray, W: np.ndarray, alpha: np.ndarr
         step = np.linalg.solve(H, g[..., None])[..., 0]
         step = np.clip(step, -5.0, 5.0)
         B[idx] = Bi + step
-        active[idx] = np.abs(step).max(axis=1) > tol
+        active[idx] = ~fitconfig.mle_step_converged(step, B[idx], tol)
     return B, ~active
 
 

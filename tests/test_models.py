@@ -20,6 +20,8 @@ def test_mle_equals_r_glm():
     X = d[["x1", "x2", "x3"]].to_numpy()
     fit = models.fit_logistic(X, d["y"].to_numpy(), "mle")
     assert fit.converged and not fit.separated
+    # iterative fits on two systems (R's IRLS stops at a relative deviance change of
+    # 1e-8, i.e. coefficients to ~1e-8): 1e-7 relative, 1e-9 absolute near zero
     np.testing.assert_allclose(fit.coef, ref["estimate"], rtol=1e-7, atol=1e-9)
     np.testing.assert_allclose(fit.linear_predictor(X), fitted["linear_predictor"], rtol=1e-7,
                                atol=1e-9)
@@ -94,6 +96,7 @@ def test_fold_auc_equals_sklearn_on_the_same_predictions(group7, estimator):
     for row in res.folds.itertuples():
         sc = res.scores[(res.scores["repeat"] == row.repeat) & (res.scores["fold"] == row.fold)]
         assert len(sc) == row.n_test and sc["y"].sum() == row.n_pos_test
+        # the same scores, no near-ties: both are ratios of integer pair counts (1 ulp)
         assert row.auc == pytest.approx(roc_auc_score(sc["y"], sc["score"]), abs=1e-12)
         assert row.n_train + row.n_test == 96
 

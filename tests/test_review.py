@@ -156,6 +156,7 @@ def test_moment_tests_adjustments_and_effect_sizes(small_review):
     np.testing.assert_allclose(m["p_holm"], multipletests(m["p"], method="holm")[1])
     np.testing.assert_allclose(m["p_bh"], multipletests(m["p"], method="fdr_bh")[1])
     # rank-biserial r = 2 AUC - 1, and the AUC equals U / (n1 n0)
+    # arithmetic identities on the same numbers (one or two roundings)
     np.testing.assert_allclose(m["rank_biserial"], 2 * m["auc"] - 1, atol=1e-12)
     np.testing.assert_allclose(m["u"] / (18 * 78), m["auc"], atol=1e-12)
     assert set(m["direction"]) <= {"higher in melanoma", "lower in melanoma", "no difference"}
