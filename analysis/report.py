@@ -283,6 +283,65 @@ class ReportData:
             "p": [fmt_p(v) for v in p["p_value"]],
             "plain ML": p["verdict_mle"], "Firth": p["verdict_firth"], "verdict": p["verdict"]})
 
+    def coefficients_display(self, feature_set: str = "mean+sd") -> pd.DataFrame:
+        """The terms of one fitted model under both estimators: odds ratio per SD with its
+        profile 95% interval and p-value; where the MLE does not exist, the note."""
+        t = self.review.coefficients
+        t = t[t["feature_set"] == feature_set]
+
+        def orci(r):
+            if r.note:
+                return r.note
+            lo = f"{r.or_conf_low:.3g}" if np.isfinite(r.or_conf_low) else "?"
+            hi = f"{r.or_conf_high:.3g}" if np.isfinite(r.or_conf_high) else "?"
+            return f"{r.odds_ratio:.3g} [{lo}, {hi}]"
+
+        est = {"mle": "plain ML", "firth": "Firth"}
+        wide = {}
+        for e, g in t.groupby("estimator", sort=False):
+            g = g.set_index("term")
+            wide[f"{est.get(e, e)}: odds ratio (95% CI)"] = [orci(r) for r in g.itertuples()]
+            wide[f"{est.get(e, e)}: p"] = [fmt_p(v) for v in g["p_value"]]
+            terms = list(g.index)
+        return pd.DataFrame({"term": [figures.term_label(x) for x in terms], **wide})
+
+    @property
+    def models_display(self) -> pd.DataFrame:
+        """One row per fitted model: size, events per variable, fit, separation."""
+        g = self.review.model_fit
+        return pd.DataFrame({
+            "feature set": g["feature_set"], "estimator": g["estimator"],
+            "events per variable": [f"{v:.1f}" for v in g["events_per_variable"]],
+            "log-likelihood": [f"{v:.2f}" if np.isfinite(v) else "" for v in g["loglik"]],
+            "AIC": [f"{v:.1f}" if np.isfinite(v) else "" for v in g["aic"]],
+            "deviance": [f"{v:.2f}" if np.isfinite(v) else "" for v in g["deviance"]],
+            "separated": ["yes" if v else "no" for v in g["separated"]],
+            "note": g["note"].fillna("")})
+
+    @property
+    def calibration_display(self) -> pd.DataFrame:
+        c = self.review.calibration
+        wide = c.pivot_table(index=["feature_set", "estimator"], columns="statistic",
+                             values=["estimate", "conf_low", "conf_high"], aggfunc="first")
+        rows = []
+        for (fs, est), r in wide.iterrows():
+            cell = {st: f"{r[('estimate', st)]:.3f} [{r[('conf_low', st)]:.3f}, "
+                        f"{r[('conf_high', st)]:.3f}]" for st in ("brier", "intercept", "slope")}
+            clipped = c[(c["feature_set"] == fs) & (c["estimator"] == est)]["n_clipped"].max()
+            rows.append({"feature set": fs, "estimator": est, "Brier score": cell["brier"],
+                         "calibration intercept": cell["intercept"],
+                         "calibration slope": cell["slope"],
+                         "probabilities of 0 or 1": int(clipped)})
+        return pd.DataFrame(rows)
+
+    @property
+    def calibration_figure(self):
+        from . import calibration
+
+        bins, curve = calibration.calibration_plot_data(
+            review.oof_probabilities(self.exp), ["feature_set", "estimator"])
+        return figures.calibration_plot(bins, curve)
+
     @property
     def evidence_markdown(self) -> str:
         return "\n".join(f"- **{r.claim} ({r.verdict})**: {r.evidence}"
