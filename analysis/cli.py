@@ -138,7 +138,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         "package_versions": package_versions(),
         "inputs": design.settings.get("inputs", {}),
         "dataset": args.dataset,
-        "options": {k: v for k, v in vars(args).items() if k != "func"},
+        "options": {k: v for k, v in vars(args).items() if k not in ("func", "work")},
         "design": {**settings, "n_units": design.n_images, "n_positive": design.n_melanoma,
                    "n_excluded": int(len(design.excluded)), "features": list(design.features),
                    "raters_seen": len(design.annotators),

@@ -283,8 +283,8 @@ def test_cli_analyze_on_the_example_writes_tables_and_manifest(tmp_path):
     out = tmp_path / "out"
     rc = cli.main(["analyze", "--annotations", str(EXAMPLE / "annotations.csv"), "--labels",
                    str(EXAMPLE / "labels.csv"), "--positive", "malignant", "--out", str(out),
-                   "--repeats", "1", "--bootstrap", "100", "--permutations", "19", "--jobs", "1",
-                   "--quiet"])
+                   "--repeats", "1", "--bootstrap", "100", "--permutations", "19",
+                   "--perm-repeats", "1", "--seeds", "0", "--jobs", "1", "--quiet"])
     assert rc == 0
     for name in ("auc_ci.csv", "permutation.csv", "comparisons.csv", "moment_tests.csv",
                  "excluded_units.csv", "skipped_feature_sets.csv", "manifest.json"):
