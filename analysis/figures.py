@@ -216,8 +216,17 @@ def permutation_nulls(null: pd.DataFrame, summary: pd.DataFrame) -> p9.ggplot:
     """Null distributions of the repeated-CV mean fold AUC under label permutation, observed marked."""
     order = [s for s in ("sd", "skewness", "kurtosis", "moments_all") if s in set(null["feature_set"])]
     order += sorted(set(null["feature_set"]) - set(order))
-    null = null.assign(feature_set=pd.Categorical(null["feature_set"], categories=order))
-    obs = summary.assign(feature_set=pd.Categorical(summary["feature_set"], categories=order))
+    names = {s: _set_label(s).replace("\n", " ") for s in order}
+    est = {"mle": "MLE", "firth": "Firth"}
+
+    def readable(f: pd.DataFrame) -> pd.DataFrame:  # facet labels as the text names them
+        return f.assign(
+            feature_set=pd.Categorical(f["feature_set"].map(names), categories=list(names.values())),
+            estimator=pd.Categorical(f["estimator"].map(lambda e: est.get(e, e)),
+                                     categories=[est.get(e, e) for e in dict.fromkeys(f["estimator"])]))
+
+    null = readable(null)
+    obs = readable(summary[summary["feature_set"].isin(order)])
     return (
         p9.ggplot(null, p9.aes("auc"))
         + p9.geom_histogram(bins=40, fill="#BBBBBB", color="white")

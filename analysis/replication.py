@@ -1432,7 +1432,7 @@ def annotator_plot(result: AnnotatorResult, metric: str = "repeat_mean_auc") -> 
         over subsets (ribbon) and mean +- sd (error bars); one facet per group.
     """
     s = result.summary.copy()
-    s["panel"] = (s["cohort"] + " " + s["group"].str.replace("group", "group ")
+    s["panel"] = (s["cohort"] + "\n" + s["group"].str.replace("group", "group ")
                   + " (K=" + s["n_annotators"].astype(str) + ")")
     m, sd = f"{metric}_mean", f"{metric}_sd"
     s["lo"] = s[m] - s[sd].fillna(0)

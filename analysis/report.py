@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown
 
-from . import data, figures, models, replication, reproduce, review
+from . import data, figures, models, present, replication, reproduce, review
 from . import multiverse as mv
 from . import simulate as sim
 
@@ -40,24 +40,21 @@ def pct(x: float, digits: int = 0) -> str:
 
 
 def fmt_p(p: float) -> str:
-    """A p-value for a table: "< 0.0001" below 1e-4, four decimals otherwise."""
+    """A p-value for a table: "< 0.0001" below 1e-4 (:func:`analysis.present.format_p`)."""
     if p is None or not np.isfinite(p):
         return ""
-    return "< 0.0001" if p < 1e-4 else f"{p:.4f}"
+    return present.format_p(p)
 
 
-def md_table(frame: pd.DataFrame, floatfmt: str = ".3f") -> Markdown:
-    """A DataFrame as a Markdown table (what Quarto captions and cross-references).
+def md_table(frame: pd.DataFrame, floatfmt: str | None = None, **kwargs) -> Markdown:
+    """A DataFrame as the report's Markdown table: :func:`analysis.present.table`.
 
-    Float columns whose values are all whole numbers (counts stored as floats) are
-    shown as integers; other floats with ``floatfmt``.
+    Kept for callers of the old name; ``floatfmt`` (e.g. ``".1f"``) sets the decimals
+    of every float column, other keywords go to :func:`analysis.present.table`.
     """
-    out = frame.copy()
-    for col in out.columns:
-        v = out[col]
-        if pd.api.types.is_float_dtype(v) and v.notna().any() and (v.dropna() % 1 == 0).all():
-            out[col] = v.map(lambda x: "" if pd.isna(x) else str(int(x)))
-    return Markdown(out.to_markdown(index=False, floatfmt=floatfmt))
+    if floatfmt is not None:
+        kwargs.setdefault("decimals", int(floatfmt.strip(".f")))
+    return present.table(frame, **kwargs)
 
 
 @dataclass
@@ -166,10 +163,10 @@ class ReportData:
     def draft_banner(self) -> str:
         if not quick_mode():
             return ""
-        return (f"::: {{.callout-warning}}\nDraft render ({QUICK_ENV} is set): resampling "
-                f"counts are small ({self.exp.repeats} CV repeats, "
-                f"{self.review.settings['n_boot']} bootstrap replicates, "
-                f"{self.review.settings['n_permutations']} permutations); numbers are rough.\n:::")
+        return present.notice(
+            f"{QUICK_ENV} is set: resampling counts are small ({self.exp.repeats} CV "
+            f"repeats, {self.review.settings['n_boot']} bootstrap replicates, "
+            f"{self.review.settings['n_permutations']} permutations); numbers are rough.")
 
     # --- data -----------------------------------------------------------------
     @property
@@ -258,9 +255,12 @@ class ReportData:
 
     @property
     def claims_display(self) -> pd.DataFrame:
+        """The claims table as a reader scans it: id, claim (with the paper's number),
+        our estimate with its interval, verdict; the test and evidence are listed
+        below it (:attr:`evidence_markdown`)."""
         c = self.claims
-        return pd.DataFrame({"claim": c["claim"], "statement": c["statement"], "paper": c["paper"],
-                             "ours (plain ML, 95% CI)": c["ours"],
+        return pd.DataFrame({"id": c["claim"], "claim": c["statement"],
+                             "ours (maximum likelihood, 95% CI)": c["ours"],
                              "parts supported": [f"{a} of {n}" for a, n in
                                                  zip(c["parts_supported"], c["n_parts"],
                                                      strict=True)],
@@ -319,7 +319,7 @@ class ReportData:
             "note": g["note"].fillna("")})
 
     @property
-    def calibration_display(self) -> pd.DataFrame:
+    def oof_calibration_display(self) -> pd.DataFrame:
         c = self.review.calibration
         wide = c.pivot_table(index=["feature_set", "estimator"], columns="statistic",
                              values=["estimate", "conf_low", "conf_high"], aggfunc="first")
@@ -344,8 +344,11 @@ class ReportData:
 
     @property
     def evidence_markdown(self) -> str:
-        return "\n".join(f"- **{r.claim} ({r.verdict})**: {r.evidence}"
-                         for r in self.claims.itertuples())
+        rows = []
+        for r in self.claims.itertuples():
+            paper = f" Paper: {r.paper}." if getattr(r, "paper", "") else ""
+            rows.append(f"- **{r.claim} ({r.verdict})**:{paper} {r.evidence}")
+        return "\n".join(rows)
 
     @property
     def tests_display(self) -> pd.DataFrame:
@@ -405,7 +408,7 @@ class ReportData:
                                   for r in mean.itertuples()],
             "sd AUC (95% CI)": [f"{r.auc:.2f} [{r.ci_low:.2f}, {r.ci_high:.2f}]"
                                 for r in sd.itertuples()],
-            "sd permutation p": [f"{p:.3f}" for p in sd["perm_p"]],
+            "sd permutation p": sd["perm_p"].to_numpy(),
             "mean - sd (95% CI)": [f"{r.diff:+.2f} [{r.ci_low:+.2f}, {r.ci_high:+.2f}]"
                                    for r in d.loc[mean.index].itertuples()],
         }, index=mean.index).reset_index()
@@ -527,3 +530,67 @@ class ReportData:
     @property
     def power_sentence(self) -> str:
         return sim.power_sentence(self.power.summary)
+
+    # --- short tables for the text (the full ones are in the appendix) -----------------
+    @property
+    def corrections_summary(self) -> pd.DataFrame:
+        """Corrections of the raw files by kind: how many, in which files, and why
+        (the first reason given for that kind)."""
+        c = self.annotations.corrections
+        g = c.groupby("kind", sort=False)
+        return pd.DataFrame({
+            "kind": list(g.groups),
+            "corrections": g.size().to_numpy(),
+            "files": [", ".join(sorted(set(f))) for _, f in g["file"]],
+            "reason (first of its kind)": g["reason"].first().to_numpy(),
+        })
+
+    @property
+    def replication_summary(self) -> pd.DataFrame:
+        """Per cohort: groups, median AUC of the mean and of the sd features, and how
+        many groups show each effect (sd permutation p < 0.05; the 95% CI of AUC(mean)
+        - AUC(sd) above 0)."""
+        g = self.replication.groups
+        d = self.replication.differences
+        rows = []
+        for cohort, sub in g.groupby("cohort", sort=False):
+            mean, sd = sub[sub["feature_set"] == "mean"], sub[sub["feature_set"] == "sd"]
+            dd = d[d["cohort"] == cohort]
+            rows.append({"cohort": cohort, "groups": len(mean),
+                         "images": f"{mean['n_images'].min()}-{mean['n_images'].max()}"
+                         if mean["n_images"].nunique() > 1 else str(mean["n_images"].iloc[0]),
+                         "median AUC, mean features": mean["auc"].median(),
+                         "median AUC, sd features": sd["auc"].median(),
+                         "groups: sd permutation p < 0.05": int((sd["perm_p"] < 0.05).sum()),
+                         "groups: mean - sd CI above 0": int((dd["ci_low"] > 0).sum())})
+        return pd.DataFrame(rows)
+
+    @property
+    def moment_tests_summary(self) -> pd.DataFrame:
+        """The sd (disagreement) rows of :attr:`moment_tests_display`, the tests of
+        claim C7; all 20 tests are in the appendix."""
+        m = self.moment_tests_display
+        return m[m["moment"] == "sd"].drop(columns="moment").reset_index(drop=True)
+
+    @property
+    def calibration_display(self) -> pd.DataFrame:
+        """The simulation's calibration summary with each rate and its Clopper-Pearson
+        interval in one column."""
+        c = self.calibration.summary
+        out = present.with_ci(c, "rejection_rate", "rejection_low", "rejection_high",
+                              "rejection rate at 5% (95% CI)")
+        out = present.with_ci(out, "coverage_delong", "coverage_delong_low",
+                              "coverage_delong_high", "DeLong coverage (95% CI)")
+        out = present.with_ci(out, "coverage_bca", "coverage_bca_low", "coverage_bca_high",
+                              "BCa coverage (95% CI)")
+        # one row per quantity, one column per model: it reads down, and fits the page
+        cells = present.format_frame(out.drop(columns="model"))
+        t = cells.T
+        t.columns = [str(present.label(m)) for m in out["model"]]
+        return t.rename_axis("quantity").reset_index()
+
+    @property
+    def power_display(self) -> pd.DataFrame:
+        """Power by study size, with its Clopper-Pearson interval in one column."""
+        return present.with_ci(self.power.summary, "power", "power_low", "power_high",
+                               "power (95% CI)")
