@@ -48,7 +48,7 @@ from .features import GroupDesign
 POWER_IMAGES = (50, 100, 200, 400)
 POWER_ANNOTATORS = (3, 6, 10)
 #: Studies per power condition.
-DEFAULT_DATASETS = 40
+DEFAULT_DATASETS = 25
 #: Most permutations of a test (Besag-Clifford: fewer when it stops early).
 DEFAULT_PERMUTATIONS = 99
 #: Stop a permutation test after this many exceedances (Besag & Clifford 1991).
@@ -422,6 +422,9 @@ class StudySettings:
         Folds (fewer when the rarer class has fewer images, :func:`n_folds`).
     pooled : bool
         Also DeLong intervals of the pooled out-of-fold scores of repeat 0 (comparison).
+    pooled_boot : int
+        Replicates of a BCa interval of the pooled scores of ``perm_set`` (comparison;
+        0 skips it).
     """
 
     sets: tuple[str, ...] = ("sd", "mean")
@@ -436,6 +439,7 @@ class StudySettings:
     estimator: str = "mle"
     n_splits: int = 10
     pooled: bool = True
+    pooled_boot: int = 200
 
     def __post_init__(self):
         if self.n_permutations and self.perm_repeats > self.n_repeats:
@@ -535,8 +539,8 @@ def analyse_study(Xs: dict[str, np.ndarray], y: np.ndarray, settings: StudySetti
     y : ndarray of 0/1
     settings : StudySettings
     seed_seq : SeedSequence
-        Children 0 (fold assignments of the estimate), 1 (bootstrap-CV) and 2
-        (permutations; permutation ``j`` uses child ``j`` of child 2).
+        Children 0 (fold assignments of the estimate), 1 (bootstrap-CV), 2
+        (permutations; permutation ``j`` uses child ``j`` of child 2) and 3 (BCa).
 
     Returns
     -------
@@ -547,7 +551,8 @@ def analyse_study(Xs: dict[str, np.ndarray], y: np.ndarray, settings: StudySetti
         :func:`analysis.cvstats.bootstrap_cv_interval`), ``q_nb_low``, ``q_nb_high``
         (corrected repeated-CV t interval, :func:`analysis.cvstats.corrected_cv_interval`),
         ``q_pooled``, ``q_delong_low``, ``q_delong_high`` (DeLong on the pooled scores of
-        repeat 0; paired DeLong for a difference). Then ``n_folds``, ``perm_statistic``
+        repeat 0; paired DeLong for a difference), ``auc_<perm_set>_bca_low/high`` (BCa
+        interval of those pooled scores, ``pooled_boot`` replicates). Then ``n_folds``, ``perm_statistic``
         (mean fold AUC of ``perm_set`` over the first ``perm_repeats`` repeats),
         ``p_value`` (:func:`besag_clifford_pvalue`), ``n_perm_used``,
         ``n_null_nan``.
@@ -566,7 +571,7 @@ def analyse_study(Xs: dict[str, np.ndarray], y: np.ndarray, settings: StudySetti
     y = np.asarray(y, dtype=int)
     n = len(y)
     k = n_folds(y, st.n_splits)
-    s_obs, s_boot, s_perm = seed_seq.spawn(3)
+    s_obs, s_boot, s_perm, s_bca = seed_seq.spawn(4)
     obs = _fold_splits(y, k, s_obs.generate_state(st.n_repeats))
     n_obs = len(obs)
     boot = []
@@ -634,6 +639,11 @@ def analyse_study(Xs: dict[str, np.ndarray], y: np.ndarray, settings: StudySetti
              None if d is None else (d["diff"], d["low"], d["high"]))
     for s in st.sets:
         out.pop(f"_boot_{s}", None)
+    if st.pooled and st.pooled_boot and st.perm_set in st.sets:
+        q = f"auc_{st.perm_set}"
+        b = inference.bootstrap_auc_ci(y, pooled[st.perm_set], n_boot=st.pooled_boot,
+                                       rng=np.random.default_rng(s_bca)).set_index("method")
+        out[f"{q}_bca_low"], out[f"{q}_bca_high"] = b.loc["bca", "low"], b.loc["bca", "high"]
     out["n_folds"] = k
     out.update(perm_statistic=np.nan, p_value=np.nan, n_perm_used=0, n_null_nan=0)
     if st.n_permutations:
@@ -934,7 +944,7 @@ def binom_ci(k: int, n: int, alpha: float = 0.05) -> tuple[float, float]:
 
 
 METHODS = {"bootstrap_cv": ("boot_low", "boot_high"), "corrected_t": ("nb_low", "nb_high"),
-           "delong_pooled": ("delong_low", "delong_high")}
+           "delong_pooled": ("delong_low", "delong_high"), "bca_pooled": ("bca_low", "bca_high")}
 
 
 def coverage_table(studies: pd.DataFrame, truth: pd.DataFrame, settings: StudySettings,
@@ -972,7 +982,7 @@ def coverage_table(studies: pd.DataFrame, truth: pd.DataFrame, settings: StudySe
                 t = float(tr["truth"])
                 cov = int(((low <= t) & (t <= high)).sum())
                 c_lo, c_hi = binom_ci(cov, n)
-                est = g[q] if method != "delong_pooled" else g[f"{q}_pooled"]
+                est = g[f"{q}_pooled"] if method.endswith("_pooled") else g[q]
                 rows.append({"model": model, "quantity": q, "method": method, "n_datasets": n,
                              "truth": t, "truth_mc_se": float(tr["truth_mc_se"]),
                              "mean_estimate": float(est.mean()), "sd_estimate": float(est.std()),
@@ -1012,7 +1022,7 @@ def calibration(params: SimParams, *, design: GroupDesign | None = None,
                 sets: tuple[str, ...] = ("sd", "mean"),
                 differences: tuple[tuple[str, str], ...] = (("mean", "sd"),),
                 estimator: str = "mle", seed: int = models.DEFAULT_SEED, n_jobs: int = 1,
-                quiet: bool = True, n_boot_pooled: int | None = None) -> Calibration:
+                quiet: bool = True, n_boot_pooled: int = 200) -> Calibration:
     """Coverage of the cvAUC intervals and level of the permutation test, by simulation.
 
     Parameters
@@ -1042,8 +1052,8 @@ def calibration(params: SimParams, *, design: GroupDesign | None = None,
     seed, n_jobs, quiet
         Study ``d`` of model ``c`` uses ``SeedSequence([seed, 1, c, d])``; results do
         not depend on ``n_jobs``. ``quiet`` is accepted for compatibility.
-    n_boot_pooled
-        Ignored (the BCa interval of pooled scores is no longer computed).
+    n_boot_pooled : int
+        Replicates of the BCa interval of the pooled scores (comparison; 0 skips it).
 
     Returns
     -------
@@ -1051,8 +1061,9 @@ def calibration(params: SimParams, *, design: GroupDesign | None = None,
         ``coverage``: tidy rows of :func:`coverage_table`. ``summary``: one row per
         model with ``ks_statistic``, ``ks_p`` (Kolmogorov-Smirnov of the p-values
         against U(0, 1)), ``rejection_rate`` with ``rejection_low/high``,
-        ``coverage_bootstrap_cv``, ``coverage_corrected_t``, ``coverage_delong``
-        (each with ``_low/_high``; interval of the sd cvAUC), the same for the
+        ``coverage_bootstrap_cv``, ``coverage_corrected_t``, ``coverage_delong``,
+        ``coverage_bca`` (each with ``_low/_high``; interval of the sd cvAUC; the last
+        two are intervals of pooled out-of-fold scores), the same for the
         paired difference (``coverage_diff_*``), ``mean_true_auc`` (truth),
         ``mean_cv_auc``, ``mean_pooled_auc``, ``mean_permutations``.
 
@@ -1070,7 +1081,7 @@ def calibration(params: SimParams, *, design: GroupDesign | None = None,
     st = StudySettings(sets=tuple(sets), differences=tuple(map(tuple, differences)),
                        n_repeats=n_repeats, n_boot=n_boot, boot_repeats=boot_repeats,
                        n_permutations=n_permutations, perm_repeats=perm_repeats, h=h,
-                       estimator=estimator)
+                       estimator=estimator, pooled_boot=n_boot_pooled)
     conds = []
     if design is not None:
         conds.append({"model": "permuted", "source": ({s: design.matrix(s) for s in st.sets},
@@ -1116,7 +1127,7 @@ def _wide_summary(studies: pd.DataFrame, cov: pd.DataFrame, st: StudySettings) -
                        mean_permutations=perm["mean_permutations"])
         for prefix, q in (("coverage", auc_q), ("coverage_diff", diff_q)):
             for method, name in (("bootstrap_cv", "bootstrap_cv"), ("corrected_t", "corrected_t"),
-                                 ("delong_pooled", "delong")):
+                                 ("delong_pooled", "delong"), ("bca_pooled", "bca")):
                 r = c[(c["quantity"] == q) & (c["method"] == method)]
                 if q is None or r.empty:
                     continue
@@ -1168,7 +1179,7 @@ def power(params: SimParams, *, n_images: tuple[int, ...] = POWER_IMAGES,
     t0 = time.perf_counter()
     st = StudySettings(sets=("sd",), differences=(), n_repeats=perm_repeats, n_boot=0,
                        n_permutations=n_permutations, perm_repeats=perm_repeats, h=h,
-                       estimator=estimator)
+                       estimator=estimator, pooled_boot=0)
     conds = [{"model": "fitted", "source": params, "n_images": n, "n_annotators": j}
              for n in n_images for j in n_annotators]
     st_ = run_studies(conds, st, n_datasets=n_datasets, seed=seed, key=2, n_jobs=n_jobs)
