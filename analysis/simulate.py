@@ -1196,6 +1196,48 @@ def power(params: SimParams, *, n_images: tuple[int, ...] = POWER_IMAGES,
     return Power(st_, pd.DataFrame(rows), time.perf_counter() - t0)
 
 
+def coverage_sentence(cal: Calibration) -> str:
+    """The calibration in one paragraph (every figure computed from ``cal.coverage``)."""
+    c = cal.coverage
+    names = {"permuted": "label permutations of group 7", "null": "the generative null",
+             "fitted": "the calibrated model"}
+    models_ = [m for m in names if m in set(c["model"])]
+
+    def cov(model, quantity, method):
+        r = c[(c["model"] == model) & (c["quantity"] == quantity) & (c["method"] == method)]
+        if r.empty:
+            return None
+        r = r.iloc[0]
+        return f"{r['coverage']:.1%} [{r['cov_low']:.1%}, {r['cov_high']:.1%}]"
+
+    def listing(quantity, method):
+        parts = [f"{cov(m, quantity, method)} under {names[m]}" for m in models_
+                 if cov(m, quantity, method) is not None]
+        return "; ".join(parts)
+
+    st = cal.settings
+    diffs = sorted(q for q in c["quantity"].unique() if q.startswith("diff_"))
+    out = [f"Over {st['n_datasets']} simulated data sets per model, the 95% bootstrap-CV "
+           f"interval of the sd features' cvAUC covered the true value in "
+           f"{listing('auc_sd', 'bootstrap_cv')}"]
+    if diffs:
+        a, b = diffs[0][5:].split("_", 1)
+        out.append(f"for the paired difference cvAUC({a}) - cvAUC({b}): "
+                   f"{listing(diffs[0], 'bootstrap_cv')}")
+    out.append(f"the corrected repeated-CV t interval covered {listing('auc_sd', 'corrected_t')}, "
+               f"and DeLong on pooled out-of-fold scores {listing('auc_sd', 'delong_pooled')} "
+               f"(Clopper-Pearson 95% intervals in brackets)")
+    perm = c[c["method"] == "permutation"].set_index("model")
+    if len(perm):
+        rej = "; ".join(f"{perm.loc[m, 'rejection_rate']:.1%} [{perm.loc[m, 'rej_low']:.1%}, "
+                        f"{perm.loc[m, 'rej_high']:.1%}] under {names[m]}" for m in models_
+                        if m in perm.index)
+        out.append(f"the repeated-CV permutation test of the sd features ({st['perm_repeats']} "
+                   f"fold assignments per statistic, at most {st['n_permutations']} "
+                   f"permutations, stopped after {st['h']} exceedances) rejected at 5% in {rej}")
+    return ". ".join(x[0].upper() + x[1:] for x in out) + "."
+
+
 def power_sentence(summary: pd.DataFrame, target: float = 0.8) -> str:
     """How many images and annotators reach the target power (computed from the rows)."""
     parts = []

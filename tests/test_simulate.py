@@ -149,3 +149,14 @@ def test_fit_to_group7_is_plausible(group7):
     assert p.features == group7.features and p.prevalence == pytest.approx(18 / 96)
     assert p.mu1 > 0 and all(s > 0 for s in p.sigma0 + p.sigma1)
     assert p.low[p.features.index("color")] == 1 and p.high[p.features.index("color")] == 6
+
+
+def test_coverage_sentence_quotes_the_table():
+    design = sm.simulate(TRUE, 40, n_annotators=4, rng=2).design()
+    cal = sm.calibration(TRUE, design=design, n_datasets=2, n_permutations=19, n_boot=10,
+                         n_repeats=2, perm_repeats=1, n_truth=10, n_true=200, n_images=40,
+                         n_annotators=4, seed=5)
+    text = sm.coverage_sentence(cal)
+    r = cal.coverage.query("model == 'fitted' and quantity == 'auc_sd' and method == 'bootstrap_cv'")
+    assert f"{r['coverage'].iloc[0]:.1%}" in text and "label permutations of group 7" in text
+    assert "cvAUC(mean) - cvAUC(sd)" in text
