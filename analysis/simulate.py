@@ -56,7 +56,7 @@ BC_H = 10
 #: Fold assignments of the permutation statistic (observed and every permutation).
 PERM_REPEATS = 2
 #: Studies per model in the calibration.
-CAL_DATASETS = 100
+CAL_DATASETS = 150
 #: Fold assignments of each simulated study's cvAUC.
 CAL_REPEATS = 5
 #: Bootstrap-CV replicates per simulated study.
