@@ -26,7 +26,8 @@ QUICK_ENV = "CROWD_DISAGREEMENT_QUICK"
 QUICK = {"repeats": 5, "n_boot": 30, "n_permutations": 39, "perm_repeats": 3, "n_seeds": 3,
          "rep_repeats": 3, "rep_permutations": 19, "rep_boot": 20, "curve_repeats": 1,
          "max_subsets": 5, "trend_boot": 10, "mv_permutations": 19, "mv_boot": 10,
-         "sim_datasets": 4, "sim_calibration": 12, "sim_permutations": 19}
+         "sim_datasets": 4, "sim_calibration": 12, "sim_permutations": 19,
+         "sim_studies": 50}
 
 
 def quick_mode() -> bool:
@@ -148,9 +149,11 @@ class ReportData:
         else:
             mvres = mv.multiverse(ann.tidy, ann.labels, seed=seed, n_jobs=n_jobs, quiet=True)
         lap("multiverse")
-        params = sim.fit_to_group(design)
+        # the model fitted to group 7, calibrated to its observed sd cvAUC (issue 10)
+        params = sim.calibrate_to_group(design, seed=seed, n_jobs=n_jobs,
+                                        **({"n_studies": QUICK["sim_studies"]} if quick else {}))
         sim_kw = {"n_permutations": QUICK["sim_permutations"]} if quick else {}
-        cal = sim.calibration(params, seed=seed, n_jobs=n_jobs, quiet=True,
+        cal = sim.calibration(params, design=design, seed=seed, n_jobs=n_jobs, quiet=True,
                               **({"n_datasets": QUICK["sim_calibration"], **sim_kw} if quick else {}))
         pw = sim.power(params, seed=seed, n_jobs=n_jobs, quiet=True,
                        **({"n_datasets": QUICK["sim_datasets"], "n_images": (50, 100),

@@ -17,11 +17,19 @@ nothing in the annotations depends on the label (the *null* model).
 
 :func:`fit_to_group` estimates the parameters from a :class:`analysis.features.GroupDesign`
 by the method of moments (on the raw ordinal scores, ignoring the rounding and
-clipping: a rough fit). :func:`calibration` checks that under the null the
-permutation p-values of the sd-only model are uniform and that DeLong and BCa
-intervals of the pooled out-of-fold AUC cover the true AUC; :func:`power` estimates
-how often the sd-only model is detected as better than random, against the number of
-images and annotators.
+clipping: a rough fit that overstates the signal); :func:`calibrate_to_group` shrinks
+its class-dependent parameters until the model's expected cvAUC of the sd features
+equals the group's observed cvAUC.
+
+The estimand is the cross-validated AUC (:mod:`analysis.cvstats`): fold-wise AUCs
+averaged over repeated stratified 10-fold assignments. :func:`calibration` checks by
+simulation, under two null models (label permutations of group 7's features; the
+generative null) and under the calibrated model (true value by Monte Carlo,
+:func:`true_values`), the coverage of the bootstrap-CV interval of the cvAUC and of a
+paired difference (with the corrected repeated-CV t interval and DeLong on pooled
+out-of-fold scores as comparisons) and the rejection rate of the repeated-CV
+permutation test (Besag-Clifford sequential p-values); :func:`power` estimates that
+test's power for the sd features against the number of images and annotators.
 """
 
 from __future__ import annotations
@@ -33,18 +41,32 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import inference, models
+from . import cvstats, inference, models
 from .features import GroupDesign
-from .progress import progress
 
 #: Default power grid.
 POWER_IMAGES = (50, 100, 200, 400)
 POWER_ANNOTATORS = (3, 6, 10)
-DEFAULT_DATASETS = 100
+#: Studies per power condition.
+DEFAULT_DATASETS = 25
+#: Most permutations of a test (Besag-Clifford: fewer when it stops early).
 DEFAULT_PERMUTATIONS = 99
-DEFAULT_BOOT = 500
-#: Images of the large independent draw that gives a fitted model's true AUC.
-TRUE_AUC_IMAGES = 20000
+#: Stop a permutation test after this many exceedances (Besag & Clifford 1991).
+BC_H = 10
+#: Fold assignments of the permutation statistic (observed and every permutation).
+PERM_REPEATS = 2
+#: Studies per model in the calibration.
+CAL_DATASETS = 150
+#: Fold assignments of each simulated study's cvAUC.
+CAL_REPEATS = 5
+#: Bootstrap-CV replicates per simulated study.
+DEFAULT_BOOT = 50
+#: Training-set draws of the Monte Carlo true value.
+TRUTH_DRAWS = 200
+#: Images of each independent test draw of the Monte Carlo true value.
+TRUE_AUC_IMAGES = 2000
+#: Fold assignments of a group's observed cvAUC (the calibration target).
+OBSERVED_REPEATS = 100
 ALPHA = 0.05
 
 
@@ -63,6 +85,10 @@ class SimParams:
     mu1: float  # latent severity shift of melanomas
     tau_nu: float = 0.0  # log-sd of the annotators' noise scale
     prevalence: float = 18 / 96
+    shrinkage: float = 1.0  # lambda of :func:`calibrate_to_group` (1: as fitted)
+    target_cv_auc: float = float("nan")  # observed cvAUC the model was calibrated to
+    model_cv_auc: float = float("nan")  # the model's expected sd cvAUC (Monte Carlo)
+    model_cv_auc_se: float = float("nan")
 
     def null(self) -> SimParams:
         """The no-signal model: ``mu1 = 0`` and ``sigma1 = sigma0`` = the class-pooled noise."""
@@ -71,6 +97,22 @@ class SimParams:
                        for s0, s1 in zip(self.sigma0, self.sigma1, strict=True))
         return replace(self, mu1=0.0, sigma0=pooled, sigma1=pooled)
 
+    def shrink(self, lam: float) -> SimParams:
+        """Class-dependent parameters shrunk by ``lam`` towards the null.
+
+        ``mu1 -> lam mu1`` and ``log(sigma1 / sigma0) -> lam log(sigma1 / sigma0)``
+        per feature, keeping the class-pooled noise variance
+        ``(1 - p) sigma0^2 + p sigma1^2``: ``shrink(1)`` is the model itself and
+        ``shrink(0)`` equals :meth:`null`.
+        """
+        p = self.prevalence
+        s0, s1 = np.asarray(self.sigma0), np.asarray(self.sigma1)
+        pooled = np.sqrt((1 - p) * s0**2 + p * s1**2)
+        r = np.exp(lam * np.log(s1 / s0))
+        n0 = pooled / np.sqrt((1 - p) + p * r**2)
+        return replace(self, mu1=float(lam * self.mu1), sigma0=tuple(map(float, n0)),
+                       sigma1=tuple(map(float, r * n0)))
+
     def tidy(self) -> pd.DataFrame:
         """One row per feature with every parameter (global ones repeated)."""
         d = asdict(self)
@@ -78,7 +120,9 @@ class SimParams:
                                                "tau_b", "sigma0", "sigma1")})
         out = out.rename(columns={"features": "feature"})
         out["sigma_ratio"] = out["sigma1"] / out["sigma0"]
-        out["mu1"], out["tau_nu"], out["prevalence"] = self.mu1, self.tau_nu, self.prevalence
+        for k in ("mu1", "tau_nu", "prevalence", "shrinkage", "target_cv_auc", "model_cv_auc",
+                  "model_cv_auc_se"):
+            out[k] = d[k]
         return out
 
 
@@ -284,7 +328,7 @@ def fit_to_group(design: GroupDesign) -> SimParams:
     return fit_scores(x, design.labels, design.features)
 
 
-# --- the sd-only analysis of a simulated study -------------------------------------------
+# --- feature sets of a simulated study ---------------------------------------------------
 
 def _zscore_cols(a: np.ndarray, mu=None, sd=None):
     mu = a.mean(axis=0) if mu is None else mu
@@ -294,39 +338,55 @@ def _zscore_cols(a: np.ndarray, mu=None, sd=None):
 
 
 @dataclass
-class SdTransform:
-    """Column and feature standardisation learned on a study (to score new images)."""
+class FeatureTransform:
+    """Standardisations learned on one study (to score new images with its models)."""
 
     col_mu: np.ndarray
     col_sd: np.ndarray
+    mean_mu: np.ndarray
+    mean_sd: np.ndarray
     sd_mu: np.ndarray
     sd_sd: np.ndarray
 
 
-def sd_features(scores: np.ndarray, transform: SdTransform | None = None
-                ) -> tuple[np.ndarray, SdTransform]:
-    """The paper's ``sd`` feature set of a (n, J, F) score array.
+#: Backwards-compatible name.
+SdTransform = FeatureTransform
 
-    Z-score every annotation column over images, take the sd (ddof=1) across
-    annotators per feature, z-score over images -- equal to
-    ``group_design(...).matrix("sd")`` of the same study (tested). With
-    ``transform`` the standardisation of another study is applied instead.
+
+def moment_features(scores: np.ndarray, transform: FeatureTransform | None = None
+                    ) -> tuple[dict[str, np.ndarray], FeatureTransform]:
+    """The paper's ``mean``, ``sd`` and ``mean+sd`` feature sets of a (n, J, F) score array.
+
+    Z-score every annotation column over images; take the mean and the sd (ddof=1)
+    across annotators per feature; z-score each over images. Equal to
+    ``group_design(...).matrix(name)`` of the same study (tested). With ``transform``
+    the standardisations of another study are applied instead (new images scored by
+    models fitted on that study).
+
+    Returns
+    -------
+    sets : dict
+        ``"mean"``, ``"sd"`` (n, F) and ``"mean+sd"`` (n, 2F, mean columns first).
+    transform : FeatureTransform
     """
     n, J, F = scores.shape
     flat = scores.reshape(n, J * F)
-    if transform is None:
-        z, cmu, csd = _zscore_cols(flat)
-    else:
-        z, cmu, csd = _zscore_cols(flat, transform.col_mu, transform.col_sd)
+    t = transform
+    z, cmu, csd = _zscore_cols(flat) if t is None else _zscore_cols(flat, t.col_mu, t.col_sd)
     z = z.reshape(n, J, F)
-    # the sd of moments_across (ddof=1), without the higher moments it also computes
-    sd = (np.column_stack([z[:, :, f].std(axis=1, ddof=1) for f in range(F)]) if J > 1
-          else np.zeros((n, F)))
-    if transform is None:
-        out, smu, ssd = _zscore_cols(sd)
-    else:
-        out, smu, ssd = _zscore_cols(sd, transform.sd_mu, transform.sd_sd)
-    return out, SdTransform(cmu, csd, smu, ssd)
+    mean = z.mean(axis=1)
+    sd = z.std(axis=1, ddof=1) if J > 1 else np.zeros((n, F))
+    m, mmu, msd = _zscore_cols(mean) if t is None else _zscore_cols(mean, t.mean_mu, t.mean_sd)
+    s, smu, ssd = _zscore_cols(sd) if t is None else _zscore_cols(sd, t.sd_mu, t.sd_sd)
+    sets = {"mean": m, "sd": s, "mean+sd": np.hstack([m, s])}
+    return sets, FeatureTransform(cmu, csd, mmu, msd, smu, ssd)
+
+
+def sd_features(scores: np.ndarray, transform: FeatureTransform | None = None
+                ) -> tuple[np.ndarray, FeatureTransform]:
+    """The ``sd`` set of :func:`moment_features` and its transform."""
+    sets, tr = moment_features(scores, transform)
+    return sets["sd"], tr
 
 
 def n_folds(y: np.ndarray, wanted: int = 10) -> int:
@@ -334,208 +394,754 @@ def n_folds(y: np.ndarray, wanted: int = 10) -> int:
     return int(min(wanted, np.bincount(np.asarray(y, dtype=int), minlength=2).min()))
 
 
-def stratified_folds(y: np.ndarray, k: int, rng: np.random.Generator
-                     ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Stratified k-fold (train, test) index pairs: each class shuffled and dealt round-robin.
+# --- the cross-validated analysis of one study -------------------------------------------
 
-    A numpy equivalent of scikit-learn's shuffled ``StratifiedKFold`` (same fold sizes
-    up to one image per class; different random assignment), some 50 times faster --
-    the simulation draws hundreds of thousands of splits.
+@dataclass(frozen=True)
+class StudySettings:
+    """How one (simulated or permuted) study is analysed.
+
+    Attributes
+    ----------
+    sets : tuple of str
+        Feature sets cross-validated on the same splits (names of
+        :func:`moment_features`).
+    differences : tuple of (str, str)
+        Paired differences ``cvAUC(a) - cvAUC(b)``.
+    n_repeats : int
+        Stratified K-fold assignments of the cvAUC estimate.
+    n_boot, boot_repeats : int
+        Bootstrap-CV replicates and the fold assignments inside each
+        (:func:`analysis.cvstats.bootstrap_cv_splits`); 0 replicates skips the interval.
+    n_permutations, perm_repeats, h : int
+        Permutation test of ``perm_set`` (at most ``n_permutations``, each with its own
+        ``perm_repeats`` fold assignments; Besag-Clifford stop after ``h`` exceedances;
+        ``n_permutations = 0`` skips the test).
+    perm_set : str
+    estimator : {"mle", "firth"}
+    n_splits : int
+        Folds (fewer when the rarer class has fewer images, :func:`n_folds`).
+    pooled : bool
+        Also DeLong intervals of the pooled out-of-fold scores of repeat 0 (comparison).
+    pooled_boot : int
+        Replicates of a BCa interval of the pooled scores of ``perm_set`` (comparison;
+        0 skips it).
     """
-    y = np.asarray(y, dtype=int)
-    fold = np.empty(len(y), dtype=int)
-    for c in (0, 1):
-        pos = np.flatnonzero(y == c)
-        fold[rng.permutation(pos)] = (np.arange(pos.size) + (c * pos.size)) % k
+
+    sets: tuple[str, ...] = ("sd", "mean")
+    differences: tuple[tuple[str, str], ...] = (("mean", "sd"),)
+    n_repeats: int = 5
+    n_boot: int = 50
+    boot_repeats: int = cvstats.BOOT_CV_REPEATS
+    n_permutations: int = 99
+    perm_repeats: int = 2
+    h: int = 10
+    perm_set: str = "sd"
+    estimator: str = "mle"
+    n_splits: int = 10
+    pooled: bool = True
+    pooled_boot: int = 200
+
+    def __post_init__(self):
+        if self.n_permutations and self.perm_repeats > self.n_repeats:
+            raise ValueError("perm_repeats must not exceed n_repeats (the observed statistic "
+                             "uses the first perm_repeats repeats)")
+        if self.n_permutations and self.perm_set not in self.sets:
+            raise ValueError(f"perm_set {self.perm_set!r} is not among sets {self.sets}")
+        for a, b in self.differences:
+            if a not in self.sets or b not in self.sets:
+                raise ValueError(f"difference ({a}, {b}) needs both sets in {self.sets}")
+
+
+def quantity_names(settings: StudySettings) -> list[str]:
+    """``auc_<set>`` per set and ``diff_<a>_<b>`` per difference (column prefixes)."""
+    return ([f"auc_{s}" for s in settings.sets]
+            + [f"diff_{a}_{b}" for a, b in settings.differences])
+
+
+def _child_seq(seq: np.random.SeedSequence, j: int) -> np.random.SeedSequence:
+    """The ``j``-th child of ``seq`` (as ``seq.spawn`` would give), without spawning 0..j-1."""
+    return np.random.SeedSequence(seq.entropy, spawn_key=tuple(seq.spawn_key) + (j,))
+
+
+def _fold_splits(y: np.ndarray, k: int, states) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Stratified k-fold (train, test) pairs, one assignment per RandomState ``state``
+    (:func:`analysis.models.stratified_fold_numbers`, scikit-learn's assignment)."""
     idx = np.arange(len(y))
-    return [(idx[fold != f], idx[fold == f]) for f in range(k)]
+    out = []
+    for st in states:
+        fold = models.stratified_fold_numbers(y, k, int(st))
+        for f in range(k):
+            t = fold == f
+            out.append((idx[~t], idx[t]))
+    return out
 
 
-def cv_light(X: np.ndarray, labels: np.ndarray, splits: list[tuple[np.ndarray, np.ndarray]],
-             estimator: str = "mle") -> tuple[np.ndarray, list[np.ndarray]]:
-    """Fold AUCs and test scores of a batch of splits, straight from the batched engine.
+def _engine(X, Y, splits, estimator):
+    from . import engine
 
-    The same fits as :func:`analysis.models.cross_validate` with ``engine="batched"``
-    (tested equal), without building the per-split DataFrames that dominate its run
-    time on small studies.
+    return engine.cross_validate_batch(X, Y, splits, estimator=estimator, n_jobs=1, memo=False)
+
+
+def besag_clifford_pvalue(exceed: np.ndarray, n_permutations: int, h: int) -> tuple[float, int]:
+    """Sequential Monte Carlo p-value of Besag & Clifford (1991).
+
+    Parameters
+    ----------
+    exceed : array of bool
+        For the permutations run so far, in order: is the permuted statistic at least
+        the observed one? Must cover all ``n_permutations`` unless the ``h``-th
+        exceedance occurred.
+    n_permutations : int
+        Maximum number of permutations ``P``.
+    h : int
+        Stop at the ``h``-th exceedance.
 
     Returns
     -------
-    auc : ndarray (n_splits,)
-    scores : list of ndarray
-        Linear predictor of each split's test images.
+    p : float
+        ``h / L`` when the ``h``-th exceedance is permutation ``L``; otherwise
+        ``(1 + k) / (P + 1)`` with ``k`` exceedances among all ``P``.
+    used : int
+        Permutations the rule needed (``L`` or ``P``).
+
+    Notes
+    -----
+    The p-value is valid (``P(p <= u) <= u`` under exchangeability) for any ``h``
+    and ``P``. A stopped test has ``p >= h / P``; with ``h = 10`` and ``P = 99`` it
+    never rejects at 5%, so stopping changes no decision of the fixed
+    ``P``-permutation test with ``p < 0.05`` (which needs at most 3 exceedances).
+
+    References
+    ----------
+    Besag, J. & Clifford, P. (1991). Sequential Monte Carlo p-values. Biometrika 78,
+    301-304.
     """
-    from . import engine
+    e = np.asarray(exceed, dtype=bool)
+    c = np.cumsum(e)
+    hit = np.flatnonzero(c >= h)
+    if hit.size:
+        L = int(hit[0]) + 1
+        return h / L, L
+    if e.size < n_permutations:
+        raise ValueError(f"only {e.size} of {n_permutations} permutations and fewer than "
+                         f"{h} exceedances")
+    return (1.0 + int(c[-1]) if c.size else 1.0) / (n_permutations + 1), int(n_permutations)
 
-    res = engine.cross_validate_batch(X, labels, list(splits), estimator=estimator, n_jobs=1,
-                                      memo=False)
-    ts = res["test_scores"]
-    return (np.asarray(res["auc"], dtype=float),
-            [np.asarray(ts[i])[: len(te)] for i, (_, te) in enumerate(splits)])
 
+def analyse_study(Xs: dict[str, np.ndarray], y: np.ndarray, settings: StudySettings, *,
+                  seed_seq: np.random.SeedSequence) -> dict:
+    """Cross-validated analysis of one study: cvAUCs, their intervals, the permutation test.
 
-def analyse_study(sim: Simulated, *, n_permutations: int = DEFAULT_PERMUTATIONS,
-                  n_boot: int = DEFAULT_BOOT, seed_seq: np.random.SeedSequence,
-                  true_auc: bool = True, n_true: int = TRUE_AUC_IMAGES) -> dict:
-    """The sd-only analysis of one simulated study.
-
-    Plain-MLE logistic regression on the ``sd`` set, stratified k-fold CV
-    (:func:`n_folds`, :func:`stratified_folds`); a permutation test that re-runs the
-    CV on permuted labels with new folds (statistic: mean fold AUC, as
-    :func:`analysis.review.permutation_tests`), fitted by :func:`cv_light`;
-    DeLong and BCa 95% intervals of the pooled out-of-fold AUC; and the true AUC of the
-    model fitted on the whole study, on ``n_true`` new images rated by the same
-    annotators.
+    Parameters
+    ----------
+    Xs : dict
+        Design matrix of every set in ``settings.sets`` (same images, same order).
+    y : ndarray of 0/1
+    settings : StudySettings
+    seed_seq : SeedSequence
+        Children 0 (fold assignments of the estimate), 1 (bootstrap-CV), 2
+        (permutations; permutation ``j`` uses child ``j`` of child 2) and 3 (BCa).
 
     Returns
     -------
     dict
-        ``fold_mean_auc, pooled_auc, p_value, delong_low, delong_high, bca_low,
-        bca_high, true_auc, n_folds, n_null_nan``.
+        For each quantity ``q`` of :func:`quantity_names`: ``q`` (the estimate:
+        cvAUC over ``n_repeats`` assignments, or the difference of two on the same
+        folds), ``q_boot_se``, ``q_boot_low``, ``q_boot_high`` (bootstrap-CV interval,
+        :func:`analysis.cvstats.bootstrap_cv_interval`), ``q_nb_low``, ``q_nb_high``
+        (corrected repeated-CV t interval, :func:`analysis.cvstats.corrected_cv_interval`),
+        ``q_pooled``, ``q_delong_low``, ``q_delong_high`` (DeLong on the pooled scores of
+        repeat 0; paired DeLong for a difference), ``auc_<perm_set>_bca_low/high`` (BCa
+        interval of those pooled scores, ``pooled_boot`` replicates). Then ``n_folds``, ``perm_statistic``
+        (mean fold AUC of ``perm_set`` over the first ``perm_repeats`` repeats),
+        ``p_value`` (:func:`besag_clifford_pvalue`), ``n_perm_used``,
+        ``n_null_nan``.
+
+    Notes
+    -----
+    Every feature set is fitted on the same splits (estimate repeats and bootstrap
+    replicates), so the differences are paired. The observed splits and bootstrap
+    splits of a set go to the engine in one call; the ``perm_set``'s call also holds
+    the first block of permutations (20), later blocks double until the
+    ``h``-th exceedance or ``n_permutations``. Each permutation draws its own labels
+    and fold assignments from its own seed, so the result does not depend on the
+    blocks.
     """
-    seeds = seed_seq.spawn(4)
-    X, tr = sd_features(sim.scores)
-    y = sim.y
-    k = n_folds(y)
-    rng_split = np.random.default_rng(seeds[0])
-    perms = inference.stratified_permutations(y, n_permutations, np.random.default_rng(seeds[1]))
-    rng_perm_split = np.random.default_rng(seeds[2])
-    splits = stratified_folds(y, k, rng_split)
-    labels = [y] * len(splits)
-    for p in range(n_permutations):
-        sp = stratified_folds(perms[p], k, rng_perm_split)
-        splits += sp
-        labels += [perms[p]] * len(sp)
-    auc, scores = cv_light(X, np.asarray(labels), splits)
-    stat = auc.reshape(n_permutations + 1, k).mean(axis=1)
-    observed, null = float(stat[0]), stat[1:]
-    sc = np.empty(len(y))
-    for (_, test), s in zip(splits[:k], scores[:k], strict=True):
-        sc[test] = s
-    d = inference.delong_ci(y, sc)
-    rng = np.random.default_rng(seeds[3])
-    boot = inference.bootstrap_auc_ci(y, sc, n_boot=n_boot, rng=rng).set_index("method")
-    out = {"fold_mean_auc": observed, "pooled_auc": d["auc"],
-           "p_value": inference.permutation_pvalue(observed, null, "greater"),
-           "delong_low": d["low"], "delong_high": d["high"],
-           "bca_low": float(boot.loc["bca", "low"]), "bca_high": float(boot.loc["bca", "high"]),
-           "true_auc": np.nan, "n_folds": k, "n_null_nan": int((~np.isfinite(null)).sum())}
-    if true_auc:
-        fit = models.fit_logistic(X, y, "mle")
-        new = simulate(sim.params, n_true, n_melanoma=max(1, int(round(sim.y.mean() * n_true))),
-                       annotators=sim.annotators, rng=rng)
-        Xn, _ = sd_features(new.scores, tr)
-        out["true_auc"] = float(inference.auc(new.y, fit.linear_predictor(Xn)))
+    st = settings
+    y = np.asarray(y, dtype=int)
+    n = len(y)
+    k = n_folds(y, st.n_splits)
+    s_obs, s_boot, s_perm, s_bca = seed_seq.spawn(4)
+    obs = _fold_splits(y, k, s_obs.generate_state(st.n_repeats))
+    n_obs = len(obs)
+    boot = []
+    if st.n_boot > 0:
+        bs, _ = cvstats.bootstrap_cv_splits(y, n_boot=st.n_boot, n_repeats=st.boot_repeats,
+                                            n_splits=k, seed=int(s_boot.generate_state(1)[0]))
+        boot = [(s.train, s.test) for s in bs]
+    base = obs + boot
+    ratio = float(np.mean([len(te) / len(tr) for tr, te in obs]))
+
+    def perm_block(j0, m):
+        sp, lab = [], []
+        for j in range(j0, j0 + m):
+            rng = np.random.default_rng(_child_seq(s_perm, j))
+            yp = rng.permutation(y)
+            ps = _fold_splits(yp, k, rng.integers(0, 2**32, size=st.perm_repeats))
+            sp += ps
+            lab += [yp] * len(ps)
+        return sp, lab
+
+    out: dict = {}
+    obs_auc, pooled = {}, {}
+    block = min(20, st.n_permutations)
+    perm_first = None
+    for s in st.sets:
+        X = Xs[s]
+        splits, labels = list(base), None
+        if s == st.perm_set and st.n_permutations:
+            sp, lab = perm_block(0, block)
+            splits += sp
+            labels = np.vstack([np.broadcast_to(y, (len(base), n))] + [np.stack(lab)]).astype(np.int8)
+        res = _engine(X, y if labels is None else labels, splits, st.estimator)
+        auc = np.asarray(res["auc"], dtype=float)
+        obs_auc[s] = auc[:n_obs]
+        if boot:
+            out[f"_boot_{s}"] = np.nanmean(auc[n_obs:len(base)].reshape(st.n_boot, -1), axis=1)
+        if s == st.perm_set and st.n_permutations:
+            perm_first = auc[len(base):]
+        if st.pooled:
+            sc = np.empty(n)
+            ts = res["test_scores"]
+            for i, (_, te) in enumerate(obs[:k]):
+                sc[te] = np.asarray(ts[i])[: len(te)]
+            pooled[s] = sc
+
+    def fill(q, est, fold_values, reps, null, bounds, pooled_ci):
+        out[q] = float(est)
+        b = (cvstats.bootstrap_cv_interval(est, reps, null=null, bounds=bounds) if boot
+             else {"se": np.nan, "low": np.nan, "high": np.nan})
+        out[f"{q}_boot_se"], out[f"{q}_boot_low"], out[f"{q}_boot_high"] = b["se"], b["low"], b["high"]
+        nb = cvstats.corrected_cv_interval(fold_values, ratio, null=null)
+        out[f"{q}_nb_low"], out[f"{q}_nb_high"] = nb["low"], nb["high"]
+        if pooled_ci is not None:
+            out[f"{q}_pooled"], out[f"{q}_delong_low"], out[f"{q}_delong_high"] = pooled_ci
+
+    for s in st.sets:
+        d = inference.delong_ci(y, pooled[s]) if st.pooled else None
+        fill(f"auc_{s}", np.nanmean(obs_auc[s]), obs_auc[s], out.get(f"_boot_{s}"), 0.5, (0.0, 1.0),
+             None if d is None else (d["auc"], d["low"], d["high"]))
+    for a, b in st.differences:
+        d = inference.delong_paired(y, pooled[a], pooled[b]) if st.pooled else None
+        reps = (out[f"_boot_{a}"] - out[f"_boot_{b}"]) if boot else None
+        fill(f"diff_{a}_{b}", np.nanmean(obs_auc[a]) - np.nanmean(obs_auc[b]),
+             obs_auc[a] - obs_auc[b], reps, 0.0, (-1.0, 1.0),
+             None if d is None else (d["diff"], d["low"], d["high"]))
+    for s in st.sets:
+        out.pop(f"_boot_{s}", None)
+    if st.pooled and st.pooled_boot and st.perm_set in st.sets:
+        q = f"auc_{st.perm_set}"
+        b = inference.bootstrap_auc_ci(y, pooled[st.perm_set], n_boot=st.pooled_boot,
+                                       rng=np.random.default_rng(s_bca)).set_index("method")
+        out[f"{q}_bca_low"], out[f"{q}_bca_high"] = b.loc["bca", "low"], b.loc["bca", "high"]
+    out["n_folds"] = k
+    out.update(perm_statistic=np.nan, p_value=np.nan, n_perm_used=0, n_null_nan=0)
+    if st.n_permutations:
+        per = st.perm_repeats * k
+        observed = float(np.nanmean(obs_auc[st.perm_set][:per]))
+        stats_, done, auc = [], 0, perm_first
+        while True:
+            m = len(auc) // per
+            null = np.nanmean(auc.reshape(m, per), axis=1)
+            stats_.append(null)
+            done += m
+            exceed = np.concatenate(stats_) >= observed - 1e-12
+            if exceed.sum() >= st.h or done >= st.n_permutations:
+                break
+            m = min(2 * m, st.n_permutations - done)
+            sp, lab = perm_block(done, m)
+            auc = np.asarray(_engine(Xs[st.perm_set], np.stack(lab).astype(np.int8), sp,
+                                     st.estimator)["auc"], dtype=float)
+        null = np.concatenate(stats_)
+        p, used = besag_clifford_pvalue(exceed, st.n_permutations, st.h)
+        out.update(perm_statistic=observed, p_value=p, n_perm_used=used,
+                   n_null_nan=int((~np.isfinite(null[:used])).sum()))
     return out
 
 
-def _study_task(args):
-    params, n_images, n_annotators, seq, n_perm, n_boot, true_auc, n_true = args
-    # a child of the task's SeedSequence draws the study; analyse_study spawns its own
-    # children from a separate child, so the streams never overlap
-    draw_seq, analysis_seq = seq.spawn(2)
-    sim = simulate(params, n_images, n_annotators=n_annotators, rng=np.random.default_rng(draw_seq))
-    return analyse_study(sim, n_permutations=n_perm, n_boot=n_boot, seed_seq=analysis_seq,
-                         true_auc=true_auc, n_true=n_true)
+# --- tasks: studies drawn from a model or label permutations of real features ------------
+
+def _study_chunk(task):
+    """Analyse a chunk of studies. ``task = (source, n_images, n_annotators, seqs, settings)``;
+    ``source`` is a SimParams (generative model) or ``(Xs, y)`` (label permutations)."""
+    source, n_images, n_annotators, seqs, settings = task
+    rows = []
+    for seq in seqs:
+        draw_seq, analysis_seq = seq.spawn(2)
+        rng = np.random.default_rng(draw_seq)
+        if isinstance(source, SimParams):
+            sim = simulate(source, n_images, n_annotators=n_annotators, rng=rng)
+            Xs, _ = moment_features(sim.scores)
+            y = sim.y
+        else:
+            Xs, y0 = source
+            y = rng.permutation(y0)
+        rows.append(analyse_study(Xs, y, settings, seed_seq=analysis_seq))
+    return rows
 
 
-def run_condition_studies(params: SimParams, conditions: list[dict], *, n_datasets: int,
-                          n_permutations: int, n_boot: int, seed: int, true_auc: bool,
-                          n_jobs: int = 1, quiet: bool = False, desc: str = "simulate",
-                          key: int = 0, n_true: int = TRUE_AUC_IMAGES) -> pd.DataFrame:
-    """One row per simulated study of every condition (``n_images``, ``n_annotators``,
-    ``model``); study ``d`` of condition ``c`` is seeded by ``SeedSequence([seed, key, c, d])``,
-    so rows do not depend on ``n_jobs``."""
-    tasks, meta = [], []
-    for c, cond in enumerate(conditions):
-        for d in range(n_datasets):
-            seq = np.random.SeedSequence([seed, key, c, d])
-            tasks.append((cond["params"], cond["n_images"], cond["n_annotators"], seq,
-                          n_permutations, n_boot, true_auc, n_true))
-            meta.append({"model": cond["model"], "n_images": cond["n_images"],
-                         "n_annotators": cond["n_annotators"], "dataset": d})
-    # one BLAS thread per study and the active joblib backend (local or Dask), as every
-    # task list of the package
+#: Studies per worker task (fixed, so results do not depend on the number of workers).
+CHUNK_STUDIES = 8
+
+
+def run_studies(conditions: list[dict], settings: StudySettings, *, n_datasets: int, seed: int,
+                key: int, n_jobs: int = 1) -> pd.DataFrame:
+    """One row per study of every condition.
+
+    Parameters
+    ----------
+    conditions : list of dict
+        ``model`` (label), ``source`` (SimParams, or ``(Xs, y)`` of real features whose
+        labels are permuted), ``n_images``, ``n_annotators``.
+    settings : StudySettings
+    n_datasets, seed, key, n_jobs
+        Study ``d`` of condition ``c`` is seeded by ``SeedSequence([seed, key, c, d])``;
+        studies go to :func:`analysis.engine.parallel_map` in fixed chunks, so the
+        rows do not depend on ``n_jobs``.
+    """
     from . import engine
 
-    res = engine.parallel_map(_study_task, tasks, n_jobs=n_jobs, batch_size=4,
-                              wrap=lambda it: progress(it, desc=desc, quiet=quiet))
+    tasks, meta = [], []
+    for c, cond in enumerate(conditions):
+        seqs = [np.random.SeedSequence([seed, key, c, d]) for d in range(n_datasets)]
+        for a in range(0, n_datasets, CHUNK_STUDIES):
+            tasks.append((cond["source"], cond["n_images"], cond["n_annotators"],
+                          seqs[a:a + CHUNK_STUDIES], settings))
+        meta += [{"model": cond["model"], "n_images": cond["n_images"],
+                  "n_annotators": cond["n_annotators"], "dataset": d} for d in range(n_datasets)]
+    res = [r for chunk in engine.parallel_map(_study_chunk, tasks, n_jobs=n_jobs) for r in chunk]
     return pd.concat([pd.DataFrame(meta), pd.DataFrame(res)], axis=1)
 
 
-def binom_ci(k: int, n: int, alpha: float = 0.05) -> tuple[float, float]:
-    """Clopper-Pearson interval of a proportion."""
-    r = stats.binomtest(int(k), int(n)).proportion_ci(1 - alpha, method="exact")
-    return float(r.low), float(r.high)
+# --- the true value of the estimand under a generative model ------------------------------
+
+def _truth_chunk(task):
+    params, n_images, n_annotators, k, n_test, seqs, sets, estimator = task
+    n_mel = max(2, int(round(params.prevalence * n_images)))
+    n_train = int(round(n_images * (k - 1) / k))
+    m_train = int(round(n_mel * (k - 1) / k))
+    m_test = max(1, int(round(params.prevalence * n_test)))
+    rows = []
+    for seq in seqs:
+        rng = np.random.default_rng(seq)
+        ann = draw_annotators(params, n_annotators, rng)
+        tr = simulate(params, n_train, n_melanoma=m_train, annotators=ann, rng=rng)
+        te = simulate(params, n_test, n_melanoma=m_test, annotators=ann, rng=rng)
+        f_tr, transform = moment_features(tr.scores)
+        f_te, _ = moment_features(te.scores, transform)
+        # fit on the training draw (the engine's fit; its test fold is a dummy) and
+        # take the AUC of the linear predictor on the test draw
+        split = [(np.arange(n_train), np.arange(1))]
+        row = {}
+        for s in sets:
+            coef = _engine(f_tr[s], tr.y, split, estimator)["coef"][0]
+            row[s] = float(inference.auc(te.y, coef[0] + f_te[s] @ coef[1:]))
+        rows.append(row)
+    return rows
 
 
-@dataclass
-class Calibration:
-    studies: pd.DataFrame  # one row per study (model null / fitted)
-    summary: pd.DataFrame  # per model: KS, rejection rate, coverage with binomial CIs
-    elapsed: float
-
-
-def calibration(params: SimParams, *, n_datasets: int = 200, n_images: int = 96,
-                n_annotators: int = 6, n_permutations: int = DEFAULT_PERMUTATIONS,
-                n_boot: int = DEFAULT_BOOT, seed: int = models.DEFAULT_SEED, n_jobs: int = 1,
-                quiet: bool = False, n_true: int = TRUE_AUC_IMAGES) -> Calibration:
-    """Permutation p-values and CI coverage under the null and the fitted model.
+def true_values(params: SimParams, *, n_images: int = 96, n_annotators: int = 6,
+                sets: tuple[str, ...] = ("sd", "mean"),
+                differences: tuple[tuple[str, str], ...] = (("mean", "sd"),),
+                n_splits: int = 10, n_draws: int = 400, n_test: int = TRUE_AUC_IMAGES,
+                seed: int = models.DEFAULT_SEED, estimator: str = "mle",
+                n_jobs: int = 1) -> pd.DataFrame:
+    """Monte Carlo true value of the cvAUC estimand (and of paired differences).
 
     Parameters
     ----------
     params : SimParams
-        The fitted model; its :meth:`SimParams.null` is the no-signal model.
-    n_datasets, n_images, n_annotators, n_permutations, n_boot, seed, n_jobs, quiet
-        Studies per model; study size; permutations; BCa replicates; master seed
-        (study ``d`` of model ``c`` uses ``SeedSequence([seed, 1, c, d])``); workers.
-    n_true : int
-        Images of the independent draw that gives each fitted model's true AUC.
+    n_images, n_annotators, n_splits
+        The study whose cross-validation the estimand describes.
+    sets, differences
+        As :class:`StudySettings`.
+    n_draws : int
+        Training sets drawn.
+    n_test : int
+        Images of each independent test draw.
+    seed, estimator, n_jobs
+
+    Returns
+    -------
+    DataFrame
+        One row per quantity (:func:`quantity_names`): ``truth`` and ``truth_mc_se``
+        (Monte Carlo standard error), ``n_draws``.
+
+    Notes
+    -----
+    The cvAUC of a study of ``n`` images estimates the expected AUC of a model
+    trained on ``n (K-1)/K`` of them: ``E_T[AUC(f_T)]``, the expectation over
+    training sets ``T`` (and crowds: each draw has new annotators, as a new study
+    would) of the population AUC of the model fitted on ``T``. Draw ``d``
+    (``SeedSequence([seed, 4, d])``) simulates a training set of
+    ``round(n (K-1)/K)`` images (``round(m (K-1)/K)`` melanomas) and ``n_test`` new
+    images rated by the same annotators, standardises both with the training set's
+    column and moment scales, fits each set on the training set and takes the AUC
+    on the test draw. For a difference the same draws fit both sets.
+    """
+    from . import engine
+
+    seqs = [np.random.SeedSequence([seed, 4, d]) for d in range(n_draws)]
+    tasks = [(params, n_images, n_annotators, n_splits, n_test, seqs[a:a + 25], tuple(sets),
+              estimator) for a in range(0, n_draws, 25)]
+    draws = pd.DataFrame([r for ch in engine.parallel_map(_truth_chunk, tasks, n_jobs=n_jobs)
+                          for r in ch])
+    rows = []
+    for s in sets:
+        v = draws[s].to_numpy()
+        rows.append({"quantity": f"auc_{s}", "truth": float(v.mean()),
+                     "truth_mc_se": float(v.std(ddof=1) / np.sqrt(len(v))), "n_draws": n_draws})
+    for a, b in differences:
+        v = (draws[a] - draws[b]).to_numpy()
+        rows.append({"quantity": f"diff_{a}_{b}", "truth": float(v.mean()),
+                     "truth_mc_se": float(v.std(ddof=1) / np.sqrt(len(v))), "n_draws": n_draws})
+    return pd.DataFrame(rows)
+
+
+def _null_truth(settings: StudySettings) -> pd.DataFrame:
+    """Under no signal every fitted model's population AUC is exactly 1/2."""
+    q = quantity_names(settings)
+    return pd.DataFrame({"quantity": q, "truth": [0.5 if x.startswith("auc_") else 0.0 for x in q],
+                         "truth_mc_se": 0.0, "n_draws": 0})
+
+
+# --- calibration of the generative model to the observed cvAUC ---------------------------
+
+def _cv_auc_chunk(task):
+    params, n_images, n_annotators, seqs, n_repeats, estimator = task
+    out = []
+    for seq in seqs:
+        draw_seq, fold_seq = seq.spawn(2)
+        sim = simulate(params, n_images, n_annotators=n_annotators,
+                       rng=np.random.default_rng(draw_seq))
+        X, _ = sd_features(sim.scores)
+        sp = _fold_splits(sim.y, n_folds(sim.y), fold_seq.generate_state(n_repeats))
+        out.append(float(np.nanmean(_engine(X, sim.y, sp, estimator)["auc"])))
+    return out
+
+
+def model_cv_auc(params: SimParams, *, n_images: int = 96, n_annotators: int = 6,
+                 n_studies: int = 200, n_repeats: int = 2, seed: int = models.DEFAULT_SEED,
+                 estimator: str = "mle", n_jobs: int = 1) -> tuple[float, float]:
+    """Expected cvAUC of the sd features under ``params``, by a fixed-seed Monte Carlo.
+
+    Study ``d`` is seeded by ``SeedSequence([seed, 3, d])`` whatever ``params`` are:
+    the same standard normal draws for every parameter value (common random numbers),
+    so that the estimate is a smooth, reproducible function of the parameters.
+
+    Returns
+    -------
+    mean, mc_se : float
+        Mean over studies of the cvAUC (``n_repeats`` stratified 10-fold
+        assignments) and its Monte Carlo standard error.
+    """
+    from . import engine
+
+    seqs = [np.random.SeedSequence([seed, 3, d]) for d in range(n_studies)]
+    tasks = [(params, n_images, n_annotators, seqs[a:a + 25], n_repeats, estimator)
+             for a in range(0, n_studies, 25)]
+    v = np.array([x for ch in engine.parallel_map(_cv_auc_chunk, tasks, n_jobs=n_jobs) for x in ch])
+    return float(v.mean()), float(v.std(ddof=1) / np.sqrt(len(v)))
+
+
+def observed_cv_auc(design: GroupDesign, *, feature_set: str = "sd",
+                    n_repeats: int = OBSERVED_REPEATS, seed: int = models.DEFAULT_SEED,
+                    estimator: str = "mle") -> float:
+    """cvAUC of a group: mean fold AUC over ``n_repeats`` stratified 10-fold assignments
+    (:func:`analysis.models.stratified_splits` with ``seed``)."""
+    y = design.labels
+    sp = models.stratified_splits(y, n_splits=n_folds(y), n_repeats=n_repeats, seed=seed)
+    cv = models.cross_validate(design.matrix(feature_set), y, sp, estimator=estimator)
+    return float(cv.folds["auc"].mean())
+
+
+def calibrate_to_group(design: GroupDesign, *, params: SimParams | None = None,
+                       n_repeats: int = OBSERVED_REPEATS, n_studies: int = 200,
+                       mc_repeats: int = 1, xtol: float = 5e-3,
+                       seed: int = models.DEFAULT_SEED, estimator: str = "mle",
+                       n_jobs: int = 1) -> SimParams:
+    """The model fitted to a group, shrunk so that its expected sd cvAUC equals the group's.
+
+    Parameters
+    ----------
+    design : GroupDesign
+        The group (default use: group 7).
+    params : SimParams, optional
+        The unshrunk model; default :func:`fit_to_group` of ``design``.
+    n_repeats : int
+        Fold assignments of the observed cvAUC (:func:`observed_cv_auc`, seed ``seed``).
+    n_studies, mc_repeats : int
+        Monte Carlo of the model's expected cvAUC (:func:`model_cv_auc`): studies of the
+        group's size and number of annotators, each cross-validated over
+        ``mc_repeats`` fold assignments.
+    xtol : float
+        Tolerance of the shrinkage factor.
+    seed, estimator, n_jobs
+
+    Returns
+    -------
+    SimParams
+        ``params.shrink(lambda)`` with ``shrinkage = lambda``, ``target_cv_auc`` (the
+        observed cvAUC) and ``model_cv_auc`` (the Monte Carlo expected cvAUC at lambda,
+        MC standard error in ``model_cv_auc_se``).
+
+    Notes
+    -----
+    The method-of-moments fit ignores that rounding and clipping couple the spread
+    of the scores to their mean, and overstates the signal (expected sd cvAUC about
+    0.85 against about 0.77 observed for group 7). The class-dependent parameters
+    are shrunk by one factor (:meth:`SimParams.shrink`): ``mu1 -> lambda mu1`` and
+    ``log(sigma1 / sigma0) -> lambda log(sigma1 / sigma0)`` at the class-pooled noise
+    variance, so ``lambda = 1`` is the fit and ``lambda = 0`` the null model.
+    ``lambda`` solves ``E_lambda[cvAUC] = target`` by Brent's method on
+    ``[0, 1]`` (a deterministic root search: the Monte Carlo uses common random
+    numbers, :func:`model_cv_auc`); if even ``lambda = 1`` falls short of the target,
+    ``lambda = 1`` is returned and ``model_cv_auc`` shows the gap.
+    """
+    from scipy.optimize import brentq
+
+    base = fit_to_group(design) if params is None else params
+    target = observed_cv_auc(design, n_repeats=n_repeats, seed=seed, estimator=estimator)
+    kw = dict(n_images=design.n_images, n_annotators=len(design.annotators), n_studies=n_studies,
+              n_repeats=mc_repeats, seed=seed, estimator=estimator, n_jobs=n_jobs)
+    # under the null model (lambda = 0) every fold AUC has expectation exactly 1/2
+    cache: dict[float, tuple[float, float]] = {0.0: (0.5, 0.0)}
+
+    def f(lam):
+        if lam not in cache:
+            cache[lam] = model_cv_auc(base.shrink(lam), **kw)
+        return cache[lam][0] - target
+
+    if f(1.0) <= 0:
+        lam = 1.0
+    elif f(0.0) >= 0:
+        lam = 0.0
+    else:
+        lam = float(brentq(f, 0.0, 1.0, xtol=xtol))
+    f(lam)
+    return replace(base.shrink(lam), shrinkage=lam, target_cv_auc=target,
+                   model_cv_auc=cache[lam][0], model_cv_auc_se=cache[lam][1])
+
+
+# --- calibration of the intervals and the test, and power -------------------------------
+
+def binom_ci(k: int, n: int, alpha: float = 0.05) -> tuple[float, float]:
+    """Clopper-Pearson interval of a proportion."""
+    if n == 0:
+        return float("nan"), float("nan")
+    r = stats.binomtest(int(k), int(n)).proportion_ci(1 - alpha, method="exact")
+    return float(r.low), float(r.high)
+
+
+METHODS = {"bootstrap_cv": ("boot_low", "boot_high"), "corrected_t": ("nb_low", "nb_high"),
+           "delong_pooled": ("delong_low", "delong_high"), "bca_pooled": ("bca_low", "bca_high")}
+
+
+def coverage_table(studies: pd.DataFrame, truth: pd.DataFrame, settings: StudySettings,
+                   alpha: float = ALPHA) -> pd.DataFrame:
+    """Tidy coverage and rejection rates of the studies of every model.
+
+    Parameters
+    ----------
+    studies : DataFrame
+        :func:`run_studies` rows (column ``model``).
+    truth : DataFrame
+        ``model, quantity, truth, truth_mc_se``.
+
+    Returns
+    -------
+    DataFrame
+        One row per (model, quantity, method): ``n_datasets``, ``truth``,
+        ``truth_mc_se``, ``mean_estimate``, ``sd_estimate``, ``coverage`` (share of
+        intervals containing the truth) with Clopper-Pearson ``cov_low``/``cov_high``,
+        ``miss_below`` / ``miss_above`` (share of intervals entirely below / above
+        the truth), ``mean_width``, ``mean_boot_se`` (bootstrap-CV rows); and per model
+        one row ``method = "permutation"`` (quantity ``auc_<perm_set>``) with
+        ``rejection_rate`` (p < alpha), ``rej_low``/``rej_high`` and
+        ``mean_permutations``.
+    """
+    rows = []
+    for model, g in studies.groupby("model", sort=False):
+        n = len(g)
+        for q in quantity_names(settings):
+            tr = truth[(truth["model"] == model) & (truth["quantity"] == q)].iloc[0]
+            for method, (lo, hi) in METHODS.items():
+                if f"{q}_{lo}" not in g or g[f"{q}_{lo}"].isna().all():
+                    continue
+                low, high = g[f"{q}_{lo}"].to_numpy(), g[f"{q}_{hi}"].to_numpy()
+                t = float(tr["truth"])
+                cov = int(((low <= t) & (t <= high)).sum())
+                c_lo, c_hi = binom_ci(cov, n)
+                est = g[f"{q}_pooled"] if method.endswith("_pooled") else g[q]
+                rows.append({"model": model, "quantity": q, "method": method, "n_datasets": n,
+                             "truth": t, "truth_mc_se": float(tr["truth_mc_se"]),
+                             "mean_estimate": float(est.mean()), "sd_estimate": float(est.std()),
+                             "coverage": cov / n, "cov_low": c_lo, "cov_high": c_hi,
+                             "miss_below": float((high < t).mean()),
+                             "miss_above": float((low > t).mean()),
+                             "mean_width": float(np.mean(high - low)),
+                             "mean_boot_se": (float(g[f"{q}_boot_se"].mean())
+                                              if method == "bootstrap_cv" else np.nan)})
+        if settings.n_permutations:
+            rej = int((g["p_value"] < alpha).sum())
+            r_lo, r_hi = binom_ci(rej, n)
+            rows.append({"model": model, "quantity": f"auc_{settings.perm_set}",
+                         "method": "permutation", "n_datasets": n,
+                         "mean_estimate": float(g["perm_statistic"].mean()),
+                         "rejection_rate": rej / n, "rej_low": r_lo, "rej_high": r_hi,
+                         "mean_permutations": float(g["n_perm_used"].mean())})
+    return pd.DataFrame(rows)
+
+
+@dataclass
+class Calibration:
+    studies: pd.DataFrame  # one row per study (models permuted / null / fitted)
+    summary: pd.DataFrame  # one row per model (wide: KS, rejection rate, sd coverages)
+    coverage: pd.DataFrame  # tidy: model x quantity x method
+    truth: pd.DataFrame  # model x quantity: true value of the estimand
+    settings: dict
+    elapsed: float
+
+
+def calibration(params: SimParams, *, design: GroupDesign | None = None,
+                n_datasets: int = CAL_DATASETS, n_images: int = 96, n_annotators: int = 6,
+                n_permutations: int = DEFAULT_PERMUTATIONS, n_repeats: int = CAL_REPEATS,
+                n_boot: int = DEFAULT_BOOT, boot_repeats: int = cvstats.BOOT_CV_REPEATS,
+                perm_repeats: int = PERM_REPEATS, h: int = BC_H,
+                n_truth: int = TRUTH_DRAWS, n_true: int = TRUE_AUC_IMAGES,
+                sets: tuple[str, ...] = ("sd", "mean"),
+                differences: tuple[tuple[str, str], ...] = (("mean", "sd"),),
+                estimator: str = "mle", seed: int = models.DEFAULT_SEED, n_jobs: int = 1,
+                quiet: bool = True, n_boot_pooled: int = 200) -> Calibration:
+    """Coverage of the cvAUC intervals and level of the permutation test, by simulation.
+
+    Parameters
+    ----------
+    params : SimParams
+        The generative model (use :func:`calibrate_to_group`); its
+        :meth:`SimParams.null` is the generative null.
+    design : GroupDesign, optional
+        Real features whose label permutations are the first null model
+        (``permuted``: group 7's ``sets``, its labels permuted per data set). Without
+        it only the generative models are run.
+    n_datasets : int
+        Data sets per model.
+    n_images, n_annotators : int
+        Size of the generative studies (group 7: 96 images, 6 annotators).
+    n_permutations, perm_repeats, h
+        Permutation test of the sd features: at most ``n_permutations`` permutations,
+        statistic = mean fold AUC over ``perm_repeats`` fold assignments (observed and
+        each permutation), Besag-Clifford stop after ``h`` exceedances.
+    n_repeats, n_boot, boot_repeats
+        Fold assignments of each study's cvAUC; bootstrap-CV replicates and fold
+        assignments per replicate.
+    n_truth, n_true
+        Monte Carlo of the fitted model's true values (:func:`true_values`).
+    sets, differences, estimator
+        As :class:`StudySettings`.
+    seed, n_jobs, quiet
+        Study ``d`` of model ``c`` uses ``SeedSequence([seed, 1, c, d])``; results do
+        not depend on ``n_jobs``. ``quiet`` is accepted for compatibility.
+    n_boot_pooled : int
+        Replicates of the BCa interval of the pooled scores (comparison; 0 skips it).
 
     Returns
     -------
     Calibration
-        ``summary`` rows per model (``null``, ``fitted``): ``ks_statistic``,
-        ``ks_p`` (one-sample Kolmogorov-Smirnov of the p-values against U(0, 1)),
-        ``rejection_rate`` (p < 0.05) with Clopper-Pearson CI, ``coverage_delong``
-        and ``coverage_bca`` (share of 95% intervals of the pooled out-of-fold AUC
-        that contain the true AUC) with Clopper-Pearson CIs, ``mean_true_auc``,
-        ``mean_pooled_auc``.
+        ``coverage``: tidy rows of :func:`coverage_table`. ``summary``: one row per
+        model with ``ks_statistic``, ``ks_p`` (Kolmogorov-Smirnov of the p-values
+        against U(0, 1)), ``rejection_rate`` with ``rejection_low/high``,
+        ``coverage_bootstrap_cv``, ``coverage_corrected_t``, ``coverage_delong``,
+        ``coverage_bca`` (each with ``_low/_high``; interval of the sd cvAUC; the last
+        two are intervals of pooled out-of-fold scores), the same for the
+        paired difference (``coverage_diff_*``), ``mean_true_auc`` (truth),
+        ``mean_cv_auc``, ``mean_pooled_auc``, ``mean_permutations``.
 
     Notes
     -----
-    A Monte-Carlo permutation p-value takes values ``k / (B + 1)``; under the null
-    it is (discretely) uniform, which the KS test against the continuous uniform
-    judges slightly conservatively.
+    Models: ``permuted`` (label permutations of ``design``; truth 1/2 and 0),
+    ``null`` (generative null; truth 1/2 and 0) and ``fitted`` (``params``; truth by
+    :func:`true_values`). Under a null model every fitted model's population AUC is
+    exactly 1/2, so the truth needs no Monte Carlo. The permutation p-value is
+    Besag-Clifford's (:func:`besag_clifford_pvalue`): it takes values ``h / L`` or
+    ``(k + 1) / (P + 1)``; under the null it is valid but discrete, which the KS test
+    against the continuous uniform judges slightly conservatively.
     """
     t0 = time.perf_counter()
-    conds = [{"model": "null", "params": params.null(), "n_images": n_images,
-              "n_annotators": n_annotators},
-             {"model": "fitted", "params": params, "n_images": n_images,
-              "n_annotators": n_annotators}]
-    st = run_condition_studies(params, conds, n_datasets=n_datasets, n_permutations=n_permutations,
-                               n_boot=n_boot, seed=seed, true_auc=True, n_jobs=n_jobs, quiet=quiet,
-                               desc="calibration", key=1, n_true=n_true)
+    st = StudySettings(sets=tuple(sets), differences=tuple(map(tuple, differences)),
+                       n_repeats=n_repeats, n_boot=n_boot, boot_repeats=boot_repeats,
+                       n_permutations=n_permutations, perm_repeats=perm_repeats, h=h,
+                       estimator=estimator, pooled_boot=n_boot_pooled)
+    conds = []
+    if design is not None:
+        conds.append({"model": "permuted", "source": ({s: design.matrix(s) for s in st.sets},
+                                                      design.labels),
+                      "n_images": design.n_images, "n_annotators": len(design.annotators)})
+    conds += [{"model": "null", "source": params.null(), "n_images": n_images,
+               "n_annotators": n_annotators},
+              {"model": "fitted", "source": params, "n_images": n_images,
+               "n_annotators": n_annotators}]
+    studies = run_studies(conds, st, n_datasets=n_datasets, seed=seed, key=1, n_jobs=n_jobs)
+    truth = pd.concat([_null_truth(st).assign(model=c["model"]) for c in conds[:-1]]
+                      + [true_values(params, n_images=n_images, n_annotators=n_annotators,
+                                     sets=st.sets, differences=st.differences,
+                                     n_draws=n_truth, n_test=n_true, seed=seed,
+                                     estimator=estimator, n_jobs=n_jobs).assign(model="fitted")],
+                      ignore_index=True)
+    truth = truth[["model", "quantity", "truth", "truth_mc_se", "n_draws"]]
+    cov = coverage_table(studies, truth, st)
+    summary = _wide_summary(studies, cov, st)
+    settings = {"n_datasets": n_datasets, "n_images": n_images, "n_annotators": n_annotators,
+                "n_repeats": n_repeats, "n_boot": n_boot, "boot_repeats": boot_repeats,
+                "n_permutations": n_permutations, "perm_repeats": perm_repeats, "h": h,
+                "n_truth": n_truth, "n_true": n_true, "estimator": estimator, "seed": seed}
+    return Calibration(studies, summary, cov, truth, settings, time.perf_counter() - t0)
+
+
+def _wide_summary(studies: pd.DataFrame, cov: pd.DataFrame, st: StudySettings) -> pd.DataFrame:
+    """One row per model with the figures the report quotes (from the tidy table)."""
     rows = []
-    for model, g in st.groupby("model", sort=False):
-        ks = stats.kstest(g["p_value"], "uniform")
-        n = len(g)
-        rej = int((g["p_value"] < ALPHA).sum())
-        cov_d = int(((g["delong_low"] <= g["true_auc"]) & (g["true_auc"] <= g["delong_high"])).sum())
-        cov_b = int(((g["bca_low"] <= g["true_auc"]) & (g["true_auc"] <= g["bca_high"])).sum())
-        r_lo, r_hi = binom_ci(rej, n)
-        d_lo, d_hi = binom_ci(cov_d, n)
-        b_lo, b_hi = binom_ci(cov_b, n)
-        rows.append({"model": model, "n_datasets": n, "n_images": n_images,
-                     "n_annotators": n_annotators, "n_permutations": n_permutations,
-                     "ks_statistic": float(ks.statistic), "ks_p": float(ks.pvalue),
-                     "rejection_rate": rej / n, "rejection_low": r_lo, "rejection_high": r_hi,
-                     "coverage_delong": cov_d / n, "coverage_delong_low": d_lo,
-                     "coverage_delong_high": d_hi, "coverage_bca": cov_b / n,
-                     "coverage_bca_low": b_lo, "coverage_bca_high": b_hi,
-                     "mean_true_auc": float(g["true_auc"].mean()),
-                     "mean_pooled_auc": float(g["pooled_auc"].mean())})
-    return Calibration(st, pd.DataFrame(rows), time.perf_counter() - t0)
+    auc_q = f"auc_{st.perm_set}" if st.perm_set in st.sets else f"auc_{st.sets[0]}"
+    diff_q = f"diff_{st.differences[0][0]}_{st.differences[0][1]}" if st.differences else None
+    for model, g in studies.groupby("model", sort=False):
+        c = cov[cov["model"] == model]
+        row = {"model": model, "n_datasets": len(g), "n_images": int(g["n_images"].iloc[0]),
+               "n_annotators": int(g["n_annotators"].iloc[0]),
+               "n_permutations": st.n_permutations}
+        if st.n_permutations:
+            ks = stats.kstest(g["p_value"], "uniform")
+            perm = c[c["method"] == "permutation"].iloc[0]
+            row.update(ks_statistic=float(ks.statistic), ks_p=float(ks.pvalue),
+                       rejection_rate=perm["rejection_rate"], rejection_low=perm["rej_low"],
+                       rejection_high=perm["rej_high"],
+                       mean_permutations=perm["mean_permutations"])
+        for prefix, q in (("coverage", auc_q), ("coverage_diff", diff_q)):
+            for method, name in (("bootstrap_cv", "bootstrap_cv"), ("corrected_t", "corrected_t"),
+                                 ("delong_pooled", "delong"), ("bca_pooled", "bca")):
+                r = c[(c["quantity"] == q) & (c["method"] == method)]
+                if q is None or r.empty:
+                    continue
+                r = r.iloc[0]
+                row[f"{prefix}_{name}"] = r["coverage"]
+                row[f"{prefix}_{name}_low"] = r["cov_low"]
+                row[f"{prefix}_{name}_high"] = r["cov_high"]
+        tr = c[(c["quantity"] == auc_q)]
+        row["mean_true_auc"] = float(tr["truth"].iloc[0])
+        row["mean_cv_auc"] = float(g[auc_q].mean())
+        if f"{auc_q}_pooled" in g:
+            row["mean_pooled_auc"] = float(g[f"{auc_q}_pooled"].mean())
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 @dataclass
@@ -547,40 +1153,89 @@ class Power:
 
 def power(params: SimParams, *, n_images: tuple[int, ...] = POWER_IMAGES,
           n_annotators: tuple[int, ...] = POWER_ANNOTATORS, n_datasets: int = DEFAULT_DATASETS,
-          n_permutations: int = DEFAULT_PERMUTATIONS, seed: int = models.DEFAULT_SEED,
-          n_jobs: int = 1, quiet: bool = False) -> Power:
-    """Power of the sd-only permutation test against images and annotators.
+          n_permutations: int = DEFAULT_PERMUTATIONS, perm_repeats: int = PERM_REPEATS,
+          h: int = BC_H, estimator: str = "mle", seed: int = models.DEFAULT_SEED,
+          n_jobs: int = 1, quiet: bool = True) -> Power:
+    """Power of the repeated-CV permutation test of the sd features against images and annotators.
 
     Parameters
     ----------
     params : SimParams
-        Alternative (e.g. the fit to group 7); prevalence as in ``params``.
+        Alternative (use :func:`calibrate_to_group`); prevalence as in ``params``.
     n_images, n_annotators : tuple of int
         The grid.
-    n_datasets, n_permutations, seed, n_jobs, quiet
+    n_datasets, n_permutations, perm_repeats, h, estimator, seed, n_jobs
+        As :func:`calibration`; condition ``c`` study ``d`` uses
+        ``SeedSequence([seed, 2, c, d])``. ``quiet`` is accepted for compatibility.
 
     Returns
     -------
     Power
         ``summary``: one row per condition, ``power`` = share of studies with
-        permutation p < 0.05, Clopper-Pearson ``power_low``/``power_high``,
-        ``mean_pooled_auc``, ``mean_fold_mean_auc``.
+        p < 0.05 (Besag-Clifford p-value, stop after ``h`` exceedances), Clopper-Pearson
+        ``power_low``/``power_high``, ``mean_fold_mean_auc`` (the test's statistic),
+        ``mean_pooled_auc``, ``mean_permutations``.
     """
     t0 = time.perf_counter()
-    conds = [{"model": "fitted", "params": params, "n_images": n, "n_annotators": j}
+    st = StudySettings(sets=("sd",), differences=(), n_repeats=perm_repeats, n_boot=0,
+                       n_permutations=n_permutations, perm_repeats=perm_repeats, h=h,
+                       estimator=estimator, pooled_boot=0)
+    conds = [{"model": "fitted", "source": params, "n_images": n, "n_annotators": j}
              for n in n_images for j in n_annotators]
-    st = run_condition_studies(params, conds, n_datasets=n_datasets, n_permutations=n_permutations,
-                               n_boot=100, seed=seed, true_auc=False, n_jobs=n_jobs, quiet=quiet,
-                               desc="power", key=2)
+    st_ = run_studies(conds, st, n_datasets=n_datasets, seed=seed, key=2, n_jobs=n_jobs)
     rows = []
-    for (n, j), g in st.groupby(["n_images", "n_annotators"], sort=True):
+    for (n, j), g in st_.groupby(["n_images", "n_annotators"], sort=True):
         k = int((g["p_value"] < ALPHA).sum())
         lo, hi = binom_ci(k, len(g))
         rows.append({"n_images": n, "n_annotators": j, "n_datasets": len(g),
-                     "n_permutations": n_permutations, "power": k / len(g), "power_low": lo,
-                     "power_high": hi, "mean_pooled_auc": float(g["pooled_auc"].mean()),
-                     "mean_fold_mean_auc": float(g["fold_mean_auc"].mean())})
-    return Power(st, pd.DataFrame(rows), time.perf_counter() - t0)
+                     "n_permutations": n_permutations, "perm_repeats": perm_repeats, "h": h,
+                     "power": k / len(g), "power_low": lo, "power_high": hi,
+                     "mean_pooled_auc": float(g["auc_sd_pooled"].mean()),
+                     "mean_fold_mean_auc": float(g["perm_statistic"].mean()),
+                     "mean_permutations": float(g["n_perm_used"].mean())})
+    return Power(st_, pd.DataFrame(rows), time.perf_counter() - t0)
+
+
+def coverage_sentence(cal: Calibration) -> str:
+    """The calibration in one paragraph (every figure computed from ``cal.coverage``)."""
+    c = cal.coverage
+    names = {"permuted": "label permutations of group 7", "null": "the generative null",
+             "fitted": "the calibrated model"}
+    models_ = [m for m in names if m in set(c["model"])]
+
+    def cov(model, quantity, method):
+        r = c[(c["model"] == model) & (c["quantity"] == quantity) & (c["method"] == method)]
+        if r.empty:
+            return None
+        r = r.iloc[0]
+        return f"{r['coverage']:.1%} [{r['cov_low']:.1%}, {r['cov_high']:.1%}]"
+
+    def listing(quantity, method):
+        parts = [f"{cov(m, quantity, method)} under {names[m]}" for m in models_
+                 if cov(m, quantity, method) is not None]
+        return "; ".join(parts)
+
+    st = cal.settings
+    diffs = sorted(q for q in c["quantity"].unique() if q.startswith("diff_"))
+    out = [f"Over {st['n_datasets']} simulated data sets per model, the 95% bootstrap-CV "
+           f"interval of the sd features' cvAUC covered the true value in "
+           f"{listing('auc_sd', 'bootstrap_cv')}"]
+    if diffs:
+        a, b = diffs[0][5:].split("_", 1)
+        out.append(f"for the paired difference cvAUC({a}) - cvAUC({b}): "
+                   f"{listing(diffs[0], 'bootstrap_cv')}")
+    out.append(f"the corrected repeated-CV t interval covered {listing('auc_sd', 'corrected_t')}, "
+               f"and DeLong on pooled out-of-fold scores {listing('auc_sd', 'delong_pooled')} "
+               f"(Clopper-Pearson 95% intervals in brackets)")
+    perm = c[c["method"] == "permutation"].set_index("model")
+    if len(perm):
+        rej = "; ".join(f"{perm.loc[m, 'rejection_rate']:.1%} [{perm.loc[m, 'rej_low']:.1%}, "
+                        f"{perm.loc[m, 'rej_high']:.1%}] under {names[m]}" for m in models_
+                        if m in perm.index)
+        out.append(f"the repeated-CV permutation test of the sd features ({st['perm_repeats']} "
+                   f"fold assignments per statistic, at most {st['n_permutations']} "
+                   f"permutations, stopped after {st['h']} exceedances) rejected at 5% in {rej}")
+    return ". ".join(x[0].upper() + x[1:] for x in out) + "."
 
 
 def power_sentence(summary: pd.DataFrame, target: float = 0.8) -> str:
