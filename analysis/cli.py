@@ -236,14 +236,16 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     t0 = time.perf_counter()
-    params = sim.fit_to_group(reproduce.load_group())
-    cal = sim.calibration(params, n_datasets=args.calibration_datasets,
+    design = reproduce.load_group()
+    params = sim.calibrate_to_group(design, seed=args.seed, n_jobs=args.jobs)
+    cal = sim.calibration(params, design=design, n_datasets=args.calibration_datasets,
                           n_permutations=args.permutations, seed=args.seed, n_jobs=args.jobs,
                           quiet=args.quiet)
     pw = sim.power(params, n_images=tuple(args.images), n_annotators=tuple(args.annotators),
                    n_datasets=args.datasets, n_permutations=args.permutations, seed=args.seed,
                    n_jobs=args.jobs, quiet=args.quiet)
     tables = {"parameters.csv": params.tidy(), "calibration.csv": cal.summary,
+              "coverage.csv": cal.coverage, "truth.csv": cal.truth,
               "calibration_studies.csv": cal.studies, "power.csv": pw.summary,
               "power_studies.csv": pw.studies}
     elapsed = time.perf_counter() - t0
@@ -252,10 +254,12 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         "power_datasets": args.datasets, "power_images": list(args.images),
         "power_annotators": list(args.annotators), "calibration_seconds": round(cal.elapsed, 3),
         "power_seconds": round(pw.elapsed, 3), "elapsed_seconds": round(elapsed, 3),
+        "shrinkage": params.shrinkage, "target_cv_auc": params.target_cv_auc,
+        "model_cv_auc": params.model_cv_auc, "coverage_sentence": sim.coverage_sentence(cal),
         "power_sentence": sim.power_sentence(pw.summary)}, "simulate")
     _write_outputs(args.work, tables, man)
     if not args.quiet:
-        print(cal.summary.T.to_string())
+        print(sim.coverage_sentence(cal))
         print(sim.power_sentence(pw.summary))
         print(f"wrote {', '.join(tables)} and manifest.json to {out} in {elapsed:.1f} s")
     return 0

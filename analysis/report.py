@@ -527,6 +527,36 @@ class ReportData:
         sub = f.loc[f["missing"] == "impute", "n_imputed_images"]
         return int(sub.iloc[0]) if len(sub) else 0
 
+    @property
+    def coverage_sentence(self) -> str:
+        return sim.coverage_sentence(self.calibration)
+
+    @property
+    def coverage_display(self) -> pd.DataFrame:
+        """Coverage (or rejection rate) with its Clopper-Pearson interval: one row per
+        quantity and method, one column per simulated model."""
+        c = self.calibration.coverage.copy()
+        perm = c["method"] == "permutation"
+        rate = np.where(perm, c["rejection_rate"], c["coverage"])
+        lo = np.where(perm, c["rej_low"], c["cov_low"])
+        hi = np.where(perm, c["rej_high"], c["cov_high"])
+        c["cell"] = [f"{100 * r:.1f}% [{100 * a:.1f}, {100 * b:.1f}]"
+                     for r, a, b in zip(rate, lo, hi, strict=True)]
+        c["what"] = np.where(perm, "rejection rate at 5%", "coverage")
+        methods = {"bootstrap_cv": "bootstrap-CV (the verdicts')",
+                   "corrected_t": "corrected repeated-CV t", "delong_pooled": "DeLong, pooled",
+                   "bca_pooled": "BCa, pooled", "permutation": "permutation test"}
+        c["method"] = c["method"].map(lambda m: methods.get(m, m))
+        c["quantity"] = c["quantity"].map(
+            lambda q: {"auc_sd": "cvAUC(sd)", "auc_mean": "cvAUC(mean)"}.get(
+                q, q.replace("diff_", "difference ").replace("_", " - ")))
+        wide = c.pivot_table(index=["quantity", "method", "what"], columns="model",
+                             values="cell", aggfunc="first", sort=False)
+        order = [m for m in ("permuted", "generative null", "fitted") if m in wide.columns]
+        names = {"permuted": "permuted group 7", "generative null": "generative null",
+                 "fitted": "calibrated model"}
+        return wide[order].rename(columns=names).reset_index()
+
     def cal(self, model: str, column: str) -> float:
         return float(self.calibration.summary.set_index("model").loc[model, column])
 

@@ -1087,7 +1087,7 @@ def calibration(params: SimParams, *, design: GroupDesign | None = None,
         conds.append({"model": "permuted", "source": ({s: design.matrix(s) for s in st.sets},
                                                       design.labels),
                       "n_images": design.n_images, "n_annotators": len(design.annotators)})
-    conds += [{"model": "null", "source": params.null(), "n_images": n_images,
+    conds += [{"model": "generative null", "source": params.null(), "n_images": n_images,
                "n_annotators": n_annotators},
               {"model": "fitted", "source": params, "n_images": n_images,
                "n_annotators": n_annotators}]
@@ -1199,7 +1199,7 @@ def power(params: SimParams, *, n_images: tuple[int, ...] = POWER_IMAGES,
 def coverage_sentence(cal: Calibration) -> str:
     """The calibration in one paragraph (every figure computed from ``cal.coverage``)."""
     c = cal.coverage
-    names = {"permuted": "label permutations of group 7", "null": "the generative null",
+    names = {"permuted": "label permutations of group 7", "generative null": "the generative null",
              "fitted": "the calibrated model"}
     models_ = [m for m in names if m in set(c["model"])]
 
@@ -1254,7 +1254,7 @@ def power_sentence(summary: pd.DataFrame, target: float = 0.8) -> str:
             f"(permutation test at 5%), a study needs " + "; ".join(parts) + ".")
 
 
-def qq_plot(studies: pd.DataFrame, model: str = "null"):
+def qq_plot(studies: pd.DataFrame, model: str = "generative null"):
     """QQ plot of permutation p-values against U(0, 1), with a 95% pointwise band."""
     import plotnine as p9
 

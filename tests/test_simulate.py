@@ -129,7 +129,7 @@ def test_seeded_runs_are_identical_and_independent_of_workers():
     pd.testing.assert_frame_equal(a.studies, b.studies)
     pd.testing.assert_frame_equal(a.coverage, b.coverage)
     pd.testing.assert_frame_equal(a.summary, b.summary)
-    assert list(a.summary["model"]) == ["permuted", "null", "fitted"]
+    assert list(a.summary["model"]) == ["permuted", "generative null", "fitted"]
     x = sm.simulate(TRUE, 30, rng=9)
     y = sm.simulate(TRUE, 30, rng=9)
     np.testing.assert_array_equal(x.scores, y.scores)
