@@ -410,8 +410,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                   "disagreement)"))
     p.add_argument("--permutations", type=int_at_least(MIN_PERMUTATIONS),
                    default=mv.DEFAULT_PERMUTATIONS,
-                   help=f"label permutations per path, >= {MIN_PERMUTATIONS} "
-                        "(default %(default)s)")
+                   help=f"largest number of label permutations per path (the test stops "
+                        f"at its 10th exceedance), >= {MIN_PERMUTATIONS} (default %(default)s)")
     p.set_defaults(func=cmd_multiverse)
 
     p = _common(sub.add_parser("simulate", help="generative model fitted to group 7: calibration "
