@@ -48,6 +48,7 @@ def analyze(
     n_permutations: int = review.DEFAULT_PERMUTATIONS,
     perm_repeats: int = review.PERM_CV_REPEATS,
     n_seeds: int = review.SEED_VARIATION,
+    calibration_boot: int | None = None,
     seed: int = models.DEFAULT_SEED,
     n_jobs: int = 1,
     quiet: bool = False,
@@ -58,7 +59,7 @@ def analyze(
     ----------
     design : GroupDesign
         From :func:`analysis.dataset.load` or :func:`analysis.dataset.load_builtin`.
-    repeats, n_boot, n_permutations, perm_repeats, n_seeds, seed, n_jobs, quiet
+    repeats, n_boot, n_permutations, perm_repeats, n_seeds, calibration_boot, seed, n_jobs, quiet
         As in :func:`analysis.review.review`.
 
     Returns
@@ -69,6 +70,6 @@ def analyze(
     """
     t0 = time.perf_counter()
     rv = review.review(design, repeats=repeats, n_boot=n_boot, n_permutations=n_permutations,
-                       perm_repeats=perm_repeats, n_seeds=n_seeds, seed=seed, n_jobs=n_jobs,
-                       quiet=quiet)
+                       perm_repeats=perm_repeats, n_seeds=n_seeds,
+                       calibration_boot=calibration_boot, seed=seed, n_jobs=n_jobs, quiet=quiet)
     return Analysis(design, rv, rv.claims(), list(rv.notes), time.perf_counter() - t0)

@@ -77,7 +77,8 @@ def cmd_review(args: argparse.Namespace) -> int:
     design = reproduce.load_group()
     rv = review.review(design, repeats=args.repeats, n_boot=args.bootstrap,
                        n_permutations=args.permutations, perm_repeats=args.perm_repeats,
-                       n_seeds=args.seeds, seed=args.seed, n_jobs=args.jobs, quiet=args.quiet)
+                       n_seeds=args.seeds, calibration_boot=args.calibration_bootstrap,
+                       seed=args.seed, n_jobs=args.jobs, quiet=args.quiet)
     claims = rv.claims()
     tables = rv.tables()
     manifest = reproduce.manifest(rv.exp, command="review", **rv.settings)
@@ -130,7 +131,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     out = Path(args.out)
     res = analyze.analyze(design, repeats=args.repeats, n_boot=args.bootstrap,
                           n_permutations=args.permutations, perm_repeats=args.perm_repeats,
-                          n_seeds=args.seeds, seed=args.seed, n_jobs=args.jobs, quiet=args.quiet)
+                          n_seeds=args.seeds, calibration_boot=args.calibration_bootstrap,
+                          seed=args.seed, n_jobs=args.jobs, quiet=args.quiet)
     tables = res.tables()
     settings = {k: v for k, v in design.settings.items() if k not in ("inputs", "warnings")}
     manifest = {
@@ -289,7 +291,13 @@ def _common(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 def _review_options(p: argparse.ArgumentParser) -> None:
     """Resampling options of ``review`` and ``analyze``."""
-    from .review import DEFAULT_BOOT, DEFAULT_PERMUTATIONS, PERM_CV_REPEATS, SEED_VARIATION
+    from .review import (
+        CALIBRATION_BOOT,
+        DEFAULT_BOOT,
+        DEFAULT_PERMUTATIONS,
+        PERM_CV_REPEATS,
+        SEED_VARIATION,
+    )
 
     p.add_argument("--bootstrap", type=int_at_least(MIN_BOOTSTRAP), default=DEFAULT_BOOT,
                    help=f"bootstrap-CV replicates (each refits the cross-validation), "
@@ -302,6 +310,10 @@ def _review_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--perm-repeats", type=positive_int, default=PERM_CV_REPEATS,
                    help="fold assignments of the permutation statistic (observed and each "
                         "permutation), >= 1 (default %(default)s)")
+    p.add_argument("--calibration-bootstrap", type=int_at_least(MIN_BOOTSTRAP),
+                   default=CALIBRATION_BOOT,
+                   help=f"bootstrap replicates of the calibration statistics, >= {MIN_BOOTSTRAP} "
+                        "(default %(default)s)")
     p.add_argument("--seeds", type=nonneg_int, default=SEED_VARIATION,
                    help="other master seeds over which the permutation p-values are "
                         "recomputed, >= 0 (default %(default)s)")

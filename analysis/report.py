@@ -24,6 +24,7 @@ REPEATS_ENV = "CROWD_DISAGREEMENT_REPEATS"
 #: (the numbers are then rough; the report says so at the top).
 QUICK_ENV = "CROWD_DISAGREEMENT_QUICK"
 QUICK = {"repeats": 5, "n_boot": 30, "n_permutations": 39, "perm_repeats": 3, "n_seeds": 3,
+         "calibration_boot": 100,
          "rep_repeats": 3, "rep_permutations": 19, "rep_boot": 20, "curve_repeats": 1,
          "max_subsets": 5, "trend_boot": 10, "mv_permutations": 19, "mv_boot": 10,
          "sim_datasets": 4, "sim_calibration": 12, "sim_permutations": 19,
@@ -128,8 +129,8 @@ class ReportData:
         comparison = reproduce.compare_with_paper(summary, "mle")
         table1 = figures.table1(ann.summary())
         lap("experiments")
-        rv_kw = ({"perm_repeats": QUICK["perm_repeats"], "n_seeds": QUICK["n_seeds"]}
-                 if quick else {})
+        rv_kw = ({"perm_repeats": QUICK["perm_repeats"], "n_seeds": QUICK["n_seeds"],
+                  "calibration_boot": QUICK["calibration_boot"]} if quick else {})
         rv = review.review(design, exp=exp, seed=seed, n_boot=n_boot, n_permutations=n_perm,
                            n_jobs=n_jobs, quiet=True, **rv_kw)
         lap("review")

@@ -922,6 +922,7 @@ def review(
     n_seeds: int = SEED_VARIATION,
     seed: int = models.DEFAULT_SEED,
     n_splits: int | None = None,
+    calibration_boot: int | None = None,
     n_jobs: int = 1,
     quiet: bool = False,
     exp: reproduce.Experiments | None = None,
@@ -945,6 +946,9 @@ def review(
         Master seed: every random step derives its own stream from it.
     n_splits : int, optional
         Folds (default 10, fewer when the rarer class is smaller; ``notes`` says so).
+    calibration_boot : int, optional
+        Bootstrap replicates of the calibration statistics (default
+        :data:`CALIBRATION_BOOT`).
     n_jobs : int
         Workers for the batched engine; results do not depend on it.
     exp : Experiments, optional
@@ -957,6 +961,7 @@ def review(
     kurtosis with fewer than 4 raters) are left out, and ``Review.notes`` says why.
     """
     t0 = time.perf_counter()
+    calibration_boot = CALIBRATION_BOOT if calibration_boot is None else int(calibration_boot)
     notes = [f"feature set {r.feature_set} not built: {r.reason}"
              for r in getattr(design, "skipped", pd.DataFrame()).itertuples()]
     k = folds_for(design.labels, n_splits)
@@ -982,21 +987,50 @@ def review(
         icc, ka = pd.DataFrame(), pd.DataFrame()
     mt = moment_tests(design)
     fv = fold_variability(exp, seed=seed)
-    model_sets = [fs for fs in coefficients.DEFAULT_FEATURE_SETS if fs in sets]
-    coef, fit = (coefficients.fit_models(design, feature_sets=model_sets,
-                                         estimators=exp.estimators)
-                 if model_sets else (pd.DataFrame(), pd.DataFrame()))
+    coef, fit = fitted_models(design, sets, exp.estimators)
     probs = oof_probabilities(exp)
     cal = (calibration.calibration_by_group(probs, ["feature_set", "estimator"],
-                                            n_boot=CALIBRATION_BOOT,
+                                            n_boot=calibration_boot,
                                             rng=cvstats.task_rng(seed, 8))
            if len(probs) else pd.DataFrame())
     settings = {"seed": seed, "repeats": exp.repeats, "n_splits": k, "n_boot": n_boot,
                 "boot_cv_repeats": BOOT_CV_REPEATS, "n_permutations": n_permutations,
                 "perm_cv_repeats": perm_repeats, "n_seeds": n_seeds,
-                "estimators": list(exp.estimators), "margin": MARGIN, "good_auc": GOOD_AUC}
+                "estimators": list(exp.estimators), "margin": MARGIN, "good_auc": GOOD_AUC,
+                "calibration_boot": calibration_boot}
     return Review(design, exp, auc_ci, perm, cmp_, icc, ka, mt, fv, boot, settings,
                   time.perf_counter() - t0, notes, coef, fit, cal)
+
+
+def fitted_models(design: GroupDesign, sets, estimators) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Tidy and glance tables of the models fitted to all images
+    (:func:`analysis.coefficients.fit_models`), for the sets of
+    :data:`analysis.coefficients.DEFAULT_FEATURE_SETS` the design has.
+
+    Profile intervals are computed where the model has fewer predictors than events of
+    the rarer class; a model with more predictors than events (moments_all on group 7:
+    20 predictors, 18 melanomas) is fitted and tabulated without intervals, which such
+    a model cannot support (its Firth profile alone costs about 25 s).
+    """
+    y = design.labels
+    events = int(min(y.sum(), len(y) - y.sum()))
+    model_sets = [fs for fs in coefficients.DEFAULT_FEATURE_SETS if fs in set(sets)]
+    tidy, glance = [], []
+    for profile in (True, False):
+        chosen = [fs for fs in model_sets if (len(design.columns(fs)) < events) == profile]
+        if chosen:
+            t, g = coefficients.fit_models(design, feature_sets=chosen, estimators=estimators,
+                                           profile=profile)
+            tidy.append(t)
+            glance.append(g)
+    if not tidy:
+        return pd.DataFrame(), pd.DataFrame()
+    order = {fs: i for i, fs in enumerate(model_sets)}
+    t = pd.concat(tidy, ignore_index=True)
+    g = pd.concat(glance, ignore_index=True)
+    t = t.sort_values("feature_set", key=lambda c: c.map(order), kind="stable")
+    g = g.sort_values("feature_set", key=lambda c: c.map(order), kind="stable")
+    return t.reset_index(drop=True), g.reset_index(drop=True)
 
 
 #: Feature sets whose out-of-fold probabilities are checked for calibration.

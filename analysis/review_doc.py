@@ -20,7 +20,8 @@ EXAMPLE = Path(__file__).resolve().parent.parent / "data" / "examples"
 EXAMPLE_POSITIVE = "malignant"
 #: Resampling counts of a draft render (``quick=True`` or ``CROWD_DISAGREEMENT_QUICK=1``).
 DRAFT = {"repeats": 2, "n_boot": QUICK["n_boot"], "n_permutations": QUICK["n_permutations"],
-         "perm_repeats": QUICK["perm_repeats"], "n_seeds": QUICK["n_seeds"]}
+         "perm_repeats": QUICK["perm_repeats"], "n_seeds": QUICK["n_seeds"],
+         "calibration_boot": QUICK["calibration_boot"]}
 
 
 @dataclass

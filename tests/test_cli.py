@@ -36,8 +36,8 @@ def test_reproduce_writes_the_four_files_with_their_columns(tmp_path, capsys):
 
 def test_review_writes_tidy_tables(tmp_path):
     assert cli.main(["review", "--out", str(tmp_path), "--repeats", "2", "--bootstrap", "100",
-                     "--permutations", "19", "--perm-repeats", "2", "--seeds", "1", "--quiet",
-                     "--jobs", "1"]) == 0
+                     "--permutations", "19", "--perm-repeats", "2", "--seeds", "1",
+                     "--calibration-bootstrap", "100", "--quiet", "--jobs", "1"]) == 0
     cols = {
         "auc_ci.csv": {"feature_set", "estimator", "cv_auc", "se", "ci_low", "ci_high", "n_boot",
                        "fold_mean_auc"},

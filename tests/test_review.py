@@ -12,7 +12,7 @@ from analysis import cvstats, features, models, reproduce, review
 @pytest.fixture(scope="module")
 def small_review(group7):
     return review.review(group7, repeats=3, n_boot=40, n_permutations=39, perm_repeats=2,
-                         n_seeds=2, quiet=True)
+                         n_seeds=2, calibration_boot=100, quiet=True)
 
 
 def test_claims_table_has_a_verdict_and_evidence_for_every_claim(small_review):
