@@ -4,12 +4,12 @@ The paper fixes five analysis choices it does not defend. Each combination of
 alternatives is one *path* (:class:`Path`); every path re-runs the two key
 comparisons of the review:
 
-* **C4** (the mean performs best): pooled out-of-fold AUC of the consensus set
-  (``mean`` of every feature type) minus that of the disagreement set, with the
-  paired DeLong 95% CI and two-sided p;
-* **C5** (disagreement is better than random): pooled out-of-fold AUC of the
-  disagreement set with its DeLong 95% CI, and a label-permutation test that
-  re-runs the whole cross-validation for every permutation.
+* **C4** (the mean performs best): cross-validated AUC of the consensus set
+  (``mean`` of every feature type) minus that of the disagreement set, with its
+  paired bootstrap-CV 95% CI and two-sided p;
+* **C5** (disagreement is better than random): cross-validated AUC of the
+  disagreement set with its bootstrap-CV 95% CI, and a label-permutation test that
+  re-runs the repeated cross-validation for every permutation (stopped sequentially).
 
 The choices (:data:`CHOICES`):
 

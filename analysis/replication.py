@@ -7,8 +7,8 @@ annotators). This module asks whether its two findings hold elsewhere:
   border and colour with at least two annotators per image (the three student
   cohorts and the MTurk crowd), cross-validate a logistic model on the *mean*
   across annotators of each of the three features and on their *standard
-  deviation* (disagreement); pooled out-of-fold AUC with DeLong intervals, the
-  paired DeLong difference, and random-effects meta-analyses of
+  deviation* (disagreement); cross-validated AUC with bootstrap-CV intervals, the
+  paired difference, and random-effects meta-analyses of
   (a) AUC(mean) - AUC(sd) and (b) AUC(sd) - 0.5 (:func:`meta_analyse`) that
   model the images the groups share (:func:`image_overlap`);
 * **number of annotators** (:func:`annotator_curve`): on group 7 and every group
@@ -997,8 +997,8 @@ def meta_analyse(groups: pd.DataFrame, differences: pd.DataFrame, *,
 # --------------------------------------------------------------------------- forest plot
 
 _QUANTITY_LABELS = {
-    "auc_mean_minus_sd": ("AUC(mean) - AUC(sd) (paired DeLong 95% CI)", 0.0),
-    "auc_sd_minus_half": ("AUC of the sd features (DeLong 95% CI)", 0.5),
+    "auc_mean_minus_sd": ("cvAUC(mean) - cvAUC(sd) (paired bootstrap-CV 95% CI)", 0.0),
+    "auc_sd_minus_half": ("cvAUC of the sd features (bootstrap-CV 95% CI)", 0.5),
 }
 _SOURCE_COLORS = {"student": "#4C72B0", "mturk": "#C44E52", "pooled": "#222222"}
 

@@ -529,6 +529,15 @@ class ReportData:
         return int(sub.iloc[0]) if len(sub) else 0
 
     @property
+    def sim_params_display(self) -> pd.DataFrame:
+        """Per-feature parameters of the simulation model (the global ones are in the
+        text: latent shift, annotator noise, prevalence, shrinkage)."""
+        t = self.sim_params.tidy()
+        keep = [c for c in ("feature", "low", "high", "intercept", "loading", "tau_b", "sigma0",
+                            "sigma1", "sigma_ratio") if c in t.columns]
+        return t[keep]
+
+    @property
     def coverage_sentence(self) -> str:
         return sim.coverage_sentence(self.calibration)
 

@@ -803,7 +803,11 @@ def claim_parts(rv: Review) -> pd.DataFrame:
             "Mann-Whitney (two-sided)",
             {"all": (r["auc"], r["auc_ci_low"], r["auc_ci_high"], r["p"], v)},
             f"{r['direction']}, rank-biserial {r['rank_biserial']:+.2f}")
-    return pd.DataFrame(rows, columns=PART_COLUMNS)
+    out = pd.DataFrame(rows, columns=PART_COLUMNS)
+    order = {c: i for i, c in enumerate(CLAIMS)}
+    return out.sort_values(["claim", "part"], key=lambda c: c.map(order) if c.name == "claim"
+                           else c.str.replace("*", "~", regex=False), kind="stable"
+                           ).reset_index(drop=True)
 
 
 CLAIM_COLUMNS = ["claim", "statement", "paper", "ours", "n_parts", "parts_supported",
@@ -836,7 +840,7 @@ def claims_table(rv: Review) -> pd.DataFrame:
     types = [t for t in rv.design.features if t in have]
     ours = {
         "C1": cv(c1) if c1 else "",
-        "C2": ", ".join(f"{t} {ci.loc[(t, est0), 'cv_auc']:.2f}" for t in
+        "C2": ", ".join(f"{t.replace('_', ' ')} {ci.loc[(t, est0), 'cv_auc']:.2f}" for t in
                         sorted(types, key=lambda t: -ci.loc[(t, est0), "cv_auc"])),
         "C3": (f"{min(ci.loc[(a, est0), 'cv_auc'] for a in anns):.2f}-"
                f"{max(ci.loc[(a, est0), 'cv_auc'] for a in anns):.2f}") if anns else "",
