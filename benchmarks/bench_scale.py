@@ -213,6 +213,33 @@ def run_one(n_units: int, args, progress_file: Path, rows_file: Path) -> list[di
     return rows
 
 
+def models_probe(sizes, sets=("mean", "sd"), out: Path | None = None) -> pd.DataFrame:
+    """Seconds of ``coefficients.fit_models`` per (feature set, estimator) at each size.
+
+    The whole ``models`` stage (mean, sd, mean+sd, moments_all; 11 to 41 coefficients,
+    profile intervals of every one, Firth's with random restarts) does not finish in
+    the time of a run at 10^4 units; this times its two 11-coefficient models alone, in
+    this process, to give the stage's exponent in ``n``.
+    """
+    from analysis import coefficients, dataset
+
+    rows = []
+    for n in sizes:
+        design = dataset.load(*make_tables(n), raters="persons")
+        for fs in sets:
+            for est in ("mle", "firth"):
+                t0 = time.perf_counter()
+                coefficients.fit_models(design, feature_sets=[fs], estimators=(est,))
+                wall = time.perf_counter() - t0
+                rows.append({"units": n, "feature_set": fs, "estimator": est,
+                             "n_coefficients": len(design.columns(fs)) + 1,
+                             "wall_s": round(wall, 2)})
+                print(f"  models {n:>7} {fs:<5} {est:<5} {wall:8.2f} s", flush=True)
+                if out is not None:
+                    pd.DataFrame(rows).to_csv(out, index=False)
+    return pd.DataFrame(rows)
+
+
 def fit_exponents(df: pd.DataFrame) -> pd.DataFrame:
     """Least-squares slope of log(wall) on log(units) per stage (and between the two
     largest sizes)."""
@@ -243,10 +270,25 @@ def main() -> int:
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--timeout", type=float, default=4 * 3600, help="seconds per size")
     ap.add_argument("--out", default=str(RESULTS / "scale.csv"))
+    ap.add_argument("--models-probe", type=int, nargs="+", metavar="N",
+                    help="only time fit_models of the mean and sd sets at these sizes "
+                         "(writes results/scale_models.csv)")
+    ap.add_argument("--combine", nargs="+", metavar="CSV",
+                    help="only merge the rows of earlier runs' CSV files into --out and "
+                         "fit the exponents")
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)  # child: one size
     ap.add_argument("--json", help=argparse.SUPPRESS)
     args = ap.parse_args()
 
+    if args.combine:
+        df = pd.concat([pd.read_csv(f) for f in args.combine], ignore_index=True)
+        df = df.sort_values("units", kind="stable")
+        df.to_csv(args.out, index=False)
+        report(df, args.out)
+        return 0
+    if args.models_probe:
+        models_probe(args.models_probe, out=RESULTS / "scale_models.csv")
+        return 0
     if args.one is not None:
         run_one(args.one, args, Path(args.json + ".stage"), Path(args.json + ".rows"))
         return 0
@@ -303,13 +345,17 @@ def main() -> int:
             df["cpus"] = os.cpu_count()
             df["machine"] = platform.processor() or platform.machine()
             df.round(3).to_csv(args.out, index=False)
-    df = pd.DataFrame(all_rows)
+    report(pd.DataFrame(all_rows), args.out)
+    return 0
+
+
+def report(df: pd.DataFrame, out) -> None:
+    """Print the exponents of every stage (and of the total) and write them beside ``out``."""
     ex = fit_exponents(df[~df["stage"].isin(["total", "total_done"])])
     tot = fit_exponents(df[df["stage"] == "total"])
     ex = pd.concat([ex, tot], ignore_index=True)
     print(ex.to_string(index=False))
-    ex.to_csv(Path(args.out).with_name(Path(args.out).stem + "_exponents.csv"), index=False)
-    return 0
+    ex.to_csv(Path(out).with_name(Path(out).stem + "_exponents.csv"), index=False)
 
 
 if __name__ == "__main__":
