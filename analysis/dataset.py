@@ -140,7 +140,10 @@ def _need(frame: pd.DataFrame, cols: dict[str, str], name: str) -> None:
 
 
 def _ids(series: pd.Series) -> pd.Series:
-    return series.map(lambda v: "" if pd.isna(v) else str(v).strip())
+    """``str(v).strip()`` of every value, ``""`` for a missing one (vectorised: the
+    per-value ``map`` cost 2 s per million rows)."""
+    out = series.astype(str).str.strip()
+    return out.where(~series.isna().to_numpy(), "")
 
 
 _ID = pa.Column(str, pa.Check.str_length(min_value=1), nullable=False)
@@ -230,7 +233,7 @@ def read_annotations(src, *, unit_col: str = "unit", rater_col: str = "rater",
         long = long[["image_id", "annotator", "feature", "score", "_row"]]
     for c in ("image_id", "annotator", "feature"):
         long[c] = _ids(long[c])
-    text = long["score"].map(lambda v: "" if pd.isna(v) else str(v).strip())
+    text = _ids(long["score"])
     score = pd.to_numeric(text.where(text != "", None), errors="coerce")
     bad = (text != "") & score.isna()
     if bad.any():

@@ -254,6 +254,53 @@ class _PooledDesign:
         return (w @ np.abs(self.Xp)).max(axis=1)
 
 
+#: Largest pair-product matrix ``O`` (N x k^2 float64) a pooled design builds; above it
+#: (about 10^5 rows with 40 or more coefficients) :class:`_SharedDesign` is used, which
+#: needs no N x k^2 array.
+_POOLED_O_BYTES = 256 * 2**20
+
+
+class _SharedDesign:
+    """One shared design ``Xp`` (N, k) for all models, without the pair-product matrix.
+
+    The same quantities as :class:`_PooledDesign`, one model at a time:
+    ``X' diag(v_b) X`` as ``(Xp' * v_b) Xp`` and ``x_i' M_b x_i`` as the row sums of
+    ``(Xp M_b) * Xp``, each one BLAS product of O(N k^2) operations (the pooled form
+    does the same arithmetic in one product over the batch). Used when ``O`` would
+    exceed ``_POOLED_O_BYTES``, so that memory stays O(N k) for large pools; below
+    it the pooled form (and so every result) is unchanged.
+    """
+
+    def __init__(self, Xp):
+        self.Xp = Xp
+        self.N, self.k = Xp.shape
+        self.n = self.N
+
+    def take(self, idx):
+        return self
+
+    def eta(self, beta):
+        return beta @ self.Xp.T
+
+    def gram(self, v):
+        out = np.empty((v.shape[0], self.k, self.k))
+        for b in range(v.shape[0]):
+            out[b] = (self.Xp.T * v[b]) @ self.Xp
+        return out
+
+    def xt(self, r):
+        return r @ self.Xp
+
+    def quad(self, M):
+        out = np.empty((M.shape[0], self.N))
+        for b in range(M.shape[0]):
+            out[b] = np.einsum("nk,nk->n", self.Xp @ M[b], self.Xp)
+        return out
+
+    def gradient_scale(self, w):
+        return (w @ np.abs(self.Xp)).max(axis=1)
+
+
 def _solve(A, b, counter):
     """Batched ``A^{-1} b`` with a per-model least-squares fallback.
 
@@ -759,7 +806,11 @@ def fit_logistic_pooled(
     -----
     With ``O`` the (N, (p+1)^2) matrix of flattened outer products ``x_i x_i'``,
     ``X' diag(v_b) X`` for all models is the (B, (p+1)^2) product ``V O``, and
-    the hat-diagonal quadratic forms ``x_i' M_b x_i`` are ``vec(M) O'``.
+    the hat-diagonal quadratic forms ``x_i' M_b x_i`` are ``vec(M) O'``. When ``O``
+    would exceed ``_POOLED_O_BYTES`` (256 MiB: at 10^5 rows, 19 or more
+    coefficients; at 10^4 rows, 58 or more), the same products are taken one model at a
+    time (:class:`_SharedDesign`), so memory stays O(N k) plus the batch's (B, N)
+    arrays.
     """
     Xp = np.asarray(X, dtype=np.float64)
     if Xp.ndim != 2 or not np.all(np.isfinite(Xp)):
@@ -779,7 +830,10 @@ def fit_logistic_pooled(
         raise ValueError("y must be 0/1 where w > 0")
     yy = np.ascontiguousarray(np.where(w > 0, yy, 0.0))
     Xd = np.column_stack([np.ones(N), Xp])
-    return _fit(_PooledDesign(Xd), yy, np.ascontiguousarray(w), estimator, max_iter,
+    k = Xd.shape[1]
+    D = (_PooledDesign(Xd) if 8 * N * k * k <= _POOLED_O_BYTES else
+         _SharedDesign(np.ascontiguousarray(Xd)))
+    return _fit(D, yy, np.ascontiguousarray(w), estimator, max_iter,
                 stop_on_separation, gtol, xtol, separated)
 
 
@@ -803,6 +857,36 @@ def linear_predictor_batch(coef, X) -> np.ndarray:
         if X.ndim == 2:
             return coef[:, :1] + coef[:, 1:] @ X.T
         return coef[:, :1] + np.matmul(X, coef[:, 1:, None])[:, :, 0]
+
+
+#: Largest test set scored by direct pairwise comparison in :func:`auc_batch`; larger
+#: ones are counted per tie class (linear memory and time in the number of rows).
+_PAIRWISE_MAX_M = 64
+
+
+def _tie_class_counts(codes, pos, neg, block_bytes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Exact pair counts ``#{c_pos > c_neg}`` and ``#{c_pos = c_neg}`` of each row.
+
+    ``codes`` are :func:`analysis.inference.tie_codes` (integers 0..m-1 within a row).
+    With ``P[c]`` and ``N[c]`` the positives and negatives in tie class ``c`` of a
+    row, the counts are ``sum_c P[c] sum_{c' < c} N[c']`` and ``sum_c P[c] N[c]``:
+    the same integers as the pairwise comparison, in O(m) memory and time per row.
+    Rows are processed in blocks of at most ``block_bytes`` of temporaries (about
+    six int64 arrays of the block's shape), never by a fixed number of rows.
+    """
+    B, m = codes.shape
+    gt = np.empty(B, dtype=np.int64)
+    eq = np.empty(B, dtype=np.int64)
+    step = max(1, int(block_bytes // max(1, 48 * m)))
+    for a in range(0, B, step):
+        b = min(B, a + step)
+        off = np.arange(b - a, dtype=np.int64)[:, None] * m + codes[a:b].astype(np.int64)
+        P = np.bincount(off[pos[a:b]], minlength=(b - a) * m).reshape(b - a, m)
+        N = np.bincount(off[neg[a:b]], minlength=(b - a) * m).reshape(b - a, m)
+        below = np.cumsum(N, axis=1) - N
+        gt[a:b] = (P * below).sum(axis=1)
+        eq[a:b] = (P * N).sum(axis=1)
+    return gt, eq
 
 
 def auc_batch(scores, y, mask=None, *, block_bytes: int = 64 * 2**20) -> np.ndarray:
@@ -830,10 +914,12 @@ def auc_batch(scores, y, mask=None, *, block_bytes: int = 64 * 2**20) -> np.ndar
     Ties are defined as in :func:`analysis.inference.auc`: within a row, scores
     within ``TIE_RTOL * max|s|`` (over the row's test set) of each other are tied
     (:func:`analysis.inference.tie_codes`, ``TIE_RTOL`` = 1e-9), so that a fold AUC
-    does not depend on the last bits of the scores (BLAS rounding). Computed by
-    direct pairwise comparison of the tie codes (exact integer counts, no rank
-    arithmetic), in blocks of rows of at most ``block_bytes`` of pairwise
-    temporaries.
+    does not depend on the last bits of the scores (BLAS rounding). Computed from
+    exact integer pair counts of the tie codes, in blocks of rows of at most
+    ``block_bytes`` of temporaries: by direct pairwise comparison when a row has at
+    most ``_PAIRWISE_MAX_M`` entries (3 m^2 bytes per row), otherwise per tie class
+    (:func:`_tie_class_counts`, O(m) per row), so that a test set of 10^4 scores
+    never holds an m x m array. Both give the same integers, hence the same AUC.
     """
     s = np.asarray(scores, dtype=np.float64)
     if s.ndim == 1:
@@ -848,15 +934,21 @@ def auc_batch(scores, y, mask=None, *, block_bytes: int = 64 * 2**20) -> np.ndar
     nneg = neg.sum(axis=1)
     out = np.empty(B)
     codes = tie_codes(s, TIE_RTOL, mk)
-    step = max(1, int(block_bytes // max(1, 3 * m * m)))
-    for a in range(0, B, step):
-        b = min(B, a + step)
-        si = codes[a:b, :, None]
-        sj = codes[a:b, None, :]
-        pair = pos[a:b, :, None] & neg[a:b, None, :]
-        gt = np.count_nonzero(pair & (si > sj), axis=(1, 2))
-        eq = np.count_nonzero(pair & (si == sj), axis=(1, 2))
-        out[a:b] = (gt + 0.5 * eq)
+    if m <= _PAIRWISE_MAX_M:
+        # few test rows (cross-validation folds of ~10 images): direct pairwise counts,
+        # 3 m^2 bytes per row
+        step = max(1, int(block_bytes // max(1, 3 * m * m)))
+        for a in range(0, B, step):
+            b = min(B, a + step)
+            si = codes[a:b, :, None]
+            sj = codes[a:b, None, :]
+            pair = pos[a:b, :, None] & neg[a:b, None, :]
+            gt = np.count_nonzero(pair & (si > sj), axis=(1, 2))
+            eq = np.count_nonzero(pair & (si == sj), axis=(1, 2))
+            out[a:b] = (gt + 0.5 * eq)
+    else:
+        gt, eq = _tie_class_counts(codes, pos, neg, block_bytes)
+        out[:] = gt + 0.5 * eq
     with np.errstate(invalid="ignore", divide="ignore"):
         out = out / (npos * nneg)
     bad = (npos == 0) | (nneg == 0) | np.any(mk & np.isnan(s), axis=1)
@@ -1038,9 +1130,10 @@ def default_chunk_size(n: int, p: int) -> int:
     """Splits per batch: at most ``_MAX_CHUNK`` (512), and few enough that one (B, (p+1)^2)
     or (B, n) float64 array stays below ~24 MB (the working set of a Firth
     batch is about ten such arrays, well under 200 MB).  Depends only on the
-    data shape, never on ``n_jobs``."""
+    data shape, never on ``n_jobs``.  The bound is in bytes only: above 3 10^6 rows
+    a batch holds a single split (there is no lower bound on the count)."""
     k = p + 1
-    return int(max(16, min(_MAX_CHUNK, _CHUNK_BYTES // (8 * max(n, k * k)))))
+    return int(max(1, min(_MAX_CHUNK, _CHUNK_BYTES // (8 * max(n, k * k)))))
 
 
 def cross_validate_batch(

@@ -372,8 +372,14 @@ def design_from_long(
     counts = pd.DataFrame({f: wide[[f"{f}_{a}" for a in annotators]].notna().sum(axis=1)
                            for f in features})
     missing_cols = wide.isna()
-    for image_id, miss in missing_cols.iterrows():
-        short = counts.loc[image_id] < min_raters
+    # only units that are excluded need a row of their own (a loop over every unit
+    # costs ~0.3 ms per unit: 30 s at 10^5 units); same rows, same order
+    shorts = counts < min_raters
+    flagged = ((missing_cols.any(axis=1) if complete_rule else shorts.any(axis=1))
+               | ~wide.index.isin(labels.index))
+    for image_id in wide.index[flagged.to_numpy()]:
+        miss = missing_cols.loc[image_id]
+        short = shorts.loc[image_id]
         if complete_rule and miss.any():
             excluded.append((image_id, "missing annotation", int(miss.sum()),
                              ", ".join(miss.index[miss]), ""))

@@ -1,0 +1,118 @@
+"""Memory properties of the rank statistics and the engine at large n (issue 15, item 2).
+
+Each test runs a function on n = 20 000 units under ``tracemalloc`` (NumPy reports its
+array allocations to it) and checks that the peak stays far below what one n x n (or
+n_pos x n_neg, or N x k^2) array would take; and that the large-n path gives the same
+result as the small-n path where both can run. Bounds, not timings: they do not depend
+on the machine's load.
+"""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import numpy as np
+import pytest
+
+from analysis import coefficients, cvstats, engine, inference, models
+
+N = 20_000
+MiB = 2**20
+
+
+def _peak(fn, *args, **kw):
+    tracemalloc.start()
+    try:
+        out = fn(*args, **kw)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return out, peak
+
+
+def test_auc_batch_large_test_set_is_linear_in_memory():
+    rng = np.random.default_rng(1)
+    s = np.round(rng.normal(size=(2, N)), 2)  # many ties
+    y = rng.random((2, N)) < 0.3
+    auc, peak = _peak(engine.auc_batch, s, y)
+    # pairwise: 3 * N^2 bytes = 1.2 GB per row; linear: a few (2, N) arrays
+    assert peak < 16 * MiB
+    for r in range(2):  # the midrank AUC of the same scores (exact half-integers)
+        assert auc[r] == inference.auc(y[r], s[r])
+
+
+def test_auc_batch_paths_agree_with_ties_and_masks(monkeypatch):
+    rng = np.random.default_rng(2)
+    s = rng.integers(0, 6, (40, 90)).astype(float)
+    y = rng.integers(0, 2, (40, 90))
+    mask = rng.random((40, 90)) < 0.8
+    monkeypatch.setattr(engine, "_PAIRWISE_MAX_M", 10**9)
+    pairwise = engine.auc_batch(s, y, mask)
+    monkeypatch.setattr(engine, "_PAIRWISE_MAX_M", 0)
+    counted = engine.auc_batch(s, y, mask)
+    np.testing.assert_array_equal(pairwise, counted)  # exact integer counts both ways
+
+
+def test_mann_whitney_large_groups_is_linear_in_memory():
+    rng = np.random.default_rng(3)
+    a, b = rng.integers(0, 50, N // 2).astype(float), rng.integers(0, 50, N // 2).astype(float)
+    res, peak = _peak(inference.mann_whitney, a, b)
+    assert peak < 16 * MiB  # the pairwise difference matrix was 800 MB
+    assert res["cles"] == pytest.approx(res["auc"], abs=1e-12)
+
+
+def test_mann_whitney_cles_equals_pairwise_count():
+    rng = np.random.default_rng(4)
+    a, b = rng.integers(0, 5, 23).astype(float), rng.integers(0, 5, 61).astype(float)
+    d = a[:, None] - b[None, :]
+    pairwise = float(np.mean(d > 0) + 0.5 * np.mean(d == 0))
+    assert inference.mann_whitney(a, b)["cles"] == pairwise  # bit for bit
+
+
+def test_fold_spread_reference_large_folds_is_linear_in_memory():
+    counts = (np.array([N // 4]), np.array([3 * N // 4]))
+    sims, peak = _peak(cvstats._binormal_fold_aucs, 0.7, *counts, 4, np.random.default_rng(5))
+    # pairwise: n_sim x n_pos x n_neg = 4 * 7.5e7 bytes; sorted: a few (4, N) arrays
+    assert peak < 16 * MiB
+    assert np.all(np.abs(sims - 0.7) < 0.03)
+
+
+def test_greater_pairs_equals_pairwise_count():
+    rng = np.random.default_rng(6)
+    pos, neg = rng.normal(size=(30, 70)) + 0.4, rng.normal(size=(30, 90))
+    pos[0, :5] = neg[0, :5]  # ties count 0, as in the strict comparison
+    expected = (pos[:, :, None] > neg[:, None, :]).sum(axis=(1, 2))
+    np.testing.assert_array_equal(cvstats._greater_pairs(pos, neg), expected)
+
+
+def test_pooled_fit_without_pair_products_matches_and_stays_small(monkeypatch):
+    rng = np.random.default_rng(7)
+    p = 40  # k = 41: the pair-product matrix would be N * 41^2 * 8 = 269 MB
+    X = rng.normal(size=(N, p))
+    y = (X[:, 0] + rng.normal(size=N) > 1.0).astype(int)
+    splits = [(s.train, s.test) for s in models.stratified_splits(y, n_splits=10, n_repeats=1,
+                                                                  seed=1)][:2]
+    res, peak = _peak(engine.cross_validate_batch, X, y, splits, memo=False)
+    assert peak < 200 * MiB
+    assert np.all(res["auc"] > 0.7)
+    # the shared path gives the pooled path's fit where both run (a small pool)
+    Xs, ys = X[:300, :8], y[:300]
+    sm = [(s.train, s.test) for s in models.stratified_splits(ys, n_splits=5, n_repeats=1,
+                                                              seed=2)]
+    pooled = engine.cross_validate_batch(Xs, ys, sm, estimator="firth", memo=False)
+    monkeypatch.setattr(engine, "_POOLED_O_BYTES", 0)
+    shared = engine.cross_validate_batch(Xs, ys, sm, estimator="firth", memo=False)
+    # the same products summed in another order: equal to rounding (1e-12 on O(1) coefficients)
+    np.testing.assert_allclose(shared["coef"], pooled["coef"], rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(shared["auc"], pooled["auc"])
+
+
+def test_hat_diagonal_paths_agree(monkeypatch):
+    rng = np.random.default_rng(8)
+    X1 = np.column_stack([np.ones(500), rng.normal(size=(500, 6))])
+    inv = np.linalg.inv(X1.T @ X1)
+    small = coefficients._hat_diagonal(X1, inv)
+    monkeypatch.setattr(coefficients, "_HAT_BLAS_ROWS", 0)
+    blas = coefficients._hat_diagonal(X1, inv)
+    np.testing.assert_allclose(blas, small, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(small, np.diag(X1 @ inv @ X1.T), rtol=1e-12, atol=0)
