@@ -6,11 +6,14 @@ photographs of Figure 1); the report only displays them.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import plotnine as p9
+from scipy import stats
 
-from . import data, paper
+from . import data, inference, multiverse, paper, replication
 from .features import GroupDesign
 
 CLASS_COLORS = {"non-melanoma": "#4C72B0", "melanoma": "#C44E52"}
@@ -360,3 +363,213 @@ def calibration_plot(bins: pd.DataFrame, curve: pd.DataFrame | None = None,
     if facet:
         p = p + p9.facet_grid(facet)
     return p
+
+
+# --- replication, annotator curve, multiverse and simulation ---------------------------
+
+_QUANTITY_LABELS = {
+    "auc_mean_minus_sd": ("cvAUC(mean) - cvAUC(sd) (paired bootstrap-CV 95% CI)", 0.0),
+    "auc_sd_minus_half": ("cvAUC of the sd features (bootstrap-CV 95% CI)", 0.5),
+}
+_SOURCE_COLORS = {"student": "#4C72B0", "mturk": "#C44E52", "pooled": "#222222"}
+
+
+def forest_plot(result: replication.ReplicationResult, quantity: str = "auc_sd_minus_half",
+                scopes: tuple[str, ...] = ("students", "students_and_mturk")) -> p9.ggplot:
+    """Forest plot of one meta-analysed quantity.
+
+    Parameters
+    ----------
+    result : ReplicationResult
+    quantity : {"auc_sd_minus_half", "auc_mean_minus_sd"}
+        For ``auc_sd_minus_half`` the axis shows the AUC itself (estimate + 0.5),
+        with the line of no discrimination at 0.5.
+    scopes : tuple of str
+        Pooled rows to draw (diamonds), from ``result.meta`` (its ``primary`` rows:
+        overlap model, Hartung-Knapp interval).
+
+    Returns
+    -------
+    plotnine.ggplot
+        One row per group (student groups in blue, MTurk in red) with its 95% CI,
+        then one diamond per pooled estimate (width = its CI).
+    """
+    if quantity not in _QUANTITY_LABELS:
+        raise ValueError(f"quantity must be one of {tuple(_QUANTITY_LABELS)}")
+    xlab, ref = _QUANTITY_LABELS[quantity]
+    shift = 0.5 if quantity == "auc_sd_minus_half" else 0.0
+    st = replication.meta_studies(result.groups, result.differences)
+    st = st[st["quantity"] == quantity].copy()
+    st = (st.assign(_o=(st["source"] == "mturk").astype(int))
+          .sort_values(["_o", "cohort", "group"]).drop(columns="_o"))
+    z = inference._z(0.05)
+    st["est"] = st["yi"] + shift
+    st["low"] = st["yi"] - z * np.sqrt(st["vi"]) + shift
+    st["high"] = st["yi"] + z * np.sqrt(st["vi"]) + shift
+    st["label"] = np.where(st["source"] == "mturk", "MTurk (ISIC)",
+                           st["cohort"] + " " + st["group"].str.replace("group", "group "))
+    meta = result.meta[(result.meta["quantity"] == quantity)
+                       & result.meta["scope"].isin(scopes)]
+    if "primary" in meta.columns:
+        meta = meta[meta["primary"]]
+    meta = meta.copy()
+    meta = meta.set_index("scope").loc[[s for s in scopes if s in set(meta["scope"])]]
+    n_st, n_me = len(st), len(meta)
+    st["ypos"] = np.arange(n_st + n_me + 1, n_me + 1, -1, dtype=float)[:n_st]
+    meta = meta.reset_index()
+    meta["ypos"] = np.arange(n_me, 0, -1, dtype=float)
+    meta["label"] = "Pooled: " + meta["scope"].map({
+        "students": "student groups", "students_excl_group07": "students without group 7",
+        "students_and_mturk": "students + MTurk", "mturk": "MTurk",
+        "disjoint": "groups sharing no image"}) + " (k=" + meta["k"].astype(
+        str) + ", I\u00b2=" + meta["i2"].round(0).astype("Int64").astype(str) + "%)"
+    diamonds = pd.concat([
+        pd.DataFrame({"x": [r.ci_low + shift, r.estimate + shift, r.ci_high + shift,
+                            r.estimate + shift],
+                      "y": [r.ypos, r.ypos + 0.35, r.ypos, r.ypos - 0.35], "id": i})
+        for i, r in enumerate(meta.itertuples(index=False))
+    ], ignore_index=True) if n_me else pd.DataFrame({"x": [], "y": [], "id": []})
+    breaks = list(st["ypos"]) + list(meta["ypos"])
+    labels = list(st["label"]) + list(meta["label"])
+    return (
+        p9.ggplot()
+        + p9.geom_vline(xintercept=ref, linetype="dashed", color="grey")
+        + p9.geom_errorbarh(p9.aes(y="ypos", xmin="low", xmax="high", color="source"),
+                            data=st, height=0.3)
+        + p9.geom_point(p9.aes(x="est", y="ypos", color="source"), data=st, size=2)
+        + p9.geom_polygon(p9.aes(x="x", y="y", group="id"), data=diamonds,
+                          fill=_SOURCE_COLORS["pooled"])
+        + p9.scale_y_continuous(breaks=breaks, labels=labels)
+        + p9.scale_color_manual(values=_SOURCE_COLORS, name="",
+                                labels={"student": "student group", "mturk": "MTurk"})
+        + p9.labs(x=xlab, y="")
+        + p9.theme_bw()
+        + p9.theme(figure_size=(7, 0.25 * (n_st + n_me) + 1.5), legend_position="bottom")
+    )
+
+
+
+def annotator_plot(result: replication.AnnotatorResult, metric: str = "repeat_mean_auc") -> p9.ggplot:
+    """AUC against the number of annotators, mean and sd features on one plot.
+
+    Parameters
+    ----------
+    result : AnnotatorResult
+    metric : {"auc", "repeat_mean_auc"}
+        Pooled out-of-fold AUC of the canonical split, or mean fold AUC over repeats.
+
+    Returns
+    -------
+    plotnine.ggplot
+        Per feature set, the mean over subsets (line and points), the min-max range
+        over subsets (ribbon) and mean +- sd (error bars); one facet per group.
+    """
+    s = result.summary.copy()
+    s["panel"] = (s["cohort"] + "\n" + s["group"].str.replace("group", "group ")
+                  + " (K=" + s["n_annotators"].astype(str) + ")")
+    m, sd = f"{metric}_mean", f"{metric}_sd"
+    s["lo"] = s[m] - s[sd].fillna(0)
+    s["hi"] = s[m] + s[sd].fillna(0)
+    ylab = {"auc": "cross-validated AUC (all repeats)",
+            "repeat_mean_auc": "mean fold AUC over repeats"}[metric]
+    return (
+        p9.ggplot(s, p9.aes(x="k", y=m, color="feature_set", fill="feature_set"))
+        + p9.geom_hline(yintercept=0.5, linetype="dashed", color="grey")
+        + p9.geom_ribbon(p9.aes(ymin=f"{metric}_min", ymax=f"{metric}_max"), alpha=0.15,
+                         color="none")
+        + p9.geom_errorbar(p9.aes(ymin="lo", ymax="hi"), width=0.15)
+        + p9.geom_line()
+        + p9.geom_point()
+        + p9.facet_wrap("panel", ncol=4)
+        + p9.scale_color_manual(values={"mean": "#4C72B0", "sd": "#DD8452"}, name="features")
+        + p9.scale_fill_manual(values={"mean": "#4C72B0", "sd": "#DD8452"}, name="features")
+        + p9.labs(x="annotators per image (k)", y=ylab)
+        + p9.theme_bw()
+        + p9.theme(figure_size=(10, 2.2 * math.ceil(s["panel"].nunique() / 4) + 1),
+                   legend_position="bottom")
+    )
+
+
+
+_CLAIM_LABELS = {"C4": "C4: AUC(mean) - AUC(disagreement)", "C5": "C5: AUC(disagreement)"}
+_VERDICT_COLORS = {"supported": "#1b7837", "inconclusive": "#999999", "not supported": "#c51b7d"}
+
+
+def specification_curve(frame: pd.DataFrame, claim: str = "C5"):
+    """Specification curve of one claim: estimates sorted, with the choices beneath.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Rows of :func:`multiverse`.
+    claim : {"C4", "C5"}
+
+    Returns
+    -------
+    plotnine composition (or ggplot)
+        Top: each path's estimate with its 95% CI, sorted, coloured by verdict, the
+        paper's path marked by a ring; reference line at no effect (0 for C4, 0.5 for
+        C5). Bottom: one row per choice level, a tile where the path uses it.
+    """
+    g = frame[frame["claim"] == claim].sort_values(["estimate", "path_id"]).reset_index(drop=True)
+    g["rank"] = np.arange(1, len(g) + 1)
+    ref = 0.0 if claim == "C4" else 0.5
+    g["verdict"] = pd.Categorical(g["verdict"], list(_VERDICT_COLORS))
+    top = (
+        p9.ggplot(g, p9.aes("rank", "estimate", color="verdict"))
+        + p9.geom_hline(yintercept=ref, linetype="dashed", color="#444444")
+        + p9.geom_linerange(p9.aes(ymin="ci_low", ymax="ci_high"), alpha=0.5)
+        + p9.geom_point(size=1.2)
+        + p9.geom_point(data=g[g["is_paper"]], color="black", fill="none", size=4, stroke=0.8)
+        + p9.scale_color_manual(values=_VERDICT_COLORS, drop=False)
+        + p9.labs(x="", y=_CLAIM_LABELS.get(claim, claim), color="verdict")
+        + p9.theme_bw()
+        + p9.theme(axis_text_x=p9.element_blank(), figure_size=(9, 3.2), legend_position="top")
+    )
+    tiles = []
+    for ch, levels in multiverse.CHOICES.items():
+        for lv in levels:
+            tiles.append(pd.DataFrame({"rank": g["rank"], "row": f"{ch}: {lv}",
+                                       "used": g[ch] == lv, "choice": ch}))
+    t = pd.concat(tiles, ignore_index=True)
+    order = [f"{ch}: {lv}" for ch, levels in multiverse.CHOICES.items() for lv in levels]
+    t["row"] = pd.Categorical(t["row"], list(reversed(order)))
+    bottom = (
+        p9.ggplot(t[t["used"]], p9.aes("rank", "row", fill="choice"))
+        + p9.geom_tile(height=0.8, width=1)
+        + p9.labs(x="paths, sorted by estimate", y="")
+        + p9.scale_y_discrete(drop=False)
+        + p9.theme_bw()
+        + p9.theme(legend_position="none", figure_size=(9, 3.6), axis_text_y=p9.element_text(size=7))
+    )
+    try:
+        return top / bottom
+    except TypeError:  # plotnine without composition
+        return top, bottom
+
+def qq_plot(studies: pd.DataFrame, model: str = "generative null"):
+    """QQ plot of permutation p-values against U(0, 1), with a 95% pointwise band."""
+    p = np.sort(studies.loc[studies["model"] == model, "p_value"].to_numpy())
+    n = len(p)
+    i = np.arange(1, n + 1)
+    d = pd.DataFrame({"expected": i / (n + 1), "observed": p,
+                      "low": stats.beta.ppf(0.025, i, n + 1 - i),
+                      "high": stats.beta.ppf(0.975, i, n + 1 - i)})
+    return (p9.ggplot(d, p9.aes("expected", "observed"))
+            + p9.geom_ribbon(p9.aes(ymin="low", ymax="high"), fill="#cccccc", alpha=0.6)
+            + p9.geom_abline(intercept=0, slope=1, linetype="dashed")
+            + p9.geom_point(size=1)
+            + p9.labs(x="expected p (uniform quantiles)", y="observed permutation p")
+            + p9.theme_bw() + p9.theme(figure_size=(4.5, 4.5)))
+
+
+def power_plot(summary: pd.DataFrame):
+    """Power against the number of images, one line per number of annotators."""
+    d = summary.assign(annotators=summary["n_annotators"].astype(str))
+    return (p9.ggplot(d, p9.aes("n_images", "power", color="annotators", group="annotators"))
+            + p9.geom_hline(yintercept=0.8, linetype="dotted")
+            + p9.geom_line() + p9.geom_point()
+            + p9.geom_errorbar(p9.aes(ymin="power_low", ymax="power_high"), width=0.04)
+            + p9.scale_x_log10(breaks=sorted(d["n_images"].unique()))
+            + p9.labs(x="images (log scale)", y="power (p < 0.05)", color="annotators")
+            + p9.theme_bw() + p9.theme(figure_size=(6, 4)))

@@ -52,7 +52,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import plotnine as p9
 
 from . import cvstats, inference, models
 from .features import GROUP7_FEATURES, MOMENTS, LabelledImages, moments_across, zscore
@@ -68,10 +67,8 @@ __all__ = [
     "ReplicationResult",
     "annotated_images",
     "annotator_curve",
-    "annotator_plot",
     "disjoint_studies",
     "eligible_groups",
-    "forest_plot",
     "group_abc_design",
     "image_overlap",
     "meta_analyse",
@@ -994,89 +991,6 @@ def meta_analyse(groups: pd.DataFrame, differences: pd.DataFrame, *,
         out["accounts_for_overlap"] = out["k"] == 1
     return out[META_COLUMNS]
 
-# --------------------------------------------------------------------------- forest plot
-
-_QUANTITY_LABELS = {
-    "auc_mean_minus_sd": ("cvAUC(mean) - cvAUC(sd) (paired bootstrap-CV 95% CI)", 0.0),
-    "auc_sd_minus_half": ("cvAUC of the sd features (bootstrap-CV 95% CI)", 0.5),
-}
-_SOURCE_COLORS = {"student": "#4C72B0", "mturk": "#C44E52", "pooled": "#222222"}
-
-
-def forest_plot(result: ReplicationResult, quantity: str = "auc_sd_minus_half",
-                scopes: tuple[str, ...] = ("students", "students_and_mturk")) -> p9.ggplot:
-    """Forest plot of one meta-analysed quantity.
-
-    Parameters
-    ----------
-    result : ReplicationResult
-    quantity : {"auc_sd_minus_half", "auc_mean_minus_sd"}
-        For ``auc_sd_minus_half`` the axis shows the AUC itself (estimate + 0.5),
-        with the line of no discrimination at 0.5.
-    scopes : tuple of str
-        Pooled rows to draw (diamonds), from ``result.meta`` (its ``primary`` rows:
-        overlap model, Hartung-Knapp interval).
-
-    Returns
-    -------
-    plotnine.ggplot
-        One row per group (student groups in blue, MTurk in red) with its 95% CI,
-        then one diamond per pooled estimate (width = its CI).
-    """
-    if quantity not in _QUANTITY_LABELS:
-        raise ValueError(f"quantity must be one of {tuple(_QUANTITY_LABELS)}")
-    xlab, ref = _QUANTITY_LABELS[quantity]
-    shift = 0.5 if quantity == "auc_sd_minus_half" else 0.0
-    st = meta_studies(result.groups, result.differences)
-    st = st[st["quantity"] == quantity].copy()
-    st = (st.assign(_o=(st["source"] == "mturk").astype(int))
-          .sort_values(["_o", "cohort", "group"]).drop(columns="_o"))
-    z = inference._z(0.05)
-    st["est"] = st["yi"] + shift
-    st["low"] = st["yi"] - z * np.sqrt(st["vi"]) + shift
-    st["high"] = st["yi"] + z * np.sqrt(st["vi"]) + shift
-    st["label"] = np.where(st["source"] == "mturk", "MTurk (ISIC)",
-                           st["cohort"] + " " + st["group"].str.replace("group", "group "))
-    meta = result.meta[(result.meta["quantity"] == quantity)
-                       & result.meta["scope"].isin(scopes)]
-    if "primary" in meta.columns:
-        meta = meta[meta["primary"]]
-    meta = meta.copy()
-    meta = meta.set_index("scope").loc[[s for s in scopes if s in set(meta["scope"])]]
-    n_st, n_me = len(st), len(meta)
-    st["ypos"] = np.arange(n_st + n_me + 1, n_me + 1, -1, dtype=float)[:n_st]
-    meta = meta.reset_index()
-    meta["ypos"] = np.arange(n_me, 0, -1, dtype=float)
-    meta["label"] = "Pooled: " + meta["scope"].map({
-        "students": "student groups", "students_excl_group07": "students without group 7",
-        "students_and_mturk": "students + MTurk", "mturk": "MTurk",
-        "disjoint": "groups sharing no image"}) + " (k=" + meta["k"].astype(
-        str) + ", I\u00b2=" + meta["i2"].round(0).astype("Int64").astype(str) + "%)"
-    diamonds = pd.concat([
-        pd.DataFrame({"x": [r.ci_low + shift, r.estimate + shift, r.ci_high + shift,
-                            r.estimate + shift],
-                      "y": [r.ypos, r.ypos + 0.35, r.ypos, r.ypos - 0.35], "id": i})
-        for i, r in enumerate(meta.itertuples(index=False))
-    ], ignore_index=True) if n_me else pd.DataFrame({"x": [], "y": [], "id": []})
-    breaks = list(st["ypos"]) + list(meta["ypos"])
-    labels = list(st["label"]) + list(meta["label"])
-    return (
-        p9.ggplot()
-        + p9.geom_vline(xintercept=ref, linetype="dashed", color="grey")
-        + p9.geom_errorbarh(p9.aes(y="ypos", xmin="low", xmax="high", color="source"),
-                            data=st, height=0.3)
-        + p9.geom_point(p9.aes(x="est", y="ypos", color="source"), data=st, size=2)
-        + p9.geom_polygon(p9.aes(x="x", y="y", group="id"), data=diamonds,
-                          fill=_SOURCE_COLORS["pooled"])
-        + p9.scale_y_continuous(breaks=breaks, labels=labels)
-        + p9.scale_color_manual(values=_SOURCE_COLORS, name="",
-                                labels={"student": "student group", "mturk": "MTurk"})
-        + p9.labs(x=xlab, y="")
-        + p9.theme_bw()
-        + p9.theme(figure_size=(7, 0.25 * (n_st + n_me) + 1.5), legend_position="bottom")
-    )
-
-
 # --------------------------------------------------------------------------- annotator curve
 
 
@@ -1414,47 +1328,6 @@ def annotator_curve(
         "elapsed_seconds": round(time.perf_counter() - t0, 3)}}
     return AnnotatorResult(rows=out, summary=summary, skipped=skipped_df, manifest_extra=extra,
                            trend=trend)
-
-
-def annotator_plot(result: AnnotatorResult, metric: str = "repeat_mean_auc") -> p9.ggplot:
-    """AUC against the number of annotators, mean and sd features on one plot.
-
-    Parameters
-    ----------
-    result : AnnotatorResult
-    metric : {"auc", "repeat_mean_auc"}
-        Pooled out-of-fold AUC of the canonical split, or mean fold AUC over repeats.
-
-    Returns
-    -------
-    plotnine.ggplot
-        Per feature set, the mean over subsets (line and points), the min-max range
-        over subsets (ribbon) and mean +- sd (error bars); one facet per group.
-    """
-    s = result.summary.copy()
-    s["panel"] = (s["cohort"] + "\n" + s["group"].str.replace("group", "group ")
-                  + " (K=" + s["n_annotators"].astype(str) + ")")
-    m, sd = f"{metric}_mean", f"{metric}_sd"
-    s["lo"] = s[m] - s[sd].fillna(0)
-    s["hi"] = s[m] + s[sd].fillna(0)
-    ylab = {"auc": "cross-validated AUC (all repeats)",
-            "repeat_mean_auc": "mean fold AUC over repeats"}[metric]
-    return (
-        p9.ggplot(s, p9.aes(x="k", y=m, color="feature_set", fill="feature_set"))
-        + p9.geom_hline(yintercept=0.5, linetype="dashed", color="grey")
-        + p9.geom_ribbon(p9.aes(ymin=f"{metric}_min", ymax=f"{metric}_max"), alpha=0.15,
-                         color="none")
-        + p9.geom_errorbar(p9.aes(ymin="lo", ymax="hi"), width=0.15)
-        + p9.geom_line()
-        + p9.geom_point()
-        + p9.facet_wrap("panel", ncol=4)
-        + p9.scale_color_manual(values={"mean": "#4C72B0", "sd": "#DD8452"}, name="features")
-        + p9.scale_fill_manual(values={"mean": "#4C72B0", "sd": "#DD8452"}, name="features")
-        + p9.labs(x="annotators per image (k)", y=ylab)
-        + p9.theme_bw()
-        + p9.theme(figure_size=(10, 2.2 * math.ceil(s["panel"].nunique() / 4) + 1),
-                   legend_position="bottom")
-    )
 
 
 # --------------------------------------------------------------------------- verdicts

@@ -1254,33 +1254,3 @@ def power_sentence(summary: pd.DataFrame, target: float = 0.8) -> str:
             f"(permutation test at 5%), a study needs " + "; ".join(parts) + ".")
 
 
-def qq_plot(studies: pd.DataFrame, model: str = "generative null"):
-    """QQ plot of permutation p-values against U(0, 1), with a 95% pointwise band."""
-    import plotnine as p9
-
-    p = np.sort(studies.loc[studies["model"] == model, "p_value"].to_numpy())
-    n = len(p)
-    i = np.arange(1, n + 1)
-    d = pd.DataFrame({"expected": i / (n + 1), "observed": p,
-                      "low": stats.beta.ppf(0.025, i, n + 1 - i),
-                      "high": stats.beta.ppf(0.975, i, n + 1 - i)})
-    return (p9.ggplot(d, p9.aes("expected", "observed"))
-            + p9.geom_ribbon(p9.aes(ymin="low", ymax="high"), fill="#cccccc", alpha=0.6)
-            + p9.geom_abline(intercept=0, slope=1, linetype="dashed")
-            + p9.geom_point(size=1)
-            + p9.labs(x="expected p (uniform quantiles)", y="observed permutation p")
-            + p9.theme_bw() + p9.theme(figure_size=(4.5, 4.5)))
-
-
-def power_plot(summary: pd.DataFrame):
-    """Power against the number of images, one line per number of annotators."""
-    import plotnine as p9
-
-    d = summary.assign(annotators=summary["n_annotators"].astype(str))
-    return (p9.ggplot(d, p9.aes("n_images", "power", color="annotators", group="annotators"))
-            + p9.geom_hline(yintercept=0.8, linetype="dotted")
-            + p9.geom_line() + p9.geom_point()
-            + p9.geom_errorbar(p9.aes(ymin="power_low", ymax="power_high"), width=0.04)
-            + p9.scale_x_log10(breaks=sorted(d["n_images"].unique()))
-            + p9.labs(x="images (log scale)", y="power (p < 0.05)", color="annotators")
-            + p9.theme_bw() + p9.theme(figure_size=(6, 4)))

@@ -17,7 +17,7 @@ import plotnine as p9
 import pytest
 from conftest import mirror, needs_data
 
-from analysis import features, inference, models
+from analysis import features, figures, inference, models
 from analysis import replication as R
 
 pytestmark = needs_data
@@ -312,10 +312,10 @@ def test_group7_design_matches_group_design(annotations):
 
 
 def test_plots_and_verdicts(rep, curve7):
-    assert isinstance(R.forest_plot(rep, "auc_sd_minus_half"), p9.ggplot)
-    assert isinstance(R.forest_plot(rep, "auc_mean_minus_sd"), p9.ggplot)
-    assert isinstance(R.annotator_plot(curve7), p9.ggplot)
-    R.forest_plot(rep).draw()
+    assert isinstance(figures.forest_plot(rep, "auc_sd_minus_half"), p9.ggplot)
+    assert isinstance(figures.forest_plot(rep, "auc_mean_minus_sd"), p9.ggplot)
+    assert isinstance(figures.annotator_plot(curve7), p9.ggplot)
+    figures.forest_plot(rep).draw()
     sentences = R.verdict_sentences(rep, curve7)
     assert all(isinstance(s, str) and s for s in sentences)
     mt = rep.groups.query("source == 'mturk' and feature_set == 'sd'").iloc[0]
