@@ -56,7 +56,6 @@ parallel_map
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -76,7 +75,6 @@ __all__ = [
     "cross_validate_batch",
     "parallel_map",
     "task_seed_sequences",
-    "benchmark_shapes",
 ]
 
 #: Ridge that statsmodels' Newton solver adds to the diagonal of the (1/n-scaled)
@@ -1219,65 +1217,3 @@ def cross_validate_batch(
             ]
         out[key] = np.concatenate(arrs, axis=0)
     return out
-
-
-# --------------------------------------------------------------------------
-# benchmark helper (not used by tests)
-# --------------------------------------------------------------------------
-
-
-def _synthetic(n=96, n_pos=18, p=30, signal=0.5, seed=0):
-    rng = np.random.default_rng(seed)
-    y = np.zeros(n)
-    y[rng.choice(n, n_pos, replace=False)] = 1
-    X = rng.standard_normal((n, p)) + signal * y[:, None]
-    X = (X - X.mean(0)) / X.std(0)
-    return X, y
-
-
-def benchmark_shapes(
-    ps=(5, 6, 20, 30), n_splits=1000, n_ref=60, signal=0.3, estimators=("mle", "firth"),
-    n_jobs_list=(1, 2), seed=0,
-) -> list[dict]:
-    """Fits per second of the reference loop and of the engine (10-fold CV).
-
-    The reference fits ``n_ref`` training sets one at a time (statsmodels or
-    firthmodels, the settings of :mod:`analysis.fitconfig`); the engine fits
-    ``n_splits`` training sets through :func:`cross_validate_batch`.
-    """
-    from sklearn.model_selection import StratifiedKFold
-
-    from analysis.models import fit_logistic
-
-    rows = []
-    for p in ps:
-        X, y = _synthetic(p=p, signal=signal, seed=seed)
-        splits = []
-        r = 0
-        while len(splits) < n_splits:
-            skf = StratifiedKFold(10, shuffle=True, random_state=r)
-            splits.extend(skf.split(X, y))
-            r += 1
-        splits = splits[:n_splits]
-        for est in estimators:
-            t0 = time.perf_counter()
-            for tr, _te in splits[:n_ref]:
-                fit_logistic(X[tr], y[tr], estimator=est)  # reference: analysis.models
-            ref_rate = n_ref / (time.perf_counter() - t0)
-            row = dict(p=p, estimator=est, ref_fits_per_s=ref_rate)
-            for nj in n_jobs_list:
-                cross_validate_batch(X, y, splits[:64], estimator=est, n_jobs=nj,
-                                     chunk_size=32)  # warm up the worker pool
-                t0 = time.perf_counter()
-                out = cross_validate_batch(X, y, splits, estimator=est, n_jobs=nj)
-                rate = n_splits / (time.perf_counter() - t0)
-                row[f"engine_fits_per_s_jobs{nj}"] = rate
-                row[f"speedup_jobs{nj}"] = rate / ref_rate
-            row["frac_separated"] = float(out["separated"].mean())
-            rows.append(row)
-    return rows
-
-
-if __name__ == "__main__":  # pragma: no cover
-    for r in benchmark_shapes():
-        print(r)
