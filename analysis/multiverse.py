@@ -60,7 +60,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
-from . import cvstats, fitconfig, models
+from . import cvstats, engine, fitconfig, models
 from .features import GROUP7_FEATURES, moments_across, zscore
 from .progress import progress
 
@@ -441,25 +441,31 @@ def cross_validate_ridge(
     n = len(y)
     Y = np.broadcast_to(y, (len(splits), n)) if labels is None else np.asarray(labels, dtype=int)
     alphas = np.asarray(alphas, dtype=float)
-    folds_rows, score_parts = [], []
+    fold_parts, score_parts = [], []
     for start in range(0, len(splits), chunk):
         block = splits[start:start + chunk]
         Yb = Y[start:start + chunk]
-        # inner fits: one per (split, inner fold), each fitted for every alpha
+        S = len(block)
+        # outer training weights: how often each image is in the training set (a
+        # bootstrap-CV replicate repeats images; its copies count as copies)
+        tr_flat, tr_len = engine._ragged([s.train for s in block])
+        owner = np.repeat(np.arange(S, dtype=np.int64), tr_len)
+        Wo = np.bincount(tr_flat + owner * n, minlength=S * n).reshape(S, n).astype(float)
+        # inner fits: one per (split, inner fold), each fitted for every alpha; inner
+        # folds are drawn over the *distinct* training images, so the copies of an
+        # image stay in one inner fold (as in the outer bootstrap-CV)
         inner_y, inner_w, inner_test, ks = [], [], [], []
         for i, s in enumerate(block):
             rng = np.random.default_rng(np.random.SeedSequence([seed, 5, s.repeat, s.fold]))
-            yt = Yb[i][s.train]
+            distinct = np.flatnonzero(Wo[i])
+            yt = Yb[i][distinct]
             k = max(int(min(inner_folds, np.bincount(yt, minlength=2).min())), 2)
             ks.append(k)
             fl = _inner_folds(yt, k, rng)
             t = np.zeros((k, n), dtype=bool)  # row j: the images of inner fold j
-            t[:, s.train] = fl[None, :] == np.arange(k)[:, None]
-            w = np.zeros((k, n))  # row j: weight 1 on the training set minus fold j
-            w[:, s.train] = 1.0
-            w[t] = 0.0
+            t[:, distinct] = fl[None, :] == np.arange(k)[:, None]
+            inner_w.append(np.where(t, 0.0, Wo[i][None, :]))  # training set minus fold j
             inner_y.append(np.broadcast_to(Yb[i], (k, n)))
-            inner_w.append(w)
             inner_test.append(t)
         inner_y = np.concatenate(inner_y)
         inner_test = np.concatenate(inner_test)
@@ -475,25 +481,30 @@ def cross_validate_ridge(
             best = np.flatnonzero(lo <= lo.min() + 1e-12 * max(1.0, abs(lo.min())))
             chosen.append(alphas[best.max()])
         chosen = np.asarray(chosen)
-        Wo = np.zeros((len(block), n))
-        for i, s in enumerate(block):
-            Wo[i, s.train] = 1.0
         coef_o = _solve(X, Yb, Wo, chosen, solver)
-        for i, s in enumerate(block):
-            sc = coef_o[i, 0] + X[s.test] @ coef_o[i, 1:]
-            yy = Yb[i]
-            folds_rows.append((s.repeat, s.fold, len(s.train), len(s.test), int(yy[s.test].sum()),
-                               models.fold_auc(yy[s.test], sc), False,
-                               bool(np.isfinite(coef_o[i]).all()), 0, 0, float(chosen[i])))
-            score_parts.append((s.repeat, s.fold, s.test, yy[s.test], sc))
-    folds = pd.DataFrame(folds_rows, columns=[*models.FOLD_COLUMNS, "alpha"])
-    scores = pd.DataFrame({
-        "repeat": np.concatenate([np.full(len(t), r) for r, _, t, _, _ in score_parts]),
-        "fold": np.concatenate([np.full(len(t), f) for _, f, t, _, _ in score_parts]),
-        "row": np.concatenate([t for _, _, t, _, _ in score_parts]),
-        "y": np.concatenate([yy for *_, yy, _ in score_parts]),
-        "score": np.concatenate([sc for *_, sc in score_parts]),
-    })
+        # out-of-fold scores and fold AUCs of the whole block at once
+        te_idx, te_mask = engine._pad_ragged(*engine._ragged([s.test for s in block]))
+        rows = np.arange(S)[:, None]
+        sc = coef_o[:, :1] + np.einsum("sij,sj->si", X[te_idx], coef_o[:, 1:])
+        sc = np.where(te_mask, sc, np.nan)
+        yte = Yb[rows, te_idx]
+        fold_parts.append(pd.DataFrame({
+            "repeat": [s.repeat for s in block], "fold": [s.fold for s in block],
+            "n_train": tr_len, "n_test": te_mask.sum(axis=1),
+            "n_pos_test": np.where(te_mask, yte, 0).sum(axis=1),
+            "auc": engine.auc_batch(sc, yte, te_mask), "separated": False,
+            "converged": np.isfinite(coef_o).all(axis=1), "n_iter": 0, "n_warnings": 0,
+            "alpha": chosen}))
+        score_parts.append((np.repeat([s.repeat for s in block], te_mask.sum(axis=1)),
+                            np.repeat([s.fold for s in block], te_mask.sum(axis=1)),
+                            te_idx[te_mask], yte[te_mask], sc[te_mask]))
+    folds = (pd.concat(fold_parts, ignore_index=True) if fold_parts
+             else pd.DataFrame(columns=[*models.FOLD_COLUMNS, "alpha"]))
+    folds = folds.astype({"n_train": "int64", "n_test": "int64", "n_pos_test": "int64",
+                          "n_iter": "int64", "n_warnings": "int64"})
+    cat = (lambda j: np.concatenate([p[j] for p in score_parts]) if score_parts else [])
+    scores = pd.DataFrame({"repeat": cat(0), "fold": cat(1), "row": cat(2), "y": cat(3),
+                           "score": cat(4)})
     return models.CVResult(folds, scores)
 
 
@@ -523,8 +534,8 @@ def _solve(X, Y, W, alpha, solver):
     if solver == "statsmodels":
         out = []
         for yy, w, a in zip(Y, W, alpha, strict=True):
-            tr = w > 0
-            out.append(fit_ridge_statsmodels(X[tr], yy[tr], a))
+            rows = np.repeat(np.arange(len(w)), np.round(w).astype(int))  # copies as rows
+            out.append(fit_ridge_statsmodels(X[rows], yy[rows], a))
         return np.asarray(out)
     raise ValueError(f"solver must be newton or statsmodels, got {solver!r}")
 

@@ -162,3 +162,32 @@ def test_rows_come_back_in_path_order_for_any_n_jobs(annotations):
     two = mv.multiverse(annotations.tidy, annotations.labels, n_jobs=2, **kw).frame
     pd.testing.assert_frame_equal(one.drop(columns="seconds"), two.drop(columns="seconds"))
     assert one["path_id"].tolist() == [i for i in range(len(paths)) for _ in range(2)]
+
+
+def test_ridge_bootstrap_cv_counts_copies_and_keeps_them_in_one_inner_fold(group7):
+    """A bootstrap-CV replicate repeats images: the ridge fit must weight the copies
+    (statsmodels on the expanded rows is the reference) and choose its penalty with
+    inner folds over distinct images."""
+    X, y = group7.matrix("sd"), group7.labels
+    bs, _ = cvstats.bootstrap_cv_splits(y, n_boot=2, n_repeats=1, n_splits=5, seed=3)
+    assert any(len(np.unique(s.train)) < len(s.train) for s in bs)
+    a = mv.cross_validate_ridge(X, y, bs, solver="newton")
+    b = mv.cross_validate_ridge(X, y, bs, solver="statsmodels")
+    np.testing.assert_array_equal(a.folds["alpha"], b.folds["alpha"])
+    # BFGS (statsmodels) vs Newton optimum: agree to the optimiser's tolerance
+    np.testing.assert_allclose(a.scores["score"], b.scores["score"], atol=1e-3)
+    assert (a.folds["n_train"].to_numpy() == [len(s.train) for s in bs]).all()
+    # the fit with copies is not the fit on the distinct images
+    s = bs[0]
+    w_copies = np.bincount(s.train, minlength=len(y)).astype(float)
+    w_distinct = (w_copies > 0).astype(float)
+    alpha = np.array([0.1])
+    c1 = mv.fit_ridge_batch(X, y[None], w_copies[None], alpha)[0]
+    c2 = mv.fit_ridge_batch(X, y[None], w_distinct[None], alpha)[0]
+    assert np.abs(c1 - c2).max() > 1e-3
+    assert a.folds["auc"].notna().all()
+    # statsmodels on the replicate's rows as drawn (copies included) is the reference
+    for i, s in enumerate(bs[:3]):
+        ref = mv.fit_ridge_statsmodels(X[s.train], y[s.train], a.folds["alpha"].iloc[i])
+        got = a.scores[(a.scores["repeat"] == s.repeat) & (a.scores["fold"] == s.fold)]
+        np.testing.assert_allclose(got["score"], ref[0] + X[s.test] @ ref[1:], atol=1e-3)
