@@ -502,7 +502,9 @@ def cross_validate_ridge(
              else pd.DataFrame(columns=[*models.FOLD_COLUMNS, "alpha"]))
     folds = folds.astype({"n_train": "int64", "n_test": "int64", "n_pos_test": "int64",
                           "n_iter": "int64", "n_warnings": "int64"})
-    cat = (lambda j: np.concatenate([p[j] for p in score_parts]) if score_parts else [])
+    def cat(j):
+        return np.concatenate([p[j] for p in score_parts]) if score_parts else []
+
     scores = pd.DataFrame({"repeat": cat(0), "fold": cat(1), "row": cat(2), "y": cat(3),
                            "score": cat(4)})
     return models.CVResult(folds, scores)
