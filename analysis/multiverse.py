@@ -97,9 +97,12 @@ disagreement set with a paired bootstrap-CV z test p below 5%, *not supported* w
 is significantly lower, and *inconclusive* otherwise. **C5** is *supported* when the
 permutation p of the disagreement set is below 5%, *not supported* when its
 bootstrap-CV 95% interval lies entirely below 0.5, and *inconclusive* otherwise. The
-permutation test stops at its 10th exceedance (Besag & Clifford's sequential p-value,
-which is valid and gives the fixed-count p-value whenever it runs to the maximum), so
-only clearly non-significant paths stop early."""
+permutation test is sequential: it stops at its 10th exceedance (Besag & Clifford's
+sequential p-value, which is valid and gives the fixed-count p-value whenever it runs to
+the maximum), and it stops and rejects early when the count of exceedances falls on a
+boundary whose probability of a wrong rejection (a permutation p-value of 5% or more) is
+at most 0.001 (Gandy's bounded resampling risk; no exceedance in 142 permutations is the
+first such stop). Clearly non-significant and clearly significant paths stop early."""
 
 
 @dataclass(frozen=True)
@@ -640,7 +643,8 @@ def run_path(wide: pd.DataFrame, y: pd.Series, path: Path, *, path_id: int = 0,
         res = run_cv(d.disagreement, yy, list(psplits[start * per: stop * per]), path.estimator,
                      labels=plabels[start * per: stop * per], seed=seed, n_jobs=n_jobs)
         null = np.append(null, cvstats.repeated_cv_statistic(res.folds))
-        seq = cvstats.sequential_pvalue(observed, null, h=exceedances, n_max=n_permutations)
+        seq = cvstats.sequential_pvalue(observed, null, h=exceedances, n_max=n_permutations,
+                                        alpha=ALPHA, risk=cvstats.EARLY_REJECTION_RISK)
         if seq["complete"]:
             break
     p_perm = seq["p"]

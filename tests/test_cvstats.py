@@ -131,7 +131,8 @@ def test_bootstrap_cv_covers_under_the_null_small():
 def test_sequential_pvalue_hand_worked():
     null = np.array([0.1, 0.9, 0.2, 0.8, 0.95, 0.3])
     r = cvstats.sequential_pvalue(0.7, null, h=3, n_max=100)
-    assert r == {"p": 3 / 5, "n_used": 5, "stopped": True, "complete": True}
+    assert r == {"p": 3 / 5, "n_used": 5, "stopped": True, "stopped_significant": False,
+                 "complete": True}
     r = cvstats.sequential_pvalue(0.85, null, h=3, n_max=100)
     assert not r["complete"] and np.isnan(r["p"])  # 2 exceedances in 6: draw more
     r = cvstats.sequential_pvalue(0.85, null, h=3, n_max=6)
@@ -151,3 +152,61 @@ def test_sequential_pvalue_is_valid_under_the_null():
     # P(p <= 0.05) <= 0.05: with 2000 draws the share stays below 0.05 + 3 SE
     assert (ps <= 0.05).mean() < 0.05 + 3 * np.sqrt(0.05 * 0.95 / 2000)
     assert (ps <= 0.5).mean() > 0.4  # and it is not degenerate
+
+
+def test_early_rejection_boundary_by_hand_and_by_enumeration():
+    """L_n is the largest count whose crossing probability under p* = alpha stays within
+    the linearly spent risk. Before any stop is possible the first crossing needs
+    (1 - alpha)^n <= risk * n / n_max with no exceedance: worked out by hand below."""
+    b = np.asarray(cvstats.early_rejection_boundary(200, 0.05, 1e-3))
+    first = int(np.flatnonzero(b >= 0)[0]) + 1
+    # smallest n with 0.95^n <= 1e-3 n / 200 (S_n = 0 is the only way to cross first)
+    n = np.arange(1, 201)
+    assert first == int(n[0.95 ** n <= 1e-3 * n / 200][0]) == 142
+    assert b[first - 1] == 0 and (np.diff(b[first - 1:]) >= 0).all() and b[-1] < 9
+    # crossing probability at p* = alpha by brute force: 200,000 Bernoulli sequences
+    rng = np.random.default_rng(5)
+    crossed = 0
+    for _ in range(20):
+        s = np.cumsum(rng.random((10_000, 200)) < 0.05, axis=1)
+        crossed += int(((s <= b) & (b >= 0)).any(axis=1).sum())
+    # spent risk <= 1e-3; binomial(200000, 1e-3) sd ~ 14: 4 sd above the mean fails
+    assert crossed <= 200 + 4 * 14
+
+
+def test_sequential_rule_exact_size_and_saving():
+    """Exact (dynamic-programming) rejection probability of the whole rule, integrated
+    over a uniform permutation p-value: the size of the Monte Carlo test."""
+    grid = (np.arange(2000) + 0.5) / 2000
+    size_bc = np.mean([cvstats.sequential_rejection_probability(p, h=10, n_max=200)["reject"]
+                       for p in grid])
+    size_er = np.mean([cvstats.sequential_rejection_probability(
+        p, h=10, n_max=200, alpha=0.05)["reject"] for p in grid])
+    assert size_bc == pytest.approx(10 / 201, abs=1e-4)  # Besag-Clifford: (1 + 9) / 201
+    assert size_bc <= size_er <= 0.05 + 1e-3  # the early stop adds at most its risk
+    # a clearly significant test stops after about 150 permutations instead of 200
+    cost = cvstats.sequential_rejection_probability(0.001, h=10, n_max=200, alpha=0.05)
+    assert cost["reject"] > 0.99 and cost["expected_n"] < 160
+    # ... and a wrong early rejection at p* = alpha is within the risk
+    at = cvstats.sequential_rejection_probability(0.05, h=10**6, n_max=200, alpha=0.05)
+    at_bc = cvstats.sequential_rejection_probability(0.05, h=10**6, n_max=200)
+    assert at["reject"] - at_bc["reject"] <= 1e-3 + 1e-12
+
+
+def test_sequential_pvalue_stops_early_when_clearly_significant():
+    null = np.full(200, 0.4)
+    null[3] = 0.9  # one exceedance of 0.8
+    r = cvstats.sequential_pvalue(0.8, null, h=10, n_max=200, alpha=0.05)
+    b = np.asarray(cvstats.early_rejection_boundary(200, 0.05))
+    n_stop = int(np.flatnonzero(b >= 1)[0]) + 1
+    assert r["stopped_significant"] and r["n_used"] == n_stop < 200
+    assert r["p"] == 2 / (1 + n_stop) < 0.05
+    # no exceedance at all: the first possible stop, after 142 permutations
+    r1 = cvstats.sequential_pvalue(0.95, null, h=10, n_max=200, alpha=0.05)
+    assert r1["n_used"] == 142 and r1["p"] == 1 / 143
+    # the same nulls without the early stop: the fixed count, p = 2 / 201
+    r0 = cvstats.sequential_pvalue(0.8, null, h=10, n_max=200)
+    assert r0["p"] == 2 / 201 and r0["n_used"] == 200
+    # fewer nulls than the stop needs: not decided yet, whatever the batching
+    assert not cvstats.sequential_pvalue(0.8, null[: n_stop - 1], h=10, n_max=200,
+                                         alpha=0.05)["complete"]
