@@ -38,8 +38,10 @@ covers them all:
    images. A group is eligible when asymmetry, border and color exist and
    ``r_f >= 2`` for each.
 
-For group 7 this is exactly :func:`analysis.features.group_design` restricted to
-the same features (tested).
+Rules 1-2 (which images are kept) are this module's; rules 3-4 are those of the
+general builder, :func:`analysis.features.design_from_long`, which makes every design
+(its scores enter the moments sorted, as this module always did). For group 7 this is
+:func:`analysis.features.group_design` restricted to the same features (tested).
 """
 
 from __future__ import annotations
@@ -54,7 +56,14 @@ import numpy as np
 import pandas as pd
 
 from . import cvstats, inference, models
-from .features import GROUP7_FEATURES, MOMENTS, LabelledImages, moments_across, zscore
+from .features import (
+    GROUP7_FEATURES,
+    MOMENTS,
+    LabelledImages,
+    design_from_long,
+    moments_across,
+    zscore,
+)
 from .progress import progress
 
 __all__ = [
@@ -165,10 +174,6 @@ class AbcDesign(LabelledImages):
         return self.moments[self.columns(feature_set)].to_numpy(dtype=float)
 
 
-def _annotator_key(a: str) -> tuple[int, str]:
-    return (int(a), a) if str(a).isdigit() else (10**9, str(a))
-
-
 def _design_raters(counts: pd.Series) -> int:
     """Most frequent count (ties: the larger)."""
     vc = counts.value_counts()
@@ -227,6 +232,7 @@ def group_abc_design(
     if missing:
         raise ValueError(f"feature(s) {', '.join(missing)} not annotated")
     ok = sub[sub["feature"].isin(features) & (sub["status"] == "ok")]
+    # the replication's own rule: which images are kept (r_f scores of every feature)
     counts = (ok.groupby(["feature", "image_id"]).size().unstack("feature")
               .reindex(index=all_images, columns=list(features)).fillna(0).astype(int))
     raters = {f: _design_raters(counts[f]) for f in features}
@@ -243,27 +249,25 @@ def group_abc_design(
         elif image_id not in lab.index:
             excluded.append((image_id, "no expert label", ""))
     excluded_df = pd.DataFrame(excluded, columns=["image_id", "reason", "detail"])
-    keep = [i for i in all_images if i not in set(excluded_df["image_id"])]
+    keep = set(all_images) - set(excluded_df["image_id"])
 
-    ok = ok[ok["image_id"].isin(keep)]
-    annotators = tuple(sorted(ok["annotator"].astype(str).unique(), key=_annotator_key))
-    wide = ok.pivot_table(index="image_id", columns=["feature", "annotator"], values="score",
-                          aggfunc="first")
-    cols = [(f, a) for f in features for a in annotators if (f, a) in wide.columns]
-    wide = wide.reindex(index=keep, columns=pd.MultiIndex.from_tuples(cols))
+    # the design itself: the general builder on the kept images (every one has >= 2
+    # scores per feature and a label, so it keeps them all); z-scores per annotator
+    # column (persons) or per feature (MTurk positions: each kept image has all three
+    # positions, so the renumbering keeps them), moments in the order this module has
+    # always used (sorted scores)
     positions = (cohort, group) == MTURK
-    if positions:
-        z = wide.copy()
-        for f in features:
-            block = wide[f]
-            vals = block.to_numpy(dtype=float)
-            mu, sd = np.nanmean(vals), np.nanstd(vals, ddof=1)
-            z[f] = (block - mu) / (sd if sd > 0 else 1.0)
-    else:
-        z = zscore(wide)
-    z.columns = [f"{f}_{a}" for f, a in cols]
-
-    feature_annotators = {f: tuple(a for ff, a in cols if ff == f) for f in features}
+    base = design_from_long(
+        ok.loc[ok["image_id"].isin(keep), ["image_id", "annotator", "feature", "score"]],
+        lab[lab.index.isin(keep)], features=tuple(features),
+        raters="positions" if positions else "persons", min_raters=1, moment_rule="paper",
+        moment_order="sorted", cohort=cohort, group=group, label_name="melanoma")
+    # thin selection: feature-major columns of the annotators who rated each feature
+    cols = [f"{f}_{a}" for f in features for a in base.annotators
+            if base.z[f"{f}_{a}"].notna().any()]
+    z = base.z[cols]
+    feature_annotators = {f: tuple(a for a in base.annotators if f"{f}_{a}" in cols)
+                          for f in features}
     crossed_per_feature = all(
         z[[f"{f}_{a}" for a in feature_annotators[f]]].notna().all().all()
         and len(feature_annotators[f]) == raters[f]
@@ -277,22 +281,12 @@ def group_abc_design(
         design = "crossed"
     else:
         design = "split_by_feature"
-
-    mom = {}
-    for f in features:
-        vals = z[[f"{f}_{a}" for a in feature_annotators[f]]].to_numpy(dtype=float)
-        packed = np.sort(vals, axis=1)[:, : raters[f]]  # NaN sort last; r_f values per row
-        m, _ = moments_across(packed)
-        for name in MOMENTS:
-            mom[f"{name}_{f}"] = m[name]
-    order = [f"{m}_{f}" for m in MOMENTS for f in features]
-    moments_raw = pd.DataFrame(mom, index=pd.Index(keep, name="image_id"))[order]
-    y = lab.reindex(keep).astype(int).rename("melanoma")
+    y = base.y.copy()
     y.index.name = "image_id"
     return AbcDesign(
-        cohort=cohort, group=group, features=tuple(features), annotators=annotators,
-        design=design, raters=raters, z=z, moments_raw=moments_raw,
-        moments=zscore(moments_raw), y=y, excluded=excluded_df,
+        cohort=cohort, group=group, features=tuple(features), annotators=base.annotators,
+        design=design, raters=raters, z=z, moments_raw=base.moments_raw,
+        moments=base.moments, y=y, excluded=excluded_df,
         feature_annotators=feature_annotators,
     )
 
