@@ -78,6 +78,7 @@ __all__ = [
     "annotated_images",
     "annotator_curve",
     "curve_data",
+    "curve_notes",
     "curve_trend",
     "design_curve",
     "draw_unit_raters",
@@ -1647,6 +1648,26 @@ def design_curve(
     return _run_curve(plan, skipped, seed=seed, max_subsets=max_subsets, repeats=repeats,
                       estimator=estimator, n_splits=n_splits, engine=engine, n_jobs=n_jobs,
                       trend_boot=trend_boot, quiet=quiet, t0=t0)
+
+
+def curve_notes(result: AnnotatorResult) -> list[str]:
+    """Sentences on what a curve of :func:`design_curve` left out: each group or ``k``
+    not run and why, and the units with fewer than ``k`` raters at each ``k``."""
+    notes = [f"annotator curve not run for {c}/{g}: {why}" if not why.startswith("k = ")
+             else f"annotator curve, {why}"
+             for c, g, why in result.skipped.itertuples(index=False)]
+    s = result.summary
+    if len(s):
+        s = s.drop_duplicates(["cohort", "group", "k"])
+        if set(s["selection"]) == {"draws"}:
+            notes.append("annotator curve: raters drawn per unit (raters are positions or did "
+                         "not all rate every unit), k = 2 to "
+                         f"{int(s['k'].max())}")
+        for r in s[s["n_left_out"] > 0].itertuples(index=False):
+            notes.append(f"annotator curve: at k = {r.k}, {r.n_left_out} of "
+                         f"{r.n_images + r.n_left_out} units have fewer than {r.k} raters "
+                         "who scored every feature and are left out")
+    return notes
 
 
 # --------------------------------------------------------------------------- verdicts

@@ -174,3 +174,41 @@ def test_fewer_than_three_raters_is_no_curve_and_says_why():
     res = R.design_curve(d, repeats=1, trend_boot=2)
     assert res.rows.empty and res.trend.empty
     assert "at most 2 raters per unit" in res.skipped["reason"].iloc[0]
+
+
+# --- analyze and the review document --------------------------------------------------------
+
+EXAMPLE_SMALL = ["--repeats", "1", "--bootstrap", "100", "--permutations", "19",
+                 "--perm-repeats", "1", "--seeds", "0", "--calibration-bootstrap", "100",
+                 "--jobs", "1", "--quiet"]
+
+
+def test_analyze_writes_the_curve_and_no_curve_skips_it(tmp_path):
+    import json
+
+    from analysis import cli
+    from analysis.review_doc import EXAMPLE
+
+    args = ["analyze", "--annotations", str(EXAMPLE / "annotations.csv"), "--labels",
+            str(EXAMPLE / "labels.csv"), "--positive", "malignant", *EXAMPLE_SMALL]
+    assert cli.main([*args, "--out", str(tmp_path / "a")]) == 0
+    curve = pd.read_csv(tmp_path / "a" / "annotator_curve.csv")
+    trend = pd.read_csv(tmp_path / "a" / "annotator_trend.csv")
+    # the example: persons R1-R5, 3 to 5 per unit; kept units have 4 or 5 (min_raters 4)
+    assert curve["k"].tolist() == [2, 2, 3, 3, 4, 4, 5, 5]
+    assert set(curve["selection"]) == {"draws"} and set(trend["feature_set"]) == {"mean", "sd"}
+    at5 = curve[curve["k"] == 5].iloc[0]
+    assert at5["n_left_out"] > 0 and at5["n_subsets"] == 1
+    assert (curve["n_images"] + curve["n_left_out"] == curve["n_images"].max()).all()
+    # the same numbers as the function, at the same seed
+    d = dataset.load(EXAMPLE / "annotations.csv", EXAMPLE / "labels.csv", positive="malignant")
+    again = R.design_curve(d)
+    np.testing.assert_allclose(curve["repeat_mean_auc_mean"],
+                               again.summary["repeat_mean_auc_mean"], rtol=1e-9)  # CSV: 10 digits
+    man = json.loads((tmp_path / "a" / "manifest.json").read_text())
+    assert man["annotator_curve"]["max_subsets"] == 30
+    assert any("annotator curve: at k = 5" in n for n in man["notes"])
+
+    assert cli.main([*args, "--no-curve", "--out", str(tmp_path / "b")]) == 0
+    assert not (tmp_path / "b" / "annotator_curve.csv").exists()
+    assert json.loads((tmp_path / "b" / "manifest.json").read_text())["annotator_curve"] is None
