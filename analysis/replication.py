@@ -13,7 +13,9 @@ annotators). This module asks whether its two findings hold elsewhere:
   model the images the groups share (:func:`image_overlap`);
 * **number of annotators** (:func:`annotator_curve`): on group 7 and every group
   whose annotators rated all images, recompute the moments over every subset of
-  ``k`` annotators and follow the AUC as ``k`` grows.
+  ``k`` annotators and follow the AUC as ``k`` grows; :func:`design_curve` does the
+  same on any design (a user's data, :func:`analysis.dataset.load`), with per-unit
+  draws of ``k`` raters where raters are positions or did not all rate every unit.
 
 Harmonisation rule (:func:`group_abc_design`)
 ---------------------------------------------
@@ -1002,9 +1004,11 @@ class AnnotatorResult:
     Attributes
     ----------
     rows : DataFrame
-        One row per (group, k, subset, feature set).
+        One row per (group, k, subset or draw, feature set), columns
+        :data:`CURVE_COLUMNS`.
     summary : DataFrame
-        Per (group, k, feature set): mean, sd, min, max over subsets.
+        Per (group, k, feature set): mean, sd, min, max over subsets (or draws), the
+        units used (``n_images``) and left out (``n_left_out``), ``selection``.
     skipped : DataFrame
         ``cohort, group, reason`` of the groups not in the curve.
     manifest_extra : dict
@@ -1574,11 +1578,6 @@ def annotator_curve(
     return _run_curve(plan, skipped, seed=seed, max_subsets=max_subsets, repeats=repeats,
                       estimator=estimator, n_splits=n_splits, engine=engine, n_jobs=n_jobs,
                       trend_boot=trend_boot, quiet=quiet, t0=t0)
-
-
-#: Defaults of the curve in ``analyze`` (a user's data set): per-unit draws per k, CV
-#: repeats per draw, bootstrap replicates of the trend.
-ANALYZE_CURVE = {"max_subsets": 10, "repeats": CURVE_REPEATS, "trend_boot": TREND_BOOT}
 
 
 def design_curve(
