@@ -185,7 +185,8 @@ class ReviewDoc:
                    "the same raters on every unit")
         else:
             how = (f"k raters drawn at random for each unit among its own raters "
-                   f"({cur.manifest_extra['annotator_curve']['max_subsets']} seeded draws per k)")
+                   f"(up to {cur.manifest_extra['annotator_curve']['max_subsets']} seeded draws "
+                   "per k; one where every unit has exactly k raters)")
             left = s[s["n_left_out"] > 0]
             if len(left):
                 how += "; units with fewer than k raters are left out at that k (" + ", ".join(

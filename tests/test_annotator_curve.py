@@ -151,6 +151,16 @@ def test_hand_design_curve_counts_units_left_out_at_each_k():
     assert figures.annotator_plot(res) is not None
 
 
+def test_draw_curve_is_seeded_and_independent_of_the_worker_count():
+    d = _hand_design()
+    kw = {"max_subsets": 3, "repeats": 2, "trend_boot": 3, "seed": 5}
+    one, two = R.design_curve(d, n_jobs=1, **kw), R.design_curve(d, n_jobs=2, **kw)
+    for name in ("rows", "summary", "trend"):
+        pd.testing.assert_frame_equal(getattr(one, name), getattr(two, name), check_exact=True)
+    other = R.design_curve(d, n_jobs=1, **{**kw, "seed": 6})
+    assert not other.rows["repeat_mean_auc"].equals(one.rows["repeat_mean_auc"])
+
+
 def test_the_moments_at_k_are_over_the_drawn_raters_z_scores():
     """Hand computation for k = 5 (the d units, all five raters): the sd across the
     five z-scored columns of each unit, z-scored over the four units."""
