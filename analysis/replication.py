@@ -1181,7 +1181,8 @@ def unit_rater_draws(design, k: int, *, n_draws: int = 1, seed: int = models.DEF
         ``draw, unit, n_raters, raters, left_out``: for a subset design, one row per
         subset and unit (the subsets of :func:`annotator_subsets`, up to ``n_draws``);
         for draws, one row per draw and unit, ``raters`` joined by ``-``; a unit with
-        fewer than ``k`` raters is one row with ``left_out`` True and no raters.
+        fewer than ``k`` raters is one row with ``left_out`` True, ``draw`` 0 and no
+        raters. ``n_raters``: the raters who scored every feature of the unit.
     """
     data = curve_data(design)
     units = data.y.index.astype(str)
