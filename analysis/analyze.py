@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from . import models, reproduce, review
+from . import models, replication, reproduce, review
 from .features import GroupDesign
 
 
@@ -28,6 +28,8 @@ class Analysis:
     claims: pd.DataFrame
     notes: list[str] = field(default_factory=list)
     elapsed: float = 0.0
+    #: the annotator-count curve (:func:`analysis.replication.design_curve`), or None
+    curve: replication.AnnotatorResult | None = None
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Every table ``analyze`` writes, by file name: the review's, the units left
@@ -37,6 +39,9 @@ class Analysis:
         out = self.review.tables()
         out["excluded_units.csv"] = excluded_units(self.design)
         out["skipped_feature_sets.csv"] = self.design.skipped
+        if self.curve is not None:
+            out["annotator_curve.csv"] = self.curve.summary
+            out["annotator_trend.csv"] = self.curve.trend
         return out
 
 
@@ -52,6 +57,7 @@ def analyze(
     seed: int = models.DEFAULT_SEED,
     n_jobs: int = 1,
     quiet: bool = False,
+    curve: bool | dict = True,
 ) -> Analysis:
     """The statistical review of a data set's design.
 
@@ -61,15 +67,25 @@ def analyze(
         From :func:`analysis.dataset.load` or :func:`analysis.dataset.load_builtin`.
     repeats, n_boot, n_permutations, perm_repeats, n_seeds, calibration_boot, seed, n_jobs, quiet
         As in :func:`analysis.review.review`.
+    curve : bool or dict
+        Run the annotator-count curve (:func:`analysis.replication.design_curve`, at
+        its defaults, or with these keywords: ``max_subsets, repeats, trend_boot``);
+        False skips it.
 
     Returns
     -------
     Analysis
         ``review`` (the :class:`analysis.review.Review`), ``claims``, ``notes`` (each
-        part not run and why).
+        part not run and why), ``curve``.
     """
     t0 = time.perf_counter()
     rv = review.review(design, repeats=repeats, n_boot=n_boot, n_permutations=n_permutations,
                        perm_repeats=perm_repeats, n_seeds=n_seeds,
                        calibration_boot=calibration_boot, seed=seed, n_jobs=n_jobs, quiet=quiet)
-    return Analysis(design, rv, rv.claims(), list(rv.notes), time.perf_counter() - t0)
+    notes = list(rv.notes)
+    cur = None
+    if curve is not False:
+        cur = replication.design_curve(design, seed=seed, n_jobs=n_jobs, quiet=quiet,
+                                       **(curve if isinstance(curve, dict) else {}))
+        notes += replication.curve_notes(cur)
+    return Analysis(design, rv, rv.claims(), notes, time.perf_counter() - t0, cur)

@@ -132,7 +132,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     res = analyze.analyze(design, repeats=args.repeats, n_boot=args.bootstrap,
                           n_permutations=args.permutations, perm_repeats=args.perm_repeats,
                           n_seeds=args.seeds, calibration_boot=args.calibration_bootstrap,
-                          seed=args.seed, n_jobs=args.jobs, quiet=args.quiet)
+                          seed=args.seed, n_jobs=args.jobs, quiet=args.quiet,
+                          curve=not args.no_curve)
     tables = res.tables()
     settings = {k: v for k, v in design.settings.items() if k not in ("inputs", "warnings")}
     manifest = {
@@ -149,6 +150,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         "warnings": design.settings.get("warnings", []),
         "notes": res.notes,
         "claims_evaluated": sorted(set(res.claims["claim"])),
+        "annotator_curve": res.curve.manifest_extra["annotator_curve"] if res.curve else None,
         "elapsed_seconds": round(time.perf_counter() - t0, 3),
     }
     if args.dataset is not None:
@@ -389,6 +391,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "every moment defined)")
     g.add_argument("--raters-per-unit", type=int_at_least(2), default=None,
                    help="draw exactly K >= 2 raters per unit (seeded)")
+    p.add_argument("--no-curve", action="store_true",
+                   help="skip the annotator-count curve (annotator_curve.csv, "
+                        "annotator_trend.csv: cvAUC of mean and sd from k = 2..K raters)")
     _review_options(p)
     p.set_defaults(func=cmd_analyze)
 

@@ -212,17 +212,25 @@ def _annotator_key(a: str) -> tuple[int, str]:
     return (int(a), a) if str(a).isdigit() else (10**9, str(a))
 
 
-def _moments_available(block: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+def _moments_available(block: np.ndarray, order: str = "columns"
+                       ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
     """:func:`moments_across` of each row over its non-missing values.
 
     Rows are grouped by their number of scores; within a group the scores keep
-    their column order, so a block without missing values gives exactly
-    :func:`moments_across`. Returns the moments, the degenerate flags and the
-    number of scores of each row.
+    their column order (``order="columns"``), so a block without missing values
+    gives exactly :func:`moments_across`; or each row's scores are sorted ascending
+    first (``order="sorted"``). The moments are symmetric in the scores, so the two
+    orders differ only by rounding (a few units in the last place). Returns the
+    moments, the degenerate flags and the number of scores of each row.
     """
     x = np.asarray(block, dtype=float)
     present = ~np.isnan(x)
     count = present.sum(axis=1)
+    if order == "sorted":
+        x = np.sort(x, axis=1)  # NaN sort last: each row's scores come first, ascending
+        present = np.arange(x.shape[1])[None, :] < count[:, None]
+    elif order != "columns":
+        raise ValueError("order must be 'columns' or 'sorted'")
     if present.all():
         mom, degen = moments_across(x)
         return mom, degen, count
@@ -284,6 +292,7 @@ def design_from_long(
     raters_per_unit: int | None = None,
     seed: int = 2018,
     moment_rule: Literal["defined", "paper"] = "defined",
+    moment_order: Literal["columns", "sorted"] = "columns",
     cohort: str = "user",
     group: str = "data",
     label_name: str = "label",
@@ -319,6 +328,11 @@ def design_from_long(
         skewness 3, kurtosis 4) is NaN and the feature sets that use it are skipped.
         ``paper``: the formulas of :func:`moments_across` whatever the number of
         raters (the paper's pipeline; used by :func:`group_design`).
+    moment_order : {"columns", "sorted"}
+        Order in which a unit's scores enter the moments: the rater columns' order,
+        or sorted ascending (the order of the replication's harmonised designs,
+        :func:`analysis.replication.group_abc_design`). The moments do not depend on
+        it except by rounding.
     cohort, group, label_name : str
         Names carried by the design (``label_name`` names ``y``).
 
@@ -407,7 +421,7 @@ def design_from_long(
     mom_raw, degenerate, fewest = {}, {}, {}
     for f in features:
         block = z[[f"{f}_{a}" for a in annotators]].to_numpy()
-        mom, degen, count = _moments_available(block)
+        mom, degen, count = _moments_available(block, moment_order)
         fewest[f] = int(count.min()) if len(count) else 0
         for m in MOMENTS:
             v = mom[m]
@@ -424,6 +438,8 @@ def design_from_long(
     settings = {"raters": raters, "min_raters": int(min_raters),
                 "raters_per_unit": raters_per_unit, "seed": int(seed),
                 "moment_rule": moment_rule, "complete_case": bool(complete_rule)}
+    if moment_order != "columns":
+        settings["moment_order"] = moment_order
     return GroupDesign(
         cohort=cohort, group=group, features=features, annotators=annotators,
         raw=raw, z=z, y=y, moments_raw=moments_raw, moments=zscore(moments_raw),

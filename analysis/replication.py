@@ -13,7 +13,9 @@ annotators). This module asks whether its two findings hold elsewhere:
   model the images the groups share (:func:`image_overlap`);
 * **number of annotators** (:func:`annotator_curve`): on group 7 and every group
   whose annotators rated all images, recompute the moments over every subset of
-  ``k`` annotators and follow the AUC as ``k`` grows.
+  ``k`` annotators and follow the AUC as ``k`` grows; :func:`design_curve` does the
+  same on any design (a user's data, :func:`analysis.dataset.load`), with per-unit
+  draws of ``k`` raters where raters are positions or did not all rate every unit.
 
 Harmonisation rule (:func:`group_abc_design`)
 ---------------------------------------------
@@ -38,8 +40,10 @@ covers them all:
    images. A group is eligible when asymmetry, border and color exist and
    ``r_f >= 2`` for each.
 
-For group 7 this is exactly :func:`analysis.features.group_design` restricted to
-the same features (tested).
+Rules 1-2 (which images are kept) are this module's; rules 3-4 are those of the
+general builder, :func:`analysis.features.design_from_long`, which makes every design
+(its scores enter the moments sorted, as this module always did). For group 7 this is
+:func:`analysis.features.group_design` restricted to the same features (tested).
 """
 
 from __future__ import annotations
@@ -54,19 +58,32 @@ import numpy as np
 import pandas as pd
 
 from . import cvstats, inference, models
-from .features import GROUP7_FEATURES, MOMENTS, LabelledImages, moments_across, zscore
+from .features import (
+    GROUP7_FEATURES,
+    MOMENTS,
+    LabelledImages,
+    design_from_long,
+    moments_across,
+    zscore,
+)
 from .progress import progress
 
 __all__ = [
     "ABC",
     "AbcDesign",
     "AnnotatorResult",
+    "CurveData",
     "FEATURE_SETS",
     "GROUP7",
     "MTURK",
     "ReplicationResult",
     "annotated_images",
     "annotator_curve",
+    "curve_data",
+    "curve_notes",
+    "curve_trend",
+    "design_curve",
+    "draw_unit_raters",
     "disjoint_studies",
     "eligible_groups",
     "group_abc_design",
@@ -78,6 +95,7 @@ __all__ = [
     "overlap_covariance",
     "pool_studies",
     "replicate",
+    "unit_rater_draws",
     "verdict_sentences",
 ]
 
@@ -165,10 +183,6 @@ class AbcDesign(LabelledImages):
         return self.moments[self.columns(feature_set)].to_numpy(dtype=float)
 
 
-def _annotator_key(a: str) -> tuple[int, str]:
-    return (int(a), a) if str(a).isdigit() else (10**9, str(a))
-
-
 def _design_raters(counts: pd.Series) -> int:
     """Most frequent count (ties: the larger)."""
     vc = counts.value_counts()
@@ -227,6 +241,7 @@ def group_abc_design(
     if missing:
         raise ValueError(f"feature(s) {', '.join(missing)} not annotated")
     ok = sub[sub["feature"].isin(features) & (sub["status"] == "ok")]
+    # the replication's own rule: which images are kept (r_f scores of every feature)
     counts = (ok.groupby(["feature", "image_id"]).size().unstack("feature")
               .reindex(index=all_images, columns=list(features)).fillna(0).astype(int))
     raters = {f: _design_raters(counts[f]) for f in features}
@@ -243,27 +258,25 @@ def group_abc_design(
         elif image_id not in lab.index:
             excluded.append((image_id, "no expert label", ""))
     excluded_df = pd.DataFrame(excluded, columns=["image_id", "reason", "detail"])
-    keep = [i for i in all_images if i not in set(excluded_df["image_id"])]
+    keep = set(all_images) - set(excluded_df["image_id"])
 
-    ok = ok[ok["image_id"].isin(keep)]
-    annotators = tuple(sorted(ok["annotator"].astype(str).unique(), key=_annotator_key))
-    wide = ok.pivot_table(index="image_id", columns=["feature", "annotator"], values="score",
-                          aggfunc="first")
-    cols = [(f, a) for f in features for a in annotators if (f, a) in wide.columns]
-    wide = wide.reindex(index=keep, columns=pd.MultiIndex.from_tuples(cols))
+    # the design itself: the general builder on the kept images (every one has >= 2
+    # scores per feature and a label, so it keeps them all); z-scores per annotator
+    # column (persons) or per feature (MTurk positions: each kept image has all three
+    # positions, so the renumbering keeps them), moments in the order this module has
+    # always used (sorted scores)
     positions = (cohort, group) == MTURK
-    if positions:
-        z = wide.copy()
-        for f in features:
-            block = wide[f]
-            vals = block.to_numpy(dtype=float)
-            mu, sd = np.nanmean(vals), np.nanstd(vals, ddof=1)
-            z[f] = (block - mu) / (sd if sd > 0 else 1.0)
-    else:
-        z = zscore(wide)
-    z.columns = [f"{f}_{a}" for f, a in cols]
-
-    feature_annotators = {f: tuple(a for ff, a in cols if ff == f) for f in features}
+    base = design_from_long(
+        ok.loc[ok["image_id"].isin(keep), ["image_id", "annotator", "feature", "score"]],
+        lab[lab.index.isin(keep)], features=tuple(features),
+        raters="positions" if positions else "persons", min_raters=1, moment_rule="paper",
+        moment_order="sorted", cohort=cohort, group=group, label_name="melanoma")
+    # thin selection: feature-major columns of the annotators who rated each feature
+    cols = [f"{f}_{a}" for f in features for a in base.annotators
+            if base.z[f"{f}_{a}"].notna().any()]
+    z = base.z[cols]
+    feature_annotators = {f: tuple(a for a in base.annotators if f"{f}_{a}" in cols)
+                          for f in features}
     crossed_per_feature = all(
         z[[f"{f}_{a}" for a in feature_annotators[f]]].notna().all().all()
         and len(feature_annotators[f]) == raters[f]
@@ -277,22 +290,12 @@ def group_abc_design(
         design = "crossed"
     else:
         design = "split_by_feature"
-
-    mom = {}
-    for f in features:
-        vals = z[[f"{f}_{a}" for a in feature_annotators[f]]].to_numpy(dtype=float)
-        packed = np.sort(vals, axis=1)[:, : raters[f]]  # NaN sort last; r_f values per row
-        m, _ = moments_across(packed)
-        for name in MOMENTS:
-            mom[f"{name}_{f}"] = m[name]
-    order = [f"{m}_{f}" for m in MOMENTS for f in features]
-    moments_raw = pd.DataFrame(mom, index=pd.Index(keep, name="image_id"))[order]
-    y = lab.reindex(keep).astype(int).rename("melanoma")
+    y = base.y.copy()
     y.index.name = "image_id"
     return AbcDesign(
-        cohort=cohort, group=group, features=tuple(features), annotators=annotators,
-        design=design, raters=raters, z=z, moments_raw=moments_raw,
-        moments=zscore(moments_raw), y=y, excluded=excluded_df,
+        cohort=cohort, group=group, features=tuple(features), annotators=base.annotators,
+        design=design, raters=raters, z=z, moments_raw=base.moments_raw,
+        moments=base.moments, y=y, excluded=excluded_df,
         feature_annotators=feature_annotators,
     )
 
@@ -1001,9 +1004,11 @@ class AnnotatorResult:
     Attributes
     ----------
     rows : DataFrame
-        One row per (group, k, subset, feature set).
+        One row per (group, k, subset or draw, feature set), columns
+        :data:`CURVE_COLUMNS`.
     summary : DataFrame
-        Per (group, k, feature set): mean, sd, min, max over subsets.
+        Per (group, k, feature set): mean, sd, min, max over subsets (or draws), the
+        units used (``n_images``) and left out (``n_left_out``), ``selection``.
     skipped : DataFrame
         ``cohort, group, reason`` of the groups not in the curve.
     manifest_extra : dict
@@ -1040,7 +1045,167 @@ def annotator_subsets(annotators: tuple[str, ...], k: int, *, max_subsets: int =
     return [allsubs[i] for i in idx]
 
 
-def _subset_moments(d: AbcDesign, subset: tuple[str, ...], feature_set: str) -> np.ndarray:
+@dataclass
+class CurveData:
+    """What the annotator curve needs of one design.
+
+    Attributes
+    ----------
+    cohort, group : str
+    features : tuple of str
+    raters : tuple of str
+        Rater ids (persons) or positions, in column order.
+    z : DataFrame
+        Kept units x ``<feature>_<rater>`` z-scored scores (NaN: not scored), the
+        design's own z-scoring.
+    y : Series
+        0/1 label of each kept unit.
+    selection : {"subsets", "draws"}
+        ``subsets``: persons who all scored every unit on every feature, so that
+        ``k`` raters are a subset of persons, the same on every unit; ``draws``:
+        otherwise, ``k`` of each unit's raters drawn per unit.
+    """
+
+    cohort: str
+    group: str
+    features: tuple[str, ...]
+    raters: tuple[str, ...]
+    z: pd.DataFrame
+    y: pd.Series
+    selection: str
+
+    @property
+    def labels(self) -> np.ndarray:
+        return self.y.to_numpy(dtype=int)
+
+    @property
+    def n_images(self) -> int:
+        return int(len(self.y))
+
+    def block(self, feature: str) -> np.ndarray:
+        """Units x raters z-scores of one feature (NaN where not scored)."""
+        return self.z[[f"{feature}_{a}" for a in self.raters]].to_numpy(dtype=float)
+
+    def candidates(self) -> np.ndarray:
+        """Units x raters: True where the rater scored every feature of the unit."""
+        out = np.ones((self.n_images, len(self.raters)), dtype=bool)
+        for f in self.features:
+            out &= ~np.isnan(self.block(f))
+        return out
+
+    @property
+    def n_raters_max(self) -> int:
+        """Largest number of raters who scored every feature of one unit (``K``)."""
+        c = self.candidates()
+        return int(c.sum(axis=1).max()) if c.size else 0
+
+
+def curve_data(design) -> CurveData:
+    """The curve's view of a design: an :class:`AbcDesign` (ENHANCE, crossed) or any
+    :class:`analysis.features.GroupDesign` (:func:`analysis.dataset.load`).
+
+    Notes
+    -----
+    Subsets of persons when the raters are persons and every one of them scored every
+    feature of every kept unit (group 7; an :class:`AbcDesign` uses the annotators of
+    its first feature, the same for every feature in a crossed design); per-unit draws
+    otherwise (positions, or persons who rated different units).
+    """
+    if isinstance(design, AbcDesign):
+        raters = design.feature_annotators[design.features[0]]
+        return CurveData(design.cohort, design.group, tuple(design.features), tuple(raters),
+                         design.z, design.y, "subsets")
+    raters = tuple(design.annotators)
+    cols = [f"{f}_{a}" for a in raters for f in design.features]
+    complete = design.raters == "persons" and bool(design.z[cols].notna().all().all())
+    return CurveData(design.cohort, design.group, tuple(design.features), raters,
+                     design.z[cols], design.y, "subsets" if complete else "draws")
+
+
+def draw_unit_raters(data: CurveData, k: int, n_draws: int, rng: np.random.Generator
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """``n_draws`` draws of ``k`` raters per unit, each among the unit's own raters.
+
+    Parameters
+    ----------
+    data : CurveData
+    k : int
+    n_draws : int
+        Draws; one when every unit has exactly ``k`` raters (every draw is the same).
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    rows : ndarray of int
+        The units (rows of ``data.z``) with at least ``k`` raters who scored every
+        feature; the others are left out at this ``k``.
+    draws : ndarray of shape (n_draws, len(rows), k)
+        Column numbers (into ``data.raters``) of the raters drawn for each unit, in
+        column order.
+
+    Notes
+    -----
+    Each unit's candidates are the raters who scored every feature of it. A draw gives
+    each candidate an independent uniform key and keeps the ``k`` smallest: every
+    ``k``-subset of a unit's candidates is equally likely, draws of different units are
+    independent, and all units are drawn at once.
+    """
+    cand = data.candidates()
+    count = cand.sum(axis=1)
+    rows = np.flatnonzero(count >= k)
+    if rows.size and np.all(count[rows] == k):
+        n_draws = 1
+    out = np.empty((n_draws, rows.size, k), dtype=int)
+    for j in range(n_draws):
+        keys = rng.random((rows.size, len(data.raters)))
+        keys[~cand[rows]] = np.inf
+        out[j] = np.sort(np.argsort(keys, axis=1, kind="stable")[:, :k], axis=1)
+    return rows, out
+
+
+def unit_rater_draws(design, k: int, *, n_draws: int = 1, seed: int = models.DEFAULT_SEED
+                     ) -> pd.DataFrame:
+    """The raters the annotator curve uses at ``k`` for each unit, as a tidy table.
+
+    Parameters
+    ----------
+    design : GroupDesign or AbcDesign
+    k : int
+    n_draws : int
+    seed : int
+        As in :func:`design_curve` (the same draws).
+
+    Returns
+    -------
+    DataFrame
+        ``draw, unit, n_raters, raters, left_out``: for a subset design, one row per
+        subset and unit (the subsets of :func:`annotator_subsets`, up to ``n_draws``);
+        for draws, one row per draw and unit, ``raters`` joined by ``-``; a unit with
+        fewer than ``k`` raters is one row with ``left_out`` True, ``draw`` 0 and no
+        raters. ``n_raters``: the raters who scored every feature of the unit.
+    """
+    data = curve_data(design)
+    units = data.y.index.astype(str)
+    rows_out = []
+    if data.selection == "subsets":
+        subs = annotator_subsets(data.raters, k, max_subsets=n_draws,
+                                 rng=_subset_rng(seed, data.cohort, data.group, k))
+        for j, sub in enumerate(subs):
+            rows_out += [(j + 1, u, len(data.raters), "-".join(sub), False) for u in units]
+    else:
+        rows, draws = draw_unit_raters(data, k, n_draws,
+                                       _subset_rng(seed, data.cohort, data.group, k))
+        n_cand = data.candidates().sum(axis=1)
+        for j in range(draws.shape[0]):
+            for i, r in enumerate(rows):
+                rows_out.append((j + 1, units[r], int(n_cand[r]),
+                                 "-".join(data.raters[c] for c in draws[j, i]), False))
+        rows_out += [(0, units[r], int(n_cand[r]), "", True)
+                     for r in np.setdiff1d(np.arange(data.n_images), rows)]
+    return pd.DataFrame(rows_out, columns=["draw", "unit", "n_raters", "raters", "left_out"])
+
+
+def _subset_moments(d: CurveData, subset: tuple[str, ...], feature_set: str) -> np.ndarray:
     cols = {}
     for f in d.features:
         vals = d.z[[f"{f}_{a}" for a in subset]].to_numpy(dtype=float)
@@ -1049,25 +1214,55 @@ def _subset_moments(d: AbcDesign, subset: tuple[str, ...], feature_set: str) -> 
     return zscore(pd.DataFrame(cols)).to_numpy(dtype=float)
 
 
+def _draw_moments(d: CurveData, rows: np.ndarray, draw: np.ndarray, feature_set: str
+                  ) -> np.ndarray:
+    """Moments across each unit's drawn raters, z-scored over the units at this k."""
+    cols = {}
+    for f in d.features:
+        vals = d.block(f)[rows[:, None], draw]
+        m, _ = moments_across(vals)
+        cols[f] = m[feature_set]
+    return zscore(pd.DataFrame(cols)).to_numpy(dtype=float)
+
+
+def _selections(d: CurveData, k: int, n: int, seed: int) -> tuple[np.ndarray | None, list]:
+    """(rows, [(name, selection)]) at ``k``: subsets of persons (rows None: every unit)
+    or per-unit draws (rows: the units with at least ``k`` raters)."""
+    rng = _subset_rng(seed, d.cohort, d.group, k)
+    if d.selection == "subsets":
+        return None, [("-".join(s), s) for s in annotator_subsets(d.raters, k, max_subsets=n,
+                                                                   rng=rng)]
+    rows, draws = draw_unit_raters(d, k, n, rng)
+    return rows, [(f"draw{j + 1:02d}", draws[j]) for j in range(draws.shape[0])]
+
+
+def _moments_of(d: CurveData, rows, sel, feature_set: str) -> np.ndarray:
+    if rows is None:
+        return _subset_moments(d, sel, feature_set)
+    return _draw_moments(d, rows, sel, feature_set)
+
+
 def _curve_task(args) -> list[dict]:
-    """Rows of every subset of one (group, k) task of :func:`annotator_curve`."""
-    d, k, subsets, splits, estimator, engine = args
-    y = d.labels
-    rows = []
-    for sub in subsets:
+    """Rows of every selection of one (group, k) task of :func:`annotator_curve`."""
+    d, k, rows, sels, splits, estimator, engine, n_annotators = args
+    y = d.labels if rows is None else d.labels[rows]
+    n_left_out = 0 if rows is None else d.n_images - rows.size
+    out = []
+    for name, sel in sels:
         for fs in FEATURE_SETS:
-            cv = models.cross_validate(_subset_moments(d, sub, fs), y, splits,
+            cv = models.cross_validate(_moments_of(d, rows, sel, fs), y, splits,
                                        estimator=estimator, engine=engine, n_jobs=1)
             fsum = _fold_summary(cv.folds)
-            rows.append({"cohort": d.cohort, "group": d.group, "features": ",".join(d.features),
-                         "n_images": d.n_images, "n_melanoma": d.n_melanoma,
-                         "n_annotators": len(d.feature_annotators[d.features[0]]), "k": k,
-                         "subset": "-".join(sub), "feature_set": fs, "estimator": estimator,
-                         "auc": float(cv.folds["auc"].mean()),
-                         "fold_mean_auc": fsum["fold_mean_auc"],
-                         "repeat_mean_auc": fsum["repeat_mean_auc"],
-                         "n_folds_separated": fsum["n_folds_separated"]})
-    return rows
+            out.append({"cohort": d.cohort, "group": d.group, "features": ",".join(d.features),
+                        "n_images": int(y.size), "n_melanoma": int(y.sum()),
+                        "n_annotators": n_annotators, "k": k,
+                        "subset": name, "feature_set": fs, "estimator": estimator,
+                        "auc": float(cv.folds["auc"].mean()),
+                        "fold_mean_auc": fsum["fold_mean_auc"],
+                        "repeat_mean_auc": fsum["repeat_mean_auc"],
+                        "n_folds_separated": fsum["n_folds_separated"],
+                        "selection": d.selection, "n_left_out": n_left_out})
+    return out
 
 
 #: Bootstrap replicates of the trend of the annotator curve.
@@ -1083,27 +1278,57 @@ def _slope(k: np.ndarray, auc: np.ndarray) -> float:
     return float(np.polyfit(k[ok].astype(float), auc[ok], 1)[0])
 
 
+def _restrict_splits(splits: list, rows: np.ndarray, n: int, y: np.ndarray) -> list:
+    """Bootstrap splits over all units, restricted to the units at one ``k`` (renumbered
+    as the rows of that ``k``); folds left with no test unit or a one-class training set
+    are dropped."""
+    where = np.full(n, -1)
+    where[rows] = np.arange(rows.size)
+    out = []
+    for s in splits:
+        tr, te = where[s.train], where[s.test]
+        tr, te = tr[tr >= 0], te[te >= 0]
+        if te.size and tr.size and y[tr].min() != y[tr].max():
+            out.append(models.Split(s.repeat, s.fold, tr, te))
+    return out
+
+
 def _trend_task(args) -> list[dict]:
     """Bootstrap slopes of one group (see :func:`curve_trend`)."""
 
-    d, ks, subsets, n_boot, n_splits, seed, estimator, engine = args
+    d, ks, sels, n_boot, n_splits, seed, estimator, engine = args
     y = d.labels
     splits, _ = cvstats.bootstrap_cv_splits(y, n_boot=n_boot, n_repeats=1, n_splits=n_splits,
                                             seed=seed)
-    rows = []
+    rows_out = []
     for fs in FEATURE_SETS:
         per_k = np.full((n_boot, len(ks)), np.nan)
         for j, k in enumerate(ks):
+            rows, chosen = sels[k]
+            sp, yk = splits, y
+            if rows is not None:
+                yk = y[rows]
+                sp = _restrict_splits(splits, rows, d.n_images, yk)
+            if not sp:  # no replicate has a usable fold at this k
+                continue
             reps = []
-            for sub in subsets[k]:
-                cv = models.cross_validate(_subset_moments(d, sub, fs), y, splits,
+            for _, sel in chosen:
+                cv = models.cross_validate(_moments_of(d, rows, sel, fs), yk, sp,
                                            estimator=estimator, engine=engine, n_jobs=1)
-                reps.append(cvstats.bootstrap_cv_replicates(cv.folds, 1))
-            per_k[:, j] = np.nanmean(np.vstack(reps), axis=0)
+                rep = pd.Series(cvstats.bootstrap_cv_replicates(cv.folds, 1),
+                                index=np.unique(cv.folds["repeat"]))
+                reps.append(rep.reindex(range(n_boot)).to_numpy())
+            reps = np.vstack(reps)
+            seen = np.isfinite(reps).any(axis=0)  # a replicate without folds here stays NaN
+            per_k[seen, j] = np.nanmean(reps[:, seen], axis=0)
         slopes = np.array([_slope(np.asarray(ks), per_k[b]) for b in range(n_boot)])
-        rows.append({"cohort": d.cohort, "group": d.group, "feature_set": fs,
-                     "boot_slopes": slopes})
-    return rows
+        rows_out.append({"cohort": d.cohort, "group": d.group, "feature_set": fs,
+                         "boot_slopes": slopes})
+    return rows_out
+
+
+def _curve_ks(d: CurveData) -> list[int]:
+    return list(range(2, (len(d.raters) if d.selection == "subsets" else d.n_raters_max) + 1))
 
 
 def curve_trend(designs: list, summary: pd.DataFrame, *, seed: int = models.DEFAULT_SEED,
@@ -1114,7 +1339,7 @@ def curve_trend(designs: list, summary: pd.DataFrame, *, seed: int = models.DEFA
 
     Parameters
     ----------
-    designs : list of AbcDesign
+    designs : list of AbcDesign, GroupDesign or CurveData
         The groups of the curve.
     summary : DataFrame
         :attr:`AnnotatorResult.summary` (the estimate: the least-squares slope of
@@ -1124,8 +1349,8 @@ def curve_trend(designs: list, summary: pd.DataFrame, *, seed: int = models.DEFA
         cross-validation redone on each (folds over distinct images,
         :func:`analysis.cvstats.bootstrap_cv_splits`).
     max_subsets : int
-        Annotator subsets per ``k`` in each replicate (a seeded sample; all when
-        fewer).
+        Annotator subsets (or per-unit draws) per ``k`` in each replicate (a seeded
+        sample; all when fewer).
 
     Returns
     -------
@@ -1140,18 +1365,18 @@ def curve_trend(designs: list, summary: pd.DataFrame, *, seed: int = models.DEFA
     images is not a sampling SD: the subsets share annotators and images. The
     interval here resamples images, the source of sampling error, and refits
     everything inside each replicate; the subsets of a replicate are a subsample, which
-    can only widen the interval.
+    can only widen the interval. With per-unit draws, a replicate resamples all the
+    design's units and each ``k`` uses those of its units with at least ``k`` raters
+    (the same units as the curve), in the replicate's folds.
     """
     from scipy import stats as st
 
     tasks = []
     for d in designs:
-        ann = d.feature_annotators[d.features[0]]
-        ks = list(range(2, len(ann) + 1))
-        subsets = {k: annotator_subsets(ann, k, max_subsets=max_subsets,
-                                        rng=_subset_rng(seed + 1, d.cohort, d.group, k))
-                   for k in ks}
-        tasks.append((d, ks, subsets, n_boot, _n_splits(d.labels, n_splits),
+        d = d if isinstance(d, CurveData) else curve_data(d)
+        ks = _curve_ks(d)
+        sels = {k: _selections(d, k, max_subsets, seed + 1) for k in ks}
+        tasks.append((d, ks, sels, n_boot, _n_splits(d.labels, n_splits),
                       int(np.random.SeedSequence([seed, 7, zlib.crc32(
                           f"{d.cohort}/{d.group}".encode())]).generate_state(1)[0]),
                       estimator, engine))
@@ -1179,9 +1404,82 @@ def curve_trend(designs: list, summary: pd.DataFrame, *, seed: int = models.DEFA
                          "k_max": int(gs["k"].max()), "slope": slope, "se": se,
                          "ci_low": lo, "ci_high": hi, "n_boot": int(b.size),
                          "direction": direction})
-    return pd.DataFrame(rows, columns=["cohort", "group", "feature_set", "k_min", "k_max",
-                                       "slope", "se", "ci_low", "ci_high", "n_boot",
-                                       "direction"])
+    return pd.DataFrame(rows, columns=TREND_COLUMNS)
+
+
+#: Columns of :attr:`AnnotatorResult.rows`.
+CURVE_COLUMNS = ["cohort", "group", "features", "n_images", "n_melanoma", "n_annotators", "k",
+                 "subset", "feature_set", "estimator", "auc", "fold_mean_auc",
+                 "repeat_mean_auc", "n_folds_separated", "selection", "n_left_out"]
+#: Columns of :attr:`AnnotatorResult.trend`.
+TREND_COLUMNS = ["cohort", "group", "feature_set", "k_min", "k_max", "slope", "se", "ci_low",
+                 "ci_high", "n_boot", "direction"]
+
+
+def _run_curve(plan: list[CurveData], skipped: list, *, seed: int, max_subsets: int,
+               repeats: int, estimator: str, n_splits: int, engine: str, n_jobs: int,
+               trend_boot: int, quiet: bool, t0: float) -> AnnotatorResult:
+    """The curve of every planned design (:func:`annotator_curve`, :func:`design_curve`)."""
+    # one task per (group, k): its selections share the splits (of the group's units,
+    # or of the units at k for per-unit draws); tasks run in worker processes, each
+    # fitting in-process, so rows do not depend on n_jobs
+    task_list, n_sel = [], 0
+    for d in plan:
+        full = None
+        for k in _curve_ks(d):
+            rows, sels = _selections(d, k, max_subsets, seed)
+            y = d.labels if rows is None else d.labels[rows]
+            counts = np.bincount(y, minlength=2)
+            if counts.min() < 2:
+                skipped.append((d.cohort, d.group, f"k = {k}: {counts[1]} positive and "
+                                f"{counts[0]} negative units with {k} raters; too few for "
+                                "cross-validation"))
+                continue
+            if rows is None:
+                if full is None:
+                    full = models.stratified_splits(y, n_splits=_n_splits(y, n_splits),
+                                                    n_repeats=repeats, seed=seed)
+                splits = full
+            else:
+                splits = models.stratified_splits(y, n_splits=_n_splits(y, n_splits),
+                                                  n_repeats=repeats, seed=seed)
+            n_sel += len(sels)
+            task_list.append((d, k, rows, sels, splits, estimator, engine,
+                              len(d.raters) if d.selection == "subsets" else d.n_raters_max))
+    if n_jobs == 1 or len(task_list) <= 1:
+        parts = [_curve_task(t) for t in progress(task_list, desc="annotator subsets", quiet=quiet)]
+    else:
+        from .engine import parallel_map_costliest_first
+
+        parts = parallel_map_costliest_first(
+            _curve_task, task_list, [len(t[3]) * t[0].n_images for t in task_list],
+            n_jobs=n_jobs, wrap=lambda it: progress(it, desc="annotator subsets", quiet=quiet))
+    out = pd.DataFrame([row for part in parts for row in part], columns=CURVE_COLUMNS)
+    keys = ["cohort", "group", "n_annotators", "k", "feature_set"]
+    summary = (out.groupby(keys, sort=True)
+               .agg(n_subsets=("subset", "size"),
+                    auc_mean=("auc", "mean"), auc_sd=("auc", "std"),
+                    auc_min=("auc", "min"), auc_max=("auc", "max"),
+                    repeat_mean_auc_mean=("repeat_mean_auc", "mean"),
+                    repeat_mean_auc_sd=("repeat_mean_auc", "std"),
+                    repeat_mean_auc_min=("repeat_mean_auc", "min"),
+                    repeat_mean_auc_max=("repeat_mean_auc", "max"),
+                    n_images=("n_images", "first"), n_left_out=("n_left_out", "first"),
+                    selection=("selection", "first"))
+               .reset_index())
+    skipped_df = pd.DataFrame(skipped, columns=["cohort", "group", "reason"])
+    curved = [d for d in plan if ((summary["cohort"] == d.cohort)
+                                  & (summary["group"] == d.group)).any()]
+    trend = (curve_trend(curved, summary, seed=seed, n_boot=trend_boot, estimator=estimator,
+                         n_splits=n_splits, engine=engine, n_jobs=n_jobs, quiet=quiet)
+             if trend_boot > 0 and curved else pd.DataFrame(columns=TREND_COLUMNS))
+    extra = {"annotator_curve": {"trend_boot": trend_boot,
+        "seed": seed, "max_subsets": max_subsets, "repeats": repeats, "estimator": estimator,
+        "groups": [f"{d.cohort}/{d.group}" for d in plan], "n_subsets": n_sel,
+        "skipped": [f"{c}/{g}: {why}" for c, g, why in skipped],
+        "elapsed_seconds": round(time.perf_counter() - t0, 3)}}
+    return AnnotatorResult(rows=out, summary=summary, skipped=skipped_df, manifest_extra=extra,
+                           trend=trend)
 
 
 def annotator_curve(
@@ -1198,7 +1496,8 @@ def annotator_curve(
     trend_boot: int = TREND_BOOT,
     quiet: bool = False,
 ) -> AnnotatorResult:
-    """AUC of the mean and sd features against the number of annotators ``k``.
+    """AUC of the mean and sd features against the number of annotators ``k``, on the
+    ENHANCE groups (:func:`design_curve` does the same on any one design).
 
     Parameters
     ----------
@@ -1225,12 +1524,14 @@ def annotator_curve(
     Returns
     -------
     AnnotatorResult
-        ``rows``: ``cohort, group, features, n_annotators, k, subset`` (e.g.
-        ``"1-3-5"``), ``feature_set, estimator, auc`` (pooled out-of-fold AUC of the
-        canonical split), ``fold_mean_auc`` (canonical split), ``repeat_mean_auc``
-        (mean fold AUC averaged over all repeats), ``n_folds_separated``.
+        ``rows``: ``cohort, group, features, n_images, n_melanoma, n_annotators, k,
+        subset`` (e.g. ``"1-3-5"``), ``feature_set, estimator, auc`` (cvAUC: the mean
+        fold AUC over all folds of all repeats), ``fold_mean_auc`` (canonical split),
+        ``repeat_mean_auc`` (mean fold AUC averaged over all repeats),
+        ``n_folds_separated``, ``selection`` ("subsets"), ``n_left_out`` (0).
         ``summary``: per (group, k, feature set) ``n_subsets`` and the mean, sd, min
-        and max over subsets of ``auc`` and of ``repeat_mean_auc``.
+        and max over subsets of ``auc`` and of ``repeat_mean_auc``, then ``n_images,
+        n_left_out, selection``.
 
     Notes
     -----
@@ -1274,60 +1575,99 @@ def annotator_curve(
         if d.n_raters <= 2:
             skipped.append((*key, "only 2 annotators per image"))
             continue
-        plan.append(d)
+        plan.append(curve_data(d))
+    return _run_curve(plan, skipped, seed=seed, max_subsets=max_subsets, repeats=repeats,
+                      estimator=estimator, n_splits=n_splits, engine=engine, n_jobs=n_jobs,
+                      trend_boot=trend_boot, quiet=quiet, t0=t0)
 
-    jobs = []
-    for d in plan:
-        ann = d.feature_annotators[d.features[0]]
-        for k in range(2, len(ann) + 1):
-            for sub in annotator_subsets(ann, k, max_subsets=max_subsets,
-                                         rng=_subset_rng(seed, d.cohort, d.group, k)):
-                jobs.append((d, k, sub))
-    # one task per (group, k): its subsets share the group's splits; tasks run in
-    # worker processes, each fitting in-process, so rows do not depend on n_jobs
-    split_cache: dict[tuple[str, str], list] = {}
-    tasks: dict[tuple[int, int], list] = {}
-    for d, k, sub in jobs:
-        key = (d.cohort, d.group)
-        if key not in split_cache:
-            split_cache[key] = models.stratified_splits(
-                d.labels, n_splits=_n_splits(d.labels, n_splits), n_repeats=repeats, seed=seed)
-        tasks.setdefault((id(d), k), [d, k, [], split_cache[key], estimator, engine])[2].append(sub)
-    task_list = [tuple(t) for t in tasks.values()]
-    if n_jobs == 1 or len(task_list) <= 1:
-        parts = [_curve_task(t) for t in progress(task_list, desc="annotator subsets", quiet=quiet)]
-    else:
-        from .engine import parallel_map_costliest_first
 
-        parts = parallel_map_costliest_first(
-            _curve_task, task_list, [len(t[2]) * t[0].n_images for t in task_list],
-            n_jobs=n_jobs, wrap=lambda it: progress(it, desc="annotator subsets", quiet=quiet))
-    rows = [row for part in parts for row in part]
-    cols = ["cohort", "group", "features", "n_images", "n_melanoma", "n_annotators", "k", "subset",
-            "feature_set", "estimator", "auc", "fold_mean_auc",
-            "repeat_mean_auc", "n_folds_separated"]
-    out = pd.DataFrame(rows, columns=cols)
-    keys = ["cohort", "group", "n_annotators", "k", "feature_set"]
-    summary = (out.groupby(keys, sort=True)
-               .agg(n_subsets=("subset", "size"),
-                    auc_mean=("auc", "mean"), auc_sd=("auc", "std"),
-                    auc_min=("auc", "min"), auc_max=("auc", "max"),
-                    repeat_mean_auc_mean=("repeat_mean_auc", "mean"),
-                    repeat_mean_auc_sd=("repeat_mean_auc", "std"),
-                    repeat_mean_auc_min=("repeat_mean_auc", "min"),
-                    repeat_mean_auc_max=("repeat_mean_auc", "max"))
-               .reset_index())
-    skipped_df = pd.DataFrame(skipped, columns=["cohort", "group", "reason"])
-    trend = (curve_trend(plan, summary, seed=seed, n_boot=trend_boot, estimator=estimator,
-                         n_splits=n_splits, engine=engine, n_jobs=n_jobs, quiet=quiet)
-             if trend_boot > 0 and plan else pd.DataFrame())
-    extra = {"annotator_curve": {"trend_boot": trend_boot,
-        "seed": seed, "max_subsets": max_subsets, "repeats": repeats, "estimator": estimator,
-        "groups": [f"{d.cohort}/{d.group}" for d in plan], "n_subsets": len(jobs),
-        "skipped": [f"{c}/{g}: {why}" for c, g, why in skipped],
-        "elapsed_seconds": round(time.perf_counter() - t0, 3)}}
-    return AnnotatorResult(rows=out, summary=summary, skipped=skipped_df, manifest_extra=extra,
-                           trend=trend)
+def design_curve(
+    design,
+    *,
+    seed: int = models.DEFAULT_SEED,
+    max_subsets: int = 30,
+    repeats: int = CURVE_REPEATS,
+    estimator: str = "mle",
+    n_splits: int = 10,
+    engine: str = "auto",
+    n_jobs: int = 1,
+    trend_boot: int = TREND_BOOT,
+    quiet: bool = True,
+) -> AnnotatorResult:
+    """The annotator-count curve of any design: cvAUC of the mean and sd features from
+    ``k`` of each unit's raters, ``k = 2 .. K``, with the trend test.
+
+    Parameters
+    ----------
+    design : GroupDesign or AbcDesign
+        E.g. :func:`analysis.dataset.load` (a user's data) or
+        :func:`analysis.dataset.load_builtin`.
+    seed : int
+        Seeds the folds, the subsets or draws, and the trend's bootstrap.
+    max_subsets : int
+        Subsets of persons per ``k`` (all when fewer), or per-unit draws per ``k``
+        (one when every unit has exactly ``k`` raters).
+    repeats, estimator, n_splits, engine, n_jobs, trend_boot, quiet
+        As in :func:`annotator_curve`.
+
+    Returns
+    -------
+    AnnotatorResult
+        As :func:`annotator_curve`, one group (the design's ``cohort, group``);
+        ``subset`` names the persons (``"A-C-D"``) or the draw (``"draw01"``);
+        ``n_images`` are the units used at ``k`` and ``n_left_out`` those with fewer
+        than ``k`` raters.
+
+    Notes
+    -----
+    The units are the design's kept units, with the design's z-scores (per rater column
+    for persons, per feature for positions); at each ``k`` only the moments are
+    recomputed, across ``k`` raters of each unit, and z-scored over the units used.
+
+    * Persons who all scored every feature of every unit (the paper's group 7): ``k``
+      raters are a subset of persons, the same on every unit; all subsets, or a seeded
+      sample of ``max_subsets``; the units are the same at every ``k``. This is the
+      path of :func:`annotator_curve`, which gives the same rows for group 7.
+    * Otherwise (positions, or persons who rated different units): for each unit, a
+      seeded draw of ``k`` of the raters who scored every feature of it
+      (:func:`draw_unit_raters`); a unit with fewer than ``k`` such raters is left out
+      at that ``k`` (``n_left_out``), so that the units may differ between ``k``.
+
+    ``K`` is the number of persons (subsets) or the largest number of raters of one
+    unit (draws); with ``K < 3`` there is no curve (``skipped`` says why). A ``k`` whose
+    units hold fewer than 2 of a class is skipped and listed.
+    """
+    t0 = time.perf_counter()
+    d = curve_data(design)
+    big_k = len(d.raters) if d.selection == "subsets" else d.n_raters_max
+    plan, skipped = [d], []
+    if big_k < 3:
+        plan = []
+        skipped.append((d.cohort, d.group, f"at most {big_k} raters per unit: a curve needs "
+                                           "k = 2 and 3 at least"))
+    return _run_curve(plan, skipped, seed=seed, max_subsets=max_subsets, repeats=repeats,
+                      estimator=estimator, n_splits=n_splits, engine=engine, n_jobs=n_jobs,
+                      trend_boot=trend_boot, quiet=quiet, t0=t0)
+
+
+def curve_notes(result: AnnotatorResult) -> list[str]:
+    """Sentences on what a curve of :func:`design_curve` left out: each group or ``k``
+    not run and why, and the units with fewer than ``k`` raters at each ``k``."""
+    notes = [f"annotator curve not run for {c}/{g}: {why}" if not why.startswith("k = ")
+             else f"annotator curve, {why}"
+             for c, g, why in result.skipped.itertuples(index=False)]
+    s = result.summary
+    if len(s):
+        s = s.drop_duplicates(["cohort", "group", "k"])
+        if set(s["selection"]) == {"draws"}:
+            notes.append("annotator curve: raters drawn per unit (raters are positions or did "
+                         "not all rate every unit), k = 2 to "
+                         f"{int(s['k'].max())}")
+        for r in s[s["n_left_out"] > 0].itertuples(index=False):
+            notes.append(f"annotator curve: at k = {r.k}, {r.n_left_out} of "
+                         f"{r.n_images + r.n_left_out} units have fewer than {r.k} raters "
+                         "who scored every feature and are left out")
+    return notes
 
 
 # --------------------------------------------------------------------------- verdicts

@@ -15,6 +15,10 @@ import pandas as pd
 from . import analyze, dataset, models, reproduce, review
 from .report import QUICK, quick_mode
 
+#: The annotator-count curve of a draft render.
+DRAFT_CURVE = {"repeats": QUICK["curve_repeats"], "max_subsets": QUICK["max_subsets"],
+               "trend_boot": QUICK["trend_boot"]}
+
 #: The example data set (``data/examples/make_example.py``) and its positive class.
 EXAMPLE = Path(__file__).resolve().parent.parent / "data" / "examples"
 EXAMPLE_POSITIVE = "malignant"
@@ -65,7 +69,8 @@ class ReviewDoc:
         counts = DRAFT if quick else {"repeats": reproduce.DEFAULT_REPEATS,
                                       "n_boot": review.DEFAULT_BOOT,
                                       "n_permutations": review.DEFAULT_PERMUTATIONS}
-        res = analyze.analyze(design, seed=seed, n_jobs=n_jobs, quiet=True, **counts)
+        res = analyze.analyze(design, seed=seed, n_jobs=n_jobs, quiet=True,
+                              curve=DRAFT_CURVE if quick else True, **counts)
         return cls(params, design, res, counts, quick)
 
     # --- sentences and tables -----------------------------------------------------------
@@ -158,6 +163,42 @@ class ReviewDoc:
         fv = self.result.review.fold_variability
         return fv[fv["estimator"] == "mle"][["feature_set", "comparison", "n_folds",
                                              "share_below_half", "share_lower", "fold_auc_sd"]]
+
+    @property
+    def has_curve(self) -> bool:
+        """Whether the annotator-count curve has points to draw."""
+        return self.result.curve is not None and not self.result.curve.summary.empty
+
+    def curve_sentence(self) -> str:
+        """What the annotator-count curve used (subsets or draws, units left out) and its
+        trend, in words; or why there is no curve."""
+        cur = self.result.curve
+        if not self.has_curve:
+            why = "; ".join(cur.skipped["reason"]) if cur is not None and len(cur.skipped) \
+                else "not run"
+            return f"No annotator-count curve: {why}."
+        s = cur.summary.drop_duplicates("k")
+        k_max = int(s["k"].max())
+        if s["selection"].iloc[0] == "subsets":
+            how = (f"every subset of k of the {int(s['n_annotators'].iloc[0])} raters (or a "
+                   f"seeded sample of {cur.manifest_extra['annotator_curve']['max_subsets']}), "
+                   "the same raters on every unit")
+        else:
+            how = (f"k raters drawn at random for each unit among its own raters "
+                   f"(up to {cur.manifest_extra['annotator_curve']['max_subsets']} seeded draws "
+                   "per k; one where every unit has exactly k raters)")
+            left = s[s["n_left_out"] > 0]
+            if len(left):
+                how += "; units with fewer than k raters are left out at that k (" + ", ".join(
+                    f"k = {r.k}: {r.n_left_out}" for r in left.itertuples(index=False)) + ")"
+        words = []
+        for r in cur.trend.itertuples(index=False):
+            words.append(f"{r.feature_set}: slope {r.slope:+.3f} per rater (95% CI "
+                         f"{r.ci_low:+.3f} to {r.ci_high:+.3f}, {r.direction})")
+        trend = ("; the trend over k, with a bootstrap-over-units interval: "
+                 + "; ".join(words)) if words else ""
+        return (f"The cvAUC of the mean and of the sd across raters when only k raters per "
+                f"unit are used, k = 2 to {k_max}: {how}{trend}.")
 
     def class_names(self) -> tuple[str, str]:
         """(negative, positive) class names as the labels file writes them."""
