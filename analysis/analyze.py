@@ -28,6 +28,8 @@ class Analysis:
     claims: pd.DataFrame
     notes: list[str] = field(default_factory=list)
     elapsed: float = 0.0
+    #: On-request parts by name (``multiverse``, ``power``): :class:`analysis.sweeps.Sweep`.
+    sweeps: dict = field(default_factory=dict)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Every table ``analyze`` writes, by file name: the review's, the units left
@@ -37,6 +39,8 @@ class Analysis:
         out = self.review.tables()
         out["excluded_units.csv"] = excluded_units(self.design)
         out["skipped_feature_sets.csv"] = self.design.skipped
+        for sweep in self.sweeps.values():
+            out.update(sweep.tables)
         return out
 
 
@@ -52,6 +56,8 @@ def analyze(
     seed: int = models.DEFAULT_SEED,
     n_jobs: int = 1,
     quiet: bool = False,
+    multiverse: bool | dict = False,
+    power: bool | dict = False,
 ) -> Analysis:
     """The statistical review of a data set's design.
 
@@ -61,15 +67,27 @@ def analyze(
         From :func:`analysis.dataset.load` or :func:`analysis.dataset.load_builtin`.
     repeats, n_boot, n_permutations, perm_repeats, n_seeds, calibration_boot, seed, n_jobs, quiet
         As in :func:`analysis.review.review`.
+    multiverse, power : bool or dict
+        Also run the multiverse (:func:`analysis.sweeps.run_multiverse`) or the power
+        simulation (:func:`analysis.sweeps.run_power`); a dict gives their options.
 
     Returns
     -------
     Analysis
         ``review`` (the :class:`analysis.review.Review`), ``claims``, ``notes`` (each
-        part not run and why).
+        part not run and why), ``sweeps`` (the on-request parts run).
     """
     t0 = time.perf_counter()
     rv = review.review(design, repeats=repeats, n_boot=n_boot, n_permutations=n_permutations,
                        perm_repeats=perm_repeats, n_seeds=n_seeds,
                        calibration_boot=calibration_boot, seed=seed, n_jobs=n_jobs, quiet=quiet)
-    return Analysis(design, rv, rv.claims(), list(rv.notes), time.perf_counter() - t0)
+    from . import sweeps
+
+    parts = {}
+    for name, opt, run in (("multiverse", multiverse, sweeps.run_multiverse),
+                           ("power", power, sweeps.run_power)):
+        if opt:
+            kw = opt if isinstance(opt, dict) else {}
+            parts[name] = run(design, seed=seed, n_jobs=n_jobs, quiet=quiet, **kw)
+    notes = list(rv.notes) + [n for sw in parts.values() for n in sw.notes]
+    return Analysis(design, rv, rv.claims(), notes, time.perf_counter() - t0, parts)

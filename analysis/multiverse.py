@@ -1018,7 +1018,9 @@ def multiverse_design(
     ids = [i for i, p in enumerate(paths) if p in set(keep)]
     if len(skipped):
         for reason, g in skipped.groupby("reason", sort=False):
-            notes.append(f"{len(g)} path(s) not run: {reason}")
+            short = ("missing = impute is not a path (as above)"
+                     if reason.startswith("missing = impute:") else reason)
+            notes.append(f"{len(g)} path(s) not run: {short}")
     frame, settings = _run_paths(source, None, keep, n_permutations=n_permutations,
                                  n_boot=n_boot, seed=seed, n_jobs=n_jobs, quiet=quiet)
     if len(frame):
