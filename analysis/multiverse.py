@@ -1,4 +1,4 @@
-"""Multiverse analysis of the disagreement claims C4 and C5 on group 7.
+"""Multiverse analysis of the disagreement claims C4 and C5 on group 7 (or any data set).
 
 The paper fixes five analysis choices it does not defend. Each combination of
 alternatives is one *path* (:class:`Path`); every path re-runs the two key
@@ -42,6 +42,12 @@ The choices (:data:`CHOICES`):
     (max - min) or ``entropy`` (Shannon entropy, in nats, of the distribution of the
     annotators' raw scores over the ordinal categories; entropy is a function of the
     categories only, so it is the same under both scalings).
+
+Any data set: :func:`multiverse_design` runs the paths on the design of
+:func:`analysis.dataset.load` (:class:`DesignSource`): spreads over the raters each unit
+has (positions, unequal numbers of raters), and only the paths the data set supports
+(:func:`plan_paths`; the others are listed with the reason). On the paper's group 7 it
+gives exactly the rows of :func:`multiverse`.
 
 Every path uses the review's estimand (:mod:`analysis.cvstats`): the fold-wise AUC
 averaged over the folds of :data:`MV_REPEATS` fold assignments, with bootstrap-CV

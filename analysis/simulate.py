@@ -16,6 +16,9 @@ carries the class through ``a_f mu1``. With ``mu1 = 0`` and ``sigma_1f = sigma_0
 nothing in the annotations depends on the label (the *null* model).
 
 :func:`fit_to_group` estimates the parameters from a :class:`analysis.features.GroupDesign`
+(group 7, or any data set's design: missing cells of units with unequal numbers of
+raters or of positions are allowed, and a feature whose scores are not whole numbers is
+simulated unrounded)
 by the method of moments (on the raw ordinal scores, ignoring the rounding and
 clipping: a rough fit that overstates the signal); :func:`calibrate_to_group` shrinks
 its class-dependent parameters until the model's expected cvAUC of the sd features
