@@ -30,6 +30,8 @@ class Analysis:
     elapsed: float = 0.0
     #: the annotator-count curve (:func:`analysis.replication.design_curve`), or None
     curve: replication.AnnotatorResult | None = None
+    #: On-request parts by name (``multiverse``, ``power``): :class:`analysis.sweeps.Sweep`.
+    sweeps: dict = field(default_factory=dict)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Every table ``analyze`` writes, by file name: the review's, the units left
@@ -42,6 +44,8 @@ class Analysis:
         if self.curve is not None:
             out["annotator_curve.csv"] = self.curve.summary
             out["annotator_trend.csv"] = self.curve.trend
+        for sweep in self.sweeps.values():
+            out.update(sweep.tables)
         return out
 
 
@@ -58,6 +62,8 @@ def analyze(
     n_jobs: int = 1,
     quiet: bool = False,
     curve: bool | dict = True,
+    multiverse: bool | dict = False,
+    power: bool | dict = False,
 ) -> Analysis:
     """The statistical review of a data set's design.
 
@@ -71,12 +77,15 @@ def analyze(
         Run the annotator-count curve (:func:`analysis.replication.design_curve`, at
         its defaults, or with these keywords: ``max_subsets, repeats, trend_boot``);
         False skips it.
+    multiverse, power : bool or dict
+        Also run the multiverse (:func:`analysis.sweeps.run_multiverse`) or the power
+        simulation (:func:`analysis.sweeps.run_power`); a dict gives their options.
 
     Returns
     -------
     Analysis
         ``review`` (the :class:`analysis.review.Review`), ``claims``, ``notes`` (each
-        part not run and why), ``curve``.
+        part not run and why), ``curve``, ``sweeps`` (the on-request parts run).
     """
     t0 = time.perf_counter()
     rv = review.review(design, repeats=repeats, n_boot=n_boot, n_permutations=n_permutations,
@@ -88,4 +97,13 @@ def analyze(
         cur = replication.design_curve(design, seed=seed, n_jobs=n_jobs, quiet=quiet,
                                        **(curve if isinstance(curve, dict) else {}))
         notes += replication.curve_notes(cur)
-    return Analysis(design, rv, rv.claims(), notes, time.perf_counter() - t0, cur)
+    from . import sweeps
+
+    parts = {}
+    for name, opt, run in (("multiverse", multiverse, sweeps.run_multiverse),
+                           ("power", power, sweeps.run_power)):
+        if opt:
+            kw = opt if isinstance(opt, dict) else {}
+            parts[name] = run(design, seed=seed, n_jobs=n_jobs, quiet=quiet, **kw)
+    notes += [n for sw in parts.values() for n in sw.notes]
+    return Analysis(design, rv, rv.claims(), notes, time.perf_counter() - t0, cur, parts)

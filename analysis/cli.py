@@ -133,7 +133,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                           n_permutations=args.permutations, perm_repeats=args.perm_repeats,
                           n_seeds=args.seeds, calibration_boot=args.calibration_bootstrap,
                           seed=args.seed, n_jobs=args.jobs, quiet=args.quiet,
-                          curve=not args.no_curve)
+                          curve=not args.no_curve, **_sweep_options(args))
     tables = res.tables()
     settings = {k: v for k, v in design.settings.items() if k not in ("inputs", "warnings")}
     manifest = {
@@ -151,6 +151,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         "notes": res.notes,
         "claims_evaluated": sorted(set(res.claims["claim"])),
         "annotator_curve": res.curve.manifest_extra["annotator_curve"] if res.curve else None,
+        **{name: {**sw.settings, "sentences": sw.sentences, "seconds": round(sw.elapsed, 3)}
+           for name, sw in res.sweeps.items()},
         "elapsed_seconds": round(time.perf_counter() - t0, 3),
     }
     if args.dataset is not None:
@@ -163,11 +165,22 @@ def cmd_analyze(args: argparse.Namespace) -> int:
               "(excluded_units.csv)")
         print(res.claims[["claim", "verdict", "parts_supported", "n_parts", "ours"]]
               .to_string(index=False))
-        for note in res.notes:
+        for note in res.notes + [x for sw in res.sweeps.values() for x in sw.sentences]:
             print("-", note)
         print(f"wrote {', '.join(tables)} and manifest.json to {out} "
               f"in {time.perf_counter() - t0:.1f} s")
     return 0
+
+
+def _sweep_options(args: argparse.Namespace) -> dict:
+    """``multiverse=`` and ``power=`` of :func:`analysis.analyze.analyze` from the options
+    of ``analyze`` (False when not requested)."""
+    mv = {"n_permutations": args.multiverse_permutations} if args.multiverse else False
+    pw = ({"n_datasets": args.power_datasets,
+           "calibration_datasets": args.power_calibration_datasets,
+           "n_permutations": args.power_permutations, "n_images": args.power_images,
+           "n_annotators": args.power_annotators} if args.power else False)
+    return {"multiverse": mv, "power": pw}
 
 
 def _manifest_extra(args, extra: dict, command: str) -> dict:
@@ -321,6 +334,35 @@ def _review_options(p: argparse.ArgumentParser) -> None:
                         "recomputed, >= 0 (default %(default)s)")
 
 
+def _sweep_arguments(p: argparse.ArgumentParser) -> None:
+    """The on-request parts of ``analyze`` (:mod:`analysis.sweeps`)."""
+    from . import sweeps
+
+    g = p.add_argument_group("on request")
+    g.add_argument("--multiverse", action="store_true",
+                   help="also run the multiverse of the C4/C5 analysis choices (multiverse*.csv)")
+    g.add_argument("--multiverse-permutations", type=int_at_least(MIN_PERMUTATIONS),
+                   default=sweeps.MULTIVERSE_PERMUTATIONS,
+                   help="largest number of permutations per path (default %(default)s)")
+    g.add_argument("--power", action="store_true",
+                   help="also fit the generative model to the data: calibration and power "
+                        "(power*.csv)")
+    g.add_argument("--power-datasets", type=positive_int, default=sweeps.POWER_DATASETS,
+                   help="studies per power condition (default %(default)s)")
+    g.add_argument("--power-calibration-datasets", type=positive_int,
+                   default=sweeps.POWER_CALIBRATION_DATASETS,
+                   help="studies per model in the calibration (default %(default)s)")
+    g.add_argument("--power-permutations", type=int_at_least(MIN_PERMUTATIONS),
+                   default=sweeps.sim.DEFAULT_PERMUTATIONS,
+                   help="permutations per simulated study (default %(default)s)")
+    g.add_argument("--power-images", type=int_at_least(MIN_IMAGES), nargs="+", default=None,
+                   help="units of the power grid (default: half, the same and twice the data "
+                        "set's)")
+    g.add_argument("--power-annotators", type=int_at_least(MIN_ANNOTATORS), nargs="+",
+                   default=None, help="raters per unit of the power grid (default: half, the "
+                                      "same and twice the data set's)")
+
+
 def _backend(parser: argparse.ArgumentParser, args: argparse.Namespace):
     """The context in which the command computes: local, or on the Dask cluster of
     ``--scheduler`` (:func:`analysis.distributed.compute_backend`)."""
@@ -395,6 +437,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="skip the annotator-count curve (annotator_curve.csv, "
                         "annotator_trend.csv: cvAUC of mean and sd from k = 2..K raters)")
     _review_options(p)
+    _sweep_arguments(p)
     p.set_defaults(func=cmd_analyze)
 
     from . import replication

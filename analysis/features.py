@@ -142,6 +142,11 @@ class GroupDesign(LabelledImages):
         missing cells; moment sets that need more scores than some kept unit has.
     settings : dict
         How the design was built (rule, ``min_raters``, ``raters_per_unit``, seed).
+    long : DataFrame or None
+        The scores of every labelled unit, kept or excluded (``image_id, annotator,
+        feature, score, label``, raters drawn and renumbered as in ``raw``), so that an analysis
+        may rebuild units the design's rule left out (the multiverse's ``impute``
+        choice); None for a design built by hand.
     """
 
     cohort: str
@@ -158,6 +163,7 @@ class GroupDesign(LabelledImages):
     raters: str = "persons"
     skipped: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SKIPPED_COLUMNS))
     settings: dict = field(default_factory=dict)
+    long: pd.DataFrame | None = field(default=None, repr=False)
     sets: pd.DataFrame = field(init=False)
 
     def __post_init__(self) -> None:
@@ -445,7 +451,16 @@ def design_from_long(
         raw=raw, z=z, y=y, moments_raw=moments_raw, moments=zscore(moments_raw),
         excluded=excluded_df, degenerate=degenerate_df, raters=raters, skipped=skipped,
         settings=settings,
+        long=_labelled_long(sub, labels),
     )
+
+
+def _labelled_long(sub: pd.DataFrame, labels: pd.Series) -> pd.DataFrame:
+    """The scores of the labelled units with their label (``GroupDesign.long``)."""
+    out = sub.loc[sub["image_id"].isin(labels.index),
+                  ["image_id", "annotator", "feature", "score"]].reset_index(drop=True)
+    out["label"] = labels.reindex(out["image_id"]).to_numpy().astype(int)
+    return out
 
 
 def _skipped_sets(raw: pd.DataFrame, features, annotators, raters: str, fewest: dict,

@@ -1,4 +1,4 @@
-"""Multiverse analysis of the disagreement claims C4 and C5 on group 7.
+"""Multiverse analysis of the disagreement claims C4 and C5 on group 7 (or any data set).
 
 The paper fixes five analysis choices it does not defend. Each combination of
 alternatives is one *path* (:class:`Path`); every path re-runs the two key
@@ -43,6 +43,12 @@ The choices (:data:`CHOICES`):
     annotators' raw scores over the ordinal categories; entropy is a function of the
     categories only, so it is the same under both scalings).
 
+Any data set: :func:`multiverse_design` runs the paths on the design of
+:func:`analysis.dataset.load` (:class:`DesignSource`): spreads over the raters each unit
+has (positions, unequal numbers of raters), and only the paths the data set supports
+(:func:`plan_paths`; the others are listed with the reason). On the paper's group 7 it
+gives exactly the rows of :func:`multiverse`.
+
 Every path uses the review's estimand (:mod:`analysis.cvstats`): the fold-wise AUC
 averaged over the folds of :data:`MV_REPEATS` fold assignments, with bootstrap-CV
 intervals (:data:`MV_BOOT` replicates) and a permutation test of the same repeated-CV
@@ -54,7 +60,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -584,6 +590,8 @@ def run_path(wide: pd.DataFrame, y: pd.Series, path: Path, *, path_id: int = 0,
     Parameters
     ----------
     wide, y : from :func:`wide_scores`
+        Or ``wide`` a :class:`DesignSource` (a data set's design, :func:`design_source`)
+        and ``y`` None.
     path : Path
     path_id : int
         Identifier written into the rows.
@@ -613,7 +621,7 @@ def run_path(wide: pd.DataFrame, y: pd.Series, path: Path, *, path_id: int = 0,
     """
 
     t0 = time.perf_counter()
-    d = path_features(wide, y, path)
+    d = wide.path_features(path) if isinstance(wide, DesignSource) else path_features(wide, y, path)
     yy = d.y
     n = len(yy)
     k = CV_FOLDS[path.cv]
@@ -700,6 +708,9 @@ class MultiverseResult:
     frame: pd.DataFrame
     settings: dict
     elapsed: float
+    skipped: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=["path", *CHOICES, "reason"]))
+    notes: list[str] = field(default_factory=list)
 
 
 def multiverse(
@@ -747,6 +758,14 @@ def multiverse(
     t0 = time.perf_counter()
     paths = grid() if paths is None else list(paths)
     wide, y = wide_scores(tidy, labels, cohort=cohort, group=group)
+    frame, settings = _run_paths(wide, y, paths, n_permutations=n_permutations, n_boot=n_boot,
+                                 seed=seed, n_jobs=n_jobs, quiet=quiet)
+    return MultiverseResult(frame, settings, time.perf_counter() - t0)
+
+
+def _run_paths(wide, y, paths: list[Path], *, n_permutations: int, n_boot: int, seed: int,
+               n_jobs: int, quiet: bool) -> tuple[pd.DataFrame, dict]:
+    """Rows of every path (path ids in list order) and the settings of the run."""
     tasks = [(wide, y, p, i, n_permutations, seed, n_boot) for i, p in enumerate(paths)]
     if n_jobs == 1:
         parts = [_run_one(t) for t in progress(tasks, desc="multiverse", quiet=quiet)]
@@ -756,12 +775,283 @@ def multiverse(
         parts = parallel_map_costliest_first(
             _run_one, tasks, [_path_cost(p) for p in paths], n_jobs=n_jobs,
             wrap=lambda it: progress(it, desc="multiverse", quiet=quiet))
-    frame = pd.concat(parts, ignore_index=True)
+    frame = (pd.concat(parts, ignore_index=True) if parts
+             else pd.DataFrame(columns=ROW_COLUMNS))
     settings = {"n_paths": len(paths), "n_permutations": n_permutations, "seed": seed,
                 "n_boot": n_boot, "cv_repeats": MV_REPEATS, "exceedances": MV_EXCEEDANCES,
                 "ridge_alphas": list(RIDGE_ALPHAS), "ridge_inner_folds": RIDGE_INNER_FOLDS,
                 "n_jobs": n_jobs, "choices": {k: list(v) for k, v in CHOICES.items()}}
-    return MultiverseResult(frame, settings, time.perf_counter() - t0)
+    return frame, settings
+
+
+# --- any data set: the multiverse of a design ------------------------------------------------
+
+#: Smallest number of scores of a feature a unit needs in the multiverse: every spread
+#: measure (sd with ddof=1 in particular) needs two.
+MV_MIN_SCORES = 2
+
+
+def spread_available(values: np.ndarray, raw: np.ndarray, measure: str
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Consensus (mean) and :func:`spread` of each row over its non-missing columns.
+
+    Parameters
+    ----------
+    values, raw : ndarray (n_units, n_raters)
+        Scores on the analysis scale and raw scores, NaN where a rater did not score
+        the unit (the same cells missing in both).
+    measure : {"sd", "mad", "range", "entropy"}
+
+    Returns
+    -------
+    mean, spread : ndarray (n_units,)
+        NaN for a row without scores.
+
+    Notes
+    -----
+    Rows are grouped by their number of scores ``k``; within a group the scores are
+    packed, in column order, into a ``(rows, k)`` block and passed to
+    ``block.mean(axis=1)`` and :func:`spread`. A matrix without missing cells is one
+    group, so the result is exactly that of the complete-data functions (the rule
+    :func:`analysis.features._moments_available` follows for the moments). Entropy
+    shares are taken over the raters a unit has.
+    """
+    x = np.asarray(values, dtype=float)
+    r = np.asarray(raw, dtype=float)
+    present = ~np.isnan(x)
+    if present.all():
+        return x.mean(axis=1), spread(x, r, measure)
+    count = present.sum(axis=1)
+    mean, out = np.full(len(x), np.nan), np.full(len(x), np.nan)
+    for k in np.unique(count):
+        if k == 0:
+            continue
+        rows = np.flatnonzero(count == k)
+        xb = x[rows][present[rows]].reshape(len(rows), k)
+        rb = r[rows][present[rows]].reshape(len(rows), k)
+        mean[rows] = xb.mean(axis=1)
+        out[rows] = spread(xb, rb, measure)
+    return mean, out
+
+
+@dataclass
+class DesignSource:
+    """The scores of a data set's design, as the multiverse's paths use them.
+
+    Attributes
+    ----------
+    raw : DataFrame
+        The design's kept units (``missing="drop"``) x ``<feature>_<rater>`` columns,
+        raw scores, NaN where a rater did not score a unit; units with fewer than
+        :data:`MV_MIN_SCORES` scores of a feature left out.
+    y : Series
+        Labels of ``raw``'s units.
+    full, full_y : DataFrame, Series or None
+        Every labelled unit (kept or excluded by the design's complete-case rule) with
+        its missing cells (``missing="impute"``); None where imputation is not a path.
+    features, annotators : tuple of str
+    raters : {"persons", "positions"}
+    impute_unavailable : str or None
+        Why ``full`` is None.
+    """
+
+    raw: pd.DataFrame
+    y: pd.Series
+    full: pd.DataFrame | None
+    full_y: pd.Series | None
+    features: tuple[str, ...]
+    annotators: tuple[str, ...]
+    raters: str
+    impute_unavailable: str | None = None
+
+    def path_features(self, path: Path) -> PathData:
+        """Consensus and disagreement features of one path (see :func:`multiverse_design`).
+
+        ``missing="impute"``: :func:`path_features` of ``full`` (the ENHANCE rule).
+        ``missing="drop"``: the design's units; per feature, the mean and the spread
+        over the raters each unit has (:func:`spread_available`), after a per-rater
+        z-score (``scaling="zscore"``, persons only), each z-scored over units. On a
+        design without missing cells this is :func:`path_features` exactly.
+        """
+        if path.missing == "impute":
+            if self.full is None:
+                raise ValueError("this design has no impute path (see multiverse_design)")
+            return path_features(self.full, self.full_y, path)
+        raw = self.raw
+        if not raw.isna().to_numpy().any():
+            return path_features(raw, self.y, path)
+        if path.scaling == "zscore" and self.raters != "persons":
+            raise ValueError("a per-rater z-score needs raters who are persons")
+        scaled = zscore(raw) if path.scaling == "zscore" else raw
+        measure = DISAGREEMENT_FEATURE[path.disagreement]
+        cons, dis = {}, {}
+        for f in self.features:
+            cols = [f"{f}_{a}" for a in self.annotators]
+            cons[f], dis[f] = spread_available(scaled[cols].to_numpy(dtype=float),
+                                               raw[cols].to_numpy(dtype=float), measure)
+        cons_df = zscore(pd.DataFrame(cons, index=raw.index))
+        dis_df = zscore(pd.DataFrame(dis, index=raw.index))
+        return PathData(cons_df.to_numpy(), dis_df.to_numpy(), self.y.to_numpy(dtype=int),
+                        raw.index.to_numpy(), 0, 0)
+
+
+def _wide_from_long(long: pd.DataFrame, features, annotators) -> pd.DataFrame:
+    """Units x ``<feature>_<rater>`` (rater-major, as the design), NaN where missing."""
+    w = long.assign(annotator=long["annotator"].astype(str)).pivot_table(
+        index="image_id", columns=["feature", "annotator"], values="score", aggfunc="first",
+        dropna=False)
+    cols = [(f, a) for a in annotators for f in features]
+    w = w.reindex(columns=pd.MultiIndex.from_tuples(cols))
+    w.columns = [f"{f}_{a}" for f, a in cols]
+    return w.sort_index().astype(float)
+
+
+def design_source(design) -> tuple[DesignSource, list[str]]:
+    """The :class:`DesignSource` of a :class:`analysis.features.GroupDesign` and notes
+    (units left out of the multiverse, why ``impute`` is or is not a path)."""
+    feats, anns = tuple(design.features), tuple(design.annotators)
+    raw = design.raw.copy()
+    raw.attrs.update(features=feats, annotators=anns)
+    notes = []
+    counts = pd.DataFrame({f: raw[[f"{f}_{a}" for a in anns]].notna().sum(axis=1)
+                           for f in feats})
+    few = (counts < MV_MIN_SCORES).any(axis=1)
+    if few.any():
+        notes.append(f"{int(few.sum())} of the design's {len(raw)} units have fewer than "
+                     f"{MV_MIN_SCORES} scores of some feature (no spread): left out of the "
+                     "multiverse")
+        raw = raw.loc[~few]
+        raw.attrs.update(features=feats, annotators=anns)
+    y = design.y.loc[raw.index]
+    full = full_y = None
+    why = _impute_unavailable(design)
+    if why is None:
+        full = _wide_from_long(design.long, feats, anns)
+        full.attrs.update(features=feats, annotators=anns)
+        lab = design.long.drop_duplicates("image_id").set_index("image_id")["label"]
+        full_y = lab.loc[full.index].astype(int).rename(design.y.name)
+        n_back = len(full) - len(raw)
+        notes.append(f"missing = impute: {n_back} unit(s) the design's complete-case rule left "
+                     "out are brought back, each missing score set to the rater's median "
+                     "of the feature")
+    else:
+        notes.append(f"missing = impute is not a path of this data set: {why}")
+    return DesignSource(raw, y, full, full_y, feats, anns, design.raters, why), notes
+
+
+def _impute_unavailable(design) -> str | None:
+    """Why the ``impute`` choice is not a path of a design (None: it is)."""
+    if design.raters != "persons":
+        return ("raters are positions: a position has no scores of its own whose median "
+                "could stand in for a missing one")
+    if design.settings.get("raters_per_unit") is not None:
+        return "raters were drawn per unit (--raters-per-unit): the undrawn cells are not missing"
+    if not design.settings.get("complete_case", False):
+        return ("the design keeps units with unequal numbers of raters (--min-raters below the "
+                "number of raters): each unit's spread is taken over the raters it has, and "
+                "imputing the absent raters would invent scores for raters who never saw the unit")
+    if design.long is None:
+        return "the design carries no scores of the units it excluded (built by hand)"
+    if not (design.excluded["reason"] == "missing annotation").any():
+        return "no unit was excluded for a missing score, so impute would equal drop"
+    return None
+
+
+def plan_paths(source: DesignSource, paths: list[Path]) -> tuple[list[Path], pd.DataFrame]:
+    """The paths a data set supports, and the others with the reason.
+
+    Rules: ``scaling="zscore"`` (a per-rater z-score) only where raters are persons
+    (for positions the design's per-feature z-score is an affine map of each feature's
+    raw scores, which the final z-scoring over units undoes: the ``raw`` path is that
+    analysis); ``missing="impute"`` only where :func:`design_source` built ``full``;
+    ``disagreement="entropy"`` only where every score is a whole number (an ordinal
+    category); a ``cv`` level only where the rarer class has at least as many units as
+    folds.
+    """
+    ys = {"drop": source.y, "impute": source.full_y}
+    ordinal = bool(np.all(np.isnan(source.raw.to_numpy())
+                          | (source.raw.to_numpy() == np.round(source.raw.to_numpy()))))
+    keep, skipped = [], []
+    for p in paths:
+        why = None
+        if p.scaling == "zscore" and source.raters != "persons":
+            why = ("raters are positions: no per-rater z-score (the per-feature z-score is "
+                   "undone by the final z-scoring over units, so the raw path is that analysis)")
+        elif p.missing == "impute" and source.full is None:
+            why = f"missing = impute: {source.impute_unavailable}"
+        elif p.disagreement == "entropy" and not ordinal:
+            why = "entropy needs ordinal categories; some scores are not whole numbers"
+        else:
+            y = ys[p.missing].to_numpy(dtype=int)
+            rarer = int(np.bincount(y, minlength=2).min())
+            if CV_FOLDS[p.cv] > rarer:
+                why = (f"{p.cv} cross-validation needs {CV_FOLDS[p.cv]} units of each class; the "
+                       f"rarer class has {rarer}")
+        if why is None:
+            keep.append(p)
+        else:
+            skipped.append({"path": p.label, **p.as_dict(), "reason": why})
+    return keep, pd.DataFrame(skipped, columns=["path", *CHOICES, "reason"])
+
+
+def multiverse_design(
+    design,
+    *,
+    paths: list[Path] | None = None,
+    n_permutations: int = DEFAULT_PERMUTATIONS,
+    n_boot: int = MV_BOOT,
+    seed: int = models.DEFAULT_SEED,
+    n_jobs: int = 1,
+    quiet: bool = False,
+) -> MultiverseResult:
+    """The multiverse of C4 and C5 on any data set's design.
+
+    Parameters
+    ----------
+    design : GroupDesign
+        From :func:`analysis.dataset.load` or :func:`analysis.dataset.load_builtin`
+        (:func:`analysis.features.design_from_long`).
+    paths : list of Path, optional
+        Default :func:`grid`; the paths the data set does not support are left out and
+        listed in ``skipped`` (:func:`plan_paths`).
+    n_permutations, n_boot, seed, n_jobs, quiet
+        As :func:`multiverse`.
+
+    Returns
+    -------
+    MultiverseResult
+        ``frame`` (two rows per path run, ``path_id`` = position in ``paths``, so the
+        ids of the ENHANCE grid are kept), ``skipped`` (``path``, the choices,
+        ``reason``), ``notes`` (units left out, whether ``impute`` is a path).
+
+    Notes
+    -----
+    Each path takes its features from the design's scores (:meth:`DesignSource.path_features`):
+    ``drop`` uses the units the design keeps and spreads each measure over the raters
+    a unit has (positions, unequal numbers of raters); ``impute`` brings back the units
+    a complete-case design excluded for a missing score. On the paper's group 7
+    (``dataset.load_builtin("enhance/2017-2018/group07")``) every path gives exactly
+    the rows of :func:`multiverse` of the ENHANCE tables (``tests/test_multiverse_design.py``).
+    The column ``n_melanoma`` counts the positive class.
+    """
+    t0 = time.perf_counter()
+    paths = grid() if paths is None else list(paths)
+    source, notes = design_source(design)
+    keep, skipped = plan_paths(source, paths)
+    ids = [i for i, p in enumerate(paths) if p in set(keep)]
+    if len(skipped):
+        for reason, g in skipped.groupby("reason", sort=False):
+            short = ("missing = impute is not a path (as above)"
+                     if reason.startswith("missing = impute:") else reason)
+            notes.append(f"{len(g)} path(s) not run: {short}")
+    frame, settings = _run_paths(source, None, keep, n_permutations=n_permutations,
+                                 n_boot=n_boot, seed=seed, n_jobs=n_jobs, quiet=quiet)
+    if len(frame):
+        frame["path_id"] = np.repeat(ids, 2)
+    settings.update(n_paths_requested=len(paths), n_paths_skipped=len(skipped),
+                    n_units=len(source.raw), raters=source.raters,
+                    features=list(source.features), notes=list(notes))
+    return MultiverseResult(frame, settings, time.perf_counter() - t0, skipped, notes)
 
 
 # --- summaries and figures -----------------------------------------------------------------

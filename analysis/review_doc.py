@@ -26,6 +26,12 @@ EXAMPLE_POSITIVE = "malignant"
 DRAFT = {"repeats": 2, "n_boot": QUICK["n_boot"], "n_permutations": QUICK["n_permutations"],
          "perm_repeats": QUICK["perm_repeats"], "n_seeds": QUICK["n_seeds"],
          "calibration_boot": QUICK["calibration_boot"]}
+#: Options of the on-request parts in a draft (:mod:`analysis.sweeps`): the mle paths
+#: with 5 folds, and a few studies.
+DRAFT_SWEEPS = {"multiverse": {"n_permutations": 19, "n_boot": 10,
+                               "paths": [("estimator", "mle"), ("cv", "5-fold")]},
+                "power": {"n_datasets": 4, "calibration_datasets": 4, "n_permutations": 19,
+                          "calibration_studies": 20, "n_truth": 10}}
 
 
 @dataclass
@@ -43,12 +49,14 @@ class ReviewDoc:
               positive: str = "", unit_col: str = "unit", rater_col: str = "rater",
               feature_col: str = "feature", score_col: str = "score", label_col: str = "label",
               raters: str = "persons", min_raters: int = 0, raters_per_unit: int = 0,
-              seed: int = models.DEFAULT_SEED, quick: bool = False, n_jobs: int = -1
-              ) -> ReviewDoc:
+              seed: int = models.DEFAULT_SEED, quick: bool = False, n_jobs: int = -1,
+              multiverse: bool = False, power: bool = False) -> ReviewDoc:
         """Load the data set named by the document's parameters and review it.
 
         Empty strings and zeros mean "not given" (Quarto parameters have no None).
         Without ``annotations``, ``labels`` and ``dataset_name``: the example data set.
+        ``multiverse``, ``power``: also run the on-request parts (:mod:`analysis.sweeps`;
+        in a draft with :data:`DRAFT_SWEEPS`).
         """
         if not (annotations or labels or dataset_name):
             annotations, labels = EXAMPLE / "annotations.csv", EXAMPLE / "labels.csv"
@@ -69,8 +77,11 @@ class ReviewDoc:
         counts = DRAFT if quick else {"repeats": reproduce.DEFAULT_REPEATS,
                                       "n_boot": review.DEFAULT_BOOT,
                                       "n_permutations": review.DEFAULT_PERMUTATIONS}
+        sweeps = {"multiverse": bool(multiverse), "power": bool(power)}
+        if quick:
+            sweeps = {k: _draft_sweep(k) if v else False for k, v in sweeps.items()}
         res = analyze.analyze(design, seed=seed, n_jobs=n_jobs, quiet=True,
-                              curve=DRAFT_CURVE if quick else True, **counts)
+                              curve=DRAFT_CURVE if quick else True, **counts, **sweeps)
         return cls(params, design, res, counts, quick)
 
     # --- sentences and tables -----------------------------------------------------------
@@ -210,7 +221,40 @@ class ReviewDoc:
         return list(self.design.settings.get("warnings", [])) + [
             n for n in self.result.notes if not n.startswith("feature set ")]
 
+    # --- the on-request parts ------------------------------------------------------------
+
+    def sweep(self, name: str):
+        """The :class:`analysis.sweeps.Sweep` ``multiverse`` or ``power``, or None."""
+        return self.result.sweeps.get(name)
+
+    def sweep_text(self, name: str) -> str:
+        """Markdown: the sentences of an on-request part, or why it is not shown."""
+        sw = self.sweep(name)
+        if sw is None:
+            return (f"Not run (render with `-P {name}:true`, or `crowd-disagreement analyze "
+                    f"--{name}`).")
+        lines = sw.sentences or ["Nothing could be run (see the notes)."]
+        return "\n\n".join(lines)
+
+    def multiverse_verdicts(self) -> pd.DataFrame:
+        return self.sweep("multiverse").tables["multiverse_verdicts.csv"]
+
+    def power_table(self) -> pd.DataFrame:
+        return self.sweep("power").tables["power.csv"][
+            ["n_images", "n_annotators", "n_datasets", "power", "power_low", "power_high",
+             "mean_fold_mean_auc"]]
+
     def inputs(self) -> pd.DataFrame:
         rows = [(k, v.get("path"), v.get("sha256"))
                 for k, v in self.design.settings.get("inputs", {}).items()]
         return pd.DataFrame(rows, columns=["input", "path", "sha256"])
+
+
+def _draft_sweep(name: str) -> dict:
+    """Options of an on-request part in a draft (:data:`DRAFT_SWEEPS`)."""
+    from . import multiverse
+
+    opt = dict(DRAFT_SWEEPS[name])
+    if "paths" in opt:
+        opt["paths"] = multiverse.grid(**{k: (v,) for k, v in opt["paths"]})
+    return opt

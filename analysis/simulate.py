@@ -16,6 +16,9 @@ carries the class through ``a_f mu1``. With ``mu1 = 0`` and ``sigma_1f = sigma_0
 nothing in the annotations depends on the label (the *null* model).
 
 :func:`fit_to_group` estimates the parameters from a :class:`analysis.features.GroupDesign`
+(group 7, or any data set's design: missing cells of units with unequal numbers of
+raters or of positions are allowed, and a feature whose scores are not whole numbers is
+simulated unrounded)
 by the method of moments (on the raw ordinal scores, ignoring the rounding and
 clipping: a rough fit that overstates the signal); :func:`calibrate_to_group` shrinks
 its class-dependent parameters until the model's expected cvAUC of the sd features
@@ -89,6 +92,9 @@ class SimParams:
     target_cv_auc: float = float("nan")  # observed cvAUC the model was calibrated to
     model_cv_auc: float = float("nan")  # the model's expected sd cvAUC (Monte Carlo)
     model_cv_auc_se: float = float("nan")
+    #: Per feature, whether scores are rounded and clipped to the ordinal scale
+    #: ``low..high``; None: every feature (the paper's ordinal scores).
+    ordinal: tuple[bool, ...] | None = None
 
     def null(self) -> SimParams:
         """The no-signal model: ``mu1 = 0`` and ``sigma1 = sigma0`` = the class-pooled noise."""
@@ -123,6 +129,8 @@ class SimParams:
         for k in ("mu1", "tau_nu", "prevalence", "shrinkage", "target_cv_auc", "model_cv_auc",
                   "model_cv_auc_se"):
             out[k] = d[k]
+        if self.ordinal is not None:
+            out["ordinal"] = list(self.ordinal)
         return out
 
 
@@ -164,7 +172,9 @@ def draw_scores(params: SimParams, y: np.ndarray, annotators: Annotators,
     x = (np.asarray(params.intercept)[None, None] + np.asarray(params.loading)[None, None] * s[:, None, None]
          + annotators.b[None] + e)
     if discretize:
-        x = np.clip(np.round(x), np.asarray(params.low)[None, None], np.asarray(params.high)[None, None])
+        d = np.clip(np.round(x), np.asarray(params.low)[None, None],
+                    np.asarray(params.high)[None, None])
+        x = d if params.ordinal is None else np.where(np.asarray(params.ordinal)[None, None], d, x)
     return x
 
 
@@ -277,9 +287,15 @@ def fit_scores(scores: np.ndarray, y: np.ndarray, features: tuple[str, ...], *,
       delta-method sampling variance of ``log nu2_j``; floored at 0).
 
     The rounding and clipping to the ordinal scale are ignored (a rough fit).
+
+    Missing scores (NaN: a rater who did not score a unit, or a position a unit does
+    not have) are handled by :func:`_fit_scores_missing`; an array without NaN takes
+    the formulas above unchanged.
     """
     x = np.asarray(scores, dtype=float)
     y = np.asarray(y, dtype=int)
+    if np.isnan(x).any():
+        return _fit_scores_missing(x, y, features, low=low, high=high)
     n, J, F = x.shape
     m = x.mean(axis=1)  # (n, F)
     col = x.mean(axis=0)  # (J, F)
@@ -308,24 +324,110 @@ def fit_scores(scores: np.ndarray, y: np.ndarray, features: tuple[str, ...], *,
                      mu1, tau_nu, float(y.mean()))
 
 
+def _fit_scores_missing(x: np.ndarray, y: np.ndarray, features: tuple[str, ...], *,
+                        low=None, high=None) -> SimParams:
+    """:func:`fit_scores` with missing cells: each average is taken over the scores present.
+
+    Notes
+    -----
+    With ``J_if`` the number of raters who scored feature ``f`` of unit ``i`` and
+    ``N_jf`` the number of units rater ``j`` scored: ``m_if`` and the rater means
+    are means over the scores present; ``sigma_yf^2`` is the class mean of
+    ``sum_j r_ijf^2 / (J_if - 1)`` (units with ``J_if >= 2``); ``J`` becomes ``J_if``
+    in the variance of ``m_if`` (``sigma_yf^2 / J_if`` averaged over the class) and in
+    the factor ``J / (J - 1)`` of ``nu2_j``; ``n`` becomes ``N_jf`` in the sampling
+    variance of the rater means (``sigma^2 / N_jf`` averaged over raters) and ``n F``
+    the number of scores of rater ``j`` in that of ``log nu2_j``. The residuals are
+    centred with the raters' biases of the raters a unit has, whose mean need not be
+    zero: a second approximation of this rough fit.
+    """
+    n, J, F = x.shape
+    present = ~np.isnan(x)
+    cnt = present.sum(axis=1).astype(float)  # (n, F)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        m = np.nanmean(x, axis=1)  # (n, F)
+        col = np.nanmean(x, axis=0)  # (J, F)
+        b = col - np.nanmean(col, axis=0, keepdims=True)
+        r = x - m[:, None, :] - b[None]
+        v = np.where(cnt >= 2, np.nansum(r**2, axis=1) / (cnt - 1), np.nan)
+    sig0 = np.sqrt(np.nanmean(v[y == 0], axis=0))
+    sig1 = np.sqrt(np.nanmean(v[y == 1], axis=0))
+    sig_bar = np.sqrt((1 - y.mean()) * sig0**2 + y.mean() * sig1**2)
+    n_jf = present.sum(axis=0)  # (J, F)
+    rated = n_jf > 0
+    b_var = np.array([np.var(b[rated[:, f], f], ddof=1) for f in range(F)])
+    samp = np.array([np.mean(sig_bar[f] ** 2 / n_jf[rated[:, f], f]) for f in range(F)])
+    tau_b = np.sqrt(np.maximum(b_var - samp, 0.0))
+    n0, n1 = (y == 0).sum(), (y == 1).sum()
+    inv = np.where(cnt > 0, 1.0 / np.maximum(cnt, 1), np.nan)
+    var0 = np.nanvar(m[y == 0], axis=0, ddof=1) - sig0**2 * np.nanmean(inv[y == 0], axis=0)
+    var1 = np.nanvar(m[y == 1], axis=0, ddof=1) - sig1**2 * np.nanmean(inv[y == 1], axis=0)
+    a2 = ((n0 - 1) * var0 + (n1 - 1) * var1) / (n0 + n1 - 2)
+    a = np.sqrt(np.maximum(a2, 1e-12))
+    D = np.nanmean(m[y == 1], axis=0) - np.nanmean(m[y == 0], axis=0)
+    mu1 = float((a * D).sum() / (a**2).sum())
+    c = np.nanmean(m[y == 0], axis=0)
+    sig_i = np.where(y[:, None] == 1, sig1[None], sig0[None])  # (n, F)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        factor = np.where(cnt >= 2, cnt / (cnt - 1), np.nan)  # (n, F)
+        cell = (r**2) / sig_i[:, None, :] ** 2 * factor[:, None, :]
+    cell = np.where(present & np.isfinite(cell), cell, np.nan)
+    n_cells = np.isfinite(cell).sum(axis=(0, 2))  # scores per rater
+    keep = n_cells > 0
+    nu2 = np.nansum(cell, axis=(0, 2))[keep] / n_cells[keep]
+    lv = np.log(nu2).var(ddof=1) if keep.sum() > 1 else 0.0
+    tau_nu = float(np.sqrt(max((lv - np.mean(2.0 / n_cells[keep])) / 4.0, 0.0)))
+    lo = tuple(float(v) for v in (np.nanmin(x, axis=(0, 1)) if low is None else low))
+    hi = tuple(float(v) for v in (np.nanmax(x, axis=(0, 1)) if high is None else high))
+    return SimParams(tuple(features), lo, hi, tuple(map(float, c)), tuple(map(float, a)),
+                     tuple(map(float, tau_b)), tuple(map(float, sig0)), tuple(map(float, sig1)),
+                     mu1, tau_nu, float(y.mean()))
+
+
+def raters_per_unit(design: GroupDesign) -> int:
+    """Raters of a typical unit of a design: the median over units of the number of
+    raters who scored it (every rater of a complete design)."""
+    feats, anns = design.features, design.annotators
+    scored = np.zeros(len(design.raw), dtype=int)
+    for a in anns:
+        scored += design.raw[[f"{f}_{a}" for f in feats]].notna().any(axis=1).to_numpy()
+    return int(round(float(np.median(scored)))) if len(scored) else len(anns)
+
+
+def data_name(design: GroupDesign | None) -> str:
+    """How the text names a design's data: "group 7" for the paper's group (or no
+    design), "the simulated study" for :meth:`Simulated.design`, else the data set's
+    name."""
+    if design is None or (design.cohort, design.group) == ("2017-2018", "group07"):
+        return "group 7"
+    if design.cohort == "simulated":
+        return "the simulated study"
+    return str(design.settings.get("name", design.group))
+
+
 def fit_to_group(design: GroupDesign) -> SimParams:
     """Rough method-of-moments fit of the model to a group (default use: group 7).
 
     Parameters
     ----------
     design : GroupDesign
-        Uses the raw scores of the complete images (``design.raw``) and the labels.
+        Uses the raw scores of the kept units (``design.raw``; missing cells of units
+        with unequal numbers of raters, or of positions, are allowed) and the labels.
 
     Returns
     -------
     SimParams
-        The ordinal scale of each feature is the range of its observed scores.
-        See :func:`fit_scores` for the estimators.
+        The ordinal scale of each feature is the range of its observed scores; a
+        feature with a score that is not a whole number is continuous (``ordinal``
+        False: its simulated scores are not rounded). See :func:`fit_scores` for the
+        estimators.
     """
     F, J = len(design.features), len(design.annotators)
     cols = [f"{f}_{a}" for a in design.annotators for f in design.features]
     x = design.raw[cols].to_numpy(dtype=float).reshape(-1, J, F)
-    return fit_scores(x, design.labels, design.features)
+    p = fit_scores(x, design.labels, design.features)
+    whole = [bool(np.all(np.isnan(v) | (v == np.round(v)))) for v in np.moveaxis(x, 2, 0)]
+    return p if all(whole) else replace(p, ordinal=tuple(whole))
 
 
 # --- feature sets of a simulated study ---------------------------------------------------
@@ -882,7 +984,8 @@ def calibrate_to_group(design: GroupDesign, *, params: SimParams | None = None,
         Fold assignments of the observed cvAUC (:func:`observed_cv_auc`, seed ``seed``).
     n_studies, mc_repeats : int
         Monte Carlo of the model's expected cvAUC (:func:`model_cv_auc`): studies of the
-        group's size and number of annotators, each cross-validated over
+        group's size and number of raters per unit (:func:`raters_per_unit`; every
+        annotator of a complete design), each cross-validated over
         ``mc_repeats`` fold assignments.
     xtol : float
         Tolerance of the shrinkage factor.
@@ -912,7 +1015,7 @@ def calibrate_to_group(design: GroupDesign, *, params: SimParams | None = None,
 
     base = fit_to_group(design) if params is None else params
     target = observed_cv_auc(design, n_repeats=n_repeats, seed=seed, estimator=estimator)
-    kw = dict(n_images=design.n_images, n_annotators=len(design.annotators), n_studies=n_studies,
+    kw = dict(n_images=design.n_images, n_annotators=raters_per_unit(design), n_studies=n_studies,
               n_repeats=mc_repeats, seed=seed, estimator=estimator, n_jobs=n_jobs)
     # under the null model (lambda = 0) every fold AUC has expectation exactly 1/2
     cache: dict[float, tuple[float, float]] = {0.0: (0.5, 0.0)}
@@ -1014,7 +1117,8 @@ class Calibration:
 
 
 def calibration(params: SimParams, *, design: GroupDesign | None = None,
-                n_datasets: int = CAL_DATASETS, n_images: int = 96, n_annotators: int = 6,
+                n_datasets: int = CAL_DATASETS, n_images: int | None = None,
+                n_annotators: int | None = None,
                 n_permutations: int = DEFAULT_PERMUTATIONS, n_repeats: int = CAL_REPEATS,
                 n_boot: int = DEFAULT_BOOT, boot_repeats: int = cvstats.BOOT_CV_REPEATS,
                 perm_repeats: int = PERM_REPEATS, h: int = BC_H,
@@ -1036,8 +1140,10 @@ def calibration(params: SimParams, *, design: GroupDesign | None = None,
         it only the generative models are run.
     n_datasets : int
         Data sets per model.
-    n_images, n_annotators : int
-        Size of the generative studies (group 7: 96 images, 6 annotators).
+    n_images, n_annotators : int, optional
+        Size of the generative studies; default the design's units and raters per unit
+        (:func:`raters_per_unit`; group 7: 96 images, 6 annotators), or 96 and 6
+        without a design.
     n_permutations, perm_repeats, h
         Permutation test of the sd features: at most ``n_permutations`` permutations,
         statistic = mean fold AUC over ``perm_repeats`` fold assignments (observed and
@@ -1078,6 +1184,10 @@ def calibration(params: SimParams, *, design: GroupDesign | None = None,
     against the continuous uniform judges slightly conservatively.
     """
     t0 = time.perf_counter()
+    if n_images is None:
+        n_images = design.n_images if design is not None else 96
+    if n_annotators is None:
+        n_annotators = raters_per_unit(design) if design is not None else 6
     st = StudySettings(sets=tuple(sets), differences=tuple(map(tuple, differences)),
                        n_repeats=n_repeats, n_boot=n_boot, boot_repeats=boot_repeats,
                        n_permutations=n_permutations, perm_repeats=perm_repeats, h=h,
@@ -1086,7 +1196,7 @@ def calibration(params: SimParams, *, design: GroupDesign | None = None,
     if design is not None:
         conds.append({"model": "permuted", "source": ({s: design.matrix(s) for s in st.sets},
                                                       design.labels),
-                      "n_images": design.n_images, "n_annotators": len(design.annotators)})
+                      "n_images": design.n_images, "n_annotators": raters_per_unit(design)})
     conds += [{"model": "generative null", "source": params.null(), "n_images": n_images,
                "n_annotators": n_annotators},
               {"model": "fitted", "source": params, "n_images": n_images,
@@ -1104,7 +1214,8 @@ def calibration(params: SimParams, *, design: GroupDesign | None = None,
     settings = {"n_datasets": n_datasets, "n_images": n_images, "n_annotators": n_annotators,
                 "n_repeats": n_repeats, "n_boot": n_boot, "boot_repeats": boot_repeats,
                 "n_permutations": n_permutations, "perm_repeats": perm_repeats, "h": h,
-                "n_truth": n_truth, "n_true": n_true, "estimator": estimator, "seed": seed}
+                "n_truth": n_truth, "n_true": n_true, "estimator": estimator, "seed": seed,
+                "data_name": data_name(design)}
     return Calibration(studies, summary, cov, truth, settings, time.perf_counter() - t0)
 
 
@@ -1199,7 +1310,8 @@ def power(params: SimParams, *, n_images: tuple[int, ...] = POWER_IMAGES,
 def coverage_sentence(cal: Calibration) -> str:
     """The calibration in one paragraph (every figure computed from ``cal.coverage``)."""
     c = cal.coverage
-    names = {"permuted": "label permutations of group 7", "generative null": "the generative null",
+    names = {"permuted": f"label permutations of {cal.settings.get('data_name', 'group 7')}",
+             "generative null": "the generative null",
              "fitted": "the calibrated model"}
     models_ = [m for m in names if m in set(c["model"])]
 
