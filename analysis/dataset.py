@@ -48,7 +48,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from . import features as feat
-from .models import DEFAULT_SEED
+from .fitconfig import DEFAULT_SEED
 
 __all__ = ["DatasetError", "DatasetWarning", "load", "read_annotations", "read_labels",
            "load_builtin", "builtin_names", "excluded_units", "file_sha256"]
@@ -520,9 +520,10 @@ GROUP7 = "enhance/2017-2018/group07"
 def builtin_names(annotations=None) -> list[str]:
     """Names of the built-in data sets: every ENHANCE student group and the MTurk crowd."""
     if annotations is None:
-        from .reproduce import load_annotations
+        from .data import fetch
+        from .tidy import load_annotations
 
-        annotations = load_annotations()
+        annotations = load_annotations(fetch)
     groups = annotations.tidy[["cohort", "group"]].drop_duplicates()
     names = [f"enhance/{c}/{g}" for c, g in groups.itertuples(index=False) if c != "mturk"]
     return sorted(names) + [MTURK]
@@ -547,9 +548,10 @@ def load_builtin(name: str, *, min_raters: int | None = None,
         Parsed ENHANCE files (default: fetched and verified).
     """
     if annotations is None:
-        from .reproduce import load_annotations
+        from .data import fetch
+        from .tidy import load_annotations
 
-        annotations = load_annotations()
+        annotations = load_annotations(fetch)
     parts = name.strip("/").split("/")
     if name.strip("/") == MTURK:
         cohort, group, raters = "mturk", "isic", "positions"

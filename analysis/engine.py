@@ -64,7 +64,7 @@ import numpy as np
 from scipy.special import expit
 
 from analysis import fitconfig
-from analysis.inference import TIE_RTOL, tie_codes
+from analysis.metrics import TIE_RTOL, tie_codes
 
 __all__ = [
     "BatchFit",
@@ -865,7 +865,7 @@ _PAIRWISE_MAX_M = 64
 def _tie_class_counts(codes, pos, neg, block_bytes: int) -> tuple[np.ndarray, np.ndarray]:
     """Exact pair counts ``#{c_pos > c_neg}`` and ``#{c_pos = c_neg}`` of each row.
 
-    ``codes`` are :func:`analysis.inference.tie_codes` (integers 0..m-1 within a row).
+    ``codes`` are :func:`analysis.metrics.tie_codes` (integers 0..m-1 within a row).
     With ``P[c]`` and ``N[c]`` the positives and negatives in tie class ``c`` of a
     row, the counts are ``sum_c P[c] sum_{c' < c} N[c']`` and ``sum_c P[c] N[c]``:
     the same integers as the pairwise comparison, in O(m) memory and time per row.
@@ -911,7 +911,7 @@ def auc_batch(scores, y, mask=None, *, block_bytes: int = 64 * 2**20) -> np.ndar
     -----
     Ties are defined as in :func:`analysis.inference.auc`: within a row, scores
     within ``TIE_RTOL * max|s|`` (over the row's test set) of each other are tied
-    (:func:`analysis.inference.tie_codes`, ``TIE_RTOL`` = 1e-9), so that a fold AUC
+    (:func:`analysis.metrics.tie_codes`, ``TIE_RTOL`` = 1e-9), so that a fold AUC
     does not depend on the last bits of the scores (BLAS rounding). Computed from
     exact integer pair counts of the tie codes, in blocks of rows of at most
     ``block_bytes`` of temporaries: by direct pairwise comparison when a row has at

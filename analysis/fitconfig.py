@@ -21,6 +21,10 @@ import numpy as np
 
 #: Newton-Raphson iterations for plain maximum likelihood (statsmodels ``Logit``).
 MLE_MAX_ITER = 100
+#: Default master seed of every resampling step (fold assignment of repeat r uses
+#: ``SeedSequence([seed, r])``); :data:`analysis.models.DEFAULT_SEED` is the same.
+DEFAULT_SEED = 2018
+
 #: Plain-MLE Newton stops when ``max_j |step_j| <= MLE_TOL * max(1, max_j |b_j|)``
 #: (:func:`mle_step_converged`). Newton converges quadratically, so the iterate after a
 #: step of relative size 1e-9 is exact to ~1e-16 relative; the rounding floor of a

@@ -25,12 +25,10 @@ import pandas as pd
 import statsmodels.api as sm
 
 from . import fitconfig
-from .inference import auc
+from .fitconfig import DEFAULT_SEED
+from .metrics import auc
 
 ESTIMATORS = ("mle", "firth")
-#: Default seed of every resampling step (fold assignment of repeat r uses
-#: ``SeedSequence([seed, r])``).
-DEFAULT_SEED = 2018
 
 
 class Split(NamedTuple):
