@@ -1011,30 +1011,19 @@ def fitted_models(design: GroupDesign, sets, estimators) -> tuple[pd.DataFrame, 
     (:func:`analysis.coefficients.fit_models`), for the sets of
     :data:`analysis.coefficients.DEFAULT_FEATURE_SETS` the design has.
 
-    Profile intervals are computed where the model has fewer predictors than events of
-    the rarer class; a model with more predictors than events (moments_all on group 7:
-    20 predictors, 18 melanomas) is fitted and tabulated without intervals, which such
-    a model cannot support (its Firth profile alone costs about 25 s).
+    Intervals by :func:`analysis.coefficients.interval_method`: profile intervals where
+    the model has fewer predictors than events of the rarer class and fewer than
+    :data:`analysis.coefficients.PROFILE_MAX_EPV` events per predictor (every model of
+    group 7 but moments_all); Wald intervals from that many events per predictor (large
+    samples: the two agree, and the profile's cost grows as n k^3); none where the model
+    has at least as many predictors as events (moments_all on group 7: 20 predictors,
+    18 melanomas), which such a model cannot support. ``ci_method`` says which.
     """
-    y = design.labels
-    events = int(min(y.sum(), len(y) - y.sum()))
     model_sets = [fs for fs in coefficients.DEFAULT_FEATURE_SETS if fs in set(sets)]
-    tidy, glance = [], []
-    for profile in (True, False):
-        chosen = [fs for fs in model_sets if (len(design.columns(fs)) < events) == profile]
-        if chosen:
-            t, g = coefficients.fit_models(design, feature_sets=chosen, estimators=estimators,
-                                           profile=profile)
-            tidy.append(t)
-            glance.append(g)
-    if not tidy:
+    if not model_sets:
         return pd.DataFrame(), pd.DataFrame()
-    order = {fs: i for i, fs in enumerate(model_sets)}
-    t = pd.concat(tidy, ignore_index=True)
-    g = pd.concat(glance, ignore_index=True)
-    t = t.sort_values("feature_set", key=lambda c: c.map(order), kind="stable")
-    g = g.sort_values("feature_set", key=lambda c: c.map(order), kind="stable")
-    return t.reset_index(drop=True), g.reset_index(drop=True)
+    return coefficients.fit_models(design, feature_sets=model_sets, estimators=estimators,
+                                   ci="auto")
 
 
 #: Feature sets whose out-of-fold probabilities are checked for calibration.
