@@ -33,9 +33,13 @@ Stages (as ``review`` calls them):
 * ``fold_variability``: ``review.fold_variability``;
 * ``calibration``: ``review.oof_probabilities`` and ``calibration.calibration_by_group``;
 * ``claims``: the ``Review`` assembled and its claims, parts and tests tables;
-* ``models``: ``coefficients.fit_models`` (coefficients, profile intervals), run last
-  because it is the slowest: the other stages are recorded even when it does not
-  finish within the timeout (its row then says so).
+* ``models``: ``review.fitted_models`` (coefficients; profile, Wald or no intervals by
+  ``coefficients.interval_method``), run last: the other stages are recorded even when
+  it does not finish within the timeout (its row then says so).
+
+``--only STAGE ...`` runs only those stages (with ``design`` and, where a stage needs
+the folds, ``cross_validation`` before them, recorded too): a size can be measured
+stage by stage in separate processes, and the rows merged with ``--combine``.
 
 Output: ``benchmarks/results/scale.csv`` (one row per size and stage, plus a ``total``
 row per size), and the log-log exponent of the wall time of each stage, fitted by least
@@ -133,7 +137,7 @@ class Sampler:
 
 def run_one(n_units: int, args, progress_file: Path, rows_file: Path) -> list[dict]:
     """All stages at one size, in this process; returns one row per stage."""
-    from analysis import calibration, coefficients, cvstats, dataset, reproduce, review
+    from analysis import calibration, cvstats, dataset, reproduce, review
 
     data = [make_tables(n_units)]  # popped by the design stage (memory)
     sampler = Sampler()
@@ -141,7 +145,17 @@ def run_one(n_units: int, args, progress_file: Path, rows_file: Path) -> list[di
     design_n = [n_units, 0]
     seed, n_jobs = args.seed, args.jobs
 
+    only = set(args.only or STAGES)
+    needs_cv = only - {"design", "agreement", "moment_tests", "models"}
+    if args.only and "claims" in only and only != set(STAGES):
+        raise SystemExit("claims needs every stage before it; run it without --only")
+
+    def skip(name):
+        return name not in only and not (name == "cross_validation" and needs_cv)
+
     def stage(name, fn):
+        if skip(name):
+            return None
         progress_file.write_text(name)
         base = sampler.reset()
         c0 = time.process_time()
@@ -159,13 +173,19 @@ def run_one(n_units: int, args, progress_file: Path, rows_file: Path) -> list[di
               flush=True)
         return out
 
+    only.add("design")
     design = stage("design", lambda: dataset.load(*data.pop(), raters="persons"))
     design_n[0] = design.n_images
     k = review.folds_for(design.labels, None)
     exp = stage("cross_validation", lambda: reproduce.run_experiments(
         design, repeats=args.repeats, seed=seed, experiments=(1, 2, 3), n_splits=k,
         n_jobs=n_jobs, quiet=True))
-    sets = list(dict.fromkeys(exp.folds["feature_set"]))
+    if exp is not None:
+        sets = list(dict.fromkeys(exp.folds["feature_set"]))
+        estimators = exp.estimators
+    else:  # the feature sets experiments 1-3 cross-validate, without running them
+        sets = list(design.sets["feature_set"])
+        estimators = ("mle", "firth")
     design_n[1] = len(sets)
 
     def boot():
@@ -173,13 +193,13 @@ def run_one(n_units: int, args, progress_file: Path, rows_file: Path) -> list[di
                                 n_splits=k, n_jobs=n_jobs, quiet=True)
         return b, review.auc_intervals(exp, b)
 
-    bt, auc_ci = stage("bootstrap_cv", boot)
+    bt, auc_ci = stage("bootstrap_cv", boot) or (None, None)
     perm_sets = tuple(m for m in review.PERMUTATION_SETS if m in sets)
     perm = stage("permutation", lambda: review.permutation_tests(
         design, exp, n_permutations=args.permutations, seed=seed, sets=perm_sets,
         n_repeats=args.perm_repeats, n_seeds=args.seeds, n_splits=k, n_jobs=n_jobs, quiet=True))
     cmp_ = stage("comparisons", lambda: review.comparisons(design, exp, bt))
-    icc, ka = stage("agreement", lambda: review.agreement_tables(design))
+    icc, ka = stage("agreement", lambda: review.agreement_tables(design)) or (None, None)
     mt = stage("moment_tests", lambda: review.moment_tests(design))
     fv = stage("fold_variability", lambda: review.fold_variability(exp, seed=seed))
     def cal():
@@ -203,12 +223,13 @@ def run_one(n_units: int, args, progress_file: Path, rows_file: Path) -> list[di
         return {k_: len(v) for k_, v in rv.tables().items()}
 
     tables = stage("claims", claims)
-    print(f"  {n_units:>7} tables: {tables}", flush=True)
-    # last, because it is the slowest stage at every size: the others are recorded even
-    # when it does not finish within the timeout
-    model_sets = [fs for fs in coefficients.DEFAULT_FEATURE_SETS if fs in sets]
-    stage("models", lambda: coefficients.fit_models(design, feature_sets=model_sets,
-                                                   estimators=exp.estimators))
+    if tables is not None:
+        print(f"  {n_units:>7} tables: {tables}", flush=True)
+    # last: the others are recorded even when it does not finish within the timeout
+    fitted = stage("models", lambda: review.fitted_models(design, sets, estimators))
+    if fitted is not None:
+        print(f"  {n_units:>7} intervals: "
+              f"{fitted[0].groupby('ci_method').size().to_dict()}", flush=True)
     sampler.stop()
     return rows
 
@@ -270,6 +291,8 @@ def main() -> int:
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--timeout", type=float, default=4 * 3600, help="seconds per size")
     ap.add_argument("--out", default=str(RESULTS / "scale.csv"))
+    ap.add_argument("--only", nargs="+", choices=STAGES, metavar="STAGE",
+                    help="run only these stages (and design/cross_validation before them)")
     ap.add_argument("--models-probe", type=int, nargs="+", metavar="N",
                     help="only time fit_models of the mean and sd sets at these sizes "
                          "(writes results/scale_models.csv)")
@@ -307,6 +330,8 @@ def main() -> int:
                    "--permutations", str(args.permutations),
                    "--perm-repeats", str(args.perm_repeats), "--seeds", str(args.seeds),
                    "--seed", str(args.seed), "--jobs", str(args.jobs)]
+            if args.only:
+                cmd += ["--only", *args.only]
             env = dict(os.environ, CROWD_DISAGREEMENT_NO_CACHE="1")
             t0 = time.perf_counter()
             status = "ok"
