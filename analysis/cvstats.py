@@ -618,6 +618,27 @@ def permutation_splits(y_bytes: bytes, n_permutations: int, seed: int, n_splits:
     return tuple(splits), labels
 
 
+#: Bytes of the splits, labels and fold scores of one block of permutation splits in
+#: :func:`permutation_null` (about 32 bytes per split and image).
+PERM_BLOCK_BYTES = 256 * 2**20
+
+
+def _permutation_block(y: np.ndarray, perms: np.ndarray, p0: int, p1: int, seed: int,
+                       n_splits: int, n_repeats: int) -> tuple[list, np.ndarray]:
+    """The splits and labels of permutations ``p0 .. p1 - 1``, as
+    :func:`permutation_splits` builds them."""
+    idx = np.arange(len(y))
+    splits, labels = [], []
+    for p in range(p0, p1):
+        for r in range(n_repeats):
+            fold = models.stratified_fold_numbers(perms[p], n_splits, task_state(seed, 3, p, r))
+            for k in range(n_splits):
+                t = fold == k
+                splits.append(models.Split(p, k, idx[~t], idx[t]))
+                labels.append(perms[p])
+    return splits, np.asarray(labels, dtype=np.int8)
+
+
 def permutation_null(
     X: np.ndarray,
     y: np.ndarray,
@@ -643,14 +664,42 @@ def permutation_null(
     null : ndarray (n_permutations,)
     share_separated : float
         Share of the permutation folds whose training data are separated.
+
+    Notes
+    -----
+    The splits of :func:`permutation_splits` are built and cross-validated a block at
+    a time (about :data:`PERM_BLOCK_BYTES` of splits, labels and scores per block;
+    all ``n_permutations x n_repeats x n_splits`` splits of 10^5 images would hold
+    8 x 10^5 bytes per image), and only the fold AUCs are kept. The blocks hold a
+    whole number of the batched engine's chunks
+    (:func:`analysis.engine.default_chunk_size`), so every fit sees the same batch as
+    in one call over all splits: the result does not depend on the block size.
     """
     y = np.asarray(y, dtype=int)
-    splits, labels = permutation_splits(y.astype(np.int64).tobytes(), n_permutations, seed,
-                                         n_splits, n_repeats)
-    res = models.cross_validate(X, y, list(splits), estimator=estimator, labels=labels,
-                                n_jobs=n_jobs)
-    null = repeated_cv_statistic(res.folds)
-    return null, float(res.folds["separated"].mean())
+    n = len(y)
+    # the permuted labels as int8 (0/1): the same shuffles as permutation_splits draws
+    perms = inference.stratified_permutations(y.astype(np.int8), n_permutations,
+                                              task_rng(seed, 2))
+    per_perm = n_repeats * n_splits
+    total = n_permutations * per_perm
+    block = max(1, PERM_BLOCK_BYTES // (32 * max(n, 1)))
+    if models.engine_available():
+        from . import engine
+
+        cs = engine.default_chunk_size(n, np.shape(X)[1])
+        block = max(cs, block // cs * cs)
+    folds = []
+    for a in range(0, total, block):
+        b = min(total, a + block)
+        p0, p1 = a // per_perm, -(-b // per_perm)
+        splits, labels = _permutation_block(y, perms, p0, p1, seed, n_splits, n_repeats)
+        lo, hi = a - p0 * per_perm, b - p0 * per_perm
+        res = models.cross_validate(X, y, splits[lo:hi], estimator=estimator,
+                                    labels=labels[lo:hi], n_jobs=n_jobs)
+        folds.append(res.folds[["repeat", "auc", "separated"]])
+        del splits, labels, res
+    f = pd.concat(folds, ignore_index=True)
+    return repeated_cv_statistic(f), float(f["separated"].mean())
 
 
 def observed_statistic(X: np.ndarray, y: np.ndarray, *, seed: int, estimator: str,

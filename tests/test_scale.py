@@ -144,3 +144,22 @@ def test_calibration_bootstrap_is_bounded_in_memory(monkeypatch):
     monkeypatch.setattr(inference, "BOOT_CHUNK_BYTES", 2**40)  # one block: the same numbers
     whole = calibration.calibration(y, p, n_boot=200, rng=1)
     pd.testing.assert_frame_equal(out, whole)
+
+
+def test_permutation_null_in_blocks_is_the_one_call_null(monkeypatch):
+    """permutation_null cross-validates its splits a block at a time; every block size
+    (down to one engine chunk) gives exactly the null of one call over all the splits
+    of permutation_splits."""
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(96, 4))
+    y = (rng.random(96) < 0.2).astype(int)
+    splits, labels = cvstats.permutation_splits(y.astype(np.int64).tobytes(), 20, 7, 10, 3)
+    for est in ("mle", "firth"):
+        res = models.cross_validate(X, y, list(splits), estimator=est, labels=labels)
+        ref = cvstats.repeated_cv_statistic(res.folds), float(res.folds["separated"].mean())
+        for block_bytes in (1, 2**40):  # blocks of one engine chunk (512 splits), one block
+            monkeypatch.setattr(cvstats, "PERM_BLOCK_BYTES", block_bytes)
+            null, sep = cvstats.permutation_null(X, y, n_permutations=20, seed=7, n_splits=10,
+                                                 n_repeats=3, estimator=est)
+            np.testing.assert_array_equal(null, ref[0])
+            assert sep == ref[1]
