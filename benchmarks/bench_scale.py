@@ -271,8 +271,11 @@ def fit_exponents(df: pd.DataFrame) -> pd.DataFrame:
         slope = float(np.polyfit(x, y, 1)[0]) if len(g) >= 2 else np.nan
         last = float((y.iloc[-1] - y.iloc[-2]) / (x[-1] - x[-2])) if len(g) >= 2 else np.nan
         mem = g["stage_rss_mib"].fillna(0).to_numpy()
+        yc = np.log10(g["cpu_s"].clip(lower=1e-4))
+        cpu_last = float((yc.iloc[-1] - yc.iloc[-2]) / (x[-1] - x[-2])) if len(g) >= 2 else np.nan
         out.append({"stage": st, "sizes": " ".join(str(int(u)) for u in g["units"]),
                     "exponent": round(slope, 2), "exponent_last": round(last, 2),
+                    "exponent_cpu_last": round(cpu_last, 2),
                     "wall_s_largest": round(float(g["wall_s"].iloc[-1]), 2),
                     "peak_rss_mib_largest": round(float(g["peak_rss_mib"].iloc[-1])),
                     "stage_rss_mib_largest": round(float(mem[-1]))})
@@ -296,18 +299,20 @@ def main() -> int:
     ap.add_argument("--models-probe", type=int, nargs="+", metavar="N",
                     help="only time fit_models of the mean and sd sets at these sizes "
                          "(writes results/scale_models.csv)")
-    ap.add_argument("--combine", nargs="+", metavar="CSV",
-                    help="only merge the rows of earlier runs' CSV files into --out and "
-                         "fit the exponents")
+    ap.add_argument("--combine", nargs="+", metavar="CSV[:STAGE,...]",
+                    help="only merge the rows of earlier runs' CSV files into --out, fit "
+                         "the exponents and print the README table; a row of a later file "
+                         "replaces the same (units, stage) of an earlier one; CSV:a,b takes "
+                         "only stages a and b of that file")
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)  # child: one size
     ap.add_argument("--json", help=argparse.SUPPRESS)
     args = ap.parse_args()
 
     if args.combine:
-        df = pd.concat([pd.read_csv(f) for f in args.combine], ignore_index=True)
-        df = df.sort_values("units", kind="stable")
+        df = combine(args.combine)
         df.to_csv(args.out, index=False)
         report(df, args.out)
+        print(markdown(df))
         return 0
     if args.models_probe:
         models_probe(args.models_probe, out=RESULTS / "scale_models.csv")
@@ -372,6 +377,59 @@ def main() -> int:
             df.round(3).to_csv(args.out, index=False)
     report(pd.DataFrame(all_rows), args.out)
     return 0
+
+
+def combine(files) -> pd.DataFrame:
+    """Rows of several runs: later files replace the same (units, stage); totals redone."""
+    parts = []
+    for spec in files:
+        path, _, stages = str(spec).partition(":")
+        d = pd.read_csv(path)
+        d = d[~d["stage"].isin(["total", "total_done"])]
+        if stages:
+            d = d[d["stage"].isin(stages.split(","))]
+        parts.append(d)
+    df = pd.concat(parts, ignore_index=True).drop_duplicates(["units", "stage"], keep="last")
+    rows = []
+    for n, g in df.groupby("units", sort=True):
+        g = g.set_index("stage").reindex([st for st in STAGES if st in set(g["stage"])])
+        rows.append(g.reset_index())
+        ok = g[g["status"] == "ok"]
+        complete = len(ok) == len(STAGES)
+        rows.append(pd.DataFrame([{
+            "units": n, "stage": "total" if complete else "total_done",
+            "status": "ok" if complete else "partial", "wall_s": ok["wall_s"].sum(),
+            "cpu_s": ok["cpu_s"].sum(), "peak_rss_mib": ok["peak_rss_mib"].max(),
+            "n_kept": ok["n_kept"].iloc[0], "feature_sets": ok["feature_sets"].max(),
+            "settings": ok["settings"].iloc[0], "cpus": ok["cpus"].iloc[0],
+            "machine": ok["machine"].iloc[0]}]))
+    return pd.concat(rows, ignore_index=True)
+
+
+def markdown(df: pd.DataFrame) -> str:
+    """The README's cost table: wall s / CPU s / peak MiB per stage and size, exponents."""
+    ex = fit_exponents(df[df["stage"] != "total_done"]).set_index("stage")
+    sizes = sorted(df["units"].unique())
+    head = ("| stage | " + " | ".join(f"{int(n):,} units" for n in sizes)
+            + " | exponent (all sizes) | exponent (last two) | CPU exponent (last two) |")
+    lines = [head, "|" + "---|" * (len(sizes) + 4)]
+    for st in [*STAGES, "total"]:
+        cells = []
+        for n in sizes:
+            r = df[(df["units"] == n) & (df["stage"] == st)]
+            if r.empty:
+                cells.append("not run")
+            elif r["status"].iloc[0] != "ok":
+                cells.append(f"stopped ({r['status'].iloc[0]})")
+            else:
+                r = r.iloc[0]
+                cells.append(f"{r['wall_s']:.1f} / {r['cpu_s']:.1f} s, {r['peak_rss_mib']:.0f} MiB")
+        e = ex.loc[st] if st in ex.index else None
+        tail = ("| - | - | - |" if e is None else
+                f"| {e['exponent']:.2f} | {e['exponent_last']:.2f} | "
+                f"{e['exponent_cpu_last']:.2f} |")
+        lines.append(f"| {st} | " + " | ".join(cells) + " " + tail)
+    return "\n".join(lines)
 
 
 def report(df: pd.DataFrame, out) -> None:
