@@ -100,6 +100,11 @@ def _logistic_fit(X: np.ndarray, y: np.ndarray, offset: np.ndarray,
     return nan, nan, False
 
 
+def _intercept_score(a: float, lp: np.ndarray, k: float) -> float:
+    """Score of the calibration intercept: ``k - sum(expit(a + lp))``."""
+    return float(k - special.expit(a + lp).sum())
+
+
 def calibration_intercept(y, p, eps: float = CLIP_EPS) -> dict:
     """Calibration-in-the-large: ``a`` in ``logit P(y=1) = a + offset(logit p)``.
 
@@ -124,13 +129,16 @@ def calibration_intercept(y, p, eps: float = CLIP_EPS) -> dict:
                 "n_clipped": n_clipped}
     # the score sum(y - expit(a + lp)) decreases strictly in a: one root, bracketed
     # between the values where every prediction is shifted beyond the clipping range
-    score = lambda a: float(k - special.expit(a + lp).sum())  # noqa: E731
     lo, hi = -1.0, 1.0
-    while score(lo) < 0:
+    while _intercept_score(lo, lp, k) < 0:
         lo *= 2
-    while score(hi) > 0:
+    while _intercept_score(hi, lp, k) > 0:
         hi *= 2
-    a = optimize.brentq(score, lo, hi, xtol=1e-14, rtol=4 * np.finfo(float).eps)
+    # lp is passed as an argument, not held by a closure: scipy's brentq wraps the
+    # function in a reference cycle, which would keep lp alive until the next garbage
+    # collection (hundreds of n-sized arrays in a bootstrap)
+    a = optimize.brentq(_intercept_score, lo, hi, args=(lp, k), xtol=1e-14,
+                        rtol=4 * np.finfo(float).eps)
     pr = special.expit(a + lp)
     return {"estimate": float(a), "std_error": float(1 / math.sqrt(np.sum(pr * (1 - pr)))),
             "converged": True, "n_clipped": n_clipped}

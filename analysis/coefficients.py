@@ -72,6 +72,13 @@ PROFILE_MAX_SE = 60.0
 PROFILE_RESTARTS = 4
 #: Newton iterations of one constrained plain-MLE fit on the profile.
 PROFILE_MAX_ITER = 500
+#: Events per variable (rarer class over predictors) from which a model's intervals are
+#: Wald intervals instead of profile intervals (:func:`interval_method`). There the
+#: log-likelihood is close to quadratic over the interval, and the two agree to a small
+#: fraction of a standard error (``tests/test_coefficients.py``, at this threshold),
+#: while a profile costs about 40 constrained fits per coefficient, each O(n k^2).
+PROFILE_MAX_EPV = 50
+CI_METHODS = ("profile", "wald", "none")
 
 
 # ---------------------------------------------------------------------------
@@ -481,9 +488,38 @@ def events_per_variable(y: np.ndarray, n_predictors: int) -> float:
     return events / n_predictors if n_predictors else math.inf
 
 
+def interval_method(y: np.ndarray, n_predictors: int) -> str:
+    """Which intervals a full-data model gets: the review's rule.
+
+    Returns
+    -------
+    str
+        ``"none"`` when the model has at least as many predictors as events of the
+        rarer class (it cannot support intervals; moments_all on group 7: 20
+        predictors, 18 melanomas); ``"profile"`` when its events per variable are below
+        :data:`PROFILE_MAX_EPV` (small samples, where the likelihood is skewed and Wald
+        intervals are poor: every model of group 7); ``"wald"`` otherwise (large
+        samples, where the profile and Wald intervals agree and the profile's cost,
+        O(n k^3) per model, dominates the review).
+    """
+    y = np.asarray(y)
+    events = min(int(y.sum()), int(len(y) - y.sum()))
+    if n_predictors >= events:
+        return "none"
+    return "profile" if events_per_variable(y, n_predictors) < PROFILE_MAX_EPV else "wald"
+
+
+def wald_ci(est: np.ndarray, se: np.ndarray, level: float = 0.95) -> np.ndarray:
+    """Wald intervals ``est +- z_{(1+level)/2} se`` (R's ``confint.default``; logistf's
+    ``pl = FALSE`` for a Firth fit, whose ``se`` is the inverse Fisher information's)."""
+    q = stats.norm.ppf(0.5 + level / 2)
+    est, se = np.asarray(est, dtype=float), np.asarray(se, dtype=float)
+    return np.column_stack([est - q * se, est + q * se])
+
+
 def fit_model(frame: pd.DataFrame, columns: list[str], estimator: str = "mle", *,
               feature_set: str = "", level: float = 0.95,
-              profile: bool = True) -> tuple[pd.DataFrame, dict]:
+              profile: bool = True, ci: str | None = None) -> tuple[pd.DataFrame, dict]:
     """Fit one full-data logistic model; return its tidy rows and its glance row.
 
     Parameters
@@ -500,6 +536,10 @@ def fit_model(frame: pd.DataFrame, columns: list[str], estimator: str = "mle", *
     profile : bool
         False skips the profile intervals (``conf_*`` NaN, ``ci_method`` "none"): the
         Firth profile of the 21-coefficient moments_all model costs about 25 s.
+    ci : {"profile", "wald", "none"}, optional
+        The intervals, overriding ``profile`` (None: ``"profile"`` if ``profile`` else
+        ``"none"``); ``"wald"`` gives :func:`wald_ci` (``ci_method`` "Wald"). The
+        review chooses by :func:`interval_method`.
 
     Returns
     -------
@@ -527,6 +567,11 @@ def fit_model(frame: pd.DataFrame, columns: list[str], estimator: str = "mle", *
     -2 loglik + 2k``, ``bic = -2 loglik + k log n``, ``deviance = -2 loglik``
     (binary data), k the number of coefficients with the intercept.
     """
+    if ci is None:
+        ci = "profile" if profile else "none"
+    if ci not in CI_METHODS:
+        raise ValueError(f"ci must be one of {CI_METHODS}, got {ci!r}")
+    profile = ci == "profile"
     X = frame[columns].to_numpy(dtype=float)
     y = frame[RESPONSE].to_numpy(dtype=float)
     n, p = X.shape
@@ -543,7 +588,7 @@ def fit_model(frame: pd.DataFrame, columns: list[str], estimator: str = "mle", *
     if estimator == "mle":
         if check.separated:
             est = se = stat = pv = nan
-            ci = np.column_stack([nan, nan])
+            ci_ = np.column_stack([nan, nan])
             note = NO_MLE
             glance.update(loglik=math.nan, converged=check.converged, n_iter=check.n_iter,
                           note=NO_MLE)
@@ -553,7 +598,8 @@ def fit_model(frame: pd.DataFrame, columns: list[str], estimator: str = "mle", *
             se = np.asarray(res.bse, dtype=float)
             stat = est / se
             pv = 2 * stats.norm.sf(np.abs(stat))
-            ci = profile_ci_mle(X1, y, est, se, level) if profile else np.column_stack([nan, nan])
+            ci_ = (profile_ci_mle(X1, y, est, se, level) if profile
+                   else wald_ci(est, se, level) if ci == "wald" else np.column_stack([nan, nan]))
             note = ""
             glance.update(loglik=float(res.llf), converged=bool(res.converged),
                           n_iter=int(res.fit_history["iteration"]))
@@ -561,8 +607,8 @@ def fit_model(frame: pd.DataFrame, columns: list[str], estimator: str = "mle", *
     elif estimator == "firth":
         est, se, ll_pen, conv, n_iter = fit_firth(X1, y)
         stat, pv = firth_plr_pvalues(X1, y, est, ll_pen)
-        ci = (profile_ci_firth(X1, y, est, se, ll_pen, level) if profile
-              else np.column_stack([nan, nan]))
+        ci_ = (profile_ci_firth(X1, y, est, se, ll_pen, level) if profile
+               else wald_ci(est, se, level) if ci == "wald" else np.column_stack([nan, nan]))
         note = "" if conv else "Firth fit did not converge"
         glance.update(loglik=_loglik(X1, y, est), penalised_loglik=ll_pen,
                       converged=conv, n_iter=n_iter, note=note)
@@ -570,11 +616,14 @@ def fit_model(frame: pd.DataFrame, columns: list[str], estimator: str = "mle", *
     else:
         raise ValueError(f"estimator must be mle or firth, got {estimator!r}")
     # a bound that is NaN while the estimate exists was not determined: say why
-    undetermined = profile & np.isfinite(est) & (np.isnan(ci[:, 0]) | np.isnan(ci[:, 1]))
+    undetermined = profile & np.isfinite(est) & (np.isnan(ci_[:, 0]) | np.isnan(ci_[:, 1]))
     why = (PROFILE_MULTIMODAL if estimator == "firth" else PROFILE_NOT_CONVERGED)
     notes = np.where(undetermined, (note + "; " if note else "") + why, note)
-    if not profile:
+    if ci == "wald":
+        ci_method = "Wald"
+    elif ci == "none":
         ci_method = "none"
+    ci = ci_
     k = p + 1
     ll = glance["loglik"]
     glance.update(aic=-2 * ll + 2 * k, bic=-2 * ll + k * math.log(n), deviance=-2 * ll)
@@ -590,8 +639,8 @@ def fit_model(frame: pd.DataFrame, columns: list[str], estimator: str = "mle", *
 
 
 def fit_models(design: GroupDesign, feature_sets=DEFAULT_FEATURE_SETS,
-               estimators=("mle", "firth"), level: float = 0.95, profile: bool = True
-               ) -> tuple[pd.DataFrame, pd.DataFrame]:
+               estimators=("mle", "firth"), level: float = 0.95, profile: bool = True,
+               ci: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Tidy and glance tables of the full-data models of a group.
 
     Parameters
@@ -603,7 +652,9 @@ def fit_models(design: GroupDesign, feature_sets=DEFAULT_FEATURE_SETS,
     estimators : sequence of {"mle", "firth"}
     level : float
     profile : bool
-        See :func:`fit_model`.
+    ci : {"profile", "wald", "none", "auto"}, optional
+        See :func:`fit_model`; ``"auto"`` chooses per feature set by
+        :func:`interval_method`.
 
     Returns
     -------
@@ -612,15 +663,28 @@ def fit_models(design: GroupDesign, feature_sets=DEFAULT_FEATURE_SETS,
         (see :func:`fit_model`).
     glance : DataFrame
         One row per (feature set, estimator), columns :data:`GLANCE_COLUMNS`.
+
+    Notes
+    -----
+    The fits run with one BLAS thread: their matrix products are small (k x n times
+    n x k for k <= 41), and a second BLAS thread on a busy machine made each one 10 to
+    100 times slower (cProfile of the profile intervals at 10^3 units: 18 ms per
+    41 x 41 product instead of 0.3 ms); the results do not depend on it.
     """
+    from .engine import _blas_controller
+
     tidies, glances = [], []
-    for fs in feature_sets:
-        frame = model_frame(design, fs)
-        for est in estimators:
-            t, g = fit_model(frame, design.columns(fs), est, feature_set=fs, level=level,
-                             profile=profile)
-            tidies.append(t)
-            glances.append(g)
+    with _blas_controller().limit(limits=1, user_api="blas"):
+        for fs in feature_sets:
+            frame = model_frame(design, fs)
+            cols = design.columns(fs)
+            how = (interval_method(frame[RESPONSE].to_numpy(), len(cols)) if ci == "auto"
+                   else ci)
+            for est in estimators:
+                t, g = fit_model(frame, cols, est, feature_set=fs, level=level,
+                                 profile=profile, ci=how)
+                tidies.append(t)
+                glances.append(g)
     return (pd.concat(tidies, ignore_index=True),
             pd.DataFrame(glances, columns=GLANCE_COLUMNS))
 

@@ -58,7 +58,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special, stats
 
 from . import inference, models
 
@@ -83,6 +83,7 @@ __all__ = [
     "task_state",
     "corrected_cv_interval",
     "cv_auc_table",
+    "binormal_auc_variance",
     "fold_spread_reference",
     "paired_cv_difference",
     "repeated_cv_statistic",
@@ -234,16 +235,24 @@ def repeated_cv_statistic(folds: pd.DataFrame, group: str = "repeat") -> np.ndar
 
 
 def _binormal_fold_aucs(theta: float, n_pos: np.ndarray, n_neg: np.ndarray,
-                        n_sim: int, rng: np.random.Generator) -> np.ndarray:
+                        n_sim: int, rng: np.random.Generator, *,
+                        normal_from: int | None = None) -> np.ndarray:
     """AUCs of ``n_sim`` x len(n_pos) simulated test folds of one fixed model.
 
     Scores are equal-variance binormal with separation ``sqrt(2) Phi^-1(theta)``, so the
     model's population AUC is ``theta``; fold ``k`` holds ``n_pos[k]`` positives and
-    ``n_neg[k]`` negatives.
+    ``n_neg[k]`` negatives. A fold whose smaller class has at least ``normal_from``
+    images (never, when None) has its AUC drawn from the normal distribution with the
+    fold AUC's exact mean and variance (:func:`binormal_auc_variance`), clipped to
+    [0, 1]; the others are simulated score by score and counted exactly.
     """
     mu = np.sqrt(2.0) * stats.norm.ppf(np.clip(theta, 1e-6, 1 - 1e-6))
     out = np.empty((n_sim, len(n_pos)))
     for k, (m, n) in enumerate(zip(n_pos, n_neg, strict=True)):
+        if normal_from is not None and min(m, n) >= normal_from:
+            sd = np.sqrt(binormal_auc_variance(theta, int(m), int(n)))
+            out[:, k] = np.clip(theta + sd * rng.standard_normal(n_sim), 0.0, 1.0)
+            continue
         pos = rng.standard_normal((n_sim, int(m))) + mu
         neg = rng.standard_normal((n_sim, int(n)))
         if m * n <= _PAIRWISE_MAX_PAIRS:
@@ -251,6 +260,60 @@ def _binormal_fold_aucs(theta: float, n_pos: np.ndarray, n_neg: np.ndarray,
         else:
             out[:, k] = _greater_pairs(pos, neg) / (int(m) * int(n))
     return out
+
+
+def binormal_auc_variance(theta: float, m: int, n: int) -> float:
+    """Exact variance of the empirical AUC of ``m`` positives and ``n`` negatives whose
+    scores are equal-variance binormal with population AUC ``theta``.
+
+    Parameters
+    ----------
+    theta : float
+        Population AUC, ``P(X > Y)`` for a positive's score ``X ~ N(mu, 1)`` and a
+        negative's ``Y ~ N(0, 1)``, ``mu = sqrt(2) Phi^-1(theta)``.
+    m, n : int
+        Positives and negatives (at least 1 each).
+
+    Returns
+    -------
+    float
+
+    Notes
+    -----
+    The empirical AUC ``#{X_i > Y_j} / (m n)`` is a two-sample U-statistic with variance
+    (Hanley & McNeil 1982, eq. 2, with their Q1 and Q2 exact)
+
+    .. math:: \\frac{\\theta(1-\\theta) + (m-1)(Q_1 - \\theta^2)
+              + (n-1)(Q_2 - \\theta^2)}{m n},
+
+    ``Q_1 = P(X_1 > Y, X_2 > Y)`` and ``Q_2 = P(X > Y_1, X > Y_2)``. Under the
+    equal-variance binormal model ``X_1 - Y`` and ``X_2 - Y`` are bivariate normal with
+    correlation 1/2 (likewise ``X - Y_1``, ``X - Y_2``), so
+    ``Q_1 = Q_2 = Phi_2(d, d; 1/2)`` with ``d = Phi^-1(theta)``, a bivariate normal
+    orthant probability, here by Owen's T function:
+    ``Phi_2(d, d; rho) = Phi(d) - 2 T(d, sqrt((1 - rho) / (1 + rho)))``. At
+    ``theta = 1/2`` this is 1/3 and the variance is the Mann-Whitney null variance
+    ``(m + n + 1) / (12 m n)``.
+
+    References
+    ----------
+    Hanley, J. A. & McNeil, B. J. (1982). Radiology 143, 29-36.
+    Owen, D. B. (1956). Tables for computing bivariate normal probabilities. Annals of
+    Mathematical Statistics 27, 1075-1090.
+    """
+    theta = float(np.clip(theta, 1e-12, 1 - 1e-12))
+    d = float(stats.norm.ppf(theta))
+    q = theta - 2.0 * float(special.owens_t(d, 1.0 / np.sqrt(3.0)))
+    return (theta * (1 - theta) + (m - 1) * (q - theta**2) + (n - 1) * (q - theta**2)) / (m * n)
+
+
+#: A simulated test fold whose smaller class holds at least this many images gets its
+#: AUC from the normal distribution with the exact binormal variance
+#: (:func:`binormal_auc_variance`) instead of simulated scores (group 7's folds hold
+#: 1-2 melanomas and stay exact). At this size the reference's expected SD and p-values
+#: agree with the exact simulation within Monte Carlo error
+#: (``tests/test_cvstats.py::test_fold_spread_normal_reference_agrees_at_threshold``).
+FOLD_NORMAL_MIN_CLASS = 100
 
 
 #: Folds with more (positive, negative) pairs than this are counted by sorting
@@ -288,6 +351,7 @@ def fold_spread_reference(
     *,
     n_sim: int = 2000,
     rng: np.random.Generator | int = 0,
+    normal_from: int | None = FOLD_NORMAL_MIN_CLASS,
 ) -> dict[str, float]:
     """Is the fold-to-fold spread of AUCs larger than test-fold sampling alone gives?
 
@@ -299,6 +363,9 @@ def fold_spread_reference(
     n_sim : int
         Simulated cross-validations of the reference.
     rng : Generator or int
+    normal_from : int or None
+        Folds whose smaller class holds at least this many images draw their AUC from
+        its exact normal approximation (see Notes); None simulates every fold.
 
     Returns
     -------
@@ -307,7 +374,9 @@ def fold_spread_reference(
         repeat's K fold AUCs), ``expected_sd`` (its mean under the reference),
         ``p_sd`` (share of reference SDs >= observed, with the +1 correction),
         ``observed_below`` (share of folds with AUC < 1/2, all repeats),
-        ``expected_below`` (under the reference), ``p_below``.
+        ``expected_below`` (under the reference), ``p_below``,
+        ``n_normal_folds`` (folds of the canonical split drawn from the normal
+        approximation).
 
     Notes
     -----
@@ -321,6 +390,13 @@ def fold_spread_reference(
     fold's AUC is an exact count of (positive, negative) pairs: by comparing every
     pair in small folds, by sorting in large ones (:func:`_greater_pairs`, the same
     count), so that a fold of 10^4 units does not hold an n_pos x n_neg array.
+
+    Large folds (both classes at least ``normal_from``, default
+    :data:`FOLD_NORMAL_MIN_CLASS` = 100) are not simulated image by image: their AUC is
+    drawn from ``N(theta, V)`` with ``V`` the fold AUC's exact variance under the same
+    binormal model (:func:`binormal_auc_variance`), clipped to [0, 1]. A U-statistic with
+    at least 100 of each class is close to normal, and the cost no longer grows with the
+    fold size (an exact simulation sorts ``n_sim`` x fold-size scores per fold).
     """
     rng = np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng
     f = folds.dropna(subset=["auc"])
@@ -328,7 +404,7 @@ def fold_spread_reference(
     canon = f[f["repeat"] == f["repeat"].min()].sort_values("fold")
     n_pos = canon["n_pos_test"].to_numpy(dtype=int)
     n_neg = (canon["n_test"] - canon["n_pos_test"]).to_numpy(dtype=int)
-    sim = _binormal_fold_aucs(theta, n_pos, n_neg, n_sim, rng)
+    sim = _binormal_fold_aucs(theta, n_pos, n_neg, n_sim, rng, normal_from=normal_from)
     sim_sd = sim.std(axis=1, ddof=1)
     sim_below = (sim < 0.5).mean(axis=1)
     obs_sd = float(f.groupby("repeat")["auc"].std(ddof=1).mean())
@@ -341,6 +417,8 @@ def fold_spread_reference(
         "observed_below": obs_below,
         "expected_below": float(sim_below.mean()),
         "p_below": float((1 + np.sum(sim_below >= obs_below)) / (1 + n_sim)),
+        "n_normal_folds": (0 if normal_from is None
+                           else int(np.sum(np.minimum(n_pos, n_neg) >= normal_from))),
     }
 
 
@@ -668,6 +746,27 @@ def permutation_splits(y_bytes: bytes, n_permutations: int, seed: int, n_splits:
     return tuple(splits), labels
 
 
+#: Bytes of the splits, labels and fold scores of one block of permutation splits in
+#: :func:`permutation_null` (about 32 bytes per split and image).
+PERM_BLOCK_BYTES = 256 * 2**20
+
+
+def _permutation_block(y: np.ndarray, perms: np.ndarray, p0: int, p1: int, seed: int,
+                       n_splits: int, n_repeats: int) -> tuple[list, np.ndarray]:
+    """The splits and labels of permutations ``p0 .. p1 - 1``, as
+    :func:`permutation_splits` builds them."""
+    idx = np.arange(len(y))
+    splits, labels = [], []
+    for p in range(p0, p1):
+        for r in range(n_repeats):
+            fold = models.stratified_fold_numbers(perms[p], n_splits, task_state(seed, 3, p, r))
+            for k in range(n_splits):
+                t = fold == k
+                splits.append(models.Split(p, k, idx[~t], idx[t]))
+                labels.append(perms[p])
+    return splits, np.asarray(labels, dtype=np.int8)
+
+
 def permutation_null(
     X: np.ndarray,
     y: np.ndarray,
@@ -693,14 +792,42 @@ def permutation_null(
     null : ndarray (n_permutations,)
     share_separated : float
         Share of the permutation folds whose training data are separated.
+
+    Notes
+    -----
+    The splits of :func:`permutation_splits` are built and cross-validated a block at
+    a time (about :data:`PERM_BLOCK_BYTES` of splits, labels and scores per block;
+    all ``n_permutations x n_repeats x n_splits`` splits of 10^5 images would hold
+    8 x 10^5 bytes per image), and only the fold AUCs are kept. The blocks hold a
+    whole number of the batched engine's chunks
+    (:func:`analysis.engine.default_chunk_size`), so every fit sees the same batch as
+    in one call over all splits: the result does not depend on the block size.
     """
     y = np.asarray(y, dtype=int)
-    splits, labels = permutation_splits(y.astype(np.int64).tobytes(), n_permutations, seed,
-                                         n_splits, n_repeats)
-    res = models.cross_validate(X, y, list(splits), estimator=estimator, labels=labels,
-                                n_jobs=n_jobs)
-    null = repeated_cv_statistic(res.folds)
-    return null, float(res.folds["separated"].mean())
+    n = len(y)
+    # the permuted labels as int8 (0/1): the same shuffles as permutation_splits draws
+    perms = inference.stratified_permutations(y.astype(np.int8), n_permutations,
+                                              task_rng(seed, 2))
+    per_perm = n_repeats * n_splits
+    total = n_permutations * per_perm
+    block = max(1, PERM_BLOCK_BYTES // (32 * max(n, 1)))
+    if models.engine_available():
+        from . import engine
+
+        cs = engine.default_chunk_size(n, np.shape(X)[1])
+        block = max(cs, block // cs * cs)
+    folds = []
+    for a in range(0, total, block):
+        b = min(total, a + block)
+        p0, p1 = a // per_perm, -(-b // per_perm)
+        splits, labels = _permutation_block(y, perms, p0, p1, seed, n_splits, n_repeats)
+        lo, hi = a - p0 * per_perm, b - p0 * per_perm
+        res = models.cross_validate(X, y, splits[lo:hi], estimator=estimator,
+                                    labels=labels[lo:hi], n_jobs=n_jobs)
+        folds.append(res.folds[["repeat", "auc", "separated"]])
+        del splits, labels, res
+    f = pd.concat(folds, ignore_index=True)
+    return repeated_cv_statistic(f), float(f["separated"].mean())
 
 
 def observed_statistic(X: np.ndarray, y: np.ndarray, *, seed: int, estimator: str,

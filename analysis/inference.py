@@ -275,6 +275,61 @@ def bootstrap_indices(
     return out
 
 
+#: Bytes of one block of bootstrap indices in :func:`bootstrap_index_chunks`.
+BOOT_CHUNK_BYTES = 64 * 2**20
+
+
+def _copy_rng(rng: np.random.Generator) -> np.random.Generator:
+    bg = type(rng.bit_generator)()
+    bg.state = rng.bit_generator.state
+    return np.random.Generator(bg)
+
+
+def bootstrap_index_chunks(
+    n: int, n_boot: int, rng: np.random.Generator | int, strata: Any = None, *,
+    max_bytes: int | None = None,
+):
+    """The rows of :func:`bootstrap_indices`, in blocks of at most ``max_bytes``.
+
+    ``max_bytes`` defaults to :data:`BOOT_CHUNK_BYTES`. Yields ndarrays of shape
+    ``(rows, n)`` (int64) whose concatenation is exactly
+    ``bootstrap_indices(n, n_boot, rng, strata)``, and leaves a passed generator in
+    the state that call leaves it in; at most one block is held at a time.
+
+    Notes
+    -----
+    A generator's integer draws do not depend on how a request is split into calls,
+    so the rows of one stratum can be drawn block by block. With strata,
+    :func:`bootstrap_indices` draws all rows of the first stratum before the
+    second's; a first pass therefore runs through the draws of every stratum in
+    blocks, keeping a copy of the generator where each stratum starts, and the second
+    pass draws each block's rows from those copies. The random numbers are drawn
+    twice; no array of ``n_boot x n`` indices is formed.
+    """
+    rng = _as_rng(rng)
+    max_bytes = BOOT_CHUNK_BYTES if max_bytes is None else max_bytes
+    rows = max(1, int(max_bytes // (8 * max(n, 1))))
+    if strata is None:
+        for a in range(0, n_boot, rows):
+            yield rng.integers(0, n, size=(min(n_boot, a + rows) - a, n))
+        return
+    g = np.asarray(strata)
+    if g.shape != (n,):
+        raise ValueError("strata must have one entry per row")
+    levels = [np.flatnonzero(g == level) for level in np.unique(g)]
+    starts = []
+    for pos in levels:  # first pass: where each stratum's draws start
+        starts.append(_copy_rng(rng))
+        for a in range(0, n_boot, rows):
+            rng.integers(0, pos.size, size=(min(n_boot, a + rows) - a, pos.size))
+    for a in range(0, n_boot, rows):
+        b = min(n_boot, a + rows)
+        out = np.empty((b - a, n), dtype=np.int64)
+        for pos, gen in zip(levels, starts, strict=True):
+            out[:, pos] = pos[gen.integers(0, pos.size, size=(b - a, pos.size))]
+        yield out
+
+
 def jackknife_influence(jack: Any, estimate: float, strata: Any = None) -> np.ndarray:
     """Empirical influence values from leave-one-out (jackknife) statistics.
 
@@ -467,7 +522,8 @@ def bootstrap_ci(
 
     Notes
     -----
-    Resamples come from :func:`bootstrap_indices`; intervals from
+    Resamples come from :func:`bootstrap_indices` (drawn in blocks of at most
+    :data:`BOOT_CHUNK_BYTES`, :func:`bootstrap_index_chunks`); intervals from
     :func:`ci_from_replicates` (boot's percentile/BCa rules, validated against
     ``boot::boot.ci`` to 1e-10). The BCa acceleration uses leave-one-out
     values (:func:`jackknife_influence`, within strata when given); a
@@ -492,9 +548,11 @@ def bootstrap_ci(
     n = arrays[0].shape[0]
     if any(a.shape[0] != n for a in arrays):
         raise ValueError("all data arrays must have the same number of rows")
-    idx = bootstrap_indices(n, n_boot, rng, strata)
     t0 = _safe_stat(statistic, arrays)
-    t = np.array([_safe_stat(statistic, _take(arrays, row)) for row in idx])
+    # the resamples of bootstrap_indices, a block of rows at a time (memory bounded by
+    # BOOT_CHUNK_BYTES instead of n_boot x n indices)
+    t = np.array([_safe_stat(statistic, _take(arrays, row))
+                  for block in bootstrap_index_chunks(n, n_boot, rng, strata) for row in block])
     L = None
     if "bca" in methods:
         keep = np.ones(n, dtype=bool)

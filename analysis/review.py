@@ -422,13 +422,23 @@ def _types_differ(folds: pd.DataFrame, boot: pd.DataFrame, types: list[str], est
 
 # --- inter-rater agreement ---------------------------------------------------------------
 
-def _long_raw(design: GroupDesign) -> pd.DataFrame:
-    long = design.raw.rename_axis("image_id").reset_index().melt(
-        id_vars="image_id", var_name="column", value_name="score")
-    parts = long["column"].str.rsplit("_", n=1, expand=True)
-    long["feature"], long["annotator"] = parts[0], parts[1]
-    long["melanoma"] = long["image_id"].map(design.y)
-    return long
+def _long_raw(design: GroupDesign, feature: str) -> pd.DataFrame:
+    """Raw scores of one feature type in long form: ``image_id, score, annotator,
+    melanoma``, one row per (annotator, image), annotators in column order.
+
+    Built from the arrays of the wide table, one feature at a time: melting all
+    features and splitting every row's column name held about 80 bytes per score
+    (1.5 GB at 10^5 images x 50 columns); this holds one feature's scores.
+    """
+    raw = design.raw
+    cols = [c for c in raw.columns if c.rsplit("_", 1)[0] == feature]
+    n = len(raw)
+    return pd.DataFrame({
+        "image_id": np.tile(raw.index.to_numpy(), len(cols)),
+        "score": raw[cols].to_numpy().ravel(order="F"),
+        "annotator": np.repeat(np.array([c.rsplit("_", 1)[1] for c in cols], dtype=object), n),
+        "melanoma": np.tile(design.y.reindex(raw.index).to_numpy(), len(cols)),
+    })
 
 
 SUBSETS = {"all": None, "melanoma": 1, "non-melanoma": 0}
@@ -440,11 +450,11 @@ def agreement_tables(design: GroupDesign) -> tuple[pd.DataFrame, pd.DataFrame]:
     Computed on the raw scores of the kept images, for all images and within
     melanoma and non-melanoma images separately.
     """
-    long = _long_raw(design)
     icc_rows, ka_rows = [], []
     for f in design.features:
+        long = _long_raw(design, f)
         for subset, cls in SUBSETS.items():
-            d = long[long["feature"] == f]
+            d = long
             if cls is not None:
                 d = d[d["melanoma"] == cls]
             t = agreement.icc(d, targets="image_id", raters="annotator", ratings="score")
@@ -1011,30 +1021,19 @@ def fitted_models(design: GroupDesign, sets, estimators) -> tuple[pd.DataFrame, 
     (:func:`analysis.coefficients.fit_models`), for the sets of
     :data:`analysis.coefficients.DEFAULT_FEATURE_SETS` the design has.
 
-    Profile intervals are computed where the model has fewer predictors than events of
-    the rarer class; a model with more predictors than events (moments_all on group 7:
-    20 predictors, 18 melanomas) is fitted and tabulated without intervals, which such
-    a model cannot support (its Firth profile alone costs about 25 s).
+    Intervals by :func:`analysis.coefficients.interval_method`: profile intervals where
+    the model has fewer predictors than events of the rarer class and fewer than
+    :data:`analysis.coefficients.PROFILE_MAX_EPV` events per predictor (every model of
+    group 7 but moments_all); Wald intervals from that many events per predictor (large
+    samples: the two agree, and the profile's cost grows as n k^3); none where the model
+    has at least as many predictors as events (moments_all on group 7: 20 predictors,
+    18 melanomas), which such a model cannot support. ``ci_method`` says which.
     """
-    y = design.labels
-    events = int(min(y.sum(), len(y) - y.sum()))
     model_sets = [fs for fs in coefficients.DEFAULT_FEATURE_SETS if fs in set(sets)]
-    tidy, glance = [], []
-    for profile in (True, False):
-        chosen = [fs for fs in model_sets if (len(design.columns(fs)) < events) == profile]
-        if chosen:
-            t, g = coefficients.fit_models(design, feature_sets=chosen, estimators=estimators,
-                                           profile=profile)
-            tidy.append(t)
-            glance.append(g)
-    if not tidy:
+    if not model_sets:
         return pd.DataFrame(), pd.DataFrame()
-    order = {fs: i for i, fs in enumerate(model_sets)}
-    t = pd.concat(tidy, ignore_index=True)
-    g = pd.concat(glance, ignore_index=True)
-    t = t.sort_values("feature_set", key=lambda c: c.map(order), kind="stable")
-    g = g.sort_values("feature_set", key=lambda c: c.map(order), kind="stable")
-    return t.reset_index(drop=True), g.reset_index(drop=True)
+    return coefficients.fit_models(design, feature_sets=model_sets, estimators=estimators,
+                                   ci="auto")
 
 
 #: Feature sets whose out-of-fold probabilities are checked for calibration.

@@ -33,9 +33,13 @@ Stages (as ``review`` calls them):
 * ``fold_variability``: ``review.fold_variability``;
 * ``calibration``: ``review.oof_probabilities`` and ``calibration.calibration_by_group``;
 * ``claims``: the ``Review`` assembled and its claims, parts and tests tables;
-* ``models``: ``coefficients.fit_models`` (coefficients, profile intervals), run last
-  because it is the slowest: the other stages are recorded even when it does not
-  finish within the timeout (its row then says so).
+* ``models``: ``review.fitted_models`` (coefficients; profile, Wald or no intervals by
+  ``coefficients.interval_method``), run last: the other stages are recorded even when
+  it does not finish within the timeout (its row then says so).
+
+``--only STAGE ...`` runs only those stages (with ``design`` and, where a stage needs
+the folds, ``cross_validation`` before them, recorded too): a size can be measured
+stage by stage in separate processes, and the rows merged with ``--combine``.
 
 Output: ``benchmarks/results/scale.csv`` (one row per size and stage, plus a ``total``
 row per size), and the log-log exponent of the wall time of each stage, fitted by least
@@ -133,7 +137,7 @@ class Sampler:
 
 def run_one(n_units: int, args, progress_file: Path, rows_file: Path) -> list[dict]:
     """All stages at one size, in this process; returns one row per stage."""
-    from analysis import calibration, coefficients, cvstats, dataset, reproduce, review
+    from analysis import calibration, cvstats, dataset, reproduce, review
 
     data = [make_tables(n_units)]  # popped by the design stage (memory)
     sampler = Sampler()
@@ -141,7 +145,17 @@ def run_one(n_units: int, args, progress_file: Path, rows_file: Path) -> list[di
     design_n = [n_units, 0]
     seed, n_jobs = args.seed, args.jobs
 
+    only = set(args.only or STAGES)
+    needs_cv = only - {"design", "agreement", "moment_tests", "models"}
+    if args.only and "claims" in only and only != set(STAGES):
+        raise SystemExit("claims needs every stage before it; run it without --only")
+
+    def skip(name):
+        return name not in only and not (name == "cross_validation" and needs_cv)
+
     def stage(name, fn):
+        if skip(name):
+            return None
         progress_file.write_text(name)
         base = sampler.reset()
         c0 = time.process_time()
@@ -159,13 +173,19 @@ def run_one(n_units: int, args, progress_file: Path, rows_file: Path) -> list[di
               flush=True)
         return out
 
+    only.add("design")
     design = stage("design", lambda: dataset.load(*data.pop(), raters="persons"))
     design_n[0] = design.n_images
     k = review.folds_for(design.labels, None)
     exp = stage("cross_validation", lambda: reproduce.run_experiments(
         design, repeats=args.repeats, seed=seed, experiments=(1, 2, 3), n_splits=k,
         n_jobs=n_jobs, quiet=True))
-    sets = list(dict.fromkeys(exp.folds["feature_set"]))
+    if exp is not None:
+        sets = list(dict.fromkeys(exp.folds["feature_set"]))
+        estimators = exp.estimators
+    else:  # the feature sets experiments 1-3 cross-validate, without running them
+        sets = list(design.sets["feature_set"])
+        estimators = ("mle", "firth")
     design_n[1] = len(sets)
 
     def boot():
@@ -173,13 +193,13 @@ def run_one(n_units: int, args, progress_file: Path, rows_file: Path) -> list[di
                                 n_splits=k, n_jobs=n_jobs, quiet=True)
         return b, review.auc_intervals(exp, b)
 
-    bt, auc_ci = stage("bootstrap_cv", boot)
+    bt, auc_ci = stage("bootstrap_cv", boot) or (None, None)
     perm_sets = tuple(m for m in review.PERMUTATION_SETS if m in sets)
     perm = stage("permutation", lambda: review.permutation_tests(
         design, exp, n_permutations=args.permutations, seed=seed, sets=perm_sets,
         n_repeats=args.perm_repeats, n_seeds=args.seeds, n_splits=k, n_jobs=n_jobs, quiet=True))
     cmp_ = stage("comparisons", lambda: review.comparisons(design, exp, bt))
-    icc, ka = stage("agreement", lambda: review.agreement_tables(design))
+    icc, ka = stage("agreement", lambda: review.agreement_tables(design)) or (None, None)
     mt = stage("moment_tests", lambda: review.moment_tests(design))
     fv = stage("fold_variability", lambda: review.fold_variability(exp, seed=seed))
     def cal():
@@ -203,12 +223,13 @@ def run_one(n_units: int, args, progress_file: Path, rows_file: Path) -> list[di
         return {k_: len(v) for k_, v in rv.tables().items()}
 
     tables = stage("claims", claims)
-    print(f"  {n_units:>7} tables: {tables}", flush=True)
-    # last, because it is the slowest stage at every size: the others are recorded even
-    # when it does not finish within the timeout
-    model_sets = [fs for fs in coefficients.DEFAULT_FEATURE_SETS if fs in sets]
-    stage("models", lambda: coefficients.fit_models(design, feature_sets=model_sets,
-                                                   estimators=exp.estimators))
+    if tables is not None:
+        print(f"  {n_units:>7} tables: {tables}", flush=True)
+    # last: the others are recorded even when it does not finish within the timeout
+    fitted = stage("models", lambda: review.fitted_models(design, sets, estimators))
+    if fitted is not None:
+        print(f"  {n_units:>7} intervals: "
+              f"{fitted[0].groupby('ci_method').size().to_dict()}", flush=True)
     sampler.stop()
     return rows
 
@@ -250,8 +271,11 @@ def fit_exponents(df: pd.DataFrame) -> pd.DataFrame:
         slope = float(np.polyfit(x, y, 1)[0]) if len(g) >= 2 else np.nan
         last = float((y.iloc[-1] - y.iloc[-2]) / (x[-1] - x[-2])) if len(g) >= 2 else np.nan
         mem = g["stage_rss_mib"].fillna(0).to_numpy()
+        yc = np.log10(g["cpu_s"].clip(lower=1e-4))
+        cpu_last = float((yc.iloc[-1] - yc.iloc[-2]) / (x[-1] - x[-2])) if len(g) >= 2 else np.nan
         out.append({"stage": st, "sizes": " ".join(str(int(u)) for u in g["units"]),
                     "exponent": round(slope, 2), "exponent_last": round(last, 2),
+                    "exponent_cpu_last": round(cpu_last, 2),
                     "wall_s_largest": round(float(g["wall_s"].iloc[-1]), 2),
                     "peak_rss_mib_largest": round(float(g["peak_rss_mib"].iloc[-1])),
                     "stage_rss_mib_largest": round(float(mem[-1]))})
@@ -270,21 +294,25 @@ def main() -> int:
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--timeout", type=float, default=4 * 3600, help="seconds per size")
     ap.add_argument("--out", default=str(RESULTS / "scale.csv"))
+    ap.add_argument("--only", nargs="+", choices=STAGES, metavar="STAGE",
+                    help="run only these stages (and design/cross_validation before them)")
     ap.add_argument("--models-probe", type=int, nargs="+", metavar="N",
                     help="only time fit_models of the mean and sd sets at these sizes "
                          "(writes results/scale_models.csv)")
-    ap.add_argument("--combine", nargs="+", metavar="CSV",
-                    help="only merge the rows of earlier runs' CSV files into --out and "
-                         "fit the exponents")
+    ap.add_argument("--combine", nargs="+", metavar="CSV[:STAGE,...]",
+                    help="only merge the rows of earlier runs' CSV files into --out, fit "
+                         "the exponents and print the README table; a row of a later file "
+                         "replaces the same (units, stage) of an earlier one; CSV:a,b takes "
+                         "only stages a and b of that file")
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)  # child: one size
     ap.add_argument("--json", help=argparse.SUPPRESS)
     args = ap.parse_args()
 
     if args.combine:
-        df = pd.concat([pd.read_csv(f) for f in args.combine], ignore_index=True)
-        df = df.sort_values("units", kind="stable")
+        df = combine(args.combine)
         df.to_csv(args.out, index=False)
         report(df, args.out)
+        print(markdown(df))
         return 0
     if args.models_probe:
         models_probe(args.models_probe, out=RESULTS / "scale_models.csv")
@@ -307,6 +335,8 @@ def main() -> int:
                    "--permutations", str(args.permutations),
                    "--perm-repeats", str(args.perm_repeats), "--seeds", str(args.seeds),
                    "--seed", str(args.seed), "--jobs", str(args.jobs)]
+            if args.only:
+                cmd += ["--only", *args.only]
             env = dict(os.environ, CROWD_DISAGREEMENT_NO_CACHE="1")
             t0 = time.perf_counter()
             status = "ok"
@@ -347,6 +377,59 @@ def main() -> int:
             df.round(3).to_csv(args.out, index=False)
     report(pd.DataFrame(all_rows), args.out)
     return 0
+
+
+def combine(files) -> pd.DataFrame:
+    """Rows of several runs: later files replace the same (units, stage); totals redone."""
+    parts = []
+    for spec in files:
+        path, _, stages = str(spec).partition(":")
+        d = pd.read_csv(path)
+        d = d[~d["stage"].isin(["total", "total_done"])]
+        if stages:
+            d = d[d["stage"].isin(stages.split(","))]
+        parts.append(d)
+    df = pd.concat(parts, ignore_index=True).drop_duplicates(["units", "stage"], keep="last")
+    rows = []
+    for n, g in df.groupby("units", sort=True):
+        g = g.set_index("stage").reindex([st for st in STAGES if st in set(g["stage"])])
+        rows.append(g.reset_index())
+        ok = g[g["status"] == "ok"]
+        complete = len(ok) == len(STAGES)
+        rows.append(pd.DataFrame([{
+            "units": n, "stage": "total" if complete else "total_done",
+            "status": "ok" if complete else "partial", "wall_s": ok["wall_s"].sum(),
+            "cpu_s": ok["cpu_s"].sum(), "peak_rss_mib": ok["peak_rss_mib"].max(),
+            "n_kept": ok["n_kept"].iloc[0], "feature_sets": ok["feature_sets"].max(),
+            "settings": ok["settings"].iloc[0], "cpus": ok["cpus"].iloc[0],
+            "machine": ok["machine"].iloc[0]}]))
+    return pd.concat(rows, ignore_index=True)
+
+
+def markdown(df: pd.DataFrame) -> str:
+    """The README's cost table: wall s / CPU s / peak MiB per stage and size, exponents."""
+    ex = fit_exponents(df[df["stage"] != "total_done"]).set_index("stage")
+    sizes = sorted(df["units"].unique())
+    head = ("| stage | " + " | ".join(f"{int(n):,} units" for n in sizes)
+            + " | exponent (all sizes) | exponent (last two) | CPU exponent (last two) |")
+    lines = [head, "|" + "---|" * (len(sizes) + 4)]
+    for st in [*STAGES, "total"]:
+        cells = []
+        for n in sizes:
+            r = df[(df["units"] == n) & (df["stage"] == st)]
+            if r.empty:
+                cells.append("not run")
+            elif r["status"].iloc[0] != "ok":
+                cells.append(f"stopped ({r['status'].iloc[0]})")
+            else:
+                r = r.iloc[0]
+                cells.append(f"{r['wall_s']:.1f} / {r['cpu_s']:.1f} s, {r['peak_rss_mib']:.0f} MiB")
+        e = ex.loc[st] if st in ex.index else None
+        tail = ("| - | - | - |" if e is None else
+                f"| {e['exponent']:.2f} | {e['exponent_last']:.2f} | "
+                f"{e['exponent_cpu_last']:.2f} |")
+        lines.append(f"| {st} | " + " | ".join(cells) + " " + tail)
+    return "\n".join(lines)
 
 
 def report(df: pd.DataFrame, out) -> None:

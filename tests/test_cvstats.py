@@ -210,3 +210,53 @@ def test_sequential_pvalue_stops_early_when_clearly_significant():
     # fewer nulls than the stop needs: not decided yet, whatever the batching
     assert not cvstats.sequential_pvalue(0.8, null[: n_stop - 1], h=10, n_max=200,
                                          alpha=0.05)["complete"]
+
+def test_binormal_auc_variance_hand_worked_and_brute_force():
+    # theta = 1/2: Q1 = Q2 = 1/3 and the variance is Mann-Whitney's null variance
+    for m, n in [(1, 1), (2, 8), (30, 70)]:
+        assert cvstats.binormal_auc_variance(0.5, m, n) == pytest.approx(
+            (m + n + 1) / (12 * m * n), rel=1e-13)
+    # Q from an independent bivariate normal CDF (scipy's Genz integration, abs. error
+    # about 1e-6), plugged into the U-statistic variance
+    for theta, m, n in [(0.6, 5, 12), (0.75, 100, 233), (0.92, 2, 8)]:
+        d = stats.norm.ppf(theta)
+        q = stats.multivariate_normal(mean=[0, 0], cov=[[1, 0.5], [0.5, 1]]).cdf([d, d])
+        v = (theta * (1 - theta) + (m + n - 2) * (q - theta**2)) / (m * n)
+        assert cvstats.binormal_auc_variance(theta, m, n) == pytest.approx(v, rel=1e-4)
+    # brute force: the variance of simulated exact fold AUCs (m = 3, n = 4; 2e5 draws,
+    # relative Monte Carlo error of a variance about sqrt(2 / 2e5) = 0.3%)
+    rng = np.random.default_rng(12)
+    sims = cvstats._binormal_fold_aucs(0.75, np.array([3]), np.array([4]), 200_000, rng)
+    assert sims.var() == pytest.approx(cvstats.binormal_auc_variance(0.75, 3, 4), rel=0.015)
+
+
+def test_fold_spread_normal_reference_agrees_at_threshold():
+    """At the threshold (100 of the smaller class per fold) the normal reference gives
+    the exact simulation's expected SD, share below 1/2 and p-values within Monte Carlo
+    error (4 standard errors of the difference of two independent simulations)."""
+    T = cvstats.FOLD_NORMAL_MIN_CLASS
+    n_pos, n_neg = np.full(10, T), np.full(10, int(T * 7 / 3))
+    S = 4000
+    for theta in (0.53, 0.75):
+        ex = cvstats._binormal_fold_aucs(theta, n_pos, n_neg, S, np.random.default_rng(1))
+        nm = cvstats._binormal_fold_aucs(theta, n_pos, n_neg, S, np.random.default_rng(2),
+                                         normal_from=T)
+        sd_ex, sd_nm = ex.std(axis=1, ddof=1), nm.std(axis=1, ddof=1)
+        se = np.sqrt((sd_ex.var() + sd_nm.var()) / S)
+        assert abs(sd_ex.mean() - sd_nm.mean()) < 4 * se
+        b_ex, b_nm = (ex < 0.5).mean(axis=1), (nm < 0.5).mean(axis=1)
+        se = np.sqrt((b_ex.var() + b_nm.var()) / S) + 1e-12
+        assert abs(b_ex.mean() - b_nm.mean()) < 4 * se
+        for q in (0.5, 0.9, 0.99):  # p-values of observed SDs at quantiles of the exact null
+            obs = np.quantile(sd_ex, q)
+            p_ex, p_nm = np.mean(sd_ex >= obs), np.mean(sd_nm >= obs)
+            assert abs(p_ex - p_nm) < 4 * np.sqrt(2 * p_ex * (1 - p_ex) / S) + 2 / S
+    # through fold_spread_reference: the large folds are drawn from the normal, and
+    # small folds (group 7's sizes) are simulated exactly as before
+    f = pd.DataFrame({"repeat": 0, "fold": np.arange(10), "auc": ex[0], "n_test": n_pos + n_neg,
+                      "n_pos_test": n_pos})
+    assert cvstats.fold_spread_reference(f, n_sim=200, rng=3)["n_normal_folds"] == 10
+    small = f.assign(n_test=10, n_pos_test=np.array([2] * 8 + [1] * 2))
+    a = cvstats.fold_spread_reference(small, n_sim=200, rng=3)
+    b = cvstats.fold_spread_reference(small, n_sim=200, rng=3, normal_from=None)
+    assert a == b and a["n_normal_folds"] == 0

@@ -12,6 +12,7 @@ from __future__ import annotations
 import tracemalloc
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from analysis import coefficients, cvstats, engine, inference, models
@@ -116,3 +117,49 @@ def test_hat_diagonal_paths_agree(monkeypatch):
     blas = coefficients._hat_diagonal(X1, inv)
     np.testing.assert_allclose(blas, small, rtol=1e-12, atol=0)
     np.testing.assert_allclose(small, np.diag(X1 @ inv @ X1.T), rtol=1e-12, atol=0)
+
+
+def test_bootstrap_index_chunks_are_bootstrap_indices():
+    rng = np.random.default_rng(9)
+    strata = rng.permutation(np.r_[np.zeros(37, int), np.ones(13, int), np.full(20, 2)])
+    for st in (None, strata):
+        for rows in (1, 3, 7, 23, 100):  # blocks of 1 row .. all rows at once
+            g1, g2 = np.random.default_rng(5), np.random.default_rng(5)
+            full = inference.bootstrap_indices(70, 23, g1, st)
+            blocks = list(inference.bootstrap_index_chunks(70, 23, g2, st, max_bytes=8 * 70 * rows))
+            assert max(len(b) for b in blocks) == min(rows, 23)
+            np.testing.assert_array_equal(np.concatenate(blocks), full)
+            assert g1.integers(2**62) == g2.integers(2**62)  # the generator ends in step
+
+
+def test_calibration_bootstrap_is_bounded_in_memory(monkeypatch):
+    from analysis import calibration
+
+    rng = np.random.default_rng(10)
+    y = (rng.random(N) < 0.3).astype(float)
+    p = 1 / (1 + np.exp(-(rng.normal(size=N) + 2 * y - 1.5)))
+    monkeypatch.setattr(inference, "BOOT_CHUNK_BYTES", 1 * MiB)
+    out, peak = _peak(calibration.calibration, y, p, n_boot=200, rng=1)
+    assert peak < 12 * MiB  # all indices at once: 200 x N x 8 bytes = 32 MB
+    monkeypatch.setattr(inference, "BOOT_CHUNK_BYTES", 2**40)  # one block: the same numbers
+    whole = calibration.calibration(y, p, n_boot=200, rng=1)
+    pd.testing.assert_frame_equal(out, whole)
+
+
+def test_permutation_null_in_blocks_is_the_one_call_null(monkeypatch):
+    """permutation_null cross-validates its splits a block at a time; every block size
+    (down to one engine chunk) gives exactly the null of one call over all the splits
+    of permutation_splits."""
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(96, 4))
+    y = (rng.random(96) < 0.2).astype(int)
+    splits, labels = cvstats.permutation_splits(y.astype(np.int64).tobytes(), 20, 7, 10, 3)
+    for est in ("mle", "firth"):
+        res = models.cross_validate(X, y, list(splits), estimator=est, labels=labels)
+        ref = cvstats.repeated_cv_statistic(res.folds), float(res.folds["separated"].mean())
+        for block_bytes in (1, 2**40):  # blocks of one engine chunk (512 splits), one block
+            monkeypatch.setattr(cvstats, "PERM_BLOCK_BYTES", block_bytes)
+            null, sep = cvstats.permutation_null(X, y, n_permutations=20, seed=7, n_splits=10,
+                                                 n_repeats=3, estimator=est)
+            np.testing.assert_array_equal(null, ref[0])
+            assert sep == ref[1]
