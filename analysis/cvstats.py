@@ -732,17 +732,8 @@ def permutation_splits(y_bytes: bytes, n_permutations: int, seed: int, n_splits:
     ``repeat`` field holds the permutation."""
     y = np.frombuffer(y_bytes, dtype=np.int64).copy()
     perms = inference.stratified_permutations(y, n_permutations, task_rng(seed, 2))
-    splits, labels = [], []
-    for p in range(n_permutations):
-        for r in range(n_repeats):
-            fold = models.stratified_fold_numbers(perms[p], n_splits, task_state(seed, 3, p, r))
-            idx = np.arange(len(y))
-            for k in range(n_splits):
-                t = fold == k
-                splits.append(models.Split(p, k, idx[~t], idx[t]))
-                labels.append(perms[p])
-    labels = np.asarray(labels, dtype=np.int8)  # 0/1: an eighth of int64's memory
-    labels.flags.writeable = False
+    splits, labels = _permutation_block(y, perms, 0, n_permutations, seed, n_splits, n_repeats)
+    labels.flags.writeable = False  # int8 0/1: an eighth of int64's memory
     return tuple(splits), labels
 
 
@@ -820,7 +811,11 @@ def permutation_null(
     for a in range(0, total, block):
         b = min(total, a + block)
         p0, p1 = a // per_perm, -(-b // per_perm)
-        splits, labels = _permutation_block(y, perms, p0, p1, seed, n_splits, n_repeats)
+        if total <= block:  # one block: the cached splits every set and estimator share
+            splits, labels = permutation_splits(y.astype(np.int64).tobytes(), n_permutations,
+                                                seed, n_splits, n_repeats)
+        else:
+            splits, labels = _permutation_block(y, perms, p0, p1, seed, n_splits, n_repeats)
         lo, hi = a - p0 * per_perm, b - p0 * per_perm
         res = models.cross_validate(X, y, splits[lo:hi], estimator=estimator,
                                     labels=labels[lo:hi], n_jobs=n_jobs)

@@ -189,14 +189,9 @@ def wide_scores(tidy: pd.DataFrame, labels: pd.DataFrame, *, cohort: str = "2017
     if sub.empty:
         raise KeyError(f"no annotations for cohort {cohort!r}, group {group!r}")
     annotators = tuple(sorted(sub["annotator"].astype(str).unique(), key=_annotator_key))
-    wide = sub.assign(annotator=sub["annotator"].astype(str)).pivot_table(
-        index="image_id", columns=["feature", "annotator"], values="score", aggfunc="first",
-        dropna=False)
-    cols = [(f, a) for a in annotators for f in features]
-    wide = wide.reindex(columns=pd.MultiIndex.from_tuples(cols))
-    wide.columns = [f"{f}_{a}" for f, a in cols]
+    wide = _wide_from_long(sub, features, annotators)
     lab = labels.set_index("image_id")["melanoma"]
-    wide = wide.loc[wide.index.intersection(lab.index)].sort_index().astype(float)
+    wide = wide.loc[wide.index.intersection(lab.index)].sort_index()
     wide.attrs.update(features=tuple(features), annotators=annotators)
     return wide, lab.loc[wide.index].astype(int).rename("melanoma")
 
