@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import re
 import signal
 import sys
 import threading
@@ -20,7 +21,13 @@ from pathlib import Path
 
 from . import data, models, reproduce
 from .distributed import BACKENDS, compute_backend
-from .errors import CrowdDisagreementError
+from .errors import (
+    AnnotationFormatError,
+    CrowdDisagreementError,
+    DataError,
+    DatasetError,
+    OutputError,
+)
 from .outputs import atomic_output, int_at_least, jobs_int, nonneg_int, positive_int
 from .tidy import REQUIRED_FILES
 
@@ -32,6 +39,28 @@ MIN_PERMUTATIONS = 19
 MIN_IMAGES = 20
 #: Smallest ``simulate --annotators``: the sd across annotators needs two.
 MIN_ANNOTATORS = 2
+
+
+#: What the CLI calls each kind of package error (the first class the error is an instance of).
+ERROR_KINDS = ((DataError, "data error"), (AnnotationFormatError, "malformed input"),
+               (OutputError, "output error"), (DatasetError, "input error"))
+#: A library parameter in a message: ```name``` or ```name='value'``` (analysis.errors).
+_PARAMETER = re.compile(r"`([A-Za-z_]\w*)(?:=(?:'([^'`]*)'|([^`]*)))?`")
+
+
+def error_message(err: CrowdDisagreementError) -> str:
+    """The one line the CLI prints for a package error: its kind (chosen by the error's
+    type, :data:`ERROR_KINDS`) and its message, with every library parameter the message
+    names written as this CLI's flag (```min_raters``` -> ``--min-raters``,
+    ```raters='persons'``` -> ``--raters persons``)."""
+    kind = next((name for cls, name in ERROR_KINDS if isinstance(err, cls)), "error")
+
+    def flag(m: re.Match) -> str:
+        value = m.group(2) if m.group(2) is not None else m.group(3)
+        name = "--" + m.group(1).replace("_", "-")
+        return f"{name} {value}" if value else name
+
+    return f"{kind}: {_PARAMETER.sub(flag, str(err))}"
 
 
 def _write_csv(frame, path: Path) -> None:
@@ -123,7 +152,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                     raters_per_unit=args.raters_per_unit, seed=args.seed,
                     wide=True if args.wide else "auto")
     except dataset.DatasetError as err:
-        print(f"crowd-disagreement analyze: input error: {err}", file=sys.stderr)
+        print(f"crowd-disagreement analyze: {error_message(err)}", file=sys.stderr)
         return 2
     for w in caught:
         if not args.quiet:
@@ -548,9 +577,7 @@ def main(argv: list[str] | None = None) -> int:
     except _CommandFailed as failed:
         return failed.status
     except CrowdDisagreementError as err:
-        kind = {"DataError": "data error", "AnnotationFormatError": "malformed input",
-                "OutputError": "output error"}.get(type(err).__name__, "error")
-        print(f"crowd-disagreement: {kind}: {err}", file=sys.stderr)
+        print(f"crowd-disagreement: {error_message(err)}", file=sys.stderr)
         return 2
 
 
