@@ -125,7 +125,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     import time
     import warnings
 
-    from . import analyze, dataset
+    from . import analyze, dataset, prose
     from .reproduce import package_versions
 
     t0 = time.perf_counter()
@@ -165,6 +165,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                           curve=not args.no_curve, **_sweep_options(args))
     tables = res.tables()
     settings = {k: v for k, v in design.settings.items() if k not in ("inputs", "warnings")}
+    sentences = {name: prose.sweep_sentences(name, sw) for name, sw in res.sweeps.items()}
     manifest = {
         "command": "analyze",
         "package_versions": package_versions(),
@@ -180,7 +181,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         "notes": res.notes,
         "claims_evaluated": sorted(set(res.claims["claim"])),
         "annotator_curve": res.curve.manifest_extra["annotator_curve"] if res.curve else None,
-        **{name: {**sw.settings, "sentences": sw.sentences, "seconds": round(sw.elapsed, 3)}
+        **{name: {**sw.settings, "sentences": sentences[name], "seconds": round(sw.elapsed, 3)}
            for name, sw in res.sweeps.items()},
         "elapsed_seconds": round(time.perf_counter() - t0, 3),
     }
@@ -194,7 +195,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
               "(excluded_units.csv)")
         print(res.claims[["claim", "verdict", "parts_supported", "n_parts", "ours"]]
               .to_string(index=False))
-        for note in res.notes + [x for sw in res.sweeps.values() for x in sw.sentences]:
+        for note in res.notes + [x for name in res.sweeps for x in sentences[name]]:
             print("-", note)
         print(f"wrote {', '.join(tables)} and manifest.json to {out} "
               f"in {time.perf_counter() - t0:.1f} s")
@@ -220,7 +221,7 @@ def _manifest_extra(args, extra: dict, command: str) -> dict:
 
 
 def cmd_replicate(args: argparse.Namespace) -> int:
-    from . import replication
+    from . import prose, replication
 
     out = Path(args.out)
     ann = reproduce.load_annotations()
@@ -234,7 +235,7 @@ def cmd_replicate(args: argparse.Namespace) -> int:
     man = _manifest_extra(args, res.manifest_extra, "replicate")
     _write_outputs(args.work, tables, man)
     if not args.quiet:
-        for line in replication.verdict_sentences(res):
+        for line in prose.verdict_sentences(res):
             print("-", line)
         print(f"wrote {', '.join(tables)} and manifest.json to {out}")
     return 0
@@ -278,6 +279,7 @@ def cmd_multiverse(args: argparse.Namespace) -> int:
 def cmd_simulate(args: argparse.Namespace) -> int:
     import time
 
+    from . import prose
     from . import simulate as sim
 
     out = Path(args.out)
@@ -301,12 +303,12 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         "power_annotators": list(args.annotators), "calibration_seconds": round(cal.elapsed, 3),
         "power_seconds": round(pw.elapsed, 3), "elapsed_seconds": round(elapsed, 3),
         "shrinkage": params.shrinkage, "target_cv_auc": params.target_cv_auc,
-        "model_cv_auc": params.model_cv_auc, "coverage_sentence": sim.coverage_sentence(cal),
-        "power_sentence": sim.power_sentence(pw.summary)}, "simulate")
+        "model_cv_auc": params.model_cv_auc, "coverage_sentence": prose.coverage_sentence(cal),
+        "power_sentence": prose.power_sentence(pw.summary)}, "simulate")
     _write_outputs(args.work, tables, man)
     if not args.quiet:
-        print(sim.coverage_sentence(cal))
-        print(sim.power_sentence(pw.summary))
+        print(prose.coverage_sentence(cal))
+        print(prose.power_sentence(pw.summary))
         print(f"wrote {', '.join(tables)} and manifest.json to {out} in {elapsed:.1f} s")
     return 0
 

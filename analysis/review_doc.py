@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import analyze, dataset, models, reproduce, review
+from . import analyze, dataset, models, prose, reproduce, review
 from .report import QUICK, quick_mode
 
 #: The annotator-count curve of a draft render.
@@ -233,7 +233,7 @@ class ReviewDoc:
         if sw is None:
             return (f"Not run (render with `-P {name}:true`, or `crowd-disagreement analyze "
                     f"--{name}`).")
-        lines = sw.sentences or ["Nothing could be run (see the notes)."]
+        lines = prose.sweep_sentences(name, sw) or ["Nothing could be run (see the notes)."]
         return "\n\n".join(lines)
 
     def multiverse_verdicts(self) -> pd.DataFrame:
