@@ -715,8 +715,7 @@ def present_multiverse(rd: ReportData) -> Section:
     """The multiverse: verdicts per claim, survival, choices; ``mv_supported`` maps a
     claim to the number of paths that support it."""
     verdicts = mv_verdicts(rd)
-    supported = MappingProxyType({c: int(n) for c, n in
-                                  zip(verdicts["claim"], verdicts["supported"], strict=True)})
+    supported = MappingProxyType({c: mv_supported(rd, c) for c in verdicts["claim"]})
     return _section("multiverse", rd, (mv_n_paths, mv_survival, mv_choices, n_imputed_images),
                     mv_verdicts=verdicts, mv_supported=supported)
 
