@@ -277,7 +277,7 @@ def comparison_sentence(rd: ReportData) -> str:
 def claims_display(rd: ReportData) -> pd.DataFrame:
     """The claims table as a reader scans it: id, claim (with the paper's number),
     our estimate with its interval, verdict; the test and evidence are listed
-    below it (:attr:`evidence_markdown`)."""
+    below it (:func:`evidence_markdown`)."""
     c = rd.review.claims()
     return pd.DataFrame({"id": c["claim"], "claim": c["statement"],
                          "ours (maximum likelihood, 95% CI)": c["ours"],
@@ -389,7 +389,7 @@ def moment_tests_display(rd: ReportData) -> pd.DataFrame:
 
 
 def moment_tests_summary(rd: ReportData) -> pd.DataFrame:
-    """The sd (disagreement) rows of :attr:`moment_tests_display`, the tests of
+    """The sd (disagreement) rows of :func:`moment_tests_display`, the tests of
     claim C7; all 20 tests are in the appendix."""
     m = moment_tests_display(rd)
     return m[m["moment"] == "sd"].drop(columns="moment").reset_index(drop=True)
