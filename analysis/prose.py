@@ -9,7 +9,9 @@ columns it names, so a test can hand it a two-row frame whose sentence is known.
   :func:`independence_sentence`, :func:`mturk_sentence`, :func:`mean_vs_sd_sentence`,
   :func:`consensus_sentences` and :func:`slope_sentences`) and :func:`overlap_sentence`;
 * the simulation: :func:`coverage_sentence` and :func:`power_sentence`;
-* the on-request parts of :func:`analysis.analyze.analyze`: :func:`sweep_sentences`.
+* the on-request parts of :func:`analysis.analyze.analyze`: :func:`sweep_sentences`;
+* the review of any data set (``review.qmd``): :func:`data_sentence`,
+  :func:`curve_sentence`.
 """
 
 from __future__ import annotations
@@ -35,8 +37,11 @@ __all__ = [
     "consensus_sentences",
     "coverage_sentence",
     "coverage_text",
+    "curve_sentence",
     "curve_summary",
+    "data_sentence",
     "fmt_ci",
+    "has_curve",
     "independence_sentence",
     "mean_vs_sd_sentence",
     "meta_method",
@@ -508,3 +513,74 @@ def sweep_sentences(name: str, sweep) -> list[str]:
         return [coverage_text(t["power_coverage.csv"], sweep.settings),
                 power_sentence(t["power.csv"])]
     raise ValueError(f"unknown on-request part {name!r}")
+
+
+# --------------------------------------------------------------------------- review.qmd
+
+
+def data_sentence(design) -> str:
+    """What a data set's review analyses: units by class, features, raters per unit,
+    what the rater ids are, and the units left out (``design``: a
+    :class:`analysis.features.GroupDesign` of :func:`analysis.dataset.load`)."""
+    d = design
+    s = d.settings
+    pos, neg = s.get("positive", "1"), s.get("negative", "0")
+    n_raters = pd.concat({a: d.raw[[f"{f}_{a}" for f in d.features]].notna().any(axis=1)
+                          for a in d.annotators}, axis=1).sum(axis=1)
+    lo, hi = (int(n_raters.min()), int(n_raters.max())) if len(d.raw) else (0, 0)
+    what = "persons" if d.raters == "persons" else "positions (slots filled by any rater)"
+    if (pos, neg) == ("1", "0"):
+        pos, neg = "positive (label 1)", "negative (label 0)"
+    by = f"{lo}" if lo == hi else f"{lo} to {hi}"
+    return (f"{d.n_images} units are analysed ({d.n_melanoma} {pos}, "
+            f"{d.n_images - d.n_melanoma} {neg}), each rated on {len(d.features)} features "
+            f"({', '.join(d.features)}) by {by} raters; rater ids are {what}. "
+            f"{len(d.excluded)} units are left out; units need at least "
+            f"{s.get('min_raters')} raters on every feature"
+            + (f", and exactly {s['raters_per_unit']} raters were drawn per unit (seed "
+               f"{s['seed']})" if s.get("raters_per_unit") else "") + ".")
+
+
+def has_curve(curve) -> bool:
+    """Whether an annotator-count curve (an :class:`analysis.replication.AnnotatorResult`
+    or None) has points to draw."""
+    return curve is not None and not curve.summary.empty
+
+
+def _curve_method(curve) -> str:
+    """How the k raters of a curve were chosen, and the units left out at each k."""
+    s = curve.summary.drop_duplicates("k")
+    most = curve.manifest_extra["annotator_curve"]["max_subsets"]
+    if s["selection"].iloc[0] == "subsets":
+        return (f"every subset of k of the {int(s['n_annotators'].iloc[0])} raters (or a "
+                f"seeded sample of {most}), the same raters on every unit")
+    how = (f"k raters drawn at random for each unit among its own raters "
+           f"(up to {most} seeded draws per k; one where every unit has exactly k raters)")
+    left = s[s["n_left_out"] > 0]
+    if len(left):
+        how += "; units with fewer than k raters are left out at that k (" + ", ".join(
+            f"k = {r.k}: {r.n_left_out}" for r in left.itertuples(index=False)) + ")"
+    return how
+
+
+def _curve_trend(trend: pd.DataFrame) -> str:
+    """The bootstrap trend of each feature set over k, or "" without one."""
+    words = [f"{r.feature_set}: slope {r.slope:+.3f} per rater (95% CI "
+             f"{r.ci_low:+.3f} to {r.ci_high:+.3f}, {r.direction})"
+             for r in trend.itertuples(index=False)]
+    return ("; the trend over k, with a bootstrap-over-units interval: "
+            + "; ".join(words)) if words else ""
+
+
+def curve_sentence(curve) -> str:
+    """What the annotator-count curve used (subsets or draws, units left out) and its
+    trend, in words; or why there is no curve (``curve``: an
+    :class:`analysis.replication.AnnotatorResult` or None)."""
+    if not has_curve(curve):
+        why = "; ".join(curve.skipped["reason"]) if curve is not None and len(curve.skipped) \
+            else "not run"
+        return f"No annotator-count curve: {why}."
+    k_max = int(curve.summary.drop_duplicates("k")["k"].max())
+    return (f"The cvAUC of the mean and of the sd across raters when only k raters per "
+            f"unit are used, k = 2 to {k_max}: {_curve_method(curve)}"
+            f"{_curve_trend(curve.trend)}.")

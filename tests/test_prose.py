@@ -279,3 +279,56 @@ def test_sweep_sentences_from_the_sweep_tables():
     assert prose.sweep_sentences("multiverse", not_run) == []
     with pytest.raises(ValueError, match="unknown"):
         prose.sweep_sentences("bogus", not_run)
+
+
+def _design(**settings) -> SimpleNamespace:
+    raw = pd.DataFrame({"f_A": [1.0, 2.0, 3.0], "f_B": [1.0, 2.0, 2.0],
+                        "f_C": [1.0, np.nan, 4.0]})
+    return SimpleNamespace(raw=raw, features=("f",), annotators=("A", "B", "C"), n_images=3,
+                           n_melanoma=1, raters=settings.pop("raters", "persons"),
+                           excluded=pd.DataFrame({"image_id": ["u8", "u9"]}),
+                           settings={"min_raters": 2, **settings})
+
+
+def test_data_sentence_of_a_review():
+    assert prose.data_sentence(_design()) == (
+        "3 units are analysed (1 positive (label 1), 2 negative (label 0)), each rated on 1 "
+        "features (f) by 2 to 3 raters; rater ids are persons. 2 units are left out; units "
+        "need at least 2 raters on every feature.")
+    d = _design(raters="positions", positive="malignant", negative="benign",
+                raters_per_unit=2, seed=7)
+    assert prose.data_sentence(d) == (
+        "3 units are analysed (1 malignant, 2 benign), each rated on 1 features (f) by 2 to 3 "
+        "raters; rater ids are positions (slots filled by any rater). 2 units are left out; "
+        "units need at least 2 raters on every feature, and exactly 2 raters were drawn per "
+        "unit (seed 7).")
+
+
+def _curve(selection: str, left_out=(0, 0), trend=True) -> SimpleNamespace:
+    summary = pd.DataFrame({"k": [2, 2, 3, 3], "feature_set": ["mean", "sd"] * 2,
+                            "selection": selection, "n_annotators": 3,
+                            "n_left_out": [left_out[0]] * 2 + [left_out[1]] * 2})
+    t = pd.DataFrame({"feature_set": ["sd"], "slope": [0.01], "ci_low": [-0.02],
+                      "ci_high": [0.04], "direction": ["flat"]})
+    return SimpleNamespace(summary=summary, trend=t if trend else t.iloc[:0],
+                           skipped=pd.DataFrame({"reason": []}),
+                           manifest_extra={"annotator_curve": {"max_subsets": 30}})
+
+
+def test_curve_sentence_subsets_draws_and_no_curve():
+    assert prose.curve_sentence(_curve("subsets")) == (
+        "The cvAUC of the mean and of the sd across raters when only k raters per unit are "
+        "used, k = 2 to 3: every subset of k of the 3 raters (or a seeded sample of 30), the "
+        "same raters on every unit; the trend over k, with a bootstrap-over-units interval: "
+        "sd: slope +0.010 per rater (95% CI -0.020 to +0.040, flat).")
+    assert prose.curve_sentence(_curve("draws", left_out=(0, 5), trend=False)) == (
+        "The cvAUC of the mean and of the sd across raters when only k raters per unit are "
+        "used, k = 2 to 3: k raters drawn at random for each unit among its own raters (up to "
+        "30 seeded draws per k; one where every unit has exactly k raters); units with fewer "
+        "than k raters are left out at that k (k = 3: 5).")
+    assert prose.curve_sentence(None) == "No annotator-count curve: not run."
+    empty = _curve("subsets")
+    empty.summary = empty.summary.iloc[:0]
+    empty.skipped = pd.DataFrame({"reason": ["fewer than 3 raters"]})
+    assert not prose.has_curve(empty) and prose.has_curve(_curve("subsets"))
+    assert prose.curve_sentence(empty) == "No annotator-count curve: fewer than 3 raters."
