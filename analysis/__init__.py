@@ -23,7 +23,8 @@ statistics      ``inference`` (DeLong, bootstrap, permutation, meta-analysis),
 studies         ``reproduce`` (the paper's experiments), ``review`` (claims and
                 verdicts), ``replication``, ``multiverse``, ``simulate``, ``sweeps``,
                 ``analyze`` (the review of any data set)
-presentation    ``present`` (table and figure helpers), ``figures``, ``report`` and
+presentation    ``present`` (table and figure helpers), ``prose`` (the studies'
+                results in sentences), ``figures``, ``report`` and
                 ``review_doc`` (the two Quarto documents' data), ``cache``, ``render``,
                 ``outputs`` (atomic CSV folders), ``cli``
 ==============  =========================================================================
@@ -38,6 +39,6 @@ LAYERS = {
     "statistics": ("inference", "cvstats", "agreement", "coefficients", "calibration"),
     "studies": ("reproduce", "review", "replication", "multiverse", "simulate", "sweeps",
                 "analyze"),
-    "presentation": ("present", "figures", "report", "review_doc", "cache", "render",
+    "presentation": ("present", "prose", "figures", "report", "review_doc", "cache", "render",
                      "outputs", "cli"),
 }

@@ -48,6 +48,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeVar
 
+from .errors import CacheWarning
+
 T = TypeVar("T")
 
 #: Folder of the cache entries (default ``<repo>/_cache``).
@@ -61,10 +63,6 @@ _ROOT = _PACKAGE_DIR.parent
 
 #: First line of every entry (format version).
 MAGIC = b"crowd-disagreement-cache 2\n"
-
-
-class CacheWarning(UserWarning):
-    """A cache entry was unusable (corrupt, truncated, foreign) and is recomputed."""
 
 
 def enabled() -> bool:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import re
 import signal
 import sys
 import threading
@@ -20,7 +21,13 @@ from pathlib import Path
 
 from . import data, models, reproduce
 from .distributed import BACKENDS, compute_backend
-from .errors import CrowdDisagreementError
+from .errors import (
+    AnnotationFormatError,
+    CrowdDisagreementError,
+    DataError,
+    DatasetError,
+    OutputError,
+)
 from .outputs import atomic_output, int_at_least, jobs_int, nonneg_int, positive_int
 from .tidy import REQUIRED_FILES
 
@@ -32,6 +39,28 @@ MIN_PERMUTATIONS = 19
 MIN_IMAGES = 20
 #: Smallest ``simulate --annotators``: the sd across annotators needs two.
 MIN_ANNOTATORS = 2
+
+
+#: What the CLI calls each kind of package error (the first class the error is an instance of).
+ERROR_KINDS = ((DataError, "data error"), (AnnotationFormatError, "malformed input"),
+               (OutputError, "output error"), (DatasetError, "input error"))
+#: A library parameter in a message: ```name``` or ```name='value'``` (analysis.errors).
+_PARAMETER = re.compile(r"`([A-Za-z_]\w*)(?:=(?:'([^'`]*)'|([^`]*)))?`")
+
+
+def error_message(err: CrowdDisagreementError) -> str:
+    """The one line the CLI prints for a package error: its kind (chosen by the error's
+    type, :data:`ERROR_KINDS`) and its message, with every library parameter the message
+    names written as this CLI's flag (```min_raters``` -> ``--min-raters``,
+    ```raters='persons'``` -> ``--raters persons``)."""
+    kind = next((name for cls, name in ERROR_KINDS if isinstance(err, cls)), "error")
+
+    def flag(m: re.Match) -> str:
+        value = m.group(2) if m.group(2) is not None else m.group(3)
+        name = "--" + m.group(1).replace("_", "-")
+        return f"{name} {value}" if value else name
+
+    return f"{kind}: {_PARAMETER.sub(flag, str(err))}"
 
 
 def _write_csv(frame, path: Path) -> None:
@@ -96,7 +125,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     import time
     import warnings
 
-    from . import analyze, dataset
+    from . import analyze, dataset, prose
     from .reproduce import package_versions
 
     t0 = time.perf_counter()
@@ -123,7 +152,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                     raters_per_unit=args.raters_per_unit, seed=args.seed,
                     wide=True if args.wide else "auto")
     except dataset.DatasetError as err:
-        print(f"crowd-disagreement analyze: input error: {err}", file=sys.stderr)
+        print(f"crowd-disagreement analyze: {error_message(err)}", file=sys.stderr)
         return 2
     for w in caught:
         if not args.quiet:
@@ -136,6 +165,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                           curve=not args.no_curve, **_sweep_options(args))
     tables = res.tables()
     settings = {k: v for k, v in design.settings.items() if k not in ("inputs", "warnings")}
+    sentences = {name: prose.sweep_sentences(name, sw) for name, sw in res.sweeps.items()}
     manifest = {
         "command": "analyze",
         "package_versions": package_versions(),
@@ -151,7 +181,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         "notes": res.notes,
         "claims_evaluated": sorted(set(res.claims["claim"])),
         "annotator_curve": res.curve.manifest_extra["annotator_curve"] if res.curve else None,
-        **{name: {**sw.settings, "sentences": sw.sentences, "seconds": round(sw.elapsed, 3)}
+        **{name: {**sw.settings, "sentences": sentences[name], "seconds": round(sw.elapsed, 3)}
            for name, sw in res.sweeps.items()},
         "elapsed_seconds": round(time.perf_counter() - t0, 3),
     }
@@ -165,7 +195,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
               "(excluded_units.csv)")
         print(res.claims[["claim", "verdict", "parts_supported", "n_parts", "ours"]]
               .to_string(index=False))
-        for note in res.notes + [x for sw in res.sweeps.values() for x in sw.sentences]:
+        for note in res.notes + [x for name in res.sweeps for x in sentences[name]]:
             print("-", note)
         print(f"wrote {', '.join(tables)} and manifest.json to {out} "
               f"in {time.perf_counter() - t0:.1f} s")
@@ -191,7 +221,7 @@ def _manifest_extra(args, extra: dict, command: str) -> dict:
 
 
 def cmd_replicate(args: argparse.Namespace) -> int:
-    from . import replication
+    from . import prose, replication
 
     out = Path(args.out)
     ann = reproduce.load_annotations()
@@ -205,7 +235,7 @@ def cmd_replicate(args: argparse.Namespace) -> int:
     man = _manifest_extra(args, res.manifest_extra, "replicate")
     _write_outputs(args.work, tables, man)
     if not args.quiet:
-        for line in replication.verdict_sentences(res):
+        for line in prose.verdict_sentences(res):
             print("-", line)
         print(f"wrote {', '.join(tables)} and manifest.json to {out}")
     return 0
@@ -249,6 +279,7 @@ def cmd_multiverse(args: argparse.Namespace) -> int:
 def cmd_simulate(args: argparse.Namespace) -> int:
     import time
 
+    from . import prose
     from . import simulate as sim
 
     out = Path(args.out)
@@ -272,12 +303,12 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         "power_annotators": list(args.annotators), "calibration_seconds": round(cal.elapsed, 3),
         "power_seconds": round(pw.elapsed, 3), "elapsed_seconds": round(elapsed, 3),
         "shrinkage": params.shrinkage, "target_cv_auc": params.target_cv_auc,
-        "model_cv_auc": params.model_cv_auc, "coverage_sentence": sim.coverage_sentence(cal),
-        "power_sentence": sim.power_sentence(pw.summary)}, "simulate")
+        "model_cv_auc": params.model_cv_auc, "coverage_sentence": prose.coverage_sentence(cal),
+        "power_sentence": prose.power_sentence(pw.summary)}, "simulate")
     _write_outputs(args.work, tables, man)
     if not args.quiet:
-        print(sim.coverage_sentence(cal))
-        print(sim.power_sentence(pw.summary))
+        print(prose.coverage_sentence(cal))
+        print(prose.power_sentence(pw.summary))
         print(f"wrote {', '.join(tables)} and manifest.json to {out} in {elapsed:.1f} s")
     return 0
 
@@ -548,9 +579,7 @@ def main(argv: list[str] | None = None) -> int:
     except _CommandFailed as failed:
         return failed.status
     except CrowdDisagreementError as err:
-        kind = {"DataError": "data error", "AnnotationFormatError": "malformed input",
-                "OutputError": "output error"}.get(type(err).__name__, "error")
-        print(f"crowd-disagreement: {kind}: {err}", file=sys.stderr)
+        print(f"crowd-disagreement: {error_message(err)}", file=sys.stderr)
         return 2
 
 

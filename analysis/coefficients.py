@@ -37,6 +37,7 @@ import statsmodels.formula.api as smf
 from scipy import optimize, stats
 
 from . import fitconfig
+from .errors import ProfileNotDetermined
 from .features import GroupDesign
 from .models import fit_logistic
 
@@ -124,10 +125,6 @@ def fit_glm(frame: pd.DataFrame, columns: list[str], response: str = RESPONSE):
 def _loglik(X: np.ndarray, y: np.ndarray, beta: np.ndarray, offset=0.0) -> float:
     eta = X @ beta + offset
     return float(np.sum(y * eta - np.logaddexp(0.0, eta)))
-
-
-class ProfileNotDetermined(RuntimeError):
-    """A constrained fit on the profile did not converge, so a bound cannot be placed."""
 
 
 def _fit_offset_mle(X, y, offset, start) -> tuple[np.ndarray, float, bool]:

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pooch
 
-from .errors import CrowdDisagreementError
+from .errors import DataError
 
 #: Pinned commit of the ENHANCE repository.
 ENHANCE_COMMIT = "61b4176c4e8b90e6670c5fde67e98dc6babc4308"
@@ -46,10 +46,6 @@ DOWNLOAD_TIMEOUT = 30
 
 _ROOT = Path(__file__).resolve().parents[1]
 REGISTRY_PATH = _ROOT / "data" / "registry.txt"
-
-
-class DataError(CrowdDisagreementError, RuntimeError):
-    """A data file is unavailable or fails its SHA-256 check."""
 
 
 @cache

@@ -48,38 +48,14 @@ import pandas as pd
 import pandera.pandas as pa
 
 from . import features as feat
+from .errors import SHOW, DatasetError, DatasetWarning
 from .fitconfig import DEFAULT_SEED
 
 __all__ = ["DatasetError", "DatasetWarning", "load", "read_annotations", "read_labels",
            "load_builtin", "builtin_names", "excluded_units", "file_sha256"]
 
-#: Rows quoted in an error message.
-SHOW = 8
 #: Folds of the stratified cross-validation the review uses.
 N_SPLITS = 10
-
-
-class DatasetError(ValueError):
-    """Input data that cannot be analysed: names the file, the rows or values, and what
-    to do."""
-
-    def __init__(self, source: str, problem: str, *, rows=None, values=None, hint: str = ""):
-        self.source, self.problem, self.hint = source, problem, hint
-        self.rows = list(rows) if rows is not None else []
-        self.values = list(values) if values is not None else []
-        msg = f"{source}: {problem}"
-        if self.rows:
-            more = f" and {len(self.rows) - SHOW} more" if len(self.rows) > SHOW else ""
-            msg += f" (rows {', '.join(map(str, self.rows[:SHOW]))}{more})"
-        if self.values:
-            msg += f"; values: {', '.join(repr(v) for v in self.values[:SHOW])}"
-        if hint:
-            msg += f". What to do: {hint}"
-        super().__init__(msg)
-
-
-class DatasetWarning(UserWarning):
-    """The analysis goes on, but something was left out (and is listed)."""
 
 
 def _warn(notes: list[str], message: str) -> None:
@@ -132,11 +108,11 @@ def _read(src, what: str) -> tuple[pd.DataFrame, str, dict]:
 
 
 def _need(frame: pd.DataFrame, cols: dict[str, str], name: str) -> None:
-    missing = [f"{c!r} (option {opt})" for opt, c in cols.items() if c not in frame.columns]
+    missing = [f"{c!r} (option `{opt}`)" for opt, c in cols.items() if c not in frame.columns]
     if missing:
         have = ", ".join(repr(c) for c in frame.columns if c != "_row")
         raise DatasetError(name, f"missing column {', '.join(missing)}; the columns are {have}",
-                           hint="name the columns with the options (e.g. --unit-col image)")
+                           hint="name the columns with the options (e.g. `unit_col='image'`)")
 
 
 def _ids(series: pd.Series) -> pd.Series:
@@ -216,7 +192,7 @@ def read_annotations(src, *, unit_col: str = "unit", rater_col: str = "rater",
     if wide == "auto":
         wide = feature_col not in frame.columns and score_col not in frame.columns
     if wide:
-        _need(frame, {"--unit-col": unit_col, "--rater-col": rater_col}, name)
+        _need(frame, {"unit_col": unit_col, "rater_col": rater_col}, name)
         value_cols = [c for c in frame.columns if c not in (unit_col, rater_col, "_row")]
         if not value_cols:
             raise DatasetError(name, "a wide table needs at least one feature column besides "
@@ -226,8 +202,8 @@ def read_annotations(src, *, unit_col: str = "unit", rater_col: str = "rater",
                           var_name="feature", value_name="score")
         long = long.rename(columns={unit_col: "image_id", rater_col: "annotator"})
     else:
-        _need(frame, {"--unit-col": unit_col, "--rater-col": rater_col,
-                      "--feature-col": feature_col, "--score-col": score_col}, name)
+        _need(frame, {"unit_col": unit_col, "rater_col": rater_col,
+                      "feature_col": feature_col, "score_col": score_col}, name)
         long = frame.rename(columns={unit_col: "image_id", rater_col: "annotator",
                                      feature_col: "feature", score_col: "score"})
         long = long[["image_id", "annotator", "feature", "score", "_row"]]
@@ -285,7 +261,7 @@ def read_labels(src, *, unit_col: str = "unit", label_col: str = "label",
         ``positive``, ``positive`` not a class, one class only, conflicting labels.
     """
     frame, name, source = _read(src, "labels")
-    _need(frame, {"--unit-col": unit_col, "--label-col": label_col}, name)
+    _need(frame, {"unit_col": unit_col, "label_col": label_col}, name)
     df = pd.DataFrame({"image_id": _ids(frame[unit_col]), "_row": frame["_row"].astype(int),
                        "value": frame[label_col].map(
                            lambda v: "" if pd.isna(v) else str(v).strip())})
@@ -300,15 +276,14 @@ def read_labels(src, *, unit_col: str = "unit", label_col: str = "label",
         raise DatasetError(name, f"the label column {label_col!r} has {len(classes)} classes, "
                                  "not two", values=[f"{c} ({counts[c]})" for c in classes],
                            hint="keep two classes (e.g. merge or drop the others) and name "
-                                "the positive one with --positive")
+                                "the positive one with `positive`")
     if len(classes) < 2:
         raise DatasetError(name, f"the label column {label_col!r} has one class only",
                            values=classes, hint="both classes are needed to predict a label")
     if positive is None:
         if set(classes) != {"0", "1"}:
             raise DatasetError(name, "labels are class names, not 0/1", values=classes,
-                               hint="name the positive class with --positive (positive= in "
-                                    "Python)")
+                               hint="name the positive class with `positive`")
         positive = "1"
     positive = str(positive)
     if positive not in classes:
@@ -400,17 +375,17 @@ def load(
     if name is None:
         name = (f"{Path(annotations).parent.name}/{Path(annotations).stem}"
                 if not isinstance(annotations, pd.DataFrame) else "data")
-    for opt, k in (("--min-raters", min_raters), ("--raters-per-unit", raters_per_unit)):
+    for opt, k in (("min_raters", min_raters), ("raters_per_unit", raters_per_unit)):
         if k is not None and k < 1:
-            raise DatasetError(a_name, f"{opt} must be at least 1 (got {k})",
+            raise DatasetError(a_name, f"`{opt}` must be at least 1 (got {k})",
                                hint="give a positive number of raters")
     if raters not in ("persons", "positions"):
-        raise DatasetError(a_name, f"raters must be 'persons' or 'positions', not {raters!r}",
-                           hint="--raters persons (same id = same person on every unit) or "
-                                "--raters positions (ids are slots)")
+        raise DatasetError(a_name, f"`raters` must be 'persons' or 'positions', not {raters!r}",
+                           hint="`raters='persons'` (same id = same person on every unit) or "
+                                "`raters='positions'` (ids are slots)")
     if min_raters is not None and raters_per_unit is not None and min_raters > raters_per_unit:
-        raise DatasetError(a_name, "--min-raters cannot exceed --raters-per-unit",
-                           hint="drop --min-raters: --raters-per-unit K keeps units with K")
+        raise DatasetError(a_name, "`min_raters` cannot exceed `raters_per_unit`",
+                           hint="drop `min_raters`: `raters_per_unit=K` keeps units with K")
     notes: list[str] = []
     present = tuple(sorted(set(long["feature"])))
     if features is None:
@@ -491,7 +466,7 @@ def check_design(design: feat.GroupDesign, source: str, *, n_splits: int = N_SPL
         reasons = design.excluded["reason"].value_counts()
         raise DatasetError(source, "no unit is left to analyse; excluded: "
                            + "; ".join(f"{r} ({n})" for r, n in reasons.items()),
-                           hint="lower --min-raters (sd needs 2 raters, skewness 3, kurtosis 4) "
+                           hint="lower `min_raters` (sd needs 2 raters, skewness 3, kurtosis 4) "
                                 "or check the unit ids of the two files")
     n_pos = design.n_melanoma
     n_neg = design.n_images - n_pos
@@ -502,7 +477,7 @@ def check_design(design: feat.GroupDesign, source: str, *, n_splits: int = N_SPL
                                    f"cross-validation: {n_pos} {pos!s} and {n_neg} {neg!s} "
                                    "after exclusions",
                            hint=f"each class needs at least {n_splits} kept units; add units or "
-                                "lower --min-raters (see excluded_units.csv)")
+                                "lower `min_raters` (see excluded_units.csv)")
 
 
 def excluded_units(design: feat.GroupDesign) -> pd.DataFrame:

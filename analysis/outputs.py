@@ -47,7 +47,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from .errors import CrowdDisagreementError
+from .errors import OutputError
 
 try:  # POSIX; elsewhere the lock falls back to an exclusive create
     import fcntl
@@ -56,10 +56,6 @@ except ImportError:  # pragma: no cover - not on Linux/macOS
 
 #: File every result folder ends with; written last.
 MANIFEST = "manifest.json"
-
-
-class OutputError(CrowdDisagreementError, RuntimeError):
-    """``--out`` cannot be used: a file, not writable, locked, or an existing result."""
 
 
 # --- argparse types --------------------------------------------------------------------

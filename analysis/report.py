@@ -1,20 +1,28 @@
-"""What the report shows, computed once: data, experiments, tables and sentences.
+"""What the report shows: its data computed once, and its displays per section.
 
-``report.qmd`` builds one :class:`ReportData` and only displays its fields, so that
-every number in the report is computed here, where tests reach it.
+``report.qmd`` builds one :class:`ReportData` (the results of every study, cached by
+:mod:`analysis.cache`) and one :class:`Section` per part of the report
+(:func:`present_data`, :func:`present_experiments`, :func:`present_review`,
+:func:`present_replication`, :func:`present_multiverse`, :func:`present_simulation`,
+:func:`present_details`); its cells only display them. Every table, sentence and
+number of a section is a plain function of the :class:`ReportData` (``meta_display(rd)``),
+so that tests reach each one; the studies' sentences come from :mod:`analysis.prose`.
 """
 
 from __future__ import annotations
 
 import os
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from IPython.display import Markdown
 
-from . import data, figures, models, present, replication, reproduce, review
+from . import data, figures, models, present, prose, replication, reproduce, review
 from . import multiverse as mv
 from . import simulate as sim
 
@@ -61,6 +69,9 @@ def md_table(frame: pd.DataFrame, floatfmt: str | None = None, **kwargs) -> Mark
 
 @dataclass
 class ReportData:
+    """The results of every study the report shows (the data and the cache): display
+    them with the section functions below (:func:`present_review` and so on)."""
+
     annotations: object
     design: object
     exp: reproduce.Experiments
@@ -163,213 +174,6 @@ class ReportData:
         return cls(ann, design, exp, summary, comparison, table1, rv, rep, curve, mvres, params,
                    cal, pw, timings)
 
-    @property
-    def draft_banner(self) -> str:
-        if not quick_mode():
-            return ""
-        return present.notice(
-            f"{QUICK_ENV} is set: resampling counts are small ({self.exp.repeats} CV "
-            f"repeats, {self.review.settings['n_boot']} bootstrap replicates, "
-            f"{self.review.settings['n_permutations']} permutations); numbers are rough.")
-
-    # --- data -----------------------------------------------------------------
-    @property
-    def n_student_files(self) -> int:
-        return int(self.annotations.tidy.loc[
-            self.annotations.tidy["cohort"] != "mturk", "source_file"].nunique())
-
-    @property
-    def n_cells(self) -> int:
-        return int(len(self.annotations.tidy))
-
-    @property
-    def n_not_ok(self) -> int:
-        return int((self.annotations.tidy["status"] != "ok").sum())
-
-    @property
-    def n_degenerate(self) -> int:
-        return int(self.design.degenerate["n_images_all_equal"].sum())
-
-    # --- experiments ------------------------------------------------------------
-    @property
-    def separation_sentence(self) -> str:
-        f = self.exp.folds
-        mle = f[(f["estimator"] == "mle") & (f["experiment"] <= 2)]  # the paper's 17 sets
-        canon = mle[mle["repeat"] == 0]
-        by_set = canon.groupby("feature_set", sort=False)["separated"].sum()
-        heavy = by_set[by_set > 0]
-        return (
-            f"over all repeats, {int(mle['separated'].sum()):,} of {len(mle):,} training folds "
-            f"({pct(mle['separated'].mean())}) are separated; in the canonical split, "
-            f"{len(heavy)} of {len(by_set)} feature sets have at least one separated fold "
-            f"({', '.join(f'`{k}` {v}/10' for k, v in heavy.items())})."
-        )
-
-    @property
-    def comparison_display(self) -> pd.DataFrame:
-        c = self.comparison.copy()
-        c["paper"] = [
-            f"{a:.2f}" if pd.notna(a) else f"{lo:.2f}-{hi:.2f}"
-            for a, lo, hi in zip(c["paper_auc"], c["paper_low"], c["paper_high"], strict=True)
-        ]
-        c["band"] = [f"{lo:.3f}-{hi:.3f}" for lo, hi in zip(c["band_low"], c["band_high"], strict=True)]
-        c["inside"] = c["within_band"].map({True: "yes", False: "no"})
-        return c[["feature_set", "paper", "mean_auc", "band", "inside"]].rename(
-            columns={"feature_set": "feature set", "mean_auc": "ours (canonical split)",
-                     "band": "ours: 2.5-97.5% over repeats"})
-
-    @property
-    def comparison_sentence(self) -> str:
-        c = self.comparison
-        inside = c[c["within_band"]]["feature_set"].tolist()
-        outside = c[~c["within_band"]]
-        parts = [f"{len(inside)} of {len(c)} reported numbers lie inside our band of "
-                 f"repeat-to-repeat variation"]
-        if len(outside):
-            desc = ", ".join(
-                f"{r.feature_set} (paper {r.paper_auc:.2f}, ours {r.band_low:.2f}-{r.band_high:.2f})"
-                if pd.notna(r.paper_auc) else
-                f"{r.feature_set} (paper {r.paper_low:.2f}-{r.paper_high:.2f}, ours {r.band_low:.2f}-{r.band_high:.2f})"
-                for r in outside.itertuples())
-            parts.append(f"the others are {desc}")
-        return "; ".join(parts) + "."
-
-    # --- computational details --------------------------------------------------------
-    @property
-    def versions(self) -> pd.DataFrame:
-        v = reproduce.package_versions()
-        return pd.DataFrame({"package": list(v), "version": list(v.values())})
-
-    @property
-    def timings_table(self) -> pd.DataFrame:
-        """Seconds each section took when this result was computed (and cached)."""
-        t = pd.DataFrame({"section": list(self.timings), "seconds": list(self.timings.values())})
-        total = pd.DataFrame({"section": ["all sections"], "seconds": [t["seconds"].sum()]})
-        return pd.concat([t, total], ignore_index=True)
-
-    @property
-    def hashes(self) -> pd.DataFrame:
-        h = data.verify_all()  # measured on the files, after verification
-        return pd.DataFrame({"file (0_data/...)": list(h), "sha256": list(h.values())})
-
-    # --- statistical review -------------------------------------------------------
-    @property
-    def claims(self) -> pd.DataFrame:
-        return self.review.claims()
-
-    @property
-    def claims_display(self) -> pd.DataFrame:
-        """The claims table as a reader scans it: id, claim (with the paper's number),
-        our estimate with its interval, verdict; the test and evidence are listed
-        below it (:attr:`evidence_markdown`)."""
-        c = self.claims
-        return pd.DataFrame({"id": c["claim"], "claim": c["statement"],
-                             "ours (maximum likelihood, 95% CI)": c["ours"],
-                             "parts supported": [f"{a} of {n}" for a, n in
-                                                 zip(c["parts_supported"], c["n_parts"],
-                                                     strict=True)],
-                             "verdict": c["verdict"]})
-
-    @property
-    def parts_display(self) -> pd.DataFrame:
-        """The atomic parts: estimate and interval (plain ML), p-value, verdicts."""
-        p = self.review.parts()
-
-        def est(r):
-            if not np.isfinite(r.ci_low):
-                return f"{r.estimate:.3f}"
-            f = "+.3f" if r.quantity.startswith("diff") else ".3f"
-            return f"{r.estimate:{f}} [{r.ci_low:{f}}, {r.ci_high:{f}}]"
-
-        return pd.DataFrame({
-            "part": p["part"], "statement": p["statement"],
-            "estimate (95% CI)": [est(r) for r in p.itertuples()],
-            "p": [fmt_p(v) for v in p["p_value"]],
-            "plain ML": p["verdict_mle"], "Firth": p["verdict_firth"], "verdict": p["verdict"]})
-
-    def coefficients_display(self, feature_set: str = "mean+sd") -> pd.DataFrame:
-        """The terms of one fitted model under both estimators: odds ratio per SD with its
-        profile 95% interval and p-value; where the MLE does not exist, the note."""
-        t = self.review.coefficients
-        t = t[t["feature_set"] == feature_set]
-
-        def orci(r):
-            if r.note:
-                return r.note
-            lo = f"{r.or_conf_low:.3g}" if np.isfinite(r.or_conf_low) else "?"
-            hi = f"{r.or_conf_high:.3g}" if np.isfinite(r.or_conf_high) else "?"
-            return f"{r.odds_ratio:.3g} [{lo}, {hi}]"
-
-        est = {"mle": "plain ML", "firth": "Firth"}
-        wide = {}
-        for e, g in t.groupby("estimator", sort=False):
-            g = g.set_index("term")
-            wide[f"{est.get(e, e)}: odds ratio (95% CI)"] = [orci(r) for r in g.itertuples()]
-            wide[f"{est.get(e, e)}: p"] = [fmt_p(v) for v in g["p_value"]]
-            terms = list(g.index)
-        return pd.DataFrame({"term": [figures.term_label(x) for x in terms], **wide})
-
-    @property
-    def models_display(self) -> pd.DataFrame:
-        """One row per fitted model: size, events per variable, fit, separation."""
-        g = self.review.model_fit
-        return pd.DataFrame({
-            "feature set": g["feature_set"], "estimator": g["estimator"],
-            "events per variable": [f"{v:.1f}" for v in g["events_per_variable"]],
-            "log-likelihood": [f"{v:.2f}" if np.isfinite(v) else "" for v in g["loglik"]],
-            "AIC": [f"{v:.1f}" if np.isfinite(v) else "" for v in g["aic"]],
-            "deviance": [f"{v:.2f}" if np.isfinite(v) else "" for v in g["deviance"]],
-            "separated": ["yes" if v else "no" for v in g["separated"]],
-            "note": g["note"].fillna("")})
-
-    @property
-    def oof_calibration_display(self) -> pd.DataFrame:
-        c = self.review.calibration
-        wide = c.pivot_table(index=["feature_set", "estimator"], columns="statistic",
-                             values=["estimate", "conf_low", "conf_high"], aggfunc="first")
-        rows = []
-        for (fs, est), r in wide.iterrows():
-            cell = {st: f"{r[('estimate', st)]:.3f} [{r[('conf_low', st)]:.3f}, "
-                        f"{r[('conf_high', st)]:.3f}]" for st in ("brier", "intercept", "slope")}
-            clipped = c[(c["feature_set"] == fs) & (c["estimator"] == est)]["n_clipped"].max()
-            rows.append({"feature set": fs, "estimator": est, "Brier score": cell["brier"],
-                         "calibration intercept": cell["intercept"],
-                         "calibration slope": cell["slope"],
-                         "probabilities of 0 or 1": int(clipped)})
-        return pd.DataFrame(rows)
-
-    @property
-    def calibration_figure(self):
-        from . import calibration
-
-        bins, curve = calibration.calibration_plot_data(
-            review.oof_probabilities(self.exp), ["feature_set", "estimator"])
-        return figures.calibration_plot(bins, curve)
-
-    @property
-    def evidence_markdown(self) -> str:
-        rows = []
-        for r in self.claims.itertuples():
-            paper = f" Paper: {r.paper}." if getattr(r, "paper", "") else ""
-            rows.append(f"- **{r.claim} ({r.verdict})**:{paper} {r.evidence}")
-        return "\n".join(rows)
-
-    @property
-    def tests_display(self) -> pd.DataFrame:
-        t = self.review.tests()
-        return pd.DataFrame({"family": t["family"], "hypothesis": t["hypothesis"],
-                             "test": t["test"], "estimator": t["estimator"],
-                             "p": [fmt_p(v) for v in t["p"]], "adjustment": t["adjustment"],
-                             "adjusted p": [fmt_p(v) for v in t["p_adjusted"]]})
-
-    @property
-    def moment_tests_display(self) -> pd.DataFrame:
-        m = self.review.moment_tests.copy()
-        m["AUC (95% CI)"] = [f"{a:.2f} [{lo:.2f}, {hi:.2f}]" for a, lo, hi in
-                             zip(m["auc"], m["auc_ci_low"], m["auc_ci_high"], strict=True)]
-        return m[["feature", "moment", "AUC (95% CI)", "u", "p", "p_holm", "p_bh",
-                  "rank_biserial", "cles", "direction"]]
-
     def perm(self, feature_set: str, estimator: str = "mle") -> pd.Series:
         s = self.review.permutation.summary
         return s[(s["feature_set"] == feature_set) & (s["estimator"] == estimator)].iloc[0]
@@ -378,262 +182,550 @@ class ReportData:
         a = self.review.auc_ci
         return a[(a["feature_set"] == feature_set) & (a["estimator"] == estimator)].iloc[0]
 
-    def ci_text(self, feature_set: str, estimator: str = "mle") -> str:
-        r = self.cv(feature_set, estimator)
-        return (f"{r['cv_auc']:.3f} (bootstrap-CV 95% CI {r['ci_low']:.3f} to "
-                f"{r['ci_high']:.3f}; canonical split {r['fold_mean_auc']:.3f})")
-
-    @property
-    def estimator_sentence(self) -> str:
-        p = self.review.parts()
-        dep = p[p["verdict"] == "inconclusive"]
-        if dep.empty:
-            return ("No part's verdict depends on the estimator: plain maximum likelihood "
-                    "and Firth agree.")
-        return ("The verdict of " + ", ".join(dep["part"]) + " depends on the estimator "
-                "and is therefore marked inconclusive.")
-
-    # --- replication and number of annotators ------------------------------------
-    @property
-    def n_mturk_images(self) -> int:
-        g = self.replication.groups
-        return int(g.loc[g["source"] == "mturk", "n_images"].iloc[0])
-
-    @property
-    def replication_display(self) -> pd.DataFrame:
-        g = self.replication.groups
-        mean = g[g["feature_set"] == "mean"].set_index(["cohort", "group"])
-        sd = g[g["feature_set"] == "sd"].set_index(["cohort", "group"])
-        d = self.replication.differences.set_index(["cohort", "group"])
-        out = pd.DataFrame({
-            "images (melanoma)": [f"{r.n_images} ({r.n_melanoma})" for r in mean.itertuples()],
-            "annotators": mean["n_annotators"].to_numpy(),
-            "mean AUC (95% CI)": [f"{r.auc:.2f} [{r.ci_low:.2f}, {r.ci_high:.2f}]"
-                                  for r in mean.itertuples()],
-            "sd AUC (95% CI)": [f"{r.auc:.2f} [{r.ci_low:.2f}, {r.ci_high:.2f}]"
-                                for r in sd.itertuples()],
-            "sd permutation p": sd["perm_p"].to_numpy(),
-            "mean - sd (95% CI)": [f"{r.diff:+.2f} [{r.ci_low:+.2f}, {r.ci_high:+.2f}]"
-                                   for r in d.loc[mean.index].itertuples()],
-        }, index=mean.index).reset_index()
-        return out
-
-    @property
-    def meta_display(self) -> pd.DataFrame:
-        """Hartung-Knapp rows on the AUC scale: overlap model and independence model
-        side by side, the disjoint-groups scope and MTurk (one study)."""
-        m = self.replication.meta
-        if "interval" in m.columns:
-            m = m[(m["scale"] == "identity") & ((m["interval"] == "knha") | (m["k"] == 1))]
-        m = m.copy()
-        m["estimate (95% CI)"] = [f"{e:+.3f} [{lo:+.3f}, {hi:+.3f}]"
-                                  for e, lo, hi in zip(m["estimate"], m["ci_low"], m["ci_high"],
-                                                       strict=True)]
-        cols = ["quantity", "scope", "k", "estimate (95% CI)", "tau2", "i2", "q", "q_p"]
-        if "pi_low" in m.columns:
-            m["95% PI"] = [("" if not np.isfinite(lo) else f"[{lo:+.3f}, {hi:+.3f}]")
-                           for lo, hi in zip(m["pi_low"], m["pi_high"], strict=True)]
-            m["shared images"] = np.where(m["model"] == "overlap", "modelled",
-                                          np.where(m["accounts_for_overlap"], "none",
-                                                   "ignored"))
-            cols = ["quantity", "scope", "shared images", "k", "estimate (95% CI)", "95% PI",
-                    "tau2", "i2", "q", "q_p"]
-        return m[cols]
-
-    @property
-    def overlap_sentence(self) -> str:
-        return replication.overlap_sentence(self.replication.images)
-
-    @property
-    def overlap_display(self) -> pd.DataFrame:
-        """Per group: images used, images shared with MTurk, and the student group it
-        shares most images with."""
-        ov = self.replication.overlap
-        both = pd.concat([ov, ov.rename(columns={"group_a": "group_b", "group_b": "group_a",
-                                                 "n_a": "n_b", "n_b": "n_a"})],
-                         ignore_index=True)
-        rows = []
-        for g, d in both.groupby("group_a", sort=True):
-            if g == "mturk/isic":
-                continue
-            mt = d[d["group_b"] == "mturk/isic"]
-            st = d[d["group_b"] != "mturk/isic"].sort_values(["n_shared", "group_b"],
-                                                            ascending=[False, True])
-            top = st.iloc[0]
-            rows.append({"group": g, "images": int(d["n_a"].iloc[0]),
-                         "shared with MTurk": int(mt["n_shared"].sum()),
-                         "student groups sharing images": int((st["n_shared"] > 0).sum()),
-                         "most shared with": f"{top['group_b']} ({int(top['n_shared'])})"})
-        return pd.DataFrame(rows)
-
-    @property
-    def n_student_groups_tested(self) -> int:
-        g = self.replication.groups
-        return int(((g["feature_set"] == "sd") & (g["source"] == "student")).sum())
-
-    @property
-    def trend_display(self) -> pd.DataFrame:
-        t = self.curve.trend
-        if t.empty:
-            return pd.DataFrame({"note": ["no group with more than two annotators"]})
-        return pd.DataFrame({
-            "cohort": t["cohort"], "group": t["group"], "features": t["feature_set"],
-            "k": [f"{a}-{b}" for a, b in zip(t["k_min"], t["k_max"], strict=True)],
-            "slope per annotator (95% CI)": [f"{s:+.3f} [{lo:+.3f}, {hi:+.3f}]" for s, lo, hi in
-                                             zip(t["slope"], t["ci_low"], t["ci_high"],
-                                                 strict=True)],
-            "trend": t["direction"]})
-
-    @property
-    def replication_sentences(self) -> str:
-        return "\n".join(f"- {s}" for s in replication.verdict_sentences(self.replication,
-                                                                            self.curve))
-
-    @property
-    def excluded_groups_sentence(self) -> str:
-        e = self.replication.excluded_groups
-        if e.empty:
-            return "No group is left out."
-        return "Left out: " + "; ".join(f"{r.cohort} {r.group} ({r.reason})"
-                                        for r in e.itertuples()) + "."
-
-    # --- multiverse and simulation -------------------------------------------------------
-    @property
-    def mv_frame(self) -> pd.DataFrame:
-        return self.multiverse.frame
-
-    @property
-    def mv_verdicts(self) -> pd.DataFrame:
-        return mv.verdict_table(self.mv_frame)
-
-    def mv_supported(self, claim: str) -> int:
-        return int(self.mv_verdicts.set_index("claim").loc[claim, "supported"])
-
-    @property
-    def mv_n_paths(self) -> int:
-        return int(self.multiverse.settings["n_paths"])
-
-    @property
-    def mv_survival(self) -> str:
-        return " ".join(mv.survival_summary(self.mv_frame))
-
-    @property
-    def mv_choices(self) -> pd.DataFrame:
-        return mv.choice_effects(self.mv_frame).pivot_table(
-            index=["choice", "level"], columns="claim", values="share_supported").reset_index()
-
-    @property
-    def n_imputed_images(self) -> int:
-        f = self.mv_frame
-        sub = f.loc[f["missing"] == "impute", "n_imputed_images"]
-        return int(sub.iloc[0]) if len(sub) else 0
-
-    @property
-    def sim_params_display(self) -> pd.DataFrame:
-        """Per-feature parameters of the simulation model (the global ones are in the
-        text: latent shift, annotator noise, prevalence, shrinkage)."""
-        t = self.sim_params.tidy()
-        keep = [c for c in ("feature", "low", "high", "intercept", "loading", "tau_b", "sigma0",
-                            "sigma1", "sigma_ratio") if c in t.columns]
-        return t[keep]
-
-    @property
-    def coverage_sentence(self) -> str:
-        return sim.coverage_sentence(self.calibration)
-
-    @property
-    def coverage_display(self) -> pd.DataFrame:
-        """Coverage (or rejection rate) with its Clopper-Pearson interval: one row per
-        quantity and method, one column per simulated model."""
-        c = self.calibration.coverage.copy()
-        perm = c["method"] == "permutation"
-        rate = np.where(perm, c["rejection_rate"], c["coverage"])
-        lo = np.where(perm, c["rej_low"], c["cov_low"])
-        hi = np.where(perm, c["rej_high"], c["cov_high"])
-        c["cell"] = [f"{100 * r:.1f}% [{100 * a:.1f}, {100 * b:.1f}]"
-                     for r, a, b in zip(rate, lo, hi, strict=True)]
-        c["what"] = np.where(perm, "rejection rate at 5%", "coverage")
-        methods = {"bootstrap_cv": "bootstrap-CV (the verdicts')",
-                   "corrected_t": "corrected repeated-CV t", "delong_pooled": "DeLong, pooled",
-                   "bca_pooled": "BCa, pooled", "permutation": "permutation test"}
-        c["method"] = c["method"].map(lambda m: methods.get(m, m))
-        c["quantity"] = c["quantity"].map(
-            lambda q: {"auc_sd": "cvAUC(sd)", "auc_mean": "cvAUC(mean)"}.get(
-                q, q.replace("diff_", "difference ").replace("_", " - ")))
-        wide = c.pivot_table(index=["quantity", "method", "what"], columns="model",
-                             values="cell", aggfunc="first", sort=False)
-        order = [m for m in ("permuted", "generative null", "fitted") if m in wide.columns]
-        names = {"permuted": "permuted group 7", "generative null": "generative null",
-                 "fitted": "calibrated model"}
-        return wide[order].rename(columns=names).reset_index()
-
     def cal(self, model: str, column: str) -> float:
         return float(self.calibration.summary.set_index("model").loc[model, column])
 
-    @property
-    def power_sentence(self) -> str:
-        return sim.power_sentence(self.power.summary)
 
-    # --- short tables for the text (the full ones are in the appendix) -----------------
-    @property
-    def corrections_summary(self) -> pd.DataFrame:
-        """Corrections of the raw files by kind: how many, in which files, and why
-        (the first reason given for that kind)."""
-        c = self.annotations.corrections
-        g = c.groupby("kind", sort=False)
-        return pd.DataFrame({
-            "kind": list(g.groups),
-            "corrections": g.size().to_numpy(),
-            "files": [", ".join(sorted(set(f))) for _, f in g["file"]],
-            "reason (first of its kind)": g["reason"].first().to_numpy(),
-        })
+def draft_banner(rd: ReportData) -> str:
+    if not quick_mode():
+        return ""
+    return present.notice(
+        f"{QUICK_ENV} is set: resampling counts are small ({rd.exp.repeats} CV "
+        f"repeats, {rd.review.settings['n_boot']} bootstrap replicates, "
+        f"{rd.review.settings['n_permutations']} permutations); numbers are rough.")
 
-    @property
-    def replication_summary(self) -> pd.DataFrame:
-        """Per cohort: groups, median AUC of the mean and of the sd features, and how
-        many groups show each effect (sd permutation p < 0.05; the 95% CI of AUC(mean)
-        - AUC(sd) above 0)."""
-        g = self.replication.groups
-        d = self.replication.differences
-        rows = []
-        for cohort, sub in g.groupby("cohort", sort=False):
-            mean, sd = sub[sub["feature_set"] == "mean"], sub[sub["feature_set"] == "sd"]
-            dd = d[d["cohort"] == cohort]
-            rows.append({"cohort": cohort, "groups": len(mean),
-                         "images": f"{mean['n_images'].min()}-{mean['n_images'].max()}"
-                         if mean["n_images"].nunique() > 1 else str(mean["n_images"].iloc[0]),
-                         "median AUC, mean features": mean["auc"].median(),
-                         "median AUC, sd features": sd["auc"].median(),
-                         "groups: sd permutation p < 0.05": int((sd["perm_p"] < 0.05).sum()),
-                         "groups: mean - sd CI above 0": int((dd["ci_low"] > 0).sum())})
-        return pd.DataFrame(rows)
 
-    @property
-    def moment_tests_summary(self) -> pd.DataFrame:
-        """The sd (disagreement) rows of :attr:`moment_tests_display`, the tests of
-        claim C7; all 20 tests are in the appendix."""
-        m = self.moment_tests_display
-        return m[m["moment"] == "sd"].drop(columns="moment").reset_index(drop=True)
+# --- the data (section Data) ------------------------------------------------------
 
-    @property
-    def calibration_display(self) -> pd.DataFrame:
-        """The simulation's calibration summary with each rate and its Clopper-Pearson
-        interval in one column."""
-        c = self.calibration.summary
-        out = present.with_ci(c, "rejection_rate", "rejection_low", "rejection_high",
-                              "rejection rate at 5% (95% CI)")
-        out = present.with_ci(out, "coverage_delong", "coverage_delong_low",
-                              "coverage_delong_high", "DeLong coverage (95% CI)")
-        out = present.with_ci(out, "coverage_bca", "coverage_bca_low", "coverage_bca_high",
-                              "BCa coverage (95% CI)")
-        # one row per quantity, one column per model: it reads down, and fits the page
-        cells = present.format_frame(out.drop(columns="model"))
-        t = cells.T
-        t.columns = [str(present.label(m)) for m in out["model"]]
-        return t.rename_axis("quantity").reset_index()
+def n_student_files(rd: ReportData) -> int:
+    return int(rd.annotations.tidy.loc[
+        rd.annotations.tidy["cohort"] != "mturk", "source_file"].nunique())
 
-    @property
-    def power_display(self) -> pd.DataFrame:
-        """Power by study size, with its Clopper-Pearson interval in one column."""
-        return present.with_ci(self.power.summary, "power", "power_low", "power_high",
-                               "power (95% CI)")
+
+def n_cells(rd: ReportData) -> int:
+    return int(len(rd.annotations.tidy))
+
+
+def n_not_ok(rd: ReportData) -> int:
+    return int((rd.annotations.tidy["status"] != "ok").sum())
+
+
+def n_degenerate(rd: ReportData) -> int:
+    return int(rd.design.degenerate["n_images_all_equal"].sum())
+
+
+def corrections_summary(rd: ReportData) -> pd.DataFrame:
+    """Corrections of the raw files by kind: how many, in which files, and why
+    (the first reason given for that kind)."""
+    c = rd.annotations.corrections
+    g = c.groupby("kind", sort=False)
+    return pd.DataFrame({
+        "kind": list(g.groups),
+        "corrections": g.size().to_numpy(),
+        "files": [", ".join(sorted(set(f))) for _, f in g["file"]],
+        "reason (first of its kind)": g["reason"].first().to_numpy(),
+    })
+
+
+# --- the paper's experiments ------------------------------------------------------
+
+def separation_sentence(rd: ReportData) -> str:
+    f = rd.exp.folds
+    mle = f[(f["estimator"] == "mle") & (f["experiment"] <= 2)]  # the paper's 17 sets
+    canon = mle[mle["repeat"] == 0]
+    by_set = canon.groupby("feature_set", sort=False)["separated"].sum()
+    heavy = by_set[by_set > 0]
+    return (
+        f"over all repeats, {int(mle['separated'].sum()):,} of {len(mle):,} training folds "
+        f"({pct(mle['separated'].mean())}) are separated; in the canonical split, "
+        f"{len(heavy)} of {len(by_set)} feature sets have at least one separated fold "
+        f"({', '.join(f'`{k}` {v}/10' for k, v in heavy.items())})."
+    )
+
+
+def comparison_display(rd: ReportData) -> pd.DataFrame:
+    c = rd.comparison.copy()
+    c["paper"] = [
+        f"{a:.2f}" if pd.notna(a) else f"{lo:.2f}-{hi:.2f}"
+        for a, lo, hi in zip(c["paper_auc"], c["paper_low"], c["paper_high"], strict=True)
+    ]
+    c["band"] = [f"{lo:.3f}-{hi:.3f}" for lo, hi in zip(c["band_low"], c["band_high"], strict=True)]
+    c["inside"] = c["within_band"].map({True: "yes", False: "no"})
+    return c[["feature_set", "paper", "mean_auc", "band", "inside"]].rename(
+        columns={"feature_set": "feature set", "mean_auc": "ours (canonical split)",
+                 "band": "ours: 2.5-97.5% over repeats"})
+
+
+def comparison_sentence(rd: ReportData) -> str:
+    c = rd.comparison
+    inside = c[c["within_band"]]["feature_set"].tolist()
+    outside = c[~c["within_band"]]
+    parts = [f"{len(inside)} of {len(c)} reported numbers lie inside our band of "
+             f"repeat-to-repeat variation"]
+    if len(outside):
+        desc = ", ".join(
+            f"{r.feature_set} (paper {r.paper_auc:.2f}, ours {r.band_low:.2f}-{r.band_high:.2f})"
+            if pd.notna(r.paper_auc) else
+            f"{r.feature_set} (paper {r.paper_low:.2f}-{r.paper_high:.2f}, ours {r.band_low:.2f}-{r.band_high:.2f})"
+            for r in outside.itertuples())
+        parts.append(f"the others are {desc}")
+    return "; ".join(parts) + "."
+
+
+# --- the statistical review -------------------------------------------------------
+
+def claims_display(rd: ReportData) -> pd.DataFrame:
+    """The claims table as a reader scans it: id, claim (with the paper's number),
+    our estimate with its interval, verdict; the test and evidence are listed
+    below it (:func:`evidence_markdown`)."""
+    c = rd.review.claims()
+    return pd.DataFrame({"id": c["claim"], "claim": c["statement"],
+                         "ours (maximum likelihood, 95% CI)": c["ours"],
+                         "parts supported": [f"{a} of {n}" for a, n in
+                                             zip(c["parts_supported"], c["n_parts"],
+                                                 strict=True)],
+                         "verdict": c["verdict"]})
+
+
+def parts_display(rd: ReportData) -> pd.DataFrame:
+    """The atomic parts: estimate and interval (plain ML), p-value, verdicts."""
+    p = rd.review.parts()
+
+    def est(r):
+        if not np.isfinite(r.ci_low):
+            return f"{r.estimate:.3f}"
+        f = "+.3f" if r.quantity.startswith("diff") else ".3f"
+        return f"{r.estimate:{f}} [{r.ci_low:{f}}, {r.ci_high:{f}}]"
+
+    return pd.DataFrame({
+        "part": p["part"], "statement": p["statement"],
+        "estimate (95% CI)": [est(r) for r in p.itertuples()],
+        "p": [fmt_p(v) for v in p["p_value"]],
+        "plain ML": p["verdict_mle"], "Firth": p["verdict_firth"], "verdict": p["verdict"]})
+
+
+def coefficients_display(rd: ReportData, feature_set: str = "mean+sd") -> pd.DataFrame:
+    """The terms of one fitted model under both estimators: odds ratio per SD with its
+    profile 95% interval and p-value; where the MLE does not exist, the note."""
+    t = rd.review.coefficients
+    t = t[t["feature_set"] == feature_set]
+
+    def orci(r):
+        if r.note:
+            return r.note
+        lo = f"{r.or_conf_low:.3g}" if np.isfinite(r.or_conf_low) else "?"
+        hi = f"{r.or_conf_high:.3g}" if np.isfinite(r.or_conf_high) else "?"
+        return f"{r.odds_ratio:.3g} [{lo}, {hi}]"
+
+    est = {"mle": "plain ML", "firth": "Firth"}
+    wide = {}
+    for e, g in t.groupby("estimator", sort=False):
+        g = g.set_index("term")
+        wide[f"{est.get(e, e)}: odds ratio (95% CI)"] = [orci(r) for r in g.itertuples()]
+        wide[f"{est.get(e, e)}: p"] = [fmt_p(v) for v in g["p_value"]]
+        terms = list(g.index)
+    return pd.DataFrame({"term": [figures.term_label(x) for x in terms], **wide})
+
+
+def models_display(rd: ReportData) -> pd.DataFrame:
+    """One row per fitted model: size, events per variable, fit, separation."""
+    g = rd.review.model_fit
+    return pd.DataFrame({
+        "feature set": g["feature_set"], "estimator": g["estimator"],
+        "events per variable": [f"{v:.1f}" for v in g["events_per_variable"]],
+        "log-likelihood": [f"{v:.2f}" if np.isfinite(v) else "" for v in g["loglik"]],
+        "AIC": [f"{v:.1f}" if np.isfinite(v) else "" for v in g["aic"]],
+        "deviance": [f"{v:.2f}" if np.isfinite(v) else "" for v in g["deviance"]],
+        "separated": ["yes" if v else "no" for v in g["separated"]],
+        "note": g["note"].fillna("")})
+
+
+def oof_calibration_display(rd: ReportData) -> pd.DataFrame:
+    c = rd.review.calibration
+    wide = c.pivot_table(index=["feature_set", "estimator"], columns="statistic",
+                         values=["estimate", "conf_low", "conf_high"], aggfunc="first")
+    rows = []
+    for (fs, est), r in wide.iterrows():
+        cell = {st: f"{r[('estimate', st)]:.3f} [{r[('conf_low', st)]:.3f}, "
+                    f"{r[('conf_high', st)]:.3f}]" for st in ("brier", "intercept", "slope")}
+        clipped = c[(c["feature_set"] == fs) & (c["estimator"] == est)]["n_clipped"].max()
+        rows.append({"feature set": fs, "estimator": est, "Brier score": cell["brier"],
+                     "calibration intercept": cell["intercept"],
+                     "calibration slope": cell["slope"],
+                     "probabilities of 0 or 1": int(clipped)})
+    return pd.DataFrame(rows)
+
+
+def calibration_figure(rd: ReportData):
+    from . import calibration
+
+    bins, curve = calibration.calibration_plot_data(
+        review.oof_probabilities(rd.exp), ["feature_set", "estimator"])
+    return figures.calibration_plot(bins, curve)
+
+
+def evidence_markdown(rd: ReportData) -> str:
+    rows = []
+    for r in rd.review.claims().itertuples():
+        paper = f" Paper: {r.paper}." if getattr(r, "paper", "") else ""
+        rows.append(f"- **{r.claim} ({r.verdict})**:{paper} {r.evidence}")
+    return "\n".join(rows)
+
+
+def tests_display(rd: ReportData) -> pd.DataFrame:
+    t = rd.review.tests()
+    return pd.DataFrame({"family": t["family"], "hypothesis": t["hypothesis"],
+                         "test": t["test"], "estimator": t["estimator"],
+                         "p": [fmt_p(v) for v in t["p"]], "adjustment": t["adjustment"],
+                         "adjusted p": [fmt_p(v) for v in t["p_adjusted"]]})
+
+
+def moment_tests_display(rd: ReportData) -> pd.DataFrame:
+    m = rd.review.moment_tests.copy()
+    m["AUC (95% CI)"] = [f"{a:.2f} [{lo:.2f}, {hi:.2f}]" for a, lo, hi in
+                         zip(m["auc"], m["auc_ci_low"], m["auc_ci_high"], strict=True)]
+    return m[["feature", "moment", "AUC (95% CI)", "u", "p", "p_holm", "p_bh",
+              "rank_biserial", "cles", "direction"]]
+
+
+def moment_tests_summary(rd: ReportData) -> pd.DataFrame:
+    """The sd (disagreement) rows of :func:`moment_tests_display`, the tests of
+    claim C7; all 20 tests are in the appendix."""
+    m = moment_tests_display(rd)
+    return m[m["moment"] == "sd"].drop(columns="moment").reset_index(drop=True)
+
+
+def ci_text(rd: ReportData, feature_set: str, estimator: str = "mle") -> str:
+    r = rd.cv(feature_set, estimator)
+    return (f"{r['cv_auc']:.3f} (bootstrap-CV 95% CI {r['ci_low']:.3f} to "
+            f"{r['ci_high']:.3f}; canonical split {r['fold_mean_auc']:.3f})")
+
+
+def estimator_sentence(rd: ReportData) -> str:
+    p = rd.review.parts()
+    dep = p[p["verdict"] == "inconclusive"]
+    if dep.empty:
+        return ("No part's verdict depends on the estimator: plain maximum likelihood "
+                "and Firth agree.")
+    return ("The verdict of " + ", ".join(dep["part"]) + " depends on the estimator "
+            "and is therefore marked inconclusive.")
+
+
+# --- the replication and the number of annotators ---------------------------------
+
+def n_mturk_images(rd: ReportData) -> int:
+    g = rd.replication.groups
+    return int(g.loc[g["source"] == "mturk", "n_images"].iloc[0])
+
+
+def replication_display(rd: ReportData) -> pd.DataFrame:
+    g = rd.replication.groups
+    mean = g[g["feature_set"] == "mean"].set_index(["cohort", "group"])
+    sd = g[g["feature_set"] == "sd"].set_index(["cohort", "group"])
+    d = rd.replication.differences.set_index(["cohort", "group"])
+    out = pd.DataFrame({
+        "images (melanoma)": [f"{r.n_images} ({r.n_melanoma})" for r in mean.itertuples()],
+        "annotators": mean["n_annotators"].to_numpy(),
+        "mean AUC (95% CI)": [f"{r.auc:.2f} [{r.ci_low:.2f}, {r.ci_high:.2f}]"
+                              for r in mean.itertuples()],
+        "sd AUC (95% CI)": [f"{r.auc:.2f} [{r.ci_low:.2f}, {r.ci_high:.2f}]"
+                            for r in sd.itertuples()],
+        "sd permutation p": sd["perm_p"].to_numpy(),
+        "mean - sd (95% CI)": [f"{r.diff:+.2f} [{r.ci_low:+.2f}, {r.ci_high:+.2f}]"
+                               for r in d.loc[mean.index].itertuples()],
+    }, index=mean.index).reset_index()
+    return out
+
+
+def meta_display(rd: ReportData) -> pd.DataFrame:
+    """Hartung-Knapp rows on the AUC scale: overlap model and independence model
+    side by side, the disjoint-groups scope and MTurk (one study)."""
+    m = rd.replication.meta
+    if "interval" in m.columns:
+        m = m[(m["scale"] == "identity") & ((m["interval"] == "knha") | (m["k"] == 1))]
+    m = m.copy()
+    m["estimate (95% CI)"] = [f"{e:+.3f} [{lo:+.3f}, {hi:+.3f}]"
+                              for e, lo, hi in zip(m["estimate"], m["ci_low"], m["ci_high"],
+                                                   strict=True)]
+    cols = ["quantity", "scope", "k", "estimate (95% CI)", "tau2", "i2", "q", "q_p"]
+    if "pi_low" in m.columns:
+        m["95% PI"] = [("" if not np.isfinite(lo) else f"[{lo:+.3f}, {hi:+.3f}]")
+                       for lo, hi in zip(m["pi_low"], m["pi_high"], strict=True)]
+        m["shared images"] = np.where(m["model"] == "overlap", "modelled",
+                                      np.where(m["accounts_for_overlap"], "none",
+                                               "ignored"))
+        cols = ["quantity", "scope", "shared images", "k", "estimate (95% CI)", "95% PI",
+                "tau2", "i2", "q", "q_p"]
+    return m[cols]
+
+
+def overlap_sentence(rd: ReportData) -> str:
+    return prose.overlap_sentence(rd.replication.images)
+
+
+def overlap_display(rd: ReportData) -> pd.DataFrame:
+    """Per group: images used, images shared with MTurk, and the student group it
+    shares most images with."""
+    ov = rd.replication.overlap
+    both = pd.concat([ov, ov.rename(columns={"group_a": "group_b", "group_b": "group_a",
+                                             "n_a": "n_b", "n_b": "n_a"})],
+                     ignore_index=True)
+    rows = []
+    for g, d in both.groupby("group_a", sort=True):
+        if g == "mturk/isic":
+            continue
+        mt = d[d["group_b"] == "mturk/isic"]
+        st = d[d["group_b"] != "mturk/isic"].sort_values(["n_shared", "group_b"],
+                                                        ascending=[False, True])
+        top = st.iloc[0]
+        rows.append({"group": g, "images": int(d["n_a"].iloc[0]),
+                     "shared with MTurk": int(mt["n_shared"].sum()),
+                     "student groups sharing images": int((st["n_shared"] > 0).sum()),
+                     "most shared with": f"{top['group_b']} ({int(top['n_shared'])})"})
+    return pd.DataFrame(rows)
+
+
+def n_student_groups_tested(rd: ReportData) -> int:
+    g = rd.replication.groups
+    return int(((g["feature_set"] == "sd") & (g["source"] == "student")).sum())
+
+
+def trend_display(rd: ReportData) -> pd.DataFrame:
+    t = rd.curve.trend
+    if t.empty:
+        return pd.DataFrame({"note": ["no group with more than two annotators"]})
+    return pd.DataFrame({
+        "cohort": t["cohort"], "group": t["group"], "features": t["feature_set"],
+        "k": [f"{a}-{b}" for a, b in zip(t["k_min"], t["k_max"], strict=True)],
+        "slope per annotator (95% CI)": [f"{s:+.3f} [{lo:+.3f}, {hi:+.3f}]" for s, lo, hi in
+                                         zip(t["slope"], t["ci_low"], t["ci_high"],
+                                             strict=True)],
+        "trend": t["direction"]})
+
+
+def replication_sentences(rd: ReportData) -> str:
+    return "\n".join(f"- {s}" for s in prose.verdict_sentences(rd.replication,
+                                                                        rd.curve))
+
+
+def excluded_groups_sentence(rd: ReportData) -> str:
+    e = rd.replication.excluded_groups
+    if e.empty:
+        return "No group is left out."
+    return "Left out: " + "; ".join(f"{r.cohort} {r.group} ({r.reason})"
+                                    for r in e.itertuples()) + "."
+
+
+def replication_summary(rd: ReportData) -> pd.DataFrame:
+    """Per cohort: groups, median AUC of the mean and of the sd features, and how
+    many groups show each effect (sd permutation p < 0.05; the 95% CI of AUC(mean)
+    - AUC(sd) above 0)."""
+    g = rd.replication.groups
+    d = rd.replication.differences
+    rows = []
+    for cohort, sub in g.groupby("cohort", sort=False):
+        mean, sd = sub[sub["feature_set"] == "mean"], sub[sub["feature_set"] == "sd"]
+        dd = d[d["cohort"] == cohort]
+        rows.append({"cohort": cohort, "groups": len(mean),
+                     "images": f"{mean['n_images'].min()}-{mean['n_images'].max()}"
+                     if mean["n_images"].nunique() > 1 else str(mean["n_images"].iloc[0]),
+                     "median AUC, mean features": mean["auc"].median(),
+                     "median AUC, sd features": sd["auc"].median(),
+                     "groups: sd permutation p < 0.05": int((sd["perm_p"] < 0.05).sum()),
+                     "groups: mean - sd CI above 0": int((dd["ci_low"] > 0).sum())})
+    return pd.DataFrame(rows)
+
+
+# --- the multiverse ---------------------------------------------------------------
+
+def mv_verdicts(rd: ReportData) -> pd.DataFrame:
+    return mv.verdict_table(rd.multiverse.frame)
+
+
+def mv_supported(rd: ReportData, claim: str) -> int:
+    return int(mv_verdicts(rd).set_index("claim").loc[claim, "supported"])
+
+
+def mv_n_paths(rd: ReportData) -> int:
+    return int(rd.multiverse.settings["n_paths"])
+
+
+def mv_survival(rd: ReportData) -> str:
+    return " ".join(mv.survival_summary(rd.multiverse.frame))
+
+
+def mv_choices(rd: ReportData) -> pd.DataFrame:
+    return mv.choice_effects(rd.multiverse.frame).pivot_table(
+        index=["choice", "level"], columns="claim", values="share_supported").reset_index()
+
+
+def n_imputed_images(rd: ReportData) -> int:
+    f = rd.multiverse.frame
+    sub = f.loc[f["missing"] == "impute", "n_imputed_images"]
+    return int(sub.iloc[0]) if len(sub) else 0
+
+
+# --- the simulation ---------------------------------------------------------------
+
+def sim_params_display(rd: ReportData) -> pd.DataFrame:
+    """Per-feature parameters of the simulation model (the global ones are in the
+    text: latent shift, annotator noise, prevalence, shrinkage)."""
+    t = rd.sim_params.tidy()
+    keep = [c for c in ("feature", "low", "high", "intercept", "loading", "tau_b", "sigma0",
+                        "sigma1", "sigma_ratio") if c in t.columns]
+    return t[keep]
+
+
+def coverage_sentence(rd: ReportData) -> str:
+    return prose.coverage_sentence(rd.calibration)
+
+
+def coverage_display(rd: ReportData) -> pd.DataFrame:
+    """Coverage (or rejection rate) with its Clopper-Pearson interval: one row per
+    quantity and method, one column per simulated model."""
+    c = rd.calibration.coverage.copy()
+    perm = c["method"] == "permutation"
+    rate = np.where(perm, c["rejection_rate"], c["coverage"])
+    lo = np.where(perm, c["rej_low"], c["cov_low"])
+    hi = np.where(perm, c["rej_high"], c["cov_high"])
+    c["cell"] = [f"{100 * r:.1f}% [{100 * a:.1f}, {100 * b:.1f}]"
+                 for r, a, b in zip(rate, lo, hi, strict=True)]
+    c["what"] = np.where(perm, "rejection rate at 5%", "coverage")
+    methods = {"bootstrap_cv": "bootstrap-CV (the verdicts')",
+               "corrected_t": "corrected repeated-CV t", "delong_pooled": "DeLong, pooled",
+               "bca_pooled": "BCa, pooled", "permutation": "permutation test"}
+    c["method"] = c["method"].map(lambda m: methods.get(m, m))
+    c["quantity"] = c["quantity"].map(
+        lambda q: {"auc_sd": "cvAUC(sd)", "auc_mean": "cvAUC(mean)"}.get(
+            q, q.replace("diff_", "difference ").replace("_", " - ")))
+    wide = c.pivot_table(index=["quantity", "method", "what"], columns="model",
+                         values="cell", aggfunc="first", sort=False)
+    order = [m for m in ("permuted", "generative null", "fitted") if m in wide.columns]
+    names = {"permuted": "permuted group 7", "generative null": "generative null",
+             "fitted": "calibrated model"}
+    return wide[order].rename(columns=names).reset_index()
+
+
+def power_sentence(rd: ReportData) -> str:
+    return prose.power_sentence(rd.power.summary)
+
+
+def calibration_display(rd: ReportData) -> pd.DataFrame:
+    """The simulation's calibration summary with each rate and its Clopper-Pearson
+    interval in one column."""
+    c = rd.calibration.summary
+    out = present.with_ci(c, "rejection_rate", "rejection_low", "rejection_high",
+                          "rejection rate at 5% (95% CI)")
+    out = present.with_ci(out, "coverage_delong", "coverage_delong_low",
+                          "coverage_delong_high", "DeLong coverage (95% CI)")
+    out = present.with_ci(out, "coverage_bca", "coverage_bca_low", "coverage_bca_high",
+                          "BCa coverage (95% CI)")
+    # one row per quantity, one column per model: it reads down, and fits the page
+    cells = present.format_frame(out.drop(columns="model"))
+    t = cells.T
+    t.columns = [str(present.label(m)) for m in out["model"]]
+    return t.rename_axis("quantity").reset_index()
+
+
+def power_display(rd: ReportData) -> pd.DataFrame:
+    """Power by study size, with its Clopper-Pearson interval in one column."""
+    return present.with_ci(rd.power.summary, "power", "power_low", "power_high",
+                           "power (95% CI)")
+
+
+# --- the computational details ----------------------------------------------------
+
+def versions(rd: ReportData) -> pd.DataFrame:
+    v = reproduce.package_versions()
+    return pd.DataFrame({"package": list(v), "version": list(v.values())})
+
+
+def timings_table(rd: ReportData) -> pd.DataFrame:
+    """Seconds each section took when this result was computed (and cached)."""
+    t = pd.DataFrame({"section": list(rd.timings), "seconds": list(rd.timings.values())})
+    total = pd.DataFrame({"section": ["all sections"], "seconds": [t["seconds"].sum()]})
+    return pd.concat([t, total], ignore_index=True)
+
+
+def hashes(rd: ReportData) -> pd.DataFrame:
+    h = data.verify_all()  # measured on the files, after verification
+    return pd.DataFrame({"file (0_data/...)": list(h), "sha256": list(h.values())})
+
+
+# --- one function per section of the report ------------------------------------------
+
+
+@dataclass(frozen=True)
+class Section:
+    """What one section of the report shows: its tables, sentences and numbers by name
+    (``sec.replication_display``), computed once from a :class:`ReportData`."""
+
+    name: str
+    items: Mapping[str, Any]
+
+    def __getattr__(self, key: str) -> Any:
+        if key in ("name", "items"):  # not yet set (copy, unpickling)
+            raise AttributeError(key)
+        try:
+            return self.items[key]
+        except KeyError:
+            raise AttributeError(f"section {self.name!r} shows no {key!r}") from None
+
+    def __dir__(self):
+        return [*super().__dir__(), *self.items]
+
+
+def _section(name: str, rd: ReportData, builders, **extra) -> Section:
+    return Section(name, MappingProxyType({**{f.__name__: f(rd) for f in builders}, **extra}))
+
+
+def present_data(rd: ReportData) -> Section:
+    """Section Data: counts of files, cells and degenerate features; the corrections."""
+    return _section("data", rd, (n_student_files, n_cells, n_not_ok, n_degenerate,
+                                 corrections_summary))
+
+
+def present_experiments(rd: ReportData) -> Section:
+    """The paper's experiments: separation, and our AUCs against the paper's."""
+    return _section("experiments", rd, (separation_sentence, comparison_display,
+                                        comparison_sentence))
+
+
+def present_review(rd: ReportData) -> Section:
+    """The statistical review: claims, parts, models, calibration, tests; ``ci_text``
+    maps every feature set to its cvAUC with interval (maximum likelihood)."""
+    sets = rd.review.auc_ci.loc[rd.review.auc_ci["estimator"] == "mle", "feature_set"]
+    return _section("review", rd, (claims_display, parts_display, coefficients_display,
+                                   models_display, oof_calibration_display, evidence_markdown,
+                                   tests_display, moment_tests_display, moment_tests_summary,
+                                   estimator_sentence),
+                    ci_text=MappingProxyType({fs: ci_text(rd, fs) for fs in sets}))
+
+
+def present_replication(rd: ReportData) -> Section:
+    """The replication over the ENHANCE groups and the number of annotators."""
+    return _section("replication", rd, (n_mturk_images, replication_display, meta_display,
+                                        overlap_sentence, overlap_display,
+                                        n_student_groups_tested, trend_display,
+                                        replication_sentences, excluded_groups_sentence,
+                                        replication_summary))
+
+
+def present_multiverse(rd: ReportData) -> Section:
+    """The multiverse: verdicts per claim, survival, choices; ``mv_supported`` maps a
+    claim to the number of paths that support it."""
+    verdicts = mv_verdicts(rd)
+    supported = MappingProxyType({c: mv_supported(rd, c) for c in verdicts["claim"]})
+    return _section("multiverse", rd, (mv_n_paths, mv_survival, mv_choices, n_imputed_images),
+                    mv_verdicts=verdicts, mv_supported=supported)
+
+
+def present_simulation(rd: ReportData) -> Section:
+    """The simulation: the model's parameters, the calibration and the power."""
+    return _section("simulation", rd, (sim_params_display, coverage_sentence, coverage_display,
+                                       power_sentence, calibration_display, power_display))
+
+
+def present_details(rd: ReportData) -> Section:
+    """Computational details: package versions, timings, data hashes."""
+    return _section("details", rd, (versions, timings_table, hashes))

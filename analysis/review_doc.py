@@ -1,8 +1,9 @@
 """What ``review.qmd`` shows for any data set, computed once.
 
 ``review.qmd`` (the parameterised review of a user's data) builds one
-:class:`ReviewDoc` from its parameters and only displays its fields and the figures of
-:mod:`analysis.figures`; every number is computed here or in the functions it calls.
+:class:`ReviewDoc` from its parameters and only displays its fields, the sentences of
+:mod:`analysis.prose` and the figures of :mod:`analysis.figures`; every number is
+computed here or in the functions it calls.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import analyze, dataset, models, reproduce, review
+from . import analyze, dataset, models, prose, reproduce, review
 from .report import QUICK, quick_mode
 
 #: The annotator-count curve of a draft render.
@@ -99,25 +100,6 @@ class ReviewDoc:
                 f"replicates, {self.counts['n_permutations']} permutations). The numbers are "
                 "rough; render without `quick` for the full review.\n:::\n")
 
-    def data_sentence(self) -> str:
-        d = self.design
-        s = d.settings
-        pos, neg = s.get("positive", "1"), s.get("negative", "0")
-        n_raters = pd.concat({a: d.raw[[f"{f}_{a}" for f in d.features]].notna().any(axis=1)
-                              for a in d.annotators}, axis=1).sum(axis=1)
-        lo, hi = (int(n_raters.min()), int(n_raters.max())) if len(d.raw) else (0, 0)
-        what = "persons" if d.raters == "persons" else "positions (slots filled by any rater)"
-        if (pos, neg) == ("1", "0"):
-            pos, neg = "positive (label 1)", "negative (label 0)"
-        by = f"{lo}" if lo == hi else f"{lo} to {hi}"
-        return (f"{d.n_images} units are analysed ({d.n_melanoma} {pos}, "
-                f"{d.n_images - d.n_melanoma} {neg}), each rated on {len(d.features)} features "
-                f"({', '.join(d.features)}) by {by} raters; rater ids are {what}. "
-                f"{len(d.excluded)} units are left out; units need at least "
-                f"{s.get('min_raters')} raters on every feature"
-                + (f", and exactly {s['raters_per_unit']} raters were drawn per unit (seed "
-                   f"{s['seed']})" if s.get("raters_per_unit") else "") + ".")
-
     def excluded_summary(self) -> pd.DataFrame:
         """Units left out, counted by reason (the full list is ``excluded_units.csv``)."""
         ex = dataset.excluded_units(self.design)
@@ -175,42 +157,6 @@ class ReviewDoc:
         return fv[fv["estimator"] == "mle"][["feature_set", "comparison", "n_folds",
                                              "share_below_half", "share_lower", "fold_auc_sd"]]
 
-    @property
-    def has_curve(self) -> bool:
-        """Whether the annotator-count curve has points to draw."""
-        return self.result.curve is not None and not self.result.curve.summary.empty
-
-    def curve_sentence(self) -> str:
-        """What the annotator-count curve used (subsets or draws, units left out) and its
-        trend, in words; or why there is no curve."""
-        cur = self.result.curve
-        if not self.has_curve:
-            why = "; ".join(cur.skipped["reason"]) if cur is not None and len(cur.skipped) \
-                else "not run"
-            return f"No annotator-count curve: {why}."
-        s = cur.summary.drop_duplicates("k")
-        k_max = int(s["k"].max())
-        if s["selection"].iloc[0] == "subsets":
-            how = (f"every subset of k of the {int(s['n_annotators'].iloc[0])} raters (or a "
-                   f"seeded sample of {cur.manifest_extra['annotator_curve']['max_subsets']}), "
-                   "the same raters on every unit")
-        else:
-            how = (f"k raters drawn at random for each unit among its own raters "
-                   f"(up to {cur.manifest_extra['annotator_curve']['max_subsets']} seeded draws "
-                   "per k; one where every unit has exactly k raters)")
-            left = s[s["n_left_out"] > 0]
-            if len(left):
-                how += "; units with fewer than k raters are left out at that k (" + ", ".join(
-                    f"k = {r.k}: {r.n_left_out}" for r in left.itertuples(index=False)) + ")"
-        words = []
-        for r in cur.trend.itertuples(index=False):
-            words.append(f"{r.feature_set}: slope {r.slope:+.3f} per rater (95% CI "
-                         f"{r.ci_low:+.3f} to {r.ci_high:+.3f}, {r.direction})")
-        trend = ("; the trend over k, with a bootstrap-over-units interval: "
-                 + "; ".join(words)) if words else ""
-        return (f"The cvAUC of the mean and of the sd across raters when only k raters per "
-                f"unit are used, k = 2 to {k_max}: {how}{trend}.")
-
     def class_names(self) -> tuple[str, str]:
         """(negative, positive) class names as the labels file writes them."""
         s = self.design.settings
@@ -233,7 +179,7 @@ class ReviewDoc:
         if sw is None:
             return (f"Not run (render with `-P {name}:true`, or `crowd-disagreement analyze "
                     f"--{name}`).")
-        lines = sw.sentences or ["Nothing could be run (see the notes)."]
+        lines = prose.sweep_sentences(name, sw) or ["Nothing could be run (see the notes)."]
         return "\n\n".join(lines)
 
     def multiverse_verdicts(self) -> pd.DataFrame:

@@ -43,7 +43,6 @@ class Sweep:
     tables: dict[str, pd.DataFrame]
     settings: dict
     notes: list[str] = field(default_factory=list)
-    sentences: list[str] = field(default_factory=list)
     elapsed: float = 0.0
 
 
@@ -58,7 +57,8 @@ def run_multiverse(design, *, n_permutations: int = MULTIVERSE_PERMUTATIONS,
     Sweep
         Tables ``multiverse.csv`` (rows of every path run), ``multiverse_verdicts.csv``,
         ``multiverse_choices.csv`` and ``multiverse_skipped_paths.csv`` (the paths the data
-        set does not support, with the reason); ``sentences``: which verdicts survive.
+        set does not support, with the reason); :func:`analysis.prose.sweep_sentences`
+        says which verdicts survive.
     """
     t0 = time.perf_counter()
     res = mv.multiverse_design(design, paths=paths, n_permutations=n_permutations,
@@ -74,8 +74,7 @@ def run_multiverse(design, *, n_permutations: int = MULTIVERSE_PERMUTATIONS,
     tables = {"multiverse.csv": f, "multiverse_verdicts.csv": mv.verdict_table(f),
               "multiverse_choices.csv": mv.choice_effects(f),
               "multiverse_skipped_paths.csv": res.skipped}
-    return Sweep(tables, res.settings, notes, mv.survival_summary(f) if len(f) else [],
-                 time.perf_counter() - t0)
+    return Sweep(tables, res.settings, notes, time.perf_counter() - t0)
 
 
 def power_grid(design) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -165,6 +164,4 @@ def run_power(design, *, n_datasets: int = POWER_DATASETS,
                 "raters_per_unit": k, "shrinkage": params.shrinkage,
                 "target_cv_auc": params.target_cv_auc, "model_cv_auc": params.model_cv_auc,
                 "calibration_seconds": round(cal.elapsed, 3), "power_seconds": round(pw.elapsed, 3)}
-    return Sweep(tables, settings, notes,
-                 [sim.coverage_sentence(cal), sim.power_sentence(pw.summary)],
-                 time.perf_counter() - t0)
+    return Sweep(tables, settings, notes, time.perf_counter() - t0)

@@ -134,7 +134,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from .errors import CrowdDisagreementError
+from .errors import AnnotationFormatError
 
 __all__ = [
     "ACCEPTED_TYPE_CONFLICTS",
@@ -303,13 +303,6 @@ STATUSES: tuple[str, ...] = ("ok", "missing", "unparseable")
 ISIC_ID = re.compile(r"^ISIC_\d{7}$")
 
 # ------------------------------------------------------------------ errors
-
-
-class AnnotationFormatError(CrowdDisagreementError, ValueError):
-    """A raw annotation file does not have the expected structure.
-
-    The message names the file, the line number and the column header.
-    """
 
 
 def _fail(file: str, line: int | str, column: str, problem: str) -> AnnotationFormatError:

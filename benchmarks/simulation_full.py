@@ -16,7 +16,7 @@ import time
 
 import pandas as pd
 
-from analysis import reproduce
+from analysis import prose, reproduce
 from analysis import simulate as sm
 
 pd.set_option("display.width", 250)
@@ -39,8 +39,8 @@ print(f"power {t3 - t2:.1f} s; total {t3 - t0:.1f} s", flush=True)
 print(cal.coverage.round(4).to_string())
 print(cal.summary.T.to_string())
 print(pw.summary.round(3).to_string())
-print(sm.coverage_sentence(cal))
-print(sm.power_sentence(pw.summary))
+print(prose.coverage_sentence(cal))
+print(prose.power_sentence(pw.summary))
 cal.coverage.to_csv(f"{out}_coverage.csv", index=False)
 cal.studies.to_csv(f"{out}_studies.csv", index=False)
 pw.summary.to_csv(f"{out}_power.csv", index=False)

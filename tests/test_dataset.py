@@ -187,7 +187,7 @@ def test_non_numeric_score_is_an_error_with_row_and_value(tmp_path):
 def test_missing_column_names_the_columns_present(tmp_path):
     long = pd.read_csv(ANN).rename(columns={"rater": "reader"})
     msg, _ = _bad(tmp_path, ann=long)
-    assert "missing column 'rater' (option --rater-col)" in msg and "'reader'" in msg
+    assert "missing column 'rater' (option `rater_col`)" in msg and "'reader'" in msg
 
 
 def test_more_than_two_classes_is_an_error(tmp_path):
@@ -199,7 +199,7 @@ def test_more_than_two_classes_is_an_error(tmp_path):
 
 def test_class_names_need_positive_and_positive_must_be_a_class(tmp_path):
     msg, _ = _bad(tmp_path, positive=None)
-    assert "--positive" in msg
+    assert "`positive`" in msg and "--" not in msg  # the parameter; the CLI says --positive
     msg, _ = _bad(tmp_path, positive="cancer")
     assert "'cancer' is not a label value" in msg
 

@@ -17,7 +17,7 @@ import plotnine as p9
 import pytest
 from conftest import mirror, needs_data
 
-from analysis import features, figures, inference, models
+from analysis import features, figures, inference, models, prose
 from analysis import replication as R
 
 pytestmark = needs_data
@@ -316,7 +316,7 @@ def test_plots_and_verdicts(rep, curve7):
     assert isinstance(figures.forest_plot(rep, "auc_mean_minus_sd"), p9.ggplot)
     assert isinstance(figures.annotator_plot(curve7), p9.ggplot)
     figures.forest_plot(rep).draw()
-    sentences = R.verdict_sentences(rep, curve7)
+    sentences = prose.verdict_sentences(rep, curve7)
     assert all(isinstance(s, str) and s for s in sentences)
     mt = rep.groups.query("source == 'mturk' and feature_set == 'sd'").iloc[0]
     assert any(f"{mt['auc']:.3f}" in s for s in sentences)
@@ -333,18 +333,18 @@ def test_group_permutation_p_values_are_recorded_for_sd_only(rep):
 def test_overlap_sentence_and_report_tables(annotations, rep):
     from types import SimpleNamespace
 
-    from analysis.report import ReportData
+    from analysis import report
 
-    text = R.overlap_sentence(R.annotated_images(annotations))
+    text = prose.overlap_sentence(R.annotated_images(annotations))
     for bit in ("1,250 MTurk images, 1,050 were also rated", "up to 87 images",
                 "2017-2018/group01 and 2019-2020/group01", "group 7 shares 64 with 2019-2020/group08"):
         assert bit in text, text
     fake = SimpleNamespace(replication=rep)
-    ov = ReportData.overlap_display.fget(fake)
+    ov = report.overlap_display(fake)
     assert len(ov) == rep.groups.query("source == 'student'")[["cohort", "group"]].drop_duplicates(
         ).shape[0]
     g7 = ov.set_index("group").loc["2017-2018/group07"]
     assert g7["images"] == 96 and g7["shared with MTurk"] <= 96
-    md = ReportData.meta_display.fget(fake)
+    md = report.meta_display(fake)
     assert {"modelled", "ignored", "none"} <= set(md["shared images"])
     assert not md.duplicated(["quantity", "scope", "shared images"]).any()

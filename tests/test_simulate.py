@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analysis import prose
 from analysis import simulate as sm
 
 TRUE = sm.SimParams(
@@ -141,7 +142,7 @@ def test_power_summary_and_sentence():
     assert list(pw.summary["n_annotators"]) == [3, 6]
     assert ((pw.summary["power_low"] <= pw.summary["power"])
             & (pw.summary["power"] <= pw.summary["power_high"])).all()
-    assert sm.power_sentence(pw.summary).startswith("For 80% power")
+    assert prose.power_sentence(pw.summary).startswith("For 80% power")
 
 
 def test_fit_to_group7_is_plausible(group7):
@@ -156,7 +157,7 @@ def test_coverage_sentence_quotes_the_table():
     cal = sm.calibration(TRUE, design=design, n_datasets=2, n_permutations=19, n_boot=10,
                          n_repeats=2, perm_repeats=1, n_truth=10, n_true=200, n_images=40,
                          n_annotators=4, seed=5)
-    text = sm.coverage_sentence(cal)
+    text = prose.coverage_sentence(cal)
     r = cal.coverage.query("model == 'fitted' and quantity == 'auc_sd' and method == 'bootstrap_cv'")
     # the permuted features are those of the design passed (here a simulated study)
     assert f"{r['coverage'].iloc[0]:.1%}" in text

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import dataset
+from analysis import dataset, prose
 from analysis import simulate as sm
 from analysis.features import design_from_long
 
@@ -78,7 +78,7 @@ def test_calibration_and_power_on_the_example(example):
     # generative studies have the design's size and raters per unit
     assert set(cal.summary["n_images"]) == {example.n_images}
     assert set(cal.summary["n_annotators"]) == {sm.raters_per_unit(example)}
-    text = sm.coverage_sentence(cal)
+    text = prose.coverage_sentence(cal)
     assert "label permutations of examples/annotations" in text and "group 7" not in text
     pw = sm.power(cp, **TINY_POWER)
     assert pw.summary[["n_images", "n_annotators"]].values.tolist() == [[60, 3]]

@@ -1,0 +1,586 @@
+"""The studies' results in sentences: small pure functions from result frames to text.
+
+The study modules return frames; this module (the presentation layer) turns them into
+the sentences the report, ``review.qmd`` and the CLI print. Each function reads only the
+columns it names, so a test can hand it a two-row frame whose sentence is known.
+
+* the replication over the ENHANCE groups: :func:`verdict_sentences` (built from
+  :func:`chance_sentence`, :func:`permutation_sentence`, :func:`pooled_sentences`,
+  :func:`independence_sentence`, :func:`mturk_sentence`, :func:`mean_vs_sd_sentence`,
+  :func:`consensus_sentences` and :func:`slope_sentences`) and :func:`overlap_sentence`;
+* the simulation: :func:`coverage_sentence` and :func:`power_sentence`;
+* the on-request parts of :func:`analysis.analyze.analyze`: :func:`sweep_sentences`;
+* the review of any data set (``review.qmd``): :func:`data_sentence`,
+  :func:`curve_sentence`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from . import multiverse as mv
+from .replication import (
+    CONSENSUS_TOLERANCE,
+    GROUP7,
+    MTURK,
+    AnnotatorResult,
+    ReplicationResult,
+    _study_images,
+    image_overlap,
+)
+
+__all__ = [
+    "chance_sentence",
+    "consensus_sentences",
+    "coverage_sentence",
+    "coverage_text",
+    "curve_sentence",
+    "curve_summary",
+    "data_sentence",
+    "fmt_ci",
+    "has_curve",
+    "independence_sentence",
+    "mean_vs_sd_sentence",
+    "meta_method",
+    "mturk_sentence",
+    "overlap_sentence",
+    "permutation_sentence",
+    "pooled_sentences",
+    "power_sentence",
+    "prediction_interval",
+    "primary_meta",
+    "slope_sentences",
+    "sweep_sentences",
+    "verdict_sentences",
+    "vs_chance",
+]
+
+#: Scopes of the pooled sentences, in the order they are said, with their words.
+POOLED_SCOPES = (("students_excl_group07", "the student groups other than group 7"),
+                 ("students", "all student groups"),
+                 ("students_and_mturk", "the student groups and MTurk together"),
+                 ("disjoint", "a set of groups that share no image"))
+
+
+# --------------------------------------------------------------------------- words
+
+
+def vs_chance(low: float, high: float, chance: float) -> str:
+    """Words for an interval compared with the chance level."""
+    if low > chance:
+        return "better than random"
+    if high < chance:
+        return "worse than random"
+    return "not distinguishable from random"
+
+
+def fmt_ci(est: float, lo: float, hi: float, d: int = 3) -> str:
+    """``0.712 (95% CI 0.601 to 0.823)``."""
+    return f"{est:.{d}f} (95% CI {lo:.{d}f} to {hi:.{d}f})"
+
+
+# --------------------------------------------------------------------------- replication
+
+
+def overlap_sentence(images: pd.DataFrame) -> str:
+    """One sentence on how many images the groups share, computed from ``images``.
+
+    Parameters
+    ----------
+    images : DataFrame
+        ``cohort, group, image_id`` (``ReplicationResult.images`` or
+        :func:`analysis.replication.annotated_images`).
+
+    Returns
+    -------
+    str
+    """
+    im = _study_images(images)
+    mt_key = "/".join(MTURK)
+    g7_key = "/".join(GROUP7)
+    sets = {k: frozenset(g["image_id"]) for k, g in im.groupby("study", sort=True)}
+    students = {k: v for k, v in sets.items() if k != mt_key}
+    parts = []
+    if mt_key in sets and students:
+        mt = sets[mt_key]
+        also = len(mt & frozenset().union(*students.values()))
+        inside = sum(1 for v in students.values() if v <= mt)
+        parts.append(f"of the {len(mt):,} MTurk images, {also:,} were also rated by student "
+                     f"groups, and {inside} of the {len(students)} student groups rated only "
+                     f"images that MTurk also rated")
+    ov = image_overlap(im)
+    st = ov[(ov["group_a"] != mt_key) & (ov["group_b"] != mt_key)]
+    if len(st):
+        top = st.sort_values(["n_shared", "group_a", "group_b"],
+                             ascending=[False, True, True]).iloc[0]
+        parts.append(f"student groups share up to {int(top['n_shared'])} images with each "
+                     f"other ({top['group_a']} and {top['group_b']})")
+        g7 = st[(st["group_a"] == g7_key) | (st["group_b"] == g7_key)]
+        if len(g7):
+            t7 = g7.sort_values(["n_shared", "group_a", "group_b"],
+                                ascending=[False, True, True]).iloc[0]
+            other = t7["group_b"] if t7["group_a"] == g7_key else t7["group_a"]
+            parts.append(f"group 7 shares {int(t7['n_shared'])} with {other} and images "
+                         f"with {int((g7['n_shared'] > 0).sum())} student groups in all")
+    if not parts:
+        return "No two groups share an image."
+    text = "; ".join(parts)
+    return text[0].upper() + text[1:] + "."
+
+
+def _students_outside_group7(groups: pd.DataFrame) -> pd.DataFrame:
+    """The sd-feature rows of the student groups other than group 7."""
+    sd_rows = groups[groups["feature_set"] == "sd"]
+    students = sd_rows[sd_rows["source"] == "student"]
+    return students[~((students["cohort"] == GROUP7[0]) & (students["group"] == GROUP7[1]))]
+
+
+def chance_sentence(groups: pd.DataFrame) -> str:
+    """How many student groups outside group 7 have the sd features' bootstrap-CV
+    interval above 0.5, and how many below (``groups``: ``ReplicationResult.groups``)."""
+    not7 = _students_outside_group7(groups)
+    above = int((not7["ci_low"] > 0.5).sum())
+    below = int((not7["ci_high"] < 0.5).sum())
+    return (
+        f"Outside group 7, the disagreement (sd) features alone beat random (bootstrap-CV "
+        f"95% CI of the cvAUC above 0.5) in {above} of {len(not7)} student groups, and fall "
+        f"below it in {below} (about {0.025 * len(not7):.1f} of each expected by chance "
+        f"alone if no group had signal)."
+    )
+
+
+def permutation_sentence(groups: pd.DataFrame) -> str | None:
+    """How many student groups outside group 7 the permutation test finds at 5%; None
+    when no group was tested."""
+    not7 = _students_outside_group7(groups)
+    tested = not7[not7["n_permutations"] > 0]
+    if not len(tested):
+        return None
+    n_sig = int((tested["perm_p"] < 0.05).sum())
+    expected = 0.05 * len(tested)
+    return (
+        f"By label permutation of the whole cross-validation "
+        f"({int(tested['n_permutations'].iloc[0])} permutations per group), the sd features "
+        f"beat random at p < 0.05 in {n_sig} of {len(tested)} student groups outside "
+        f"group 7 (about {expected:.1f} expected by chance alone; under permutation the "
+        f"statistic averages {tested['perm_null_mean'].mean():.3f})."
+    )
+
+
+def primary_meta(meta: pd.DataFrame) -> pd.DataFrame:
+    """The rows the sentences quote (``primary`` when the column exists), indexed by
+    ``(quantity, scope)``."""
+    m = meta[meta["primary"]] if "primary" in meta.columns else meta
+    return m.set_index(["quantity", "scope"])
+
+
+def meta_method(r: pd.Series) -> str:
+    """How a pooled row was computed, in words."""
+    model = r.get("model", "independent")
+    how = ("random effects with the images the groups share in the sampling covariance"
+           if model == "overlap" else "random effects")
+    if r.get("interval", "wald") == "knha":
+        how += ", Hartung-Knapp interval"
+    return how
+
+
+def prediction_interval(r: pd.Series, shift: float = 0.0) -> str:
+    """``; 95% prediction interval for a new group ...``, or "" without one."""
+    if "pi_low" not in r or not np.isfinite(r["pi_low"]):
+        return ""
+    return (f"; 95% prediction interval for a new group {r['pi_low'] + shift:.3f} to "
+            f"{r['pi_high'] + shift:.3f}")
+
+
+def _pooled_ci(r: pd.Series, shift: float = 0.0) -> str:
+    return fmt_ci(r["estimate"] + shift, r["ci_low"] + shift, r["ci_high"] + shift)
+
+
+def pooled_sentences(meta: pd.DataFrame) -> list[str]:
+    """The pooled AUC of the sd features, one sentence per scope present
+    (:data:`POOLED_SCOPES`); ``meta`` as :func:`primary_meta` returns it."""
+    out = []
+    for scope, name in POOLED_SCOPES:
+        if ("auc_sd_minus_half", scope) not in meta.index:
+            continue
+        r = meta.loc[("auc_sd_minus_half", scope)]
+        verdict = vs_chance(r["ci_low"], r["ci_high"], 0.0)
+        which = ""
+        if scope == "disjoint":
+            which = " (" + ", ".join(str(r["studies"]).split(";")) + ")"
+        out.append(
+            f"Pooled over {name}{which} (k = {int(r['k'])}, {meta_method(r)}), the AUC of the "
+            f"sd features is {_pooled_ci(r, 0.5)}: {verdict} "
+            f"(I\u00b2 = {r['i2']:.0f}%{prediction_interval(r, 0.5)})."
+        )
+    return out
+
+
+def independence_sentence(allmeta: pd.DataFrame) -> str | None:
+    """What treating the groups as independent would give, when the primary pooled row
+    of all groups models their shared images; None otherwise."""
+    if "model" not in allmeta.columns:
+        return None
+    meta = primary_meta(allmeta)
+    ind = allmeta[(allmeta["quantity"] == "auc_sd_minus_half")
+                  & (allmeta["scope"] == "students_and_mturk")
+                  & (allmeta["model"] == "independent") & (allmeta["interval"] == "knha")
+                  & (allmeta["scale"] == "identity")]
+    if not (len(ind) and ("auc_sd_minus_half", "students_and_mturk") in meta.index):
+        return None
+    r, i = meta.loc[("auc_sd_minus_half", "students_and_mturk")], ind.iloc[0]
+    if r["model"] != "overlap":
+        return None
+    return (
+        f"Treating the groups as independent would give "
+        f"{fmt_ci(i['estimate'] + 0.5, i['ci_low'] + 0.5, i['ci_high'] + 0.5)} "
+        f"(tau\u00b2 {i['tau2']:.4f} against {r['tau2']:.4f} with the overlap)."
+    )
+
+
+def mturk_sentence(groups: pd.DataFrame) -> str | None:
+    """The sd features' AUC on MTurk; None without an MTurk row."""
+    sd_rows = groups[groups["feature_set"] == "sd"]
+    mt = sd_rows[sd_rows["source"] == "mturk"]
+    if not len(mt):
+        return None
+    r = mt.iloc[0]
+    verdict = vs_chance(r["ci_low"], r["ci_high"], 0.5)
+    return (
+        f"On MTurk ({int(r['n_images'])} images, {int(r['n_melanoma'])} melanomas, "
+        f"3 workers per image) the sd features reach AUC "
+        f"{fmt_ci(r['auc'], r['ci_low'], r['ci_high'])}: {verdict}."
+    )
+
+
+def mean_vs_sd_sentence(meta: pd.DataFrame, differences: pd.DataFrame) -> str | None:
+    """The pooled difference AUC(mean) - AUC(sd) over all groups and how many groups'
+    paired intervals exclude 0 either way; None without the pooled row."""
+    if ("auc_mean_minus_sd", "students_and_mturk") not in meta.index:
+        return None
+    r = meta.loc[("auc_mean_minus_sd", "students_and_mturk")]
+    d = differences
+    return (
+        f"The mean features beat the sd features by "
+        f"{_pooled_ci(r)} AUC pooled over all "
+        f"{int(r['k'])} groups ({meta_method(r)}{prediction_interval(r)}); the paired "
+        f"bootstrap-CV interval excludes 0 in favour of the "
+        f"mean in {int((d['ci_low'] > 0).sum())} groups and in favour of the sd in "
+        f"{int((d['ci_high'] < 0).sum())}."
+    )
+
+
+def curve_summary(summary: pd.DataFrame, metric: str = "repeat_mean_auc_mean"
+                  ) -> tuple[list[tuple], dict]:
+    """Per group of an annotator curve: the annotators the consensus needs, and the sd
+    features' least-squares slope on ``k``.
+
+    Returns
+    -------
+    need : list of (cohort, group, k_needed, k_max)
+        ``k_needed`` is the smallest ``k`` whose mean-feature AUC is within
+        :data:`analysis.replication.CONSENSUS_TOLERANCE` of the AUC at ``k_max``.
+    slopes : dict (cohort, group) -> (slope, auc at k_min, auc at k_max, k_min, k_max)
+        For groups with at least two ``k``.
+    """
+    need, slopes = [], {}
+    for (c, gr), gs in summary.groupby(["cohort", "group"]):
+        mean = gs[gs["feature_set"] == "mean"].set_index("k")[metric].sort_index()
+        full = mean.iloc[-1]
+        k_need = int(mean.index[(mean >= full - CONSENSUS_TOLERANCE).to_numpy()].min())
+        need.append((c, gr, k_need, int(mean.index.max())))
+        sd = gs[gs["feature_set"] == "sd"].set_index("k")[metric].sort_index()
+        if len(sd) >= 2:
+            slopes[(c, gr)] = (float(np.polyfit(sd.index.to_numpy(float), sd.to_numpy(), 1)[0]),
+                               float(sd.iloc[0]), float(sd.iloc[-1]), int(sd.index[0]),
+                               int(sd.index[-1]))
+    return need, slopes
+
+
+def consensus_sentences(need: list[tuple]) -> list[str]:
+    """How many annotators the consensus needs: in group 7, and over the groups with at
+    least 4 annotators (``need`` from :func:`curve_summary`)."""
+    out = []
+    n7 = [x for x in need if (x[0], x[1]) == GROUP7]
+    if n7:
+        out.append(
+            f"In group 7 the mean features of {n7[0][2]} of its {n7[0][3]} annotators already "
+            f"come within {CONSENSUS_TOLERANCE} AUC of all {n7[0][3]} (mean fold AUC over "
+            f"repeats, averaged over subsets)."
+        )
+    big = [x for x in need if x[3] >= 4]
+    if big:
+        ks = [x[2] for x in big]
+        out.append(
+            f"Over the {len(big)} groups with at least 4 annotators per image, the consensus "
+            f"needs a median of {np.median(ks):g} annotators (range {min(ks)} to {max(ks)}) to "
+            f"come within {CONSENSUS_TOLERANCE} AUC of the full group."
+        )
+    return out
+
+
+def slope_sentences(slopes: dict, trend: pd.DataFrame) -> list[str]:
+    """Whether the sd features gain signal with more annotators: group 7's slope and the
+    signs of the slopes over the groups with at least 4 annotators (``slopes`` from
+    :func:`curve_summary`, ``trend``: ``AnnotatorResult.trend``)."""
+    out = []
+    tr = trend.set_index(["cohort", "group", "feature_set"]) if len(trend) else None
+
+    def _trend(key) -> str:
+        if tr is None or (*key, "sd") not in tr.index:
+            return ""
+        t = tr.loc[(*key, "sd")]
+        return (f"; bootstrap 95% CI of the slope {t['ci_low']:+.3f} to {t['ci_high']:+.3f}: "
+                f"{t['direction']}")
+
+    if GROUP7 in slopes:
+        sl, a0, a1, k0, k1 = slopes[GROUP7]
+        out.append(
+            f"In group 7 the sd features' average AUC is {a0:.3f} with {k0} annotators and "
+            f"{a1:.3f} with {k1} (slope {sl:+.3f} per annotator{_trend(GROUP7)})."
+        )
+    multi = {key: v for key, v in slopes.items() if v[4] >= 4}
+    if multi:
+        up = sum(v[0] > 0 for v in multi.values())
+        shown = ""
+        if tr is not None:
+            dirs = [tr.loc[(*key, "sd"), "direction"] for key in multi
+                    if (*key, "sd") in tr.index]
+            shown = (f"; the bootstrap interval of the slope shows a rise in "
+                     f"{dirs.count('rising')} and a fall in {dirs.count('falling')}")
+        out.append(
+            f"Across the {len(multi)} groups with at least 4 annotators per image, the sd "
+            f"features' slope on k is positive in {up} and negative in {len(multi) - up} "
+            f"(median {np.median([v[0] for v in multi.values()]):+.3f} per annotator{shown})."
+        )
+    return out
+
+
+def verdict_sentences(result: ReplicationResult,
+                      curve: AnnotatorResult | None = None) -> list[str]:
+    """Short sentences for the report, computed from the tables.
+
+    Parameters
+    ----------
+    result : ReplicationResult
+    curve : AnnotatorResult, optional
+        Adds the sentences on the number of annotators.
+
+    Returns
+    -------
+    list of str
+
+    Notes
+    -----
+    Pooled sentences use the ``primary`` rows of ``result.meta`` (the overlap
+    model with the Hartung-Knapp interval, :func:`analysis.replication.meta_analyse`).
+    "Better than random" means the 95% CI of AUC(sd) - 0.5 lies above 0. The
+    consensus "needs" ``k`` annotators when ``k`` is the smallest number whose
+    AUC of the mean features (mean fold AUC over the repeats, averaged over
+    subsets: ``repeat_mean_auc_mean``) is within
+    :data:`analysis.replication.CONSENSUS_TOLERANCE` of the AUC with all annotators.
+    The sd features "gain" signal with ``k`` when the least-squares slope of the same
+    average AUC on ``k`` is positive.
+    """
+    meta = primary_meta(result.meta)
+    out = [chance_sentence(result.groups), permutation_sentence(result.groups),
+           *pooled_sentences(meta), independence_sentence(result.meta),
+           mturk_sentence(result.groups), mean_vs_sd_sentence(meta, result.differences)]
+    out = [s for s in out if s is not None]
+    if curve is None or curve.summary.empty:
+        return out
+    need, slopes = curve_summary(curve.summary)
+    return out + consensus_sentences(need) + slope_sentences(slopes, curve.trend)
+
+
+# --------------------------------------------------------------------------- simulation
+
+def _model_names(data_name: str) -> dict[str, str]:
+    """Words for the simulated models of a calibration."""
+    return {"permuted": f"label permutations of {data_name}",
+            "generative null": "the generative null",
+            "fitted": "the calibrated model"}
+
+
+def _coverage_cell(coverage: pd.DataFrame, model: str, quantity: str, method: str) -> str | None:
+    """``95.0% [89.9%, 98.0%]``: one coverage with its Clopper-Pearson interval."""
+    c = coverage
+    r = c[(c["model"] == model) & (c["quantity"] == quantity) & (c["method"] == method)]
+    if r.empty:
+        return None
+    r = r.iloc[0]
+    return f"{r['coverage']:.1%} [{r['cov_low']:.1%}, {r['cov_high']:.1%}]"
+
+
+def _coverage_listing(coverage: pd.DataFrame, names: Mapping[str, str], quantity: str,
+                      method: str) -> str:
+    """The coverage of one quantity and method under each model, joined by "; "."""
+    models_ = [m for m in names if m in set(coverage["model"])]
+    parts = [f"{cell} under {names[m]}" for m in models_
+             if (cell := _coverage_cell(coverage, m, quantity, method)) is not None]
+    return "; ".join(parts)
+
+
+def _rejection_listing(coverage: pd.DataFrame, names: Mapping[str, str]) -> str | None:
+    """The permutation test's rejection rate under each model; None without one."""
+    perm = coverage[coverage["method"] == "permutation"].set_index("model")
+    if not len(perm):
+        return None
+    models_ = [m for m in names if m in set(coverage["model"])]
+    return "; ".join(f"{perm.loc[m, 'rejection_rate']:.1%} [{perm.loc[m, 'rej_low']:.1%}, "
+                     f"{perm.loc[m, 'rej_high']:.1%}] under {names[m]}" for m in models_
+                     if m in perm.index)
+
+
+def coverage_text(coverage: pd.DataFrame, settings: Mapping) -> str:
+    """The calibration in one paragraph, from its coverage table and settings.
+
+    Parameters
+    ----------
+    coverage : DataFrame
+        ``Calibration.coverage`` (``model, quantity, method, coverage, cov_low,
+        cov_high, rejection_rate, rej_low, rej_high``).
+    settings : mapping
+        ``Calibration.settings``: ``n_datasets``, ``perm_repeats``, ``n_permutations``,
+        ``h`` and optionally ``data_name`` (default "group 7").
+    """
+    c, st = coverage, settings
+    names = _model_names(st.get("data_name", "group 7"))
+    diffs = sorted(q for q in c["quantity"].unique() if q.startswith("diff_"))
+    out = [f"Over {st['n_datasets']} simulated data sets per model, the 95% bootstrap-CV "
+           f"interval of the sd features' cvAUC covered the true value in "
+           f"{_coverage_listing(c, names, 'auc_sd', 'bootstrap_cv')}"]
+    if diffs:
+        a, b = diffs[0][5:].split("_", 1)
+        out.append(f"for the paired difference cvAUC({a}) - cvAUC({b}): "
+                   f"{_coverage_listing(c, names, diffs[0], 'bootstrap_cv')}")
+    out.append(f"the corrected repeated-CV t interval covered "
+               f"{_coverage_listing(c, names, 'auc_sd', 'corrected_t')}, "
+               f"and DeLong on pooled out-of-fold scores "
+               f"{_coverage_listing(c, names, 'auc_sd', 'delong_pooled')} "
+               f"(Clopper-Pearson 95% intervals in brackets)")
+    rej = _rejection_listing(c, names)
+    if rej is not None:
+        out.append(f"the repeated-CV permutation test of the sd features ({st['perm_repeats']} "
+                   f"fold assignments per statistic, at most {st['n_permutations']} "
+                   f"permutations, stopped after {st['h']} exceedances) rejected at 5% in {rej}")
+    return ". ".join(x[0].upper() + x[1:] for x in out) + "."
+
+
+def coverage_sentence(cal) -> str:
+    """The calibration in one paragraph (every figure computed from ``cal.coverage``;
+    ``cal``: an :class:`analysis.simulate.Calibration`)."""
+    return coverage_text(cal.coverage, cal.settings)
+
+
+def _power_part(n_annotators: int, rows: pd.DataFrame, target: float) -> str:
+    """The smallest study size of one annotator count that reaches ``target`` power."""
+    ok = rows[rows["power"] >= target]
+    if ok.empty:
+        return (f"with {n_annotators} annotators no size up to {rows['n_images'].max()} images "
+                f"reaches {target:.0%} (at most {rows['power'].max():.0%})")
+    r = ok.sort_values("n_images").iloc[0]
+    return (f"with {n_annotators} annotators about {int(r['n_images'])} images "
+            f"(power {r['power']:.0%}, 95% CI {r['power_low']:.0%} to {r['power_high']:.0%})")
+
+
+def power_sentence(summary: pd.DataFrame, target: float = 0.8) -> str:
+    """How many images and annotators reach the target power (computed from the rows of
+    ``Power.summary``: ``n_annotators, n_images, power, power_low, power_high``)."""
+    parts = [_power_part(j, g, target) for j, g in summary.groupby("n_annotators", sort=True)]
+    return (f"For {target:.0%} power to detect that the sd-only model is better than random "
+            f"(permutation test at 5%), a study needs " + "; ".join(parts) + ".")
+
+
+# --------------------------------------------------------------------------- on-request parts
+
+
+def sweep_sentences(name: str, sweep) -> list[str]:
+    """The sentences of an on-request part of :func:`analysis.analyze.analyze`
+    (:class:`analysis.sweeps.Sweep`), from its tables: which verdicts survive the
+    multiverse; the calibration and the power of the power simulation. Empty when the
+    part did not run."""
+    t = sweep.tables
+    if name == "multiverse":
+        f = t.get("multiverse.csv")
+        return mv.survival_summary(f) if f is not None and len(f) else []
+    if name == "power":
+        if "power_coverage.csv" not in t:
+            return []
+        return [coverage_text(t["power_coverage.csv"], sweep.settings),
+                power_sentence(t["power.csv"])]
+    raise ValueError(f"unknown on-request part {name!r}")
+
+
+# --------------------------------------------------------------------------- review.qmd
+
+
+def data_sentence(design) -> str:
+    """What a data set's review analyses: units by class, features, raters per unit,
+    what the rater ids are, and the units left out (``design``: a
+    :class:`analysis.features.GroupDesign` of :func:`analysis.dataset.load`)."""
+    d = design
+    s = d.settings
+    pos, neg = s.get("positive", "1"), s.get("negative", "0")
+    n_raters = pd.concat({a: d.raw[[f"{f}_{a}" for f in d.features]].notna().any(axis=1)
+                          for a in d.annotators}, axis=1).sum(axis=1)
+    lo, hi = (int(n_raters.min()), int(n_raters.max())) if len(d.raw) else (0, 0)
+    what = "persons" if d.raters == "persons" else "positions (slots filled by any rater)"
+    if (pos, neg) == ("1", "0"):
+        pos, neg = "positive (label 1)", "negative (label 0)"
+    by = f"{lo}" if lo == hi else f"{lo} to {hi}"
+    return (f"{d.n_images} units are analysed ({d.n_melanoma} {pos}, "
+            f"{d.n_images - d.n_melanoma} {neg}), each rated on {len(d.features)} features "
+            f"({', '.join(d.features)}) by {by} raters; rater ids are {what}. "
+            f"{len(d.excluded)} units are left out; units need at least "
+            f"{s.get('min_raters')} raters on every feature"
+            + (f", and exactly {s['raters_per_unit']} raters were drawn per unit (seed "
+               f"{s['seed']})" if s.get("raters_per_unit") else "") + ".")
+
+
+def has_curve(curve) -> bool:
+    """Whether an annotator-count curve (an :class:`analysis.replication.AnnotatorResult`
+    or None) has points to draw."""
+    return curve is not None and not curve.summary.empty
+
+
+def _curve_method(curve) -> str:
+    """How the k raters of a curve were chosen, and the units left out at each k."""
+    s = curve.summary.drop_duplicates("k")
+    most = curve.manifest_extra["annotator_curve"]["max_subsets"]
+    if s["selection"].iloc[0] == "subsets":
+        return (f"every subset of k of the {int(s['n_annotators'].iloc[0])} raters (or a "
+                f"seeded sample of {most}), the same raters on every unit")
+    how = (f"k raters drawn at random for each unit among its own raters "
+           f"(up to {most} seeded draws per k; one where every unit has exactly k raters)")
+    left = s[s["n_left_out"] > 0]
+    if len(left):
+        how += "; units with fewer than k raters are left out at that k (" + ", ".join(
+            f"k = {r.k}: {r.n_left_out}" for r in left.itertuples(index=False)) + ")"
+    return how
+
+
+def _curve_trend(trend: pd.DataFrame) -> str:
+    """The bootstrap trend of each feature set over k, or "" without one."""
+    words = [f"{r.feature_set}: slope {r.slope:+.3f} per rater (95% CI "
+             f"{r.ci_low:+.3f} to {r.ci_high:+.3f}, {r.direction})"
+             for r in trend.itertuples(index=False)]
+    return ("; the trend over k, with a bootstrap-over-units interval: "
+            + "; ".join(words)) if words else ""
+
+
+def curve_sentence(curve) -> str:
+    """What the annotator-count curve used (subsets or draws, units left out) and its
+    trend, in words; or why there is no curve (``curve``: an
+    :class:`analysis.replication.AnnotatorResult` or None)."""
+    if not has_curve(curve):
+        why = "; ".join(curve.skipped["reason"]) if curve is not None and len(curve.skipped) \
+            else "not run"
+        return f"No annotator-count curve: {why}."
+    k_max = int(curve.summary.drop_duplicates("k")["k"].max())
+    return (f"The cvAUC of the mean and of the sd across raters when only k raters per "
+            f"unit are used, k = 2 to {k_max}: {_curve_method(curve)}"
+            f"{_curve_trend(curve.trend)}.")
