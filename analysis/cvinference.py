@@ -318,10 +318,6 @@ def permutation_test(observed: float, null: Any,
     return PermutationTestResult(observed, p, nv, int(nv.size - n_nan), n_nan)
 
 
-def _ge(observed: float, null: np.ndarray) -> np.ndarray:
-    return null >= observed
-
-
 def sequential_permutation_test(
     observed: float,
     draw: Callable[[int, int], Any],
@@ -333,7 +329,6 @@ def sequential_permutation_test(
     first: Any = None,
     batch: int = 20,
     grow: bool = False,
-    exceeds: Callable[[float, np.ndarray], np.ndarray] = _ge,
 ) -> PermutationTestResult:
     """Sequential permutation test (Besag & Clifford; early rejection when ``alpha``).
 
@@ -362,8 +357,7 @@ def sequential_permutation_test(
     null = np.empty(0) if first is None else np.asarray(first, dtype=float).ravel()
     last = null.size if null.size else None
     while True:
-        r = cvstats.sequential_pvalue(observed, null, h=h, n_max=n_max, alpha=alpha, risk=risk,
-                                      exceeds=exceeds)
+        r = cvstats.sequential_pvalue(observed, null, h=h, n_max=n_max, alpha=alpha, risk=risk)
         if r["complete"]:
             break
         m = min(batch if last is None or not grow else 2 * last, n_max - null.size)

@@ -632,12 +632,13 @@ def sequential_rejection_probability(p_star: float, *, h: int, n_max: int,
 
 def sequential_pvalue(observed: float, null: Any, *, h: int, n_max: int,
                       alpha: float | None = None,
-                      risk: float = EARLY_REJECTION_RISK,
-                      exceeds: Any = None) -> dict[str, float]:
+                      risk: float = EARLY_REJECTION_RISK) -> dict[str, float]:
     """Sequential Monte Carlo test from the nulls drawn so far.
 
     Permutations are drawn in a fixed order; sampling stops at the ``h``-th null
-    statistic ``>= observed`` (after ``L`` permutations; p = h / L, Besag & Clifford),
+    statistic at or above the observed one (the tie rule of every permutation test,
+    :func:`analysis.inference.permutation_exceedances`, with the tolerance taken over the
+    nulls drawn up to each one) after ``L`` permutations (p = h / L, Besag & Clifford),
     or, when ``alpha`` is given, as soon as the count of exceedances falls on the
     early-rejection boundary (:func:`early_rejection_boundary`; clearly significant),
     or after ``n_max`` permutations (p = (1 + #exceedances) / (1 + n_max)).
@@ -687,7 +688,7 @@ def sequential_pvalue(observed: float, null: Any, *, h: int, n_max: int,
     bounded resampling risk. JASA 104(488), 1504-1511.
     """
     nv = np.asarray(null, dtype=float).ravel()[:n_max]
-    exceed = nv >= observed if exceeds is None else np.asarray(exceeds(observed, nv), dtype=bool)
+    exceed = inference.permutation_exceedances(observed, nv, running=True)
     return besag_clifford(exceed, h=h, n_max=n_max, alpha=alpha, risk=risk)
 
 

@@ -706,7 +706,7 @@ def analyse_study(Xs: dict[str, np.ndarray], y: np.ndarray, settings: StudySetti
 
         test = cvinference.sequential_permutation_test(
             observed, draw, h=st.h, n_max=st.n_permutations, first=statistics(perm_first),
-            grow=True, exceeds=lambda o, nv: nv >= o - 1e-12)
+            grow=True)
         out.update(perm_statistic=observed, p_value=test.pvalue, n_perm_used=test.n_resamples,
                    n_null_nan=test.n_nan)
     return out

@@ -107,6 +107,31 @@ def test_fixed_count_permutation_test_by_hand():
     assert (r.statistic, r.n_resamples, r.n_nan) == (0.7, 3, 1)
 
 
+def test_tie_rule_at_the_boundary():
+    """T* >= T - TIE_RTOL * max(|T|, max|T*|): within the tolerance counts, beyond it not."""
+    from analysis import inference
+    assert inference.TIE_RTOL == 1e-9
+    e = inference.permutation_exceedances(0.5, [0.5 - 4e-10, 0.5 - 6e-10, 0.5 + 1e-16, 0.49,
+                                                np.nan])
+    assert e.tolist() == [True, False, True, False, False]  # tol = 1e-9 * 0.5
+    # the scale is the largest |T*| too; running: only the nulls drawn so far
+    assert inference.permutation_exceedances(0.1, [0.1 - 2e-10, 10.0]).tolist() == [True, True]
+    assert inference.permutation_exceedances(0.1, [0.1 - 2e-10, 10.0],
+                                             running=True).tolist() == [False, True]
+    # the same sum in another order: plain >= misses the tie, the rule counts it
+    obs, tie = 0.1 + 0.2 + 0.3, 0.3 + 0.2 + 0.1
+    assert tie < obs
+    assert ci.permutation_test(obs, [tie, 0.0]).pvalue == 2 / 3
+    draw, _ = _draws(np.array([tie, 0.0, tie]))
+    r = ci.sequential_permutation_test(obs, draw, h=2, n_max=3)
+    assert (r.pvalue, r.n_resamples) == (2 / 3, 3)  # both ties count: stop at L = 3
+
+
+def test_the_studies_have_no_tie_rule_of_their_own():
+    assert "1e-12" not in inspect.getsource(simulate.analyse_study)
+    assert "exceeds" not in inspect.signature(ci.sequential_permutation_test).parameters
+
+
 def _draws(null):
     calls = []
 
