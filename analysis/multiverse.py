@@ -98,13 +98,13 @@ MV_BATCH = BUDGET.batch
 ALPHA = cvinference.ALPHA
 
 MULTIVERSE_RULES = """\
-Per path and claim, in the style of the review's rules, on the cross-validated AUC
+Per path and claim, by the review's rules and in its words, on the cross-validated AUC
 (fold-wise AUCs averaged over the folds of the path's repeated cross-validation).
 **C4** is *supported* when the consensus (mean) set has a higher cvAUC than the
 disagreement set with a paired bootstrap-CV z test p below 5%, *not supported* when it
-is significantly lower, and *inconclusive* otherwise. **C5** is *supported* when the
+is significantly lower, and *not shown* otherwise. **C5** is *supported* when the
 permutation p of the disagreement set is below 5%, *not supported* when its
-bootstrap-CV 95% interval lies entirely below 0.5, and *inconclusive* otherwise. The
+bootstrap-CV 95% interval lies entirely below 0.5, and *not shown* otherwise. The
 permutation test is sequential: it stops at its 10th exceedance (Besag & Clifford's
 sequential p-value, which is valid and gives the fixed-count p-value whenever it runs to
 the maximum), and it stops and rejects early when the count of exceedances falls on a
@@ -650,13 +650,8 @@ def run_path(wide: pd.DataFrame, y: pd.Series, path: Path, *, path_id: int = 0,
     used = test.null_distribution[: test.n_resamples]
     valid = used[np.isfinite(used)]
 
-    def c4_verdict():
-        if c4.pvalue < ALPHA:
-            return "supported" if c4.diff > 0 else "not supported"
-        return "inconclusive"
-
-    c5_verdict = ("supported" if p_perm < ALPHA
-                  else "not supported" if c5.high < 0.5 else "inconclusive")
+    c4_verdict = cvinference.verdict_better(c4.diff, c4.pvalue, ALPHA)
+    c5_verdict = cvinference.verdict_better_than_random(p_perm, c5.high, ALPHA)
     common = {"path_id": path_id, **path.as_dict(), "is_paper": path.is_paper, "n_images": n,
               "n_melanoma": int(yy.sum()), "n_imputed_images": d.n_imputed_images,
               "auc_consensus": c4.auc_a, "auc_disagreement": c4.auc_b}
@@ -664,7 +659,7 @@ def run_path(wide: pd.DataFrame, y: pd.Series, path: Path, *, path_id: int = 0,
     secs = time.perf_counter() - t0
     rows = [
         {**common, "claim": "C4", "estimate": c4.diff, "ci_low": c4.low,
-         "ci_high": c4.high, "p": c4.pvalue, "verdict": c4_verdict(),
+         "ci_high": c4.high, "p": c4.pvalue, "verdict": c4_verdict,
          "statistic": "cv_auc_difference", "observed_statistic": c4.diff,
          "n_permutations": 0, "null_mean": np.nan, "n_null_nan": 0,
          "n_folds_separated": sep, "seconds": secs},
@@ -1061,14 +1056,18 @@ def multiverse_design(
 # --- summaries and figures -----------------------------------------------------------------
 
 def verdict_table(frame: pd.DataFrame) -> pd.DataFrame:
-    """Per claim: number of paths per verdict, share supported, range of estimates."""
+    """Per claim: number of paths per verdict, share supported, range of estimates.
+
+    The column ``inconclusive`` counts the paths whose verdict is "not shown" (the data
+    of the path cannot decide; the column keeps its name until the column vocabulary
+    changes)."""
     rows = []
     for claim, g in frame.groupby("claim", sort=True):
         paper = g[g["is_paper"]]
         rows.append({
             "claim": claim, "n_paths": len(g),
             "supported": int((g["verdict"] == "supported").sum()),
-            "inconclusive": int((g["verdict"] == "inconclusive").sum()),
+            "inconclusive": int((g["verdict"] == cvinference.NOT_SHOWN).sum()),
             "not_supported": int((g["verdict"] == "not supported").sum()),
             "paper_verdict": paper["verdict"].iloc[0] if len(paper) else "",
             "paper_estimate": float(paper["estimate"].iloc[0]) if len(paper) else np.nan,
@@ -1132,7 +1131,8 @@ def survival_summary(frame: pd.DataFrame) -> list[str]:
         flips = g[g["verdict"] != ref]
         counts = g["verdict"].value_counts()
         dist = ", ".join(f"{v} {counts.get(v, 0)}" for v in
-                         ("supported", "inconclusive", "not supported"))
+                         (cvinference.SUPPORTED, cvinference.NOT_SHOWN,
+                          cvinference.NOT_SUPPORTED))
         est = f"estimates {g['estimate'].min():.3f} to {g['estimate'].max():.3f}"
         if flips.empty:
             out.append(f"{claim}: the verdict '{ref}' (paper's choices) survives all "

@@ -32,9 +32,11 @@ def test_verdict_vocabulary_and_rules_by_hand():
     assert ci.verdict_better_than_random(0.3, 0.6) == "not shown"
 
 
-def test_review_uses_the_c5_rule():
-    src = inspect.getsource(review.claim_parts)
-    assert "verdict_better_than_random" in src
+def test_review_and_multiverse_use_the_c5_rule():
+    assert "verdict_better_than_random" in inspect.getsource(review.claim_parts)
+    src = inspect.getsource(multiverse.run_path)
+    assert "verdict_better_than_random" in src and "verdict_better(" in src
+    assert "inconclusive" not in src  # one estimator per path: the undecided word is "not shown"
 
 
 # --- the fold-count rule -------------------------------------------------------------------
