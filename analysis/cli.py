@@ -475,7 +475,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default %(default)s)")
     p.add_argument("--datasets", type=positive_int, default=budgets.SIMULATION.n_datasets,
                    help="studies per power condition, >= 1 (default %(default)s)")
-    p.add_argument("--calibration-datasets", type=positive_int, default=200,
+    p.add_argument("--calibration-datasets", type=positive_int,
+                   default=budgets.SIMULATION.calibration_datasets,
                    help="studies per model in the calibration, >= 1 (default %(default)s)")
     p.add_argument("--images", type=int_at_least(MIN_IMAGES), nargs="+",
                    default=list(sim.POWER_IMAGES),

@@ -147,7 +147,8 @@ def run_power(design, *, n_datasets: int = POWER_DATASETS,
         f"{params.shrinkage:.2f}); simulated studies give every unit {k} raters (the "
         "data set's median per unit) and draw new raters for every study",
         f"power: {calibration_datasets} studies per model in the calibration (the simulate "
-        f"command of group 7: 200), {calibration_studies} Monte Carlo studies to calibrate "
+        f"command of group 7: {budgets.SIMULATION.calibration_datasets}), "
+        f"{calibration_studies} Monte Carlo studies to calibrate "
         f"the model (default {budgets.SIMULATION.calibration_studies}), {n_truth} draws of the true cvAUC (default "
         f"{budgets.SIMULATION.truth_draws}); power grid {list(images)} units x "
         f"{list(raters)} raters, "

@@ -43,6 +43,8 @@ def test_cli_defaults_are_the_budgets():
     sm = _defaults("simulate")
     assert (sm["permutations"], sm["datasets"]) == (budgets.SIMULATION.n_permutations,
                                                     budgets.SIMULATION.n_datasets)
+    # the simulate command calibrates with the report's count (was 200 against 150)
+    assert sm["calibration_datasets"] == budgets.SIMULATION.calibration_datasets == 150
     an = _defaults("analyze", "--dataset", "enhance/2017-2018/group07")
     assert an["multiverse_permutations"] == budgets.MULTIVERSE_SWEEP.n_permutations
     assert an["power_calibration_datasets"] == budgets.SIMULATION_SWEEP.calibration_datasets
