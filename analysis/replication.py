@@ -352,11 +352,6 @@ def eligible_groups(annotations, *, features: tuple[str, ...] = ABC) -> pd.DataF
 # --------------------------------------------------------------------------- CV helpers
 
 
-def _n_splits(y: np.ndarray, wanted: int = 10) -> int:
-    counts = np.bincount(np.asarray(y, dtype=int), minlength=2)
-    return int(min(wanted, counts.min()))
-
-
 def _canonical_scores(cv: models.CVResult, n: int) -> np.ndarray:
     s = cv.scores[cv.scores["repeat"] == 0].sort_values("row")
     if len(s) != n or not np.array_equal(s["row"].to_numpy(), np.arange(n)):
@@ -507,11 +502,14 @@ def replicate(
 
     elig = eligible_groups(annotations)
     todo = elig[elig["eligible"]]
-    rows, diffs, folds, excl, used = [], [], [], [], []
+    rows, diffs, folds, excl, used, fold_notes = [], [], [], [], [], []
     for r in progress(list(todo.itertuples(index=False)), desc="replication", quiet=quiet):
         d = group_abc_design(annotations, r.cohort, r.group)
         y = d.labels
-        k = _n_splits(y, n_splits)
+        fc = cvinference.fold_count(y, n_splits)
+        k = fc.n_splits
+        if fc.note:
+            fold_notes.append(f"{d.cohort}/{d.group}: {fc.note}")
         splits = models.stratified_splits(y, n_splits=k, n_repeats=repeats, seed=seed)
         boot_splits = cvinference.bootstrap_cv_plan(y, n_boot=n_boot, n_splits=k, seed=seed)
         base = {"cohort": d.cohort, "group": d.group, "source": r.source, "design": d.design,
@@ -577,6 +575,7 @@ def replicate(
             "excluded_groups": [f"{c}/{g}: {why}" for c, g, why in
                                 excluded_groups.itertuples(index=False)],
             "n_excluded_images": int(len(ex)),
+            "fold_notes": fold_notes,
             "elapsed_seconds": round(time.perf_counter() - t0, 3),
         }
     }
@@ -1398,7 +1397,8 @@ def curve_trend(designs: list, summary: pd.DataFrame, *, seed: int = models.DEFA
         d = d if isinstance(d, CurveData) else curve_data(d)
         ks = _curve_ks(d)
         sels = {k: _selections(d, k, max_subsets, seed + 1) for k in ks}
-        tasks.append(_TrendTask(d, ks, sels, n_boot, _n_splits(d.labels, n_splits),
+        tasks.append(_TrendTask(d, ks, sels, n_boot,
+                                cvinference.fold_count(d.labels, n_splits).n_splits,
                                 seeds.state("curve_trend", seed,
                                             seeds.group_code(d.cohort, d.group)),
                                 estimator, engine))
@@ -1445,25 +1445,31 @@ def _run_curve(plan: list[CurveData], skipped: list, *, seed: int, max_subsets: 
     # one task per (group, k): its selections share the splits (of the group's units,
     # or of the units at k for per-unit draws); tasks run in worker processes, each
     # fitting in-process, so rows do not depend on n_jobs
-    task_list, n_sel = [], 0
+    task_list, n_sel, fold_notes = [], 0, {}
     for d in plan:
         full = None
         for k in _curve_ks(d):
             rows, sels = _selections(d, k, max_subsets, seed)
             y = d.labels if rows is None else d.labels[rows]
-            counts = np.bincount(y, minlength=2)
-            if counts.min() < 2:
+            try:
+                fc = cvinference.fold_count(y, n_splits)
+            except ValueError:  # the fold rule: fewer than 2 units of a class
+                counts = np.bincount(y, minlength=2)
+                if counts.min() >= 2:  # not the data: a bad n_splits
+                    raise
                 skipped.append((d.cohort, d.group, f"k = {k}: {counts[1]} positive and "
                                 f"{counts[0]} negative units with {k} raters; too few for "
                                 "cross-validation"))
                 continue
+            if fc.note:
+                fold_notes[f"{d.cohort}/{d.group}: {fc.note}"] = None
             if rows is None:
                 if full is None:
-                    full = models.stratified_splits(y, n_splits=_n_splits(y, n_splits),
+                    full = models.stratified_splits(y, n_splits=fc.n_splits,
                                                     n_repeats=repeats, seed=seed)
                 splits = full
             else:
-                splits = models.stratified_splits(y, n_splits=_n_splits(y, n_splits),
+                splits = models.stratified_splits(y, n_splits=fc.n_splits,
                                                   n_repeats=repeats, seed=seed)
             n_sel += len(sels)
             task_list.append(_CurveTask(d, k, rows, sels, splits, estimator, engine,
@@ -1500,6 +1506,7 @@ def _run_curve(plan: list[CurveData], skipped: list, *, seed: int, max_subsets: 
         "seed": seed, "max_subsets": max_subsets, "repeats": repeats, "estimator": estimator,
         "groups": [f"{d.cohort}/{d.group}" for d in plan], "n_subsets": n_sel,
         "skipped": [f"{c}/{g}: {why}" for c, g, why in skipped],
+        "fold_notes": list(fold_notes),
         "elapsed_seconds": round(time.perf_counter() - t0, 3)}}
     return AnnotatorResult(rows=out, summary=summary, skipped=skipped_df, manifest_extra=extra,
                            trend=trend)

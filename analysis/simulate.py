@@ -479,11 +479,6 @@ def sd_features(scores: np.ndarray, transform: FeatureTransform | None = None
     return sets["sd"], tr
 
 
-def n_folds(y: np.ndarray, wanted: int = 10) -> int:
-    """10 folds, or as many as the rarer class allows."""
-    return int(min(wanted, np.bincount(np.asarray(y, dtype=int), minlength=2).min()))
-
-
 # --- the cross-validated analysis of one study -------------------------------------------
 
 @dataclass(frozen=True)
@@ -509,7 +504,9 @@ class StudySettings:
     perm_set : str
     estimator : {"mle", "firth"}
     n_splits : int
-        Folds (fewer when the rarer class has fewer images, :func:`n_folds`).
+        Folds (fewer when the rarer class has fewer images; the fold rule
+        :func:`analysis.cvinference.fold_count`, which raises below 2; the study's row
+        records the folds used in ``n_folds``).
     pooled : bool
         Also DeLong intervals of the pooled out-of-fold scores of repeat 0 (comparison).
     pooled_boot : int
@@ -615,7 +612,7 @@ def analyse_study(Xs: dict[str, np.ndarray], y: np.ndarray, settings: StudySetti
     st = settings
     y = np.asarray(y, dtype=int)
     n = len(y)
-    k = n_folds(y, st.n_splits)
+    k = cvinference.fold_count(y, st.n_splits).n_splits
     s_obs, s_boot, s_perm, s_bca = seed_seq.spawn(4)
     obs = _fold_splits(y, k, s_obs.generate_state(st.n_repeats))
     n_obs = len(obs)
@@ -869,7 +866,8 @@ def _cv_auc_chunk(task):
         sim = simulate(params, n_images, n_annotators=n_annotators,
                        rng=np.random.default_rng(draw_seq))
         X, _ = sd_features(sim.scores)
-        sp = _fold_splits(sim.y, n_folds(sim.y), fold_seq.generate_state(n_repeats))
+        sp = _fold_splits(sim.y, cvinference.fold_count(sim.y).n_splits,
+                          fold_seq.generate_state(n_repeats))
         out.append(float(np.nanmean(_engine(X, sim.y, sp, estimator)["auc"])))
     return out
 
@@ -905,7 +903,8 @@ def observed_cv_auc(design: GroupDesign, *, feature_set: str = "sd",
     """cvAUC of a group: mean fold AUC over ``n_repeats`` stratified 10-fold assignments
     (:func:`analysis.models.stratified_splits` with ``seed``)."""
     y = design.labels
-    sp = models.stratified_splits(y, n_splits=n_folds(y), n_repeats=n_repeats, seed=seed)
+    sp = models.stratified_splits(y, n_splits=cvinference.fold_count(y).n_splits,
+                                  n_repeats=n_repeats, seed=seed)
     cv = models.cross_validate(design.matrix(feature_set), y, sp, estimator=estimator)
     return float(cv.folds["auc"].mean())
 

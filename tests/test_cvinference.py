@@ -193,9 +193,21 @@ def test_result_dataclasses_are_frozen():
 def test_the_duplicates_are_gone():
     assert not hasattr(simulate, "besag_clifford_pvalue")
     assert not hasattr(review, "folds_for")
+    assert not hasattr(replication, "_n_splits") and not hasattr(simulate, "n_folds")
     for mod in (review, replication, multiverse, simulate):
         assert not hasattr(mod, "DEFAULT_PERMUTATIONS"), mod.__name__
         assert "cvinference." in inspect.getsource(mod), mod.__name__
+
+
+def test_simulated_study_uses_the_fold_rule():
+    """A study with one positive cannot be cross-validated: an error, not one fold."""
+    rng = np.random.default_rng(0)
+    y = np.array([0] * 19 + [1])
+    st = simulate.StudySettings(n_repeats=1, n_boot=0, n_permutations=0, pooled=False,
+                                pooled_boot=0)
+    with pytest.raises(ValueError, match="rarer class has 1 unit"):
+        simulate.analyse_study({"sd": rng.normal(size=(20, 1)), "mean": rng.normal(size=(20, 1))},
+                               y, st, seed_seq=np.random.SeedSequence(0))
 
 
 def test_simulated_study_runs_the_sequential_routine(monkeypatch):
