@@ -9,7 +9,8 @@ layer           modules
 ==============  =========================================================================
 base            ``errors``, ``progress``, ``paper`` (the paper's published numbers),
                 ``fitconfig`` (tolerances, the master seed), ``metrics`` (the AUC and
-                its ties), ``distributed`` (the Dask backend)
+                its ties), ``distributed`` (the Dask backend), ``seeds`` (the named
+                random streams), ``budgets`` (resampling counts and their presets)
 loading         ``data`` (pinned, hash-checked ENHANCE files), ``tidy`` (their tidy form)
 design          ``features`` (the analysis design of one data set: rater columns,
                 moments, feature sets), ``dataset`` (a user's files, validated, into
@@ -18,6 +19,8 @@ fitting         ``engine`` (batched logistic fits), ``models`` (cross-validation
                 reference statsmodels/firthmodels path)
 statistics      ``inference`` (DeLong, bootstrap, permutation, meta-analysis),
                 ``cvstats`` (the cvAUC estimand, its intervals and tests),
+                ``cvinference`` (the one cvAUC inference routine: fold rule,
+                bootstrap-CV, permutation tests, verdict rules),
                 ``agreement`` (ICC, Krippendorff's alpha), ``coefficients``,
                 ``calibration``
 studies         ``reproduce`` (the paper's experiments), ``review`` (claims and
@@ -32,11 +35,13 @@ presentation    ``present`` (table and figure helpers), ``prose`` (the studies'
 
 #: Layers from the bottom (imported by everything) to the top; see the module docstring.
 LAYERS = {
-    "base": ("errors", "progress", "paper", "fitconfig", "metrics", "distributed"),
+    "base": ("errors", "progress", "paper", "fitconfig", "metrics", "distributed", "seeds",
+             "budgets"),
     "loading": ("data", "tidy"),
     "design": ("features", "dataset"),
     "fitting": ("engine", "models"),
-    "statistics": ("inference", "cvstats", "agreement", "coefficients", "calibration"),
+    "statistics": ("inference", "cvstats", "cvinference", "agreement", "coefficients",
+                   "calibration"),
     "studies": ("reproduce", "review", "replication", "multiverse", "simulate", "sweeps",
                 "analyze"),
     "presentation": ("present", "prose", "figures", "report", "review_doc", "cache", "render",

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from . import models, replication, reproduce, review
+from . import models, replication, review
 from .features import GroupDesign
 
 
@@ -52,11 +52,11 @@ class Analysis:
 def analyze(
     design: GroupDesign,
     *,
-    repeats: int = reproduce.DEFAULT_REPEATS,
-    n_boot: int = review.DEFAULT_BOOT,
-    n_permutations: int = review.DEFAULT_PERMUTATIONS,
-    perm_repeats: int = review.PERM_CV_REPEATS,
-    n_seeds: int = review.SEED_VARIATION,
+    repeats: int = review.BUDGET.repeats,
+    n_boot: int = review.BUDGET.n_boot,
+    n_permutations: int = review.BUDGET.n_permutations,
+    perm_repeats: int = review.BUDGET.perm_repeats,
+    n_seeds: int = review.BUDGET.n_seeds,
     calibration_boot: int | None = None,
     seed: int = models.DEFAULT_SEED,
     n_jobs: int = 1,

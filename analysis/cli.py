@@ -19,7 +19,7 @@ import sys
 import threading
 from pathlib import Path
 
-from . import data, models, reproduce
+from . import budgets, data, models, reproduce
 from .distributed import BACKENDS, compute_backend
 from .errors import (
     AnnotationFormatError,
@@ -337,54 +337,47 @@ def _common(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 def _review_options(p: argparse.ArgumentParser) -> None:
     """Resampling options of ``review`` and ``analyze``."""
-    from .review import (
-        CALIBRATION_BOOT,
-        DEFAULT_BOOT,
-        DEFAULT_PERMUTATIONS,
-        PERM_CV_REPEATS,
-        SEED_VARIATION,
-    )
-
-    p.add_argument("--bootstrap", type=int_at_least(MIN_BOOTSTRAP), default=DEFAULT_BOOT,
+    b = budgets.REVIEW
+    p.add_argument("--bootstrap", type=int_at_least(MIN_BOOTSTRAP), default=b.n_boot,
                    help=f"bootstrap-CV replicates (each refits the cross-validation), "
                         f">= {MIN_BOOTSTRAP} (default %(default)s)")
     p.add_argument("--permutations", type=int_at_least(MIN_PERMUTATIONS),
-                   default=DEFAULT_PERMUTATIONS,
+                   default=b.n_permutations,
                    help=f"label permutations, >= {MIN_PERMUTATIONS} (default %(default)s)")
-    p.add_argument("--repeats", type=positive_int, default=reproduce.DEFAULT_REPEATS,
+    p.add_argument("--repeats", type=positive_int, default=b.repeats,
                    help="repeats of 10-fold CV, >= 1 (default %(default)s)")
-    p.add_argument("--perm-repeats", type=positive_int, default=PERM_CV_REPEATS,
+    p.add_argument("--perm-repeats", type=positive_int, default=b.perm_repeats,
                    help="fold assignments of the permutation statistic (observed and each "
                         "permutation), >= 1 (default %(default)s)")
     p.add_argument("--calibration-bootstrap", type=int_at_least(MIN_BOOTSTRAP),
-                   default=CALIBRATION_BOOT,
+                   default=b.calibration_boot,
                    help=f"bootstrap replicates of the calibration statistics, >= {MIN_BOOTSTRAP} "
                         "(default %(default)s)")
-    p.add_argument("--seeds", type=nonneg_int, default=SEED_VARIATION,
+    p.add_argument("--seeds", type=nonneg_int, default=b.n_seeds,
                    help="other master seeds over which the permutation p-values are "
                         "recomputed, >= 0 (default %(default)s)")
 
 
 def _sweep_arguments(p: argparse.ArgumentParser) -> None:
     """The on-request parts of ``analyze`` (:mod:`analysis.sweeps`)."""
-    from . import sweeps
 
     g = p.add_argument_group("on request")
     g.add_argument("--multiverse", action="store_true",
                    help="also run the multiverse of the C4/C5 analysis choices (multiverse*.csv)")
     g.add_argument("--multiverse-permutations", type=int_at_least(MIN_PERMUTATIONS),
-                   default=sweeps.MULTIVERSE_PERMUTATIONS,
+                   default=budgets.MULTIVERSE_SWEEP.n_permutations,
                    help="largest number of permutations per path (default %(default)s)")
     g.add_argument("--power", action="store_true",
                    help="also fit the generative model to the data: calibration and power "
                         "(power*.csv)")
-    g.add_argument("--power-datasets", type=positive_int, default=sweeps.POWER_DATASETS,
+    g.add_argument("--power-datasets", type=positive_int,
+                   default=budgets.SIMULATION_SWEEP.n_datasets,
                    help="studies per power condition (default %(default)s)")
     g.add_argument("--power-calibration-datasets", type=positive_int,
-                   default=sweeps.POWER_CALIBRATION_DATASETS,
+                   default=budgets.SIMULATION_SWEEP.calibration_datasets,
                    help="studies per model in the calibration (default %(default)s)")
     g.add_argument("--power-permutations", type=int_at_least(MIN_PERMUTATIONS),
-                   default=sweeps.sim.DEFAULT_PERMUTATIONS,
+                   default=budgets.SIMULATION_SWEEP.n_permutations,
                    help="permutations per simulated study (default %(default)s)")
     g.add_argument("--power-images", type=int_at_least(MIN_IMAGES), nargs="+", default=None,
                    help="units of the power grid (default: half, the same and twice the data "
@@ -471,15 +464,14 @@ def build_parser() -> argparse.ArgumentParser:
     _sweep_arguments(p)
     p.set_defaults(func=cmd_analyze)
 
-    from . import replication
 
     p = _common(sub.add_parser("replicate", help="mean vs sd of the ABC features on every "
                                                  "eligible student group and MTurk, with "
                                                  "meta-analysis"))
-    p.add_argument("--repeats", type=positive_int, default=replication.DEFAULT_REPEATS,
+    p.add_argument("--repeats", type=positive_int, default=budgets.REPLICATION.repeats,
                    help="repeats of CV per group, >= 1 (default %(default)s)")
     p.add_argument("--permutations", type=int_at_least(MIN_PERMUTATIONS),
-                   default=replication.DEFAULT_PERMUTATIONS,
+                   default=budgets.REPLICATION.n_permutations,
                    help=f"label permutations per group for the sd test, >= {MIN_PERMUTATIONS} "
                         "(default %(default)s)")
     p.add_argument("--estimator", choices=["mle", "firth"], default="mle")
@@ -487,34 +479,35 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _common(sub.add_parser("annotators", help="AUC of mean and sd features against the "
                                                   "number of annotators"))
-    p.add_argument("--repeats", type=positive_int, default=replication.CURVE_REPEATS,
+    p.add_argument("--repeats", type=positive_int, default=budgets.CURVE.repeats,
                    help="repeats of CV per subset, >= 1 (default %(default)s)")
-    p.add_argument("--max-subsets", type=positive_int, default=30,
+    p.add_argument("--max-subsets", type=positive_int, default=budgets.CURVE.max_subsets,
                    help="at most this many annotator subsets per k, >= 1 (default %(default)s)")
     p.set_defaults(func=cmd_annotators)
 
-    from . import multiverse as mv
     from . import simulate as sim
 
     p = _common(sub.add_parser("multiverse", help="claims C4 and C5 over every path of analysis "
                                                   "choices (scaling, estimator, missing, CV, "
                                                   "disagreement)"))
     p.add_argument("--permutations", type=int_at_least(MIN_PERMUTATIONS),
-                   default=mv.DEFAULT_PERMUTATIONS,
+                   default=budgets.MULTIVERSE.n_permutations,
                    help=f"largest number of label permutations per path (the test stops "
-                        f"at its 10th exceedance), >= {MIN_PERMUTATIONS} (default %(default)s)")
+                        f"at its {budgets.MULTIVERSE.exceedances}th exceedance), "
+                        f">= {MIN_PERMUTATIONS} (default %(default)s)")
     p.set_defaults(func=cmd_multiverse)
 
     p = _common(sub.add_parser("simulate", help="generative model fitted to group 7: calibration "
                                                 "of the permutation test and CIs, power of the "
                                                 "sd model"))
     p.add_argument("--permutations", type=int_at_least(MIN_PERMUTATIONS),
-                   default=sim.DEFAULT_PERMUTATIONS,
+                   default=budgets.SIMULATION.n_permutations,
                    help=f"permutations per simulated study, >= {MIN_PERMUTATIONS} "
                         "(default %(default)s)")
-    p.add_argument("--datasets", type=positive_int, default=sim.DEFAULT_DATASETS,
+    p.add_argument("--datasets", type=positive_int, default=budgets.SIMULATION.n_datasets,
                    help="studies per power condition, >= 1 (default %(default)s)")
-    p.add_argument("--calibration-datasets", type=positive_int, default=200,
+    p.add_argument("--calibration-datasets", type=positive_int,
+                   default=budgets.SIMULATION.calibration_datasets,
                    help="studies per model in the calibration, >= 1 (default %(default)s)")
     p.add_argument("--images", type=int_at_least(MIN_IMAGES), nargs="+",
                    default=list(sim.POWER_IMAGES),

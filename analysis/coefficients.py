@@ -60,13 +60,16 @@ NO_MLE = "MLE does not exist (separation)"
 PROFILE_MULTIMODAL = ("profile bound not determined: the penalised likelihood has several "
                       "local maxima there")
 PROFILE_NOT_CONVERGED = "profile bound not determined: a constrained fit did not converge"
-#: Tolerances of the constrained Firth fits: largest step of a coefficient, and largest
-#: modified score of a free coefficient. The iteration (Fisher information in place of
-#: the penalised Hessian, as logistf) converges linearly; at a score below 1e-6 the
-#: penalised log-likelihood is within about score^2 / information < 1e-11 of its
-#: maximum, far below what a profile bound or a test statistic needs.
-FIRTH_XTOL = 1e-8
-FIRTH_GTOL = 1e-6
+#: Tolerances of the constrained Firth fits of the profiles and penalised LRTs (not the
+#: solver settings :data:`analysis.fitconfig.FIRTH_XTOL`/``FIRTH_GTOL`` of the
+#: unconstrained fits, which have other meanings and values): largest step of a
+#: coefficient (absolute), and largest modified score of a free coefficient (absolute).
+#: The iteration (Fisher information in place of the penalised Hessian, as logistf)
+#: converges linearly; at a score below 1e-6 the penalised log-likelihood is within about
+#: score^2 / information < 1e-11 of its maximum, far below what a profile bound or a test
+#: statistic needs.
+PROFILE_FIRTH_XTOL = 1e-8
+PROFILE_FIRTH_GTOL = 1e-6
 #: How far (in standard errors) a profile is followed before its bound is called infinite.
 PROFILE_MAX_SE = 60.0
 #: Random restarts that check each Firth profile bound for a higher local maximum.
@@ -296,7 +299,8 @@ def firth_constrained(X1: np.ndarray, y: np.ndarray, fixed: dict[int, float],
     start : ndarray (k,), optional
     gtol, xtol : float, optional
         Stop when the largest modified score of a free coefficient is below ``gtol``
-        or the largest step below ``xtol`` (defaults ``FIRTH_GTOL``, ``FIRTH_XTOL``).
+        or the largest step below ``xtol`` (defaults ``PROFILE_FIRTH_GTOL``,
+        ``PROFILE_FIRTH_XTOL``).
 
     Returns
     -------
@@ -324,8 +328,8 @@ def firth_constrained(X1: np.ndarray, y: np.ndarray, fixed: dict[int, float],
     for j, v in fixed.items():
         beta[j] = v
     free = np.array([j for j in range(k) if j not in fixed], dtype=int)
-    gtol = FIRTH_GTOL if gtol is None else gtol
-    xtol = FIRTH_XTOL if xtol is None else xtol
+    gtol = PROFILE_FIRTH_GTOL if gtol is None else gtol
+    xtol = PROFILE_FIRTH_XTOL if xtol is None else xtol
     ll = penalised_loglik(X1, y, beta)
     if free.size == 0:
         return beta, ll, True
@@ -373,7 +377,7 @@ def fit_firth(X1: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, fl
     """Firth fit by firthmodels, polished by :func:`firth_constrained` with nothing fixed.
 
     firthmodels stops at the project's tolerances (:mod:`analysis.fitconfig`); a few more
-    Newton steps bring the modified score below ``FIRTH_GTOL`` so that profile and
+    Newton steps bring the modified score below ``PROFILE_FIRTH_GTOL`` so that profile and
     likelihood-ratio statistics are measured from the maximum itself.
 
     Returns

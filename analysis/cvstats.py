@@ -60,7 +60,7 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-from . import inference, models
+from . import inference, models, seeds
 
 #: Fold assignments per bootstrap-CV replicate (:func:`bootstrap_cv_splits`). One
 #: assignment keeps the split-to-split variability in every replicate, so the SE is, if
@@ -77,10 +77,9 @@ __all__ = [
     "permutation_null",
     "permutation_splits",
     "sequential_pvalue",
+    "besag_clifford",
     "early_rejection_boundary",
     "sequential_rejection_probability",
-    "task_rng",
-    "task_state",
     "corrected_cv_interval",
     "cv_auc_table",
     "binormal_auc_variance",
@@ -637,7 +636,9 @@ def sequential_pvalue(observed: float, null: Any, *, h: int, n_max: int,
     """Sequential Monte Carlo test from the nulls drawn so far.
 
     Permutations are drawn in a fixed order; sampling stops at the ``h``-th null
-    statistic ``>= observed`` (after ``L`` permutations; p = h / L, Besag & Clifford),
+    statistic at or above the observed one (the tie rule of every permutation test,
+    :func:`analysis.inference.permutation_exceedances`, with the tolerance taken over the
+    nulls drawn up to each one) after ``L`` permutations (p = h / L, Besag & Clifford),
     or, when ``alpha`` is given, as soon as the count of exceedances falls on the
     early-rejection boundary (:func:`early_rejection_boundary`; clearly significant),
     or after ``n_max`` permutations (p = (1 + #exceedances) / (1 + n_max)).
@@ -687,13 +688,34 @@ def sequential_pvalue(observed: float, null: Any, *, h: int, n_max: int,
     bounded resampling risk. JASA 104(488), 1504-1511.
     """
     nv = np.asarray(null, dtype=float).ravel()[:n_max]
-    exceed = nv >= observed
+    exceed = inference.permutation_exceedances(observed, nv, running=True)
+    return besag_clifford(exceed, h=h, n_max=n_max, alpha=alpha, risk=risk)
+
+
+def besag_clifford(exceed: Any, *, h: int, n_max: int, alpha: float | None = None,
+                   risk: float = EARLY_REJECTION_RISK) -> dict[str, float]:
+    """The sequential rule of :func:`sequential_pvalue` on the exceedances so far.
+
+    Parameters
+    ----------
+    exceed : array-like of bool
+        For each permutation drawn, in order: does its statistic count as at least the
+        observed one (the tie rule is the caller's, :func:`sequential_pvalue`)?
+    h, n_max, alpha, risk
+        As :func:`sequential_pvalue`.
+
+    Returns
+    -------
+    dict
+        As :func:`sequential_pvalue`.
+    """
+    exceed = np.asarray(exceed, dtype=bool).ravel()[:n_max]
     count = np.cumsum(exceed)
     hit_h = np.flatnonzero(count >= h)
     stop_h = int(hit_h[0]) + 1 if hit_h.size else None
     stop_sig = None
-    if alpha is not None and nv.size:
-        bound = np.asarray(early_rejection_boundary(n_max, alpha, risk))[: nv.size]
+    if alpha is not None and exceed.size:
+        bound = np.asarray(early_rejection_boundary(n_max, alpha, risk))[: exceed.size]
         crossed = np.flatnonzero(count <= bound)
         stop_sig = int(crossed[0]) + 1 if crossed.size else None
     if stop_sig is not None and (stop_h is None or stop_sig < stop_h):
@@ -701,25 +723,17 @@ def sequential_pvalue(observed: float, null: Any, *, h: int, n_max: int,
         return {"p": (1 + S) / (1 + stop_sig), "n_used": stop_sig, "stopped": False,
                 "stopped_significant": True, "complete": True}
     if stop_h is not None:
-        return {"p": h / stop_h, "n_used": stop_h, "stopped": stop_h < n_max or nv.size == n_max,
+        return {"p": h / stop_h, "n_used": stop_h,
+                "stopped": stop_h < n_max or exceed.size == n_max,
                 "stopped_significant": False, "complete": True}
-    if nv.size >= n_max:
+    if exceed.size >= n_max:
         return {"p": (1 + int(count[-1]) if count.size else 1) / (1 + n_max), "n_used": n_max,
                 "stopped": False, "stopped_significant": False, "complete": True}
-    return {"p": np.nan, "n_used": int(nv.size), "stopped": False, "stopped_significant": False,
+    return {"p": np.nan, "n_used": int(exceed.size), "stopped": False, "stopped_significant": False,
             "complete": False}
 
 
-# --- seeds and the permutation test of a repeated cross-validation -------------------
-
-def task_rng(seed: int, *keys: int) -> np.random.Generator:
-    """A generator for one task, derived from the master seed and the task's keys."""
-    return np.random.default_rng(np.random.SeedSequence([seed, *keys]))
-
-
-def task_state(seed: int, *keys: int) -> int:
-    return int(np.random.SeedSequence([seed, *keys]).generate_state(1)[0])
-
+# --- the permutation test of a repeated cross-validation ---------------------------
 
 @functools.lru_cache(maxsize=2)  # callers use one data set's splits at a time
 def permutation_splits(y_bytes: bytes, n_permutations: int, seed: int, n_splits: int,
@@ -728,10 +742,11 @@ def permutation_splits(y_bytes: bytes, n_permutations: int, seed: int, n_splits:
     (y, seed, ...) and shared (read-only) by every feature set and estimator.
 
     Permutation ``p`` draws ``n_repeats`` fold assignments for its shuffled labels
-    (repeat ``r`` seeded by ``SeedSequence([seed, 3, p, r])``); the split's
+    (repeat ``r`` on the stream ``permutation_folds``, :mod:`analysis.seeds`); the split's
     ``repeat`` field holds the permutation."""
     y = np.frombuffer(y_bytes, dtype=np.int64).copy()
-    perms = inference.stratified_permutations(y, n_permutations, task_rng(seed, 2))
+    perms = inference.stratified_permutations(y, n_permutations,
+                                              seeds.rng("permutation_labels", seed))
     splits, labels = _permutation_block(y, perms, 0, n_permutations, seed, n_splits, n_repeats)
     labels.flags.writeable = False  # int8 0/1: an eighth of int64's memory
     return tuple(splits), labels
@@ -750,7 +765,8 @@ def _permutation_block(y: np.ndarray, perms: np.ndarray, p0: int, p1: int, seed:
     splits, labels = [], []
     for p in range(p0, p1):
         for r in range(n_repeats):
-            fold = models.stratified_fold_numbers(perms[p], n_splits, task_state(seed, 3, p, r))
+            fold = models.stratified_fold_numbers(perms[p], n_splits,
+                                                  seeds.state("permutation_folds", seed, p, r))
             for k in range(n_splits):
                 t = fold == k
                 splits.append(models.Split(p, k, idx[~t], idx[t]))
@@ -798,7 +814,7 @@ def permutation_null(
     n = len(y)
     # the permuted labels as int8 (0/1): the same shuffles as permutation_splits draws
     perms = inference.stratified_permutations(y.astype(np.int8), n_permutations,
-                                              task_rng(seed, 2))
+                                              seeds.rng("permutation_labels", seed))
     per_perm = n_repeats * n_splits
     total = n_permutations * per_perm
     block = max(1, PERM_BLOCK_BYTES // (32 * max(n, 1)))

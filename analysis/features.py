@@ -27,6 +27,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from . import seeds
+
 MOMENTS = ("mean", "sd", "skewness", "kurtosis")
 #: Feature types of the paper's group 7, in the order of the paper's figures.
 GROUP7_FEATURES = ("asymmetry", "border", "color", "dermoscopic_structures", "blue_glow")
@@ -262,7 +264,7 @@ def _draw_raters(long: pd.DataFrame, features: tuple[str, ...], k: int, seed: in
     n_feat = scored.groupby(["image_id", "annotator"], sort=False)["feature"].nunique()
     full = n_feat[n_feat == len(features)].reset_index()
     by_unit = full.groupby("image_id", sort=False)["annotator"].agg(list)
-    rng = np.random.default_rng(np.random.SeedSequence([seed, 14]))
+    rng = seeds.rng("unit_raters", seed)
     chosen, excluded = [], []
     for unit in sorted(long["image_id"].unique()):
         cands = sorted(by_unit.get(unit, []), key=_annotator_key)

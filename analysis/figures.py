@@ -492,7 +492,7 @@ def annotator_plot(result: replication.AnnotatorResult, metric: str = "repeat_me
 
 
 _CLAIM_LABELS = {"C4": "C4: AUC(mean) - AUC(disagreement)", "C5": "C5: AUC(disagreement)"}
-_VERDICT_COLORS = {"supported": "#1b7837", "inconclusive": "#999999", "not supported": "#c51b7d"}
+_VERDICT_COLORS = {"supported": "#1b7837", "not shown": "#999999", "not supported": "#c51b7d"}
 
 
 def specification_curve(frame: pd.DataFrame, claim: str = "C5"):

@@ -31,6 +31,7 @@ from scipy import stats
 from .metrics import TIE_RTOL, _labels, _scores, auc, tie_codes  # noqa: F401
 
 __all__ = [
+    "permutation_exceedances",
     "adjust_pvalues",
     "auc",
     "bootstrap_auc_ci",
@@ -681,10 +682,9 @@ def permutation_pvalue(observed: float, null: Any, alternative: str = "greater")
     nv = nv[~np.isnan(nv)]
     if np.isnan(observed) or nv.size == 0:
         return float("nan")
-    tol = TIE_RTOL * max(abs(observed), float(np.max(np.abs(nv))))
     B = nv.size
-    pg = (1 + np.sum(nv >= observed - tol)) / (1 + B)
-    pl = (1 + np.sum(nv <= observed + tol)) / (1 + B)
+    pg = (1 + np.sum(permutation_exceedances(observed, nv))) / (1 + B)
+    pl = (1 + np.sum(nv <= observed + _tie_tolerance(observed, nv))) / (1 + B)
     if alternative == "greater":
         return float(pg)
     if alternative == "less":
@@ -692,6 +692,48 @@ def permutation_pvalue(observed: float, null: Any, alternative: str = "greater")
     if alternative == "two-sided":
         return float(min(1.0, 2 * min(pg, pl)))
     raise ValueError("alternative must be 'greater', 'less' or 'two-sided'")
+
+
+def _tie_tolerance(observed: float, null: np.ndarray, running: bool = False):
+    """``TIE_RTOL * max(|T|, max|T*|)`` over the nulls that are not NaN (with
+    ``running``: over the nulls up to each one, an array)."""
+    a = np.abs(np.where(np.isnan(null), 0.0, null))
+    if running:
+        return TIE_RTOL * np.maximum(abs(observed), np.maximum.accumulate(a) if a.size else a)
+    return TIE_RTOL * max(abs(observed), float(a.max(initial=0.0)))
+
+
+def permutation_exceedances(observed: float, null: Any, *, running: bool = False) -> np.ndarray:
+    """Which null statistics count as at least the observed one: the tie rule of every
+    permutation test of the package.
+
+    Parameters
+    ----------
+    observed : float
+    null : array-like
+        Null statistics in the order they were drawn.
+    running : bool
+        For a sequential test: the tolerance of null ``i`` uses the nulls up to ``i``
+        only, so that whether it exceeds does not depend on the nulls drawn after it
+        (nor on how they were batched).
+
+    Returns
+    -------
+    ndarray of bool
+        ``T*_i >= T - tol`` with ``tol = TIE_RTOL * max(|T|, max|T*|)``
+        (:data:`TIE_RTOL`; the maximum over the finite nulls, up to ``i`` when
+        ``running``); NaN never exceeds.
+
+    Notes
+    -----
+    A null statistic equal to the observed one in exact arithmetic (the same fold AUCs
+    summed in another order) differs from it by a few units in the last place, up or
+    down; the tolerance counts it on every machine. Without ``running`` this is the
+    count of :func:`permutation_pvalue`.
+    """
+    nv = np.asarray(null, dtype=float).ravel()
+    with np.errstate(invalid="ignore"):
+        return nv >= observed - _tie_tolerance(observed, nv, running)
 
 
 def stratified_permutations(

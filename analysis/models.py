@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 
-from . import fitconfig
+from . import fitconfig, seeds
 from .fitconfig import DEFAULT_SEED
 from .metrics import auc
 
@@ -42,7 +42,7 @@ class Split(NamedTuple):
 
 def repeat_seed(seed: int, repeat: int) -> int:
     """Seed of the fold assignment of one repeat, independent of any other repeat."""
-    return int(np.random.SeedSequence([seed, repeat]).generate_state(1)[0])
+    return seeds.state("cv_folds", seed, repeat)
 
 
 def stratified_splits(

@@ -66,7 +66,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
-from . import cvstats, engine, fitconfig, models
+from . import budgets, cvinference, cvstats, engine, fitconfig, models, seeds
 from .features import GROUP7_FEATURES, moments_across, zscore
 from .progress import progress
 
@@ -84,25 +84,27 @@ DISAGREEMENT_FEATURE = {"moments": "sd", "mad": "mad", "range": "range", "entrop
 #: objective is loglik / n - alpha / 2 * ||beta||^2, intercept not penalised).
 RIDGE_ALPHAS = (1e-3, 1e-2, 1e-1, 1.0)
 RIDGE_INNER_FOLDS = 5
-DEFAULT_PERMUTATIONS = 200
+#: Counts of each path (:data:`analysis.budgets.MULTIVERSE`): largest number of
+#: permutations, bootstrap-CV replicates, fold assignments, exceedances and batch.
+BUDGET = budgets.MULTIVERSE
 #: Fold assignments per path (observed statistic, each permutation, each replicate).
-MV_REPEATS = 3
+MV_REPEATS = BUDGET.repeats
 #: Bootstrap-CV replicates per path.
-MV_BOOT = 50
+MV_BOOT = BUDGET.n_boot
 #: Exceedances after which a path's permutation test stops (Besag & Clifford).
-MV_EXCEEDANCES = 10
+MV_EXCEEDANCES = BUDGET.exceedances
 #: Permutations evaluated at a time before the stopping rule is checked.
-MV_BATCH = 20
-ALPHA = 0.05
+MV_BATCH = BUDGET.batch
+ALPHA = cvinference.ALPHA
 
 MULTIVERSE_RULES = """\
-Per path and claim, in the style of the review's rules, on the cross-validated AUC
+Per path and claim, by the review's rules and in its words, on the cross-validated AUC
 (fold-wise AUCs averaged over the folds of the path's repeated cross-validation).
 **C4** is *supported* when the consensus (mean) set has a higher cvAUC than the
 disagreement set with a paired bootstrap-CV z test p below 5%, *not supported* when it
-is significantly lower, and *inconclusive* otherwise. **C5** is *supported* when the
+is significantly lower, and *not shown* otherwise. **C5** is *supported* when the
 permutation p of the disagreement set is below 5%, *not supported* when its
-bootstrap-CV 95% interval lies entirely below 0.5, and *inconclusive* otherwise. The
+bootstrap-CV 95% interval lies entirely below 0.5, and *not shown* otherwise. The
 permutation test is sequential: it stops at its 10th exceedance (Besag & Clifford's
 sequential p-value, which is valid and gives the fixed-count p-value whenever it runs to
 the maximum), and it stops and rejects early when the count of exceedances falls on a
@@ -460,7 +462,7 @@ def cross_validate_ridge(
         # image stay in one inner fold (as in the outer bootstrap-CV)
         inner_y, inner_w, inner_test, ks = [], [], [], []
         for i, s in enumerate(block):
-            rng = np.random.default_rng(np.random.SeedSequence([seed, 5, s.repeat, s.fold]))
+            rng = seeds.rng("ridge_inner_folds", seed, s.repeat, s.fold)
             distinct = np.flatnonzero(Wo[i])
             yt = Yb[i][distinct]
             k = max(int(min(inner_folds, np.bincount(yt, minlength=2).min())), 2)
@@ -577,7 +579,7 @@ ROW_COLUMNS = ["path_id", *CHOICES, "is_paper", "claim", "estimate", "ci_low", "
 
 
 def run_path(wide: pd.DataFrame, y: pd.Series, path: Path, *, path_id: int = 0,
-             n_permutations: int = DEFAULT_PERMUTATIONS, seed: int = models.DEFAULT_SEED,
+             n_permutations: int = BUDGET.n_permutations, seed: int = models.DEFAULT_SEED,
              n_repeats: int = MV_REPEATS, n_boot: int = MV_BOOT,
              exceedances: int = MV_EXCEEDANCES, n_jobs: int = 1) -> pd.DataFrame:
     """C4 and C5 on one path: two tidy rows (see :data:`ROW_COLUMNS`).
@@ -623,59 +625,48 @@ def run_path(wide: pd.DataFrame, y: pd.Series, path: Path, *, path_id: int = 0,
     splits = path_splits(yy, path.cv, seed, n_repeats)
     cv_c = run_cv(d.consensus, yy, splits, path.estimator, seed=seed, n_jobs=n_jobs)
     cv_d = run_cv(d.disagreement, yy, splits, path.estimator, seed=seed, n_jobs=n_jobs)
-    bsplits, _ = cvstats.bootstrap_cv_splits(yy, n_boot=n_boot,
-                                             n_repeats=cvstats.BOOT_CV_REPEATS, n_splits=k,
-                                             seed=cvstats.task_state(seed, 1))
+    bsplits = cvinference.bootstrap_cv_plan(yy, n_boot=n_boot, n_splits=k, seed=seed)
     reps = {}
     for name, X in (("c", d.consensus), ("d", d.disagreement)):
         b = run_cv(X, yy, bsplits, path.estimator, seed=seed, n_jobs=n_jobs)
         reps[name] = cvstats.bootstrap_cv_replicates(b.folds, cvstats.BOOT_CV_REPEATS)
-    diff = cvstats.paired_cv_difference(cv_c.folds, cv_d.folds)
-    c4 = cvstats.bootstrap_cv_interval(diff["diff"], reps["c"] - reps["d"], null=0.0,
-                                       bounds=(-1.0, 1.0))
+    c4 = cvinference.paired_difference(cv_c.folds, cv_d.folds, reps["c"], reps["d"])
     observed = float(cv_d.folds["auc"].mean())
-    c5 = cvstats.bootstrap_cv_interval(observed, reps["d"], null=0.5)
+    c5 = cvinference.cv_auc_interval(observed, reps["d"])
     # sequential permutation test of the disagreement set
-    psplits, plabels = cvstats.permutation_splits(yy.astype(np.int64).tobytes(), n_permutations, seed,
-                                           k, n_repeats)
+    psplits, plabels = cvstats.permutation_splits(yy.astype(np.int64).tobytes(), n_permutations,
+                                                  seed, k, n_repeats)
     per = n_repeats * k
-    null = np.empty(0)
-    seq = {"complete": False}
-    for start in range(0, n_permutations, MV_BATCH):
-        stop = min(start + MV_BATCH, n_permutations)
+
+    def draw(start: int, stop: int) -> np.ndarray:
         res = run_cv(d.disagreement, yy, list(psplits[start * per: stop * per]), path.estimator,
                      labels=plabels[start * per: stop * per], seed=seed, n_jobs=n_jobs)
-        null = np.append(null, cvstats.repeated_cv_statistic(res.folds))
-        seq = cvstats.sequential_pvalue(observed, null, h=exceedances, n_max=n_permutations,
-                                        alpha=ALPHA, risk=cvstats.EARLY_REJECTION_RISK)
-        if seq["complete"]:
-            break
-    p_perm = seq["p"]
-    used = null[: seq["n_used"]]
+        return cvstats.repeated_cv_statistic(res.folds)
+
+    test = cvinference.sequential_permutation_test(observed, draw, h=exceedances,
+                                                   n_max=n_permutations, alpha=ALPHA,
+                                                   batch=MV_BATCH)
+    p_perm = test.pvalue
+    used = test.null_distribution[: test.n_resamples]
     valid = used[np.isfinite(used)]
 
-    def c4_verdict():
-        if c4["p"] < ALPHA:
-            return "supported" if c4["estimate"] > 0 else "not supported"
-        return "inconclusive"
-
-    c5_verdict = ("supported" if p_perm < ALPHA
-                  else "not supported" if c5["high"] < 0.5 else "inconclusive")
+    c4_verdict = cvinference.verdict_better(c4.diff, c4.pvalue, ALPHA)
+    c5_verdict = cvinference.verdict_better_than_random(p_perm, c5.high, ALPHA)
     common = {"path_id": path_id, **path.as_dict(), "is_paper": path.is_paper, "n_images": n,
               "n_melanoma": int(yy.sum()), "n_imputed_images": d.n_imputed_images,
-              "auc_consensus": diff["auc_a"], "auc_disagreement": diff["auc_b"]}
+              "auc_consensus": c4.auc_a, "auc_disagreement": c4.auc_b}
     sep = int(cv_c.folds["separated"].sum() + cv_d.folds["separated"].sum())
     secs = time.perf_counter() - t0
     rows = [
-        {**common, "claim": "C4", "estimate": c4["estimate"], "ci_low": c4["low"],
-         "ci_high": c4["high"], "p": c4["p"], "verdict": c4_verdict(),
-         "statistic": "cv_auc_difference", "observed_statistic": c4["estimate"],
+        {**common, "claim": "C4", "estimate": c4.diff, "ci_low": c4.low,
+         "ci_high": c4.high, "p": c4.pvalue, "verdict": c4_verdict,
+         "statistic": "cv_auc_difference", "observed_statistic": c4.diff,
          "n_permutations": 0, "null_mean": np.nan, "n_null_nan": 0,
          "n_folds_separated": sep, "seconds": secs},
-        {**common, "claim": "C5", "estimate": observed, "ci_low": c5["low"],
-         "ci_high": c5["high"], "p": p_perm, "verdict": c5_verdict,
+        {**common, "claim": "C5", "estimate": observed, "ci_low": c5.low,
+         "ci_high": c5.high, "p": p_perm, "verdict": c5_verdict,
          "statistic": "cv_auc", "observed_statistic": observed,
-         "n_permutations": int(seq["n_used"]),
+         "n_permutations": int(test.n_resamples),
          "null_mean": float(valid.mean()) if valid.size else np.nan,
          "n_null_nan": int((~np.isfinite(used)).sum()), "n_folds_separated": sep,
          "seconds": secs},
@@ -690,9 +681,22 @@ def _path_cost(path: Path) -> float:
             * {"ridge": 8.0, "firth": 1.5, "mle": 1.0}[path.estimator])
 
 
-def _run_one(args):
-    wide, y, path, pid, n_perm, seed, n_boot = args
-    return run_path(wide, y, path, path_id=pid, n_permutations=n_perm, seed=seed, n_boot=n_boot,
+@dataclass(frozen=True)
+class _PathTask:
+    """One path of the multiverse (a worker's input)."""
+
+    wide: object
+    y: object
+    path: Path
+    path_id: int
+    n_permutations: int
+    seed: int
+    n_boot: int
+
+
+def _run_one(task: _PathTask) -> pd.DataFrame:
+    return run_path(task.wide, task.y, task.path, path_id=task.path_id,
+                    n_permutations=task.n_permutations, seed=task.seed, n_boot=task.n_boot,
                     n_jobs=1)
 
 
@@ -713,7 +717,7 @@ def multiverse(
     labels: pd.DataFrame,
     *,
     paths: list[Path] | None = None,
-    n_permutations: int = DEFAULT_PERMUTATIONS,
+    n_permutations: int = BUDGET.n_permutations,
     n_boot: int = MV_BOOT,
     seed: int = models.DEFAULT_SEED,
     n_jobs: int = 1,
@@ -761,7 +765,7 @@ def multiverse(
 def _run_paths(wide, y, paths: list[Path], *, n_permutations: int, n_boot: int, seed: int,
                n_jobs: int, quiet: bool) -> tuple[pd.DataFrame, dict]:
     """Rows of every path (path ids in list order) and the settings of the run."""
-    tasks = [(wide, y, p, i, n_permutations, seed, n_boot) for i, p in enumerate(paths)]
+    tasks = [_PathTask(wide, y, p, i, n_permutations, seed, n_boot) for i, p in enumerate(paths)]
     if n_jobs == 1:
         parts = [_run_one(t) for t in progress(tasks, desc="multiverse", quiet=quiet)]
     else:
@@ -993,7 +997,7 @@ def multiverse_design(
     design,
     *,
     paths: list[Path] | None = None,
-    n_permutations: int = DEFAULT_PERMUTATIONS,
+    n_permutations: int = BUDGET.n_permutations,
     n_boot: int = MV_BOOT,
     seed: int = models.DEFAULT_SEED,
     n_jobs: int = 1,
@@ -1052,14 +1056,18 @@ def multiverse_design(
 # --- summaries and figures -----------------------------------------------------------------
 
 def verdict_table(frame: pd.DataFrame) -> pd.DataFrame:
-    """Per claim: number of paths per verdict, share supported, range of estimates."""
+    """Per claim: number of paths per verdict, share supported, range of estimates.
+
+    The column ``inconclusive`` counts the paths whose verdict is "not shown" (the data
+    of the path cannot decide; the column keeps its name until the column vocabulary
+    changes)."""
     rows = []
     for claim, g in frame.groupby("claim", sort=True):
         paper = g[g["is_paper"]]
         rows.append({
             "claim": claim, "n_paths": len(g),
             "supported": int((g["verdict"] == "supported").sum()),
-            "inconclusive": int((g["verdict"] == "inconclusive").sum()),
+            "inconclusive": int((g["verdict"] == cvinference.NOT_SHOWN).sum()),
             "not_supported": int((g["verdict"] == "not supported").sum()),
             "paper_verdict": paper["verdict"].iloc[0] if len(paper) else "",
             "paper_estimate": float(paper["estimate"].iloc[0]) if len(paper) else np.nan,
@@ -1123,7 +1131,8 @@ def survival_summary(frame: pd.DataFrame) -> list[str]:
         flips = g[g["verdict"] != ref]
         counts = g["verdict"].value_counts()
         dist = ", ".join(f"{v} {counts.get(v, 0)}" for v in
-                         ("supported", "inconclusive", "not supported"))
+                         (cvinference.SUPPORTED, cvinference.NOT_SHOWN,
+                          cvinference.NOT_SUPPORTED))
         est = f"estimates {g['estimate'].min():.3f} to {g['estimate'].max():.3f}"
         if flips.empty:
             out.append(f"{claim}: the verdict '{ref}' (paper's choices) survives all "

@@ -51,13 +51,12 @@ from __future__ import annotations
 import itertools
 import math
 import time
-import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from . import cvstats, inference, models
+from . import budgets, cvinference, cvstats, inference, models, seeds
 from .features import (
     GROUP7_FEATURES,
     MOMENTS,
@@ -106,9 +105,9 @@ MTURK: tuple[str, str] = ("mturk", "isic")
 #: Feature sets compared: the mean and the sd across annotators of each feature.
 FEATURE_SETS: tuple[str, ...] = ("mean", "sd")
 #: Default fold assignments of the replication (repeat 0 is the canonical split).
-DEFAULT_REPEATS = 20
+DEFAULT_REPEATS = budgets.REPLICATION.repeats
 #: Default fold assignments per subset in the annotator curve.
-CURVE_REPEATS = 5
+CURVE_REPEATS = budgets.CURVE.repeats
 #: Percentiles of the per-repeat mean fold AUC that bound the band.
 BAND = (2.5, 97.5)
 #: Pooled AUC within this distance of the all-annotator AUC counts as "reached".
@@ -351,11 +350,6 @@ def eligible_groups(annotations, *, features: tuple[str, ...] = ABC) -> pd.DataF
 # --------------------------------------------------------------------------- CV helpers
 
 
-def _n_splits(y: np.ndarray, wanted: int = 10) -> int:
-    counts = np.bincount(np.asarray(y, dtype=int), minlength=2)
-    return int(min(wanted, counts.min()))
-
-
 def _canonical_scores(cv: models.CVResult, n: int) -> np.ndarray:
     s = cv.scores[cv.scores["repeat"] == 0].sort_values("row")
     if len(s) != n or not np.array_equal(s["row"].to_numpy(), np.arange(n)):
@@ -425,12 +419,10 @@ GROUP_COLUMNS = [
     "fold_mean_auc", "band_low", "band_high", "perm_p", "perm_null_mean", "n_permutations",
     "n_folds_separated", "n_folds_not_converged", "share_separated", "n_excluded_images",
 ]
-#: Label permutations per group for the test of "sd better than random".
-DEFAULT_PERMUTATIONS = 200
-#: Fold assignments of the permutation statistic (observed and every permutation).
-PERM_REPEATS = 5
-#: Bootstrap-CV replicates per group (:func:`analysis.cvstats.bootstrap_cv_splits`).
-DEFAULT_BOOT = 100
+#: Counts of the replication (:data:`analysis.budgets.REPLICATION`): label permutations
+#: per group for the test of "sd better than random", fold assignments of the
+#: permutation statistic, bootstrap-CV replicates per group.
+BUDGET = budgets.REPLICATION
 DIFF_COLUMNS = ["cohort", "group", "source", "estimator", "auc_mean", "auc_sd", "diff", "se",
                 "ci_low", "ci_high", "z", "p"]
 META_COLUMNS = ["quantity", "scope", "model", "interval", "scale", "method", "k", "estimate",
@@ -446,9 +438,9 @@ def replicate(
     estimator: str = "mle",
     n_splits: int = 10,
     method: str = "REML",
-    n_permutations: int = DEFAULT_PERMUTATIONS,
-    perm_repeats: int = PERM_REPEATS,
-    n_boot: int = DEFAULT_BOOT,
+    n_permutations: int = BUDGET.n_permutations,
+    perm_repeats: int = BUDGET.perm_repeats,
+    n_boot: int = BUDGET.n_boot,
     engine: str = "auto",
     n_jobs: int = 1,
     quiet: bool = False,
@@ -508,15 +500,16 @@ def replicate(
 
     elig = eligible_groups(annotations)
     todo = elig[elig["eligible"]]
-    rows, diffs, folds, excl, used = [], [], [], [], []
+    rows, diffs, folds, excl, used, fold_notes = [], [], [], [], [], []
     for r in progress(list(todo.itertuples(index=False)), desc="replication", quiet=quiet):
         d = group_abc_design(annotations, r.cohort, r.group)
         y = d.labels
-        k = _n_splits(y, n_splits)
+        fc = cvinference.fold_count(y, n_splits)
+        k = fc.n_splits
+        if fc.note:
+            fold_notes.append(f"{d.cohort}/{d.group}: {fc.note}")
         splits = models.stratified_splits(y, n_splits=k, n_repeats=repeats, seed=seed)
-        boot_splits, _ = cvstats.bootstrap_cv_splits(
-            y, n_boot=n_boot, n_repeats=cvstats.BOOT_CV_REPEATS, n_splits=k,
-            seed=cvstats.task_state(seed, 1))
+        boot_splits = cvinference.bootstrap_cv_plan(y, n_boot=n_boot, n_splits=k, seed=seed)
         base = {"cohort": d.cohort, "group": d.group, "source": r.source, "design": d.design,
                 "n_images": d.n_images, "n_melanoma": d.n_melanoma,
                 "n_annotators": d.n_raters, "n_splits": k, "reduced_folds": k < n_splits}
@@ -529,7 +522,7 @@ def replicate(
                                         engine=engine, n_jobs=n_jobs)
             reps[fs] = cvstats.bootstrap_cv_replicates(bcv.folds, cvstats.BOOT_CV_REPEATS)
             est = float(cv.folds["auc"].mean())
-            ci = cvstats.bootstrap_cv_interval(est, reps[fs], null=0.5)
+            ci = cvinference.cv_auc_interval(est, reps[fs])
             fsum = _fold_summary(cv.folds)
             perm = {"perm_p": np.nan, "perm_null_mean": np.nan, "n_permutations": 0}
             if fs == "sd" and n_permutations > 0:
@@ -537,22 +530,21 @@ def replicate(
                                            seed=seed, n_splits=k, n_repeats=perm_repeats,
                                            estimator=estimator, n_jobs=n_jobs)
                 obs = float(cv.folds.loc[cv.folds["repeat"] < perm_repeats, "auc"].mean())
-                perm = {"perm_p": inference.permutation_pvalue(obs, null),
+                perm = {"perm_p": cvinference.permutation_test(obs, null).pvalue,
                         "perm_null_mean": float(np.nanmean(null)),
                         "n_permutations": n_permutations}
             rows.append({**base, "feature_set": fs, "estimator": estimator, "auc": est,
-                         "se": ci["se"], "ci_low": ci["low"], "ci_high": ci["high"],
+                         "se": ci.se, "ci_low": ci.low, "ci_high": ci.high,
                          **fsum, **perm, "n_excluded_images": int(len(d.excluded))})
             folds.append(cv.folds.assign(cohort=d.cohort, group=d.group, feature_set=fs,
                                          estimator=estimator))
-        pdiff = cvstats.paired_cv_difference(fold_tables["mean"], fold_tables["sd"])
-        dci = cvstats.bootstrap_cv_interval(pdiff["diff"], reps["mean"] - reps["sd"], null=0.0,
-                                            bounds=(-1.0, 1.0))
+        pdiff = cvinference.paired_difference(fold_tables["mean"], fold_tables["sd"],
+                                              reps["mean"], reps["sd"])
         diffs.append({"cohort": d.cohort, "group": d.group, "source": r.source,
-                      "estimator": estimator, "auc_mean": pdiff["auc_a"],
-                      "auc_sd": pdiff["auc_b"], "diff": pdiff["diff"], "se": dci["se"],
-                      "ci_low": dci["low"], "ci_high": dci["high"], "z": dci["z"],
-                      "p": dci["p"]})
+                      "estimator": estimator, "auc_mean": pdiff.auc_a,
+                      "auc_sd": pdiff.auc_b, "diff": pdiff.diff, "se": pdiff.se,
+                      "ci_low": pdiff.low, "ci_high": pdiff.high, "z": pdiff.z,
+                      "p": pdiff.pvalue})
         excl.append(d.excluded.assign(cohort=d.cohort, group=d.group))
         used.append(pd.DataFrame({"cohort": d.cohort, "group": d.group,
                                   "image_id": list(d.y.index)}))
@@ -581,6 +573,7 @@ def replicate(
             "excluded_groups": [f"{c}/{g}: {why}" for c, g, why in
                                 excluded_groups.itertuples(index=False)],
             "n_excluded_images": int(len(ex)),
+            "fold_notes": fold_notes,
             "elapsed_seconds": round(time.perf_counter() - t0, 3),
         }
     }
@@ -1023,8 +1016,7 @@ class AnnotatorResult:
 
 
 def _subset_rng(seed: int, cohort: str, group: str, k: int) -> np.random.Generator:
-    code = zlib.crc32(f"{cohort}/{group}".encode())
-    return np.random.default_rng(np.random.SeedSequence([seed, code, k]))
+    return seeds.rng("curve_subsets", seed, seeds.group_code(cohort, group), k)
 
 
 def annotator_subsets(annotators: tuple[str, ...], k: int, *, max_subsets: int = 30,
@@ -1240,9 +1232,24 @@ def _moments_of(d: CurveData, rows, sel, feature_set: str) -> np.ndarray:
     return _draw_moments(d, rows, sel, feature_set)
 
 
-def _curve_task(args) -> list[dict]:
+@dataclass(frozen=True)
+class _CurveTask:
+    """One (group, k) task of the annotator curve (a worker's input)."""
+
+    d: CurveData
+    k: int
+    rows: np.ndarray | None
+    sels: list
+    splits: list
+    estimator: str
+    engine: str
+    n_annotators: int
+
+
+def _curve_task(task: _CurveTask) -> list[dict]:
     """Rows of every selection of one (group, k) task of :func:`annotator_curve`."""
-    d, k, rows, sels, splits, estimator, engine, n_annotators = args
+    d, k, rows, sels, splits = task.d, task.k, task.rows, task.sels, task.splits
+    estimator, engine, n_annotators = task.estimator, task.engine, task.n_annotators
     y = d.labels if rows is None else d.labels[rows]
     n_left_out = 0 if rows is None else d.n_images - rows.size
     out = []
@@ -1264,9 +1271,9 @@ def _curve_task(args) -> list[dict]:
 
 
 #: Bootstrap replicates of the trend of the annotator curve.
-TREND_BOOT = 50
+TREND_BOOT = budgets.CURVE.trend_boot
 #: Annotator subsets per k in each trend replicate.
-TREND_SUBSETS = 5
+TREND_SUBSETS = budgets.CURVE.trend_subsets
 
 
 def _slope(k: np.ndarray, auc: np.ndarray) -> float:
@@ -1291,10 +1298,24 @@ def _restrict_splits(splits: list, rows: np.ndarray, n: int, y: np.ndarray) -> l
     return out
 
 
-def _trend_task(args) -> list[dict]:
-    """Bootstrap slopes of one group (see :func:`curve_trend`)."""
+@dataclass(frozen=True)
+class _TrendTask:
+    """The bootstrap of one group's trend (a worker's input)."""
 
-    d, ks, sels, n_boot, n_splits, seed, estimator, engine = args
+    d: CurveData
+    ks: list
+    sels: dict
+    n_boot: int
+    n_splits: int
+    seed: int
+    estimator: str
+    engine: str
+
+
+def _trend_task(task: _TrendTask) -> list[dict]:
+    """Bootstrap slopes of one group (see :func:`curve_trend`)."""
+    d, ks, sels, n_boot = task.d, task.ks, task.sels, task.n_boot
+    n_splits, seed, estimator, engine = task.n_splits, task.seed, task.estimator, task.engine
     y = d.labels
     splits, _ = cvstats.bootstrap_cv_splits(y, n_boot=n_boot, n_repeats=1, n_splits=n_splits,
                                             seed=seed)
@@ -1374,17 +1395,18 @@ def curve_trend(designs: list, summary: pd.DataFrame, *, seed: int = models.DEFA
         d = d if isinstance(d, CurveData) else curve_data(d)
         ks = _curve_ks(d)
         sels = {k: _selections(d, k, max_subsets, seed + 1) for k in ks}
-        tasks.append((d, ks, sels, n_boot, _n_splits(d.labels, n_splits),
-                      int(np.random.SeedSequence([seed, 7, zlib.crc32(
-                          f"{d.cohort}/{d.group}".encode())]).generate_state(1)[0]),
-                      estimator, engine))
+        tasks.append(_TrendTask(d, ks, sels, n_boot,
+                                cvinference.fold_count(d.labels, n_splits).n_splits,
+                                seeds.state("curve_trend", seed,
+                                            seeds.group_code(d.cohort, d.group)),
+                                estimator, engine))
     if n_jobs == 1 or len(tasks) <= 1:
         parts = [_trend_task(t) for t in progress(tasks, desc="annotator trend", quiet=quiet)]
     else:
         from .engine import parallel_map_costliest_first
 
         parts = parallel_map_costliest_first(
-            _trend_task, tasks, [len(t[1]) * t[0].n_images for t in tasks], n_jobs=n_jobs,
+            _trend_task, tasks, [len(t.ks) * t.d.n_images for t in tasks], n_jobs=n_jobs,
             wrap=lambda it: progress(it, desc="annotator trend", quiet=quiet))
     z = float(st.norm.ppf(0.975))
     rows = []
@@ -1421,36 +1443,43 @@ def _run_curve(plan: list[CurveData], skipped: list, *, seed: int, max_subsets: 
     # one task per (group, k): its selections share the splits (of the group's units,
     # or of the units at k for per-unit draws); tasks run in worker processes, each
     # fitting in-process, so rows do not depend on n_jobs
-    task_list, n_sel = [], 0
+    task_list, n_sel, fold_notes = [], 0, {}
     for d in plan:
         full = None
         for k in _curve_ks(d):
             rows, sels = _selections(d, k, max_subsets, seed)
             y = d.labels if rows is None else d.labels[rows]
-            counts = np.bincount(y, minlength=2)
-            if counts.min() < 2:
+            try:
+                fc = cvinference.fold_count(y, n_splits)
+            except ValueError:  # the fold rule: fewer than 2 units of a class
+                counts = np.bincount(y, minlength=2)
+                if counts.min() >= 2:  # not the data: a bad n_splits
+                    raise
                 skipped.append((d.cohort, d.group, f"k = {k}: {counts[1]} positive and "
                                 f"{counts[0]} negative units with {k} raters; too few for "
                                 "cross-validation"))
                 continue
+            if fc.note:
+                fold_notes[f"{d.cohort}/{d.group}: {fc.note}"] = None
             if rows is None:
                 if full is None:
-                    full = models.stratified_splits(y, n_splits=_n_splits(y, n_splits),
+                    full = models.stratified_splits(y, n_splits=fc.n_splits,
                                                     n_repeats=repeats, seed=seed)
                 splits = full
             else:
-                splits = models.stratified_splits(y, n_splits=_n_splits(y, n_splits),
+                splits = models.stratified_splits(y, n_splits=fc.n_splits,
                                                   n_repeats=repeats, seed=seed)
             n_sel += len(sels)
-            task_list.append((d, k, rows, sels, splits, estimator, engine,
-                              len(d.raters) if d.selection == "subsets" else d.n_raters_max))
+            task_list.append(_CurveTask(d, k, rows, sels, splits, estimator, engine,
+                                        len(d.raters) if d.selection == "subsets"
+                                        else d.n_raters_max))
     if n_jobs == 1 or len(task_list) <= 1:
         parts = [_curve_task(t) for t in progress(task_list, desc="annotator subsets", quiet=quiet)]
     else:
         from .engine import parallel_map_costliest_first
 
         parts = parallel_map_costliest_first(
-            _curve_task, task_list, [len(t[3]) * t[0].n_images for t in task_list],
+            _curve_task, task_list, [len(t.sels) * t.d.n_images for t in task_list],
             n_jobs=n_jobs, wrap=lambda it: progress(it, desc="annotator subsets", quiet=quiet))
     out = pd.DataFrame([row for part in parts for row in part], columns=CURVE_COLUMNS)
     keys = ["cohort", "group", "n_annotators", "k", "feature_set"]
@@ -1475,6 +1504,7 @@ def _run_curve(plan: list[CurveData], skipped: list, *, seed: int, max_subsets: 
         "seed": seed, "max_subsets": max_subsets, "repeats": repeats, "estimator": estimator,
         "groups": [f"{d.cohort}/{d.group}" for d in plan], "n_subsets": n_sel,
         "skipped": [f"{c}/{g}: {why}" for c, g, why in skipped],
+        "fold_notes": list(fold_notes),
         "elapsed_seconds": round(time.perf_counter() - t0, 3)}}
     return AnnotatorResult(rows=out, summary=summary, skipped=skipped_df, manifest_extra=extra,
                            trend=trend)
@@ -1484,7 +1514,7 @@ def annotator_curve(
     annotations,
     *,
     seed: int = models.DEFAULT_SEED,
-    max_subsets: int = 30,
+    max_subsets: int = budgets.CURVE.max_subsets,
     repeats: int = CURVE_REPEATS,
     estimator: str = "mle",
     n_splits: int = 10,
@@ -1583,7 +1613,7 @@ def design_curve(
     design,
     *,
     seed: int = models.DEFAULT_SEED,
-    max_subsets: int = 30,
+    max_subsets: int = budgets.CURVE.max_subsets,
     repeats: int = CURVE_REPEATS,
     estimator: str = "mle",
     n_splits: int = 10,

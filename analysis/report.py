@@ -22,21 +22,16 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown
 
-from . import data, figures, models, present, prose, replication, reproduce, review
+from . import budgets, data, figures, models, present, prose, replication, reproduce, review
 from . import multiverse as mv
 from . import simulate as sim
 
 #: Environment variable that sets the number of CV repeats of a render.
 REPEATS_ENV = "CROWD_DISAGREEMENT_REPEATS"
 #: Environment variable for a quick draft render: every resampling count is small
-#: (the numbers are then rough; the report says so at the top).
+#: (the ``*_DRAFT`` presets of :mod:`analysis.budgets`; the numbers are then rough; the
+#: report says so at the top).
 QUICK_ENV = "CROWD_DISAGREEMENT_QUICK"
-QUICK = {"repeats": 5, "n_boot": 30, "n_permutations": 39, "perm_repeats": 3, "n_seeds": 3,
-         "calibration_boot": 100,
-         "rep_repeats": 3, "rep_permutations": 19, "rep_boot": 20, "curve_repeats": 1,
-         "max_subsets": 5, "trend_boot": 10, "mv_permutations": 19, "mv_boot": 10,
-         "sim_datasets": 4, "sim_calibration": 12, "sim_permutations": 19,
-         "sim_studies": 50}
 
 
 def quick_mode() -> bool:
@@ -96,7 +91,7 @@ class ReportData:
 
         ``repeats`` defaults to ``CROWD_DISAGREEMENT_REPEATS`` when set, else
         :data:`analysis.reproduce.DEFAULT_REPEATS`. With ``CROWD_DISAGREEMENT_QUICK=1``
-        every resampling count is small (:data:`QUICK`): a draft. The result is cached
+        every resampling count is small (the ``*_DRAFT`` budgets): a draft. The result is cached
         (:mod:`analysis.cache`) under the settings, the data hashes and the source of
         the package, so a second render recomputes nothing unless one of them changed;
         ``n_jobs`` is not part of the key because results do not depend on it.
@@ -114,15 +109,14 @@ class ReportData:
         cache (and :func:`analysis.render.render_key`)."""
         quick = quick_mode()
         if repeats is None:
-            default = QUICK["repeats"] if quick else reproduce.DEFAULT_REPEATS
+            default = (budgets.REVIEW_DRAFT if quick else budgets.REVIEW).repeats
             repeats = int(os.environ.get(REPEATS_ENV, default))
         return {"repeats": repeats, "seed": seed, "quick": quick}
 
     @classmethod
     def compute(cls, *, repeats: int, seed: int, n_jobs: int, quick: bool) -> ReportData:
         """Compute everything the report shows (no cache)."""
-        n_boot = QUICK["n_boot"] if quick else review.DEFAULT_BOOT
-        n_perm = QUICK["n_permutations"] if quick else review.DEFAULT_PERMUTATIONS
+        rb = budgets.REVIEW_DRAFT if quick else budgets.REVIEW
         timings: dict[str, float] = {}
         clock = [time.perf_counter()]
 
@@ -140,36 +134,37 @@ class ReportData:
         comparison = reproduce.compare_with_paper(summary, "mle")
         table1 = figures.table1(ann.summary())
         lap("experiments")
-        rv_kw = ({"perm_repeats": QUICK["perm_repeats"], "n_seeds": QUICK["n_seeds"],
-                  "calibration_boot": QUICK["calibration_boot"]} if quick else {})
-        rv = review.review(design, exp=exp, seed=seed, n_boot=n_boot, n_permutations=n_perm,
-                           n_jobs=n_jobs, quiet=True, **rv_kw)
+        rv = review.review(design, exp=exp, seed=seed, n_boot=rb.n_boot,
+                           n_permutations=rb.n_permutations, perm_repeats=rb.perm_repeats,
+                           n_seeds=rb.n_seeds, calibration_boot=rb.calibration_boot,
+                           n_jobs=n_jobs, quiet=True)
         lap("review")
-        rep_kw = ({"repeats": QUICK["rep_repeats"], "n_permutations": QUICK["rep_permutations"],
-                   "n_boot": QUICK["rep_boot"]} if quick else {})
-        rep = replication.replicate(ann, seed=seed, n_jobs=n_jobs, quiet=True, **rep_kw)
+        pb = budgets.REPLICATION_DRAFT if quick else budgets.REPLICATION
+        rep = replication.replicate(ann, seed=seed, n_jobs=n_jobs, quiet=True, repeats=pb.repeats,
+                                    n_permutations=pb.n_permutations,
+                                    perm_repeats=pb.perm_repeats, n_boot=pb.n_boot)
         lap("replication")
-        curve_kw = ({"repeats": QUICK["curve_repeats"], "max_subsets": QUICK["max_subsets"],
-                     "trend_boot": QUICK["trend_boot"]} if quick else {})
-        curve = replication.annotator_curve(ann, seed=seed, n_jobs=n_jobs, quiet=True, **curve_kw)
+        cb = budgets.CURVE_DRAFT if quick else budgets.CURVE
+        curve = replication.annotator_curve(ann, seed=seed, n_jobs=n_jobs, quiet=True,
+                                            repeats=cb.repeats, max_subsets=cb.max_subsets,
+                                            trend_boot=cb.trend_boot)
         lap("annotators")
-        if quick:  # a small grid: the paper's path and its neighbours with 10 folds
-            mvres = mv.multiverse(ann.tidy, ann.labels, paths=mv.grid(cv=("10-fold",),
-                                  estimator=("mle", "firth")), n_permutations=QUICK["mv_permutations"],
-                                  n_boot=QUICK["mv_boot"],
-                                  seed=seed, n_jobs=n_jobs, quiet=True)
-        else:
-            mvres = mv.multiverse(ann.tidy, ann.labels, seed=seed, n_jobs=n_jobs, quiet=True)
+        mb = budgets.MULTIVERSE_DRAFT if quick else budgets.MULTIVERSE
+        # a draft runs a small grid: the paper's path and its neighbours with 10 folds
+        paths = mv.grid(cv=("10-fold",), estimator=("mle", "firth")) if quick else None
+        mvres = mv.multiverse(ann.tidy, ann.labels, paths=paths, n_permutations=mb.n_permutations,
+                              n_boot=mb.n_boot, seed=seed, n_jobs=n_jobs, quiet=True)
         lap("multiverse")
         # the model fitted to group 7, calibrated to its observed sd cvAUC (issue 10)
+        sb = budgets.SIMULATION_DRAFT if quick else budgets.SIMULATION
         params = sim.calibrate_to_group(design, seed=seed, n_jobs=n_jobs,
-                                        **({"n_studies": QUICK["sim_studies"]} if quick else {}))
-        sim_kw = {"n_permutations": QUICK["sim_permutations"]} if quick else {}
+                                        n_studies=sb.calibration_studies)
         cal = sim.calibration(params, design=design, seed=seed, n_jobs=n_jobs, quiet=True,
-                              **({"n_datasets": QUICK["sim_calibration"], **sim_kw} if quick else {}))
-        pw = sim.power(params, seed=seed, n_jobs=n_jobs, quiet=True,
-                       **({"n_datasets": QUICK["sim_datasets"], "n_images": (50, 100),
-                           "n_annotators": (3, 6), **sim_kw} if quick else {}))
+                              n_datasets=sb.calibration_datasets,
+                              n_permutations=sb.n_permutations)
+        pw = sim.power(params, seed=seed, n_jobs=n_jobs, quiet=True, n_datasets=sb.n_datasets,
+                       n_permutations=sb.n_permutations,
+                       **({"n_images": (50, 100), "n_annotators": (3, 6)} if quick else {}))
         lap("simulation")
         return cls(ann, design, exp, summary, comparison, table1, rv, rep, curve, mvres, params,
                    cal, pw, timings)

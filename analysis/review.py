@@ -25,18 +25,27 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import agreement, calibration, coefficients, cvstats, inference, models, reproduce
+from . import (
+    agreement,
+    budgets,
+    calibration,
+    coefficients,
+    cvinference,
+    cvstats,
+    inference,
+    models,
+    reproduce,
+    seeds,
+)
 from .features import MOMENTS, GroupDesign
 from .progress import progress
 
-DEFAULT_BOOT = 200
-DEFAULT_PERMUTATIONS = 1000
+#: The review's resampling counts (:data:`analysis.budgets.REVIEW`): CV repeats,
+#: bootstrap-CV replicates, permutations, fold assignments of the permutation statistic,
+#: other master seeds, calibration bootstrap.
+BUDGET = budgets.REVIEW
 BOOT_CV_REPEATS = cvstats.BOOT_CV_REPEATS
-#: Fold assignments of the permutation test's statistic (observed and every permutation).
-PERM_CV_REPEATS = 10
-#: Master seeds over which the permutation p-values of the paper's sets are recomputed.
-SEED_VARIATION = 20
-ALPHA = 0.05
+ALPHA = cvinference.ALPHA
 #: Non-inferiority margin of "adding disagreement does not improve on the mean" (AUC).
 MARGIN = 0.02
 #: AUC that counts as predicting well in C3 ("excellent" discrimination, Hosmer &
@@ -123,7 +132,7 @@ def pooled_scores(exp: reproduce.Experiments, feature_set: str, estimator: str,
 # --- the bootstrap of the whole cross-validation ---------------------------------------
 
 def cv_bootstrap(design: GroupDesign, sets: list[str], estimators: tuple[str, ...], *,
-                 n_boot: int = DEFAULT_BOOT, n_repeats: int = BOOT_CV_REPEATS,
+                 n_boot: int = BUDGET.n_boot, n_repeats: int = BOOT_CV_REPEATS,
                  seed: int = models.DEFAULT_SEED, n_splits: int = 10, n_jobs: int = 1,
                  quiet: bool = True) -> pd.DataFrame:
     """cvAUC of every bootstrap-CV replicate, for every feature set and estimator.
@@ -137,8 +146,8 @@ def cv_bootstrap(design: GroupDesign, sets: list[str], estimators: tuple[str, ..
         ``feature_set, estimator, replicate, cv_auc``.
     """
     y = design.labels
-    splits, _ = cvstats.bootstrap_cv_splits(y, n_boot=n_boot, n_repeats=n_repeats,
-                                            n_splits=n_splits, seed=cvstats.task_state(seed, 1))
+    splits = cvinference.bootstrap_cv_plan(y, n_boot=n_boot, n_repeats=n_repeats,
+                                           n_splits=n_splits, seed=seed)
     rows = []
     for fs, est in progress([(f, e) for f in sets for e in estimators],
                             desc="bootstrap-CV", quiet=quiet):
@@ -175,12 +184,12 @@ def auc_intervals(exp: reproduce.Experiments, boot: pd.DataFrame) -> pd.DataFram
     for fs in dict.fromkeys(exp.folds["feature_set"]):
         for est in exp.estimators:
             c = cv.loc[(fs, est)]
-            r = cvstats.bootstrap_cv_interval(c["cv_auc"], _replicates(boot, fs, est), null=0.5)
+            r = cvinference.cv_auc_interval(c["cv_auc"], _replicates(boot, fs, est))
             srow = summary.loc[(fs, est)]
             rows.append({
                 "experiment": int(srow["experiment"]), "feature_set": fs, "estimator": est,
-                "cv_auc": r["estimate"], "se": r["se"], "ci_low": r["low"],
-                "ci_high": r["high"], "p": r["p"], "n_boot": r["n_boot"],
+                "cv_auc": r.estimate, "se": r.se, "ci_low": r.low,
+                "ci_high": r.high, "p": r.pvalue, "n_boot": r.n_boot,
                 "n_repeats": int(c["n_repeats"]), "fold_mean_auc": srow["mean_auc"],
                 "band_low": srow["band_low"], "band_high": srow["band_high"],
                 "n_folds_separated": int(srow["n_folds_separated"]),
@@ -202,11 +211,11 @@ def permutation_tests(
     design: GroupDesign,
     exp: reproduce.Experiments,
     *,
-    n_permutations: int = DEFAULT_PERMUTATIONS,
+    n_permutations: int = BUDGET.n_permutations,
     seed: int = models.DEFAULT_SEED,
     sets: tuple[str, ...] = PERMUTATION_SETS,
-    n_repeats: int = PERM_CV_REPEATS,
-    n_seeds: int = SEED_VARIATION,
+    n_repeats: int = BUDGET.perm_repeats,
+    n_seeds: int = BUDGET.n_seeds,
     n_splits: int = 10,
     n_jobs: int = 1,
     quiet: bool = False,
@@ -246,13 +255,13 @@ def permutation_tests(
         else:
             obs = cvstats.observed_statistic(X, y, seed=seed, estimator=est, n_repeats=n_repeats,
                                              n_splits=n_splits, n_jobs=n_jobs)
-        p = inference.permutation_pvalue(obs, null, "greater")
+        p = cvinference.permutation_test(obs, null).pvalue
         ps = []
         for s in range(1, n_seeds + 1):
             o = cvstats.observed_statistic(X, y, seed=seed + s, estimator=est,
                                            n_repeats=n_repeats, n_splits=n_splits,
                                            n_jobs=n_jobs)
-            ps.append(inference.permutation_pvalue(o, null, "greater"))
+            ps.append(cvinference.permutation_test(o, null).pvalue)
             seed_rows.append({"feature_set": fs, "estimator": est, "seed": seed + s,
                               "observed_auc": o, "p_value": ps[-1]})
         ps = np.asarray(ps)
@@ -350,14 +359,13 @@ def comparisons(design: GroupDesign, exp: reproduce.Experiments,
                 continue
             fa = f[(f["feature_set"] == a) & (f["estimator"] == est)]
             fb = f[(f["feature_set"] == b) & (f["estimator"] == est)]
-            d = cvstats.paired_cv_difference(fa, fb)
-            reps = _replicates(boot, a, est) - _replicates(boot, b, est)
-            r = cvstats.bootstrap_cv_interval(d["diff"], reps, null=0.0, bounds=(-1.0, 1.0))
+            d = cvinference.paired_difference(fa, fb, _replicates(boot, a, est),
+                                              _replicates(boot, b, est))
             rows.append({"family": fam, "part": part, "set_a": a, "set_b": b, "kind": kind,
-                         "estimator": est, "test": "bootstrap-CV z", "auc_a": d["auc_a"],
-                         "auc_b": d["auc_b"], "diff": d["diff"], "se": r["se"],
-                         "ci_low": r["low"], "ci_high": r["high"], "statistic": r["z"],
-                         "df": np.nan, "p": r["p"], "epv_full": np.nan, "note": ""})
+                         "estimator": est, "test": "bootstrap-CV z", "auc_a": d.auc_a,
+                         "auc_b": d.auc_b, "diff": d.diff, "se": d.se,
+                         "ci_low": d.low, "ci_high": d.high, "statistic": d.z,
+                         "df": np.nan, "p": d.pvalue, "epv_full": np.nan, "note": ""})
     types = [t for t in design.features if t in have]
     if len(types) >= 2:
         for est in exp.estimators:
@@ -528,7 +536,7 @@ def fold_variability(exp: reproduce.Experiments, *, seed: int = models.DEFAULT_S
     f = exp.folds
     rows = []
     for i, ((est, fs), g) in enumerate(f.groupby(["estimator", "feature_set"], sort=False)):
-        ref = cvstats.fold_spread_reference(g, n_sim=n_sim, rng=cvstats.task_rng(seed, 6, i))
+        ref = cvstats.fold_spread_reference(g, n_sim=n_sim, rng=seeds.rng("fold_spread", seed, i))
         rows.append({"estimator": est, "feature_set": fs, "comparison": "",
                      "n_folds": len(g), "share_below_half": ref["observed_below"],
                      "expected_below_half": ref["expected_below"], "p_below": ref["p_below"],
@@ -552,7 +560,7 @@ def fold_variability(exp: reproduce.Experiments, *, seed: int = models.DEFAULT_S
 
 # --- claims and verdicts -------------------------------------------------------------------
 
-VERDICTS = ("supported", "not supported", "not shown", "inconclusive")
+VERDICTS = cvinference.VERDICTS
 
 
 def combine_estimators(verdicts: dict[str, str]) -> str:
@@ -575,30 +583,16 @@ def claim_verdict(parts: list[str]) -> str:
 
 
 def _better(diff: float, p: float, low: float, high: float) -> str:
-    """Verdict of "a is better than b" (or "better than random" on diff = AUC - 1/2)."""
-    if p < ALPHA and diff > 0:
-        return "supported"
-    if p < ALPHA and diff < 0:
-        return "not supported"
-    return "not shown"
+    """Verdict of "a is better than b" (:func:`analysis.cvinference.verdict_better`)."""
+    return cvinference.verdict_better(diff, p, ALPHA)
 
 
 def _noninferior(low: float, high: float, margin: float = MARGIN) -> str:
-    """Verdict of "adding disagreement does not improve on the mean": the interval of
-    the improvement lies below the margin; a significant improvement refutes it."""
-    if high < margin:
-        return "supported"
-    if low > 0:
-        return "not supported"
-    return "not shown"
+    """:func:`analysis.cvinference.verdict_noninferior` at the review's margin."""
+    return cvinference.verdict_noninferior(low, high, margin)
 
 
-def _above(low: float, high: float, threshold: float) -> str:
-    if low > threshold:
-        return "supported"
-    if high < threshold:
-        return "not supported"
-    return "not shown"
+_above = cvinference.verdict_above
 
 
 def _fmt_ci(est: float, low: float, high: float, signed: bool = False) -> str:
@@ -768,8 +762,7 @@ def claim_parts(rv: Review) -> pd.DataFrame:
         per = {}
         for e in ests:
             pr, r = perm.loc[(m, e)], ci.loc[(m, e)]
-            v = ("supported" if pr["p_value"] < ALPHA
-                 else "not supported" if r["ci_high"] < 0.5 else "not shown")
+            v = cvinference.verdict_better_than_random(pr["p_value"], r["ci_high"], ALPHA)
             per[e] = (r["cv_auc"], r["ci_low"], r["ci_high"], pr["p_value"], v)
         pm = perm.loc[(m, ests[0])]
         add("C5", part, f"cvAUC({m}) > 0.5", ppr if paper else "", "cvAUC",
@@ -929,11 +922,11 @@ def pct(x: float) -> str:
 def review(
     design: GroupDesign,
     *,
-    repeats: int = reproduce.DEFAULT_REPEATS,
-    n_boot: int = DEFAULT_BOOT,
-    n_permutations: int = DEFAULT_PERMUTATIONS,
-    perm_repeats: int = PERM_CV_REPEATS,
-    n_seeds: int = SEED_VARIATION,
+    repeats: int = BUDGET.repeats,
+    n_boot: int = BUDGET.n_boot,
+    n_permutations: int = BUDGET.n_permutations,
+    perm_repeats: int = BUDGET.perm_repeats,
+    n_seeds: int = BUDGET.n_seeds,
     seed: int = models.DEFAULT_SEED,
     n_splits: int | None = None,
     calibration_boot: int | None = None,
@@ -962,7 +955,7 @@ def review(
         Folds (default 10, fewer when the rarer class is smaller; ``notes`` says so).
     calibration_boot : int, optional
         Bootstrap replicates of the calibration statistics (default
-        :data:`CALIBRATION_BOOT`).
+        ``BUDGET.calibration_boot``).
     n_jobs : int
         Workers for the batched engine; results do not depend on it.
     exp : Experiments, optional
@@ -975,13 +968,14 @@ def review(
     kurtosis with fewer than 4 raters) are left out, and ``Review.notes`` says why.
     """
     t0 = time.perf_counter()
-    calibration_boot = CALIBRATION_BOOT if calibration_boot is None else int(calibration_boot)
+    calibration_boot = (BUDGET.calibration_boot if calibration_boot is None
+                        else int(calibration_boot))
     notes = [f"feature set {r.feature_set} not built: {r.reason}"
              for r in getattr(design, "skipped", pd.DataFrame()).itertuples()]
-    k = folds_for(design.labels, n_splits)
-    if k < (n_splits or 10):
-        notes.append(f"{k}-fold cross-validation: the rarer class has only "
-                     f"{int(min(design.n_melanoma, design.n_images - design.n_melanoma))} units")
+    folds = cvinference.fold_count(design.labels, n_splits)
+    k = folds.n_splits
+    if folds.note:
+        notes.append(folds.note)
     if exp is None or 3 not in set(exp.folds["experiment"]):
         exp = reproduce.run_experiments(design, repeats=repeats, seed=seed, experiments=(1, 2, 3),
                                         n_splits=k, n_jobs=n_jobs, quiet=quiet)
@@ -1005,7 +999,7 @@ def review(
     probs = oof_probabilities(exp)
     cal = (calibration.calibration_by_group(probs, ["feature_set", "estimator"],
                                             n_boot=calibration_boot,
-                                            rng=cvstats.task_rng(seed, 8))
+                                            rng=seeds.rng("calibration_bootstrap", seed))
            if len(probs) else pd.DataFrame())
     settings = {"seed": seed, "repeats": exp.repeats, "n_splits": k, "n_boot": n_boot,
                 "boot_cv_repeats": BOOT_CV_REPEATS, "n_permutations": n_permutations,
@@ -1038,8 +1032,6 @@ def fitted_models(design: GroupDesign, sets, estimators) -> tuple[pd.DataFrame, 
 
 #: Feature sets whose out-of-fold probabilities are checked for calibration.
 CALIBRATION_SETS = ("mean", "sd", "mean+sd")
-#: Bootstrap replicates of the calibration statistics' intervals.
-CALIBRATION_BOOT = 1000
 
 
 def oof_probabilities(exp: reproduce.Experiments, sets=CALIBRATION_SETS,
@@ -1064,12 +1056,3 @@ def oof_probabilities(exp: reproduce.Experiments, sets=CALIBRATION_SETS,
     return out.sort_values(["feature_set", "estimator", "row"], kind="stable").reset_index(
         drop=True)
 
-
-def folds_for(y, wanted: int | None = None) -> int:
-    """Folds of the cross-validation: ``wanted`` (10 by default), fewer when the rarer
-    class has fewer units (at least 2)."""
-    counts = np.bincount(np.asarray(y, dtype=int), minlength=2)
-    k = int(min(wanted or 10, counts.min()))
-    if k < 2:
-        raise ValueError(f"cannot cross-validate: the rarer class has {counts.min()} unit(s)")
-    return k

@@ -13,26 +13,34 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import analyze, dataset, models, prose, reproduce, review
-from .report import QUICK, quick_mode
+from . import analyze, budgets, dataset, models, prose
+from .report import quick_mode
 
-#: The annotator-count curve of a draft render.
-DRAFT_CURVE = {"repeats": QUICK["curve_repeats"], "max_subsets": QUICK["max_subsets"],
-               "trend_boot": QUICK["trend_boot"]}
+#: The annotator-count curve of a draft render (:data:`analysis.budgets.CURVE_DRAFT`).
+DRAFT_CURVE = {"repeats": budgets.CURVE_DRAFT.repeats,
+               "max_subsets": budgets.CURVE_DRAFT.max_subsets,
+               "trend_boot": budgets.CURVE_DRAFT.trend_boot}
 
 #: The example data set (``data/examples/make_example.py``) and its positive class.
 EXAMPLE = Path(__file__).resolve().parent.parent / "data" / "examples"
 EXAMPLE_POSITIVE = "malignant"
-#: Resampling counts of a draft render (``quick=True`` or ``CROWD_DISAGREEMENT_QUICK=1``).
-DRAFT = {"repeats": 2, "n_boot": QUICK["n_boot"], "n_permutations": QUICK["n_permutations"],
-         "perm_repeats": QUICK["perm_repeats"], "n_seeds": QUICK["n_seeds"],
-         "calibration_boot": QUICK["calibration_boot"]}
+#: Resampling counts of a draft render (``quick=True`` or ``CROWD_DISAGREEMENT_QUICK=1``):
+#: :data:`analysis.budgets.REVIEW_DOC_DRAFT`.
+DRAFT = budgets.as_dict(budgets.REVIEW_DOC_DRAFT)
+del DRAFT["budget"]
 #: Options of the on-request parts in a draft (:mod:`analysis.sweeps`): the mle paths
-#: with 5 folds, and a few studies.
-DRAFT_SWEEPS = {"multiverse": {"n_permutations": 19, "n_boot": 10,
+#: with 5 folds, and a few studies (:data:`analysis.budgets.MULTIVERSE_SWEEP_DRAFT`,
+#: :data:`analysis.budgets.SIMULATION_SWEEP_DRAFT`).
+DRAFT_SWEEPS = {"multiverse": {"n_permutations": budgets.MULTIVERSE_SWEEP_DRAFT.n_permutations,
+                               "n_boot": budgets.MULTIVERSE_SWEEP_DRAFT.n_boot,
                                "paths": [("estimator", "mle"), ("cv", "5-fold")]},
-                "power": {"n_datasets": 4, "calibration_datasets": 4, "n_permutations": 19,
-                          "calibration_studies": 20, "n_truth": 10}}
+                "power": {"n_datasets": budgets.SIMULATION_SWEEP_DRAFT.n_datasets,
+                          "calibration_datasets":
+                              budgets.SIMULATION_SWEEP_DRAFT.calibration_datasets,
+                          "n_permutations": budgets.SIMULATION_SWEEP_DRAFT.n_permutations,
+                          "calibration_studies":
+                              budgets.SIMULATION_SWEEP_DRAFT.calibration_studies,
+                          "n_truth": budgets.SIMULATION_SWEEP_DRAFT.truth_draws}}
 
 
 @dataclass
@@ -75,9 +83,9 @@ class ReviewDoc:
                                   feature_col=feature_col, score_col=score_col,
                                   label_col=label_col, positive=positive or None, raters=raters,
                                   **opt)
-        counts = DRAFT if quick else {"repeats": reproduce.DEFAULT_REPEATS,
-                                      "n_boot": review.DEFAULT_BOOT,
-                                      "n_permutations": review.DEFAULT_PERMUTATIONS}
+        b = budgets.REVIEW
+        counts = DRAFT if quick else {"repeats": b.repeats, "n_boot": b.n_boot,
+                                      "n_permutations": b.n_permutations}
         sweeps = {"multiverse": bool(multiverse), "power": bool(power)}
         if quick:
             sweeps = {k: _draft_sweep(k) if v else False for k, v in sweeps.items()}

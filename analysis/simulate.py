@@ -44,33 +44,21 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import cvstats, inference, models
+from . import budgets, cvinference, cvstats, inference, models, seeds
 from .features import GroupDesign
 
 #: Default power grid.
 POWER_IMAGES = (50, 100, 200, 400)
 POWER_ANNOTATORS = (3, 6, 10)
-#: Studies per power condition.
-DEFAULT_DATASETS = 25
-#: Most permutations of a test (Besag-Clifford: fewer when it stops early).
-DEFAULT_PERMUTATIONS = 99
-#: Stop a permutation test after this many exceedances (Besag & Clifford 1991).
-BC_H = 10
-#: Fold assignments of the permutation statistic (observed and every permutation).
-PERM_REPEATS = 2
-#: Studies per model in the calibration.
-CAL_DATASETS = 150
-#: Fold assignments of each simulated study's cvAUC.
-CAL_REPEATS = 5
-#: Bootstrap-CV replicates per simulated study.
-DEFAULT_BOOT = 50
-#: Training-set draws of the Monte Carlo true value.
-TRUTH_DRAWS = 200
+#: Counts of the simulation (:data:`analysis.budgets.SIMULATION`): studies per power
+#: condition and per calibration model, permutations (Besag-Clifford stop after ``h``
+#: exceedances) and fold assignments of the permutation statistic, bootstrap-CV
+#: replicates, Monte Carlo draws of the true value, fold assignments of a group's
+#: observed cvAUC (the calibration target).
+BUDGET = budgets.SIMULATION
 #: Images of each independent test draw of the Monte Carlo true value.
 TRUE_AUC_IMAGES = 2000
-#: Fold assignments of a group's observed cvAUC (the calibration target).
-OBSERVED_REPEATS = 100
-ALPHA = 0.05
+ALPHA = cvinference.ALPHA
 
 
 @dataclass(frozen=True)
@@ -491,11 +479,6 @@ def sd_features(scores: np.ndarray, transform: FeatureTransform | None = None
     return sets["sd"], tr
 
 
-def n_folds(y: np.ndarray, wanted: int = 10) -> int:
-    """10 folds, or as many as the rarer class allows."""
-    return int(min(wanted, np.bincount(np.asarray(y, dtype=int), minlength=2).min()))
-
-
 # --- the cross-validated analysis of one study -------------------------------------------
 
 @dataclass(frozen=True)
@@ -521,7 +504,9 @@ class StudySettings:
     perm_set : str
     estimator : {"mle", "firth"}
     n_splits : int
-        Folds (fewer when the rarer class has fewer images, :func:`n_folds`).
+        Folds (fewer when the rarer class has fewer images; the fold rule
+        :func:`analysis.cvinference.fold_count`, which raises below 2; the study's row
+        records the folds used in ``n_folds``).
     pooled : bool
         Also DeLong intervals of the pooled out-of-fold scores of repeat 0 (comparison).
     pooled_boot : int
@@ -531,17 +516,17 @@ class StudySettings:
 
     sets: tuple[str, ...] = ("sd", "mean")
     differences: tuple[tuple[str, str], ...] = (("mean", "sd"),)
-    n_repeats: int = 5
-    n_boot: int = 50
+    n_repeats: int = BUDGET.calibration_repeats
+    n_boot: int = BUDGET.n_boot
     boot_repeats: int = cvstats.BOOT_CV_REPEATS
-    n_permutations: int = 99
-    perm_repeats: int = 2
-    h: int = 10
+    n_permutations: int = BUDGET.n_permutations
+    perm_repeats: int = BUDGET.perm_repeats
+    h: int = BUDGET.h
     perm_set: str = "sd"
     estimator: str = "mle"
     n_splits: int = 10
     pooled: bool = True
-    pooled_boot: int = 200
+    pooled_boot: int = BUDGET.pooled_boot
 
     def __post_init__(self):
         if self.n_permutations and self.perm_repeats > self.n_repeats:
@@ -584,52 +569,6 @@ def _engine(X, Y, splits, estimator):
     return engine.cross_validate_batch(X, Y, splits, estimator=estimator, n_jobs=1, memo=False)
 
 
-def besag_clifford_pvalue(exceed: np.ndarray, n_permutations: int, h: int) -> tuple[float, int]:
-    """Sequential Monte Carlo p-value of Besag & Clifford (1991).
-
-    Parameters
-    ----------
-    exceed : array of bool
-        For the permutations run so far, in order: is the permuted statistic at least
-        the observed one? Must cover all ``n_permutations`` unless the ``h``-th
-        exceedance occurred.
-    n_permutations : int
-        Maximum number of permutations ``P``.
-    h : int
-        Stop at the ``h``-th exceedance.
-
-    Returns
-    -------
-    p : float
-        ``h / L`` when the ``h``-th exceedance is permutation ``L``; otherwise
-        ``(1 + k) / (P + 1)`` with ``k`` exceedances among all ``P``.
-    used : int
-        Permutations the rule needed (``L`` or ``P``).
-
-    Notes
-    -----
-    The p-value is valid (``P(p <= u) <= u`` under exchangeability) for any ``h``
-    and ``P``. A stopped test has ``p >= h / P``; with ``h = 10`` and ``P = 99`` it
-    never rejects at 5%, so stopping changes no decision of the fixed
-    ``P``-permutation test with ``p < 0.05`` (which needs at most 3 exceedances).
-
-    References
-    ----------
-    Besag, J. & Clifford, P. (1991). Sequential Monte Carlo p-values. Biometrika 78,
-    301-304.
-    """
-    e = np.asarray(exceed, dtype=bool)
-    c = np.cumsum(e)
-    hit = np.flatnonzero(c >= h)
-    if hit.size:
-        L = int(hit[0]) + 1
-        return h / L, L
-    if e.size < n_permutations:
-        raise ValueError(f"only {e.size} of {n_permutations} permutations and fewer than "
-                         f"{h} exceedances")
-    return (1.0 + int(c[-1]) if c.size else 1.0) / (n_permutations + 1), int(n_permutations)
-
-
 def analyse_study(Xs: dict[str, np.ndarray], y: np.ndarray, settings: StudySettings, *,
                   seed_seq: np.random.SeedSequence) -> dict:
     """Cross-validated analysis of one study: cvAUCs, their intervals, the permutation test.
@@ -656,7 +595,8 @@ def analyse_study(Xs: dict[str, np.ndarray], y: np.ndarray, settings: StudySetti
         repeat 0; paired DeLong for a difference), ``auc_<perm_set>_bca_low/high`` (BCa
         interval of those pooled scores, ``pooled_boot`` replicates). Then ``n_folds``, ``perm_statistic``
         (mean fold AUC of ``perm_set`` over the first ``perm_repeats`` repeats),
-        ``p_value`` (:func:`besag_clifford_pvalue`), ``n_perm_used``,
+        ``p_value`` (Besag-Clifford,
+        :func:`analysis.cvinference.sequential_permutation_test`), ``n_perm_used``,
         ``n_null_nan``.
 
     Notes
@@ -672,7 +612,7 @@ def analyse_study(Xs: dict[str, np.ndarray], y: np.ndarray, settings: StudySetti
     st = settings
     y = np.asarray(y, dtype=int)
     n = len(y)
-    k = n_folds(y, st.n_splits)
+    k = cvinference.fold_count(y, st.n_splits).n_splits
     s_obs, s_boot, s_perm, s_bca = seed_seq.spawn(4)
     obs = _fold_splits(y, k, s_obs.generate_state(st.n_repeats))
     n_obs = len(obs)
@@ -721,9 +661,10 @@ def analyse_study(Xs: dict[str, np.ndarray], y: np.ndarray, settings: StudySetti
 
     def fill(q, est, fold_values, reps, null, bounds, pooled_ci):
         out[q] = float(est)
-        b = (cvstats.bootstrap_cv_interval(est, reps, null=null, bounds=bounds) if boot
-             else {"se": np.nan, "low": np.nan, "high": np.nan})
-        out[f"{q}_boot_se"], out[f"{q}_boot_low"], out[f"{q}_boot_high"] = b["se"], b["low"], b["high"]
+        b = (cvinference.cv_auc_interval(est, reps, null=null, bounds=bounds) if boot
+             else None)
+        out[f"{q}_boot_se"], out[f"{q}_boot_low"], out[f"{q}_boot_high"] = (
+            (b.se, b.low, b.high) if b is not None else (np.nan, np.nan, np.nan))
         nb = cvstats.corrected_cv_interval(fold_values, ratio, null=null)
         out[f"{q}_nb_low"], out[f"{q}_nb_high"] = nb["low"], nb["high"]
         if pooled_ci is not None:
@@ -751,23 +692,20 @@ def analyse_study(Xs: dict[str, np.ndarray], y: np.ndarray, settings: StudySetti
     if st.n_permutations:
         per = st.perm_repeats * k
         observed = float(np.nanmean(obs_auc[st.perm_set][:per]))
-        stats_, done, auc = [], 0, perm_first
-        while True:
-            m = len(auc) // per
-            null = np.nanmean(auc.reshape(m, per), axis=1)
-            stats_.append(null)
-            done += m
-            exceed = np.concatenate(stats_) >= observed - 1e-12
-            if exceed.sum() >= st.h or done >= st.n_permutations:
-                break
-            m = min(2 * m, st.n_permutations - done)
-            sp, lab = perm_block(done, m)
-            auc = np.asarray(_engine(Xs[st.perm_set], np.stack(lab).astype(np.int8), sp,
-                                     st.estimator)["auc"], dtype=float)
-        null = np.concatenate(stats_)
-        p, used = besag_clifford_pvalue(exceed, st.n_permutations, st.h)
-        out.update(perm_statistic=observed, p_value=p, n_perm_used=used,
-                   n_null_nan=int((~np.isfinite(null[:used])).sum()))
+
+        def statistics(auc: np.ndarray) -> np.ndarray:
+            return np.nanmean(auc.reshape(len(auc) // per, per), axis=1)
+
+        def draw(start: int, stop: int) -> np.ndarray:
+            sp, lab = perm_block(start, stop - start)
+            return statistics(np.asarray(_engine(Xs[st.perm_set], np.stack(lab).astype(np.int8),
+                                                 sp, st.estimator)["auc"], dtype=float))
+
+        test = cvinference.sequential_permutation_test(
+            observed, draw, h=st.h, n_max=st.n_permutations, first=statistics(perm_first),
+            grow=True)
+        out.update(perm_statistic=observed, p_value=test.pvalue, n_perm_used=test.n_resamples,
+                   n_null_nan=test.n_nan)
     return out
 
 
@@ -797,7 +735,7 @@ CHUNK_STUDIES = 8
 
 
 def run_studies(conditions: list[dict], settings: StudySettings, *, n_datasets: int, seed: int,
-                key: int, n_jobs: int = 1) -> pd.DataFrame:
+                stream: str, n_jobs: int = 1) -> pd.DataFrame:
     """One row per study of every condition.
 
     Parameters
@@ -806,8 +744,9 @@ def run_studies(conditions: list[dict], settings: StudySettings, *, n_datasets: 
         ``model`` (label), ``source`` (SimParams, or ``(Xs, y)`` of real features whose
         labels are permuted), ``n_images``, ``n_annotators``.
     settings : StudySettings
-    n_datasets, seed, key, n_jobs
-        Study ``d`` of condition ``c`` is seeded by ``SeedSequence([seed, key, c, d])``;
+    n_datasets, seed, stream, n_jobs
+        Study ``d`` of condition ``c`` is seeded by the named stream ``stream``
+        (:mod:`analysis.seeds`: ``sim_calibration`` or ``sim_power``) with keys ``c, d``;
         studies go to :func:`analysis.engine.parallel_map` in fixed chunks, so the
         rows do not depend on ``n_jobs``.
     """
@@ -815,7 +754,7 @@ def run_studies(conditions: list[dict], settings: StudySettings, *, n_datasets: 
 
     tasks, meta = [], []
     for c, cond in enumerate(conditions):
-        seqs = [np.random.SeedSequence([seed, key, c, d]) for d in range(n_datasets)]
+        seqs = [seeds.seed_sequence(stream, seed, c, d) for d in range(n_datasets)]
         for a in range(0, n_datasets, CHUNK_STUDIES):
             tasks.append((cond["source"], cond["n_images"], cond["n_annotators"],
                           seqs[a:a + CHUNK_STUDIES], settings))
@@ -893,7 +832,7 @@ def true_values(params: SimParams, *, n_images: int = 96, n_annotators: int = 6,
     """
     from . import engine
 
-    seqs = [np.random.SeedSequence([seed, 4, d]) for d in range(n_draws)]
+    seqs = [seeds.seed_sequence("sim_truth", seed, d) for d in range(n_draws)]
     tasks = [(params, n_images, n_annotators, n_splits, n_test, seqs[a:a + 25], tuple(sets),
               estimator) for a in range(0, n_draws, 25)]
     draws = pd.DataFrame([r for ch in engine.parallel_map(_truth_chunk, tasks, n_jobs=n_jobs)
@@ -927,7 +866,8 @@ def _cv_auc_chunk(task):
         sim = simulate(params, n_images, n_annotators=n_annotators,
                        rng=np.random.default_rng(draw_seq))
         X, _ = sd_features(sim.scores)
-        sp = _fold_splits(sim.y, n_folds(sim.y), fold_seq.generate_state(n_repeats))
+        sp = _fold_splits(sim.y, cvinference.fold_count(sim.y).n_splits,
+                          fold_seq.generate_state(n_repeats))
         out.append(float(np.nanmean(_engine(X, sim.y, sp, estimator)["auc"])))
     return out
 
@@ -949,7 +889,7 @@ def model_cv_auc(params: SimParams, *, n_images: int = 96, n_annotators: int = 6
     """
     from . import engine
 
-    seqs = [np.random.SeedSequence([seed, 3, d]) for d in range(n_studies)]
+    seqs = [seeds.seed_sequence("sim_model_cv_auc", seed, d) for d in range(n_studies)]
     tasks = [(params, n_images, n_annotators, seqs[a:a + 25], n_repeats, estimator)
              for a in range(0, n_studies, 25)]
     v = np.array([x for ch in engine.parallel_map(_cv_auc_chunk, tasks, n_jobs=n_jobs) for x in ch])
@@ -957,18 +897,21 @@ def model_cv_auc(params: SimParams, *, n_images: int = 96, n_annotators: int = 6
 
 
 def observed_cv_auc(design: GroupDesign, *, feature_set: str = "sd",
-                    n_repeats: int = OBSERVED_REPEATS, seed: int = models.DEFAULT_SEED,
+                    n_repeats: int = BUDGET.observed_repeats,
+                    seed: int = models.DEFAULT_SEED,
                     estimator: str = "mle") -> float:
     """cvAUC of a group: mean fold AUC over ``n_repeats`` stratified 10-fold assignments
     (:func:`analysis.models.stratified_splits` with ``seed``)."""
     y = design.labels
-    sp = models.stratified_splits(y, n_splits=n_folds(y), n_repeats=n_repeats, seed=seed)
+    sp = models.stratified_splits(y, n_splits=cvinference.fold_count(y).n_splits,
+                                  n_repeats=n_repeats, seed=seed)
     cv = models.cross_validate(design.matrix(feature_set), y, sp, estimator=estimator)
     return float(cv.folds["auc"].mean())
 
 
 def calibrate_to_group(design: GroupDesign, *, params: SimParams | None = None,
-                       n_repeats: int = OBSERVED_REPEATS, n_studies: int = 200,
+                       n_repeats: int = BUDGET.observed_repeats,
+                       n_studies: int = BUDGET.calibration_studies,
                        mc_repeats: int = 1, xtol: float = 5e-3,
                        seed: int = models.DEFAULT_SEED, estimator: str = "mle",
                        n_jobs: int = 1) -> SimParams:
@@ -1117,16 +1060,17 @@ class Calibration:
 
 
 def calibration(params: SimParams, *, design: GroupDesign | None = None,
-                n_datasets: int = CAL_DATASETS, n_images: int | None = None,
+                n_datasets: int = BUDGET.calibration_datasets, n_images: int | None = None,
                 n_annotators: int | None = None,
-                n_permutations: int = DEFAULT_PERMUTATIONS, n_repeats: int = CAL_REPEATS,
-                n_boot: int = DEFAULT_BOOT, boot_repeats: int = cvstats.BOOT_CV_REPEATS,
-                perm_repeats: int = PERM_REPEATS, h: int = BC_H,
-                n_truth: int = TRUTH_DRAWS, n_true: int = TRUE_AUC_IMAGES,
+                n_permutations: int = BUDGET.n_permutations,
+                n_repeats: int = BUDGET.calibration_repeats,
+                n_boot: int = BUDGET.n_boot, boot_repeats: int = cvstats.BOOT_CV_REPEATS,
+                perm_repeats: int = BUDGET.perm_repeats, h: int = BUDGET.h,
+                n_truth: int = BUDGET.truth_draws, n_true: int = TRUE_AUC_IMAGES,
                 sets: tuple[str, ...] = ("sd", "mean"),
                 differences: tuple[tuple[str, str], ...] = (("mean", "sd"),),
                 estimator: str = "mle", seed: int = models.DEFAULT_SEED, n_jobs: int = 1,
-                quiet: bool = True, n_boot_pooled: int = 200) -> Calibration:
+                quiet: bool = True, n_boot_pooled: int = BUDGET.pooled_boot) -> Calibration:
     """Coverage of the cvAUC intervals and level of the permutation test, by simulation.
 
     Parameters
@@ -1179,7 +1123,8 @@ def calibration(params: SimParams, *, design: GroupDesign | None = None,
     ``null`` (generative null; truth 1/2 and 0) and ``fitted`` (``params``; truth by
     :func:`true_values`). Under a null model every fitted model's population AUC is
     exactly 1/2, so the truth needs no Monte Carlo. The permutation p-value is
-    Besag-Clifford's (:func:`besag_clifford_pvalue`): it takes values ``h / L`` or
+    Besag-Clifford's (:func:`analysis.cvinference.sequential_permutation_test`): it takes
+    values ``h / L`` or
     ``(k + 1) / (P + 1)``; under the null it is valid but discrete, which the KS test
     against the continuous uniform judges slightly conservatively.
     """
@@ -1201,7 +1146,8 @@ def calibration(params: SimParams, *, design: GroupDesign | None = None,
                "n_annotators": n_annotators},
               {"model": "fitted", "source": params, "n_images": n_images,
                "n_annotators": n_annotators}]
-    studies = run_studies(conds, st, n_datasets=n_datasets, seed=seed, key=1, n_jobs=n_jobs)
+    studies = run_studies(conds, st, n_datasets=n_datasets, seed=seed, stream="sim_calibration",
+                          n_jobs=n_jobs)
     truth = pd.concat([_null_truth(st).assign(model=c["model"]) for c in conds[:-1]]
                       + [true_values(params, n_images=n_images, n_annotators=n_annotators,
                                      sets=st.sets, differences=st.differences,
@@ -1263,9 +1209,9 @@ class Power:
 
 
 def power(params: SimParams, *, n_images: tuple[int, ...] = POWER_IMAGES,
-          n_annotators: tuple[int, ...] = POWER_ANNOTATORS, n_datasets: int = DEFAULT_DATASETS,
-          n_permutations: int = DEFAULT_PERMUTATIONS, perm_repeats: int = PERM_REPEATS,
-          h: int = BC_H, estimator: str = "mle", seed: int = models.DEFAULT_SEED,
+          n_annotators: tuple[int, ...] = POWER_ANNOTATORS, n_datasets: int = BUDGET.n_datasets,
+          n_permutations: int = BUDGET.n_permutations, perm_repeats: int = BUDGET.perm_repeats,
+          h: int = BUDGET.h, estimator: str = "mle", seed: int = models.DEFAULT_SEED,
           n_jobs: int = 1, quiet: bool = True) -> Power:
     """Power of the repeated-CV permutation test of the sd features against images and annotators.
 
@@ -1293,7 +1239,8 @@ def power(params: SimParams, *, n_images: tuple[int, ...] = POWER_IMAGES,
                        estimator=estimator, pooled_boot=0)
     conds = [{"model": "fitted", "source": params, "n_images": n, "n_annotators": j}
              for n in n_images for j in n_annotators]
-    st_ = run_studies(conds, st, n_datasets=n_datasets, seed=seed, key=2, n_jobs=n_jobs)
+    st_ = run_studies(conds, st, n_datasets=n_datasets, seed=seed, stream="sim_power",
+                      n_jobs=n_jobs)
     rows = []
     for (n, j), g in st_.groupby(["n_images", "n_annotators"], sort=True):
         k = int((g["p_value"] < ALPHA).sum())

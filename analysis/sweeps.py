@@ -18,20 +18,21 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from . import models
+from . import budgets, models
 from . import multiverse as mv
 from . import simulate as sim
 
-#: Permutations per path of ``analyze --multiverse`` (the ``multiverse`` command: 200).
-MULTIVERSE_PERMUTATIONS = 100
-#: Simulated studies per model of the calibration (the ``simulate`` command: 200).
-POWER_CALIBRATION_DATASETS = 50
-#: Monte Carlo studies of the calibration of the model to the data (default 200).
-POWER_CALIBRATION_STUDIES = 100
-#: Monte Carlo draws of the calibrated model's true cvAUC (default 200).
-POWER_TRUTH_DRAWS = 100
+#: Permutations per path of ``analyze --multiverse`` (:data:`analysis.budgets.MULTIVERSE_SWEEP`;
+#: the ``multiverse`` command: :data:`analysis.budgets.MULTIVERSE`).
+MULTIVERSE_PERMUTATIONS = budgets.MULTIVERSE_SWEEP.n_permutations
+#: Simulated studies per model of the calibration (:data:`analysis.budgets.SIMULATION_SWEEP`).
+POWER_CALIBRATION_DATASETS = budgets.SIMULATION_SWEEP.calibration_datasets
+#: Monte Carlo studies of the calibration of the model to the data.
+POWER_CALIBRATION_STUDIES = budgets.SIMULATION_SWEEP.calibration_studies
+#: Monte Carlo draws of the calibrated model's true cvAUC.
+POWER_TRUTH_DRAWS = budgets.SIMULATION_SWEEP.truth_draws
 #: Studies per condition of the power grid (as the ``simulate`` command).
-POWER_DATASETS = sim.DEFAULT_DATASETS
+POWER_DATASETS = budgets.SIMULATION_SWEEP.n_datasets
 #: Smallest number of units of a power condition.
 POWER_MIN_IMAGES = 20
 
@@ -69,7 +70,7 @@ def run_multiverse(design, *, n_permutations: int = MULTIVERSE_PERMUTATIONS,
              f"{mv.MV_REPEATS} fold assignments, {n_boot} bootstrap-CV replicates and at most "
              f"{n_permutations} label permutations (stopped at the "
              f"{mv.MV_EXCEEDANCES}th exceedance; the multiverse command of the paper's "
-             f"group 7 uses {mv.DEFAULT_PERMUTATIONS})"]
+             f"group 7 uses {budgets.MULTIVERSE.n_permutations})"]
     notes += [f"multiverse: {n}" for n in res.notes]
     tables = {"multiverse.csv": f, "multiverse_verdicts.csv": mv.verdict_table(f),
               "multiverse_choices.csv": mv.choice_effects(f),
@@ -89,7 +90,7 @@ def power_grid(design) -> tuple[tuple[int, ...], tuple[int, ...]]:
 
 def run_power(design, *, n_datasets: int = POWER_DATASETS,
               calibration_datasets: int = POWER_CALIBRATION_DATASETS,
-              n_permutations: int = sim.DEFAULT_PERMUTATIONS,
+              n_permutations: int = budgets.SIMULATION_SWEEP.n_permutations,
               n_images: tuple[int, ...] | None = None,
               n_annotators: tuple[int, ...] | None = None,
               calibration_studies: int = POWER_CALIBRATION_STUDIES,
@@ -145,9 +146,11 @@ def run_power(design, *, n_datasets: int = POWER_DATASETS,
         f"{params.shrinkage:.2f}); simulated studies give every unit {k} raters (the "
         "data set's median per unit) and draw new raters for every study",
         f"power: {calibration_datasets} studies per model in the calibration (the simulate "
-        f"command of group 7: 200), {calibration_studies} Monte Carlo studies to calibrate "
-        f"the model (default 200), {n_truth} draws of the true cvAUC (default "
-        f"{sim.TRUTH_DRAWS}); power grid {list(images)} units x {list(raters)} raters, "
+        f"command of group 7: {budgets.SIMULATION.calibration_datasets}), "
+        f"{calibration_studies} Monte Carlo studies to calibrate "
+        f"the model (default {budgets.SIMULATION.calibration_studies}), {n_truth} draws of the true cvAUC (default "
+        f"{budgets.SIMULATION.truth_draws}); power grid {list(images)} units x "
+        f"{list(raters)} raters, "
         f"{n_datasets} studies per condition, at most {n_permutations} permutations each",
     ]
     if params.ordinal is not None:

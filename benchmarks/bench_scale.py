@@ -137,7 +137,7 @@ class Sampler:
 
 def run_one(n_units: int, args, progress_file: Path, rows_file: Path) -> list[dict]:
     """All stages at one size, in this process; returns one row per stage."""
-    from analysis import calibration, cvstats, dataset, reproduce, review
+    from analysis import calibration, cvinference, dataset, reproduce, review, seeds
 
     data = [make_tables(n_units)]  # popped by the design stage (memory)
     sampler = Sampler()
@@ -176,7 +176,7 @@ def run_one(n_units: int, args, progress_file: Path, rows_file: Path) -> list[di
     only.add("design")
     design = stage("design", lambda: dataset.load(*data.pop(), raters="persons"))
     design_n[0] = design.n_images
-    k = review.folds_for(design.labels, None)
+    k = cvinference.fold_count(design.labels).n_splits
     exp = stage("cross_validation", lambda: reproduce.run_experiments(
         design, repeats=args.repeats, seed=seed, experiments=(1, 2, 3), n_splits=k,
         n_jobs=n_jobs, quiet=True))
@@ -205,8 +205,8 @@ def run_one(n_units: int, args, progress_file: Path, rows_file: Path) -> list[di
     def cal():
         probs = review.oof_probabilities(exp)
         return calibration.calibration_by_group(probs, ["feature_set", "estimator"],
-                                                n_boot=review.CALIBRATION_BOOT,
-                                                rng=cvstats.task_rng(seed, 8))
+                                                n_boot=review.BUDGET.calibration_boot,
+                                                rng=seeds.rng("calibration_bootstrap", seed))
 
     cl = stage("calibration", cal)
 

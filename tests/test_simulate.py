@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import prose
+from analysis import cvstats, prose
 from analysis import simulate as sm
 
 TRUE = sm.SimParams(
@@ -51,15 +51,18 @@ def test_shrink_interpolates_between_the_null_and_the_fit():
 
 
 def test_besag_clifford_hand_worked_and_valid():
+    """The simulation's test is the one Besag-Clifford rule (analysis.cvstats)."""
     e = np.array([0, 1, 0, 1, 1, 0, 1], dtype=bool)
-    assert sm.besag_clifford_pvalue(e, 99, 3) == (3 / 5, 5)  # third exceedance at L = 5
-    assert sm.besag_clifford_pvalue(e[:3], 3, 10) == (2 / 4, 3)  # no stop: (1 + k) / (P + 1)
-    with pytest.raises(ValueError):
-        sm.besag_clifford_pvalue(e[:3], 99, 10)
+    r = cvstats.besag_clifford(e, h=3, n_max=99)
+    assert (r["p"], r["n_used"]) == (3 / 5, 5)  # third exceedance at L = 5
+    r = cvstats.besag_clifford(e[:3], h=10, n_max=3)
+    assert (r["p"], r["n_used"]) == (2 / 4, 3)  # no stop: (1 + k) / (P + 1)
+    assert not cvstats.besag_clifford(e[:3], h=10, n_max=99)["complete"]  # needs more nulls
     # under exchangeability P(p < 0.05) <= 0.05: 4000 null tests with iid statistics
     rng = np.random.default_rng(0)
     stat = rng.random((4000, 100))
-    ps = np.array([sm.besag_clifford_pvalue(row[1:] >= row[0], 99, 10)[0] for row in stat])
+    ps = np.array([cvstats.besag_clifford(row[1:] >= row[0], h=10, n_max=99)["p"]
+                   for row in stat])
     rej = (ps < 0.05).mean()
     lo, hi = sm.binom_ci(int((ps < 0.05).sum()), 4000)
     assert lo <= 0.04 + 1e-12 and rej <= 0.05  # exact level 4/100 of the 99-permutation test
@@ -90,7 +93,7 @@ def test_tiny_null_simulation_level_and_coverage():
     permutation test rejects at most as often as a generous binomial bound allows."""
     st = sm.StudySettings(n_repeats=2, n_boot=20, n_permutations=39, perm_repeats=1, h=5)
     conds = [{"model": "null", "source": TRUE.null(), "n_images": 40, "n_annotators": 3}]
-    studies = sm.run_studies(conds, st, n_datasets=40, seed=2018, key=9)
+    studies = sm.run_studies(conds, st, n_datasets=40, seed=2018, stream="sim_test")
     cov = sm.coverage_table(studies, sm._null_truth(st).assign(model="null"), st)
     boot = cov[cov["method"] == "bootstrap_cv"].set_index("quantity")
     # P(Binomial(40, 0.05) >= 7) < 0.005: a gross loss of coverage fails here

@@ -1,0 +1,174 @@
+"""Resampling budgets: how many fold assignments, replicates and permutations each study
+spends, with named presets.
+
+One frozen dataclass per study; its field defaults are the paper-grade counts (what the
+CLI commands and the full report use), and the presets below are the other budgets the
+package runs (the quick draft of the report, the draft of ``review.qmd``, the on-request
+sweeps of ``analyze``). The library's defaults, the CLI's defaults, the report, the
+``review.qmd`` draft and the manifests all read these objects; no count is written
+anywhere else.
+
+==========================  ===============================================================
+preset                      used by
+==========================  ===============================================================
+``REVIEW``                  ``review``, ``analyze`` (CLI and library defaults), the report
+``REVIEW_DRAFT``            the report's quick draft (``CROWD_DISAGREEMENT_QUICK=1``)
+``REVIEW_DOC_DRAFT``        ``review.qmd``'s draft (two CV repeats)
+``REPLICATION``             ``replicate``; ``REPLICATION_DRAFT`` the report's draft
+``CURVE``                   ``annotators``, ``analyze``; ``CURVE_DRAFT`` both drafts
+``MULTIVERSE``              ``multiverse``; ``MULTIVERSE_DRAFT`` the report's draft;
+                            ``MULTIVERSE_SWEEP`` ``analyze --multiverse``;
+                            ``MULTIVERSE_SWEEP_DRAFT`` ``review.qmd``'s draft
+``SIMULATION``              ``simulate``, the report; ``SIMULATION_DRAFT`` the report's draft;
+                            ``SIMULATION_SWEEP`` ``analyze --power``;
+                            ``SIMULATION_SWEEP_DRAFT`` ``review.qmd``'s draft
+==========================  ===============================================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+__all__ = [
+    "CURVE", "CURVE_DRAFT", "CurveBudget", "MULTIVERSE", "MULTIVERSE_DRAFT",
+    "MULTIVERSE_SWEEP", "MULTIVERSE_SWEEP_DRAFT", "MultiverseBudget", "REPLICATION",
+    "REPLICATION_DRAFT", "REVIEW", "REVIEW_DOC_DRAFT", "REVIEW_DRAFT", "ReplicationBudget",
+    "ReviewBudget", "SIMULATION", "SIMULATION_DRAFT", "SIMULATION_SWEEP",
+    "SIMULATION_SWEEP_DRAFT", "SimulationBudget", "as_dict",
+]
+
+
+@dataclass(frozen=True)
+class _Budget:
+    """Base of the budgets: every count is an integer >= 0."""
+
+    def __post_init__(self):
+        for k, v in asdict(self).items():
+            if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+                raise ValueError(f"{type(self).__name__}.{k} must be an integer >= 0, got {v!r}")
+
+
+@dataclass(frozen=True)
+class ReviewBudget(_Budget):
+    """Counts of the statistical review (:func:`analysis.review.review`).
+
+    Attributes
+    ----------
+    repeats : int
+        CV repeats of the cvAUC estimates (repeat 0 is the canonical split).
+    n_boot : int
+        Bootstrap-CV replicates.
+    n_permutations : int
+        Label permutations of each (fixed-count) permutation test.
+    perm_repeats : int
+        Fold assignments of the permutation statistic.
+    n_seeds : int
+        Other master seeds over which the permutation p-values are recomputed.
+    calibration_boot : int
+        Bootstrap replicates of the calibration statistics.
+    """
+
+    repeats: int = 100
+    n_boot: int = 200
+    n_permutations: int = 1000
+    perm_repeats: int = 10
+    n_seeds: int = 20
+    calibration_boot: int = 1000
+
+
+@dataclass(frozen=True)
+class ReplicationBudget(_Budget):
+    """Counts of :func:`analysis.replication.replicate` (per group)."""
+
+    repeats: int = 20
+    n_permutations: int = 200
+    perm_repeats: int = 5
+    n_boot: int = 100
+
+
+@dataclass(frozen=True)
+class CurveBudget(_Budget):
+    """Counts of the annotator curve (:func:`analysis.replication.annotator_curve`)."""
+
+    repeats: int = 5
+    max_subsets: int = 30
+    trend_boot: int = 50
+    trend_subsets: int = 5
+
+
+@dataclass(frozen=True)
+class MultiverseBudget(_Budget):
+    """Counts of each multiverse path (:func:`analysis.multiverse.run_path`).
+
+    ``n_permutations`` is the largest number of permutations of the sequential test,
+    which stops at its ``exceedances``-th exceedance; ``batch`` permutations are
+    evaluated before the stopping rule is checked.
+    """
+
+    n_permutations: int = 200
+    n_boot: int = 50
+    repeats: int = 3
+    exceedances: int = 10
+    batch: int = 20
+
+
+@dataclass(frozen=True)
+class SimulationBudget(_Budget):
+    """Counts of the simulation (:mod:`analysis.simulate`).
+
+    Attributes
+    ----------
+    n_datasets : int
+        Studies per power condition.
+    n_permutations, h, perm_repeats : int
+        Largest number of permutations of a simulated study's test, the exceedances at
+        which it stops (Besag-Clifford), the fold assignments of its statistic.
+    calibration_datasets, calibration_repeats, n_boot, pooled_boot : int
+        Studies per model in the calibration, their fold assignments, bootstrap-CV
+        replicates and BCa replicates of the pooled-score comparison.
+    truth_draws : int
+        Training-set draws of the Monte Carlo true value.
+    calibration_studies, observed_repeats : int
+        Monte Carlo studies and the group's fold assignments of the calibration of the
+        model to a group (:func:`analysis.simulate.calibrate_to_group`).
+    """
+
+    n_datasets: int = 25
+    n_permutations: int = 99
+    h: int = 10
+    perm_repeats: int = 2
+    calibration_datasets: int = 150
+    calibration_repeats: int = 5
+    n_boot: int = 50
+    pooled_boot: int = 200
+    truth_draws: int = 200
+    calibration_studies: int = 200
+    observed_repeats: int = 100
+
+
+REVIEW = ReviewBudget()
+REVIEW_DRAFT = ReviewBudget(repeats=5, n_boot=30, n_permutations=39, perm_repeats=3, n_seeds=3,
+                            calibration_boot=100)
+REVIEW_DOC_DRAFT = ReviewBudget(repeats=2, n_boot=30, n_permutations=39, perm_repeats=3,
+                                n_seeds=3, calibration_boot=100)
+REPLICATION = ReplicationBudget()
+REPLICATION_DRAFT = ReplicationBudget(repeats=3, n_permutations=19, n_boot=20)
+CURVE = CurveBudget()
+CURVE_DRAFT = CurveBudget(repeats=1, max_subsets=5, trend_boot=10)
+MULTIVERSE = MultiverseBudget()
+MULTIVERSE_DRAFT = MultiverseBudget(n_permutations=19, n_boot=10)
+MULTIVERSE_SWEEP = MultiverseBudget(n_permutations=100)
+MULTIVERSE_SWEEP_DRAFT = MultiverseBudget(n_permutations=19, n_boot=10)
+SIMULATION = SimulationBudget()
+SIMULATION_DRAFT = SimulationBudget(n_datasets=4, calibration_datasets=12, n_permutations=19,
+                                    calibration_studies=50)
+SIMULATION_SWEEP = SimulationBudget(calibration_datasets=50, calibration_studies=100,
+                                    truth_draws=100)
+SIMULATION_SWEEP_DRAFT = SimulationBudget(n_datasets=4, calibration_datasets=4,
+                                          n_permutations=19, calibration_studies=20,
+                                          truth_draws=10)
+
+
+def as_dict(budget) -> dict:
+    """The budget as a plain dict (for a manifest)."""
+    return {"budget": type(budget).__name__, **asdict(budget)}

@@ -1,0 +1,60 @@
+"""Resampling budgets (analysis.budgets): one home per count, read by every caller."""
+
+import dataclasses
+import inspect
+
+import pytest
+
+from analysis import budgets, cli, multiverse, replication, report, review, review_doc, simulate
+
+
+def test_budgets_are_frozen_and_checked():
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        budgets.REVIEW.n_permutations = 5
+    with pytest.raises(ValueError, match="n_boot"):
+        budgets.ReviewBudget(n_boot=-1)
+
+
+def test_per_study_permutation_counts_have_one_home_each():
+    """The four studies keep their own counts, under distinct names."""
+    assert budgets.REVIEW.n_permutations == 1000
+    assert budgets.REPLICATION.n_permutations == 200
+    assert budgets.MULTIVERSE.n_permutations == 200
+    assert budgets.SIMULATION.n_permutations == 99
+    assert inspect.signature(review.review).parameters["n_permutations"].default == 1000
+    assert inspect.signature(replication.replicate).parameters["n_permutations"].default == 200
+    assert inspect.signature(multiverse.multiverse).parameters["n_permutations"].default == 200
+    assert inspect.signature(simulate.power).parameters["n_permutations"].default == 99
+
+
+def _defaults(*argv):
+    return vars(cli.build_parser().parse_args([*argv, "--out", "x"]))
+
+
+def test_cli_defaults_are_the_budgets():
+    rv = _defaults("review")
+    b = budgets.REVIEW
+    assert (rv["bootstrap"], rv["permutations"], rv["repeats"], rv["perm_repeats"],
+            rv["calibration_bootstrap"], rv["seeds"]) == (
+        b.n_boot, b.n_permutations, b.repeats, b.perm_repeats, b.calibration_boot, b.n_seeds)
+    assert _defaults("replicate")["permutations"] == budgets.REPLICATION.n_permutations
+    assert _defaults("annotators")["max_subsets"] == budgets.CURVE.max_subsets
+    assert _defaults("multiverse")["permutations"] == budgets.MULTIVERSE.n_permutations
+    sm = _defaults("simulate")
+    assert (sm["permutations"], sm["datasets"]) == (budgets.SIMULATION.n_permutations,
+                                                    budgets.SIMULATION.n_datasets)
+    # the simulate command calibrates with the report's count (was 200 against 150)
+    assert sm["calibration_datasets"] == budgets.SIMULATION.calibration_datasets == 150
+    an = _defaults("analyze", "--dataset", "enhance/2017-2018/group07")
+    assert an["multiverse_permutations"] == budgets.MULTIVERSE_SWEEP.n_permutations
+    assert an["power_calibration_datasets"] == budgets.SIMULATION_SWEEP.calibration_datasets
+
+
+def test_library_cli_and_drafts_read_the_budgets():
+    b = budgets.SIMULATION
+    cal = inspect.signature(simulate.calibration).parameters
+    assert cal["n_datasets"].default == b.calibration_datasets
+    assert review_doc.DRAFT == dataclasses.asdict(budgets.REVIEW_DOC_DRAFT)
+    sweep = budgets.SIMULATION_SWEEP_DRAFT
+    assert review_doc.DRAFT_SWEEPS["power"]["n_truth"] == sweep.truth_draws
+    assert not hasattr(report, "QUICK")
