@@ -11,14 +11,11 @@ anything runs (:mod:`analysis.outputs`). The report calls the same functions.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import signal
 import sys
-import threading
 from pathlib import Path
 
-from . import data, models, reproduce
+from . import data, interrupts, models, reproduce
 from .distributed import BACKENDS, compute_backend
 from .errors import CrowdDisagreementError
 from .outputs import atomic_output, int_at_least, jobs_int, nonneg_int, positive_int
@@ -495,25 +492,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-@contextlib.contextmanager
-def _sigterm_exits():
-    """While a command runs, SIGTERM (``kill``, a job scheduler) raises SystemExit(143)
-    instead of ending the process at once, so that the temporary output folder is
-    removed like on Ctrl-C. Only in the main thread; the previous handler is restored."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum, frame):
-        raise SystemExit(128 + signum)
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 class _CommandFailed(Exception):
     """A command returned a non-zero status: its output folder is discarded."""
 
@@ -531,15 +509,20 @@ def main(argv: list[str] | None = None) -> int:
     a temporary folder (``args.work``), and that folder replaces ``--out`` only when the
     command succeeds. Errors of the package (:class:`analysis.errors.CrowdDisagreementError`:
     data, malformed input, output folder) are one line on stderr and exit status 2.
+    SIGINT (Ctrl-C) and SIGTERM, to this process or its whole process group, stop the
+    workers, remove the temporary folder and the lock, and end the process with one
+    line ("interrupted; nothing was written to OUT") and status 130 or 143
+    (:mod:`analysis.interrupts`).
     """
     parser = build_parser()
     args = parser.parse_args(argv)
     backend = _backend(parser, args)  # refuses bad --backend/--scheduler before any work
     try:
         if getattr(args, "out", None) is None:
-            return args.func(args)
-        with (atomic_output(args.out, overwrite=args.overwrite) as work, _sigterm_exits(),
-              backend):
+            with interrupts.guard():
+                return args.func(args)
+        with (interrupts.guard(args.out),
+              atomic_output(args.out, overwrite=args.overwrite) as work, backend):
             args.work = work
             status = args.func(args)
             if status != 0:

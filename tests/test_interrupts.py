@@ -191,3 +191,27 @@ def test_next_run_cleans_what_a_killed_run_left(tmp_path):
         (work / "manifest.json").write_text("{}\n")
     assert sorted(p.name for p in out.parent.iterdir()) == ["res"]
     assert _joblib_leftovers(proc.pid) == []
+
+
+def test_signal_while_the_result_is_published_is_acted_on_after(tmp_path):
+    """A signal during the renames that publish a result waits for them: the result is
+    complete, the message says so, nothing else is left."""
+    out = tmp_path / "runs" / "res"
+    code = ("import os, signal, sys\nfrom analysis import interrupts, outputs\n"
+            "publish = outputs._publish\n"
+            "def interrupted_publish(work, path):\n"
+            "    os.kill(os.getpid(), signal.SIGTERM)\n"
+            "    publish(work, path)\n"
+            "outputs._publish = interrupted_publish\n"
+            "with interrupts.guard(sys.argv[1]), outputs.atomic_output(sys.argv[1]) as w:\n"
+            "    (w / 'manifest.json').write_text('{}')\n"
+            "print('not reached', flush=True)\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-c", code, str(out)], env=env, capture_output=True,
+                          text=True, timeout=STOP_TIMEOUT)
+    assert proc.returncode == 128 + signal.SIGTERM
+    assert proc.stdout == ""
+    assert proc.stderr.splitlines() == [f"crowd-disagreement: interrupted (SIGTERM) after the "
+                                        f"result was complete in {out}"]
+    assert sorted(p.name for p in out.parent.iterdir()) == ["res"]
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json"]
