@@ -118,7 +118,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                     score_col=args.score_col, label_col=args.label_col, positive=args.positive,
                     raters=args.raters, min_raters=args.min_raters,
                     raters_per_unit=args.raters_per_unit, seed=args.seed,
-                    wide=True if args.wide else "auto")
+                    wide=True if args.wide else "auto", sep=args.sep, decimal=args.decimal)
     except dataset.DatasetError as err:
         print(f"crowd-disagreement analyze: input error: {err}", file=sys.stderr)
         return 2
@@ -360,6 +360,16 @@ def _sweep_arguments(p: argparse.ArgumentParser) -> None:
                                       "same and twice the data set's)")
 
 
+def _separator(text: str) -> str:
+    """argparse type of ``--sep`` (:func:`analysis.dataset.parse_sep`)."""
+    from .dataset import parse_sep
+
+    try:
+        return parse_sep(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 def _backend(parser: argparse.ArgumentParser, args: argparse.Namespace):
     """The context in which the command computes: local, or on the Dask cluster of
     ``--scheduler`` (:func:`analysis.distributed.compute_backend`)."""
@@ -419,6 +429,12 @@ def build_parser() -> argparse.ArgumentParser:
                           ("score", "score"), ("label", "label")):
         g.add_argument(f"--{name}-col", default=default,
                        help=f"column of the {name} (default %(default)s)")
+    g.add_argument("--sep", type=_separator, default=None, metavar="SEP",
+                   help="delimiter of the CSV files (default: detected; a tab is 'tab' or "
+                        "'\\t')")
+    g.add_argument("--decimal", choices=[".", ","], default=None,
+                   help="decimal mark of the scores (default: ',' when a semicolon- or "
+                        "tab-separated file writes decimal commas only, else '.')")
     g.add_argument("--wide", action="store_true",
                    help="annotations are wide (detected when there is no feature/score column)")
     g.add_argument("--positive", help="the positive class when labels are class names")

@@ -39,7 +39,8 @@ The rule it implements:
    a partial result.
 4. An existing, non-empty ``out`` is refused unless ``overwrite`` is true; it is then
    replaced whole (never merged). A folder without ``manifest.json`` (not a result of
-   this package) is never deleted, even with ``overwrite``.
+   this package) is never deleted, even with ``overwrite``: the message names what it
+   holds and suggests a new folder.
 """
 
 from __future__ import annotations
@@ -165,13 +166,11 @@ def prepare_out(out: str | os.PathLike, overwrite: bool = False) -> Path:
         raise OutputError(f"--out {out} is an existing file, not a folder; "
                           "choose another path or remove the file")
     if path.is_dir() and any(path.iterdir()):
-        if not overwrite:
-            raise OutputError(f"--out {out} already holds a result; pass --overwrite to "
-                              "replace it whole, or choose another folder")
         if not (path / MANIFEST).is_file():
-            raise OutputError(f"--out {out} is a non-empty folder without {MANIFEST} (not a "
-                              "result of this program); refusing to replace it even with "
-                              "--overwrite")
+            raise OutputError(_not_a_result(out, path))
+        if not overwrite:
+            raise OutputError(f"--out {out} already holds a result{_made_by(path)}; pass "
+                              "--overwrite to replace it whole, or choose another folder")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         # a distinct prefix: the stale-folder sweep of a concurrent run must not match it
@@ -194,6 +193,33 @@ def _read_pid(fd: int) -> int | None:
 
 def _unlink(path: Path) -> None:
     path.unlink(missing_ok=True)
+
+
+#: Entries of a foreign folder named in the message.
+_SHOW = 4
+
+
+def _not_a_result(out, path: Path) -> str:
+    """Message for an ``--out`` folder that holds files but no result of this program."""
+    entries = sorted(path.iterdir(), key=lambda p: p.name)
+    shown = ", ".join(p.name + ("/" if p.is_dir() else "") for p in entries[:_SHOW])
+    more = f" and {len(entries) - _SHOW} more" if len(entries) > _SHOW else ""
+    what = "entry" if len(entries) == 1 else "entries"
+    return (f"--out {out} is a folder holding {len(entries)} other {what} ({shown}{more}), "
+            f"not a result of this program (no {MANIFEST}); it is never written into or "
+            f"replaced, even with --overwrite: give a folder that does not exist yet or is "
+            f"empty, e.g. --out {Path(out) / 'results'}")
+
+
+def _made_by(path: Path) -> str:
+    """`` (of a `review` run)``, from the result's manifest, or nothing."""
+    import json
+
+    try:
+        command = json.loads((path / MANIFEST).read_text(encoding="utf-8")).get("command")
+    except (OSError, ValueError, AttributeError):
+        return ""
+    return f" (of a `{command}` run)" if isinstance(command, str) and command else ""
 
 
 @contextlib.contextmanager
