@@ -1,8 +1,12 @@
 # Entry points, each doing all set-up on a fresh clone:
-#   make report   -> report.html (needs Quarto >= 1.4 on PATH)
+#   make report   -> report.html
 #   make review ANNOTATIONS=FILE LABELS=FILE [POSITIVE=NAME] [REVIEW_OPTS='-P raters:positions']
 #                 -> review.html, the review of any multi-rater data set (default: the example)
 #   make test     -> the test suite
+# report and review render with the Quarto on PATH, else .venv/bin/quarto, else they
+# first install Quarto into .venv (pip install quarto-cli, which downloads the binary
+# from GitHub); where that fails they stop with a message (install Quarto >= 1.4 from
+# quarto.org and put it on PATH). See analysis/render.py.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -32,8 +36,7 @@ LABELS      ?=
 POSITIVE    ?=
 REVIEW_OPTS ?=
 review: $(STAMP)
-	PATH="$(abspath $(BIN)):$$PATH" QUARTO_PYTHON="$(abspath $(BIN)/python)" \
-	  quarto render review.qmd \
+	$(BIN)/python -m analysis.render review.qmd \
 	  $(if $(ANNOTATIONS),-P annotations:$(abspath $(ANNOTATIONS))) \
 	  $(if $(LABELS),-P labels:$(abspath $(LABELS))) \
 	  $(if $(POSITIVE),-P positive:$(POSITIVE)) $(REVIEW_OPTS)

@@ -10,7 +10,8 @@ layer           modules
 base            ``errors``, ``progress``, ``paper`` (the paper's published numbers),
                 ``fitconfig`` (tolerances, the master seed), ``metrics`` (the AUC and
                 its ties), ``distributed`` (the Dask backend), ``seeds`` (the named
-                random streams), ``budgets`` (resampling counts and their presets)
+                random streams), ``budgets`` (resampling counts and their presets),
+                ``interrupts`` (SIGINT/SIGTERM end a command cleanly)
 loading         ``data`` (pinned, hash-checked ENHANCE files), ``tidy`` (their tidy form)
 design          ``features`` (the analysis design of one data set: rater columns,
                 moments, feature sets), ``dataset`` (a user's files, validated, into
@@ -36,7 +37,7 @@ presentation    ``present`` (table and figure helpers), ``prose`` (the studies'
 #: Layers from the bottom (imported by everything) to the top; see the module docstring.
 LAYERS = {
     "base": ("errors", "progress", "paper", "fitconfig", "metrics", "distributed", "seeds",
-             "budgets"),
+             "budgets", "interrupts"),
     "loading": ("data", "tidy"),
     "design": ("features", "dataset"),
     "fitting": ("engine", "models"),

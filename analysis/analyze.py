@@ -84,14 +84,14 @@ def analyze(
     Returns
     -------
     Analysis
-        ``review`` (the :class:`analysis.review.Review`), ``claims``, ``notes`` (each
-        part not run and why), ``curve``, ``sweeps`` (the on-request parts run).
+        ``review`` (the :class:`analysis.review.Review`), ``claims``, ``notes`` (how an
+        input file was read when its format was detected, each part not run and why), ``curve``, ``sweeps`` (the on-request parts run).
     """
     t0 = time.perf_counter()
     rv = review.review(design, repeats=repeats, n_boot=n_boot, n_permutations=n_permutations,
                        perm_repeats=perm_repeats, n_seeds=n_seeds,
                        calibration_boot=calibration_boot, seed=seed, n_jobs=n_jobs, quiet=quiet)
-    notes = list(rv.notes)
+    notes = list(design.settings.get("input_notes", [])) + list(rv.notes)
     cur = None
     if curve is not False:
         cur = replication.design_curve(design, seed=seed, n_jobs=n_jobs, quiet=quiet,

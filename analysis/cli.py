@@ -11,15 +11,13 @@ anything runs (:mod:`analysis.outputs`). The report calls the same functions.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import re
-import signal
+import shlex
 import sys
-import threading
 from pathlib import Path
 
-from . import budgets, data, models, reproduce
+from . import budgets, data, interrupts, models, reproduce
 from .distributed import BACKENDS, compute_backend
 from .errors import (
     AnnotationFormatError,
@@ -58,7 +56,7 @@ def error_message(err: CrowdDisagreementError) -> str:
     def flag(m: re.Match) -> str:
         value = m.group(2) if m.group(2) is not None else m.group(3)
         name = "--" + m.group(1).replace("_", "-")
-        return f"{name} {value}" if value else name
+        return f"{name} {shlex.quote(value)}" if value else name
 
     return f"{kind}: {_PARAMETER.sub(flag, str(err))}"
 
@@ -150,7 +148,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                     score_col=args.score_col, label_col=args.label_col, positive=args.positive,
                     raters=args.raters, min_raters=args.min_raters,
                     raters_per_unit=args.raters_per_unit, seed=args.seed,
-                    wide=True if args.wide else "auto")
+                    wide=True if args.wide else "auto", sep=args.sep, decimal=args.decimal)
     except dataset.DatasetError as err:
         print(f"crowd-disagreement analyze: {error_message(err)}", file=sys.stderr)
         return 2
@@ -387,6 +385,16 @@ def _sweep_arguments(p: argparse.ArgumentParser) -> None:
                                       "same and twice the data set's)")
 
 
+def _separator(text: str) -> str:
+    """argparse type of ``--sep`` (:func:`analysis.dataset.parse_sep`)."""
+    from .dataset import parse_sep
+
+    try:
+        return parse_sep(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 def _backend(parser: argparse.ArgumentParser, args: argparse.Namespace):
     """The context in which the command computes: local, or on the Dask cluster of
     ``--scheduler`` (:func:`analysis.distributed.compute_backend`)."""
@@ -446,6 +454,12 @@ def build_parser() -> argparse.ArgumentParser:
                           ("score", "score"), ("label", "label")):
         g.add_argument(f"--{name}-col", default=default,
                        help=f"column of the {name} (default %(default)s)")
+    g.add_argument("--sep", type=_separator, default=None, metavar="SEP",
+                   help="delimiter of the CSV files (default: detected; a tab is 'tab' or "
+                        "'\\t')")
+    g.add_argument("--decimal", choices=[".", ","], default=None,
+                   help="decimal mark of the scores (default: ',' when a semicolon- or "
+                        "tab-separated file writes decimal commas only, else '.')")
     g.add_argument("--wide", action="store_true",
                    help="annotations are wide (detected when there is no feature/score column)")
     g.add_argument("--positive", help="the positive class when labels are class names")
@@ -519,25 +533,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-@contextlib.contextmanager
-def _sigterm_exits():
-    """While a command runs, SIGTERM (``kill``, a job scheduler) raises SystemExit(143)
-    instead of ending the process at once, so that the temporary output folder is
-    removed like on Ctrl-C. Only in the main thread; the previous handler is restored."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum, frame):
-        raise SystemExit(128 + signum)
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 class _CommandFailed(Exception):
     """A command returned a non-zero status: its output folder is discarded."""
 
@@ -555,15 +550,20 @@ def main(argv: list[str] | None = None) -> int:
     a temporary folder (``args.work``), and that folder replaces ``--out`` only when the
     command succeeds. Errors of the package (:class:`analysis.errors.CrowdDisagreementError`:
     data, malformed input, output folder) are one line on stderr and exit status 2.
+    SIGINT (Ctrl-C) and SIGTERM, to this process or its whole process group, stop the
+    workers, remove the temporary folder and the lock, and end the process with one
+    line ("interrupted; nothing was written to OUT") and status 130 or 143
+    (:mod:`analysis.interrupts`).
     """
     parser = build_parser()
     args = parser.parse_args(argv)
     backend = _backend(parser, args)  # refuses bad --backend/--scheduler before any work
     try:
         if getattr(args, "out", None) is None:
-            return args.func(args)
-        with (atomic_output(args.out, overwrite=args.overwrite) as work, _sigterm_exits(),
-              backend):
+            with interrupts.guard():
+                return args.func(args)
+        with (interrupts.guard(args.out),
+              atomic_output(args.out, overwrite=args.overwrite) as work, backend):
             args.work = work
             status = args.func(args)
             if status != 0:

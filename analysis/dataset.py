@@ -20,6 +20,14 @@ from deep inside the analysis.
 =====================================  =================================================
 problem                                outcome
 =====================================  =================================================
+CSV separated by ``;`` or tab          read (delimiter detected on the first lines;
+                                       ``sep=``/``--sep`` to give it); noted
+byte-order mark (UTF-8, UTF-16)        read in that encoding; noted
+decimal commas (``;`` or tab file)     read as numbers (``decimal=``/``--decimal``);
+                                       noted; commas and points mixed: error
+file not UTF-8 text                    error (line of the first bad byte)
+columns found under another delimiter  error "this file looks semicolon-separated"
+                                       with the ``--sep`` to pass
 missing column                         error (names the columns present)
 empty unit, rater or feature id        error (rows)
 non-numeric score                      error (rows and values); an empty cell is a
@@ -52,7 +60,8 @@ from .errors import SHOW, DatasetError, DatasetWarning
 from .fitconfig import DEFAULT_SEED
 
 __all__ = ["DatasetError", "DatasetWarning", "load", "read_annotations", "read_labels",
-           "load_builtin", "builtin_names", "excluded_units", "file_sha256"]
+           "load_builtin", "builtin_names", "excluded_units", "file_sha256", "parse_sep",
+           "parse_decimal", "format_note"]
 
 #: Folds of the stratified cross-validation the review uses.
 N_SPLITS = 10
@@ -74,11 +83,91 @@ def file_sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def _read(src, what: str) -> tuple[pd.DataFrame, str, dict]:
+#: Delimiters of a CSV file, in the order a tie between them is broken.
+SEPARATORS = {",": "comma", ";": "semicolon", "\t": "tab"}
+#: Names accepted for a delimiter (``sep=``, ``--sep``) besides the character itself.
+_SEP_ALIASES = {"comma": ",", "semicolon": ";", "tab": "\t", "\\t": "\t"}
+#: Bytes of a CSV file read to detect its delimiter.
+_SNIFF_BYTES = 1 << 18
+_BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+_DECIMAL_COMMA = r"[+-]?(?:\d+,\d*|,\d+)(?:[eE][+-]?\d+)?"
+_DECIMAL_POINT = r"[+-]?(?:\d+\.\d*|\.\d+)(?:[eE][+-]?\d+)?"
+
+
+def parse_sep(sep: str | None) -> str | None:
+    """``sep=``/``--sep`` as a delimiter: ``","``, ``";"``, a tab (``"\\t"`` or
+    ``"tab"``, also ``"comma"``, ``"semicolon"``), or None (``"auto"``: detected).
+
+    Raises
+    ------
+    ValueError
+        Any other value.
+    """
+    if sep is None or sep == "auto":
+        return None
+    sep = _SEP_ALIASES.get(sep, sep)
+    if sep not in SEPARATORS:
+        raise ValueError(f"the delimiter must be ',', ';' or tab ('\\t'), not {sep!r}")
+    return sep
+
+
+def parse_decimal(decimal: str | None) -> str | None:
+    """``decimal=``/``--decimal``: ``"."``, ``","`` or None (``"auto"``: detected)."""
+    if decimal is None or decimal == "auto":
+        return None
+    if decimal not in (".", ","):
+        raise ValueError(f"the decimal mark must be '.' or ',', not {decimal!r}")
+    return decimal
+
+
+def _sniff_sep(lines: list[str]) -> str | None:
+    """The delimiter that splits the header into most columns and every other sampled
+    line into as many; None when no candidate gives two columns."""
+    import csv
+
+    best = None
+    for sep in SEPARATORS:
+        rows = [r for r in csv.reader(lines, delimiter=sep) if r]
+        if not rows or len(rows[0]) < 2:
+            continue
+        n = len(rows[0])
+        same = sum(len(r) == n for r in rows[1:]) / max(1, len(rows) - 1)
+        if best is None or (same, n) > best[0]:
+            best = ((same, n), sep)
+    return None if best is None else best[1]
+
+
+def _csv_format(path: Path, name: str, sep: str | None) -> dict:
+    """Encoding (from a byte-order mark), delimiter (given, or detected on the first
+    lines) and header line of a CSV file."""
+    with open(path, "rb") as fh:
+        head = fh.read(_SNIFF_BYTES)
+    encoding = next((enc for bom, enc in _BOMS if head.startswith(bom)), "utf-8")
+    try:
+        text = head.decode(encoding)
+    except UnicodeDecodeError as err:
+        if not (encoding == "utf-8" and err.start > len(head) - 4):  # not a cut character
+            line = head[:err.start].count(b"\n") + 1
+            raise DatasetError(name, f"not UTF-8 text (byte 0x{head[err.start]:02x} on line "
+                                     f"{line})",
+                               hint="save it as CSV UTF-8 (in Excel: Save As > CSV UTF-8)"
+                               ) from None
+        text = head[:err.start].decode(encoding)
+    lines = text.splitlines()
+    if len(head) == _SNIFF_BYTES and len(lines) > 1:
+        lines = lines[:-1]  # the last line may be cut
+    lines = [ln for ln in lines if ln.strip()][:200]
+    detected = _sniff_sep(lines) if sep is None else None
+    return {"sep": sep or detected or ",", "sep_detected": sep is None and detected is not None,
+            "encoding": encoding, "header": lines[0] if lines else ""}
+
+
+def _read(src, what: str, sep: str | None = None) -> tuple[pd.DataFrame, str, dict]:
     """A table from a CSV/Parquet path or a DataFrame, every cell as text (CSV) so that
     nothing is converted before it is checked. Returns the frame (with ``_row``, the
     row number a user sees: the CSV line, or the 1-based Parquet/DataFrame row), its
-    name for messages, and its provenance (path, SHA-256)."""
+    name for messages, and its provenance (path, SHA-256; for a CSV file its
+    ``format``: delimiter given or detected, encoding)."""
     if isinstance(src, pd.DataFrame):
         frame = src.copy()
         frame["_row"] = np.arange(1, len(frame) + 1)
@@ -89,6 +178,7 @@ def _read(src, what: str) -> tuple[pd.DataFrame, str, dict]:
         raise DatasetError(str(path), f"the {what} file does not exist",
                            hint="check the path")
     name = str(path)
+    fmt = None
     if path.suffix.lower() in (".parquet", ".pq"):
         try:
             frame = pd.read_parquet(path)
@@ -97,22 +187,65 @@ def _read(src, what: str) -> tuple[pd.DataFrame, str, dict]:
                                hint="pip install pyarrow, or save the table as CSV") from err
         frame["_row"] = np.arange(1, len(frame) + 1)
     else:
+        fmt = _csv_format(path, name, sep)
         try:
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+            frame = pd.read_csv(path, sep=fmt["sep"], encoding=fmt["encoding"], dtype=str,
+                                keep_default_na=False, skipinitialspace=True)
         except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as err:
             raise DatasetError(name, f"not a readable CSV table ({err})",
-                               hint="save it as comma-separated text (UTF-8) with a header "
-                                    "row") from None
+                               hint="save it as comma-, semicolon- or tab-separated text "
+                                    "(UTF-8) with a header row") from None
         frame["_row"] = np.arange(2, len(frame) + 2)  # line 1 is the header
-    return frame, name, {"path": str(path.resolve()), "sha256": file_sha256(path)}
+    source = {"path": str(path.resolve()), "sha256": file_sha256(path)}
+    if fmt is not None:
+        frame.attrs["csv_format"] = fmt
+        source["format"] = {k: v for k, v in fmt.items() if k != "header"}
+    return frame, name, source
 
 
 def _need(frame: pd.DataFrame, cols: dict[str, str], name: str) -> None:
     missing = [f"{c!r} (option `{opt}`)" for opt, c in cols.items() if c not in frame.columns]
-    if missing:
-        have = ", ".join(repr(c) for c in frame.columns if c != "_row")
-        raise DatasetError(name, f"missing column {', '.join(missing)}; the columns are {have}",
-                           hint="name the columns with the options (e.g. `unit_col='image'`)")
+    if not missing:
+        return
+    have = ", ".join(repr(c) for c in frame.columns if c != "_row")
+    fmt = frame.attrs.get("csv_format")
+    if fmt is not None:
+        import csv
+
+        for other in SEPARATORS:
+            header = next(csv.reader([fmt["header"]], delimiter=other), [])
+            names = {c.strip() for c in header}
+            if other != fmt["sep"] and all(c in names for c in cols.values()):
+                shown = "\\t" if other == "\t" else other
+                raise DatasetError(
+                    name, f"this file looks {SEPARATORS[other]}-separated, not "
+                          f"{SEPARATORS[fmt['sep']]}-separated: the columns read are {have}",
+                    hint=f"pass `sep='{shown}'`, or leave `sep` out to detect it")
+    raise DatasetError(name, f"missing column {', '.join(missing)}; the columns are {have}",
+                       hint="name the columns with the options (e.g. `unit_col='image'`)")
+
+
+def _decimal_mark(text: pd.Series, frame: pd.DataFrame, decimal: str | None,
+                  name: str) -> str:
+    """The decimal mark of the scores: as given, else "," when a semicolon- or
+    tab-separated file writes its numbers with decimal commas only (Excel in many
+    European locales), else "."."""
+    if decimal is not None:
+        return decimal
+    fmt = frame.attrs.get("csv_format")
+    if fmt is None or fmt["sep"] == ",":
+        return "."
+    comma = text.str.fullmatch(_DECIMAL_COMMA)
+    if not comma.any():
+        return "."
+    point = text.str.fullmatch(_DECIMAL_POINT)
+    if point.any():
+        raise DatasetError(name, "scores are written with decimal commas and with decimal "
+                                 "points", values=[*text[comma].unique()[:3],
+                                                   *text[point].unique()[:3]],
+                           hint="write them one way, or say which is the decimal mark with "
+                                "`decimal=','` or `decimal='.'`")
+    return ","
 
 
 def _ids(series: pd.Series) -> pd.Series:
@@ -161,7 +294,8 @@ def _validate(schema: pa.DataFrameSchema, frame: pd.DataFrame, name: str, hints:
 
 def read_annotations(src, *, unit_col: str = "unit", rater_col: str = "rater",
                      feature_col: str = "feature", score_col: str = "score",
-                     wide: bool | str = "auto") -> tuple[pd.DataFrame, dict]:
+                     wide: bool | str = "auto", sep: str | None = None,
+                     decimal: str | None = None) -> tuple[pd.DataFrame, dict]:
     """Read and validate an annotation table.
 
     Parameters
@@ -173,6 +307,12 @@ def read_annotations(src, *, unit_col: str = "unit", rater_col: str = "rater",
     wide : bool or "auto"
         Wide layout: one row per unit and rater, every other column a feature.
         ``"auto"``: wide when neither ``feature_col`` nor ``score_col`` exists.
+    sep : {",", ";", "\\t", "tab", "auto"}, optional
+        Delimiter of a CSV file; default: detected (the one that splits the header and
+        the first lines into the same number of columns, ties to the comma).
+    decimal : {".", ",", "auto"}, optional
+        Decimal mark of the scores; default: "," when a semicolon- or tab-separated file
+        writes its numbers with decimal commas only, else ".".
 
     Returns
     -------
@@ -180,7 +320,8 @@ def read_annotations(src, *, unit_col: str = "unit", rater_col: str = "rater",
         ``image_id, annotator, feature, score, _row`` (ids as text, score float,
         NaN where a cell is empty).
     source : dict
-        ``path`` and ``sha256`` of the input.
+        ``path`` and ``sha256`` of the input; for a CSV file ``format`` (``sep``,
+        ``sep_detected``, ``encoding``, ``decimal``).
 
     Raises
     ------
@@ -188,7 +329,8 @@ def read_annotations(src, *, unit_col: str = "unit", rater_col: str = "rater",
         Missing columns, empty ids, non-numeric scores, duplicate (unit, rater,
         feature) rows.
     """
-    frame, name, source = _read(src, "annotations")
+    frame, name, source = _read(src, "annotations", parse_sep(sep))
+    decimal = parse_decimal(decimal)
     if wide == "auto":
         wide = feature_col not in frame.columns and score_col not in frame.columns
     if wide:
@@ -210,13 +352,22 @@ def read_annotations(src, *, unit_col: str = "unit", rater_col: str = "rater",
     for c in ("image_id", "annotator", "feature"):
         long[c] = _ids(long[c])
     text = _ids(long["score"])
-    score = pd.to_numeric(text.where(text != "", None), errors="coerce")
+    mark = _decimal_mark(text, frame, decimal, name)
+    if "format" in source:
+        source["format"]["decimal"] = mark
+    number = text
+    if mark == ",":  # a point is then a thousands separator or a typo: not a number
+        number = text.str.replace(",", ".", regex=False).where(
+            ~text.str.contains(".", regex=False), "not a number")
+    score = pd.to_numeric(number.where(text != "", None), errors="coerce")
     bad = (text != "") & score.isna()
     if bad.any():
+        hint = ("scores must be numbers (ordinal codes or continuous); leave the cell empty "
+                "for a missing rating")
+        if mark == "." and text[bad].str.fullmatch(_DECIMAL_COMMA).all():
+            hint = "these are numbers with decimal commas: pass `decimal=','`"
         raise DatasetError(name, "scores that are not numbers", rows=long.loc[bad, "_row"],
-                           values=text[bad].unique(),
-                           hint="scores must be numbers (ordinal codes or continuous); leave the "
-                                "cell empty for a missing rating")
+                           values=text[bad].unique(), hint=hint)
     inf = np.isinf(score)
     if inf.any():
         raise DatasetError(name, "infinite scores", rows=long.loc[inf, "_row"],
@@ -234,7 +385,8 @@ def read_annotations(src, *, unit_col: str = "unit", rater_col: str = "rater",
 
 
 def read_labels(src, *, unit_col: str = "unit", label_col: str = "label",
-                positive: str | None = None) -> tuple[pd.Series, dict, dict]:
+                positive: str | None = None,
+                sep: str | None = None) -> tuple[pd.Series, dict, dict]:
     """Read and validate a label table.
 
     Parameters
@@ -243,6 +395,8 @@ def read_labels(src, *, unit_col: str = "unit", label_col: str = "label",
     unit_col, label_col : str
     positive : str, optional
         The positive class when the labels are two class names (not 0/1).
+    sep : {",", ";", "\\t", "tab", "auto"}, optional
+        Delimiter of a CSV file (default: detected, as in :func:`read_annotations`).
 
     Returns
     -------
@@ -260,12 +414,12 @@ def read_labels(src, *, unit_col: str = "unit", label_col: str = "label",
         Missing columns, more than two classes, two class names without
         ``positive``, ``positive`` not a class, one class only, conflicting labels.
     """
-    frame, name, source = _read(src, "labels")
+    frame, name, source = _read(src, "labels", parse_sep(sep))
     _need(frame, {"unit_col": unit_col, "label_col": label_col}, name)
     df = pd.DataFrame({"image_id": _ids(frame[unit_col]), "_row": frame["_row"].astype(int),
                        "value": frame[label_col].map(
                            lambda v: "" if pd.isna(v) else str(v).strip())})
-    df["value"] = df["value"].str.replace(r"^(-?\d+)\.0+$", r"\1", regex=True)  # 1.0 -> 1
+    df["value"] = df["value"].str.replace(r"^(-?\d+)[.,]0+$", r"\1", regex=True)  # 1.0 -> 1
     blank = df["value"] == ""
     blank_units = df.loc[blank, "image_id"].tolist()
     df = df[~blank]
@@ -319,6 +473,8 @@ def load(
     features: tuple[str, ...] | None = None,
     n_splits: int = N_SPLITS,
     name: str | None = None,
+    sep: str | None = None,
+    decimal: str | None = None,
 ) -> feat.GroupDesign:
     """Read, validate and build the analysis design of a multi-rater data set.
 
@@ -346,13 +502,19 @@ def load(
         Folds the analysis will use: each class needs at least this many kept units.
     name : str, optional
         Name of the data set (default: ``<folder>/<stem>`` of the annotation file).
+    sep : {",", ";", "\\t", "tab", "auto"}, optional
+        Delimiter of the CSV files (default: detected in each file).
+    decimal : {".", ",", "auto"}, optional
+        Decimal mark of the scores (default: detected; see :func:`read_annotations`).
 
     Returns
     -------
     GroupDesign
         With ``excluded`` (every unit left out and why, including labelled units never
         annotated), ``skipped`` (feature sets and features not used and why) and
-        ``settings`` (options, inputs with SHA-256, label classes, warnings).
+        ``settings`` (options, inputs with SHA-256 and the format each CSV file was read
+        in, label classes, warnings, ``input_notes``: a sentence per file read in
+        another format than comma-separated UTF-8 with decimal points).
 
     Raises
     ------
@@ -367,9 +529,10 @@ def load(
     >>> d.n_images, d.sets["feature_set"].tolist()[:3]  # doctest: +SKIP
     """
     long, src_a = read_annotations(annotations, unit_col=unit_col, rater_col=rater_col,
-                                   feature_col=feature_col, score_col=score_col, wide=wide)
+                                   feature_col=feature_col, score_col=score_col, wide=wide,
+                                   sep=sep, decimal=decimal)
     lab, classes, src_l = read_labels(labels, unit_col=unit_col, label_col=label_col,
-                                      positive=positive)
+                                      positive=positive, sep=sep)
     a_name = str(annotations) if not isinstance(annotations, pd.DataFrame) else "annotations"
     l_name = str(labels) if not isinstance(labels, pd.DataFrame) else "labels"
     if name is None:
@@ -454,9 +617,33 @@ def load(
                     "score": score_col, "label": label_col},
         "positive": classes["positive"], "negative": classes["negative"],
         "features_dropped": flat, "raters_renamed": renamed, "warnings": notes,
+        "input_notes": [n for n in (format_note(a_name, src_a), format_note(l_name, src_l))
+                        if n],
     })
     check_design(design, a_name, n_splits=n_splits)
     return design
+
+
+def format_note(name: str, source: dict) -> str | None:
+    """A sentence saying how a CSV file was read, when not as comma-separated UTF-8
+    with decimal points (None otherwise)."""
+    fmt = source.get("format")
+    if not fmt:
+        return None
+    parts = []
+    if fmt["sep"] != ",":
+        parts.append(f"{SEPARATORS[fmt['sep']]}-separated")
+    if fmt.get("decimal") == ",":
+        parts.append("with decimal commas")
+    if fmt["encoding"] == "utf-8-sig":
+        parts.append("UTF-8 with a byte-order mark")
+    elif fmt["encoding"] != "utf-8":
+        parts.append(f"{fmt['encoding'].upper()} (byte-order mark)")
+    if not parts:
+        return None
+    how = "detected" if fmt.get("sep_detected") else "as given"
+    return (f"{name}: read as {', '.join(parts)} (delimiter {how}; the options sep and decimal "
+            "override the detection)")
 
 
 def check_design(design: feat.GroupDesign, source: str, *, n_splits: int = N_SPLITS) -> None:

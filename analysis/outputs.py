@@ -25,28 +25,36 @@ The rule it implements:
 2. A lock file ``<out>.lock`` beside ``out`` is held (``fcntl.flock``) for the whole
    run, so a second run into the same ``out`` is refused while the first runs. The
    lock is released by the kernel if the process dies, so a killed run never leaves a
-   stale lock.
+   stale lock. The file holds the process id of the run; a run killed outright
+   (SIGKILL) leaves the file, and the next run into the same ``out``, finding that
+   process dead, removes the joblib memmapping folders and loky semaphores it left in
+   shared memory (:func:`analysis.interrupts.remove_joblib_files`).
 3. Results go into a hidden temporary folder ``.<name>.tmp-*`` beside ``out``; only
    when the block finishes without an exception is it renamed to ``out`` (a rename in
-   one file system is atomic). An interrupted run (Ctrl-C, an exception, a killed
-   worker) removes its temporary folder; a run killed outright leaves a hidden one,
-   which the next run into the same ``out`` deletes. No folder named ``out`` ever
-   holds a partial result.
+   one file system is atomic). An interrupted run (an exception, a killed worker;
+   SIGINT or SIGTERM inside :func:`analysis.interrupts.guard`, as every command runs)
+   removes its temporary folder and its lock; a run killed outright leaves a hidden
+   one, which the next run into the same ``out`` deletes. A signal during the renames
+   that publish the result is acted on after them. No folder named ``out`` ever holds
+   a partial result.
 4. An existing, non-empty ``out`` is refused unless ``overwrite`` is true; it is then
    replaced whole (never merged). A folder without ``manifest.json`` (not a result of
-   this package) is never deleted, even with ``overwrite``.
+   this package) is never deleted, even with ``overwrite``: the message names what it
+   holds and suggests a new folder.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from . import interrupts
 from .errors import OutputError
 
 try:  # POSIX; elsewhere the lock falls back to an exclusive create
@@ -154,13 +162,11 @@ def prepare_out(out: str | os.PathLike, overwrite: bool = False) -> Path:
         raise OutputError(f"--out {out} is an existing file, not a folder; "
                           "choose another path or remove the file")
     if path.is_dir() and any(path.iterdir()):
-        if not overwrite:
-            raise OutputError(f"--out {out} already holds a result; pass --overwrite to "
-                              "replace it whole, or choose another folder")
         if not (path / MANIFEST).is_file():
-            raise OutputError(f"--out {out} is a non-empty folder without {MANIFEST} (not a "
-                              "result of this program); refusing to replace it even with "
-                              "--overwrite")
+            raise OutputError(_not_a_result(out, path))
+        if not overwrite:
+            raise OutputError(f"--out {out} already holds a result{_made_by(path)}; pass "
+                              "--overwrite to replace it whole, or choose another folder")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         # a distinct prefix: the stale-folder sweep of a concurrent run must not match it
@@ -170,6 +176,46 @@ def prepare_out(out: str | os.PathLike, overwrite: bool = False) -> Path:
         raise OutputError(f"--out {out}: cannot write in {path.parent} "
                           f"({err.strerror or type(err).__name__})") from None
     return path
+
+
+def _read_pid(fd: int) -> int | None:
+    """The process id a lock file holds (written by the run that held it), or None."""
+    try:
+        os.lseek(fd, 0, os.SEEK_SET)
+        return int(os.read(fd, 32).decode("ascii", "replace").strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _unlink(path: Path) -> None:
+    path.unlink(missing_ok=True)
+
+
+#: Entries of a foreign folder named in the message.
+_SHOW = 4
+
+
+def _not_a_result(out, path: Path) -> str:
+    """Message for an ``--out`` folder that holds files but no result of this program."""
+    entries = sorted(path.iterdir(), key=lambda p: p.name)
+    shown = ", ".join(p.name + ("/" if p.is_dir() else "") for p in entries[:_SHOW])
+    more = f" and {len(entries) - _SHOW} more" if len(entries) > _SHOW else ""
+    what = "entry" if len(entries) == 1 else "entries"
+    return (f"--out {out} is a folder holding {len(entries)} other {what} ({shown}{more}), "
+            f"not a result of this program (no {MANIFEST}); it is never written into or "
+            f"replaced, even with --overwrite: give a folder that does not exist yet or is "
+            f"empty, e.g. --out {Path(out) / 'results'}")
+
+
+def _made_by(path: Path) -> str:
+    """`` (of a `review` run)``, from the result's manifest, or nothing."""
+    import json
+
+    try:
+        command = json.loads((path / MANIFEST).read_text(encoding="utf-8")).get("command")
+    except (OSError, ValueError, AttributeError):
+        return ""
+    return f" (of a `{command}` run)" if isinstance(command, str) and command else ""
 
 
 @contextlib.contextmanager
@@ -188,29 +234,36 @@ def _lock(out: Path) -> Iterator[None]:
             os.close(fd)
             lock.unlink(missing_ok=True)
         return
-    while True:
-        fd = os.open(lock, os.O_CREAT | os.O_RDWR, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise busy from None
-        # the holder before us may have unlinked the file after we opened it: then our
-        # lock is on a dead inode; start again on the current file
-        try:
-            same = os.fstat(fd).st_ino == os.stat(lock).st_ino
-        except FileNotFoundError:
-            same = False
-        if same:
-            break
-        os.close(fd)
-    try:
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
+    with contextlib.ExitStack() as stack:
+        # taking the lock and registering its removal on an interrupt: one step
+        with interrupts.deferred():
+            while True:
+                fd = os.open(lock, os.O_CREAT | os.O_RDWR, 0o644)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    os.close(fd)
+                    raise busy from None
+                # the holder before us may have unlinked the file after we opened it: then
+                # our lock is on a dead inode; start again on the current file
+                try:
+                    same = os.fstat(fd).st_ino == os.stat(lock).st_ino
+                except FileNotFoundError:
+                    same = False
+                if same:
+                    break
+                os.close(fd)
+            stack.callback(os.close, fd)
+            stack.callback(_unlink, lock)  # unlink while holding the lock (see loop above)
+            stack.enter_context(interrupts.on_interrupt(functools.partial(_unlink, lock)))
+            previous = _read_pid(fd)  # a run killed outright (SIGKILL) left its pid here
+            os.ftruncate(fd, 0)
+            os.lseek(fd, 0, os.SEEK_SET)
+            os.write(fd, f"{os.getpid()}\n".encode())
+        if previous is not None and previous != os.getpid() and not interrupts.pid_alive(previous):
+            # its joblib memmapping folders and loky semaphores: nothing else removes them
+            interrupts.remove_joblib_files(previous)
         yield
-    finally:
-        lock.unlink(missing_ok=True)  # unlink while holding the lock (see loop above)
-        os.close(fd)
 
 
 @contextlib.contextmanager
@@ -244,29 +297,39 @@ def atomic_output(out: str | os.PathLike, overwrite: bool = False) -> Iterator[P
     ``out`` is left as it was.
     """
     path = prepare_out(out, overwrite)
-    with _lock(path):
+    with _lock(path), contextlib.ExitStack() as stack:
         path = prepare_out(out, overwrite)  # again, now that no other run can change it
         for stale in path.parent.glob(_tmp_prefix(path) + "*"):  # from killed runs
             shutil.rmtree(stale, ignore_errors=True)
-        work = Path(tempfile.mkdtemp(prefix=_tmp_prefix(path), dir=path.parent))
+        with interrupts.deferred():  # the folder exists only with its removal registered
+            work = Path(tempfile.mkdtemp(prefix=_tmp_prefix(path), dir=path.parent))
+            stack.enter_context(interrupts.on_interrupt(
+                functools.partial(shutil.rmtree, work, ignore_errors=True)))
         try:
             yield work
-            old = None
-            if path.is_dir():
-                if any(path.iterdir()):
-                    old = path.parent / (_tmp_prefix(path) + "old")
-                    shutil.rmtree(old, ignore_errors=True)
-                    os.replace(path, old)
-                else:
-                    path.rmdir()
-            try:
-                os.replace(work, path)
-            except OSError:
-                if old is not None:  # put the previous result back
-                    os.replace(old, path)
-                raise
-            if old is not None:
-                shutil.rmtree(old, ignore_errors=True)
+            with interrupts.deferred():  # publishing is not cut in half by a signal
+                _publish(work, path)
+                interrupts.mark_complete()
         except BaseException:
             shutil.rmtree(work, ignore_errors=True)
             raise
+
+
+def _publish(work: Path, path: Path) -> None:
+    """Rename ``work`` to ``path``, replacing a previous result whole."""
+    old = None
+    if path.is_dir():
+        if any(path.iterdir()):
+            old = path.parent / (_tmp_prefix(path) + "old")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(path, old)
+        else:
+            path.rmdir()
+    try:
+        os.replace(work, path)
+    except OSError:
+        if old is not None:  # put the previous result back
+            os.replace(old, path)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

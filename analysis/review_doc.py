@@ -59,10 +59,12 @@ class ReviewDoc:
               feature_col: str = "feature", score_col: str = "score", label_col: str = "label",
               raters: str = "persons", min_raters: int = 0, raters_per_unit: int = 0,
               seed: int = models.DEFAULT_SEED, quick: bool = False, n_jobs: int = -1,
-              multiverse: bool = False, power: bool = False) -> ReviewDoc:
+              multiverse: bool = False, power: bool = False, sep: str = "",
+              decimal: str = "") -> ReviewDoc:
         """Load the data set named by the document's parameters and review it.
 
-        Empty strings and zeros mean "not given" (Quarto parameters have no None).
+        Empty strings and zeros mean "not given" (Quarto parameters have no None);
+        ``sep`` and ``decimal`` not given are detected (:func:`analysis.dataset.load`).
         Without ``annotations``, ``labels`` and ``dataset_name``: the example data set.
         ``multiverse``, ``power``: also run the on-request parts (:mod:`analysis.sweeps`;
         in a draft with :data:`DRAFT_SWEEPS`).
@@ -82,7 +84,7 @@ class ReviewDoc:
             design = dataset.load(annotations, labels, unit_col=unit_col, rater_col=rater_col,
                                   feature_col=feature_col, score_col=score_col,
                                   label_col=label_col, positive=positive or None, raters=raters,
-                                  **opt)
+                                  sep=sep or None, decimal=decimal or None, **opt)
         b = budgets.REVIEW
         counts = DRAFT if quick else {"repeats": b.repeats, "n_boot": b.n_boot,
                                       "n_permutations": b.n_permutations}

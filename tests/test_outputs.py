@@ -161,3 +161,31 @@ def test_lock_of_a_killed_process_is_not_stale(tmp_path):
     assert time.monotonic() - t0 < 5
     assert sorted(p.name for p in out.iterdir()) == ["manifest.json"]
     assert _siblings(out) == []
+
+
+def test_a_stale_lock_of_a_dead_run_cleans_its_joblib_files_only(tmp_path, monkeypatch):
+    """The pid in a lock file left by a killed run names its joblib memmapping folders and
+    loky semaphores; they are removed only when that process is dead."""
+    shm = tmp_path / "shm"
+    shm.mkdir()
+    monkeypatch.setenv("JOBLIB_TEMP_FOLDER", str(shm))
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    alive = os.getppid()
+
+    def leave(pid):
+        (shm / f"joblib_memmapping_folder_{pid}_a_b").mkdir()
+        (shm / f"joblib_memmapping_folder_{pid}_a_b" / "x.pkl").write_bytes(b"0" * 10)
+        (shm / f"sem.loky-{pid}-abc").write_bytes(b"")
+
+    out = tmp_path / "res"
+    for pid in (alive, dead.pid):
+        leave(pid)
+        outputs.lock_path(out).write_text(f"{pid}\n")
+        with atomic_output(out, overwrite=True) as work:
+            (work / "manifest.json").write_text("{}\n")
+    left = sorted(p.name for p in shm.iterdir())
+    assert left == [f"joblib_memmapping_folder_{alive}_a_b", f"sem.loky-{alive}-abc"]
+    (shm / "unrelated").mkdir()
+    assert outputs.interrupts.remove_joblib_files(alive) and \
+        sorted(p.name for p in shm.iterdir()) == ["unrelated"]

@@ -5,7 +5,11 @@ unchanged; analysis.render must throw them away when the code, the data or the
 settings changed (a draft must never stand in for the full report)."""
 
 import os
+import shutil
 import stat
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +17,7 @@ from analysis import render
 
 FAKE_QUARTO = """#!/bin/sh
 # stand-in for quarto: log the call and whether frozen results existed, then freeze
+if [ "$1" = "--version" ]; then echo "${FAKE_QUARTO_VERSION:-1.6.40}"; exit 0; fi
 if [ -e _freeze/report/frozen ]; then state=thawed; else state=executed; fi
 echo "$* $state" >> calls.log
 mkdir -p _freeze/report && touch _freeze/report/frozen
@@ -85,7 +90,116 @@ def test_failed_render_leaves_no_key_and_passes_arguments(project, monkeypatch):
     assert _calls(project)[-1] == "render executed"
 
 
-def test_missing_quarto_is_a_clear_error(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("PATH", str(tmp_path))
+# --- finding Quarto, installing it into the environment ---------------------------------
+
+
+@pytest.fixture
+def no_quarto(tmp_path, monkeypatch):
+    """An empty PATH and an environment without quarto; pip is never really called."""
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    env_bin = tmp_path / "venv" / "bin"
+    env_bin.mkdir(parents=True)
+    monkeypatch.setattr(render, "_env_bin", lambda: env_bin)
+    calls = []
+
+    def no_pip():
+        raise AssertionError("pip must be mocked")  # pragma: no cover
+
+    monkeypatch.setattr(render, "_pip_install_quarto", no_pip)
+    return env_bin, calls
+
+
+#: What `pip install quarto-cli` prints where GitHub cannot be reached (its build
+#: catches the download error, prints it, then fails on the missing archive).
+PIP_OFFLINE = subprocess.CompletedProcess(
+    ["pip"], 1, stdout="",
+    stderr="  error: subprocess-exited-with-error\n"
+           "  Downloading https://github.com/quarto-dev/quarto-cli/releases/download/v1.10.19/"
+           "quarto-1.10.19-linux-amd64.tar.gz\n"
+           "  Error downloading Quarto: <urlopen error [Errno 101] Network is unreachable>\n"
+           "  AttributeError: 'NoneType' object has no attribute 'read'\n"
+           "ERROR: Failed to build 'quarto-cli' when getting requirements to build wheel\n")
+
+
+def test_no_quarto_and_a_failed_install_is_one_clear_message(no_quarto, monkeypatch, capsys,
+                                                             tmp_path):
+    env_bin, calls = no_quarto
+    monkeypatch.setattr(render, "_pip_install_quarto", lambda: calls.append("pip") or PIP_OFFLINE)
     assert render.main([], root=tmp_path) == 1
-    assert "Quarto is not installed" in capsys.readouterr().err
+    assert calls == ["pip"]
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[0].startswith("Quarto is not on PATH: installing it into")
+    assert len(err) == 2 and "Traceback" not in err[1]
+    assert err[1].startswith("crowd-disagreement: Quarto is not on PATH, and installing it")
+    assert "failed (Error downloading Quarto: <urlopen error [Errno 101] Network is " \
+           "unreachable>)" in err[1]
+    assert err[1].endswith("install Quarto >= 1.4 from https://quarto.org/docs/get-started/ "
+                           "and put it on PATH, then run the command again")
+    assert not (tmp_path / render.KEY_FILE).exists()
+
+
+def test_no_quarto_installs_it_into_the_environment_and_uses_it(no_quarto, monkeypatch,
+                                                                project):
+    env_bin, calls = no_quarto
+
+    def pip_ok():
+        calls.append("pip")
+        q = env_bin / "quarto"
+        q.write_text(FAKE_QUARTO)
+        q.chmod(q.stat().st_mode | stat.S_IEXEC)
+        return subprocess.CompletedProcess(["pip"], 0, "", "")
+
+    monkeypatch.setattr(render, "_pip_install_quarto", pip_ok)
+    tools = project / "tools"  # what the stand-in needs, and no quarto
+    tools.mkdir()
+    for tool in ("mkdir", "touch"):
+        (tools / tool).symlink_to(shutil.which(tool, path=os.defpath))
+    monkeypatch.setenv("PATH", str(tools))  # the project fixture's stand-in is hidden
+    assert render.main([], root=project) == 0
+    assert render.main([], root=project) == 0  # found in the environment: no second install
+    assert calls == ["pip"]
+    assert _calls(project) == ["render executed", "render thawed"]
+
+
+def test_the_pip_step_installs_quarto_cli_into_this_python(monkeypatch):
+    seen = []
+    monkeypatch.setattr(render.subprocess, "run",
+                        lambda cmd, **kw: seen.append(cmd) or subprocess.CompletedProcess(cmd, 0))
+    render._pip_install_quarto()
+    assert seen == [[sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
+                     "quarto-cli>=1.4"]]
+
+
+def test_quarto_older_than_1_4_is_refused(project, monkeypatch, capsys):
+    monkeypatch.setenv("FAKE_QUARTO_VERSION", "1.3.450")
+    assert render.main([], root=project) == 1
+    err = capsys.readouterr().err
+    assert "is Quarto 1.3.450, older than 1.4" in err and "quarto.org" in err
+    assert not (project / "calls.log").exists()
+
+
+def test_a_document_renders_alone_with_its_arguments(project):
+    assert render.main(["review.qmd", "-P", "quick:true"], root=project) == 0
+    assert _calls(project) == ["render review.qmd -P quick:true executed"]
+    assert not (project / render.KEY_FILE).exists()  # no key: not the project render
+
+
+def test_entry_point_without_quarto_and_without_network_exits_non_zero(tmp_path):
+    """`python -m analysis.render` with an empty PATH, in a Python environment without
+    quarto, where pip can reach no index: one message, exit status 1, no traceback."""
+    env_dir = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", "--system-site-packages",
+                    str(env_dir)], check=True)
+    py = env_dir / "bin" / "python"
+    (tmp_path / "links").mkdir()
+    env = {"PATH": "", "HOME": str(tmp_path), "PYTHONPATH": str(Path(render.__file__).parents[1]),
+           "PIP_CONFIG_FILE": os.devnull, "PIP_NO_INDEX": "1",
+           "PIP_FIND_LINKS": str(tmp_path / "links"), "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    proc = subprocess.run([str(py), "-m", "analysis.render"], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1
+    err = proc.stderr.strip().splitlines()
+    assert "Traceback" not in proc.stderr and len(err) == 2, proc.stderr
+    assert "installing it into" in err[0] and "pip install quarto-cli failed" in err[1]
+    assert "install Quarto >= 1.4 from https://quarto.org" in err[1]
+    assert not (env_dir / "bin" / "quarto").exists()
