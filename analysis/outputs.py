@@ -215,7 +215,7 @@ def _made_by(path: Path) -> str:
         command = json.loads((path / MANIFEST).read_text(encoding="utf-8")).get("command")
     except (OSError, ValueError, AttributeError):
         return ""
-    return f" (of a `{command}` run)" if isinstance(command, str) and command else ""
+    return f" (of a '{command}' run)" if isinstance(command, str) and command else ""
 
 
 @contextlib.contextmanager

@@ -118,15 +118,18 @@ def test_wrong_sep_says_what_the_file_looks_like(tmp_path):
     with pytest.raises(DatasetError) as err:
         _load(a, LAB, sep=",")
     msg = str(err.value)
-    assert "this file looks semicolon-separated" in msg and "--sep ';'" in msg
+    assert "this file looks semicolon-separated" in msg and "`sep=';'`" in msg
     assert "\n" not in msg
+    # the CLI names the flag, shell-quoted
+    from analysis.cli import error_message
+    assert "pass --sep ';'" in error_message(err.value)
 
 
 def test_decimal_point_forced_on_decimal_commas_names_the_option(tmp_path):
     a = _excel_europe(_hand_with_halves(), tmp_path / "a.csv")
     with pytest.raises(DatasetError) as err:
         _load(a, LAB, decimal=".")
-    assert "not numbers" in str(err.value) and "--decimal ','" in str(err.value)
+    assert "not numbers" in str(err.value) and "`decimal=','`" in str(err.value)
     assert "'1,5'" in str(err.value)
 
 
@@ -138,7 +141,7 @@ def test_decimal_commas_and_points_mixed_is_an_error(tmp_path):
     long.to_csv(a, sep=";", index=False)
     with pytest.raises(DatasetError, match="decimal commas and with decimal points") as err:
         _load(a, LAB)
-    assert "2.5" in str(err.value) and "--decimal" in str(err.value)
+    assert "2.5" in str(err.value) and "`decimal=" in str(err.value)
 
 
 def test_a_file_that_is_not_utf8_names_the_line(tmp_path):
@@ -247,5 +250,5 @@ def test_cli_out_folder_with_a_result_names_its_command(tmp_path, capsys, monkey
     assert cli.main(["reproduce", "--out", str(out), "--quiet"]) == 0
     assert cli.main(["reproduce", "--out", str(out), "--quiet"]) == 2
     err = capsys.readouterr().err
-    assert f"--out {out} already holds a result (of a `reproduce` run); pass --overwrite" in err
+    assert f"--out {out} already holds a result (of a 'reproduce' run); pass --overwrite" in err
     assert json.loads((out / "manifest.json").read_text()) == {"command": "reproduce"}
