@@ -18,6 +18,7 @@ fitting         ``engine`` (batched logistic fits), ``models`` (cross-validation
                 reference statsmodels/firthmodels path)
 statistics      ``inference`` (DeLong, bootstrap, permutation, meta-analysis),
                 ``cvstats`` (the cvAUC estimand, its intervals and tests),
+                ``metacov`` (the sampling correlation of studies that share images),
                 ``agreement`` (ICC, Krippendorff's alpha), ``coefficients``,
                 ``calibration``
 studies         ``reproduce`` (the paper's experiments), ``review`` (claims and
@@ -35,7 +36,8 @@ LAYERS = {
     "loading": ("data", "tidy"),
     "design": ("features", "dataset"),
     "fitting": ("engine", "models"),
-    "statistics": ("inference", "cvstats", "agreement", "coefficients", "calibration"),
+    "statistics": ("inference", "cvstats", "metacov", "agreement", "coefficients",
+                   "calibration"),
     "studies": ("reproduce", "review", "replication", "multiverse", "simulate", "sweeps",
                 "analyze"),
     "presentation": ("present", "figures", "report", "review_doc", "cache", "render",
