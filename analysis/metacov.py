@@ -45,6 +45,8 @@ __all__ = [
     "pair_table",
     "per_class_correlation",
     "replicate_correlation",
+    "simulate_pair",
+    "simulation_check",
 ]
 
 #: Joint bootstrap replicates (each study refits one fold assignment per replicate).
@@ -122,8 +124,8 @@ def joint_bootstrap(studies: list[Study], *, n_boot: int = DEFAULT_JOINT_BOOT,
     n_boot : int, default :data:`DEFAULT_JOINT_BOOT`
     seed : int
         Replicate ``b`` draws with ``SeedSequence([seed, b])``; study ``s`` assigns its
-        folds in replicate ``b`` with ``SeedSequence([seed, b, crc32(fold_key)])``, so a
-        study's replicates do not depend on which other studies are bootstrapped with it.
+        folds in replicate ``b`` with ``SeedSequence([seed, b, crc32(fold_key)])`` (its
+        folds do not depend on the order of the studies).
     estimator, engine, n_jobs
         As :func:`analysis.models.cross_validate` (results do not depend on ``n_jobs``).
 
@@ -418,3 +420,184 @@ def pair_table(images: pd.DataFrame, studies: list[str], estimated: dict | None 
         "group_a", "group_b", "n_shared", "n_shared_melanoma", "n_shared_other",
         "r_all_images", "source", "rho", "correlation", "how", "measured", "mc_low",
         "mc_high", "n_boot"])
+
+
+# --- simulation check ---------------------------------------------------------------
+
+#: Settings of :func:`simulate_pair` used by :func:`simulation_check` and the tests: two
+#: groups of 100 images (18 melanomas each) sharing ``n_shared`` images, 4 raters per
+#: group, 3 features.
+SIM_DEFAULTS = {"n_images": 100, "n_melanoma": 18, "n_raters": 4, "n_features": 3,
+                "mu": 1.0, "loading": 0.8, "sigma": (0.8, 1.2), "tau_h": 0.5}
+
+
+def _sim_labels(n_images: int, n_melanoma: int, n_shared: int, shared_melanoma: int
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Union labels and the union rows of groups a and b (fixed design)."""
+    if not 0 <= shared_melanoma <= min(n_melanoma, n_shared):
+        raise ValueError("shared_melanoma must be between 0 and min(n_melanoma, n_shared)")
+    if n_shared - shared_melanoma > n_images - n_melanoma:
+        raise ValueError("more shared other images than a group has")
+    sp, sn = shared_melanoma, n_shared - shared_melanoma
+    ap, an = n_melanoma - sp, n_images - n_melanoma - sn  # a's own
+    y = np.concatenate([np.ones(sp), np.zeros(sn), np.ones(ap), np.zeros(an),
+                        np.ones(ap), np.zeros(an)]).astype(int)
+    shared = np.arange(sp + sn)
+    a = np.concatenate([shared, sp + sn + np.arange(ap + an)])
+    b = np.concatenate([shared, sp + sn + ap + an + np.arange(ap + an)])
+    return y, a, b
+
+
+def simulate_pair(rng: np.random.Generator, *, n_shared: int, shared_melanoma: int,
+                  **settings) -> list[Study]:
+    """Two rater groups scoring overlapping image sets (a known-answer construction).
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+    n_shared, shared_melanoma : int
+        Images both groups rated, and how many of them are melanomas.
+    **settings
+        Override :data:`SIM_DEFAULTS`.
+
+    Returns
+    -------
+    list of two Study
+        Keys ``"a"`` and ``"b"``; feature sets ``mean`` and ``sd`` (z-scored over the
+        group's images) of the raters' scores of each feature.
+
+    Notes
+    -----
+    Image ``i`` has a label, a latent severity :math:`s_i \\sim N(\\mu y_i, 1)` and a
+    difficulty :math:`h_i = \\exp(\\tau_h z_i)`, :math:`z_i \\sim N(0, 1)`, both
+    properties of the image and so the same for both groups. Rater ``j`` of a group
+    scores feature ``f`` as :math:`\\lambda s_i + h_i \\sigma_{y_i} e_{ijf}` with
+    independent standard normal :math:`e` (the raters of the two groups are different
+    people). The mean across raters carries the severity, the sd the class-dependent
+    noise and the difficulty; shared images make the two groups' estimates
+    correlated, by an amount no formula gives, which :func:`simulation_check` finds
+    by Monte Carlo.
+    """
+    st = {**SIM_DEFAULTS, **settings}
+    y, ia, ib = _sim_labels(st["n_images"], st["n_melanoma"], n_shared, shared_melanoma)
+    n, J, F = y.size, st["n_raters"], st["n_features"]
+    s = rng.normal(size=n) + st["mu"] * y
+    h = np.exp(st["tau_h"] * rng.normal(size=n))
+    sig = np.where(y == 1, st["sigma"][1], st["sigma"][0]) * h
+    out = []
+    for key, rows in (("a", ia), ("b", ib)):
+        e = rng.normal(size=(rows.size, J, F))
+        x = st["loading"] * s[rows, None, None] + sig[rows, None, None] * e
+        mats = {}
+        for fs, m in (("mean", x.mean(axis=1)), ("sd", x.std(axis=1, ddof=1))):
+            mats[fs] = (m - m.mean(axis=0)) / m.std(axis=0, ddof=1)
+        out.append(Study(key, np.array([f"img{i:05d}" for i in rows]), y[rows], mats,
+                         n_splits=int(min(10, y[rows].sum()))))
+    return out
+
+
+def _one_assignment_cvauc(study: Study, fs: str, state: int, estimator: str) -> float:
+    y = np.asarray(study.y, dtype=int)
+    fold = models.stratified_fold_numbers(y, study.n_splits, state)
+    idx = np.arange(y.size)
+    splits = [models.Split(0, k, idx[fold != k], idx[fold == k]) for k in range(study.n_splits)]
+    cv = models.cross_validate(study.matrices[fs], y, splits, estimator=estimator)
+    return float(cv.folds["auc"].mean())
+
+
+def simulation_check(*, n_shared: int = 50, shared_melanoma: int = 9, n_truth: int = 400,
+                     n_datasets: int = 30, n_boot: int = 100, seed: int = 20,
+                     estimator: str = "mle", **settings) -> pd.DataFrame:
+    """Does the joint bootstrap recover a known correlation of two groups' estimates?
+
+    Parameters
+    ----------
+    n_shared, shared_melanoma : int
+        Overlap of the two groups of :func:`simulate_pair`.
+    n_truth : int
+        Independent data sets (new images, scores) for the true correlation.
+    n_datasets : int
+        Data sets on which the joint bootstrap is run.
+    n_boot : int
+        Joint bootstrap replicates per data set.
+    seed : int
+    estimator : str
+    **settings
+        Passed to :func:`simulate_pair`.
+
+    Returns
+    -------
+    DataFrame
+        One row per quantity (``sd``: the sd cvAUC; ``mean_minus_sd``: the paired
+        difference): ``true`` (correlation over the ``n_truth`` data sets),
+        ``true_low, true_high`` (its Fisher-z 95% interval), ``estimated`` (mean of
+        the joint-bootstrap correlations over ``n_datasets``), ``estimated_se`` (their
+        SD over sqrt(n_datasets)), ``z`` (estimated - true over the combined Monte
+        Carlo SE); the same for the covariance (``true_cov, true_cov_se,
+        estimated_cov, estimated_cov_se, z_cov``); ``variance_ratio`` (geometric mean
+        over the two groups of the bootstrap variance over the true variance) and
+        ``implied`` (the estimated covariance over the true SDs: the correlation the
+        meta-analysis would use if the SEs were exact); plus the settings.
+
+    Notes
+    -----
+    The estimand is the sampling correlation (covariance) of the two groups' cvAUCs
+    with one fold assignment each (independent between the groups), what a bootstrap
+    replicate computes; its true value is the correlation of those cvAUCs over data
+    sets drawn afresh from the model. The covariance is also that of cvAUCs averaged
+    over many fold assignments (the fold noise is independent between groups). The
+    Monte Carlo SE of the true correlation is :math:`(1 - r^2)/\\sqrt{n}`, of the true
+    covariance the SD of the products of centred values over :math:`\\sqrt{n}`.
+    """
+    root = np.random.SeedSequence(seed)
+    s_truth, s_est = root.spawn(2)
+    vals = np.empty((n_truth, 2, 2))  # dataset, group, (sd, mean)
+    for t, ss in enumerate(s_truth.spawn(n_truth)):
+        rng = np.random.default_rng(ss)
+        pair = simulate_pair(rng, n_shared=n_shared, shared_melanoma=shared_melanoma,
+                             **settings)
+        states = ss.generate_state(2)
+        for g, st in enumerate(pair):
+            for q, fs in enumerate(("sd", "mean")):
+                vals[t, g, q] = _one_assignment_cvauc(st, fs, int(states[g]), estimator)
+    truth = {"sd": vals[:, :, 0], "mean_minus_sd": vals[:, :, 1] - vals[:, :, 0]}
+    est: dict[str, list] = {"sd": [], "mean_minus_sd": []}
+    for ss in s_est.spawn(n_datasets):
+        rng = np.random.default_rng(ss)
+        pair = simulate_pair(rng, n_shared=n_shared, shared_melanoma=shared_melanoma,
+                             **settings)
+        jb = joint_bootstrap(pair, n_boot=n_boot, seed=int(ss.generate_state(1)[0]),
+                             estimator=estimator)
+        for q, v in (("sd", jb.replicates["sd"]),
+                     ("mean_minus_sd", jb.replicates["mean"] - jb.replicates["sd"])):
+            ok = np.all(np.isfinite(v), axis=1)
+            c = np.cov(v[ok].T)
+            est[q].append((c[0, 1] / np.sqrt(c[0, 0] * c[1, 1]), c[0, 1], c[0, 0], c[1, 1]))
+    rows = []
+    z = stats.norm.ppf(0.975)
+    for q, v in truth.items():
+        ok = np.all(np.isfinite(v), axis=1)
+        n = int(ok.sum())
+        c = np.cov(v[ok].T)
+        r = float(c[0, 1] / np.sqrt(c[0, 0] * c[1, 1]))
+        se_true = (1 - r**2) / np.sqrt(n)
+        e = np.asarray(est[q])
+        m = e.mean(axis=0)
+        se_est = e.std(axis=0, ddof=1) / np.sqrt(e.shape[0])
+        # Monte Carlo SE of the true covariance: sd of the centred products / sqrt(n)
+        d = v[ok] - v[ok].mean(axis=0)
+        se_cov_true = float((d[:, 0] * d[:, 1]).std(ddof=1) / np.sqrt(n))
+        f = np.arctanh(r)
+        rows.append({
+            "quantity": q, "true": r, "true_low": float(np.tanh(f - z / np.sqrt(n - 3))),
+            "true_high": float(np.tanh(f + z / np.sqrt(n - 3))),
+            "estimated": float(m[0]), "estimated_se": float(se_est[0]),
+            "z": float((m[0] - r) / np.hypot(se_true, se_est[0])),
+            "true_cov": float(c[0, 1]), "true_cov_se": se_cov_true,
+            "estimated_cov": float(m[1]), "estimated_cov_se": float(se_est[1]),
+            "z_cov": float((m[1] - c[0, 1]) / np.hypot(se_cov_true, se_est[1])),
+            "variance_ratio": float(np.sqrt(m[2] * m[3] / (c[0, 0] * c[1, 1]))),
+            "implied": float(m[1] / np.sqrt(c[0, 0] * c[1, 1])),
+            "n_shared": n_shared, "shared_melanoma": shared_melanoma, "n_truth": n,
+            "n_datasets": int(e.shape[0]), "n_boot": n_boot})
+    return pd.DataFrame(rows)

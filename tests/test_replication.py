@@ -24,6 +24,8 @@ pytestmark = needs_data
 
 REPEATS = 2  # small: the tests check wiring and bookkeeping, not precision
 PERMS = 19  # per-group permutation test; its calibration is tested in test_review.py
+JOINT = 60  # joint bootstrap of the meta-analysis's correlations (validated in
+#             tests/test_meta_covariance.py)
 
 
 def _root() -> Path:
@@ -138,7 +140,8 @@ def test_excluded_groups_are_listed_with_reasons(eligible):
 
 @pytest.fixture(scope="module")
 def rep(annotations):
-    return R.replicate(annotations, repeats=REPEATS, n_permutations=PERMS, quiet=True)
+    return R.replicate(annotations, repeats=REPEATS, n_permutations=PERMS, quiet=True,
+                       n_joint_boot=JOINT)
 
 
 def test_replication_tables(rep, eligible):
@@ -226,12 +229,22 @@ def test_replication_meta_accounts_for_overlap(rep):
     assert not prim.duplicated(["quantity", "scope"]).any()
     both = prim[prim["scope"] == "students_and_mturk"]
     assert (both["model"] == "overlap").all() and both["accounts_for_overlap"].all()
+    assert (both["correlation"] == "estimated").all() and both["rho"].isna().all()
     studies = R.meta_studies(rep.groups, rep.differences)
+    c = rep.correlations
     for q in R.QUANTITIES:
         s = studies[studies["quantity"] == q]
-        V = R.overlap_covariance(np.sqrt(s["vi"]), R.overlap_correlation(rep.images,
-                                                                          list(s["study"])))
-        want = inference.random_effects_meta_mv(s["yi"], V, test="knha")
+        # V rebuilt from the published pairwise correlations and the groups' own SEs
+        est = c[(c["quantity"] == q) & (c["source"] == "estimated")]
+        pos = {k: i for i, k in enumerate(s["study"])}
+        corr = np.eye(len(s))
+        for r in est.itertuples(index=False):
+            corr[pos[r.group_a], pos[r.group_b]] = corr[pos[r.group_b], pos[r.group_a]] = (
+                r.correlation)
+        assert (est.loc[est["n_shared"] == 0, "correlation"] == 0).all()
+        assert np.linalg.eigvalsh(corr).min() >= -1e-10
+        V = corr * np.sqrt(np.outer(s["vi"], s["vi"]))
+        want = inference.random_effects_meta_mv(s["yi"], V, test="adhoc")
         got = both[both["quantity"] == q].iloc[0]
         assert got["estimate"] == pytest.approx(want["estimate"], rel=1e-12)
         assert got["ci_low"] == pytest.approx(want["low"], rel=1e-12)
@@ -249,9 +262,11 @@ def test_replication_meta_accounts_for_overlap(rep):
 
 
 def test_seeded_replication_is_identical(annotations, rep):
-    again = R.replicate(annotations, repeats=REPEATS, n_permutations=PERMS, quiet=True)
+    again = R.replicate(annotations, repeats=REPEATS, n_permutations=PERMS, quiet=True,
+                        n_joint_boot=JOINT)
     for a, b in ((rep.groups, again.groups), (rep.differences, again.differences),
-                 (rep.meta, again.meta), (rep.folds, again.folds)):
+                 (rep.meta, again.meta), (rep.folds, again.folds),
+                 (rep.correlations, again.correlations), (rep.sensitivity, again.sensitivity)):
         pd.testing.assert_frame_equal(a, b)
 
 
