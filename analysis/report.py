@@ -7,6 +7,7 @@ every number in the report is computed here, where tests reach it.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 import time
 from dataclasses import dataclass, field
 
@@ -25,7 +26,8 @@ REPEATS_ENV = "CROWD_DISAGREEMENT_REPEATS"
 QUICK_ENV = "CROWD_DISAGREEMENT_QUICK"
 QUICK = {"repeats": 5, "n_boot": 30, "n_permutations": 39, "perm_repeats": 3, "n_seeds": 3,
          "calibration_boot": 100,
-         "rep_repeats": 3, "rep_permutations": 19, "rep_boot": 20, "curve_repeats": 1,
+         "rep_repeats": 3, "rep_permutations": 19, "rep_boot": 20, "rep_joint_boot": 60,
+         "curve_repeats": 1,
          "max_subsets": 5, "trend_boot": 10, "mv_permutations": 19, "mv_boot": 10,
          "sim_datasets": 4, "sim_calibration": 12, "sim_permutations": 19,
          "sim_studies": 50}
@@ -135,7 +137,8 @@ class ReportData:
                            n_jobs=n_jobs, quiet=True, **rv_kw)
         lap("review")
         rep_kw = ({"repeats": QUICK["rep_repeats"], "n_permutations": QUICK["rep_permutations"],
-                   "n_boot": QUICK["rep_boot"]} if quick else {})
+                   "n_boot": QUICK["rep_boot"], "n_joint_boot": QUICK["rep_joint_boot"]}
+                  if quick else {})
         rep = replication.replicate(ann, seed=seed, n_jobs=n_jobs, quiet=True, **rep_kw)
         lap("replication")
         curve_kw = ({"repeats": QUICK["curve_repeats"], "max_subsets": QUICK["max_subsets"],
@@ -420,11 +423,12 @@ class ReportData:
 
     @property
     def meta_display(self) -> pd.DataFrame:
-        """Hartung-Knapp rows on the AUC scale: overlap model and independence model
+        """Modified Hartung-Knapp rows on the AUC scale: overlap model and independence model
         side by side, the disjoint-groups scope and MTurk (one study)."""
         m = self.replication.meta
         if "interval" in m.columns:
-            m = m[(m["scale"] == "identity") & ((m["interval"] == "knha") | (m["k"] == 1))]
+            m = m[(m["scale"] == "identity")
+                  & ((m["interval"] == replication.PRIMARY_INTERVAL) | (m["k"] == 1))]
         m = m.copy()
         m["estimate (95% CI)"] = [f"{e:+.3f} [{lo:+.3f}, {hi:+.3f}]"
                                   for e, lo, hi in zip(m["estimate"], m["ci_low"], m["ci_high"],
@@ -438,11 +442,93 @@ class ReportData:
                                                    "ignored"))
             cols = ["quantity", "scope", "shared images", "k", "estimate (95% CI)", "95% PI",
                     "tau2", "i2", "q", "q_p"]
+            if "hk_scale" in m.columns:
+                m["HK factor"] = m["hk_scale"]
+                cols.append("HK factor")
         return m[cols]
 
     @property
     def overlap_sentence(self) -> str:
         return replication.overlap_sentence(self.replication.images)
+
+    @property
+    def meta_correlation_display(self) -> pd.DataFrame:
+        """Every pair of groups that shares images: shared images (melanomas), the
+        correlations an assumption gives and the estimated ones the model uses."""
+        c = self.replication.correlations
+        if c.empty:
+            return pd.DataFrame({"note": ["no correlations estimated"]})
+        c = c[c["n_shared"] > 0]
+        key = ["group_a", "group_b"]
+        base = c[(c["source"] == "estimated") & (c["quantity"] == "auc_sd_minus_half")]
+        per = c[(c["source"] == "per-class rho=1") & (c["quantity"] == "auc_sd_minus_half")]
+        out = base[key + ["n_shared", "n_shared_melanoma", "r_all_images"]].merge(
+            per[key + ["correlation"]].rename(columns={"correlation": "per-class, rho 1"}),
+            on=key)
+        for q, name in (("auc_sd_minus_half", "estimated: sd"),
+                        ("auc_mean_minus_sd", "estimated: mean - sd")):
+            e = c[(c["source"] == "estimated") & (c["quantity"] == q)]
+            e = e.assign(**{name: [f"{r:+.2f} [{lo:+.2f}, {hi:+.2f}]" for r, lo, hi in
+                                   zip(e["correlation"], e["mc_low"], e["mc_high"],
+                                       strict=True)]})
+            out = out.merge(e[key + [name]], on=key)
+        out = out.sort_values(["n_shared_melanoma", "n_shared"], ascending=False)
+        return out.rename(columns={"group_a": "group", "group_b": "with",
+                                   "n_shared": "shared images",
+                                   "n_shared_melanoma": "of them melanomas",
+                                   "r_all_images": "all-image, rho 1"}).reset_index(drop=True)
+
+    @property
+    def meta_sensitivity_display(self) -> pd.DataFrame:
+        """Pooled estimate (modified Hartung-Knapp 95% CI) per quantity and scope under
+        the estimated correlations and each value of the rho band."""
+        s = self.replication.sensitivity
+        if s.empty:
+            return pd.DataFrame({"note": ["no sensitivity analysis"]})
+        s = s.assign(col=np.where(s["correlation"] == "estimated", "estimated",
+                                  np.where(s["correlation"] == "all-image overlap",
+                                           "all-image, rho 1", "rho " + s["rho"])),
+                     cell=[f"{e:+.3f} [{lo:+.3f}, {hi:+.3f}]" for e, lo, hi in
+                           zip(s["estimate"], s["ci_low"], s["ci_high"], strict=True)])
+        order = list(dict.fromkeys(s["col"]))
+        wide = s.pivot(index=["quantity", "scope"], columns="col", values="cell")[order]
+        summ = replication.band_summary(s).set_index(["quantity", "scope"])
+        wide["verdict (estimated)"] = summ["verdict"]
+        wide["same at every rho"] = np.where(summ["holds"], "yes",
+                                             "no (rho " + summ["rho_flips"] + ")")
+        return wide.reset_index()
+
+    @property
+    def meta_band_sentences(self) -> str:
+        r = self.replication
+        return "\n".join(f"- {x}" for x in replication.correlation_sentences(r.correlations)
+                         + replication.band_sentences(r.sensitivity))
+
+    @property
+    def metacov_check_display(self) -> pd.DataFrame:
+        """The simulation check of the joint bootstrap (benchmarks/meta_covariance_check.py,
+        stored in benchmarks/results/meta_covariance_check.csv)."""
+        path = Path(__file__).resolve().parent.parent / "benchmarks" / "results" / (
+            "meta_covariance_check.csv")
+        if not path.exists():
+            return pd.DataFrame({"note": [f"{path.name} not found"]})
+        d = pd.read_csv(path)
+        return pd.DataFrame({
+            "shared images (melanomas)": [f"{a} ({b})" for a, b in
+                                          zip(d["n_shared"], d["shared_melanoma"], strict=True)],
+            "quantity": d["quantity"].map({"sd": "sd cvAUC",
+                                           "mean_minus_sd": "mean - sd"}),
+            "true correlation (95% CI)": [f"{t:.2f} [{lo:.2f}, {hi:.2f}]" for t, lo, hi in
+                                          zip(d["true"], d["true_low"], d["true_high"],
+                                              strict=True)],
+            "estimated (SE)": [f"{e:.2f} ({s:.2f})" for e, s in
+                               zip(d["estimated"], d["estimated_se"], strict=True)],
+            "covariance recovered": [f"{e / t:.2f}" if t > 0 else "" for e, t in
+                                     zip(d["estimated_cov"], d["true_cov"], strict=True)],
+            "z (covariance)": d["z_cov"].round(1),
+            "bootstrap / true variance": d["variance_ratio"].round(2),
+            "data sets (truth / estimate)": [f"{a} / {b}" for a, b in
+                                             zip(d["n_truth"], d["n_datasets"], strict=True)]})
 
     @property
     def overlap_display(self) -> pd.DataFrame:
