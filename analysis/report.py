@@ -7,9 +7,9 @@ every number in the report is computed here, where tests reach it.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd

@@ -363,3 +363,56 @@ def test_overlap_sentence_and_report_tables(annotations, rep):
     md = ReportData.meta_display.fget(fake)
     assert {"modelled", "ignored", "none"} <= set(md["shared images"])
     assert not md.duplicated(["quantity", "scope", "shared images"]).any()
+
+
+def test_sensitivity_band_and_correlation_tables(rep):
+    from types import SimpleNamespace
+
+    from analysis.report import ReportData
+
+    s = rep.sensitivity
+    assert list(s.columns) == R.SENSITIVITY_COLUMNS
+    per = s.groupby(["quantity", "scope"]).size()
+    assert (per == 2 + len(R.RHO_BAND)).all()  # estimated, the band, the all-image rule
+    # rho = 0 is the independence model of meta.csv (same interval)
+    m = rep.meta
+    for q in R.QUANTITIES:
+        r0 = s[(s["quantity"] == q) & (s["scope"] == "students_and_mturk") & (s["rho"] == "0")]
+        ind = m[(m["quantity"] == q) & (m["scope"] == "students_and_mturk")
+                & (m["model"] == "independent") & (m["interval"] == R.PRIMARY_INTERVAL)
+                & (m["scale"] == "identity")]
+        assert r0["ci_low"].iloc[0] == pytest.approx(ind["ci_low"].iloc[0], rel=1e-12)
+        # the all-image row equals the older rule's model, refitted here
+        st = R.meta_studies(rep.groups, rep.differences).query("quantity == @q")
+        old = R.pool_studies(st, rep.images)
+        old = old[(old["model"] == "overlap") & (old["interval"] == R.PRIMARY_INTERVAL)
+                  & (old["scale"] == "identity")].iloc[0]
+        alli = s[(s["quantity"] == q) & (s["scope"] == "students_and_mturk")
+                 & (s["correlation"] == "all-image overlap")].iloc[0]
+        assert alli["estimate"] == pytest.approx(old["estimate"], rel=1e-12)
+    # verdicts follow the interval
+    sd = s[s["quantity"] == "auc_sd_minus_half"]
+    assert ((sd["verdict"] == "better than random") == (sd["ci_low"] > 0)).all()
+    md = s[s["quantity"] == "auc_mean_minus_sd"]
+    assert ((md["verdict"] == "mean better") == (md["ci_low"] > 0)).all()
+    b = R.band_summary(s)
+    assert len(b) == len(per) and b["holds"].dtype == bool
+    # the per-class counts add up to the shared images of overlap.csv
+    c = rep.correlations
+    assert list(c.columns) == R.CORRELATION_COLUMNS
+    est = c[(c["source"] == "estimated") & (c["quantity"] == "auc_sd_minus_half")]
+    chk = est.merge(rep.overlap, on=["group_a", "group_b"], suffixes=("", "_ov"))
+    assert len(chk) == len(rep.overlap)
+    assert (chk["n_shared"] == chk["n_shared_ov"]).all()
+    assert (chk["n_shared_melanoma"] + chk["n_shared_other"] == chk["n_shared"]).all()
+    np.testing.assert_allclose(chk["r_all_images"], chk["r"], rtol=1e-12)
+    # report tables and sentences build
+    fake = SimpleNamespace(replication=rep)
+    assert len(ReportData.meta_sensitivity_display.fget(fake)) == len(per)
+    cd = ReportData.meta_correlation_display.fget(fake)
+    assert len(cd) == int((rep.overlap["n_shared"] > 0).sum())
+    text = ReportData.meta_band_sentences.fget(fake)
+    assert "2017-2018/group07 and 2019-2020/group06 share 18 images (18 melanomas)" in text
+    assert "rho" in text
+    sim = ReportData.metacov_check_display.fget(fake)
+    assert len(sim) == 6 and "covariance recovered" in sim.columns
