@@ -1074,6 +1074,9 @@ def meta_analyse(groups: pd.DataFrame, differences: pd.DataFrame, *,
 #: Values of ``rho`` of the sensitivity band (:func:`meta_sensitivity`), applied to the
 #: per-class overlap (:func:`analysis.metacov.per_class_correlation`).
 RHO_BAND = (0.0, 0.25, 0.5, 1.0)
+#: Disjoint batches of the joint bootstrap replicates for the Monte Carlo error of the
+#: pooled limits under the estimated correlations (batch means).
+MC_BATCHES = 4
 #: Replicate sets behind each quantity: ``auc_mean_minus_sd`` is the paired difference
 #: of the mean and sd cvAUCs of the same replicate, ``auc_sd_minus_half`` the sd cvAUC.
 _QUANTITY_SETS = {"auc_mean_minus_sd": ("mean", "sd"), "auc_sd_minus_half": ("sd", None)}
@@ -1081,7 +1084,8 @@ CORRELATION_COLUMNS = ["quantity", "group_a", "group_b", "n_shared", "n_shared_m
                        "n_shared_other", "r_all_images", "source", "rho", "correlation",
                        "how", "measured", "mc_low", "mc_high", "n_boot"]
 SENSITIVITY_COLUMNS = ["quantity", "scope", "correlation", "rho", "k", "estimate", "ci_low",
-                       "ci_high", "interval", "hk_scale", "tau2", "q", "q_p", "verdict"]
+                       "ci_high", "mc_se_low", "mc_se_high", "interval", "hk_scale", "tau2",
+                       "q", "q_p", "verdict", "within_mc_error"]
 
 
 @dataclass
@@ -1099,6 +1103,10 @@ class MetaCorrelations:
     n_boot, seed : int
         Joint bootstrap replicates and the seed they were drawn with.
     elapsed_seconds : float
+    batches : dict
+        Quantity -> list of :data:`MC_BATCHES` correlation matrices, each from a
+        disjoint batch of the replicates (for the Monte Carlo error of what depends on
+        the estimated correlations, :func:`meta_sensitivity`).
     """
 
     studies: list[str]
@@ -1107,15 +1115,20 @@ class MetaCorrelations:
     n_boot: int
     seed: int
     elapsed_seconds: float = float("nan")
+    batches: dict[str, list[np.ndarray]] = field(default_factory=dict)
 
-    def matrix(self, quantity: str, studies: list[str]) -> np.ndarray:
-        """The estimated correlation matrix of ``studies`` (in that order)."""
+    def matrix(self, quantity: str, studies: list[str], batch: int | None = None
+               ) -> np.ndarray:
+        """The estimated correlation matrix of ``studies`` (in that order); with
+        ``batch``, the one estimated from that batch of replicates only."""
         pos = {s: i for i, s in enumerate(self.studies)}
         missing = [s for s in studies if s not in pos]
         if missing:
             raise KeyError(f"no estimated correlation for {', '.join(missing)}")
         ix = np.array([pos[s] for s in studies])
-        return self.estimated[quantity]["corr"][np.ix_(ix, ix)]
+        full = (self.estimated[quantity]["corr"] if batch is None
+                else self.batches[quantity][batch])
+        return full[np.ix_(ix, ix)]
 
     def table(self, rhos=RHO_BAND) -> pd.DataFrame:
         """Every pair of groups: the estimated correlation (and the band's), columns
@@ -1183,12 +1196,15 @@ def meta_correlations(designs: list[AbcDesign], *, seed: int = models.DEFAULT_SE
     keys = [s.key for s in studies]
     sets = {k: frozenset(s.image_ids) for k, s in zip(keys, studies, strict=True)}
     shared = np.array([[bool(sets[a] & sets[b]) for b in keys] for a in keys])
-    est = {}
+    est, batches = {}, {}
     for q, (a, b) in _QUANTITY_SETS.items():
         v = jb.replicates[a] - (jb.replicates[b] if b is not None else 0.0)
         est[q] = metacov.replicate_correlation(v, shared)
+        if n_boot >= 8 * MC_BATCHES:
+            batches[q] = [metacov.replicate_correlation(part, shared)["corr"]
+                          for part in np.array_split(v, MC_BATCHES)]
     return MetaCorrelations(keys, est, images, n_boot, state,
-                            elapsed_seconds=time.perf_counter() - t0)
+                            elapsed_seconds=time.perf_counter() - t0, batches=batches)
 
 
 def _band_verdict(quantity: str, low: float, high: float) -> str:
@@ -1227,7 +1243,12 @@ def meta_sensitivity(groups: pd.DataFrame, differences: pd.DataFrame,
         (:data:`PRIMARY_INTERVAL`); ``verdict``: ``"better than random"`` / ``"not
         distinguishable from random"`` / ``"worse than random"`` for
         ``auc_sd_minus_half``, ``"mean better"`` / ``"no difference shown"`` / ``"sd
-        better"`` for ``auc_mean_minus_sd`` (the interval above, across or below 0).
+        better"`` for ``auc_mean_minus_sd`` (the interval above, across or below 0);
+        ``mc_se_low``, ``mc_se_high``: Monte Carlo SEs of the limits under the estimated
+        correlations (batch means over :data:`MC_BATCHES` disjoint batches of the joint
+        bootstrap replicates; NaN for assumed correlations); ``within_mc_error``: the
+        limit nearer to 0 is within 2 Monte Carlo SEs of 0, so that another seed of the
+        joint bootstrap could give the other verdict.
 
     Notes
     -----
@@ -1253,17 +1274,34 @@ def meta_sensitivity(groups: pd.DataFrame, differences: pd.DataFrame,
             sources.append(("all-image overlap", "1",
                             overlap_correlation(im[["study", "image_id"]], keys)))
             for name, rho, corr in sources:
-                p = pool_studies(s, method=method, corr=corr)
-                p = p[(p["scale"] == "identity") & (p["interval"] == PRIMARY_INTERVAL)]
-                r = p[p["model"] == ("overlap" if (p["model"] == "overlap").any()
-                                     else "independent")].iloc[0]
+                r = _pooled_primary(s, corr, method)
+                mc = (np.nan, np.nan)
+                if name == "estimated" and correlations.batches:
+                    lim = np.array([[(b := _pooled_primary(
+                        s, correlations.matrix(q, keys, batch=j), method))["ci_low"],
+                        b["ci_high"]] for j in range(len(correlations.batches[q]))])
+                    # batch means: the SD over G batches of B/G replicates, over sqrt(G)
+                    mc = tuple(lim.std(axis=0, ddof=1) / np.sqrt(len(lim)))
+                near = min(abs(r["ci_low"]), abs(r["ci_high"]))
+                se_near = mc[0] if abs(r["ci_low"]) <= abs(r["ci_high"]) else mc[1]
                 rows.append({"quantity": q, "scope": scope, "correlation": name, "rho": rho,
                              "k": int(r["k"]), "estimate": r["estimate"],
                              "ci_low": r["ci_low"], "ci_high": r["ci_high"],
+                             "mc_se_low": mc[0], "mc_se_high": mc[1],
                              "interval": PRIMARY_INTERVAL, "hk_scale": r["hk_scale"],
                              "tau2": r["tau2"], "q": r["q"], "q_p": r["q_p"],
-                             "verdict": _band_verdict(q, r["ci_low"], r["ci_high"])})
+                             "verdict": _band_verdict(q, r["ci_low"], r["ci_high"]),
+                             "within_mc_error": bool(np.isfinite(se_near)
+                                                     and near < 2 * se_near)})
     return pd.DataFrame(rows, columns=SENSITIVITY_COLUMNS)
+
+
+def _pooled_primary(s: pd.DataFrame, corr: np.ndarray, method: str) -> pd.Series:
+    """The identity-scale row with the primary interval of :func:`pool_studies`."""
+    p = pool_studies(s, method=method, corr=corr)
+    p = p[(p["scale"] == "identity") & (p["interval"] == PRIMARY_INTERVAL)]
+    return p[p["model"] == ("overlap" if (p["model"] == "overlap").any()
+                            else "independent")].iloc[0]
 
 
 def band_summary(sensitivity: pd.DataFrame) -> pd.DataFrame:
@@ -1275,19 +1313,27 @@ def band_summary(sensitivity: pd.DataFrame) -> pd.DataFrame:
         Per quantity and scope: ``verdict`` (with the estimated correlations),
         ``band`` (the verdict at each ``rho`` of the per-class band, ``;``-joined),
         ``holds`` (True when every band value gives the estimated correlations'
-        verdict), ``rho_flips`` (the band values that give another verdict).
+        verdict), ``rho_flips`` (the band values that give another verdict),
+        ``within_mc_error`` and the estimated correlations' limits with their Monte
+        Carlo SEs (:func:`meta_sensitivity`).
     """
     rows = []
     for (q, scope), g in sensitivity.groupby(["quantity", "scope"], sort=False):
         est = g.loc[g["correlation"] == "estimated", "verdict"].iloc[0]
         band = g[g["correlation"] == "per-class overlap"]
         flips = band.loc[band["verdict"] != est, "rho"].tolist()
+        row = g[g["correlation"] == "estimated"].iloc[0]
         rows.append({"quantity": q, "scope": scope, "verdict": est,
                      "band": "; ".join(f"rho {r}: {v}" for r, v in
                                        zip(band["rho"], band["verdict"], strict=True)),
-                     "holds": not flips, "rho_flips": ", ".join(flips)})
+                     "holds": not flips, "rho_flips": ", ".join(flips),
+                     "within_mc_error": bool(row.get("within_mc_error", False)),
+                     "ci_low": row["ci_low"], "ci_high": row["ci_high"],
+                     "mc_se_low": row.get("mc_se_low", np.nan),
+                     "mc_se_high": row.get("mc_se_high", np.nan)})
     return pd.DataFrame(rows, columns=["quantity", "scope", "verdict", "band", "holds",
-                                       "rho_flips"])
+                                       "rho_flips", "within_mc_error", "ci_low", "ci_high",
+                                       "mc_se_low", "mc_se_high"])
 
 
 def correlation_manifest(cors: MetaCorrelations) -> dict:
@@ -2311,10 +2357,17 @@ def band_sentences(sensitivity: pd.DataFrame) -> list[str]:
     out = []
     for r in b.itertuples(index=False):
         what = f"{_QUANTITY_WORDS[r.quantity]}, pooled over {_SCOPE_WORDS.get(r.scope, r.scope)}"
+        mc = ""
+        if r.within_mc_error:
+            lim, se = ((r.ci_low, r.mc_se_low) if abs(r.ci_low) <= abs(r.ci_high)
+                       else (r.ci_high, r.mc_se_high))
+            mc = (f" (its interval's limit {lim:+.4f} is within 2 Monte Carlo SEs, "
+                  f"{se:.4f}, of 0: another seed of the joint bootstrap can give the other "
+                  f"verdict)")
         if r.holds:
-            out.append(f"{what}: {r.verdict} with the estimated correlations and at every "
-                       f"rho of the band ({', '.join(rhos)}).")
+            out.append(f"{what}: {r.verdict} with the estimated correlations{mc} and at "
+                       f"every rho of the band ({', '.join(rhos)}).")
         else:
-            out.append(f"{what}: {r.verdict} with the estimated correlations; the band "
+            out.append(f"{what}: {r.verdict} with the estimated correlations{mc}; the band "
                        f"gives another verdict at rho = {r.rho_flips} ({r.band}).")
     return out

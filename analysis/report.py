@@ -493,7 +493,9 @@ class ReportData:
         order = list(dict.fromkeys(s["col"]))
         wide = s.pivot(index=["quantity", "scope"], columns="col", values="cell")[order]
         summ = replication.band_summary(s).set_index(["quantity", "scope"])
-        wide["verdict (estimated)"] = summ["verdict"]
+        wide["verdict (estimated)"] = np.where(summ["within_mc_error"],
+                                               summ["verdict"] + " (limit within 2 MC SE of 0)",
+                                               summ["verdict"])
         wide["same at every rho"] = np.where(summ["holds"], "yes",
                                              "no (rho " + summ["rho_flips"] + ")")
         return wide.reset_index()
