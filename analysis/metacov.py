@@ -248,8 +248,9 @@ def replicate_correlation(values, shared=None, *, alpha: float = 0.05) -> dict:
     Pairs that share no image are set to 0. The matrix of pairwise correlations
     need not be positive semi-definite; when its smallest eigenvalue is below
     -1e-12, the nearest correlation matrix (Higham 2002,
-    ``statsmodels.stats.correlation_tools.corr_nearest``) is used and ``projected``
-    is True. Monte Carlo limits: ``tanh(atanh(r) -+ z_{1-alpha/2} / sqrt(n - 3))``.
+    ``statsmodels.stats.correlation_tools.corr_nearest``; if that stops at its
+    iteration limit short of it, ``corr_clipped``, which clips the eigenvalues at once)
+    is used and ``projected`` is True. Monte Carlo limits: ``tanh(atanh(r) -+ z_{1-alpha/2} / sqrt(n - 3))``.
     """
     t = np.asarray(values, dtype=float)
     if t.ndim != 2:
@@ -271,11 +272,21 @@ def replicate_correlation(values, shared=None, *, alpha: float = 0.05) -> dict:
         np.fill_diagonal(corr, 1.0)
     projected = False
     if k > 1 and np.linalg.eigvalsh(corr).min() < -1e-12:
-        from statsmodels.stats.correlation_tools import corr_nearest
+        import warnings
 
-        corr = corr_nearest(corr, threshold=1e-10, n_fact=1000)
+        from statsmodels.stats.correlation_tools import corr_clipped, corr_nearest
+        from statsmodels.tools.sm_exceptions import IterationLimitWarning
+
+        with warnings.catch_warnings():
+            # the iteration limit is not an error: the result is checked just below
+            warnings.simplefilter("ignore", IterationLimitWarning)
+            corr = corr_nearest(corr, threshold=1e-10, n_fact=1000)
         corr = (corr + corr.T) / 2
         np.fill_diagonal(corr, 1.0)
+        if np.linalg.eigvalsh(corr).min() < -1e-12:
+            corr = corr_clipped(corr, threshold=1e-10)  # eigenvalues clipped at once
+            corr = (corr + corr.T) / 2
+            np.fill_diagonal(corr, 1.0)
         projected = True
     z = stats.norm.ppf(1 - alpha / 2) / np.sqrt(np.maximum(n_pair - 3, 1))
     f = np.arctanh(np.clip(raw, -1 + 1e-15, 1 - 1e-15))

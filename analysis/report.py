@@ -452,6 +452,11 @@ class ReportData:
         return replication.overlap_sentence(self.replication.images)
 
     @property
+    def n_joint_boot(self) -> int:
+        """Joint bootstrap replicates behind the meta-analysis's correlations."""
+        return int(self.replication.manifest_extra["replication"]["meta_correlation"]["n_boot"])
+
+    @property
     def meta_correlation_display(self) -> pd.DataFrame:
         """Every pair of groups that shares images: shared images (melanomas), the
         correlations an assumption gives and the estimated ones the model uses."""
