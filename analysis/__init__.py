@@ -22,6 +22,7 @@ statistics      ``inference`` (DeLong, bootstrap, permutation, meta-analysis),
                 ``cvstats`` (the cvAUC estimand, its intervals and tests),
                 ``cvinference`` (the one cvAUC inference routine: fold rule,
                 bootstrap-CV, permutation tests, verdict rules),
+                ``metacov`` (the sampling correlation of studies that share images),
                 ``agreement`` (ICC, Krippendorff's alpha), ``coefficients``,
                 ``calibration``
 studies         ``reproduce`` (the paper's experiments), ``review`` (claims and
@@ -41,7 +42,7 @@ LAYERS = {
     "loading": ("data", "tidy"),
     "design": ("features", "dataset"),
     "fitting": ("engine", "models"),
-    "statistics": ("inference", "cvstats", "cvinference", "agreement", "coefficients",
+    "statistics": ("inference", "cvstats", "cvinference", "metacov", "agreement", "coefficients",
                    "calibration"),
     "studies": ("reproduce", "review", "replication", "multiverse", "simulate", "sweeps",
                 "analyze"),

@@ -84,6 +84,9 @@ class ReplicationBudget(_Budget):
     n_permutations: int = 200
     perm_repeats: int = 5
     n_boot: int = 100
+    #: joint bootstrap replicates behind the meta-analysis's sampling correlations
+    #: (:func:`analysis.metacov.joint_bootstrap`)
+    n_joint_boot: int = 400
 
 
 @dataclass(frozen=True)
@@ -152,7 +155,8 @@ REVIEW_DRAFT = ReviewBudget(repeats=5, n_boot=30, n_permutations=39, perm_repeat
 REVIEW_DOC_DRAFT = ReviewBudget(repeats=2, n_boot=30, n_permutations=39, perm_repeats=3,
                                 n_seeds=3, calibration_boot=100)
 REPLICATION = ReplicationBudget()
-REPLICATION_DRAFT = ReplicationBudget(repeats=3, n_permutations=19, n_boot=20)
+REPLICATION_DRAFT = ReplicationBudget(repeats=3, n_permutations=19, n_boot=20,
+                                     n_joint_boot=60)
 CURVE = CurveBudget()
 CURVE_DRAFT = CurveBudget(repeats=1, max_subsets=5, trend_boot=10)
 MULTIVERSE = MultiverseBudget()

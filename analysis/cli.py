@@ -229,11 +229,16 @@ def cmd_replicate(args: argparse.Namespace) -> int:
     tables = {"groups.csv": res.groups, "differences.csv": res.differences, "meta.csv": res.meta,
               "overlap.csv": res.overlap, "images.csv": res.images,
               "excluded_groups.csv": res.excluded_groups,
-              "excluded_images.csv": res.excluded_images, "fold_auc.csv": res.folds}
+              "excluded_images.csv": res.excluded_images, "fold_auc.csv": res.folds,
+              "meta_correlations.csv": res.correlations,
+              "meta_sensitivity.csv": res.sensitivity}
     man = _manifest_extra(args, res.manifest_extra, "replicate")
     _write_outputs(args.work, tables, man)
     if not args.quiet:
         for line in prose.verdict_sentences(res):
+            print("-", line)
+        for line in (prose.correlation_sentences(res.correlations)
+                     + prose.band_sentences(res.sensitivity)):
             print("-", line)
         print(f"wrote {', '.join(tables)} and manifest.json to {out}")
     return 0

@@ -43,7 +43,7 @@ __all__ = [
     "PairedDifferenceResult", "PermutationTestResult", "SUPPORTED", "VERDICTS",
     "bootstrap_cv_plan", "cv_auc_interval", "fold_count", "paired_difference",
     "permutation_test", "sequential_permutation_test", "verdict_above", "verdict_better",
-    "verdict_better_than_random", "verdict_noninferior",
+    "verdict_better_than_random", "verdict_noninferior", "vs_chance",
 ]
 
 #: Level of every test whose decision enters a verdict.
@@ -367,3 +367,14 @@ def sequential_permutation_test(
     return PermutationTestResult(float(observed), r["p"], null, int(r["n_used"]),
                                  int((~np.isfinite(used)).sum()), bool(r["stopped"]),
                                  bool(r["stopped_significant"]))
+
+
+def vs_chance(low: float, high: float, chance: float) -> str:
+    """Words for an interval compared with the chance level: "better than random" when it
+    lies above ``chance``, "worse than random" below, else "not distinguishable from
+    random"."""
+    if low > chance:
+        return "better than random"
+    if high < chance:
+        return "worse than random"
+    return "not distinguishable from random"

@@ -1051,9 +1051,10 @@ def random_effects_meta_mv(
         Their sampling covariance matrix (a vector: variances, independent studies).
     method : {"REML", "DL"}
         Estimator of :math:`\\tau^2`; ``"DL"`` only for a diagonal ``V``.
-    test : {"z", "knha"}
-        Wald interval with normal quantiles, or the Hartung-Knapp-Sidik-Jonkman
-        interval (metafor ``test = "knha"``).
+    test : {"z", "knha", "adhoc"}
+        Wald interval with normal quantiles, the Hartung-Knapp-Sidik-Jonkman
+        interval (metafor ``test = "knha"``), or its modified version whose scale
+        factor is at least 1 (metafor >= 4.0 ``test = "adhoc"``).
     alpha : float, default 0.05
 
     Returns
@@ -1063,7 +1064,8 @@ def random_effects_meta_mv(
         (prediction interval for the true effect of a new study), ``tau2``,
         ``i2`` (percent), ``q`` (generalised Cochran's Q), ``q_p``, ``k``,
         ``df`` (of the t quantile; ``inf`` for ``test="z"``), ``hksj_scale``
-        (the HKSJ factor :math:`s^2`; NaN for ``test="z"``), ``test``, ``method``.
+        (the HKSJ factor :math:`s^2` as estimated, before any truncation; NaN for
+        ``test="z"``), ``test``, ``method``.
 
     Notes
     -----
@@ -1077,7 +1079,10 @@ def random_effects_meta_mv(
     * HKSJ (``test="knha"``): :math:`s^2 = (y - \\hat\\mu 1)^T W (y - \\hat\\mu 1) /
       (k - 1)`, :math:`SE_{HK} = \\sqrt{s^2} SE`, interval
       :math:`\\hat\\mu \\pm t_{k-1,1-\\alpha/2} SE_{HK}`; :math:`s^2` is not truncated
-      at 1 (as metafor). For a diagonal ``V`` this is metafor's ``test = "knha"``;
+      at 1 (as metafor). ``test="adhoc"`` uses :math:`\\max(1, s^2)` instead, so that
+      the interval is never narrower than the Wald interval with t quantiles (the
+      "ad hoc" modification of Knapp & Hartung 2003, recommended for few studies by
+      Jackson et al. 2017). For a diagonal ``V`` this is metafor's ``test = "knha"``;
       in general it is the weighted least-squares fit of the whitened data
       :math:`\\Sigma^{-1/2} y` on :math:`\\Sigma^{-1/2} 1` with an estimated residual
       scale (R ``lm`` on the whitened data; tests).
@@ -1095,6 +1100,9 @@ def random_effects_meta_mv(
     ----------
     Hartung, J. & Knapp, G. (2001). Stat. Med. 20, 3875-3889.
     Sidik, K. & Jonkman, J. N. (2002). Stat. Med. 21, 3153-3159.
+    Knapp, G. & Hartung, J. (2003). Stat. Med. 22, 2693-2710 (the ad hoc
+    modification).
+    Jackson, D., Law, M., Rücker, G. & Schwarzer, G. (2017). Stat. Med. 36, 3923-3934.
     Higgins, J. P. T., Thompson, S. G. & Spiegelhalter, D. J. (2009). J. R. Stat.
     Soc. A 172, 137-159 (prediction intervals).
     Kalaian, H. A. & Raudenbush, S. W. (1996). Psychol. Methods 1, 227-235
@@ -1123,8 +1131,8 @@ def random_effects_meta_mv(
         tau2 = _tau2_reml(y, v, tau2_dl) if diagonal else _tau2_reml_mv(y, Vm, tau2_dl)
     else:
         raise ValueError("method must be 'REML' or 'DL'")
-    if test not in ("z", "knha"):
-        raise ValueError("test must be 'z' or 'knha'")
+    if test not in ("z", "knha", "adhoc"):
+        raise ValueError("test must be 'z', 'knha' or 'adhoc'")
     one = np.ones(k)
     Vi1 = np.linalg.solve(Vm, one)
     mu_fe = float(Vi1 @ y / (one @ Vi1))
@@ -1134,10 +1142,10 @@ def random_effects_meta_mv(
     sw = float(one @ W1)
     mu = float(W1 @ y / sw)
     se = float(1.0 / np.sqrt(sw))
-    if test == "knha":
+    if test in ("knha", "adhoc"):
         r = y - mu
         scale = float(r @ np.linalg.solve(Vm + tau2 * np.eye(k), r) / (k - 1))
-        se = se * np.sqrt(scale)
+        se = se * np.sqrt(scale if test == "knha" else max(1.0, scale))
         df = float(k - 1)
         crit = float(stats.t.ppf(1 - alpha / 2, df))
     else:

@@ -22,18 +22,24 @@ import numpy as np
 import pandas as pd
 
 from . import multiverse as mv
+from .cvinference import vs_chance
 from .replication import (
     CONSENSUS_TOLERANCE,
     GROUP7,
     MTURK,
+    PRIMARY_INTERVAL,
+    QUANTITIES,
     AnnotatorResult,
     ReplicationResult,
     _study_images,
+    band_summary,
     image_overlap,
 )
 
 __all__ = [
+    "band_sentences",
     "chance_sentence",
+    "correlation_sentences",
     "consensus_sentences",
     "coverage_sentence",
     "coverage_text",
@@ -68,13 +74,6 @@ POOLED_SCOPES = (("students_excl_group07", "the student groups other than group 
 # --------------------------------------------------------------------------- words
 
 
-def vs_chance(low: float, high: float, chance: float) -> str:
-    """Words for an interval compared with the chance level."""
-    if low > chance:
-        return "better than random"
-    if high < chance:
-        return "worse than random"
-    return "not distinguishable from random"
 
 
 def fmt_ci(est: float, lo: float, hi: float, d: int = 3) -> str:
@@ -182,8 +181,13 @@ def meta_method(r: pd.Series) -> str:
     model = r.get("model", "independent")
     how = ("random effects with the images the groups share in the sampling covariance"
            if model == "overlap" else "random effects")
+    if model == "overlap" and r.get("correlation") == "estimated":
+        how = ("random effects with the groups' sampling correlations estimated by a "
+               "joint bootstrap")
     if r.get("interval", "wald") == "knha":
         how += ", Hartung-Knapp interval"
+    elif r.get("interval") == PRIMARY_INTERVAL:
+        how += ", modified Hartung-Knapp interval"
     return how
 
 
@@ -227,7 +231,8 @@ def independence_sentence(allmeta: pd.DataFrame) -> str | None:
     meta = primary_meta(allmeta)
     ind = allmeta[(allmeta["quantity"] == "auc_sd_minus_half")
                   & (allmeta["scope"] == "students_and_mturk")
-                  & (allmeta["model"] == "independent") & (allmeta["interval"] == "knha")
+                  & (allmeta["model"] == "independent")
+                  & (allmeta["interval"] == PRIMARY_INTERVAL)
                   & (allmeta["scale"] == "identity")]
     if not (len(ind) and ("auc_sd_minus_half", "students_and_mturk") in meta.index):
         return None
@@ -584,3 +589,100 @@ def curve_sentence(curve) -> str:
     return (f"The cvAUC of the mean and of the sd across raters when only k raters per "
             f"unit are used, k = 2 to {k_max}: {_curve_method(curve)}"
             f"{_curve_trend(curve.trend)}.")
+
+
+# --- the estimated correlations and the rho band -----------------------------------
+
+#: Pairs of groups named in :func:`correlation_sentences`: the largest overlap of two
+#: student groups, and group 7 with a group whose shared images are all melanomas.
+REFEREE_PAIRS = (("2017-2018/group01", "2019-2020/group01"),
+                 ("2017-2018/group07", "2019-2020/group06"))
+_QUANTITY_WORDS = {"auc_sd_minus_half": "sd cvAUC",
+                   "auc_mean_minus_sd": "cvAUC(mean) - cvAUC(sd)"}
+_SCOPE_WORDS = {"students": "all student groups",
+                "students_excl_group07": "the student groups other than group 7",
+                "students_and_mturk": "the student groups and MTurk together"}
+
+
+def correlation_sentences(correlations: pd.DataFrame,
+                          pairs=REFEREE_PAIRS) -> list[str]:
+    """Sentences comparing the estimated correlations with the assumed ones.
+
+    Parameters
+    ----------
+    correlations : DataFrame
+        ``ReplicationResult.correlations``.
+    pairs : sequence of (str, str)
+        Pairs to describe (those absent are skipped).
+
+    Returns
+    -------
+    list of str
+    """
+    c = correlations
+    est = c[(c["source"] == "estimated") & (c["n_shared"] > 0)]
+    if est.empty:
+        return []
+    out = []
+    n_pairs = est[["group_a", "group_b"]].drop_duplicates().shape[0]
+    sd = est[est["quantity"] == "auc_sd_minus_half"]
+    lo, hi = sd["correlation"].min(), sd["correlation"].max()
+    out.append(
+        f"Over the {n_pairs} pairs of groups that share images, the estimated correlation "
+        f"of the sd cvAUCs ranges from {lo:+.2f} to {hi:+.2f} (median "
+        f"{sd['correlation'].median():+.2f}; {int(est['n_boot'].max())} joint bootstrap "
+        f"replicates), against a median of {sd['r_all_images'].median():.2f} under the "
+        f"all-image rule n_shared / sqrt(n_a n_b).")
+    for a, b in pairs:
+        row = est[(est["group_a"] == a) & (est["group_b"] == b)]
+        if row.empty:
+            continue
+        r0 = row.iloc[0]
+        per = c[(c["group_a"] == a) & (c["group_b"] == b)
+                & (c["source"] == "per-class rho=1")
+                & (c["quantity"] == "auc_sd_minus_half")]
+        parts = "; ".join(
+            f"{_QUANTITY_WORDS[q]} {r.correlation:+.2f} (Monte Carlo 95% interval "
+            f"{r.mc_low:+.2f} to {r.mc_high:+.2f})"
+            for q in QUANTITIES[::-1] for r in row[row["quantity"] == q].itertuples())
+        per_txt = (f", per-class overlap {per['correlation'].iloc[0]:.2f}" if len(per) else "")
+        out.append(
+            f"{a} and {b} share {int(r0['n_shared'])} images "
+            f"({int(r0['n_shared_melanoma'])} melanomas): estimated correlation {parts}; "
+            f"assumed at rho = 1: all-image {r0['r_all_images']:.2f}{per_txt}.")
+    return out
+
+
+def band_sentences(sensitivity: pd.DataFrame) -> list[str]:
+    """Sentences saying which pooled verdicts hold across the rho band.
+
+    Parameters
+    ----------
+    sensitivity : DataFrame
+        ``ReplicationResult.sensitivity``.
+
+    Returns
+    -------
+    list of str
+    """
+    if sensitivity.empty:
+        return []
+    b = band_summary(sensitivity)
+    rhos = sensitivity.loc[sensitivity["correlation"] == "per-class overlap", "rho"].unique()
+    out = []
+    for r in b.itertuples(index=False):
+        what = f"{_QUANTITY_WORDS[r.quantity]}, pooled over {_SCOPE_WORDS.get(r.scope, r.scope)}"
+        mc = ""
+        if r.within_mc_error:
+            lim, se = ((r.ci_low, r.mc_se_low) if abs(r.ci_low) <= abs(r.ci_high)
+                       else (r.ci_high, r.mc_se_high))
+            mc = (f" (its interval's limit {lim:+.4f} is within 2 Monte Carlo SEs, "
+                  f"{se:.4f}, of 0: another seed of the joint bootstrap can give the other "
+                  f"verdict)")
+        if r.holds:
+            out.append(f"{what}: {r.verdict} with the estimated correlations{mc} and at "
+                       f"every rho of the band ({', '.join(rhos)}).")
+        else:
+            out.append(f"{what}: {r.verdict} with the estimated correlations{mc}; the band "
+                       f"gives another verdict at rho = {r.rho_flips} ({r.band}).")
+    return out

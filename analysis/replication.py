@@ -56,7 +56,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from . import budgets, cvinference, cvstats, inference, models, seeds
+from . import budgets, cvinference, cvstats, inference, metacov, models, seeds
 from .features import (
     GROUP7_FEATURES,
     MOMENTS,
@@ -75,6 +75,8 @@ __all__ = [
     "FEATURE_SETS",
     "GROUP7",
     "MTURK",
+    "MetaCorrelations",
+    "RHO_BAND",
     "ReplicationResult",
     "annotated_images",
     "annotator_curve",
@@ -87,7 +89,10 @@ __all__ = [
     "eligible_groups",
     "group_abc_design",
     "image_overlap",
+    "band_summary",
     "meta_analyse",
+    "meta_correlations",
+    "meta_sensitivity",
     "meta_studies",
     "overlap_correlation",
     "overlap_covariance",
@@ -400,6 +405,12 @@ class ReplicationResult:
         ``cohort, group, image_id`` of the images each group's estimates use.
     overlap : DataFrame
         :func:`image_overlap` of ``images``: shared images of every pair of groups.
+    correlations : DataFrame
+        The sampling correlation of every pair of groups that the meta-analysis uses
+        (estimated), and the per-class band's (:meth:`MetaCorrelations.table`).
+    sensitivity : DataFrame
+        Pooled estimates and verdicts under the estimated correlations and the band
+        (:func:`meta_sensitivity`).
     """
 
     groups: pd.DataFrame
@@ -411,6 +422,8 @@ class ReplicationResult:
     excluded_images: pd.DataFrame = field(default_factory=pd.DataFrame)
     images: pd.DataFrame = field(default_factory=pd.DataFrame)
     overlap: pd.DataFrame = field(default_factory=pd.DataFrame)
+    correlations: pd.DataFrame = field(default_factory=pd.DataFrame)
+    sensitivity: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 GROUP_COLUMNS = [
@@ -427,7 +440,7 @@ DIFF_COLUMNS = ["cohort", "group", "source", "estimator", "auc_mean", "auc_sd", 
                 "ci_low", "ci_high", "z", "p"]
 META_COLUMNS = ["quantity", "scope", "model", "interval", "scale", "method", "k", "estimate",
                 "se", "ci_low", "ci_high", "pi_low", "pi_high", "tau2", "i2", "q", "q_p", "df",
-                "accounts_for_overlap", "primary", "rho", "studies"]
+                "hk_scale", "accounts_for_overlap", "primary", "rho", "correlation", "studies"]
 
 
 def replicate(
@@ -444,6 +457,7 @@ def replicate(
     engine: str = "auto",
     n_jobs: int = 1,
     quiet: bool = False,
+    n_joint_boot: int = metacov.DEFAULT_JOINT_BOOT,
 ) -> ReplicationResult:
     """Mean versus disagreement (sd) of the ABC features on every eligible group.
 
@@ -475,6 +489,9 @@ def replicate(
         See :func:`analysis.models.cross_validate`.
     quiet : bool
         No progress bar.
+    n_joint_boot : int, default :data:`analysis.metacov.DEFAULT_JOINT_BOOT`
+        Replicates of the joint bootstrap that estimates the groups' sampling
+        correlations for the meta-analysis (:func:`meta_correlations`).
 
     Returns
     -------
@@ -500,9 +517,10 @@ def replicate(
 
     elig = eligible_groups(annotations)
     todo = elig[elig["eligible"]]
-    rows, diffs, folds, excl, used, fold_notes = [], [], [], [], [], []
+    rows, diffs, folds, excl, used, fold_notes, designs = [], [], [], [], [], [], []
     for r in progress(list(todo.itertuples(index=False)), desc="replication", quiet=quiet):
         d = group_abc_design(annotations, r.cohort, r.group)
+        designs.append(d)
         y = d.labels
         fc = cvinference.fold_count(y, n_splits)
         k = fc.n_splits
@@ -551,7 +569,9 @@ def replicate(
     groups = pd.DataFrame(rows)[GROUP_COLUMNS]
     differences = pd.DataFrame(diffs)[DIFF_COLUMNS]
     images = pd.concat(used, ignore_index=True)
-    meta = meta_analyse(groups, differences, method=method, images=images)
+    cors = meta_correlations(designs, seed=seed, estimator=estimator, n_splits=n_splits,
+                             n_boot=n_joint_boot, engine=engine, n_jobs=n_jobs)
+    meta = meta_analyse(groups, differences, method=method, images=images, correlations=cors)
     front = ["cohort", "group", "feature_set", "estimator"]
     f = pd.concat(folds, ignore_index=True)
     f = f[front + [c for c in f.columns if c not in front]]
@@ -574,6 +594,7 @@ def replicate(
                                 excluded_groups.itertuples(index=False)],
             "n_excluded_images": int(len(ex)),
             "fold_notes": fold_notes,
+            **correlation_manifest(cors),
             "elapsed_seconds": round(time.perf_counter() - t0, 3),
         }
     }
@@ -581,7 +602,9 @@ def replicate(
                              differences=differences.reset_index(drop=True), meta=meta,
                              excluded_groups=excluded_groups, manifest_extra=manifest_extra,
                              folds=f, excluded_images=ex, images=images,
-                             overlap=image_overlap(images))
+                             overlap=image_overlap(images), correlations=cors.table(),
+                             sensitivity=meta_sensitivity(groups, differences, cors,
+                                                          method=method))
 
 
 def meta_studies(groups: pd.DataFrame, differences: pd.DataFrame) -> pd.DataFrame:
@@ -804,14 +827,20 @@ def disjoint_studies(images: pd.DataFrame, studies: list[str]) -> list[str]:
     return [s for s in studies if s in chosen]
 
 
+#: Intervals of the pooled estimate: label and ``test`` of
+#: :func:`analysis.inference.random_effects_meta_mv`.
+INTERVALS = (("wald", "z"), ("knha", "knha"), ("knha_adhoc", "adhoc"))
+#: The interval of the primary rows (the Hartung-Knapp factor is below 1 in every fit
+#: of the replication, which would make the interval narrower than a t interval).
+PRIMARY_INTERVAL = "knha_adhoc"
 POOL_COLUMNS = ["model", "interval", "scale", "method", "k", "estimate", "se", "ci_low",
-                "ci_high", "pi_low", "pi_high", "tau2", "i2", "q", "q_p", "df",
+                "ci_high", "pi_low", "pi_high", "tau2", "i2", "q", "q_p", "df", "hk_scale",
                 "accounts_for_overlap"]
 
 
 def pool_studies(studies: pd.DataFrame, images: pd.DataFrame | None = None, *,
                  method: str = "REML", rho: float = 1.0, logit_offset: float | None = None,
-                 alpha: float = 0.05) -> pd.DataFrame:
+                 alpha: float = 0.05, corr: np.ndarray | None = None) -> pd.DataFrame:
     """Random-effects pooling of study estimates, with and without their image overlap.
 
     Generic over what a study estimates: it needs an estimate, its variance and
@@ -832,14 +861,19 @@ def pool_studies(studies: pd.DataFrame, images: pd.DataFrame | None = None, *,
         When given, ``yi + logit_offset`` is an AUC, and every model is also fitted
         on the logit-AUC scale (``scale = "logit"``).
     alpha : float, default 0.05
+    corr : ndarray of shape (k, k), optional
+        Sampling correlation matrix of the studies (in the order of ``studies``), e.g.
+        estimated (:func:`meta_correlations`); it replaces the all-image overlap
+        correlation of ``images`` in the overlap model (``images`` is then not needed).
 
     Returns
     -------
     DataFrame
         One row per (model, interval, scale), columns :data:`POOL_COLUMNS`:
         ``model`` ``"independent"`` (diagonal V) or ``"overlap"`` (V from
-        :func:`overlap_covariance`); ``interval`` ``"wald"`` (normal quantiles) or
-        ``"knha"`` (Hartung-Knapp-Sidik-Jonkman, t with k-1 df); ``scale``
+        :func:`overlap_covariance`, or from ``corr``); ``interval`` ``"wald"`` (normal
+        quantiles), ``"knha"`` (Hartung-Knapp-Sidik-Jonkman, t with k-1 df) or
+        ``"knha_adhoc"`` (the same with its scale factor at least 1); ``scale``
         ``"identity"`` or ``"logit"``; ``estimate, ci_low, ci_high, pi_low,
         pi_high`` on the scale of ``yi`` (logit rows back-transformed); ``se``,
         ``tau2`` on the pooling scale; ``accounts_for_overlap`` is True for the
@@ -850,7 +884,9 @@ def pool_studies(studies: pd.DataFrame, images: pd.DataFrame | None = None, *,
     -----
     :func:`analysis.inference.random_effects_meta_mv` with
     :math:`V = diag(v)` or :math:`V_{ij} = \\rho\\, r_{ij} \\sqrt{v_i v_j}`,
-    :math:`r_{ij} = n_{ij}/\\sqrt{n_i n_j}` (:func:`overlap_covariance`). Logit
+    :math:`r_{ij} = n_{ij}/\\sqrt{n_i n_j}` (:func:`overlap_covariance`), or
+    :math:`V_{ij} = c_{ij} \\sqrt{v_i v_j}` with ``corr`` :math:`c` (on the logit scale
+    too: a smooth monotone transformation keeps correlations to first order). Logit
     scale: :math:`\\theta_i = logit(A_i)`, :math:`A_i = y_i + offset`, with the
     delta-method variance :math:`v_i / (A_i (1 - A_i))^2`; estimate and interval
     limits are mapped back by :math:`expit(\\cdot) - offset`. Studies with
@@ -870,15 +906,19 @@ def pool_studies(studies: pd.DataFrame, images: pd.DataFrame | None = None, *,
             "method": "single study", "k": 1, "estimate": y[0], "se": se,
             "ci_low": y[0] - z * se, "ci_high": y[0] + z * se, "pi_low": np.nan,
             "pi_high": np.nan, "tau2": np.nan, "i2": np.nan, "q": np.nan, "q_p": np.nan,
-            "df": np.inf, "accounts_for_overlap": True}], columns=POOL_COLUMNS)
+            "df": np.inf, "hk_scale": np.nan, "accounts_for_overlap": True}],
+            columns=POOL_COLUMNS)
     scales = [("identity", y, v, lambda t: t)]
     if logit_offset is not None:
         a = y + logit_offset
         if np.all((a > 0) & (a < 1)):
             scales.append(("logit", np.log(a / (1 - a)), v / (a * (1 - a)) ** 2,
                            lambda t: 1.0 / (1.0 + np.exp(-t)) - logit_offset))
-    corr = None
-    if images is not None:
+    if corr is not None:
+        corr = np.asarray(corr, dtype=float)
+        if corr.shape != (k, k):
+            raise ValueError(f"corr must be ({k}, {k}), got {corr.shape}")
+    elif images is not None:
         corr = overlap_correlation(images, list(st["study"].astype(str)))
     independent = corr is not None and bool(np.all(corr[~np.eye(k, dtype=bool)] == 0))
     rows = []
@@ -887,7 +927,7 @@ def pool_studies(studies: pd.DataFrame, images: pd.DataFrame | None = None, *,
         if corr is not None and not independent:
             models_.append(("overlap", overlap_covariance(np.sqrt(vs), corr, rho), "REML"))
         for model, V, meth in models_:
-            for interval, test in (("wald", "z"), ("knha", "knha")):
+            for interval, test in INTERVALS:
                 r = inference.random_effects_meta_mv(ys, V, method=meth, test=test, alpha=alpha)
                 rows.append({
                     "model": model, "interval": interval, "scale": scale, "method": r["method"],
@@ -895,13 +935,15 @@ def pool_studies(studies: pd.DataFrame, images: pd.DataFrame | None = None, *,
                     "ci_low": float(back(r["low"])), "ci_high": float(back(r["high"])),
                     "pi_low": float(back(r["pi_low"])), "pi_high": float(back(r["pi_high"])),
                     "tau2": r["tau2"], "i2": r["i2"], "q": r["q"], "q_p": r["q_p"],
-                    "df": r["df"], "accounts_for_overlap": model == "overlap" or independent})
+                    "df": r["df"], "hk_scale": r["hksj_scale"],
+                    "accounts_for_overlap": model == "overlap" or independent})
     return pd.DataFrame(rows, columns=POOL_COLUMNS)
 
 
 def meta_analyse(groups: pd.DataFrame, differences: pd.DataFrame, *,
                  method: str = "REML", images: pd.DataFrame | None = None,
-                 rho: float = 1.0) -> pd.DataFrame:
+                 rho: float = 1.0, correlations: MetaCorrelations | None = None
+                 ) -> pd.DataFrame:
     """Random-effects meta-analyses of the replication, with the groups' image overlap.
 
     Parameters
@@ -912,10 +954,14 @@ def meta_analyse(groups: pd.DataFrame, differences: pd.DataFrame, *,
         tau^2 estimator of the independence model.
     images : DataFrame, optional
         ``cohort, group, image_id`` of the images each group's estimates were
-        computed on (``ReplicationResult.images``). Without it, only the
-        independence model is fitted and no ``disjoint`` scope is formed.
+        computed on (``ReplicationResult.images``). Without it (and without
+        ``correlations``), only the independence model is fitted and no ``disjoint``
+        scope is formed.
     rho : float, default 1
-        See :func:`overlap_covariance`.
+        See :func:`overlap_covariance`; used only without ``correlations``.
+    correlations : MetaCorrelations, optional
+        The groups' sampling correlations estimated from the data
+        (:func:`meta_correlations`); the overlap model then uses them.
 
     Returns
     -------
@@ -925,14 +971,20 @@ def meta_analyse(groups: pd.DataFrame, differences: pd.DataFrame, *,
         ``students_and_mturk``, ``mturk``, and ``disjoint``: a maximal set of groups
         that share no image, :func:`disjoint_studies` over all groups), the rows of
         :func:`pool_studies` (``model`` independent/overlap x ``interval``
-        wald/knha x ``scale`` identity/logit, the logit scale only for
-        ``auc_sd_minus_half``); ``studies`` lists the groups pooled (``;``-joined);
+        wald/knha/knha_adhoc x ``scale`` identity/logit, the logit scale only for
+        ``auc_sd_minus_half``); ``correlation`` says where the overlap model's
+        correlations come from (``"estimated"``: :func:`meta_correlations`;
+        ``"all-image overlap"``: :func:`overlap_correlation` times ``rho``; ``"none"``
+        for the independence model); ``rho`` is NaN for estimated correlations;
+        ``hk_scale`` is the Hartung-Knapp factor as estimated (before the modified
+        interval raises it to 1); ``studies`` lists the groups pooled (``;``-joined);
         ``accounts_for_overlap`` says whether the row's model is valid given the
         shared images; exactly one row per (quantity, scope) has ``primary`` True:
-        the overlap model with the HKSJ interval on the identity scale (the
-        independence model when ``images`` is None or no two groups of the scope
-        share an image; the single study for MTurk). ``method`` is the tau^2
-        estimator (``"single study"`` for k = 1).
+        the overlap model with the modified Hartung-Knapp interval
+        (:data:`PRIMARY_INTERVAL`) on the identity scale (the independence model when
+        no overlap is known or no two groups of the scope share an image; the single
+        study for MTurk). ``method`` is the tau^2 estimator (``"single study"`` for
+        k = 1).
 
     Notes
     -----
@@ -941,27 +993,40 @@ def meta_analyse(groups: pd.DataFrame, differences: pd.DataFrame, *,
     that MTurk also rated (12 of them all 100 of theirs); student groups share up to
     87 images with each other (:func:`image_overlap` on
     :func:`annotated_images`). Two groups' AUCs computed on shared images have
-    correlated sampling errors, which the independence model ignores: it
-    understates the SE when the correlation is positive and misreads agreement
-    that is due to the shared images as homogeneity. The overlap model uses the
-    within-study covariance of :func:`overlap_covariance` (``rho = 1``: the most
-    dependence the overlap allows) in
-    :func:`analysis.inference.random_effects_meta_mv`. Robust variance estimation
-    is not used: it needs many independent clusters, and the overlap links almost
-    every group into one connected cluster (on the replication's images 21 of the 23
-    groups, and 20 of the 22 student groups without MTurk), which leaves three
-    clusters. The ``disjoint`` scope avoids modelling the dependence; its
-    groups are named in ``studies``. Excluding group 7 does not make the remaining
-    groups independent of it: they share images with it.
+    correlated sampling errors, which the independence model ignores. How large the
+    correlation is cannot be read off the overlap: an AUC's variance comes mostly
+    from the rarer class, and different raters of the same image make nearly
+    independent errors. So the overlap model uses correlations estimated from the
+    data by a joint bootstrap with the cross-validation refitted
+    (:func:`meta_correlations`), each combined with the groups' own bootstrap-CV
+    SEs, in :func:`analysis.inference.random_effects_meta_mv`; :func:`meta_sensitivity`
+    shows the verdicts when the correlation is instead assumed (per-class overlap
+    times ``rho``). Without ``correlations`` the older all-image rule
+    (:func:`overlap_covariance`) is used. The primary interval is the modified
+    Hartung-Knapp interval: the estimated factor is below 1 in these fits, and the
+    unmodified interval would then be narrower than a plain t interval (Knapp &
+    Hartung 2003; Jackson et al. 2017). Robust variance estimation is not used: it
+    needs many independent clusters, and the overlap links almost every group into
+    one connected cluster (on the replication's images 21 of the 23 groups, and 20
+    of the 22 student groups without MTurk), which leaves three clusters. The
+    ``disjoint`` scope avoids modelling the dependence; its groups are named in
+    ``studies``. Excluding group 7 does not make the remaining groups independent of
+    it: they share images with it.
 
     References
     ----------
     Hartung, J. & Knapp, G. (2001). Stat. Med. 20, 3875-3889.
+    Knapp, G. & Hartung, J. (2003). Stat. Med. 22, 2693-2710.
+    Jackson, D., Law, M., Rücker, G. & Schwarzer, G. (2017). Stat. Med. 36, 3923-3934.
     Higgins, J. P. T., Thompson, S. G. & Spiegelhalter, D. J. (2009). J. R. Stat.
     Soc. A 172, 137-159.
     Gleser, L. J. & Olkin, I. (2009). Stochastically dependent effect sizes.
     """
     studies = meta_studies(groups, differences)
+    if correlations is not None and images is None:
+        images = correlations.images[["study", "image_id"]]
+    source = ("estimated" if correlations is not None
+              else "all-image overlap" if images is not None else "none")
     rows = []
     for q in QUANTITIES:
         sq = studies[studies["quantity"] == q]
@@ -973,17 +1038,304 @@ def meta_analyse(groups: pd.DataFrame, differences: pd.DataFrame, *,
             s = sq[mask]
             if s.empty:
                 continue
-            pooled = pool_studies(s, images, method=method, rho=rho,
-                                  logit_offset=0.5 if q == "auc_sd_minus_half" else None)
+            corr = (None if correlations is None
+                    else correlations.matrix(q, list(s["study"])))
+            pooled = pool_studies(s, images, method=method,
+                                  rho=1.0 if correlations is not None else rho,
+                                  logit_offset=0.5 if q == "auc_sd_minus_half" else None,
+                                  corr=corr)
             best = ("overlap" if (pooled["model"] == "overlap").any() else "independent")
             pooled["primary"] = ((pooled["model"] == best) & (pooled["scale"] == "identity")
-                                 & (pooled["interval"] == ("wald" if len(s) == 1 else "knha")))
-            rows.append(pooled.assign(quantity=q, scope=scope, rho=rho,
+                                 & (pooled["interval"] == ("wald" if len(s) == 1
+                                                           else PRIMARY_INTERVAL)))
+            pooled["correlation"] = np.where(pooled["model"] == "overlap", source, "none")
+            rows.append(pooled.assign(quantity=q, scope=scope,
+                                      rho=np.nan if correlations is not None else rho,
                                       studies=";".join(s["study"])))
     out = pd.concat(rows, ignore_index=True)
     if images is None:
         out["accounts_for_overlap"] = out["k"] == 1
     return out[META_COLUMNS]
+
+
+# --------------------------------------------------------------------------- estimated overlap
+
+#: Values of ``rho`` of the sensitivity band (:func:`meta_sensitivity`), applied to the
+#: per-class overlap (:func:`analysis.metacov.per_class_correlation`).
+RHO_BAND = (0.0, 0.25, 0.5, 1.0)
+#: Disjoint batches of the joint bootstrap replicates for the Monte Carlo error of the
+#: pooled limits under the estimated correlations (batch means).
+MC_BATCHES = 4
+#: Replicate sets behind each quantity: ``auc_mean_minus_sd`` is the paired difference
+#: of the mean and sd cvAUCs of the same replicate, ``auc_sd_minus_half`` the sd cvAUC.
+_QUANTITY_SETS = {"auc_mean_minus_sd": ("mean", "sd"), "auc_sd_minus_half": ("sd", None)}
+CORRELATION_COLUMNS = ["quantity", "group_a", "group_b", "n_shared", "n_shared_melanoma",
+                       "n_shared_other", "r_all_images", "source", "rho", "correlation",
+                       "how", "measured", "mc_low", "mc_high", "n_boot"]
+SENSITIVITY_COLUMNS = ["quantity", "scope", "correlation", "rho", "k", "estimate", "ci_low",
+                       "ci_high", "mc_se_low", "mc_se_high", "interval", "hk_scale", "tau2",
+                       "q", "q_p", "verdict", "within_mc_error"]
+
+
+@dataclass
+class MetaCorrelations:
+    """Sampling correlations of the groups' meta-analysis inputs, estimated from the data.
+
+    Attributes
+    ----------
+    studies : list of str
+        ``"<cohort>/<group>"`` in the order of the matrices.
+    estimated : dict
+        Quantity -> :func:`analysis.metacov.replicate_correlation` of its replicates.
+    images : DataFrame
+        ``study, image_id, y`` of every group's images.
+    n_boot, seed : int
+        Joint bootstrap replicates and the seed they were drawn with.
+    elapsed_seconds : float
+    batches : dict
+        Quantity -> list of :data:`MC_BATCHES` correlation matrices, each from a
+        disjoint batch of the replicates (for the Monte Carlo error of what depends on
+        the estimated correlations, :func:`meta_sensitivity`).
+    """
+
+    studies: list[str]
+    estimated: dict[str, dict]
+    images: pd.DataFrame
+    n_boot: int
+    seed: int
+    elapsed_seconds: float = float("nan")
+    batches: dict[str, list[np.ndarray]] = field(default_factory=dict)
+
+    def matrix(self, quantity: str, studies: list[str], batch: int | None = None
+               ) -> np.ndarray:
+        """The estimated correlation matrix of ``studies`` (in that order); with
+        ``batch``, the one estimated from that batch of replicates only."""
+        pos = {s: i for i, s in enumerate(self.studies)}
+        missing = [s for s in studies if s not in pos]
+        if missing:
+            raise KeyError(f"no estimated correlation for {', '.join(missing)}")
+        ix = np.array([pos[s] for s in studies])
+        full = (self.estimated[quantity]["corr"] if batch is None
+                else self.batches[quantity][batch])
+        return full[np.ix_(ix, ix)]
+
+    def table(self, rhos=RHO_BAND) -> pd.DataFrame:
+        """Every pair of groups: the estimated correlation (and the band's), columns
+        :data:`CORRELATION_COLUMNS` (see :func:`analysis.metacov.pair_table`)."""
+        out = [metacov.pair_table(self.images, self.studies, self.estimated[q], rhos=rhos)
+               .assign(quantity=q) for q in QUANTITIES]
+        return pd.concat(out, ignore_index=True)[CORRELATION_COLUMNS]
+
+
+def meta_correlations(designs: list[AbcDesign], *, seed: int = models.DEFAULT_SEED,
+                      estimator: str = "mle", n_splits: int = 10,
+                      n_boot: int = metacov.DEFAULT_JOINT_BOOT, engine: str = "auto",
+                      n_jobs: int = 1) -> MetaCorrelations:
+    """Sampling correlations of the groups' cvAUCs and differences, from the data.
+
+    Parameters
+    ----------
+    designs : list of AbcDesign
+        The groups of :func:`replicate`.
+    seed : int
+        Master seed; the joint bootstrap uses
+        ``seeds.state('joint_bootstrap', seed, 0, 0)`` (:mod:`analysis.seeds`).
+    estimator, n_splits, engine, n_jobs
+        As :func:`replicate` (each group's folds: ``n_splits``, or its number of
+        melanomas when smaller).
+    n_boot : int, default :data:`analysis.metacov.DEFAULT_JOINT_BOOT`
+
+    Returns
+    -------
+    MetaCorrelations
+
+    Notes
+    -----
+    :func:`analysis.metacov.joint_bootstrap` over the union of the groups' images
+    (drawn within class; each group refits its own cross-validation, one fold
+    assignment, on the drawn images it rated), both feature sets on the same draws and
+    folds; the correlation of ``auc_sd_minus_half`` is that of the sd cvAUCs, of
+    ``auc_mean_minus_sd`` that of the paired differences
+    (:func:`analysis.metacov.replicate_correlation`; pairs that share no image: 0).
+    Combined with each group's own bootstrap-CV SE, the covariance
+    :math:`c_{ij} se_i se_j` estimates the covariance due to the shared images: the
+    fold-assignment noise of one replicate is independent between groups, so it
+    lowers the correlation and raises the SEs alike.
+
+    Checks (tests/test_meta_covariance.py, benchmarks/meta_covariance_check.py): for
+    the pairs 2017-2018/group01 with 2019-2020/group01 and 2017-2018/group07 with
+    2019-2020/group06, the correlations used fall within the Monte Carlo intervals of
+    direct joint bootstraps of the two groups alone. By simulation with a known
+    correlation, the estimate finds the dependence but is biased low where the shared
+    images are melanomas: it recovers half to two thirds of the covariance (a
+    replicate's refitted models, on 63% distinct images, are weaker and depend less on
+    the drawn images), and its correlations are about half the true ones. The verdicts
+    are therefore also given under assumed correlations up to rho = 1
+    (:func:`meta_sensitivity`).
+    """
+    t0 = time.perf_counter()
+    studies = [metacov.Study(f"{d.cohort}/{d.group}", np.asarray(d.y.index).astype(str),
+                             d.labels, {fs: d.matrix(fs) for fs in FEATURE_SETS},
+                             cvinference.fold_count(d.labels, n_splits).n_splits)
+               for d in designs]
+    state = seeds.state("joint_bootstrap", seed, 0, 0)
+    jb = metacov.joint_bootstrap(studies, n_boot=n_boot, seed=state, estimator=estimator,
+                                 engine=engine, n_jobs=n_jobs)
+    images = pd.concat([pd.DataFrame({"study": s.key, "image_id": s.image_ids, "y": s.y})
+                        for s in studies], ignore_index=True)
+    keys = [s.key for s in studies]
+    sets = {k: frozenset(s.image_ids) for k, s in zip(keys, studies, strict=True)}
+    shared = np.array([[bool(sets[a] & sets[b]) for b in keys] for a in keys])
+    est, batches = {}, {}
+    for q, (a, b) in _QUANTITY_SETS.items():
+        v = jb.replicates[a] - (jb.replicates[b] if b is not None else 0.0)
+        est[q] = metacov.replicate_correlation(v, shared)
+        if n_boot >= 8 * MC_BATCHES:
+            batches[q] = [metacov.replicate_correlation(part, shared)["corr"]
+                          for part in np.array_split(v, MC_BATCHES)]
+    return MetaCorrelations(keys, est, images, n_boot, state,
+                            elapsed_seconds=time.perf_counter() - t0, batches=batches)
+
+
+def _band_verdict(quantity: str, low: float, high: float) -> str:
+    if quantity == "auc_sd_minus_half":
+        return cvinference.vs_chance(low, high, 0.0)
+    if low > 0:
+        return "mean better"
+    if high < 0:
+        return "sd better"
+    return "no difference shown"
+
+
+def meta_sensitivity(groups: pd.DataFrame, differences: pd.DataFrame,
+                     correlations: MetaCorrelations, *, rhos=RHO_BAND,
+                     method: str = "REML") -> pd.DataFrame:
+    """The pooled estimates and verdicts under the estimated correlations and a band
+    of assumed ones.
+
+    Parameters
+    ----------
+    groups, differences : DataFrame
+    correlations : MetaCorrelations
+    rhos : sequence of float
+        Values of ``rho`` applied to the per-class overlap.
+    method : str
+        tau^2 estimator when the model reduces to the independence model (``rho = 0``).
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`SENSITIVITY_COLUMNS`, one row per quantity, scope (those of
+        :data:`SCOPES` with at least two groups) and correlation: ``correlation``
+        ``"estimated"`` (``rho`` "estimated"), ``"per-class overlap"`` (``rho`` the
+        band value as text) or ``"all-image overlap"`` (``rho`` "1": the rule used
+        before the correlations were estimated); identity scale, primary interval
+        (:data:`PRIMARY_INTERVAL`); ``verdict``: ``"better than random"`` / ``"not
+        distinguishable from random"`` / ``"worse than random"`` for
+        ``auc_sd_minus_half``, ``"mean better"`` / ``"no difference shown"`` / ``"sd
+        better"`` for ``auc_mean_minus_sd`` (the interval above, across or below 0);
+        ``mc_se_low``, ``mc_se_high``: Monte Carlo SEs of the limits under the estimated
+        correlations (batch means over :data:`MC_BATCHES` disjoint batches of the joint
+        bootstrap replicates; NaN for assumed correlations); ``within_mc_error``: the
+        limit nearer to 0 is within 2 Monte Carlo SEs of 0, so that another seed of the
+        joint bootstrap could give the other verdict.
+
+    Notes
+    -----
+    Per-class overlap: :func:`analysis.metacov.per_class_correlation` (shared
+    melanomas and shared other images, each weighted by its class's share of an
+    AUC's variance, times ``rho``), combined with the groups' own SEs. ``rho = 0`` is
+    the independence model; ``rho = 1`` means a shared image moves both groups'
+    estimates alike.
+    """
+    studies = meta_studies(groups, differences)
+    im = correlations.images
+    rows = []
+    for q in QUANTITIES:
+        sq = studies[studies["quantity"] == q]
+        for scope in SCOPES:
+            s = sq[_in_scope(sq, scope)]
+            if len(s) < 2:
+                continue
+            keys = list(s["study"])
+            sources = [("estimated", "estimated", correlations.matrix(q, keys))]
+            sources += [("per-class overlap", f"{r:g}",
+                         metacov.per_class_correlation(im, keys, r)) for r in rhos]
+            sources.append(("all-image overlap", "1",
+                            overlap_correlation(im[["study", "image_id"]], keys)))
+            for name, rho, corr in sources:
+                r = _pooled_primary(s, corr, method)
+                mc = (np.nan, np.nan)
+                if name == "estimated" and correlations.batches:
+                    lim = np.array([[(b := _pooled_primary(
+                        s, correlations.matrix(q, keys, batch=j), method))["ci_low"],
+                        b["ci_high"]] for j in range(len(correlations.batches[q]))])
+                    # batch means: the SD over G batches of B/G replicates, over sqrt(G)
+                    mc = tuple(lim.std(axis=0, ddof=1) / np.sqrt(len(lim)))
+                near = min(abs(r["ci_low"]), abs(r["ci_high"]))
+                se_near = mc[0] if abs(r["ci_low"]) <= abs(r["ci_high"]) else mc[1]
+                rows.append({"quantity": q, "scope": scope, "correlation": name, "rho": rho,
+                             "k": int(r["k"]), "estimate": r["estimate"],
+                             "ci_low": r["ci_low"], "ci_high": r["ci_high"],
+                             "mc_se_low": mc[0], "mc_se_high": mc[1],
+                             "interval": PRIMARY_INTERVAL, "hk_scale": r["hk_scale"],
+                             "tau2": r["tau2"], "q": r["q"], "q_p": r["q_p"],
+                             "verdict": _band_verdict(q, r["ci_low"], r["ci_high"]),
+                             "within_mc_error": bool(np.isfinite(se_near)
+                                                     and near < 2 * se_near)})
+    return pd.DataFrame(rows, columns=SENSITIVITY_COLUMNS)
+
+
+def _pooled_primary(s: pd.DataFrame, corr: np.ndarray, method: str) -> pd.Series:
+    """The identity-scale row with the primary interval of :func:`pool_studies`."""
+    p = pool_studies(s, method=method, corr=corr)
+    p = p[(p["scale"] == "identity") & (p["interval"] == PRIMARY_INTERVAL)]
+    return p[p["model"] == ("overlap" if (p["model"] == "overlap").any()
+                            else "independent")].iloc[0]
+
+
+def band_summary(sensitivity: pd.DataFrame) -> pd.DataFrame:
+    """Which verdicts hold across the band.
+
+    Returns
+    -------
+    DataFrame
+        Per quantity and scope: ``verdict`` (with the estimated correlations),
+        ``band`` (the verdict at each ``rho`` of the per-class band, ``;``-joined),
+        ``holds`` (True when every band value gives the estimated correlations'
+        verdict), ``rho_flips`` (the band values that give another verdict),
+        ``within_mc_error`` and the estimated correlations' limits with their Monte
+        Carlo SEs (:func:`meta_sensitivity`).
+    """
+    rows = []
+    for (q, scope), g in sensitivity.groupby(["quantity", "scope"], sort=False):
+        est = g.loc[g["correlation"] == "estimated", "verdict"].iloc[0]
+        band = g[g["correlation"] == "per-class overlap"]
+        flips = band.loc[band["verdict"] != est, "rho"].tolist()
+        row = g[g["correlation"] == "estimated"].iloc[0]
+        rows.append({"quantity": q, "scope": scope, "verdict": est,
+                     "band": "; ".join(f"rho {r}: {v}" for r, v in
+                                       zip(band["rho"], band["verdict"], strict=True)),
+                     "holds": not flips, "rho_flips": ", ".join(flips),
+                     "within_mc_error": bool(row.get("within_mc_error", False)),
+                     "ci_low": row["ci_low"], "ci_high": row["ci_high"],
+                     "mc_se_low": row.get("mc_se_low", np.nan),
+                     "mc_se_high": row.get("mc_se_high", np.nan)})
+    return pd.DataFrame(rows, columns=["quantity", "scope", "verdict", "band", "holds",
+                                       "rho_flips", "within_mc_error", "ci_low", "ci_high",
+                                       "mc_se_low", "mc_se_high"])
+
+
+def correlation_manifest(cors: MetaCorrelations) -> dict:
+    """Settings and counts of the estimated correlations, for the run manifest."""
+    return {"meta_correlation": {
+        "method": "joint bootstrap within class over the union of the groups' images, "
+                  "each group refitting its cross-validation (one fold assignment)",
+        "n_boot": cors.n_boot, "seed_state": cors.seed, "rho_band": list(RHO_BAND),
+        "min_replicates_per_pair": {q: e["n_used"] for q, e in cors.estimated.items()},
+        "projected_to_psd": {q: bool(e["projected"]) for q, e in cors.estimated.items()},
+        "elapsed_seconds": round(cors.elapsed_seconds, 3)}}
+
 
 # --------------------------------------------------------------------------- annotator curve
 

@@ -15,6 +15,7 @@ import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -142,7 +143,8 @@ class ReportData:
         pb = budgets.REPLICATION_DRAFT if quick else budgets.REPLICATION
         rep = replication.replicate(ann, seed=seed, n_jobs=n_jobs, quiet=True, repeats=pb.repeats,
                                     n_permutations=pb.n_permutations,
-                                    perm_repeats=pb.perm_repeats, n_boot=pb.n_boot)
+                                    perm_repeats=pb.perm_repeats, n_boot=pb.n_boot,
+                                    n_joint_boot=pb.n_joint_boot)
         lap("replication")
         cb = budgets.CURVE_DRAFT if quick else budgets.CURVE
         curve = replication.annotator_curve(ann, seed=seed, n_jobs=n_jobs, quiet=True,
@@ -433,11 +435,12 @@ def replication_display(rd: ReportData) -> pd.DataFrame:
 
 
 def meta_display(rd: ReportData) -> pd.DataFrame:
-    """Hartung-Knapp rows on the AUC scale: overlap model and independence model
+    """Modified Hartung-Knapp rows on the AUC scale: overlap model and independence model
     side by side, the disjoint-groups scope and MTurk (one study)."""
     m = rd.replication.meta
     if "interval" in m.columns:
-        m = m[(m["scale"] == "identity") & ((m["interval"] == "knha") | (m["k"] == 1))]
+        m = m[(m["scale"] == "identity")
+              & ((m["interval"] == replication.PRIMARY_INTERVAL) | (m["k"] == 1))]
     m = m.copy()
     m["estimate (95% CI)"] = [f"{e:+.3f} [{lo:+.3f}, {hi:+.3f}]"
                               for e, lo, hi in zip(m["estimate"], m["ci_low"], m["ci_high"],
@@ -451,11 +454,100 @@ def meta_display(rd: ReportData) -> pd.DataFrame:
                                                "ignored"))
         cols = ["quantity", "scope", "shared images", "k", "estimate (95% CI)", "95% PI",
                 "tau2", "i2", "q", "q_p"]
+        if "hk_scale" in m.columns:
+            m["HK factor"] = m["hk_scale"]
+            cols.append("HK factor")
     return m[cols]
 
 
 def overlap_sentence(rd: ReportData) -> str:
     return prose.overlap_sentence(rd.replication.images)
+
+
+def n_joint_boot(rd: ReportData) -> int:
+    """Joint bootstrap replicates behind the meta-analysis's correlations."""
+    return int(rd.replication.manifest_extra["replication"]["meta_correlation"]["n_boot"])
+
+
+def meta_correlation_display(rd: ReportData) -> pd.DataFrame:
+    """Every pair of groups that shares images: shared images (melanomas), the
+    correlations an assumption gives and the estimated ones the model uses."""
+    c = rd.replication.correlations
+    if c.empty:
+        return pd.DataFrame({"note": ["no correlations estimated"]})
+    c = c[c["n_shared"] > 0]
+    key = ["group_a", "group_b"]
+    base = c[(c["source"] == "estimated") & (c["quantity"] == "auc_sd_minus_half")]
+    per = c[(c["source"] == "per-class rho=1") & (c["quantity"] == "auc_sd_minus_half")]
+    out = base[key + ["n_shared", "n_shared_melanoma", "r_all_images"]].merge(
+        per[key + ["correlation"]].rename(columns={"correlation": "per-class, rho 1"}),
+        on=key)
+    for q, name in (("auc_sd_minus_half", "estimated: sd"),
+                    ("auc_mean_minus_sd", "estimated: mean - sd")):
+        e = c[(c["source"] == "estimated") & (c["quantity"] == q)]
+        e = e.assign(**{name: [f"{r:+.2f} [{lo:+.2f}, {hi:+.2f}]" for r, lo, hi in
+                               zip(e["correlation"], e["mc_low"], e["mc_high"],
+                                   strict=True)]})
+        out = out.merge(e[key + [name]], on=key)
+    out = out.sort_values(["n_shared_melanoma", "n_shared"], ascending=False)
+    return out.rename(columns={"group_a": "group", "group_b": "with",
+                               "n_shared": "shared images",
+                               "n_shared_melanoma": "of them melanomas",
+                               "r_all_images": "all-image, rho 1"}).reset_index(drop=True)
+
+
+def meta_sensitivity_display(rd: ReportData) -> pd.DataFrame:
+    """Pooled estimate (modified Hartung-Knapp 95% CI) per quantity and scope under
+    the estimated correlations and each value of the rho band."""
+    s = rd.replication.sensitivity
+    if s.empty:
+        return pd.DataFrame({"note": ["no sensitivity analysis"]})
+    s = s.assign(col=np.where(s["correlation"] == "estimated", "estimated",
+                              np.where(s["correlation"] == "all-image overlap",
+                                       "all-image, rho 1", "rho " + s["rho"])),
+                 cell=[f"{e:+.3f} [{lo:+.3f}, {hi:+.3f}]" for e, lo, hi in
+                       zip(s["estimate"], s["ci_low"], s["ci_high"], strict=True)])
+    order = list(dict.fromkeys(s["col"]))
+    wide = s.pivot(index=["quantity", "scope"], columns="col", values="cell")[order]
+    summ = replication.band_summary(s).set_index(["quantity", "scope"])
+    wide["verdict (estimated)"] = np.where(summ["within_mc_error"],
+                                           summ["verdict"] + " (limit within 2 MC SE of 0)",
+                                           summ["verdict"])
+    wide["same at every rho"] = np.where(summ["holds"], "yes",
+                                         "no (rho " + summ["rho_flips"] + ")")
+    return wide.reset_index()
+
+
+def meta_band_sentences(rd: ReportData) -> str:
+    r = rd.replication
+    return "\n".join(f"- {x}" for x in prose.correlation_sentences(r.correlations)
+                     + prose.band_sentences(r.sensitivity))
+
+
+def metacov_check_display(rd: ReportData) -> pd.DataFrame:
+    """The simulation check of the joint bootstrap (benchmarks/meta_covariance_check.py,
+    stored in benchmarks/results/meta_covariance_check.csv)."""
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "results" / (
+        "meta_covariance_check.csv")
+    if not path.exists():
+        return pd.DataFrame({"note": [f"{path.name} not found"]})
+    d = pd.read_csv(path)
+    return pd.DataFrame({
+        "shared images (melanomas)": [f"{a} ({b})" for a, b in
+                                      zip(d["n_shared"], d["shared_melanoma"], strict=True)],
+        "quantity": d["quantity"].map({"sd": "sd cvAUC",
+                                       "mean_minus_sd": "mean - sd"}),
+        "true correlation (95% CI)": [f"{t:.2f} [{lo:.2f}, {hi:.2f}]" for t, lo, hi in
+                                      zip(d["true"], d["true_low"], d["true_high"],
+                                          strict=True)],
+        "estimated (SE)": [f"{e:.2f} ({s:.2f})" for e, s in
+                           zip(d["estimated"], d["estimated_se"], strict=True)],
+        "covariance recovered": [f"{e / t:.2f}" if t > 0 else "" for e, t in
+                                 zip(d["estimated_cov"], d["true_cov"], strict=True)],
+        "z (covariance)": d["z_cov"].round(1),
+        "bootstrap / true variance": d["variance_ratio"].round(2),
+        "data sets (truth / estimate)": [f"{a} / {b}" for a, b in
+                                         zip(d["n_truth"], d["n_datasets"], strict=True)]})
 
 
 def overlap_display(rd: ReportData) -> pd.DataFrame:
@@ -700,6 +792,9 @@ def present_review(rd: ReportData) -> Section:
 def present_replication(rd: ReportData) -> Section:
     """The replication over the ENHANCE groups and the number of annotators."""
     return _section("replication", rd, (n_mturk_images, replication_display, meta_display,
+                                        n_joint_boot, meta_correlation_display,
+                                        meta_sensitivity_display, meta_band_sentences,
+                                        metacov_check_display,
                                         overlap_sentence, overlap_display,
                                         n_student_groups_tested, trend_display,
                                         replication_sentences, excluded_groups_sentence,

@@ -30,6 +30,8 @@ name                        derivation                                  used by
 ``sim_model_cv_auc``        ``[seed, 3, d]``                            simulate
 ``sim_truth``               ``[seed, 4, d]``                            simulate
 ``sim_test``                ``[seed, 9, c, d]``                         tests
+``joint_bootstrap``         ``[seed, 11, 0, 0]``: root of the joint     replication
+                            bootstrap of the meta-analysis
 ==========================  ==========================================  ====================
 
 Two streams can give the same ``SeedSequence`` only if they have the same number of
@@ -87,6 +89,8 @@ _STREAMS = (
     Stream("sim_model_cv_auc", 3, 1, "Monte Carlo study d of a model's expected cvAUC"),
     Stream("sim_truth", 4, 1, "training draw d of the Monte Carlo true value"),
     Stream("sim_test", 9, 2, "simulated study d of condition c in the tests"),
+    Stream("joint_bootstrap", 11, 2, "root of the meta-analysis's joint bootstrap (keys 0, 0; "
+           "its replicates derive their streams from this root)"),
 )
 #: Every stream by name.
 STREAMS: dict[str, Stream] = {s.name: s for s in _STREAMS}

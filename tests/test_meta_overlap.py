@@ -131,13 +131,22 @@ def test_meta_analyse_uses_the_overlap_covariance():
             "2017-2018/group07")
         assert corr[i, j] == pytest.approx(50 / np.sqrt(100 * 96))
         V = corr * np.sqrt(np.outer(s["vi"], s["vi"]))
-        want = inference.random_effects_meta_mv(s["yi"], V, test="knha")
+        want = inference.random_effects_meta_mv(s["yi"], V, test="adhoc")
         got = prim[(prim["quantity"] == q) & (prim["scope"] == "students_and_mturk")].iloc[0]
         assert got["model"] == "overlap" and bool(got["accounts_for_overlap"])
+        assert got["interval"] == R.PRIMARY_INTERVAL == "knha_adhoc"
+        assert got["correlation"] == "all-image overlap" and got["rho"] == 1
         for a, b in (("estimate", "estimate"), ("se", "se"), ("ci_low", "low"),
                      ("ci_high", "high"), ("pi_low", "pi_low"), ("pi_high", "pi_high"),
-                     ("tau2", "tau2")):
+                     ("tau2", "tau2"), ("hk_scale", "hksj_scale")):
             assert got[a] == pytest.approx(want[b], rel=1e-12, abs=1e-15), a
+        # the unmodified Hartung-Knapp row is kept beside it
+        plain = meta[(meta["quantity"] == q) & (meta["scope"] == "students_and_mturk")
+                     & (meta["model"] == "overlap") & (meta["interval"] == "knha")
+                     & (meta["scale"] == "identity")].iloc[0]
+        hk = inference.random_effects_meta_mv(s["yi"], V, test="knha")
+        assert plain["ci_low"] == pytest.approx(hk["low"], rel=1e-12)
+        assert (plain["ci_high"] - plain["ci_low"] <= got["ci_high"] - got["ci_low"] + 1e-15)
         ind = meta[(meta["quantity"] == q) & (meta["scope"] == "students_and_mturk")
                    & (meta["model"] == "independent") & (meta["interval"] == "knha")
                    & (meta["scale"] == "identity")].iloc[0]

@@ -70,7 +70,7 @@ def _meta() -> pd.DataFrame:
         ("auc_sd_minus_half", "students_and_mturk", 0.05, 0.02, 0.08, 11, 10.0, 0.0012,
          "overlap", "knha", "identity", np.nan, np.nan, "", True),
         ("auc_sd_minus_half", "students_and_mturk", 0.04, 0.0, 0.08, 11, 10.0, 0.0005,
-         "independent", "knha", "identity", np.nan, np.nan, "", False),
+         "independent", "knha_adhoc", "identity", np.nan, np.nan, "", False),
         ("auc_mean_minus_sd", "students_and_mturk", 0.2, 0.15, 0.25, 3, 0.0, 0.0,
          "independent", "wald", "identity", np.nan, np.nan, "", True),
     ]

@@ -24,6 +24,8 @@ pytestmark = needs_data
 
 REPEATS = 2  # small: the tests check wiring and bookkeeping, not precision
 PERMS = 19  # per-group permutation test; its calibration is tested in test_review.py
+JOINT = 60  # joint bootstrap of the meta-analysis's correlations (validated in
+#             tests/test_meta_covariance.py)
 
 
 def _root() -> Path:
@@ -138,7 +140,8 @@ def test_excluded_groups_are_listed_with_reasons(eligible):
 
 @pytest.fixture(scope="module")
 def rep(annotations):
-    return R.replicate(annotations, repeats=REPEATS, n_permutations=PERMS, quiet=True)
+    return R.replicate(annotations, repeats=REPEATS, n_permutations=PERMS, quiet=True,
+                       n_joint_boot=JOINT)
 
 
 def test_replication_tables(rep, eligible):
@@ -226,12 +229,22 @@ def test_replication_meta_accounts_for_overlap(rep):
     assert not prim.duplicated(["quantity", "scope"]).any()
     both = prim[prim["scope"] == "students_and_mturk"]
     assert (both["model"] == "overlap").all() and both["accounts_for_overlap"].all()
+    assert (both["correlation"] == "estimated").all() and both["rho"].isna().all()
     studies = R.meta_studies(rep.groups, rep.differences)
+    c = rep.correlations
     for q in R.QUANTITIES:
         s = studies[studies["quantity"] == q]
-        V = R.overlap_covariance(np.sqrt(s["vi"]), R.overlap_correlation(rep.images,
-                                                                          list(s["study"])))
-        want = inference.random_effects_meta_mv(s["yi"], V, test="knha")
+        # V rebuilt from the published pairwise correlations and the groups' own SEs
+        est = c[(c["quantity"] == q) & (c["source"] == "estimated")]
+        pos = {k: i for i, k in enumerate(s["study"])}
+        corr = np.eye(len(s))
+        for r in est.itertuples(index=False):
+            corr[pos[r.group_a], pos[r.group_b]] = corr[pos[r.group_b], pos[r.group_a]] = (
+                r.correlation)
+        assert (est.loc[est["n_shared"] == 0, "correlation"] == 0).all()
+        assert np.linalg.eigvalsh(corr).min() >= -1e-10
+        V = corr * np.sqrt(np.outer(s["vi"], s["vi"]))
+        want = inference.random_effects_meta_mv(s["yi"], V, test="adhoc")
         got = both[both["quantity"] == q].iloc[0]
         assert got["estimate"] == pytest.approx(want["estimate"], rel=1e-12)
         assert got["ci_low"] == pytest.approx(want["low"], rel=1e-12)
@@ -249,9 +262,11 @@ def test_replication_meta_accounts_for_overlap(rep):
 
 
 def test_seeded_replication_is_identical(annotations, rep):
-    again = R.replicate(annotations, repeats=REPEATS, n_permutations=PERMS, quiet=True)
+    again = R.replicate(annotations, repeats=REPEATS, n_permutations=PERMS, quiet=True,
+                        n_joint_boot=JOINT)
     for a, b in ((rep.groups, again.groups), (rep.differences, again.differences),
-                 (rep.meta, again.meta), (rep.folds, again.folds)):
+                 (rep.meta, again.meta), (rep.folds, again.folds),
+                 (rep.correlations, again.correlations), (rep.sensitivity, again.sensitivity)):
         pd.testing.assert_frame_equal(a, b)
 
 
@@ -348,3 +363,56 @@ def test_overlap_sentence_and_report_tables(annotations, rep):
     md = report.meta_display(fake)
     assert {"modelled", "ignored", "none"} <= set(md["shared images"])
     assert not md.duplicated(["quantity", "scope", "shared images"]).any()
+
+
+def test_sensitivity_band_and_correlation_tables(rep):
+    from types import SimpleNamespace
+
+    from analysis import report as report_mod
+
+    s = rep.sensitivity
+    assert list(s.columns) == R.SENSITIVITY_COLUMNS
+    per = s.groupby(["quantity", "scope"]).size()
+    assert (per == 2 + len(R.RHO_BAND)).all()  # estimated, the band, the all-image rule
+    # rho = 0 is the independence model of meta.csv (same interval)
+    m = rep.meta
+    for q in R.QUANTITIES:
+        r0 = s[(s["quantity"] == q) & (s["scope"] == "students_and_mturk") & (s["rho"] == "0")]
+        ind = m[(m["quantity"] == q) & (m["scope"] == "students_and_mturk")
+                & (m["model"] == "independent") & (m["interval"] == R.PRIMARY_INTERVAL)
+                & (m["scale"] == "identity")]
+        assert r0["ci_low"].iloc[0] == pytest.approx(ind["ci_low"].iloc[0], rel=1e-12)
+        # the all-image row equals the older rule's model, refitted here
+        st = R.meta_studies(rep.groups, rep.differences).query("quantity == @q")
+        old = R.pool_studies(st, rep.images)
+        old = old[(old["model"] == "overlap") & (old["interval"] == R.PRIMARY_INTERVAL)
+                  & (old["scale"] == "identity")].iloc[0]
+        alli = s[(s["quantity"] == q) & (s["scope"] == "students_and_mturk")
+                 & (s["correlation"] == "all-image overlap")].iloc[0]
+        assert alli["estimate"] == pytest.approx(old["estimate"], rel=1e-12)
+    # verdicts follow the interval
+    sd = s[s["quantity"] == "auc_sd_minus_half"]
+    assert ((sd["verdict"] == "better than random") == (sd["ci_low"] > 0)).all()
+    md = s[s["quantity"] == "auc_mean_minus_sd"]
+    assert ((md["verdict"] == "mean better") == (md["ci_low"] > 0)).all()
+    b = R.band_summary(s)
+    assert len(b) == len(per) and b["holds"].dtype == bool
+    # the per-class counts add up to the shared images of overlap.csv
+    c = rep.correlations
+    assert list(c.columns) == R.CORRELATION_COLUMNS
+    est = c[(c["source"] == "estimated") & (c["quantity"] == "auc_sd_minus_half")]
+    chk = est.merge(rep.overlap, on=["group_a", "group_b"], suffixes=("", "_ov"))
+    assert len(chk) == len(rep.overlap)
+    assert (chk["n_shared"] == chk["n_shared_ov"]).all()
+    assert (chk["n_shared_melanoma"] + chk["n_shared_other"] == chk["n_shared"]).all()
+    np.testing.assert_allclose(chk["r_all_images"], chk["r"], rtol=1e-12)
+    # report tables and sentences build
+    fake = SimpleNamespace(replication=rep)
+    assert len(report_mod.meta_sensitivity_display(fake)) == len(per)
+    cd = report_mod.meta_correlation_display(fake)
+    assert len(cd) == int((rep.overlap["n_shared"] > 0).sum())
+    text = report_mod.meta_band_sentences(fake)
+    assert "2017-2018/group07 and 2019-2020/group06 share 18 images (18 melanomas)" in text
+    assert "rho" in text
+    sim = report_mod.metacov_check_display(fake)
+    assert len(sim) == 6 and "covariance recovered" in sim.columns
