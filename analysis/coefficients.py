@@ -39,6 +39,7 @@ from scipy import linalg, optimize, special, stats
 from . import fitconfig
 from .features import GroupDesign
 from .models import fit_logistic
+from .progress import progress, stage, stage_quiet
 
 #: Full-data models shown by the review: the moment sets and each feature type.
 DEFAULT_FEATURE_SETS = ("mean", "sd", "mean+sd", "moments_all", "asymmetry", "border", "color",
@@ -945,6 +946,9 @@ def fit_models(design: GroupDesign, feature_sets=DEFAULT_FEATURE_SETS,
 
     Notes
     -----
+    Inside a run that records its stages (``analyze``, :mod:`analysis.progress`), the
+    fits are the stage ``fitted models``, with a bar over the models on a terminal.
+
     The fits run with one BLAS thread: their matrix products are small (k x n times
     n x k for k <= 41), and a second BLAS thread on a busy machine made each one 10 to
     100 times slower (cProfile of the profile intervals at 10^3 units: 18 ms per
@@ -953,17 +957,20 @@ def fit_models(design: GroupDesign, feature_sets=DEFAULT_FEATURE_SETS,
     from .engine import _blas_controller
 
     tidies, glances = [], []
-    with _blas_controller().limit(limits=1, user_api="blas"):
-        for fs in feature_sets:
-            frame = model_frame(design, fs)
-            cols = design.columns(fs)
-            how = (interval_method(frame[RESPONSE].to_numpy(), len(cols)) if ci == "auto"
-                   else ci)
-            for est in estimators:
-                t, g = fit_model(frame, cols, est, feature_set=fs, level=level,
-                                 profile=profile, ci=how)
-                tidies.append(t)
-                glances.append(g)
+    jobs = [(fs, est) for fs in feature_sets for est in estimators]
+    with (stage("fitted models"), _blas_controller().limit(limits=1, user_api="blas")):
+        frames = {}
+        for fs, est in progress(jobs, desc="fitted models", quiet=stage_quiet()):
+            if fs not in frames:
+                frame = model_frame(design, fs)
+                cols = design.columns(fs)
+                frames[fs] = (frame, cols, interval_method(frame[RESPONSE].to_numpy(), len(cols))
+                              if ci == "auto" else ci)
+            frame, cols, how = frames[fs]
+            t, g = fit_model(frame, cols, est, feature_set=fs, level=level,
+                             profile=profile, ci=how)
+            tidies.append(t)
+            glances.append(g)
     return (pd.concat(tidies, ignore_index=True),
             pd.DataFrame(glances, columns=GLANCE_COLUMNS))
 
