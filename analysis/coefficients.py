@@ -258,7 +258,7 @@ def _profile_root(point, b_hat: float, se: float, crit: float, sign: float, *,
         and the side (-1 lower, +1 upper).
     check : callable, optional
         ``check(b, stat)`` raises :class:`_Irregular` when the reference search could
-        see another value at ``b`` (a second start reaching a higher maximum); called at
+        see another value at ``b`` (a second start reaching another maximum); called at
         the outer end of the bracket and at the root.
 
     Returns
@@ -432,8 +432,8 @@ def profile_ci_mle(X1: np.ndarray, y: np.ndarray, beta: np.ndarray, se: np.ndarr
 # ---------------------------------------------------------------------------
 def penalised_loglik(X1: np.ndarray, y: np.ndarray, beta: np.ndarray) -> float:
     """Firth's penalised log-likelihood ``l(b) + 0.5 log det(X' W(b) X)``."""
-    return _FirthPoint(np.asarray(X1, dtype=float), np.asarray(y, dtype=float),
-                       np.asarray(beta, dtype=float)).ll
+    return _FirthPointReference(np.asarray(X1, dtype=float), np.asarray(y, dtype=float),
+                                np.asarray(beta, dtype=float)).ll
 
 
 class _FirthPoint:
@@ -444,9 +444,9 @@ class _FirthPoint:
     squared norm of row i of ``(W^1/2 X) L^-T`` (the k x k triangular inverse, LAPACK
     ``dtrtri``, then one matrix product; at 637 x 33 this was twice as fast as the
     triangular solve with the n right-hand sides, and ten times the three-operand
-    einsum with the full inverse used before). Where the factorisation fails (``X'WX`` singular to working
-    precision) ``log det`` comes from ``slogdet`` (``-inf`` unless positive) and ``h``
-    from the explicit inverse, as before this factor was used.
+    einsum with the full inverse used before). Where the factorisation fails (``X'WX``
+    singular to working precision) ``log det`` comes from ``slogdet`` (``-inf`` unless
+    positive) and ``h`` from the explicit inverse.
     """
 
     __slots__ = ("X1", "y", "beta", "p", "w", "xw", "info", "chol", "ll", "_score")
@@ -490,11 +490,47 @@ class _FirthPoint:
         return self._score
 
 
+class _FirthPointReference(_FirthPoint):
+    """:class:`_FirthPoint` with the arithmetic of the reference search (the code before
+    the Cholesky factor): ``X'WX`` as ``(X W)' X``, ``log det`` by ``slogdet``, the hat
+    diagonal from the explicit inverse by a three-operand einsum (one matrix product
+    above ``_HAT_BLAS_ROWS`` rows). The same quantities to rounding; where the
+    constrained likelihood has several maxima, rounding can decide which one a fit
+    climbs, so the reference search keeps the reference's arithmetic and with it its
+    results."""
+
+    __slots__ = ()
+
+    def __init__(self, X1: np.ndarray, y: np.ndarray, beta: np.ndarray):
+        self.X1, self.y, self.beta = X1, y, beta
+        eta = X1 @ beta
+        with np.errstate(over="ignore"):
+            self.p = 1.0 / (1.0 + np.exp(-eta))
+        self.w = self.p * (1 - self.p)
+        self.xw, self.chol, self._score = None, None, None
+        self.info = (X1 * self.w[:, None]).T @ X1
+        sign, logdet = np.linalg.slogdet(self.info)
+        self.ll = (float(np.sum(y * eta - np.logaddexp(0.0, eta)) + 0.5 * logdet) if sign > 0
+                   else -math.inf)
+
+    def hat(self) -> np.ndarray:
+        inv = np.linalg.inv(self.info)
+        if self.X1.shape[0] <= _HAT_BLAS_ROWS:
+            return np.einsum("ij,jk,ik->i", self.X1, inv, self.X1) * self.w
+        return np.sum((self.X1 @ inv) * self.X1, axis=1) * self.w
+
+
+#: Rows above which the reference arithmetic computes the hat diagonal with one matrix
+#: product instead of the three-operand einsum (as the code before the Cholesky factor).
+_HAT_BLAS_ROWS = 5000
+
+
 def _firth_fit(X1: np.ndarray, y: np.ndarray, fixed: dict[int, float],
                start: np.ndarray | None, gtol: float | None,
-               xtol: float | None) -> tuple[np.ndarray, _FirthPoint, bool]:
+               xtol: float | None, point=_FirthPoint) -> tuple[np.ndarray, _FirthPoint, bool]:
     """:func:`firth_constrained`, returning the last point (its penalised log-likelihood
-    and modified score) instead of the penalised log-likelihood alone."""
+    and modified score) instead of the penalised log-likelihood alone; ``point`` is
+    :class:`_FirthPoint` or :class:`_FirthPointReference`."""
     X1 = np.asarray(X1, dtype=float)
     y = np.asarray(y, dtype=float)
     k = X1.shape[1]
@@ -504,7 +540,7 @@ def _firth_fit(X1: np.ndarray, y: np.ndarray, fixed: dict[int, float],
     free = np.array([j for j in range(k) if j not in fixed], dtype=int)
     gtol = FIRTH_GTOL if gtol is None else gtol
     xtol = FIRTH_XTOL if xtol is None else xtol
-    here = _FirthPoint(X1, y, beta)
+    here = point(X1, y, beta)
     if free.size == 0:
         return beta, here, True
     converged = False
@@ -520,7 +556,7 @@ def _firth_fit(X1: np.ndarray, y: np.ndarray, fixed: dict[int, float],
         for _half in range(30):
             trial = beta.copy()
             trial[free] += step
-            there = _FirthPoint(X1, y, trial)
+            there = point(X1, y, trial)
             if there.ll >= ll - 1e-12 * abs(ll):
                 break
             step /= 2
@@ -563,15 +599,18 @@ def firth_constrained(X1: np.ndarray, y: np.ndarray, fixed: dict[int, float],
     matrix ``W^1/2 X (X'WX)^-1 X' W^1/2``) and the Fisher information of the free
     coefficients, halving the step while the penalised likelihood decreases. This is
     how ``logistf`` fits its profile and likelihood-ratio constraints (Heinze &
-    Schemper 2002). One Cholesky factor of ``X'WX`` per point gives the penalty and
-    the hat diagonal (:class:`_FirthPoint`), and the point of an accepted step is
-    reused by the next iteration.
+    Schemper 2002). The arithmetic is the reference's (:class:`_FirthPointReference`),
+    so that every fit outside the fast profile search (the estimate's polish, the
+    penalised likelihood-ratio tests, the reference search and its restarts) gives the
+    same numbers as before that search existed; the fast search runs the same iteration
+    on :class:`_FirthPoint` (one Cholesky factor of ``X'WX`` per point for the penalty
+    and the hat diagonal).
 
     References
     ----------
     Firth (1993), Biometrika 80:27-38; Heinze & Schemper (2002), Stat Med 21:2409-19.
     """
-    beta, here, converged = _firth_fit(X1, y, fixed, start, gtol, xtol)
+    beta, here, converged = _firth_fit(X1, y, fixed, start, gtol, xtol, _FirthPointReference)
     return beta, here.ll, converged
 
 
@@ -623,14 +662,18 @@ def firth_plr_pvalues(X1, y, beta, ll_full) -> tuple[np.ndarray, np.ndarray]:
 def _firth_reference_stat(X1, y, j, beta, ll_full):
     """The reference search's profile statistic of coefficient j (Firth): each point
     fitted from the nearest point already computed and from the estimate, the higher
-    maximum kept."""
+    maximum kept; in the reference's arithmetic (:class:`_FirthPointReference`)."""
     done = {float(beta[j]): beta}
+
+    def fit(b, start):
+        coef, here, _ = _firth_fit(X1, y, {j: b}, start, None, None, _FirthPointReference)
+        return coef, here.ll
 
     def stat(b):
         near = done[min(done, key=lambda v: abs(v - b))]
-        best, ll, _ = firth_constrained(X1, y, {j: b}, start=near)
+        best, ll = fit(b, near)
         if near is not beta:
-            coef, ll2, _ = firth_constrained(X1, y, {j: b}, start=beta)
+            coef, ll2 = fit(b, beta)
             if ll2 > ll:
                 best, ll = coef, ll2
         if np.all(np.isfinite(best)):
@@ -660,13 +703,14 @@ def _firth_point(X1, y, j, beta, ll_full, crit):
     """The fast search's profile point of coefficient j (Firth) and its check.
 
     ``point(b)`` fits from the nearest point already computed only (moved along the
-    profile's tangent, :func:`_profile_slope`) and returns the statistic and its derivative (``-2`` times the modified score of coefficient j,
-    the gradient of the penalised log-likelihood). ``check(b, stat)`` fits from the
-    estimate too, as the reference search does at every point, and hands the bound to
-    the reference search (:class:`_Irregular`) when that start reaches a higher maximum:
-    at the outer end of the bracket if it would put the statistic below ``crit`` (the
-    reference would bracket elsewhere), at the root if it lowers the statistic by more
-    than ``PROFILE_STAT_TOL``.
+    profile's tangent, :func:`_profile_slope`) and returns the statistic and its
+    derivative (``-2`` times the modified score of coefficient j, the gradient of the
+    penalised log-likelihood). ``check(b, stat)`` fits from the estimate too, as the
+    reference search does at every point, and hands the bound to the reference search
+    (:class:`_Irregular`) when that start reaches another maximum (its statistic differs
+    by more than ``PROFILE_STAT_TOL``, either way): where the constrained likelihood has
+    several maxima the two searches' paths can end in different ones, so there the bound
+    is the reference search's.
     """
     free = np.delete(np.arange(len(beta)), j)
     done = {float(beta[j]): (beta, _profile_slope(_FirthPoint(X1, y, beta).info, j, free))}
@@ -682,8 +726,7 @@ def _firth_point(X1, y, j, beta, ll_full, crit):
 
     def check(b, stat_here):
         _, ll2, _ = firth_constrained(X1, y, {j: b}, start=beta)
-        stat2 = 2.0 * (ll_full - ll2)
-        if stat2 < min(crit, stat_here - PROFILE_STAT_TOL):
+        if abs(2.0 * (ll_full - ll2) - stat_here) > PROFILE_STAT_TOL:
             raise _Irregular(f"a second maximum at b = {b}")
 
     return point, check
@@ -729,10 +772,15 @@ def profile_ci_firth(X1, y, beta, se, ll_full, level: float = 0.95, *,
     point only (a warm start: two or three Newton steps) and finds the root by Newton's
     method on the signed root of the statistic, whose derivative is the modified score
     of b_j at the constrained maximum; it fits from the estimate too at the outer end
-    of the bracket and at the root, and hands the bound to the reference search
-    whenever that start reaches a higher maximum there, a warm-started fit does not
-    converge, or the statistic at the root is not the critical value. Both searches
-    solve the same equation in the same bracket.
+    of the bracket and at the root. Whenever that start or one of the restarts (below)
+    reaches another maximum, a warm-started fit does not converge, or the statistic at
+    a root is not the critical value, every bound of the model is searched again by the
+    reference search, in the reference's arithmetic (:class:`_FirthPointReference`):
+    where the constrained likelihood has several maxima, which of them a search climbs
+    depends on its path and even on rounding, so such a model gets the reference's
+    path, arithmetic and bounds (group 7's 21-parameter moments_all model is one).
+    Otherwise both searches solve the same equation in the same bracket, and their
+    bounds agree to the root tolerance.
 
     At the bound found, ``n_restarts`` more fits start from ``beta + N(0, se^2)``
     draws; if one reaches a higher maximum (statistic below the critical value by
@@ -740,15 +788,25 @@ def profile_ci_firth(X1, y, beta, se, ll_full, level: float = 0.95, *,
     determined") rather than as a number that is wrong.
     """
     crit = stats.chi2.ppf(level, 1)
+    try:
+        return _firth_bounds(X1, y, beta, se, ll_full, crit, n_restarts, seed, fast=True)
+    except _Irregular:
+        return _firth_bounds(X1, y, beta, se, ll_full, crit, n_restarts, seed, fast=False)
+
+
+def _firth_bounds(X1, y, beta, se, ll_full, crit, n_restarts, seed, *, fast):
+    """The bounds of :func:`profile_ci_firth`, by the fast search (``fast``; raises
+    :class:`_Irregular` where it sees a second maximum, a check or a restart included) or
+    by the reference search in the reference's arithmetic."""
     out = np.empty((len(beta), 2))
     for j in range(len(beta)):
-        for side, sign in enumerate((-1.0, 1.0)):
-            point, check = _firth_point(X1, y, j, beta, ll_full, crit)
-            try:
+        if fast:
+            for side, sign in enumerate((-1.0, 1.0)):
+                point, check = _firth_point(X1, y, j, beta, ll_full, crit)
                 out[j, side] = _profile_root(point, beta[j], se[j], crit, sign, check=check)
-            except _Irregular:
-                out[j, side] = _profile_bounds(_firth_reference_stat(X1, y, j, beta, ll_full),
-                                               beta[j], se[j], crit, sides=(sign,))[0]
+        else:
+            out[j] = _profile_bounds(_firth_reference_stat(X1, y, j, beta, ll_full),
+                                     beta[j], se[j], crit)
         for side in (0, 1):
             b = out[j, side]
             if not np.isfinite(b) or n_restarts == 0:
@@ -756,8 +814,12 @@ def profile_ci_firth(X1, y, beta, se, ll_full, level: float = 0.95, *,
             rng = np.random.default_rng(np.random.SeedSequence([seed, j, side]))
             for _ in range(n_restarts):
                 start = beta + rng.normal(size=len(beta)) * se
-                _, ll_r, conv = firth_constrained(X1, y, {j: b}, start=start)
-                if conv and 2.0 * (ll_full - ll_r) < crit - 1e-6:
+                _, here, conv = _firth_fit(X1, y, {j: b}, start, None, None,
+                                           _FirthPoint if fast else _FirthPointReference)
+                stat_r = 2.0 * (ll_full - here.ll)
+                if fast and conv and abs(stat_r - crit) > 1e-6:
+                    raise _Irregular(f"a restart reached another maximum at b = {b}")
+                if conv and stat_r < crit - 1e-6:
                     out[j, side] = math.nan
                     break
     return out
