@@ -725,8 +725,8 @@ def _firth_point(X1, y, j, beta, ll_full, crit):
         return 2.0 * (ll_full - here.ll), -2.0 * float(here.score()[j])
 
     def check(b, stat_here):
-        _, ll2, _ = firth_constrained(X1, y, {j: b}, start=beta)
-        if abs(2.0 * (ll_full - ll2) - stat_here) > PROFILE_STAT_TOL:
+        _, there, _ = _firth_fit(X1, y, {j: b}, beta, None, None)
+        if abs(2.0 * (ll_full - there.ll) - stat_here) > PROFILE_STAT_TOL:
             raise _Irregular(f"a second maximum at b = {b}")
 
     return point, check
