@@ -18,8 +18,8 @@ Designs: the lung-nodule-shaped data set of ``positions_data.py`` (``--units`` n
 1-4 readers as positions, ``--min-raters 4``: with 2600 nodules about 640 are kept, the
 size of the issue's data set), its models mean, sd, mean+sd and moments_all (8, 8, 16
 and 32 predictors); and group 7 of the paper (96 images, 18 melanomas) where the data
-are available. Writes ``benchmarks/results/bench_profile.csv`` with the load average
-before and after.
+are available. Writes ``benchmarks/results/bench_profile.csv`` (or ``--out``) with the
+load average before and after.
 """
 
 from __future__ import annotations
@@ -90,6 +90,7 @@ def main() -> int:
     ap.add_argument("--units", type=int, default=2600)
     ap.add_argument("--no-group7", action="store_true")
     ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--out", type=Path, default=RESULT)
     args = ap.parse_args()
     designs = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -126,7 +127,7 @@ def main() -> int:
     print(totals.assign(ratio=(totals["old_seconds"] / totals["new_seconds"]).round(1)))
     print(stamp)
     if not args.no_write:
-        table.to_csv(RESULT, index=False)
+        table.to_csv(args.out, index=False)
     return 0
 
 
