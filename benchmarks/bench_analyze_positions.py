@@ -31,7 +31,7 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -98,7 +98,7 @@ def main() -> int:
     print("\n".join(stage_lines))
     stages = man.get("stage_seconds") or {}
     common = {
-        "date_utc": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M"),
+        "date_utc": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"),
         "version": args.tag, "units": args.units, "n_kept": man["design"]["n_units"],
         "n_positive": man["design"]["n_positive"],
         "feature_sets": len(man["design"]["feature_sets"]),

@@ -30,7 +30,7 @@ import sys
 import tempfile
 import time
 from contextlib import ExitStack
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from unittest import mock
 
@@ -117,7 +117,7 @@ def main() -> int:
                     print(row, flush=True)
                     rows.append(row)
     table = pd.DataFrame(rows)
-    stamp = {"date_utc": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M"),
+    stamp = {"date_utc": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"),
              "load_before": round(load_before, 2), "load_after": round(os.getloadavg()[0], 2),
              "cpus": os.cpu_count()}
     table = table.assign(**stamp)
