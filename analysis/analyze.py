@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from . import models, replication, review
+from . import cvinference, models, replication, reproduce, review
 from .features import GroupDesign
+from .progress import recording
 
 
 @dataclass
@@ -32,6 +33,9 @@ class Analysis:
     curve: replication.AnnotatorResult | None = None
     #: On-request parts by name (``multiverse``, ``power``): :class:`analysis.sweeps.Sweep`.
     sweeps: dict = field(default_factory=dict)
+    #: Wall seconds of each stage, in the order run (:data:`STAGES`; nested stages as
+    #: ``outer / inner``, e.g. ``review / fitted models``).
+    stage_seconds: dict = field(default_factory=dict)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Every table ``analyze`` writes, by file name: the review's, the units left
@@ -47,6 +51,16 @@ class Analysis:
         for sweep in self.sweeps.values():
             out.update(sweep.tables)
         return out
+
+
+#: The stages of :func:`analyze`, each shown with its own line and elapsed time.
+STAGES = {
+    "cross-validation": "experiments 1-3: cvAUC of every feature set over the CV repeats",
+    "review": "bootstrap-CV intervals, permutation tests, fitted models, calibration",
+    "annotator curve": "cvAUC against the number of raters",
+    "multiverse": "on request",
+    "power": "on request",
+}
 
 
 def analyze(
@@ -85,25 +99,46 @@ def analyze(
     -------
     Analysis
         ``review`` (the :class:`analysis.review.Review`), ``claims``, ``notes`` (how an
-        input file was read when its format was detected, each part not run and why), ``curve``, ``sweeps`` (the on-request parts run).
+        input file was read when its format was detected, each part not run and why),
+        ``curve``, ``sweeps`` (the on-request parts run), ``stage_seconds``.
+
+    Notes
+    -----
+    Each stage of :data:`STAGES` run prints a line on stderr when it starts and one with
+    its wall time when it ends (unless ``quiet``); stages inside them that time
+    themselves (the fitted models, :func:`analysis.coefficients.fit_models`) are shown
+    and recorded as ``review / fitted models``. The cross-validation is run here and
+    handed to the review (the same call the review would make), so that its time is
+    seen apart.
     """
     t0 = time.perf_counter()
-    rv = review.review(design, repeats=repeats, n_boot=n_boot, n_permutations=n_permutations,
-                       perm_repeats=perm_repeats, n_seeds=n_seeds,
-                       calibration_boot=calibration_boot, seed=seed, n_jobs=n_jobs, quiet=quiet)
-    notes = list(design.settings.get("input_notes", [])) + list(rv.notes)
-    cur = None
-    if curve is not False:
-        cur = replication.design_curve(design, seed=seed, n_jobs=n_jobs, quiet=quiet,
-                                       **(curve if isinstance(curve, dict) else {}))
-        notes += replication.curve_notes(cur)
-    from . import sweeps
+    with recording("analyze", quiet=quiet) as rec:
+        with rec.stage("cross-validation"):
+            exp = reproduce.run_experiments(design, repeats=repeats, seed=seed,
+                                            experiments=(1, 2, 3),
+                                            n_splits=cvinference.fold_count(design.labels).n_splits,
+                                            n_jobs=n_jobs, quiet=quiet)
+        with rec.stage("review"):
+            rv = review.review(design, repeats=repeats, n_boot=n_boot,
+                               n_permutations=n_permutations, perm_repeats=perm_repeats,
+                               n_seeds=n_seeds, calibration_boot=calibration_boot, seed=seed,
+                               n_jobs=n_jobs, quiet=quiet, exp=exp)
+        notes = list(design.settings.get("input_notes", [])) + list(rv.notes)
+        cur = None
+        if curve is not False:
+            with rec.stage("annotator curve"):
+                cur = replication.design_curve(design, seed=seed, n_jobs=n_jobs, quiet=quiet,
+                                               **(curve if isinstance(curve, dict) else {}))
+            notes += replication.curve_notes(cur)
+        from . import sweeps
 
-    parts = {}
-    for name, opt, run in (("multiverse", multiverse, sweeps.run_multiverse),
-                           ("power", power, sweeps.run_power)):
-        if opt:
-            kw = opt if isinstance(opt, dict) else {}
-            parts[name] = run(design, seed=seed, n_jobs=n_jobs, quiet=quiet, **kw)
-    notes += [n for sw in parts.values() for n in sw.notes]
-    return Analysis(design, rv, rv.claims(), notes, time.perf_counter() - t0, cur, parts)
+        parts = {}
+        for name, opt, run in (("multiverse", multiverse, sweeps.run_multiverse),
+                               ("power", power, sweeps.run_power)):
+            if opt:
+                kw = opt if isinstance(opt, dict) else {}
+                with rec.stage(name):
+                    parts[name] = run(design, seed=seed, n_jobs=n_jobs, quiet=quiet, **kw)
+        notes += [n for sw in parts.values() for n in sw.notes]
+    return Analysis(design, rv, rv.claims(), notes, time.perf_counter() - t0, cur, parts,
+                    rec.rounded())

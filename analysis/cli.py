@@ -181,6 +181,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         "annotator_curve": res.curve.manifest_extra["annotator_curve"] if res.curve else None,
         **{name: {**sw.settings, "sentences": sentences[name], "seconds": round(sw.elapsed, 3)}
            for name, sw in res.sweeps.items()},
+        "stage_seconds": res.stage_seconds,
         "elapsed_seconds": round(time.perf_counter() - t0, 3),
     }
     if args.dataset is not None:

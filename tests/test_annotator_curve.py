@@ -217,8 +217,16 @@ def test_analyze_writes_the_curve_and_no_curve_skips_it(tmp_path):
                                again.summary["repeat_mean_auc_mean"], rtol=1e-9)  # CSV: 10 digits
     man = json.loads((tmp_path / "a" / "manifest.json").read_text())
     assert man["annotator_curve"]["max_subsets"] == 30
+    # each stage's wall time, in the order run; the fitted models inside the review
+    stages = man["stage_seconds"]
+    assert list(stages) == ["cross-validation", "review / fitted models", "review",
+                            "annotator curve"]
+    assert all(v >= 0 for v in stages.values())
+    assert stages["review / fitted models"] <= stages["review"]
+    assert sum(v for k, v in stages.items() if "/" not in k) <= man["elapsed_seconds"]
     assert any("annotator curve: at k = 5" in n for n in man["notes"])
 
     assert cli.main([*args, "--no-curve", "--out", str(tmp_path / "b")]) == 0
     assert not (tmp_path / "b" / "annotator_curve.csv").exists()
-    assert json.loads((tmp_path / "b" / "manifest.json").read_text())["annotator_curve"] is None
+    man_b = json.loads((tmp_path / "b" / "manifest.json").read_text())
+    assert man_b["annotator_curve"] is None and "annotator curve" not in man_b["stage_seconds"]

@@ -108,15 +108,15 @@ def test_pooled_fit_without_pair_products_matches_and_stays_small(monkeypatch):
     np.testing.assert_array_equal(shared["auc"], pooled["auc"])
 
 
-def test_hat_diagonal_paths_agree(monkeypatch):
+def test_hat_diagonal_from_the_cholesky_factor_at_large_n():
+    """The hat diagonal of the fitted models' Firth fits (one triangular solve with the
+    Cholesky factor of X'WX) equals the explicit formula at 6000 rows."""
     rng = np.random.default_rng(8)
-    X1 = np.column_stack([np.ones(500), rng.normal(size=(500, 6))])
+    X1 = np.column_stack([np.ones(6000), rng.normal(size=(6000, 6))])
+    y = (rng.uniform(size=6000) < 0.3).astype(float)
+    pt = coefficients._FirthPoint(X1, y, np.zeros(7))
     inv = np.linalg.inv(X1.T @ X1)
-    small = coefficients._hat_diagonal(X1, inv)
-    monkeypatch.setattr(coefficients, "_HAT_BLAS_ROWS", 0)
-    blas = coefficients._hat_diagonal(X1, inv)
-    np.testing.assert_allclose(blas, small, rtol=1e-12, atol=0)
-    np.testing.assert_allclose(small, np.diag(X1 @ inv @ X1.T), rtol=1e-12, atol=0)
+    np.testing.assert_allclose(pt.hat(), np.einsum("ij,jk,ik->i", X1, inv, X1), rtol=1e-12)
 
 
 def test_bootstrap_index_chunks_are_bootstrap_indices():
