@@ -28,7 +28,7 @@ import pandas as pd
 from scipy import stats
 
 # the AUC and its ties live in the base layer (fitting scores folds with them)
-from .metrics import TIE_RTOL, _labels, _scores, auc, tie_codes  # noqa: F401
+from .metrics import TIE_RTOL, _labels, _scores, auc, labelled_scores, tie_codes  # noqa: F401
 
 __all__ = [
     "permutation_exceedances",
@@ -614,10 +614,7 @@ def bootstrap_auc_ci(
     (``n_valid == n_boot``). Jackknife values use the exact leave-one-out
     identities of the Mann-Whitney statistic, computed vectorised.
     """
-    y = _labels(y_true)
-    s = _scores(score, y.shape[0])
-    m = int(y.sum())
-    n = y.shape[0] - m
+    y, s, m, n = labelled_scores(y_true, score)
     if m == 0 or n == 0:
         raise ValueError("both classes are needed")
     s = tie_codes(s)

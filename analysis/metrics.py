@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-__all__ = ["TIE_RTOL", "auc", "tie_codes"]
+__all__ = ["TIE_RTOL", "auc", "labelled_scores", "tie_codes"]
 
 
 def _labels(y_true: Any) -> np.ndarray:
@@ -100,6 +100,15 @@ def tie_codes(scores: Any, rtol: float = TIE_RTOL, valid: Any = None) -> np.ndar
 # ---------------------------------------------------------------------------
 # AUC and DeLong
 # ---------------------------------------------------------------------------
+def labelled_scores(y_true: Any, score: Any) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """The checked labels (bool) and scores (float) of one AUC, with the number of
+    positives ``m`` and negatives ``n``."""
+    y = _labels(y_true)
+    s = _scores(score, y.shape[0])
+    m = int(y.sum())
+    return y, s, m, y.shape[0] - m
+
+
 def auc(y_true: Any, score: Any) -> float:
     """Area under the ROC curve as the Mann-Whitney probability.
 
@@ -137,10 +146,7 @@ def auc(y_true: Any, score: Any) -> float:
     >>> auc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
     0.75
     """
-    y = _labels(y_true)
-    s = _scores(score, y.shape[0])
-    m = int(y.sum())
-    n = y.shape[0] - m
+    y, s, m, n = labelled_scores(y_true, score)
     if m == 0 or n == 0:
         return float("nan")
     r = stats.rankdata(tie_codes(s))
