@@ -56,7 +56,7 @@ ALPHA = cvinference.ALPHA
 #: stated reason and, with the bootstrap-CV SE of a difference near 0.05-0.06 at
 #: n = 96, could be met with probability about 5% even when adding disagreement
 #: changes nothing (:func:`analysis.cvinference.noninferiority_power`).
-MARGIN = 0.05
+MARGIN = budgets.NONINFERIORITY_MARGIN
 #: Power below which a non-inferiority part is said to be undecidable at this sample
 #: size (its verdict stays "not shown"; the evidence says why).
 UNDECIDABLE_POWER = 0.5

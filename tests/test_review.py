@@ -309,3 +309,14 @@ def test_c3_c6_c7_rules_can_fail(small_review):
     parts = review.claim_parts(dataclasses.replace(rv, moment_tests=mt)).set_index("part")
     assert parts.loc["C7b", "verdict"] == "not supported"
     assert "ICC" not in " ".join(review.claims_table(rv)["evidence"])
+
+
+def test_report_reads_c3_c4_c6_under_the_rules(small_review):
+    from types import SimpleNamespace
+
+    from analysis import report
+
+    text = report.rules_sentences(SimpleNamespace(review=small_review))
+    assert "At the paper's own level, 0.90" in text
+    assert f"less than {review.MARGIN:g}" in text and "cannot be decided" in text
+    assert "fold assignments of each simulated data set" in text
