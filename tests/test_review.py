@@ -320,3 +320,21 @@ def test_report_reads_c3_c4_c6_under_the_rules(small_review):
     assert "At the paper's own level, 0.90" in text
     assert f"less than {review.MARGIN:g}" in text and "cannot be decided" in text
     assert "fold assignments of each simulated data set" in text
+
+
+def test_c6_at_master_seed_1_is_not_refuted_without_a_test(group7, small_review):
+    """Master seed 1, the sd features: fewer folds below 1/2 than sampling gives
+    (0.09 against 0.095 with 10 repeats; 0.089 against 0.0907 at the default 100),
+    which the former rule called "not supported" with no test against the claim. The
+    lower-tail test is far from significant, so the part is not shown."""
+    exp = reproduce.run_experiments(group7, repeats=10, seed=1, experiments=(2,),
+                                    feature_sets=["sd"], quiet=True)
+    fv = review.fold_variability(exp, seed=1, n_sim=500)
+    row = fv[(fv["feature_set"] == "sd") & (fv["estimator"] == "mle")].iloc[0]
+    assert row["share_below_half"] <= row["expected_below_half"]  # the seed-1 case
+    assert row["p_below_lower"] > 0.05 and row["reference_repeats"] == 10
+    parts = review.claim_parts(dataclasses.replace(small_review, fold_variability=fv))
+    c6 = parts[parts["claim"] == "C6"].set_index("part")
+    assert list(c6.index) == ["C6a", "C6b"]  # the sd parts
+    assert (c6["verdict"] == "not shown").all()
+    assert review.claim_verdict(list(c6["verdict"])) == "inconclusive"
