@@ -73,6 +73,7 @@ def analyze(
     n_seeds: int = review.BUDGET.n_seeds,
     calibration_boot: int | None = None,
     seed: int = models.DEFAULT_SEED,
+    margin: float = review.MARGIN,
     n_jobs: int = 1,
     quiet: bool = False,
     curve: bool | dict = True,
@@ -85,8 +86,10 @@ def analyze(
     ----------
     design : GroupDesign
         From :func:`analysis.dataset.load` or :func:`analysis.dataset.load_builtin`.
-    repeats, n_boot, n_permutations, perm_repeats, n_seeds, calibration_boot, seed, n_jobs, quiet
-        As in :func:`analysis.review.review`.
+    repeats, n_boot, n_permutations, perm_repeats, n_seeds, calibration_boot, seed, margin,
+    n_jobs, quiet
+        As in :func:`analysis.review.review` (``margin``: C4's non-inferiority margin,
+        :data:`analysis.review.MARGIN`).
     curve : bool or dict
         Run the annotator-count curve (:func:`analysis.replication.design_curve`, at
         its defaults, or with these keywords: ``max_subsets, repeats, trend_boot``);
@@ -122,7 +125,7 @@ def analyze(
             rv = review.review(design, repeats=repeats, n_boot=n_boot,
                                n_permutations=n_permutations, perm_repeats=perm_repeats,
                                n_seeds=n_seeds, calibration_boot=calibration_boot, seed=seed,
-                               n_jobs=n_jobs, quiet=quiet, exp=exp)
+                               margin=margin, n_jobs=n_jobs, quiet=quiet, exp=exp)
         notes = list(design.settings.get("input_notes", [])) + list(rv.notes)
         cur = None
         if curve is not False:

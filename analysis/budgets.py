@@ -30,7 +30,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 __all__ = [
-    "CURVE", "CURVE_DRAFT", "CurveBudget", "MULTIVERSE", "MULTIVERSE_DRAFT",
+    "NONINFERIORITY_MARGIN", "CURVE", "CURVE_DRAFT", "CurveBudget", "MULTIVERSE", "MULTIVERSE_DRAFT",
     "MULTIVERSE_SWEEP", "MULTIVERSE_SWEEP_DRAFT", "MultiverseBudget", "REPLICATION",
     "REPLICATION_DRAFT", "REVIEW", "REVIEW_DOC_DRAFT", "REVIEW_DRAFT", "ReplicationBudget",
     "ReviewBudget", "SIMULATION", "SIMULATION_DRAFT", "SIMULATION_SWEEP",
@@ -148,6 +148,12 @@ class SimulationBudget(_Budget):
     calibration_studies: int = 200
     observed_repeats: int = 100
 
+
+#: The review's non-inferiority margin (AUC) for "adding disagreement does not improve on
+#: the mean" (claim C4), a setting rather than a count: ``margin=`` of
+#: :func:`analysis.review.review` and :func:`analysis.analyze.analyze`, ``--margin`` of
+#: the CLI. Why 0.05: :data:`analysis.review.MARGIN`.
+NONINFERIORITY_MARGIN = 0.05
 
 REVIEW = ReviewBudget()
 REVIEW_DRAFT = ReviewBudget(repeats=5, n_boot=30, n_permutations=39, perm_repeats=3, n_seeds=3,

@@ -105,7 +105,7 @@ def cmd_review(args: argparse.Namespace) -> int:
     rv = review.review(design, repeats=args.repeats, n_boot=args.bootstrap,
                        n_permutations=args.permutations, perm_repeats=args.perm_repeats,
                        n_seeds=args.seeds, calibration_boot=args.calibration_bootstrap,
-                       seed=args.seed, n_jobs=args.jobs, quiet=args.quiet)
+                       seed=args.seed, margin=args.margin, n_jobs=args.jobs, quiet=args.quiet)
     claims = rv.claims()
     tables = rv.tables()
     manifest = reproduce.manifest(rv.exp, command="review", **rv.settings)
@@ -159,8 +159,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     res = analyze.analyze(design, repeats=args.repeats, n_boot=args.bootstrap,
                           n_permutations=args.permutations, perm_repeats=args.perm_repeats,
                           n_seeds=args.seeds, calibration_boot=args.calibration_bootstrap,
-                          seed=args.seed, n_jobs=args.jobs, quiet=args.quiet,
-                          curve=not args.no_curve, **_sweep_options(args))
+                          seed=args.seed, margin=args.margin, n_jobs=args.jobs,
+                          quiet=args.quiet, curve=not args.no_curve, **_sweep_options(args))
     tables = res.tables()
     settings = {k: v for k, v in design.settings.items() if k not in ("inputs", "warnings")}
     sentences = {name: prose.sweep_sentences(name, sw) for name, sw in res.sweeps.items()}
@@ -339,6 +339,16 @@ def _common(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     return p
 
 
+def _margin(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < v < 1:
+        raise argparse.ArgumentTypeError(f"must lie in (0, 1), got {v}")
+    return v
+
+
 def _review_options(p: argparse.ArgumentParser) -> None:
     """Resampling options of ``review`` and ``analyze``."""
     b = budgets.REVIEW
@@ -357,6 +367,9 @@ def _review_options(p: argparse.ArgumentParser) -> None:
                    default=b.calibration_boot,
                    help=f"bootstrap replicates of the calibration statistics, >= {MIN_BOOTSTRAP} "
                         "(default %(default)s)")
+    p.add_argument("--margin", type=_margin, default=budgets.NONINFERIORITY_MARGIN,
+                   help="non-inferiority margin of C4 in AUC, in (0, 1) (default %(default)s: "
+                        "see analysis.review.MARGIN for why)")
     p.add_argument("--seeds", type=nonneg_int, default=b.n_seeds,
                    help="other master seeds over which the permutation p-values are "
                         "recomputed, >= 0 (default %(default)s)")

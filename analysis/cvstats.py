@@ -345,12 +345,60 @@ def _greater_pairs(pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
     return out
 
 
+#: Largest ``n_sim x repeats x units`` simulated scores of the matched reference of
+#: :func:`fold_spread_reference` (group 7 at the defaults: 2000 x 100 x 96 = 1.9e7); a
+#: larger data set gets the one-repeat reference, whose p-values are conservative.
+MATCHED_REFERENCE_MAX_WORK = 2 * 10**8
+#: Simulated data sets per block of the matched reference (bounds its memory).
+_MATCHED_BLOCK = 500
+
+
+def _matched_fold_spread(theta: float, n_pos: np.ndarray, n_neg: np.ndarray, n_repeats: int,
+                         n_sim: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Per simulated data set: the mean over ``n_repeats`` stratified fold assignments of
+    the SD (ddof 1) of the fold AUCs, and the share of all folds with AUC below 1/2.
+
+    Each data set holds ``sum(n_pos)`` positives and ``sum(n_neg)`` negatives with
+    equal-variance binormal scores of AUC ``theta``, drawn once; fold ``k`` of every
+    assignment holds ``n_pos[k]`` and ``n_neg[k]`` of them. Images of a class are
+    exchangeable, so every data set may use the same assignments (drawn first).
+    """
+    mu = np.sqrt(2.0) * stats.norm.ppf(np.clip(theta, 1e-6, 1 - 1e-6))
+    P, N = int(n_pos.sum()), int(n_neg.sum())
+    cp, cn = np.cumsum(n_pos)[:-1], np.cumsum(n_neg)[:-1]
+    plans = [(np.split(rng.permutation(P), cp), np.split(rng.permutation(N), cn))
+             for _ in range(n_repeats)]
+    sd = np.empty(n_sim)
+    below = np.empty(n_sim)
+    K = len(n_pos)
+    for a in range(0, n_sim, _MATCHED_BLOCK):
+        b = min(n_sim, a + _MATCHED_BLOCK)
+        pos = rng.standard_normal((b - a, P)) + mu
+        neg = rng.standard_normal((b - a, N))
+        sd_sum = np.zeros(b - a)
+        n_below = np.zeros(b - a)
+        for ip, ineg in plans:
+            auc = np.empty((b - a, K))
+            for k in range(K):
+                pk, nk = pos[:, ip[k]], neg[:, ineg[k]]
+                if pk.shape[1] * nk.shape[1] <= _PAIRWISE_MAX_PAIRS:
+                    auc[:, k] = (pk[:, :, None] > nk[:, None, :]).mean(axis=(1, 2))
+                else:
+                    auc[:, k] = _greater_pairs(pk, nk) / (pk.shape[1] * nk.shape[1])
+            sd_sum += auc.std(axis=1, ddof=1)
+            n_below += (auc < 0.5).sum(axis=1)
+        sd[a:b] = sd_sum / n_repeats
+        below[a:b] = n_below / (n_repeats * K)
+    return sd, below
+
+
 def fold_spread_reference(
     folds: pd.DataFrame,
     *,
     n_sim: int = 2000,
     rng: np.random.Generator | int = 0,
     normal_from: int | None = FOLD_NORMAL_MIN_CLASS,
+    matched: bool = True,
 ) -> dict[str, float]:
     """Is the fold-to-fold spread of AUCs larger than test-fold sampling alone gives?
 
@@ -365,6 +413,11 @@ def fold_spread_reference(
     normal_from : int or None
         Folds whose smaller class holds at least this many images draw their AUC from
         its exact normal approximation (see Notes); None simulates every fold.
+    matched : bool
+        Simulate the statistic as it is computed (default): each simulated data set is
+        cut into as many fold assignments as ``folds`` has repeats, and the SDs and
+        shares are averaged over them. False, or a data set too large for it
+        (:data:`MATCHED_REFERENCE_MAX_WORK`), gives the one-repeat reference.
 
     Returns
     -------
@@ -372,10 +425,12 @@ def fold_spread_reference(
         ``theta`` (the cvAUC), ``observed_sd`` (mean over repeats of the SD of the
         repeat's K fold AUCs), ``expected_sd`` (its mean under the reference),
         ``p_sd`` (share of reference SDs >= observed, with the +1 correction),
-        ``observed_below`` (share of folds with AUC < 1/2, all repeats),
-        ``expected_below`` (under the reference), ``p_below``,
+        ``p_sd_lower`` (share of reference SDs <= observed: the opposite one-sided
+        test), ``observed_below`` (share of folds with AUC < 1/2, all repeats),
+        ``expected_below`` (under the reference), ``p_below``, ``p_below_lower``,
         ``n_normal_folds`` (folds of the canonical split drawn from the normal
-        approximation).
+        approximation), ``reference_repeats`` (fold assignments per simulated data
+        set: the observed number when matched, else 1).
 
     Notes
     -----
@@ -383,9 +438,14 @@ def fold_spread_reference(
     AUC** ``theta`` (the cvAUC) and only the test images of each fold differ: fold
     AUCs of one binormal model with the fold sizes of the canonical split. A test
     fold of group 7 holds one or two melanomas, so even a fixed model's fold AUC
-    varies widely. The observed statistic averages over repeats, which can only
-    make it less variable than one simulated repeat under the reference, so the
-    p-values are conservative. Ties between scores are not modelled. A simulated
+    varies widely. The observed statistic averages over ``R`` repeats of the same
+    images, so the matched reference does the same: each simulated data set (scores
+    of all images, drawn once) is cut into ``R`` stratified fold assignments with the
+    canonical split's fold sizes, and its statistic is the mean over them of the
+    fold AUCs' SD (and the share of all its folds below 1/2). The repeats share their
+    images, so their average varies less than one repeat but not ``R`` times less;
+    a one-repeat reference is wider, which makes both one-sided p-values larger
+    (conservative). Ties between scores are not modelled. A simulated
     fold's AUC is an exact count of (positive, negative) pairs: by comparing every
     pair in small folds, by sorting in large ones (:func:`_greater_pairs`, the same
     count), so that a fold of 10^4 units does not hold an n_pos x n_neg array.
@@ -403,9 +463,16 @@ def fold_spread_reference(
     canon = f[f["repeat"] == f["repeat"].min()].sort_values("fold")
     n_pos = canon["n_pos_test"].to_numpy(dtype=int)
     n_neg = (canon["n_test"] - canon["n_pos_test"]).to_numpy(dtype=int)
-    sim = _binormal_fold_aucs(theta, n_pos, n_neg, n_sim, rng, normal_from=normal_from)
-    sim_sd = sim.std(axis=1, ddof=1)
-    sim_below = (sim < 0.5).mean(axis=1)
+    n_rep = int(f["repeat"].nunique())
+    large = normal_from is not None and bool(np.any(np.minimum(n_pos, n_neg) >= normal_from))
+    use_matched = (matched and n_rep > 1 and not large
+                   and n_sim * n_rep * (n_pos.sum() + n_neg.sum()) <= MATCHED_REFERENCE_MAX_WORK)
+    if use_matched:
+        sim_sd, sim_below = _matched_fold_spread(theta, n_pos, n_neg, n_rep, n_sim, rng)
+    else:
+        sim = _binormal_fold_aucs(theta, n_pos, n_neg, n_sim, rng, normal_from=normal_from)
+        sim_sd = sim.std(axis=1, ddof=1)
+        sim_below = (sim < 0.5).mean(axis=1)
     obs_sd = float(f.groupby("repeat")["auc"].std(ddof=1).mean())
     obs_below = float((f["auc"] < 0.5).mean())
     return {
@@ -413,9 +480,12 @@ def fold_spread_reference(
         "observed_sd": obs_sd,
         "expected_sd": float(sim_sd.mean()),
         "p_sd": float((1 + np.sum(sim_sd >= obs_sd)) / (1 + n_sim)),
+        "p_sd_lower": float((1 + np.sum(sim_sd <= obs_sd)) / (1 + n_sim)),
         "observed_below": obs_below,
         "expected_below": float(sim_below.mean()),
         "p_below": float((1 + np.sum(sim_below >= obs_below)) / (1 + n_sim)),
+        "p_below_lower": float((1 + np.sum(sim_below <= obs_below)) / (1 + n_sim)),
+        "reference_repeats": n_rep if use_matched else 1,
         "n_normal_folds": (0 if normal_from is None
                            else int(np.sum(np.minimum(n_pos, n_neg) >= normal_from))),
     }
@@ -479,9 +549,13 @@ def bootstrap_cv_replicates(folds: pd.DataFrame, n_repeats: int) -> np.ndarray:
     return pd.Series(folds["auc"].to_numpy()).groupby(rep, sort=True).mean().to_numpy()
 
 
+#: Scales of :func:`bootstrap_cv_interval`.
+INTERVAL_SCALES = ("identity", "logit", "asin")
+
+
 def bootstrap_cv_interval(estimate: float, replicates: Any, *, null: float = 0.5,
-                          alpha: float = 0.05, bounds: tuple[float, float] | None = (0.0, 1.0)
-                          ) -> dict[str, float]:
+                          alpha: float = 0.05, bounds: tuple[float, float] | None = (0.0, 1.0),
+                          scale: str = "identity") -> dict[str, float]:
     """Normal interval for a cross-validated estimate with its bootstrap-CV SE.
 
     Parameters
@@ -495,6 +569,12 @@ def bootstrap_cv_interval(estimate: float, replicates: Any, *, null: float = 0.5
     bounds : (low, high) or None
         The interval is clipped to these (an AUC lies in [0, 1]; a difference in
         [-1, 1]).
+    scale : {"identity", "logit", "asin"}
+        ``"asin"`` / ``"logit"``: the interval and z test are built on
+        ``g(u)``, ``u = (x - lo) / (hi - lo)``, with ``g = arcsin(sqrt(u))`` or
+        ``logit(u)`` and the delta-method SE ``se / ((hi - lo) g'(u))``, and mapped
+        back, so the interval lies inside ``bounds`` (needed) and is asymmetric where
+        the estimate is near a bound.
 
     Returns
     -------
@@ -510,7 +590,21 @@ def bootstrap_cv_interval(estimate: float, replicates: Any, *, null: float = 0.5
     ``estimate +- z_{1-alpha/2} se``: the bootstrap-CV replicates are centred lower
     than the estimate (a replicate holds about 63% distinct images), so their
     percentiles are not used. Its coverage is checked by simulation.
+
+    Near the ceiling the identity-scale interval misses one-sidedly: the replicates'
+    SD falls as the estimate rises, so an estimate above the truth has a short
+    interval that misses from above (5-7% instead of 2.5% at a true cvAUC of 0.95).
+    On the arcsine-square-root scale (the variance-stabilising scale of a proportion)
+    the SD no longer shrinks towards the bound and each one-sided error stays at most
+    2.5% there; the logit over-corrects (coverage 99%, a third wider)
+    (``benchmarks/interval_ceiling.py``). ``se`` is returned on the estimate's own
+    scale either way. An estimate on a bound is moved ``1e-6`` of the range inside
+    (the logit of a bound is infinite; the arcsine's derivative is).
     """
+    if scale not in INTERVAL_SCALES:
+        raise ValueError(f"scale must be one of {INTERVAL_SCALES}, got {scale!r}")
+    if scale != "identity" and bounds is None:
+        raise ValueError(f"a {scale}-scale interval needs bounds")
     t = np.asarray(replicates, dtype=float).ravel()
     ok = t[np.isfinite(t)]
     out = {"estimate": float(estimate), "se": np.nan, "low": np.nan, "high": np.nan,
@@ -520,11 +614,33 @@ def bootstrap_cv_interval(estimate: float, replicates: Any, *, null: float = 0.5
         return out
     se = float(ok.std(ddof=1))
     q = float(stats.norm.ppf(1 - alpha / 2))
-    low, high = estimate - q * se, estimate + q * se
-    if bounds is not None:
-        low, high = max(low, bounds[0]), min(high, bounds[1])
+    if scale == "asin":
+        lo, hi = float(bounds[0]), float(bounds[1])
+        width = hi - lo
+        u = min(max((float(estimate) - lo) / width, 1e-6), 1 - 1e-6)
+        u0 = min(max((float(null) - lo) / width, 0.0), 1.0)
+        se_t = se / (width * 2 * np.sqrt(u * (1 - u)))
+        c = float(np.arcsin(np.sqrt(u)))
+        low = lo + width * float(np.sin(max(c - q * se_t, 0.0)) ** 2)
+        high = lo + width * float(np.sin(min(c + q * se_t, np.pi / 2)) ** 2)
+        centre, null_t = c, float(np.arcsin(np.sqrt(u0)))
+    elif scale == "logit":
+        lo, hi = float(bounds[0]), float(bounds[1])
+        width = hi - lo
+        u = min(max((float(estimate) - lo) / width, 1e-6), 1 - 1e-6)
+        u0 = min(max((float(null) - lo) / width, 1e-6), 1 - 1e-6)
+        se_t = se / (width * u * (1 - u))
+        c = float(special.logit(u))
+        low = lo + width * float(special.expit(c - q * se_t))
+        high = lo + width * float(special.expit(c + q * se_t))
+        centre, null_t = c, float(special.logit(u0))
+    else:
+        low, high = estimate - q * se, estimate + q * se
+        if bounds is not None:
+            low, high = max(low, bounds[0]), min(high, bounds[1])
+        se_t, centre, null_t = se, float(estimate), float(null)
     if se > 0:
-        z = (estimate - null) / se
+        z = (centre - null_t) / se_t
         p, pg = float(2 * stats.norm.sf(abs(z))), float(stats.norm.sf(z))
     else:
         z, p, pg = np.nan, np.nan, np.nan

@@ -46,11 +46,26 @@ from .progress import progress
 BUDGET = budgets.REVIEW
 BOOT_CV_REPEATS = cvstats.BOOT_CV_REPEATS
 ALPHA = cvinference.ALPHA
-#: Non-inferiority margin of "adding disagreement does not improve on the mean" (AUC).
-MARGIN = 0.02
-#: AUC that counts as predicting well in C3 ("excellent" discrimination, Hosmer &
-#: Lemeshow 2013, section 5.2.4).
+#: Non-inferiority margin of "adding disagreement does not improve on the mean" (AUC),
+#: the default of ``margin=`` in :func:`review`. 0.05 AUC is this review's choice: about
+#: a fifth of the gap between the paper's mean (0.99) and disagreement (0.71-0.73)
+#: results, so an improvement below it would not change the paper's ranking (setting
+#: and testing non-inferiority margins of an AUC in reader studies: Chen, Petrick &
+#: Sahiner 2012). The former 0.02 had no
+#: stated reason and, with the bootstrap-CV SE of a difference near 0.05-0.06 at
+#: n = 96, could be met with probability about 5% even when adding disagreement
+#: changes nothing (:func:`analysis.cvinference.noninferiority_power`).
+MARGIN = budgets.NONINFERIORITY_MARGIN
+#: Power below which a non-inferiority part is said to be undecidable at this sample
+#: size (its verdict stays "not shown"; the evidence says why).
+UNDECIDABLE_POWER = 0.5
+#: AUC that counts as predicting well in C3: 0.80 is the lower end of "excellent"
+#: discrimination (Hosmer & Lemeshow 2013, section 5.2.4), the conventional level at
+#: which a score is called a good predictor. The paper's own level (its annotators
+#: reached 0.90-0.98) is checked beside it (:data:`PAPER_GOOD_AUC`).
 GOOD_AUC = 0.80
+#: The paper's level for C3: its annotators' AUCs were 0.90-0.98.
+PAPER_GOOD_AUC = 0.90
 #: Feature sets whose "better than random" claim is tested by permutation.
 PERMUTATION_SETS = ("sd", "skewness", "kurtosis")
 #: Disagreement moments (the paper's experiment 2 without the mean).
@@ -95,25 +110,57 @@ different fold models against each other: under plain maximum likelihood a separ
 fold's linear predictor diverges, and scores pooled across folds would rank images
 mostly by the fold they were in. Under the null every fold AUC has expectation 1/2."""
 
-VERDICT_RULES = f"""\
+def verdict_rules(margin: float = MARGIN, good_auc: float = GOOD_AUC, *,
+                  cite: bool = False) -> str:
+    """The verdict rules in words, at the review's margin and C3 threshold; ``cite``
+    gives the references as Quarto citations (a document with a bibliography), else
+    in words."""
+    refs = (("[@chen2012hypothesis]", "[@hosmer2013applied]") if cite else
+            ("(Chen, Petrick & Sahiner 2012)", "(Hosmer, Lemeshow & Sturdivant 2013)"))
+    return _VERDICT_RULES.format(margin=margin, good_auc=good_auc,
+                                 paper_auc=PAPER_GOOD_AUC,
+                                 undecidable=f"{100 * UNDECIDABLE_POWER:.0f}%",
+                                 ref_margin=refs[0], ref_auc=refs[1])
+
+
+_VERDICT_RULES = """\
 Every claim is split into **atomic parts**, each with its own estimate, 95% interval,
 test and verdict. A part is **supported** when its evidence holds under both
 estimators (plain maximum likelihood and Firth): for "A is better than B" or "better
 than random", the test is significant at 5% in the claimed direction; for "adding
 disagreement does not improve on the mean", the upper end of the 95% interval of the
-improvement lies below the margin of {MARGIN} AUC (non-inferiority); for "predicts well",
-the lower end of the 95% interval lies above {GOOD_AUC:.2f}. A part is **not supported**
-when the evidence points the other way (a significant difference against the claim, an
-interval entirely below the threshold, a significant improvement from adding
-disagreement). A part the data cannot decide is **not shown**; a part whose verdict
+improvement lies below the margin of {margin} AUC (non-inferiority); for "predicts well",
+the lower end of the 95% interval lies above {good_auc:.2f}; for "varies more than
+sampling gives", the one-sided simulation test is significant at 5%. A part is **not
+supported** only when a test in the opposite direction is significant: a significant
+difference against the claim (two-sided test at 5%, i.e. one-sided at 2.5%), an
+interval entirely below the threshold (one-sided at 2.5%), a significant improvement
+from adding disagreement (the interval of the improvement above 0), a fold spread
+significantly below what sampling gives (the lower tail of the same simulated
+reference, at 5%). An estimate that merely falls short of the claim is not evidence
+against it. A part the data cannot decide is **not shown**; a non-inferiority part
+whose chance of being shown when adding disagreement changes nothing (its power, from
+its own standard error) is below {undecidable} is marked as not decidable at this sample
+size. The margin of {margin} AUC is this review's choice, stated before the results: about
+a fifth of the gap between the paper's mean (0.99) and disagreement (0.71-0.73)
+results, so that an improvement smaller than it would not change the paper's ranking
+(how non-inferiority margins of an AUC are set and tested in reader studies is
+discussed by {ref_margin}); a reader who needs another margin sets it (`margin`). The threshold {good_auc:.2f} is the lower end of "excellent" discrimination
+{ref_auc}; the paper's own level, {paper_auc:.2f}, is given beside each C3
+part. A part whose verdict
 differs between estimators is **inconclusive**. A claim is **supported** only if every
 part is, **not supported** if any part is not supported, and **inconclusive**
 otherwise. A claim needs all its parts, so each part is tested at 5% without
 adjustment (an intersection-union test keeps the chance of wrongly calling the claim
 supported at 5%); Holm-adjusted p-values are listed beside the raw ones. Intervals are
 bootstrap-CV intervals (images resampled within class, the cross-validation refitted
-inside each replicate), whose coverage is checked by simulation; "better than random"
-is tested by label permutation of the whole repeated cross-validation."""
+inside each replicate); an interval of a cvAUC is computed on the arcsine-square-root
+scale, so that it stays inside [0, 1] and does not miss from above more often than
+from below near the ceiling, and its coverage is checked by simulation; "better than random" is tested by label permutation of the whole repeated
+cross-validation."""
+
+#: The verdict rules at the default margin and threshold.
+VERDICT_RULES = verdict_rules()
 
 
 def pooled_scores(exp: reproduce.Experiments, feature_set: str, estimator: str,
@@ -529,7 +576,10 @@ def fold_variability(exp: reproduce.Experiments, *, seed: int = models.DEFAULT_S
     number of test folds with 1 and with 2 melanomas (a fold AUC compares at most
     2 x 8 pairs of images), and the same two quantities expected when every fold
     model had the same AUC (the cvAUC) and only the test images differed
-    (:func:`analysis.cvstats.fold_spread_reference`), with one-sided p-values. For
+    (:func:`analysis.cvstats.fold_spread_reference`, matched to the statistic: the same
+    number of fold assignments of each simulated data set averaged), with one-sided
+    p-values in both directions (``p_sd``/``p_below``: more than sampling gives;
+    ``p_sd_lower``/``p_below_lower``: less, the test that can refute C6). For
     ``mean+sd`` vs ``mean``, the share of folds (same repeat and fold) where adding sd
     lowers the fold AUC.
     """
@@ -540,9 +590,11 @@ def fold_variability(exp: reproduce.Experiments, *, seed: int = models.DEFAULT_S
         rows.append({"estimator": est, "feature_set": fs, "comparison": "",
                      "n_folds": len(g), "share_below_half": ref["observed_below"],
                      "expected_below_half": ref["expected_below"], "p_below": ref["p_below"],
+                     "p_below_lower": ref["p_below_lower"],
                      "share_lower": np.nan, "share_equal": np.nan,
                      "fold_auc_sd": ref["observed_sd"], "expected_sd": ref["expected_sd"],
-                     "p_sd": ref["p_sd"],
+                     "p_sd": ref["p_sd"], "p_sd_lower": ref["p_sd_lower"],
+                     "reference_repeats": ref["reference_repeats"],
                      "folds_1_melanoma": int((g["n_pos_test"] == 1).sum()),
                      "folds_2_melanoma": int((g["n_pos_test"] == 2).sum())})
     key = ["estimator", "repeat", "fold"]
@@ -611,7 +663,19 @@ def _letter(i: int) -> str:
 
 PART_COLUMNS = ["claim", "part", "statement", "paper", "quantity", "estimate", "ci_low",
                 "ci_high", "test", "p_value", "verdict_mle", "verdict_firth", "verdict",
-                "estimate_firth", "ci_low_firth", "ci_high_firth", "p_value_firth", "evidence"]
+                "estimate_firth", "ci_low_firth", "ci_high_firth", "p_value_firth", "evidence",
+                "power"]
+
+
+def noninferiority_evidence(power: float, n_units: int) -> str:
+    """Evidence text of a non-inferiority part: its power when adding disagreement changes
+    nothing, and, below :data:`UNDECIDABLE_POWER`, that the sample cannot decide it."""
+    if not np.isfinite(power):
+        return ""
+    if power < UNDECIDABLE_POWER:
+        return (f"cannot be decided at n = {n_units}: power {100 * power:.0f}% "
+                "(chance of showing it if adding disagreement changes nothing)")
+    return f"power {100 * power:.0f}% if adding disagreement changes nothing"
 
 
 @dataclass
@@ -683,9 +747,12 @@ def claim_parts(rv: Review) -> pd.DataFrame:
     fv = fv[fv["comparison"] == ""].set_index(["feature_set", "estimator"])
     mt = rv.moment_tests
     ests = rv.exp.estimators
+    margin = float(rv.settings.get("margin", MARGIN))
+    n_units = int(len(rv.design.labels))
     rows = []
 
-    def add(claim, part, statement, paper, quantity, test, per_est, evidence=""):
+    def add(claim, part, statement, paper, quantity, test, per_est, evidence="",
+            power=np.nan):
         """per_est: {estimator: (estimate, low, high, p, verdict)}"""
         v = {e: per_est[e][4] for e in per_est}
         first = per_est.get("mle", next(iter(per_est.values())))
@@ -696,7 +763,7 @@ def claim_parts(rv: Review) -> pd.DataFrame:
                      "verdict_mle": v.get("mle", ""), "verdict_firth": v.get("firth", ""),
                      "verdict": combine_estimators(v), "estimate_firth": firth[0],
                      "ci_low_firth": firth[1], "ci_high_firth": firth[2],
-                     "p_value_firth": firth[3], "evidence": evidence})
+                     "p_value_firth": firth[3], "evidence": evidence, "power": power})
 
     def auc_part(fs, e, threshold=0.5):
         r = ci.loc[(fs, e)]
@@ -726,23 +793,26 @@ def claim_parts(rv: Review) -> pd.DataFrame:
         for e in ests:
             r = cmp_.loc[(part, e)]
             v = (_better(r["diff"], r["p"], r["ci_low"], r["ci_high"]) if kind == "better"
-                 else _noninferior(r["ci_low"], r["ci_high"]))
+                 else _noninferior(r["ci_low"], r["ci_high"], margin))
             per[e] = (r["diff"], r["ci_low"], r["ci_high"], r["p"] if kind == "better" else np.nan, v)
+        evidence, power = "", np.nan
         if kind == "better":
             st = f"cvAUC({a}) > cvAUC({b})"
             test = "paired bootstrap-CV z test"
             ppr = paper_c2.get(b, "0.99 vs 0.71-0.73" if fam == "C4" else "")
         else:
-            st = f"cvAUC({a}) - cvAUC({b}) < {MARGIN} (adding disagreement does not improve)"
-            test = f"non-inferiority: upper 95% limit < {MARGIN}"
+            st = f"cvAUC({a}) - cvAUC({b}) < {margin:g} (adding disagreement does not improve)"
+            test = f"non-inferiority: upper 95% limit < {margin:g}"
             ppr = "mean best (0.99)"
-        add(fam, part, st, ppr if paper else "", "difference of cvAUC", test, per)
+            power = cvinference.noninferiority_power(cmp_.loc[(part, ests[0]), "se"], margin)
+            evidence = noninferiority_evidence(power, n_units)
+        add(fam, part, st, ppr if paper else "", "difference of cvAUC", test, per, evidence,
+            power=power)
     if "C2*" in parts_here:
         per = {}
         for e in ests:
             r = cmp_.loc[("C2*", e)]
-            per[e] = (r["diff"], np.nan, np.nan, r["p"],
-                      "supported" if r["p"] < ALPHA else "not shown")
+            per[e] = (r["diff"], np.nan, np.nan, r["p"], cvinference.verdict_global(r["p"], ALPHA))
         r = cmp_.loc[("C2*", ests[0])]
         add("C2", "C2*", "the feature types' cvAUCs are not all equal",
             "types differ" if paper else "", "range of cvAUC over types",
@@ -751,9 +821,12 @@ def claim_parts(rv: Review) -> pd.DataFrame:
     # C3: each rater
     anns = [fs for fs in ci.index.get_level_values(0).unique() if fs.startswith("annotator_")]
     for i, a in enumerate(anns):
+        at_paper = {e: _above(ci.loc[(a, e), "ci_low"], ci.loc[(a, e), "ci_high"],
+                              PAPER_GOOD_AUC) for e in ests}
         add("C3", f"C3{_letter(i)}", f"cvAUC({a}) > {GOOD_AUC:.2f}", "0.90-0.98" if paper else "",
             "cvAUC", f"lower 95% limit > {GOOD_AUC:.2f}",
-            {e: auc_part(a, e, GOOD_AUC) for e in ests})
+            {e: auc_part(a, e, GOOD_AUC) for e in ests},
+            f"at the paper's level {PAPER_GOOD_AUC:.2f}: {combine_estimators(at_paper)}")
     # C5: permutation tests
     tested = set(perm.index.get_level_values(0))
     for part, m, ppr in (("C5a", "sd", "0.71"), ("C5b", "skewness", "0.73")):
@@ -774,23 +847,24 @@ def claim_parts(rv: Review) -> pd.DataFrame:
     fv_sets = set(fv.index.get_level_values(0))
     c6 = [m for m in ("sd", "skewness") if m in fv_sets]
     for j, m in enumerate(c6):
-        for k, (what, col, exp_col, pcol) in enumerate((
+        for k, (what, col, exp_col, pcol, lcol) in enumerate((
                 ("fold AUCs vary more than test-fold sampling gives", "fold_auc_sd",
-                 "expected_sd", "p_sd"),
+                 "expected_sd", "p_sd", "p_sd_lower"),
                 ("more folds below 0.5 than test-fold sampling gives", "share_below_half",
-                 "expected_below_half", "p_below"))):
+                 "expected_below_half", "p_below", "p_below_lower"))):
             per = {}
             for e in ests:
                 r = fv.loc[(m, e)]
-                v = ("supported" if r[pcol] < ALPHA
-                     else "not supported" if r[col] <= r[exp_col] else "not shown")
+                v = cvinference.verdict_exceeds_reference(r[pcol], r[lcol], ALPHA)
                 per[e] = (r[col], np.nan, np.nan, r[pcol], v)
             r = fv.loc[(m, ests[0])]
             add("C6", f"C6{_letter(2 * j + k)}", f"{m}: {what}",
                 "high variability" if paper else "",
                 "SD of fold AUCs" if k == 0 else "share of folds below 0.5",
-                "simulation of a fixed model's test folds (one-sided)", per,
-                f"observed {r[col]:.3f}, expected from sampling {r[exp_col]:.3f}")
+                "simulation of a fixed model's test folds, as many fold assignments as "
+                "observed (one-sided; lower tail refutes)", per,
+                f"observed {r[col]:.3f}, expected from sampling {r[exp_col]:.3f}, "
+                f"p lower {r[lcol]:.3f}")
     # C7: within-unit disagreement (sd of the raw scores) by class
     c7 = (PAPER_C7_FEATURES if paper else tuple(rv.design.features))
     sd = mt[(mt["moment"] == "sd") & mt["feature"].isin(c7)].set_index("feature")
@@ -799,8 +873,7 @@ def claim_parts(rv: Review) -> pd.DataFrame:
         if not np.isfinite(r["p"]):
             continue
         lower = str(r["direction"]).startswith("lower")
-        v = ("supported" if r["p"] < ALPHA and lower
-             else "not supported" if r["p"] < ALPHA else "not shown")
+        v = cvinference.verdict_directional(r["p"], lower, ALPHA)
         add("C7", f"C7{_letter(i)}", f"sd of {f} lower in {pos}", "Figure 4" if paper else "",
             f"AUC of sd ({pos[:-1]} as positive; < 0.5 = lower in {pos})",
             "Mann-Whitney (two-sided)",
@@ -930,6 +1003,7 @@ def review(
     seed: int = models.DEFAULT_SEED,
     n_splits: int | None = None,
     calibration_boot: int | None = None,
+    margin: float = MARGIN,
     n_jobs: int = 1,
     quiet: bool = False,
     exp: reproduce.Experiments | None = None,
@@ -956,6 +1030,9 @@ def review(
     calibration_boot : int, optional
         Bootstrap replicates of the calibration statistics (default
         ``BUDGET.calibration_boot``).
+    margin : float
+        Non-inferiority margin (AUC) of C4's "adding disagreement does not improve"
+        parts; default :data:`MARGIN` (0.05, see there for why).
     n_jobs : int
         Workers for the batched engine; results do not depend on it.
     exp : Experiments, optional
@@ -968,6 +1045,9 @@ def review(
     kurtosis with fewer than 4 raters) are left out, and ``Review.notes`` says why.
     """
     t0 = time.perf_counter()
+    margin = float(margin)
+    if not (np.isfinite(margin) and 0 < margin < 1):
+        raise ValueError(f"margin must lie in (0, 1) AUC, got {margin}")
     calibration_boot = (BUDGET.calibration_boot if calibration_boot is None
                         else int(calibration_boot))
     notes = [f"feature set {r.feature_set} not built: {r.reason}"
@@ -1004,7 +1084,7 @@ def review(
     settings = {"seed": seed, "repeats": exp.repeats, "n_splits": k, "n_boot": n_boot,
                 "boot_cv_repeats": BOOT_CV_REPEATS, "n_permutations": n_permutations,
                 "perm_cv_repeats": perm_repeats, "n_seeds": n_seeds,
-                "estimators": list(exp.estimators), "margin": MARGIN, "good_auc": GOOD_AUC,
+                "estimators": list(exp.estimators), "margin": margin, "good_auc": GOOD_AUC,
                 "calibration_boot": calibration_boot}
     return Review(design, exp, auc_ci, perm, cmp_, icc, ka, mt, fv, boot, settings,
                   time.perf_counter() - t0, notes, coef, fit, cal)

@@ -60,21 +60,23 @@ class ReviewDoc:
               raters: str = "persons", min_raters: int = 0, raters_per_unit: int = 0,
               seed: int = models.DEFAULT_SEED, quick: bool = False, n_jobs: int = -1,
               multiverse: bool = False, power: bool = False, sep: str = "",
-              decimal: str = "") -> ReviewDoc:
+              decimal: str = "",
+              margin: float = budgets.NONINFERIORITY_MARGIN) -> ReviewDoc:
         """Load the data set named by the document's parameters and review it.
 
         Empty strings and zeros mean "not given" (Quarto parameters have no None);
         ``sep`` and ``decimal`` not given are detected (:func:`analysis.dataset.load`).
         Without ``annotations``, ``labels`` and ``dataset_name``: the example data set.
         ``multiverse``, ``power``: also run the on-request parts (:mod:`analysis.sweeps`;
-        in a draft with :data:`DRAFT_SWEEPS`).
+        in a draft with :data:`DRAFT_SWEEPS`). ``margin``: C4's non-inferiority margin
+        (:data:`analysis.review.MARGIN`).
         """
         if not (annotations or labels or dataset_name):
             annotations, labels = EXAMPLE / "annotations.csv", EXAMPLE / "labels.csv"
             positive = positive or EXAMPLE_POSITIVE
         params = dict(annotations=annotations, labels=labels, dataset=dataset_name,
                       positive=positive, raters=raters, min_raters=min_raters,
-                      raters_per_unit=raters_per_unit, seed=seed)
+                      raters_per_unit=raters_per_unit, seed=seed, margin=margin)
         quick = bool(quick) or quick_mode()
         opt = {"min_raters": min_raters or None, "raters_per_unit": raters_per_unit or None,
                "seed": seed}
@@ -91,7 +93,7 @@ class ReviewDoc:
         sweeps = {"multiverse": bool(multiverse), "power": bool(power)}
         if quick:
             sweeps = {k: _draft_sweep(k) if v else False for k, v in sweeps.items()}
-        res = analyze.analyze(design, seed=seed, n_jobs=n_jobs, quiet=True,
+        res = analyze.analyze(design, seed=seed, margin=margin, n_jobs=n_jobs, quiet=True,
                               curve=DRAFT_CURVE if quick else True, **counts, **sweeps)
         return cls(params, design, res, counts, quick)
 

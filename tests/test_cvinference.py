@@ -32,6 +32,39 @@ def test_verdict_vocabulary_and_rules_by_hand():
     assert ci.verdict_better_than_random(0.3, 0.6) == "not shown"
 
 
+def test_not_supported_needs_a_significant_opposite_test():
+    # C6 under master seed 1: observed spread at or below the expected one, p = 0.62;
+    # the former rule said "not supported" with no test against the claim
+    assert ci.verdict_exceeds_reference(0.62, 0.45) == "not shown"
+    assert ci.verdict_exceeds_reference(0.99, 0.049) == "not supported"
+    assert ci.verdict_exceeds_reference(0.01, 0.995) == "supported"
+    assert ci.verdict_exceeds_reference(0.99, 0.05) == "not shown"  # strict, as p < alpha
+    # C7: a two-sided test and its direction; not significant is never "not supported"
+    assert ci.verdict_directional(0.07, claimed_direction=False) == "not shown"
+    assert ci.verdict_directional(0.001, claimed_direction=False) == "not supported"
+    assert ci.verdict_directional(0.001, claimed_direction=True) == "supported"
+    # C2*: a global test cannot refute "the types differ"
+    assert ci.verdict_global(0.9) == "not shown" and ci.verdict_global(0.01) == "supported"
+
+
+def test_noninferiority_power_by_hand_and_by_simulation():
+    z = stats.norm.ppf(0.975)
+    # the referee's case: SE 0.058 at n = 96 and the former margin 0.02
+    assert ci.noninferiority_power(0.058, 0.02) == pytest.approx(
+        stats.norm.cdf(0.02 / 0.058 - z), rel=1e-12)
+    assert ci.noninferiority_power(0.058, 0.02) < 0.06
+    assert np.isnan(ci.noninferiority_power(np.nan, 0.05))
+    # simulation: estimates N(true, se^2), verdict by the rule itself
+    rng = np.random.default_rng(7)
+    se, margin, n = 0.04, 0.05, 20000
+    for true in (0.0, -0.03):
+        d = rng.normal(true, se, n)
+        shown = np.mean([ci.verdict_noninferior(x - z * se, x + z * se, margin) == "supported"
+                         for x in d])
+        p = ci.noninferiority_power(se, margin, true_diff=true)
+        assert abs(shown - p) < 4 * np.sqrt(p * (1 - p) / n), (true, shown, p)
+
+
 def test_review_and_multiverse_use_the_c5_rule():
     assert "verdict_better_than_random" in inspect.getsource(review.claim_parts)
     src = inspect.getsource(multiverse.run_path)
@@ -68,15 +101,56 @@ def test_fold_count_returns_count_and_note():
 
 
 def test_cv_auc_interval_by_hand():
-    r = ci.cv_auc_interval(0.7, [0.6, 0.8, np.nan])
     sd = np.std([0.6, 0.8], ddof=1)
     z = stats.norm.ppf(0.975)
+    # the identity scale (the former interval; still the scale of a difference)
+    r = ci.cv_auc_interval(0.7, [0.6, 0.8, np.nan], scale="identity")
     assert r.se == pytest.approx(sd, rel=1e-15)
     assert (r.low, r.high) == pytest.approx((0.7 - z * sd, 0.7 + z * sd), rel=1e-15)
     assert r.pvalue == pytest.approx(2 * stats.norm.sf(0.2 / sd), rel=1e-12)
     assert (r.n_boot, r.n_nan) == (2, 1)
-    clipped = ci.cv_auc_interval(0.99, [0.9, 1.0])
-    assert clipped.high == 1.0  # an AUC interval stays in [0, 1]
+    # the default for an AUC: arcsine square root, g(a) = asin(sqrt(a)),
+    # g'(a) = 1 / (2 sqrt(a (1 - a))), back-transformed by sin^2
+    r = ci.cv_auc_interval(0.7, [0.6, 0.8, np.nan])
+    g, se_g = np.arcsin(np.sqrt(0.7)), sd / (2 * np.sqrt(0.7 * 0.3))
+    assert r.se == pytest.approx(sd, rel=1e-15)  # se stays on the AUC scale
+    assert (r.low, r.high) == pytest.approx(
+        (np.sin(g - z * se_g) ** 2, np.sin(g + z * se_g) ** 2), rel=1e-12)
+    assert r.pvalue == pytest.approx(
+        2 * stats.norm.sf((g - np.arcsin(np.sqrt(0.5))) / se_g), rel=1e-12)
+    # near the ceiling the interval is asymmetric: longer below the estimate than the
+    # identity interval, and its upper end is the scale's own end (1 at asin = pi/2)
+    top = ci.cv_auc_interval(0.947, [0.874, 1.0])
+    flat = ci.cv_auc_interval(0.947, [0.874, 1.0], scale="identity")
+    assert top.high - 0.947 < 0.947 - top.low and top.low < flat.low
+    assert top.high <= 1.0
+    mid = ci.cv_auc_interval(0.9, [0.87, 0.93])
+    assert mid.high < 1.0 and mid.high - 0.9 < 0.9 - mid.low
+    # a difference keeps the identity scale
+    d = ci.cv_auc_interval(0.1, [0.0, 0.2], null=0.0, bounds=(-1.0, 1.0))
+    sd_d = np.std([0.0, 0.2], ddof=1)
+    assert (d.low, d.high) == pytest.approx((0.1 - z * sd_d, 0.1 + z * sd_d), rel=1e-12)
+    with pytest.raises(ValueError, match="scale"):
+        ci.cv_auc_interval(0.7, [0.6, 0.8], scale="probit")
+
+
+def test_asin_interval_holds_its_one_sided_errors_near_the_ceiling():
+    """A small version of benchmarks/interval_ceiling.py: true cvAUC 0.95, 18
+    melanomas and 78 others, the review's bootstrap-CV replicates. The identity-scale
+    interval misses from above far more often than 2.5%; the arcsine one does not."""
+    import importlib.util
+    from pathlib import Path
+    spec = importlib.util.spec_from_file_location(
+        "interval_ceiling", Path(__file__).parents[1] / "benchmarks" / "interval_ceiling.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    _, s = mod.coverage(0.95, 150, n_boot=40, repeats=3, seed0=500)
+    s = s.set_index("scale")
+    # 150 data sets: a one-sided error rate of 2.5% gives at most 8 misses with
+    # probability 0.99 (Binomial(150, 0.025)); the identity scale misses far more
+    assert s.loc["asin", "miss_above"] * 150 <= 8 and s.loc["asin", "miss_below"] * 150 <= 8
+    assert s.loc["identity", "miss_above"] > s.loc["asin", "miss_above"]
+    assert (s.loc["asin", "mean_width"] < s.loc["logit", "mean_width"])
 
 
 def test_paired_difference_by_hand():

@@ -260,3 +260,33 @@ def test_fold_spread_normal_reference_agrees_at_threshold():
     a = cvstats.fold_spread_reference(small, n_sim=200, rng=3)
     b = cvstats.fold_spread_reference(small, n_sim=200, rng=3, normal_from=None)
     assert a == b and a["n_normal_folds"] == 0
+
+
+def test_matched_fold_spread_reference_averages_repeats_of_the_same_images():
+    """The matched reference simulates the statistic as computed: R fold assignments
+    of one simulated data set, averaged. One assignment reproduces the one-repeat
+    reference in distribution; R shared-image assignments give a narrower reference,
+    but not R times narrower in variance (the repeats share their images)."""
+    n_pos = np.array([2] * 8 + [1] * 2)
+    n_neg = 10 - n_pos
+    S = 3000
+    one = cvstats._binormal_fold_aucs(0.75, n_pos, n_neg, S, np.random.default_rng(1))
+    sd1 = one.std(axis=1, ddof=1)
+    m1, b1 = cvstats._matched_fold_spread(0.75, n_pos, n_neg, 1, S, np.random.default_rng(2))
+    se = np.sqrt((sd1.var() + m1.var()) / S)
+    assert abs(sd1.mean() - m1.mean()) < 4 * se
+    assert abs((one < 0.5).mean() - b1.mean()) < 4 * np.sqrt(2 * b1.var() / S) + 1e-3
+    m20, _ = cvstats._matched_fold_spread(0.75, n_pos, n_neg, 20, S, np.random.default_rng(3))
+    assert abs(m20.mean() - sd1.mean()) < 0.01  # the mean of an SD does not change much
+    assert sd1.var() / 20 < m20.var() < 0.8 * sd1.var()
+    # through fold_spread_reference: R repeats are matched, one-tail p-values both ways
+    rng = np.random.default_rng(4)
+    aucs = cvstats._binormal_fold_aucs(0.75, n_pos, n_neg, 5, rng).ravel()
+    f = pd.DataFrame({"repeat": np.repeat(np.arange(5), 10), "fold": np.tile(np.arange(10), 5),
+                      "auc": aucs, "n_test": 10, "n_pos_test": np.tile(n_pos, 5)})
+    r = cvstats.fold_spread_reference(f, n_sim=400, rng=1)
+    assert r["reference_repeats"] == 5
+    assert r["p_sd"] + r["p_sd_lower"] >= 1.0  # the two tails cover every simulation
+    assert cvstats.fold_spread_reference(f, n_sim=400, rng=1, matched=False)[
+        "reference_repeats"] == 1
+    assert cvstats.fold_spread_reference(f, n_sim=400, rng=1) == r  # same seed, same result
