@@ -469,9 +469,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--wide", action="store_true",
                    help="annotations are wide (detected when there is no feature/score column)")
     g.add_argument("--positive", help="the positive class when labels are class names")
-    g.add_argument("--raters", choices=["persons", "positions"], default="persons",
+    g.add_argument("--raters", choices=["persons", "positions"], default=None,
                    help="persons: the same id is the same person on every unit; positions: ids "
-                        "are slots (default %(default)s)")
+                        "are slots (default: persons, unless the ids are the first k of one "
+                        "list on every unit, as slots are: then say which)")
     g.add_argument("--min-raters", type=int_at_least(2), default=None,
                    help="keep units with at least K >= 2 raters on every feature (default 4: "
                         "every moment defined)")

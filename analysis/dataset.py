@@ -38,6 +38,8 @@ two class names, no ``positive``       error; ``positive`` not a class: error
 one label per unit                     conflicting duplicate labels: error
 unit annotated but without a label     warning; unit excluded ("no label")
 label of a unit never annotated        warning; listed in ``excluded``
+rater ids that look like slots, and   error: say ``raters='positions'`` or
+``raters`` not given                   ``raters='persons'`` (:func:`rater_slots`)
 rater id containing ``_``              warning; ``_`` replaced by ``-`` (recorded)
 feature with no variance               warning; feature dropped (``skipped``)
 no unit left                           error (counts of each exclusion reason)
@@ -61,7 +63,7 @@ from .fitconfig import DEFAULT_SEED
 
 __all__ = ["DatasetError", "DatasetWarning", "load", "read_annotations", "read_labels",
            "load_builtin", "builtin_names", "excluded_units", "file_sha256", "parse_sep",
-           "parse_decimal", "format_note"]
+           "parse_decimal", "format_note", "rater_slots"]
 
 #: Folds of the stratified cross-validation the review uses.
 N_SPLITS = 10
@@ -455,6 +457,69 @@ def read_labels(src, *, unit_col: str = "unit", label_col: str = "label",
 
 # --- the design -------------------------------------------------------------------------------
 
+def _natural_key(rater: str) -> tuple:
+    """Sort key of a rater id: digit runs by their value ("R2" before "R10")."""
+    import re
+
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part)
+                 for part in re.split(r"(\d+)", rater) if part)
+
+
+def rater_slots(long: pd.DataFrame) -> str | None:
+    """Whether a long annotation table's rater ids look like slots (positions): a
+    description of what they look like, or None.
+
+    Parameters
+    ----------
+    long : DataFrame
+        ``image_id, annotator, feature, score`` (:func:`read_annotations`).
+
+    Returns
+    -------
+    str or None
+        E.g. "rater ids are 1..k within every unit (k from 1 to 4)", or None when the
+        ids do not have the signature of slots.
+
+    Notes
+    -----
+    The rule: order the rater ids naturally (numbers by value: "2" before "10",
+    "R2" before "R10"); a unit's raters are the ids with at least one score on it.
+    The ids look like slots when (1) every unit's raters are exactly the first k of
+    that one list, for the unit's number of raters k, and (2) k is not the same on
+    every unit. Reader slots numbered "1".."k" per unit (or "R1".."Rk", "A".."D")
+    have this signature, since a unit with fewer readers simply has fewer slots. Not
+    flagged: a complete design (the same raters on every unit, where ids cannot tell
+    slots from persons); persons who each miss some units at random (a unit rated by
+    R1, R2 and R4 breaks (1)); persons who each rate a different set of units (also
+    breaks (1), as the first id is then not on every unit). A design of persons whose
+    missing ratings all fall on the last ids of the list (e.g. raters recruited in
+    order, later ones rating fewer units) does look like slots: the loader then asks
+    rather than guesses.
+    """
+    if long.empty:
+        return None
+    pairs = long.loc[long["score"].notna(), ["image_id", "annotator"]].drop_duplicates()
+    if pairs.empty:
+        return None
+    order = sorted(pairs["annotator"].unique(), key=_natural_key)
+    rank = pairs["annotator"].map({a: i for i, a in enumerate(order)})
+    per_unit = rank.groupby(pairs["image_id"].to_numpy()).agg(["size", "max"])
+    if not (per_unit["max"] == per_unit["size"] - 1).all():
+        return None
+    low, high = int(per_unit["size"].min()), int(per_unit["size"].max())
+    if low == high:
+        return None
+    first = order[:3] if len(order) > 3 else order
+    if order == [str(i) for i in range(1, len(order) + 1)]:
+        ids = "1..k"
+    else:
+        ids = f"the first k of {', '.join(first)}{', ...' if len(order) > 3 else ''}"
+    return (f"rater ids are {ids} within every unit (k from {low} to {high} across "
+            f"{len(per_unit)} units): they look like slots, not persons")
+
+
+# --- the design -------------------------------------------------------------------------------
+
 def load(
     annotations,
     labels,
@@ -465,7 +530,7 @@ def load(
     score_col: str = "score",
     label_col: str = "label",
     positive: str | None = None,
-    raters: str = "persons",
+    raters: str | None = None,
     min_raters: int | None = None,
     raters_per_unit: int | None = None,
     seed: int = DEFAULT_SEED,
@@ -487,8 +552,12 @@ def load(
         Column names in the user's tables.
     positive : str, optional
         Positive class when the labels are class names.
-    raters : {"persons", "positions"}
-        What a rater id means (see :func:`analysis.features.design_from_long`).
+    raters : {"persons", "positions"}, optional
+        What a rater id means (see :func:`analysis.features.design_from_long`):
+        ``"persons"`` (the same id is the same person on every unit) or
+        ``"positions"`` (ids are slots: reader 1, 2, ... of each unit). Not given
+        (None): persons, unless the ids look like slots (:func:`rater_slots`), which
+        is an error asking to say which.
     min_raters : int, optional
         Keep units where every feature has at least this many scores (default 4,
         the smallest number that keeps every moment defined).
@@ -542,10 +611,19 @@ def load(
         if k is not None and k < 1:
             raise DatasetError(a_name, f"`{opt}` must be at least 1 (got {k})",
                                hint="give a positive number of raters")
-    if raters not in ("persons", "positions"):
+    if raters is not None and raters not in ("persons", "positions"):
         raise DatasetError(a_name, f"`raters` must be 'persons' or 'positions', not {raters!r}",
                            hint="`raters='persons'` (same id = same person on every unit) or "
                                 "`raters='positions'` (ids are slots)")
+    raters_given = raters is not None
+    if raters is None:
+        slots = rater_slots(long)
+        if slots is not None:
+            raise DatasetError(a_name, slots,
+                               hint="pass `raters='positions'` if a rater id is a slot, or "
+                                    "`raters='persons'` if the same id is the same person on "
+                                    "every unit")
+        raters = "persons"
     if min_raters is not None and raters_per_unit is not None and min_raters > raters_per_unit:
         raise DatasetError(a_name, "`min_raters` cannot exceed `raters_per_unit`",
                            hint="drop `min_raters`: `raters_per_unit=K` keeps units with K")
@@ -616,6 +694,7 @@ def load(
         "columns": {"unit": unit_col, "rater": rater_col, "feature": feature_col,
                     "score": score_col, "label": label_col},
         "positive": classes["positive"], "negative": classes["negative"],
+        "raters_given": raters_given,
         "features_dropped": flat, "raters_renamed": renamed, "warnings": notes,
         "input_notes": [n for n in (format_note(a_name, src_a), format_note(l_name, src_l))
                         if n],

@@ -57,7 +57,7 @@ class ReviewDoc:
     def build(cls, *, annotations: str = "", labels: str = "", dataset_name: str = "",
               positive: str = "", unit_col: str = "unit", rater_col: str = "rater",
               feature_col: str = "feature", score_col: str = "score", label_col: str = "label",
-              raters: str = "persons", min_raters: int = 0, raters_per_unit: int = 0,
+              raters: str = "", min_raters: int = 0, raters_per_unit: int = 0,
               seed: int = models.DEFAULT_SEED, quick: bool = False, n_jobs: int = -1,
               multiverse: bool = False, power: bool = False, sep: str = "",
               decimal: str = "") -> ReviewDoc:
@@ -83,7 +83,8 @@ class ReviewDoc:
         else:
             design = dataset.load(annotations, labels, unit_col=unit_col, rater_col=rater_col,
                                   feature_col=feature_col, score_col=score_col,
-                                  label_col=label_col, positive=positive or None, raters=raters,
+                                  label_col=label_col, positive=positive or None,
+                                  raters=raters or None,
                                   sep=sep or None, decimal=decimal or None, **opt)
         b = budgets.REVIEW
         counts = DRAFT if quick else {"repeats": b.repeats, "n_boot": b.n_boot,
