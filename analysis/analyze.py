@@ -86,7 +86,9 @@ def analyze(
     design : GroupDesign
         From :func:`analysis.dataset.load` or :func:`analysis.dataset.load_builtin`.
     repeats, n_boot, n_permutations, perm_repeats, n_seeds, calibration_boot, seed, n_jobs, quiet
-        As in :func:`analysis.review.review`.
+        As in :func:`analysis.review.review`; ``n_permutations`` at least
+        :data:`analysis.budgets.MIN_PERMUTATIONS` (39: with fewer, no p-value can fall
+        below 0.05).
     curve : bool or dict
         Run the annotator-count curve (:func:`analysis.replication.design_curve`, at
         its defaults, or with these keywords: ``max_subsets, repeats, trend_boot``);
@@ -102,6 +104,11 @@ def analyze(
         input file was read when its format was detected, each part not run and why),
         ``curve``, ``sweeps`` (the on-request parts run), ``stage_seconds``.
 
+    Raises
+    ------
+    ValueError
+        ``n_permutations`` below :data:`analysis.budgets.MIN_PERMUTATIONS`.
+
     Notes
     -----
     Each stage of :data:`STAGES` run prints a line on stderr when it starts and one with
@@ -111,6 +118,9 @@ def analyze(
     handed to the review (the same call the review would make), so that its time is
     seen apart.
     """
+    from .budgets import check_permutations
+
+    check_permutations(n_permutations)
     t0 = time.perf_counter()
     with recording("analyze", quiet=quiet) as rec:
         with rec.stage("cross-validation"):

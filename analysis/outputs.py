@@ -76,13 +76,15 @@ def _parse_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
 
 
-def int_at_least(low: int) -> Callable[[str], int]:
+def int_at_least(low: int, why: str = "") -> Callable[[str], int]:
     """An argparse type: an integer ``>= low``.
 
     Parameters
     ----------
     low : int
         Smallest accepted value.
+    why : str, optional
+        The reason for the minimum, added to the refusal.
 
     Returns
     -------
@@ -95,7 +97,8 @@ def int_at_least(low: int) -> Callable[[str], int]:
     def parse(text: str) -> int:
         value = _parse_int(text)
         if value < low:
-            raise argparse.ArgumentTypeError(f"must be an integer >= {low}, got {value}")
+            raise argparse.ArgumentTypeError(f"must be an integer >= {low}, got {value}"
+                                             + (f" ({why})" if why else ""))
         return value
 
     parse.__name__ = f"int>={low}"  # argparse names the type in some messages

@@ -109,7 +109,20 @@ class ReviewDoc:
         return ("::: {.callout-warning}\nA **draft**: small resampling counts "
                 f"({self.counts['repeats']} CV repeats, {self.counts['n_boot']} bootstrap "
                 f"replicates, {self.counts['n_permutations']} permutations). The numbers are "
-                "rough; render without `quick` for the full review.\n:::\n")
+                "rough; render without `quick` for the full review."
+                + self._draft_sweep_warning() + "\n:::\n")
+
+    def _draft_sweep_warning(self) -> str:
+        """A sentence when an on-request part ran with fewer permutations than
+        :data:`analysis.budgets.MIN_PERMUTATIONS` (the drafts' presets), else ""."""
+        low = [(name, DRAFT_SWEEPS[name]["n_permutations"]) for name in self.result.sweeps
+               if name in DRAFT_SWEEPS
+               and DRAFT_SWEEPS[name]["n_permutations"] < budgets.MIN_PERMUTATIONS]
+        if not low:
+            return ""
+        parts = " and ".join(f"the {name} ({n})" for name, n in low)
+        return (f" The permutation tests of {parts} use too few permutations for any p-value "
+                "below 0.05: their verdicts cannot be \"supported\" in a draft.")
 
     def excluded_summary(self) -> pd.DataFrame:
         """Units left out, counted by reason (the full list is ``excluded_units.csv``)."""

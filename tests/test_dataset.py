@@ -289,7 +289,7 @@ def test_cli_analyze_on_the_example_writes_tables_and_manifest(tmp_path):
     out = tmp_path / "out"
     rc = cli.main(["analyze", "--annotations", str(EXAMPLE / "annotations.csv"), "--labels",
                    str(EXAMPLE / "labels.csv"), "--positive", "malignant", "--out", str(out),
-                   "--repeats", "1", "--bootstrap", "100", "--permutations", "19",
+                   "--repeats", "1", "--bootstrap", "100", "--permutations", "39",
                    "--perm-repeats", "1", "--seeds", "0", "--calibration-bootstrap", "100",
                    "--jobs", "1", "--quiet"])
     assert rc == 0
@@ -352,7 +352,7 @@ def test_builtin_mturk_is_positions_with_three_raters(annotations):
 @needs_data
 def test_analyze_group7_writes_exactly_the_review_tables(tmp_path):
     """`analyze --dataset enhance/2017-2018/group07` and `review`: the same bytes."""
-    small = ["--repeats", "1", "--bootstrap", "100", "--permutations", "19", "--perm-repeats",
+    small = ["--repeats", "1", "--bootstrap", "100", "--permutations", "39", "--perm-repeats",
              "1", "--seeds", "0", "--calibration-bootstrap", "100", "--jobs", "1", "--quiet"]
     assert cli.main(["review", "--out", str(tmp_path / "review"), *small]) == 0
     assert cli.main(["analyze", "--dataset", "enhance/2017-2018/group07",
