@@ -46,7 +46,7 @@ MIN_ANNOTATORS = 2
 ERROR_KINDS = ((DataError, "data error"), (AnnotationFormatError, "malformed input"),
                (OutputError, "output error"), (DatasetError, "input error"))
 #: A library parameter in a message: ```name``` or ```name='value'``` (analysis.errors).
-_PARAMETER = re.compile(r"`([A-Za-z_]\w*)(?:=(?:'([^'`]*)'|([^`]*)))?`")
+PARAMETER = re.compile(r"`([A-Za-z_]\w*)(?:=(?:'([^'`]*)'|([^`]*)))?`")
 
 
 def error_message(err: CrowdDisagreementError) -> str:
@@ -61,7 +61,7 @@ def error_message(err: CrowdDisagreementError) -> str:
         name = "--" + m.group(1).replace("_", "-")
         return f"{name} {shlex.quote(value)}" if value else name
 
-    return f"{kind}: {_PARAMETER.sub(flag, str(err))}"
+    return f"{kind}: {PARAMETER.sub(flag, str(err))}"
 
 
 def _write_csv(frame, path: Path) -> None:

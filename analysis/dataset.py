@@ -26,6 +26,8 @@ byte-order mark (UTF-8, UTF-16)        read in that encoding; noted
 decimal commas (``;`` or tab file)     read as numbers (``decimal=``/``--decimal``);
                                        noted; commas and points mixed: error
 file not UTF-8 text                    error (line of the first bad byte)
+a folder instead of a file             error "is a folder, not a file"
+empty file; header but no rows         error "is empty"; "has a header but no rows"
 columns found under another delimiter  error "this file looks semicolon-separated"
                                        with the ``--sep`` to pass
 missing column                         error (names the columns present)
@@ -176,6 +178,10 @@ def _read(src, what: str, sep: str | None = None) -> tuple[pd.DataFrame, str, di
         digest = hashlib.sha256(pd.util.hash_pandas_object(src, index=False).values.tobytes())
         return frame, f"{what} (DataFrame)", {"path": None, "sha256": digest.hexdigest()}
     path = Path(src)
+    if path.is_dir():
+        raise DatasetError(str(path), f"is a folder, not a file (the {what} must be a CSV or "
+                                      "Parquet file)",
+                           hint="give the path of the file inside it")
     if not path.is_file():
         raise DatasetError(str(path), f"the {what} file does not exist",
                            hint="check the path")
@@ -193,12 +199,22 @@ def _read(src, what: str, sep: str | None = None) -> tuple[pd.DataFrame, str, di
         try:
             frame = pd.read_csv(path, sep=fmt["sep"], encoding=fmt["encoding"], dtype=str,
                                 keep_default_na=False, skipinitialspace=True)
-        except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as err:
+        except pd.errors.EmptyDataError:
+            raise DatasetError(name, "is empty (not even a header row)",
+                               hint="save the table with a header row and one row per "
+                                    "record") from None
+        except (pd.errors.ParserError, UnicodeDecodeError) as err:
             raise DatasetError(name, f"not a readable CSV table ({err})",
                                hint="save it as comma-, semicolon- or tab-separated text "
                                     "(UTF-8) with a header row") from None
         frame["_row"] = np.arange(2, len(frame) + 2)  # line 1 is the header
-    source = {"path": str(path.resolve()), "sha256": file_sha256(path)}
+    if frame.empty:
+        what_rows = "one row per unit and rater" if what == "annotations" else "one row per unit"
+        raise DatasetError(name, "has a header but no rows" if fmt is not None else "has no rows",
+                           hint=f"add the data ({what_rows}) below the header")
+    # the path as the user gave it (relative stays relative): results and documents do
+    # not carry the user's local folders
+    source = {"path": str(src), "sha256": file_sha256(path)}
     if fmt is not None:
         frame.attrs["csv_format"] = fmt
         source["format"] = {k: v for k, v in fmt.items() if k != "header"}
