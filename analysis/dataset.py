@@ -455,7 +455,8 @@ def read_labels(src, *, unit_col: str = "unit", label_col: str = "label",
     if positive is None:
         if set(classes) != {"0", "1"}:
             raise DatasetError(name, "labels are class names, not 0/1", values=classes,
-                               hint="name the positive class with `positive`")
+                               hint="name the positive class: "
+                                    + " or ".join(f"`positive='{c}'`" for c in classes[::-1]))
         positive = "1"
     positive = str(positive)
     if positive not in classes:

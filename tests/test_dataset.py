@@ -204,7 +204,7 @@ def test_more_than_two_classes_is_an_error(tmp_path):
 
 def test_class_names_need_positive_and_positive_must_be_a_class(tmp_path):
     msg, _ = _bad(tmp_path, positive=None)
-    assert "`positive`" in msg and "--" not in msg  # the parameter; the CLI says --positive
+    assert "`positive='malignant'` or `positive='benign'`" in msg and "--" not in msg  # the CLI: --positive
     msg, _ = _bad(tmp_path, positive="cancer")
     assert "'cancer' is not a label value" in msg
 

@@ -227,7 +227,8 @@ def test_review_input_error_is_one_line_in_make_words(project, capsys):
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
     assert err.startswith("crowd-disagreement review.qmd: input error: l.csv: labels are "
                           "class names"), err
-    assert "POSITIVE=VALUE (or -P positive:VALUE)" in err and "--positive" not in err
+    assert ("name the positive class: POSITIVE=malignant (or -P positive:malignant) or "
+            "POSITIVE=benign (or -P positive:benign)") in err and "--positive" not in err
     assert str(project) not in err  # the path as given
     # quarto never ran; the old page is not left looking current
     assert not (project / "calls.log").exists()
