@@ -169,6 +169,14 @@ class ReviewDoc:
                 .agg(units="size", examples=lambda u: ", ".join(map(str, list(u)[:5])))
                 .reset_index())
 
+    def excluded_by_class(self) -> pd.DataFrame:
+        """Classes of the kept and excluded units, with the data set's class names
+        (:func:`analysis.analyze.excluded_by_class`)."""
+        neg, pos = self.class_names()
+        return analyze.excluded_by_class(self.design).rename(
+            columns={"n_negative": f"n_{neg}", "n_positive": f"n_{pos}",
+                     "share_positive": f"share_{pos}"})
+
     def skipped(self) -> pd.DataFrame:
         sk = self.design.skipped
         return sk if len(sk) else pd.DataFrame({"feature_set": ["(none)"], "reason": [""]})
