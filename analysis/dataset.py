@@ -482,6 +482,11 @@ def _natural_key(rater: str) -> tuple:
                  for part in re.split(r"(\d+)", rater) if part)
 
 
+#: :func:`rater_slots` calls ids slots only when persons who skip units at random would
+#: give their prefix shape with a chance below this.
+SLOT_EVIDENCE = 1e-3
+
+
 def rater_slots(long: pd.DataFrame) -> str | None:
     """Whether a long annotation table's rater ids look like slots (positions): a
     description of what they look like, or None.
@@ -503,8 +508,13 @@ def rater_slots(long: pd.DataFrame) -> str | None:
     "R2" before "R10"); a unit's raters are the ids with at least one score on it.
     The ids look like slots when (1) every unit's raters are exactly the first k of
     that one list, for the unit's number of raters k, and (2) k is not the same on
-    every unit. Reader slots numbered "1".."k" per unit (or "R1".."Rk", "A".."D")
-    have this signature, since a unit with fewer readers simply has fewer slots. Not
+    every unit, and (3) persons who each skip units at random would rarely give this
+    shape: with K ids in all, a unit with k of them has exactly the first k with
+    chance 1/C(K, k), and the product of these chances over the units is below
+    :data:`SLOT_EVIDENCE` (one unit of five raters missing only the last one, chance
+    1/5, is not enough; 16 units with 2 or 3 of 4 ids are). Reader slots numbered
+    "1".."k" per unit (or "R1".."Rk", "A".."D") have this signature, since a unit with
+    fewer readers simply has fewer slots. Not
     flagged: a complete design (the same raters on every unit, where ids cannot tell
     slots from persons); persons who each miss some units at random (a unit rated by
     R1, R2 and R4 breaks (1)); persons who each rate a different set of units (also
@@ -525,6 +535,14 @@ def rater_slots(long: pd.DataFrame) -> str | None:
         return None
     low, high = int(per_unit["size"].min()), int(per_unit["size"].max())
     if low == high:
+        return None
+    # how likely the prefix shape is for persons who skip units at random: each unit
+    # with k of the K ids present has them as the first k with probability 1/C(K, k)
+    from scipy.special import gammaln
+
+    k = per_unit["size"].to_numpy(dtype=float)
+    log_chance = -float(np.sum(gammaln(high + 1) - gammaln(k + 1) - gammaln(high - k + 1)))
+    if log_chance > np.log(SLOT_EVIDENCE):
         return None
     first = order[:3] if len(order) > 3 else order
     if order == [str(i) for i in range(1, len(order) + 1)]:

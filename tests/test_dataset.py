@@ -428,6 +428,14 @@ def test_persons_designs_are_not_taken_for_slots():
     long, _ = _slots(ks=(2,))
     long["rater"] = long["unit"].str[1:].astype(int).floordiv(6).astype(str) + long["rater"]
     assert dataset.rater_slots(_ids(long)) is None
+    # a complete design where one unit lacks the last rater's scores: chance 1/4, too
+    # likely for persons to call the ids slots
+    long, _ = _slots(ks=(4,))
+    one = long[~((long["unit"] == "n05") & (long["rater"] == "4"))]
+    assert dataset.rater_slots(_ids(one)) is None
+    # ... but the same shape on six units (chance 4^-6 < 1e-3) is
+    six = long[~(long["unit"].isin([f"n0{i}" for i in range(6)]) & (long["rater"] == "4"))]
+    assert "1..k" in dataset.rater_slots(_ids(six))
     # the example data set (R1..R5 with scattered gaps) loads as persons by default
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DatasetWarning)
