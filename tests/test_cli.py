@@ -58,7 +58,7 @@ def test_review_writes_tidy_tables(tmp_path):
         assert need <= set(frame.columns), name
         assert len(frame) > 0, name
     man = json.loads((tmp_path / "manifest.json").read_text())
-    assert man["n_permutations"] == 19 and man["n_boot"] == 100
+    assert man["n_permutations"] == 39 and man["n_boot"] == 100
     assert man["perm_cv_repeats"] == 2 and man["n_seeds"] == 1
     claims = pd.read_csv(tmp_path / "claims.csv")
     assert (claims["level"] == "claim").sum() == 7 and (claims["level"] == "part").sum() == 29
