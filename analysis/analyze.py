@@ -189,7 +189,8 @@ def analyze(
     -------
     Analysis
         ``review`` (the :class:`analysis.review.Review`), ``claims``, ``notes`` (how an
-        input file was read when its format was detected, each part not run and why),
+        input file was read when its format was detected, each part not run and why,
+        whether being left out depends on the label: :func:`exclusion_notes`),
         ``curve``, ``sweeps`` (the on-request parts run), ``stage_seconds``.
 
     Raises
