@@ -30,16 +30,21 @@ test: $(STAMP)
 report: $(STAMP)
 	$(BIN)/python -m analysis.render
 
-# the parameterised review of any data set; without ANNOTATIONS/LABELS, of the example
+# the parameterised review of any data set; without ANNOTATIONS/LABELS, of the example.
+# Paths are passed as given (relative to this folder), so that the document and its
+# messages show them as the user wrote them. Bad input stops before Quarto runs, in one
+# line naming these variables; a failed render renames the old review.html to
+# review.html.stale.
 ANNOTATIONS ?=
 LABELS      ?=
 POSITIVE    ?=
 REVIEW_OPTS ?=
 review: $(STAMP)
 	$(BIN)/python -m analysis.render review.qmd \
-	  $(if $(ANNOTATIONS),-P annotations:$(abspath $(ANNOTATIONS))) \
-	  $(if $(LABELS),-P labels:$(abspath $(LABELS))) \
+	  $(if $(ANNOTATIONS),-P annotations:$(ANNOTATIONS)) \
+	  $(if $(LABELS),-P labels:$(LABELS)) \
 	  $(if $(POSITIVE),-P positive:$(POSITIVE)) $(REVIEW_OPTS)
 
 clean:
-	rm -rf report.html report_files _freeze .quarto .render-key review.html review_files
+	rm -rf report.html report_files _freeze .quarto .render-key review.html review.html.stale \
+	  review_files

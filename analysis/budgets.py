@@ -23,6 +23,18 @@ preset                      used by
                             ``SIMULATION_SWEEP`` ``analyze --power``;
                             ``SIMULATION_SWEEP_DRAFT`` ``review.qmd``'s draft
 ==========================  ===============================================================
+
+The smallest number of permutations a user may ask for is :data:`MIN_PERMUTATIONS`
+(39), checked by :func:`check_permutations`: with B permutations the smallest p-value
+is 1/(B+1), and the verdict rule is p < 0.05 (``analysis.cvinference.ALPHA``), so
+B = 19 (p >= 0.05) could never support a claim; 39 is the smallest B above 19 for
+which 0.05 (B+1) is a whole number (the test's level is then exact on the p-values it
+can give). The CLI (every ``--*permutations`` option) and :func:`analysis.analyze.analyze`
+use it. The draft presets (``*_DRAFT``: ``REPLICATION_DRAFT``, ``MULTIVERSE_DRAFT``,
+``MULTIVERSE_SWEEP_DRAFT``, ``SIMULATION_DRAFT``, ``SIMULATION_SWEEP_DRAFT``) keep 19 on
+purpose: they are the package's own quick renders, marked as drafts, where time matters
+more than a verdict; a draft of ``review.qmd`` that runs them says that their
+permutation tests cannot reach p < 0.05 (:attr:`analysis.review_doc.ReviewDoc.draft_banner`).
 """
 
 from __future__ import annotations
@@ -34,8 +46,35 @@ __all__ = [
     "MULTIVERSE_SWEEP", "MULTIVERSE_SWEEP_DRAFT", "MultiverseBudget", "REPLICATION",
     "REPLICATION_DRAFT", "REVIEW", "REVIEW_DOC_DRAFT", "REVIEW_DRAFT", "ReplicationBudget",
     "ReviewBudget", "SIMULATION", "SIMULATION_DRAFT", "SIMULATION_SWEEP",
-    "SIMULATION_SWEEP_DRAFT", "SimulationBudget", "as_dict",
+    "SIMULATION_SWEEP_DRAFT", "SimulationBudget", "as_dict", "MIN_PERMUTATIONS",
+    "PERMUTATIONS_REASON", "check_permutations",
 ]
+
+#: Smallest number of label permutations a user may ask for: with B permutations the
+#: smallest p-value is 1/(B+1), and a claim is supported at p < 0.05; B = 19 gives
+#: p >= 0.05, and 39 is the next B with 0.05 (B+1) whole (see the module docstring).
+MIN_PERMUTATIONS = 39
+#: Why (said by every refusal of a smaller count).
+PERMUTATIONS_REASON = (f"with B permutations the smallest p-value is 1/(B+1), and with fewer "
+                       f"than {MIN_PERMUTATIONS} a claim can never reach p < 0.05")
+
+
+def check_permutations(n: int, name: str = "n_permutations") -> int:
+    """``n`` if it is an integer >= :data:`MIN_PERMUTATIONS`; else a ValueError naming
+    the parameter (in backticks) and the reason."""
+    import operator
+
+    try:
+        if isinstance(n, bool):
+            raise TypeError
+        n = operator.index(n)
+    except TypeError:
+        raise ValueError(f"`{name}` must be an integer >= {MIN_PERMUTATIONS}, got {n!r}"
+                         ) from None
+    if n < MIN_PERMUTATIONS:
+        raise ValueError(f"`{name}` must be at least {MIN_PERMUTATIONS}, got {n}: "
+                         f"{PERMUTATIONS_REASON}")
+    return n
 
 
 @dataclass(frozen=True)

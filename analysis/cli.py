@@ -31,8 +31,11 @@ from .tidy import REQUIRED_FILES
 
 #: Smallest accepted ``--bootstrap``: fewer replicates make BCa limits meaningless.
 MIN_BOOTSTRAP = 100
-#: Smallest accepted ``--permutations``: with fewer, p = 1/(B+1) cannot reach 0.05.
-MIN_PERMUTATIONS = 19
+#: Smallest accepted ``--permutations`` (every permutation option):
+#: :data:`analysis.budgets.MIN_PERMUTATIONS` (with fewer, p = 1/(B+1) cannot fall below
+#: 0.05).
+MIN_PERMUTATIONS = budgets.MIN_PERMUTATIONS
+_PERMUTATIONS = int_at_least(MIN_PERMUTATIONS, budgets.PERMUTATIONS_REASON)
 #: Smallest ``simulate --images``: enough melanomas (prevalence 18/96) for 3-fold CV.
 MIN_IMAGES = 20
 #: Smallest ``simulate --annotators``: the sd across annotators needs two.
@@ -43,7 +46,7 @@ MIN_ANNOTATORS = 2
 ERROR_KINDS = ((DataError, "data error"), (AnnotationFormatError, "malformed input"),
                (OutputError, "output error"), (DatasetError, "input error"))
 #: A library parameter in a message: ```name``` or ```name='value'``` (analysis.errors).
-_PARAMETER = re.compile(r"`([A-Za-z_]\w*)(?:=(?:'([^'`]*)'|([^`]*)))?`")
+PARAMETER = re.compile(r"`([A-Za-z_]\w*)(?:=(?:'([^'`]*)'|([^`]*)))?`")
 
 
 def error_message(err: CrowdDisagreementError) -> str:
@@ -58,7 +61,7 @@ def error_message(err: CrowdDisagreementError) -> str:
         name = "--" + m.group(1).replace("_", "-")
         return f"{name} {shlex.quote(value)}" if value else name
 
-    return f"{kind}: {_PARAMETER.sub(flag, str(err))}"
+    return f"{kind}: {PARAMETER.sub(flag, str(err))}"
 
 
 def _write_csv(frame, path: Path) -> None:
@@ -355,7 +358,7 @@ def _review_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--bootstrap", type=int_at_least(MIN_BOOTSTRAP), default=b.n_boot,
                    help=f"bootstrap-CV replicates (each refits the cross-validation), "
                         f">= {MIN_BOOTSTRAP} (default %(default)s)")
-    p.add_argument("--permutations", type=int_at_least(MIN_PERMUTATIONS),
+    p.add_argument("--permutations", type=_PERMUTATIONS,
                    default=b.n_permutations,
                    help=f"label permutations, >= {MIN_PERMUTATIONS} (default %(default)s)")
     p.add_argument("--repeats", type=positive_int, default=b.repeats,
@@ -381,7 +384,7 @@ def _sweep_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("on request")
     g.add_argument("--multiverse", action="store_true",
                    help="also run the multiverse of the C4/C5 analysis choices (multiverse*.csv)")
-    g.add_argument("--multiverse-permutations", type=int_at_least(MIN_PERMUTATIONS),
+    g.add_argument("--multiverse-permutations", type=_PERMUTATIONS,
                    default=budgets.MULTIVERSE_SWEEP.n_permutations,
                    help="largest number of permutations per path (default %(default)s)")
     g.add_argument("--power", action="store_true",
@@ -393,7 +396,7 @@ def _sweep_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--power-calibration-datasets", type=positive_int,
                    default=budgets.SIMULATION_SWEEP.calibration_datasets,
                    help="studies per model in the calibration (default %(default)s)")
-    g.add_argument("--power-permutations", type=int_at_least(MIN_PERMUTATIONS),
+    g.add_argument("--power-permutations", type=_PERMUTATIONS,
                    default=budgets.SIMULATION_SWEEP.n_permutations,
                    help="permutations per simulated study (default %(default)s)")
     g.add_argument("--power-images", type=int_at_least(MIN_IMAGES), nargs="+", default=None,
@@ -432,8 +435,18 @@ def _write_outputs(out: Path, tables: dict, manifest: dict) -> None:
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line: what is wrong, and where the
+    usage is (``see crowd-disagreement analyze --help``), without printing the whole
+    usage first (27 lines for ``analyze``). Its subcommands' parsers are of this class
+    too (``add_subparsers`` uses the parent's class)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="crowd-disagreement",
         description="Reproduce and review Cheplygina & Pluim (2018), "
                     "'Crowd disagreement of medical images is informative'.",
@@ -482,9 +495,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--wide", action="store_true",
                    help="annotations are wide (detected when there is no feature/score column)")
     g.add_argument("--positive", help="the positive class when labels are class names")
-    g.add_argument("--raters", choices=["persons", "positions"], default="persons",
+    g.add_argument("--raters", choices=["persons", "positions"], default=None,
                    help="persons: the same id is the same person on every unit; positions: ids "
-                        "are slots (default %(default)s)")
+                        "are slots (default: persons, unless the ids are the first k of one "
+                        "list on every unit, as slots are: then say which)")
     g.add_argument("--min-raters", type=int_at_least(2), default=None,
                    help="keep units with at least K >= 2 raters on every feature (default 4: "
                         "every moment defined)")
@@ -503,7 +517,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                  "meta-analysis"))
     p.add_argument("--repeats", type=positive_int, default=budgets.REPLICATION.repeats,
                    help="repeats of CV per group, >= 1 (default %(default)s)")
-    p.add_argument("--permutations", type=int_at_least(MIN_PERMUTATIONS),
+    p.add_argument("--permutations", type=_PERMUTATIONS,
                    default=budgets.REPLICATION.n_permutations,
                    help=f"label permutations per group for the sd test, >= {MIN_PERMUTATIONS} "
                         "(default %(default)s)")
@@ -523,7 +537,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = _common(sub.add_parser("multiverse", help="claims C4 and C5 over every path of analysis "
                                                   "choices (scaling, estimator, missing, CV, "
                                                   "disagreement)"))
-    p.add_argument("--permutations", type=int_at_least(MIN_PERMUTATIONS),
+    p.add_argument("--permutations", type=_PERMUTATIONS,
                    default=budgets.MULTIVERSE.n_permutations,
                    help=f"largest number of label permutations per path (the test stops "
                         f"at its {budgets.MULTIVERSE.exceedances}th exceedance), "
@@ -533,7 +547,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = _common(sub.add_parser("simulate", help="generative model fitted to group 7: calibration "
                                                 "of the permutation test and CIs, power of the "
                                                 "sd model"))
-    p.add_argument("--permutations", type=int_at_least(MIN_PERMUTATIONS),
+    p.add_argument("--permutations", type=_PERMUTATIONS,
                    default=budgets.SIMULATION.n_permutations,
                    help=f"permutations per simulated study, >= {MIN_PERMUTATIONS} "
                         "(default %(default)s)")

@@ -26,6 +26,8 @@ byte-order mark (UTF-8, UTF-16)        read in that encoding; noted
 decimal commas (``;`` or tab file)     read as numbers (``decimal=``/``--decimal``);
                                        noted; commas and points mixed: error
 file not UTF-8 text                    error (line of the first bad byte)
+a folder instead of a file             error "is a folder, not a file"
+empty file; header but no rows         error "is empty"; "has a header but no rows"
 columns found under another delimiter  error "this file looks semicolon-separated"
                                        with the ``--sep`` to pass
 missing column                         error (names the columns present)
@@ -38,6 +40,8 @@ two class names, no ``positive``       error; ``positive`` not a class: error
 one label per unit                     conflicting duplicate labels: error
 unit annotated but without a label     warning; unit excluded ("no label")
 label of a unit never annotated        warning; listed in ``excluded``
+rater ids that look like slots, and   error: say ``raters='positions'`` or
+``raters`` not given                   ``raters='persons'`` (:func:`rater_slots`)
 rater id containing ``_``              warning; ``_`` replaced by ``-`` (recorded)
 feature with no variance               warning; feature dropped (``skipped``)
 no unit left                           error (counts of each exclusion reason)
@@ -61,7 +65,7 @@ from .fitconfig import DEFAULT_SEED
 
 __all__ = ["DatasetError", "DatasetWarning", "load", "read_annotations", "read_labels",
            "load_builtin", "builtin_names", "excluded_units", "file_sha256", "parse_sep",
-           "parse_decimal", "format_note"]
+           "parse_decimal", "format_note", "rater_slots"]
 
 #: Folds of the stratified cross-validation the review uses.
 N_SPLITS = 10
@@ -174,6 +178,10 @@ def _read(src, what: str, sep: str | None = None) -> tuple[pd.DataFrame, str, di
         digest = hashlib.sha256(pd.util.hash_pandas_object(src, index=False).values.tobytes())
         return frame, f"{what} (DataFrame)", {"path": None, "sha256": digest.hexdigest()}
     path = Path(src)
+    if path.is_dir():
+        raise DatasetError(str(path), f"is a folder, not a file (the {what} must be a CSV or "
+                                      "Parquet file)",
+                           hint="give the path of the file inside it")
     if not path.is_file():
         raise DatasetError(str(path), f"the {what} file does not exist",
                            hint="check the path")
@@ -191,12 +199,22 @@ def _read(src, what: str, sep: str | None = None) -> tuple[pd.DataFrame, str, di
         try:
             frame = pd.read_csv(path, sep=fmt["sep"], encoding=fmt["encoding"], dtype=str,
                                 keep_default_na=False, skipinitialspace=True)
-        except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as err:
+        except pd.errors.EmptyDataError:
+            raise DatasetError(name, "is empty (not even a header row)",
+                               hint="save the table with a header row and one row per "
+                                    "record") from None
+        except (pd.errors.ParserError, UnicodeDecodeError) as err:
             raise DatasetError(name, f"not a readable CSV table ({err})",
                                hint="save it as comma-, semicolon- or tab-separated text "
                                     "(UTF-8) with a header row") from None
         frame["_row"] = np.arange(2, len(frame) + 2)  # line 1 is the header
-    source = {"path": str(path.resolve()), "sha256": file_sha256(path)}
+    if frame.empty:
+        what_rows = "one row per unit and rater" if what == "annotations" else "one row per unit"
+        raise DatasetError(name, "has a header but no rows" if fmt is not None else "has no rows",
+                           hint=f"add the data ({what_rows}) below the header")
+    # the path as the user gave it (relative stays relative): results and documents do
+    # not carry the user's local folders
+    source = {"path": str(src), "sha256": file_sha256(path)}
     if fmt is not None:
         frame.attrs["csv_format"] = fmt
         source["format"] = {k: v for k, v in fmt.items() if k != "header"}
@@ -437,7 +455,8 @@ def read_labels(src, *, unit_col: str = "unit", label_col: str = "label",
     if positive is None:
         if set(classes) != {"0", "1"}:
             raise DatasetError(name, "labels are class names, not 0/1", values=classes,
-                               hint="name the positive class with `positive`")
+                               hint="name the positive class: "
+                                    + " or ".join(f"`positive='{c}'`" for c in classes[::-1]))
         positive = "1"
     positive = str(positive)
     if positive not in classes:
@@ -455,6 +474,87 @@ def read_labels(src, *, unit_col: str = "unit", label_col: str = "label",
 
 # --- the design -------------------------------------------------------------------------------
 
+def _natural_key(rater: str) -> tuple:
+    """Sort key of a rater id: digit runs by their value ("R2" before "R10")."""
+    import re
+
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part)
+                 for part in re.split(r"(\d+)", rater) if part)
+
+
+#: :func:`rater_slots` calls ids slots only when persons who skip units at random would
+#: give their prefix shape with a chance below this.
+SLOT_EVIDENCE = 1e-3
+
+
+def rater_slots(long: pd.DataFrame) -> str | None:
+    """Whether a long annotation table's rater ids look like slots (positions): a
+    description of what they look like, or None.
+
+    Parameters
+    ----------
+    long : DataFrame
+        ``image_id, annotator, feature, score`` (:func:`read_annotations`).
+
+    Returns
+    -------
+    str or None
+        E.g. "rater ids are 1..k within every unit (k from 1 to 4)", or None when the
+        ids do not have the signature of slots.
+
+    Notes
+    -----
+    The rule: order the rater ids naturally (numbers by value: "2" before "10",
+    "R2" before "R10"); a unit's raters are the ids with at least one score on it.
+    The ids look like slots when (1) every unit's raters are exactly the first k of
+    that one list, for the unit's number of raters k, and (2) k is not the same on
+    every unit, and (3) persons who each skip units at random would rarely give this
+    shape: with K ids in all, a unit with k of them has exactly the first k with
+    chance 1/C(K, k), and the product of these chances over the units is below
+    :data:`SLOT_EVIDENCE` (one unit of five raters missing only the last one, chance
+    1/5, is not enough; 16 units with 2 or 3 of 4 ids are). Reader slots numbered
+    "1".."k" per unit (or "R1".."Rk", "A".."D") have this signature, since a unit with
+    fewer readers simply has fewer slots. Not
+    flagged: a complete design (the same raters on every unit, where ids cannot tell
+    slots from persons); persons who each miss some units at random (a unit rated by
+    R1, R2 and R4 breaks (1)); persons who each rate a different set of units (also
+    breaks (1), as the first id is then not on every unit). A design of persons whose
+    missing ratings all fall on the last ids of the list (e.g. raters recruited in
+    order, later ones rating fewer units) does look like slots: the loader then asks
+    rather than guesses.
+    """
+    if long.empty:
+        return None
+    pairs = long.loc[long["score"].notna(), ["image_id", "annotator"]].drop_duplicates()
+    if pairs.empty:
+        return None
+    order = sorted(pairs["annotator"].unique(), key=_natural_key)
+    rank = pairs["annotator"].map({a: i for i, a in enumerate(order)})
+    per_unit = rank.groupby(pairs["image_id"].to_numpy()).agg(["size", "max"])
+    if not (per_unit["max"] == per_unit["size"] - 1).all():
+        return None
+    low, high = int(per_unit["size"].min()), int(per_unit["size"].max())
+    if low == high:
+        return None
+    # how likely the prefix shape is for persons who skip units at random: each unit
+    # with k of the K ids present has them as the first k with probability 1/C(K, k)
+    from scipy.special import gammaln
+
+    k = per_unit["size"].to_numpy(dtype=float)
+    log_chance = -float(np.sum(gammaln(high + 1) - gammaln(k + 1) - gammaln(high - k + 1)))
+    if log_chance > np.log(SLOT_EVIDENCE):
+        return None
+    first = order[:3] if len(order) > 3 else order
+    if order == [str(i) for i in range(1, len(order) + 1)]:
+        ids = "1..k"
+    else:
+        ids = f"the first k of {', '.join(first)}{', ...' if len(order) > 3 else ''}"
+    return (f"rater ids are {ids} within every unit (k from {low} to {high} across "
+            f"{len(per_unit)} units): they look like slots, not persons")
+
+
+# --- the design -------------------------------------------------------------------------------
+
 def load(
     annotations,
     labels,
@@ -465,7 +565,7 @@ def load(
     score_col: str = "score",
     label_col: str = "label",
     positive: str | None = None,
-    raters: str = "persons",
+    raters: str | None = None,
     min_raters: int | None = None,
     raters_per_unit: int | None = None,
     seed: int = DEFAULT_SEED,
@@ -487,8 +587,12 @@ def load(
         Column names in the user's tables.
     positive : str, optional
         Positive class when the labels are class names.
-    raters : {"persons", "positions"}
-        What a rater id means (see :func:`analysis.features.design_from_long`).
+    raters : {"persons", "positions"}, optional
+        What a rater id means (see :func:`analysis.features.design_from_long`):
+        ``"persons"`` (the same id is the same person on every unit) or
+        ``"positions"`` (ids are slots: reader 1, 2, ... of each unit). Not given
+        (None): persons, unless the ids look like slots (:func:`rater_slots`), which
+        is an error asking to say which.
     min_raters : int, optional
         Keep units where every feature has at least this many scores (default 4,
         the smallest number that keeps every moment defined).
@@ -542,10 +646,19 @@ def load(
         if k is not None and k < 1:
             raise DatasetError(a_name, f"`{opt}` must be at least 1 (got {k})",
                                hint="give a positive number of raters")
-    if raters not in ("persons", "positions"):
+    if raters is not None and raters not in ("persons", "positions"):
         raise DatasetError(a_name, f"`raters` must be 'persons' or 'positions', not {raters!r}",
                            hint="`raters='persons'` (same id = same person on every unit) or "
                                 "`raters='positions'` (ids are slots)")
+    raters_given = raters is not None
+    if raters is None:
+        slots = rater_slots(long)
+        if slots is not None:
+            raise DatasetError(a_name, slots,
+                               hint="pass `raters='positions'` if a rater id is a slot, or "
+                                    "`raters='persons'` if the same id is the same person on "
+                                    "every unit")
+        raters = "persons"
     if min_raters is not None and raters_per_unit is not None and min_raters > raters_per_unit:
         raise DatasetError(a_name, "`min_raters` cannot exceed `raters_per_unit`",
                            hint="drop `min_raters`: `raters_per_unit=K` keeps units with K")
@@ -616,6 +729,7 @@ def load(
         "columns": {"unit": unit_col, "rater": rater_col, "feature": feature_col,
                     "score": score_col, "label": label_col},
         "positive": classes["positive"], "negative": classes["negative"],
+        "raters_given": raters_given,
         "features_dropped": flat, "raters_renamed": renamed, "warnings": notes,
         "input_notes": [n for n in (format_note(a_name, src_a), format_note(l_name, src_l))
                         if n],

@@ -31,7 +31,9 @@ The rule it implements:
    shared memory (:func:`analysis.interrupts.remove_joblib_files`).
 3. Results go into a hidden temporary folder ``.<name>.tmp-*`` beside ``out``; only
    when the block finishes without an exception is it renamed to ``out`` (a rename in
-   one file system is atomic). An interrupted run (an exception, a killed worker;
+   one file system is atomic); it gets the permissions of any new folder (``0777``
+   less the user's umask), not the owner-only ``0700`` of a temporary folder. An
+   interrupted run (an exception, a killed worker;
    SIGINT or SIGTERM inside :func:`analysis.interrupts.guard`, as every command runs)
    removes its temporary folder and its lock; a run killed outright leaves a hidden
    one, which the next run into the same ``out`` deletes. A signal during the renames
@@ -76,13 +78,15 @@ def _parse_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
 
 
-def int_at_least(low: int) -> Callable[[str], int]:
+def int_at_least(low: int, why: str = "") -> Callable[[str], int]:
     """An argparse type: an integer ``>= low``.
 
     Parameters
     ----------
     low : int
         Smallest accepted value.
+    why : str, optional
+        The reason for the minimum, added to the refusal.
 
     Returns
     -------
@@ -95,7 +99,8 @@ def int_at_least(low: int) -> Callable[[str], int]:
     def parse(text: str) -> int:
         value = _parse_int(text)
         if value < low:
-            raise argparse.ArgumentTypeError(f"must be an integer >= {low}, got {value}")
+            raise argparse.ArgumentTypeError(f"must be an integer >= {low}, got {value}"
+                                             + (f" ({why})" if why else ""))
         return value
 
     parse.__name__ = f"int>={low}"  # argparse names the type in some messages
@@ -303,6 +308,8 @@ def atomic_output(out: str | os.PathLike, overwrite: bool = False) -> Iterator[P
             shutil.rmtree(stale, ignore_errors=True)
         with interrupts.deferred():  # the folder exists only with its removal registered
             work = Path(tempfile.mkdtemp(prefix=_tmp_prefix(path), dir=path.parent))
+            # mkdtemp makes it 0700; the published folder gets the mode of any new folder
+            os.chmod(work, 0o777 & ~_umask())
             stack.enter_context(interrupts.on_interrupt(
                 functools.partial(shutil.rmtree, work, ignore_errors=True)))
         try:
@@ -313,6 +320,13 @@ def atomic_output(out: str | os.PathLike, overwrite: bool = False) -> Iterator[P
         except BaseException:
             shutil.rmtree(work, ignore_errors=True)
             raise
+
+
+def _umask() -> int:
+    """The process's umask (read by setting it and putting it back)."""
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
 
 
 def _publish(work: Path, path: Path) -> None:

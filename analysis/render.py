@@ -15,7 +15,14 @@ reused as the full report, nor a render made with older code.
 
 ``make review`` runs ``python -m analysis.render review.qmd -P ...``: a first argument
 naming a document renders that document alone (``quarto render review.qmd -P ...``),
-with no key and no freeze.
+with no key and no freeze. For ``review.qmd`` the data set its parameters name is
+loaded first, by the same function the document calls
+(:func:`analysis.review_doc.load_design`): bad input stops the render with one line in
+the words of the command the user ran (``make review``'s variables ``ANNOTATIONS=``,
+``LABELS=``, ``POSITIVE=``, or ``-P name:value``; :func:`review_words`), exit status 2,
+instead of a page of Jupyter output. A failed render does not leave the previous
+``review.html`` (with the results of other data) in place: it is renamed
+``review.html.stale``, and the message says so.
 
 Quarto (:func:`find_quarto`): the one on ``PATH``, else the one in this Python
 environment's ``bin`` (``.venv/bin/quarto``), else this module installs Quarto's PyPI
@@ -151,10 +158,108 @@ def find_quarto(install: bool = True) -> tuple[str | None, str]:
     return quarto, ""
 
 
+#: ``review.qmd`` parameters that ``make review`` sets from a Make variable.
+MAKE_VARIABLES = {"annotations": "ANNOTATIONS", "labels": "LABELS", "positive": "POSITIVE"}
+#: The document whose inputs are checked before Quarto runs.
+REVIEW_DOC = "review.qmd"
+
+
+def review_words(message: str) -> str:
+    """A library message in the words of ``make review``: every parameter written
+    ```name``` or ```name='value'``` (:data:`analysis.cli.PARAMETER`) becomes the Make
+    variable that sets it, with the ``-P`` form beside it (``POSITIVE=malignant (or -P
+    positive:malignant)``), or the ``-P`` form alone (``-P raters:positions``)."""
+    from .cli import PARAMETER
+
+    def words(m) -> str:
+        name = m.group(1)
+        value = m.group(2) if m.group(2) is not None else m.group(3)
+        shown = value if value else "VALUE"
+        p_form = f"-P {name}:{shown}"
+        if name in MAKE_VARIABLES:
+            return f"{MAKE_VARIABLES[name]}={shown} (or {p_form})"
+        return p_form
+
+    return PARAMETER.sub(words, message)
+
+
+def _parse_params(argv: list[str]) -> dict:
+    """The ``-P name:value`` parameters of a ``quarto render`` command line, with values
+    read as Quarto reads them (``true``/``false``, integers, else text)."""
+    params = {}
+    it = iter(range(len(argv)))
+    for i in it:
+        arg = argv[i]
+        if arg in ("-P", "--execute-param") and i + 1 < len(argv):
+            text = argv[i + 1]
+            next(it, None)
+        elif arg.startswith("-P") and len(arg) > 2:
+            text = arg[2:]
+        else:
+            continue
+        name, _, value = text.partition(":")
+        low = value.strip().lower()
+        if low in ("true", "false"):
+            params[name] = low == "true"
+        else:
+            try:
+                params[name] = int(value)
+            except ValueError:
+                params[name] = value
+    return params
+
+
+def check_review_inputs(argv: list[str], root: Path = ROOT) -> str | None:
+    """Load the data set ``review.qmd -P ...`` would review; the one-line message for
+    bad input (:func:`review_words`), or None when it loads."""
+    import contextlib
+    import inspect
+    import warnings
+
+    from .errors import CrowdDisagreementError
+    from .review_doc import ReviewDoc, load_design
+
+    params = _parse_params(argv[1:])
+    known = set(inspect.signature(ReviewDoc.build).parameters) - {"cls"}
+    unknown = sorted(set(params) - known)
+    if unknown:
+        return (f"{argv[0]} has no parameter {', '.join(map(repr, unknown))}; its parameters: "
+                f"{', '.join(sorted(known))}")
+    wanted = set(inspect.signature(load_design).parameters)
+    try:
+        with contextlib.chdir(root), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the document lists them in its notes
+            load_design(**{k: v for k, v in params.items() if k in wanted})
+    except CrowdDisagreementError as err:
+        return f"input error: {review_words(str(err))}"
+    except (TypeError, ValueError) as err:  # a parameter of the wrong type
+        return f"input error: {review_words(str(err))}"
+    return None
+
+
+def _mark_stale(root: Path, document: str) -> str:
+    """Rename the document's previous output (``review.html``) to ``review.html.stale``
+    after a failed render; a sentence saying so, or ""."""
+    html = root / (Path(document).stem + ".html")
+    if not html.is_file():
+        return ""
+    stale = html.with_name(html.name + ".stale")
+    os.replace(html, stale)
+    return (f"; the previous {html.name} (results of an earlier render) was renamed "
+            f"{stale.name}")
+
+
 def main(argv: list[str] | None = None, root: Path = ROOT) -> int:
     """Render the project in ``root`` (extra arguments go to ``quarto render``), or, when
     the first argument names a document (``review.qmd``), that document alone."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    document = argv[0] if argv and argv[0].endswith((".qmd", ".ipynb")) else None
+    if document is not None and Path(document).name == REVIEW_DOC:
+        problem = check_review_inputs(argv, root)
+        if problem is not None:
+            print(f"crowd-disagreement {document}: {problem}{_mark_stale(root, document)}",
+                  file=sys.stderr)
+            return 2
     quarto, problem = find_quarto()
     if quarto is None:
         print(f"crowd-disagreement: {problem}", file=sys.stderr)
@@ -162,8 +267,14 @@ def main(argv: list[str] | None = None, root: Path = ROOT) -> int:
     env = dict(os.environ)
     env["QUARTO_PYTHON"] = sys.executable  # the kernel runs in this environment
     env["PATH"] = str(_env_bin()) + os.pathsep + env.get("PATH", "")
-    if argv and argv[0].endswith((".qmd", ".ipynb")):
-        return subprocess.call([quarto, "render", *argv], cwd=root, env=env)
+    if document is not None:
+        rc = subprocess.call([quarto, "render", *argv], cwd=root, env=env)
+        if rc != 0:
+            print(f"crowd-disagreement {document}: the render failed (exit status {rc})"
+                  f"{_mark_stale(root, document)}", file=sys.stderr)
+        else:  # an older stale copy is no longer news
+            (root / (Path(document).stem + ".html.stale")).unlink(missing_ok=True)
+        return rc
     from .errors import CrowdDisagreementError
 
     try:

@@ -43,6 +43,53 @@ DRAFT_SWEEPS = {"multiverse": {"n_permutations": budgets.MULTIVERSE_SWEEP_DRAFT.
                           "n_truth": budgets.SIMULATION_SWEEP_DRAFT.truth_draws}}
 
 
+def _shown(path: Path) -> str:
+    """A path as a reader should see it: relative to the working folder when it lies
+    under it (the document renders in the project's root), else as it is."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def load_design(*, annotations: str = "", labels: str = "", dataset_name: str = "",
+                positive: str = "", unit_col: str = "unit", rater_col: str = "rater",
+                feature_col: str = "feature", score_col: str = "score", label_col: str = "label",
+                raters: str = "", min_raters: int = 0, raters_per_unit: int = 0,
+                seed: int = models.DEFAULT_SEED, sep: str = "", decimal: str = ""):
+    """The design ``review.qmd`` analyses, from its parameters: what
+    :meth:`ReviewDoc.build` loads, and what :mod:`analysis.render` loads first to refuse
+    bad input in one line before Quarto starts.
+
+    Empty strings and zeros mean "not given" (Quarto parameters have no None). Without
+    ``annotations``, ``labels`` and ``dataset_name``: the example data set. Returns the
+    design and the parameters as recorded.
+
+    Raises
+    ------
+    DatasetError
+        From :func:`analysis.dataset.load` or :func:`analysis.dataset.load_builtin`.
+    """
+    if not (annotations or labels or dataset_name):
+        annotations = _shown(EXAMPLE / "annotations.csv")
+        labels = _shown(EXAMPLE / "labels.csv")
+        positive = positive or EXAMPLE_POSITIVE
+    params = dict(annotations=annotations, labels=labels, dataset=dataset_name,
+                  positive=positive, raters=raters, min_raters=min_raters,
+                  raters_per_unit=raters_per_unit, seed=seed)
+    opt = {"min_raters": min_raters or None, "raters_per_unit": raters_per_unit or None,
+           "seed": seed}
+    if dataset_name:
+        design = dataset.load_builtin(dataset_name, **opt)
+    else:
+        design = dataset.load(annotations, labels, unit_col=unit_col, rater_col=rater_col,
+                              feature_col=feature_col, score_col=score_col,
+                              label_col=label_col, positive=positive or None,
+                              raters=raters or None, sep=sep or None, decimal=decimal or None,
+                              **opt)
+    return design, params
+
+
 @dataclass
 class ReviewDoc:
     """A data set's design, its review and the tables the document shows."""
@@ -57,7 +104,7 @@ class ReviewDoc:
     def build(cls, *, annotations: str = "", labels: str = "", dataset_name: str = "",
               positive: str = "", unit_col: str = "unit", rater_col: str = "rater",
               feature_col: str = "feature", score_col: str = "score", label_col: str = "label",
-              raters: str = "persons", min_raters: int = 0, raters_per_unit: int = 0,
+              raters: str = "", min_raters: int = 0, raters_per_unit: int = 0,
               seed: int = models.DEFAULT_SEED, quick: bool = False, n_jobs: int = -1,
               multiverse: bool = False, power: bool = False, sep: str = "",
               decimal: str = "",
@@ -71,22 +118,13 @@ class ReviewDoc:
         in a draft with :data:`DRAFT_SWEEPS`). ``margin``: C4's non-inferiority margin
         (:data:`analysis.review.MARGIN`).
         """
-        if not (annotations or labels or dataset_name):
-            annotations, labels = EXAMPLE / "annotations.csv", EXAMPLE / "labels.csv"
-            positive = positive or EXAMPLE_POSITIVE
-        params = dict(annotations=annotations, labels=labels, dataset=dataset_name,
-                      positive=positive, raters=raters, min_raters=min_raters,
-                      raters_per_unit=raters_per_unit, seed=seed, margin=margin)
+        design, params = load_design(
+            annotations=annotations, labels=labels, dataset_name=dataset_name,
+            positive=positive, unit_col=unit_col, rater_col=rater_col, feature_col=feature_col,
+            score_col=score_col, label_col=label_col, raters=raters, min_raters=min_raters,
+            raters_per_unit=raters_per_unit, seed=seed, sep=sep, decimal=decimal)
+        params["margin"] = margin
         quick = bool(quick) or quick_mode()
-        opt = {"min_raters": min_raters or None, "raters_per_unit": raters_per_unit or None,
-               "seed": seed}
-        if dataset_name:
-            design = dataset.load_builtin(dataset_name, **opt)
-        else:
-            design = dataset.load(annotations, labels, unit_col=unit_col, rater_col=rater_col,
-                                  feature_col=feature_col, score_col=score_col,
-                                  label_col=label_col, positive=positive or None, raters=raters,
-                                  sep=sep or None, decimal=decimal or None, **opt)
         b = budgets.REVIEW
         counts = DRAFT if quick else {"repeats": b.repeats, "n_boot": b.n_boot,
                                       "n_permutations": b.n_permutations}
@@ -110,7 +148,20 @@ class ReviewDoc:
         return ("::: {.callout-warning}\nA **draft**: small resampling counts "
                 f"({self.counts['repeats']} CV repeats, {self.counts['n_boot']} bootstrap "
                 f"replicates, {self.counts['n_permutations']} permutations). The numbers are "
-                "rough; render without `quick` for the full review.\n:::\n")
+                "rough; render without `quick` for the full review."
+                + self._draft_sweep_warning() + "\n:::\n")
+
+    def _draft_sweep_warning(self) -> str:
+        """A sentence when an on-request part ran with fewer permutations than
+        :data:`analysis.budgets.MIN_PERMUTATIONS` (the drafts' presets), else ""."""
+        low = [(name, DRAFT_SWEEPS[name]["n_permutations"]) for name in self.result.sweeps
+               if name in DRAFT_SWEEPS
+               and DRAFT_SWEEPS[name]["n_permutations"] < budgets.MIN_PERMUTATIONS]
+        if not low:
+            return ""
+        parts = " and ".join(f"the {name} ({n})" for name, n in low)
+        return (f" The permutation tests of {parts} use too few permutations for any p-value "
+                "below 0.05: their verdicts cannot be \"supported\" in a draft.")
 
     def excluded_summary(self) -> pd.DataFrame:
         """Units left out, counted by reason (the full list is ``excluded_units.csv``)."""
@@ -120,6 +171,14 @@ class ReviewDoc:
         return (ex.groupby("reason", sort=False)["unit"]
                 .agg(units="size", examples=lambda u: ", ".join(map(str, list(u)[:5])))
                 .reset_index())
+
+    def excluded_by_class(self) -> pd.DataFrame:
+        """Classes of the kept and excluded units, with the data set's class names
+        (:func:`analysis.analyze.excluded_by_class`)."""
+        neg, pos = self.class_names()
+        return analyze.excluded_by_class(self.design).rename(
+            columns={"n_negative": f"n_{neg}", "n_positive": f"n_{pos}",
+                     "share_positive": f"share_{pos}"})
 
     def skipped(self) -> pd.DataFrame:
         sk = self.design.skipped

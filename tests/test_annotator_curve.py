@@ -188,7 +188,7 @@ def test_fewer_than_three_raters_is_no_curve_and_says_why():
 
 # --- analyze and the review document --------------------------------------------------------
 
-EXAMPLE_SMALL = ["--repeats", "1", "--bootstrap", "100", "--permutations", "19",
+EXAMPLE_SMALL = ["--repeats", "1", "--bootstrap", "100", "--permutations", "39",
                  "--perm-repeats", "1", "--seeds", "0", "--calibration-bootstrap", "100",
                  "--jobs", "1", "--quiet"]
 

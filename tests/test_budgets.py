@@ -58,3 +58,27 @@ def test_library_cli_and_drafts_read_the_budgets():
     sweep = budgets.SIMULATION_SWEEP_DRAFT
     assert review_doc.DRAFT_SWEEPS["power"]["n_truth"] == sweep.truth_draws
     assert not hasattr(report, "QUICK")
+
+
+def test_permutation_minimum_is_the_smallest_count_that_can_support_a_claim():
+    from analysis import analyze, cvinference
+
+    low = budgets.MIN_PERMUTATIONS
+    # p = 1/(B+1) is the smallest p-value; the verdicts need p < ALPHA
+    assert 1 / (19 + 1) >= cvinference.ALPHA and 1 / (low + 1) < cvinference.ALPHA
+    # the next count after 19 whose level is exact on the attainable p-values
+    assert low == min(b for b in range(20, 1000)
+                      if abs(cvinference.ALPHA * (b + 1) - round(cvinference.ALPHA * (b + 1)))
+                      < 1e-9)
+    assert cli.MIN_PERMUTATIONS == low and budgets.check_permutations(low) == low
+    for bad in (19, 38, 2.5, True, "40"):
+        with pytest.raises(ValueError, match="`n_permutations` must be"):
+            budgets.check_permutations(bad)
+    with pytest.raises(ValueError, match=r"smallest p-value is 1/\(B\+1\)"):
+        analyze.analyze(None, n_permutations=19)
+    # every paper-grade and user-facing count is at least the minimum; the drafts are
+    # exempt (see the budgets' docstring)
+    for b in (budgets.REVIEW, budgets.REVIEW_DOC_DRAFT, budgets.REVIEW_DRAFT,
+              budgets.REPLICATION, budgets.MULTIVERSE, budgets.MULTIVERSE_SWEEP,
+              budgets.SIMULATION, budgets.SIMULATION_SWEEP):
+        assert b.n_permutations >= low, b

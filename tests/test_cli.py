@@ -36,7 +36,7 @@ def test_reproduce_writes_the_four_files_with_their_columns(tmp_path, capsys):
 
 def test_review_writes_tidy_tables(tmp_path):
     assert cli.main(["review", "--out", str(tmp_path), "--repeats", "2", "--bootstrap", "100",
-                     "--permutations", "19", "--perm-repeats", "2", "--seeds", "1",
+                     "--permutations", "39", "--perm-repeats", "2", "--seeds", "1",
                      "--calibration-bootstrap", "100", "--quiet", "--jobs", "1"]) == 0
     cols = {
         "auc_ci.csv": {"feature_set", "estimator", "cv_auc", "se", "ci_low", "ci_high", "n_boot",
@@ -58,7 +58,7 @@ def test_review_writes_tidy_tables(tmp_path):
         assert need <= set(frame.columns), name
         assert len(frame) > 0, name
     man = json.loads((tmp_path / "manifest.json").read_text())
-    assert man["n_permutations"] == 19 and man["n_boot"] == 100
+    assert man["n_permutations"] == 39 and man["n_boot"] == 100
     assert man["perm_cv_repeats"] == 2 and man["n_seeds"] == 1
     claims = pd.read_csv(tmp_path / "claims.csv")
     assert (claims["level"] == "claim").sum() == 7 and (claims["level"] == "part").sum() == 29
@@ -85,7 +85,7 @@ def test_multiverse_and_simulate_write_tidy_tables(tmp_path, monkeypatch):
                     disagreement=("moments", "mad"))
     monkeypatch.setattr(mv, "grid", lambda **kw: small)
     out = tmp_path / "mv"
-    assert cli.main(["multiverse", "--out", str(out), "--permutations", "19", "--quiet",
+    assert cli.main(["multiverse", "--out", str(out), "--permutations", "39", "--quiet",
                      "--jobs", "1"]) == 0
     frame = pd.read_csv(out / "multiverse.csv")
     assert len(frame) == 2 * len(small)  # one row per path and claim
@@ -94,7 +94,7 @@ def test_multiverse_and_simulate_write_tidy_tables(tmp_path, monkeypatch):
     assert json.loads((out / "manifest.json").read_text())["multiverse"]["n_paths"] == len(small)
     out = tmp_path / "sim"
     assert cli.main(["simulate", "--out", str(out), "--datasets", "2", "--calibration-datasets",
-                     "4", "--permutations", "19", "--images", "50", "--annotators", "3",
+                     "4", "--permutations", "39", "--images", "50", "--annotators", "3",
                      "--quiet", "--jobs", "1"]) == 0
     power = pd.read_csv(out / "power.csv")
     assert len(power) == 1 and power["n_images"].iloc[0] == 50

@@ -25,6 +25,13 @@ BAD = [
     (["reproduce", "--estimator", "ridge"], "--estimator"),
     (["review", "--bootstrap", "99"], "--bootstrap"),
     (["review", "--permutations", "18"], "--permutations"),
+    (["review", "--permutations", "19"], "--permutations"),
+    (["analyze", "--permutations", "38"], "--permutations"),
+    (["analyze", "--multiverse-permutations", "19"], "--multiverse-permutations"),
+    (["analyze", "--power-permutations", "19"], "--power-permutations"),
+    (["replicate", "--permutations", "19"], "--permutations"),
+    (["simulate", "--permutations", "19"], "--permutations"),
+    (["analyze", "--raters", "slots"], "--raters"),
     (["review", "--repeats", "0"], "--repeats"),
     (["replicate", "--permutations", "0"], "--permutations"),
     (["replicate", "--repeats", "-3"], "--repeats"),
@@ -58,8 +65,13 @@ def test_bad_option_is_one_line_exit_2(argv, option, tmp_path, capsys, no_comput
     assert exit_.value.code == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err
-    last = err.strip().splitlines()[-1]
+    # one line, not the usage first (27 lines for analyze), and where the usage is
+    assert len(err.strip().splitlines()) == 1, err
+    last = err.strip()
     assert last.startswith(f"crowd-disagreement {argv[0]}: error: argument {option}"), err
+    assert last.endswith(f"(see crowd-disagreement {argv[0]} --help)"), err
+    if "permutations" in option:
+        assert "smallest p-value is 1/(B+1)" in err and ">= 39" in err
     assert not (tmp_path / "o").exists()
 
 

@@ -14,7 +14,7 @@ from analysis import cli, dataset
 
 EXAMPLES = ROOT / "data" / "examples"
 #: The smallest review the options allow (the test is about the outputs).
-TINY_REVIEW = ["--bootstrap", "100", "--permutations", "19", "--repeats", "1",
+TINY_REVIEW = ["--bootstrap", "100", "--permutations", "39", "--repeats", "1",
                "--perm-repeats", "1", "--seeds", "0", "--calibration-bootstrap", "100"]
 INPUT = ["--annotations", str(EXAMPLES / "annotations.csv"), "--labels",
          str(EXAMPLES / "labels.csv"), "--positive", "malignant"]
@@ -27,8 +27,8 @@ def test_analyze_writes_multiverse_and_power_tables(tmp_path, monkeypatch):
     monkeypatch.setattr(mv, "grid", lambda **kw: small)
     out = tmp_path / "res"
     argv = ["analyze", "--out", str(out), "--quiet", "--jobs", "1", *INPUT, *TINY_REVIEW,
-            "--multiverse", "--multiverse-permutations", "19", "--power", "--power-datasets",
-            "2", "--power-calibration-datasets", "2", "--power-permutations", "19",
+            "--multiverse", "--multiverse-permutations", "39", "--power", "--power-datasets",
+            "2", "--power-calibration-datasets", "2", "--power-permutations", "39",
             "--power-images", "40", "--power-annotators", "3"]
     assert cli.main(argv) == 0
     frame = pd.read_csv(out / "multiverse.csv")

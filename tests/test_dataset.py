@@ -22,6 +22,9 @@ EXAMPLE = ROOT / "data" / "examples"
 def _load(**kw):
     kw.setdefault("positive", "malignant")
     kw.setdefault("n_splits", 2)
+    # the hand-made raters are persons whose missing scores fall on the last ids (A..E),
+    # which looks like slots: say what they are
+    kw.setdefault("raters", "persons")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DatasetWarning)
         return dataset.load(ANN, LAB, **kw)
@@ -129,7 +132,7 @@ def test_wide_and_parquet_inputs_give_the_same_design(tmp_path):
     for src in (tmp_path / "wide.csv", tmp_path / "long.parquet"):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DatasetWarning)
-            d = dataset.load(src, LAB, positive="malignant", n_splits=2)
+            d = dataset.load(src, LAB, positive="malignant", n_splits=2, raters="persons")
         pd.testing.assert_frame_equal(d.raw, ref.raw)
         pd.testing.assert_frame_equal(d.moments, ref.moments)
 
@@ -142,7 +145,8 @@ def test_column_names_are_mapped_and_labels_can_be_0_1(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DatasetWarning)
         d = dataset.load(long, lab, unit_col="case", rater_col="reader", feature_col="item",
-                         score_col="grade", label_col="diagnosis", n_splits=2)
+                         score_col="grade", label_col="diagnosis", n_splits=2,
+                         raters="persons")
     ref = _load()
     pd.testing.assert_frame_equal(d.raw, ref.raw)
     assert d.y.tolist() == ref.y.tolist()
@@ -161,6 +165,7 @@ def _bad(tmp_path, ann=None, lab=None, **kw):
     b = _write(tmp_path, "l.csv", lab) if lab is not None else LAB
     kw.setdefault("positive", "malignant")
     kw.setdefault("n_splits", 2)
+    kw.setdefault("raters", "persons")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DatasetWarning)
         with pytest.raises(DatasetError) as info:
@@ -199,7 +204,7 @@ def test_more_than_two_classes_is_an_error(tmp_path):
 
 def test_class_names_need_positive_and_positive_must_be_a_class(tmp_path):
     msg, _ = _bad(tmp_path, positive=None)
-    assert "`positive`" in msg and "--" not in msg  # the parameter; the CLI says --positive
+    assert "`positive='malignant'` or `positive='benign'`" in msg and "--" not in msg  # the CLI: --positive
     msg, _ = _bad(tmp_path, positive="cancer")
     assert "'cancer' is not a label value" in msg
 
@@ -214,19 +219,20 @@ def test_class_too_small_for_the_folds_is_an_error():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DatasetWarning)
         with pytest.raises(DatasetError, match=r"2 malignant and 3 benign.*10 kept units"):
-            dataset.load(ANN, LAB, positive="malignant")  # 10 folds by default
+            dataset.load(ANN, LAB, positive="malignant", raters="persons")  # 10 folds by default
 
 
 def test_no_unit_left_is_an_error_with_the_reasons():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DatasetWarning)
         with pytest.raises(DatasetError, match=r"no unit is left.*fewer than 6 raters \(8\)"):
-            dataset.load(ANN, LAB, positive="malignant", min_raters=6, n_splits=2)
+            dataset.load(ANN, LAB, positive="malignant", min_raters=6, n_splits=2,
+                         raters="persons")
 
 
 def test_unlabelled_and_never_annotated_units_warn_and_are_listed():
     with pytest.warns(DatasetWarning) as record:
-        d = dataset.load(ANN, LAB, positive="malignant", n_splits=2)
+        d = dataset.load(ANN, LAB, positive="malignant", n_splits=2, raters="persons")
     text = " ".join(str(w.message) for w in record)
     assert "1 annotated unit(s) have no label" in text and "u08" in text
     assert "1 labelled unit(s) were never annotated" in text and "u09" in text
@@ -238,7 +244,7 @@ def test_feature_without_variance_warns_and_is_dropped(tmp_path):
     flat = long[long["feature"] == "f"].assign(feature="h", score=3)
     a = _write(tmp_path, "a.csv", pd.concat([long, flat]))
     with pytest.warns(DatasetWarning, match="feature 'h' has no variance"):
-        d = dataset.load(a, LAB, positive="malignant", n_splits=2)
+        d = dataset.load(a, LAB, positive="malignant", n_splits=2, raters="persons")
     assert d.features == ("f", "g")
     assert "no variance" in d.skipped.set_index("feature_set").loc["h", "reason"]
 
@@ -248,7 +254,7 @@ def test_rater_ids_with_underscores_are_renamed_with_a_warning(tmp_path):
     long["rater"] = "reader_" + long["rater"]
     a = _write(tmp_path, "a.csv", long)
     with pytest.warns(DatasetWarning, match="reader_A -> reader-A"):
-        d = dataset.load(a, LAB, positive="malignant", n_splits=2)
+        d = dataset.load(a, LAB, positive="malignant", n_splits=2, raters="persons")
     assert d.annotators[0] == "reader-A" and "annotator_reader-A" in set(d.sets["feature_set"])
     pd.testing.assert_frame_equal(d.moments, _load().moments)
 
@@ -283,7 +289,7 @@ def test_cli_analyze_on_the_example_writes_tables_and_manifest(tmp_path):
     out = tmp_path / "out"
     rc = cli.main(["analyze", "--annotations", str(EXAMPLE / "annotations.csv"), "--labels",
                    str(EXAMPLE / "labels.csv"), "--positive", "malignant", "--out", str(out),
-                   "--repeats", "1", "--bootstrap", "100", "--permutations", "19",
+                   "--repeats", "1", "--bootstrap", "100", "--permutations", "39",
                    "--perm-repeats", "1", "--seeds", "0", "--calibration-bootstrap", "100",
                    "--jobs", "1", "--quiet"])
     assert rc == 0
@@ -346,7 +352,7 @@ def test_builtin_mturk_is_positions_with_three_raters(annotations):
 @needs_data
 def test_analyze_group7_writes_exactly_the_review_tables(tmp_path):
     """`analyze --dataset enhance/2017-2018/group07` and `review`: the same bytes."""
-    small = ["--repeats", "1", "--bootstrap", "100", "--permutations", "19", "--perm-repeats",
+    small = ["--repeats", "1", "--bootstrap", "100", "--permutations", "39", "--perm-repeats",
              "1", "--seeds", "0", "--calibration-bootstrap", "100", "--jobs", "1", "--quiet"]
     assert cli.main(["review", "--out", str(tmp_path / "review"), *small]) == 0
     assert cli.main(["analyze", "--dataset", "enhance/2017-2018/group07",
@@ -358,3 +364,99 @@ def test_analyze_group7_writes_exactly_the_review_tables(tmp_path):
             (tmp_path / "analyze" / name).read_bytes(), name
     ex = pd.read_csv(tmp_path / "analyze" / "excluded_units.csv")
     assert len(ex) == 4 and set(ex["reason"]) == {"missing annotation"}
+
+
+# --- persons or positions -----------------------------------------------------------------
+
+def _slots(ids=lambda j: str(j), ks=(2, 3, 4), n=24, seed=0):
+    """Units whose raters are slots: unit i has k = ks[i % len(ks)] readers, numbered
+    ids(1)..ids(k); two features with random scores; classes alternate."""
+    rng = np.random.default_rng(seed)
+    rows = [(f"n{i:02d}", ids(j), f, float(rng.integers(1, 6)))
+            for i in range(n) for j in range(1, ks[i % len(ks)] + 1) for f in ("f", "g")]
+    long = pd.DataFrame(rows, columns=["unit", "rater", "feature", "score"])
+    lab = pd.DataFrame({"unit": [f"n{i:02d}" for i in range(n)],
+                        "label": [i % 2 for i in range(n)]})
+    return long, lab
+
+
+def test_slot_ids_without_raters_are_refused_with_both_choices():
+    long, lab = _slots()
+    with pytest.raises(DatasetError) as info:
+        dataset.load(long, lab, min_raters=2, n_splits=2)
+    msg = str(info.value)
+    assert "rater ids are 1..k within every unit (k from 2 to 4 across 24 units)" in msg
+    assert "`raters='positions'`" in msg and "`raters='persons'`" in msg
+    assert len(msg.splitlines()) == 1
+    # said explicitly, either reading is built
+    pos = dataset.load(long, lab, min_raters=2, n_splits=2, raters="positions")
+    assert pos.raters == "positions" and pos.settings["raters_given"] is True
+    assert not any(s.startswith("annotator_") for s in pos.sets["feature_set"])
+    per = dataset.load(long, lab, min_raters=2, n_splits=2, raters="persons")
+    assert per.raters == "persons" and {"annotator_1", "annotator_2"} <= set(per.sets["feature_set"])
+
+
+@pytest.mark.parametrize("ids", [lambda j: f"R{j}", lambda j: f"reader {j}",
+                                 lambda j: "ABCD"[j - 1]], ids=["R1", "reader 1", "A"])
+def test_other_slot_spellings_are_refused(ids):
+    long, lab = _slots(ids=ids)
+    with pytest.raises(DatasetError, match=r"the first k of .* within every unit"):
+        dataset.load(long, lab, min_raters=2, n_splits=2)
+
+
+def test_slot_order_is_natural_not_lexical():
+    # 1..12 slots: lexically "10" < "2", naturally 2 < 10; k from 9 to 12
+    long, lab = _slots(ks=(9, 10, 11, 12))
+    assert "1..k" in dataset.rater_slots(long.rename(columns={"unit": "image_id",
+                                                              "rater": "annotator"}))
+
+
+def _ids(long):
+    return long.rename(columns={"unit": "image_id", "rater": "annotator"})
+
+
+def test_persons_designs_are_not_taken_for_slots():
+    # complete design: the same raters 1..4 on every unit (ids cannot tell)
+    long, _ = _slots(ks=(4,))
+    assert dataset.rater_slots(_ids(long)) is None
+    # persons missing units at random: unit n01 rated by 1, 2, 4
+    long, _ = _slots(ks=(4,))
+    gap = long[~((long["unit"] == "n01") & (long["rater"] == "3"))]
+    short = gap[~((gap["unit"] == "n02") & (gap["rater"] == "4"))]
+    assert dataset.rater_slots(_ids(short)) is None
+    # each person rates a different set of units
+    long, _ = _slots(ks=(2,))
+    long["rater"] = long["unit"].str[1:].astype(int).floordiv(6).astype(str) + long["rater"]
+    assert dataset.rater_slots(_ids(long)) is None
+    # a complete design where one unit lacks the last rater's scores: chance 1/4, too
+    # likely for persons to call the ids slots
+    long, _ = _slots(ks=(4,))
+    one = long[~((long["unit"] == "n05") & (long["rater"] == "4"))]
+    assert dataset.rater_slots(_ids(one)) is None
+    # ... but the same shape on six units (chance 4^-6 < 1e-3) is
+    six = long[~(long["unit"].isin([f"n0{i}" for i in range(6)]) & (long["rater"] == "4"))]
+    assert "1..k" in dataset.rater_slots(_ids(six))
+    # the example data set (R1..R5 with scattered gaps) loads as persons by default
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DatasetWarning)
+        d = dataset.load(EXAMPLE / "annotations.csv", EXAMPLE / "labels.csv",
+                         positive="malignant")
+    assert d.raters == "persons" and d.settings["raters_given"] is False
+
+
+def test_a_missing_score_does_not_make_a_rater_of_a_unit():
+    # slot 4 of every k=4 unit has only empty scores: those units have 3 raters
+    long, _ = _slots(ks=(3, 4))
+    long.loc[long["rater"] == "4", "score"] = np.nan
+    assert dataset.rater_slots(_ids(long)) is None  # k = 3 everywhere: complete
+
+
+def test_cli_slot_ids_error_names_the_flag(tmp_path, capsys):
+    long, lab = _slots(n=40)
+    a, b = _write(tmp_path, "a.csv", long), _write(tmp_path, "l.csv", lab)
+    rc = cli.main(["analyze", "--annotations", str(a), "--labels", str(b), "--min-raters", "2",
+                   "--out", str(tmp_path / "out"), "--quiet"])
+    err = capsys.readouterr().err
+    assert rc == 2 and len(err.strip().splitlines()) == 1
+    assert "--raters positions" in err and "--raters persons" in err and "`" not in err
+    assert not (tmp_path / "out").exists()

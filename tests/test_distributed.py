@@ -86,8 +86,8 @@ def test_cli_on_the_cluster_writes_the_same_csv_files(cluster, tmp_path, monkeyp
                     disagreement=("moments", "mad"), scaling=("zscore",))
     monkeypatch.setattr(mv, "grid", lambda **kw: small)
     commands = {
-        "multiverse": ["--permutations", "19"],
-        "simulate": ["--datasets", "2", "--calibration-datasets", "2", "--permutations", "19",
+        "multiverse": ["--permutations", "39"],
+        "simulate": ["--datasets", "2", "--calibration-datasets", "2", "--permutations", "39",
                      "--images", "48", "--annotators", "3"],
     }
     dask_opts = ["--backend", "dask", "--scheduler", cluster.scheduler_address]

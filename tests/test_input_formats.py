@@ -29,6 +29,7 @@ def _hand_with_halves() -> pd.DataFrame:
 def _load(a, b, **kw):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DatasetWarning)
+        kw.setdefault("raters", "persons")  # the hand-made ids look like slots (A..E)
         return dataset.load(a, b, positive="malignant", n_splits=2, **kw)
 
 
@@ -180,7 +181,7 @@ def loaded(monkeypatch):
 def _cli(tmp_path, a, b, *extra):
     return cli.main(["analyze", "--annotations", str(a), "--labels", str(b), "--positive",
                      "malignant", "--out", str(tmp_path / "out"), "--quiet", "--jobs", "1",
-                     *extra])
+                     "--raters", "persons", *extra])
 
 
 def test_cli_reads_an_excel_europe_file(tmp_path, loaded):
@@ -252,3 +253,48 @@ def test_cli_out_folder_with_a_result_names_its_command(tmp_path, capsys, monkey
     err = capsys.readouterr().err
     assert f"--out {out} already holds a result (of a 'reproduce' run); pass --overwrite" in err
     assert json.loads((out / "manifest.json").read_text()) == {"command": "reproduce"}
+
+
+# --- files that are not tables (issue 22, item 5) ------------------------------------------
+
+def test_cli_folder_as_annotations_is_a_folder_not_missing(tmp_path, capsys):
+    folder = tmp_path / "ann"
+    folder.mkdir()
+    assert _cli(tmp_path, folder, LAB) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert f"{folder}: is a folder, not a file" in err and "does not exist" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_header_only_csv_has_its_own_message(tmp_path, capsys):
+    a = tmp_path / "a.csv"
+    a.write_text("unit,rater,feature,score\n", encoding="utf-8")
+    assert _cli(tmp_path, a, LAB) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert f"{a}: has a header but no rows" in err and "variance" not in err
+    b = tmp_path / "l.csv"
+    b.write_text("unit,label\n", encoding="utf-8")
+    assert _cli(tmp_path, ANN, b) == 2
+    assert f"{b}: has a header but no rows" in capsys.readouterr().err
+
+
+def test_cli_empty_file_is_empty(tmp_path, capsys):
+    a = tmp_path / "a.csv"
+    a.write_bytes(b"")
+    assert _cli(tmp_path, a, LAB) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and f"{a}: is empty" in err
+
+
+def test_input_paths_are_recorded_as_given(tmp_path, monkeypatch):
+    """Relative stays relative: no local folder reaches a manifest or a document."""
+    (tmp_path / "data").mkdir()
+    _hand_with_halves().to_csv(tmp_path / "data" / "a.csv", index=False)
+    pd.read_csv(LAB).to_csv(tmp_path / "data" / "l.csv", index=False)
+    monkeypatch.chdir(tmp_path)
+    d = _load("data/a.csv", "data/l.csv")
+    assert d.settings["inputs"]["annotations"]["path"] == "data/a.csv"
+    assert d.settings["inputs"]["labels"]["path"] == "data/l.csv"
+    assert str(tmp_path) not in repr(d.settings)

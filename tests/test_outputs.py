@@ -189,3 +189,17 @@ def test_a_stale_lock_of_a_dead_run_cleans_its_joblib_files_only(tmp_path, monke
     (shm / "unrelated").mkdir()
     assert outputs.interrupts.remove_joblib_files(alive) and \
         sorted(p.name for p in shm.iterdir()) == ["unrelated"]
+
+
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o755), (0o027, 0o750), (0o077, 0o700)])
+def test_published_folder_follows_the_umask(tmp_path, umask, mode):
+    import os
+    import stat
+
+    old = os.umask(umask)
+    try:
+        with atomic_output(tmp_path / "res") as work:
+            (work / "manifest.json").write_text("{}")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "res").stat().st_mode) == mode

@@ -203,3 +203,67 @@ def test_entry_point_without_quarto_and_without_network_exits_non_zero(tmp_path)
     assert "installing it into" in err[0] and "pip install quarto-cli failed" in err[1]
     assert "install Quarto >= 1.4 from https://quarto.org" in err[1]
     assert not (env_dir / "bin" / "quarto").exists()
+
+
+# --- make review: inputs checked first, stale output marked (issue 22, item 5) -----------
+
+def _user_files(root):
+    """The example data set (labels are class names) and the hand-made one (rater ids
+    A..E that look like slots) in the project folder."""
+    from conftest import FIXTURES, ROOT
+
+    shutil.copy(ROOT / "data" / "examples" / "annotations.csv", root / "a.csv")
+    shutil.copy(ROOT / "data" / "examples" / "labels.csv", root / "l.csv")
+    shutil.copy(FIXTURES / "dataset" / "annotations.csv", root / "slots.csv")
+    shutil.copy(FIXTURES / "dataset" / "labels.csv", root / "slot_labels.csv")
+
+
+def test_review_input_error_is_one_line_in_make_words(project, capsys):
+    _user_files(project)
+    (project / "review.html").write_text("old results")
+    argv = ["review.qmd", "-P", "annotations:a.csv", "-P", "labels:l.csv"]
+    assert render.main(argv, root=project) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    assert err.startswith("crowd-disagreement review.qmd: input error: l.csv: labels are "
+                          "class names"), err
+    assert ("name the positive class: POSITIVE=malignant (or -P positive:malignant) or "
+            "POSITIVE=benign (or -P positive:benign)") in err and "--positive" not in err
+    assert str(project) not in err  # the path as given
+    # quarto never ran; the old page is not left looking current
+    assert not (project / "calls.log").exists()
+    assert not (project / "review.html").exists()
+    assert (project / "review.html.stale").read_text() == "old results"
+    assert "the previous review.html (results of an earlier render) was renamed " \
+           "review.html.stale" in err
+    # ids that look like slots: the -P words for raters
+    slots = ["review.qmd", "-P", "annotations:slots.csv", "-P", "labels:slot_labels.csv",
+             "-P", "positive:malignant"]
+    assert render.main(slots, root=project) == 2
+    err = capsys.readouterr().err
+    assert "pass -P raters:positions if a rater id is a slot, or -P raters:persons" in err
+    # a parameter the document does not have
+    assert render.main(["review.qmd", "-P", "postive:malignant"], root=project) == 2
+    assert "review.qmd has no parameter 'postive'" in capsys.readouterr().err
+    # good inputs: quarto runs with the arguments as given, the stale copy goes
+    argv += ["-P", "positive:malignant", "-P", "quick:true"]
+    assert render.main(argv, root=project) == 0
+    assert _calls(project) == [f"render {' '.join(argv)} executed"]
+    assert not (project / "review.html.stale").exists()
+
+
+def test_failed_review_render_marks_the_old_page_stale(project, monkeypatch, capsys):
+    (project / "review.html").write_text("old results")
+    monkeypatch.setenv("FAKE_QUARTO_RC", "1")
+    assert render.main(["review.qmd", "-P", "quick:true"], root=project) == 1
+    err = capsys.readouterr().err
+    assert "the render failed (exit status 1)" in err and "renamed review.html.stale" in err
+    assert (project / "review.html.stale").is_file() and not (project / "review.html").exists()
+
+
+def test_review_words_translate_parameters():
+    w = render.review_words
+    assert w("pass `positive='malignant'`") == "pass POSITIVE=malignant (or -P positive:malignant)"
+    assert w("`annotations`") == "ANNOTATIONS=VALUE (or -P annotations:VALUE)"
+    assert w("lower `min_raters`") == "lower -P min_raters:VALUE"
+    assert w("`sep=';'`") == "-P sep:;"

@@ -53,10 +53,15 @@ def test_review_qmd_shows_the_multiverse_and_power_on_request():
     assert _text(cells["power-text"]).startswith("Over 4 simulated data sets")
     notes = _text(cells["notes"])
     assert "multiverse: 8 of 16 paths run" in notes and "power: 4 studies per model" in notes
+    # the drafts' sweeps run 19 permutations (analysis.budgets): the banner says so
+    assert ("the multiverse (19) and the power (19) use too few permutations for any p-value "
+            "below 0.05") in _text(cells["draft-banner"])
 
 
 def test_sweeps_are_off_by_default():
     doc = review_doc.ReviewDoc.build(quick=True, n_jobs=1)
     assert doc.sweep("multiverse") is None and doc.sweep("power") is None
     assert "-P multiverse:true" in doc.sweep_text("multiverse")
+    assert doc.draft_banner.startswith("::: {.callout-warning}")
+    assert "too few permutations" not in doc.draft_banner
     assert not any(k.startswith(("multiverse", "power")) for k in doc.result.tables())
