@@ -33,6 +33,8 @@ from .replication import (
 )
 
 __all__ = [
+    "c4_power_sentence",
+    "c5_seed_sentence",
     "chance_sentence",
     "consensus_sentences",
     "coverage_sentence",
@@ -53,6 +55,7 @@ __all__ = [
     "prediction_interval",
     "primary_meta",
     "slope_sentences",
+    "strong_regime_sentence",
     "sweep_sentences",
     "verdict_sentences",
     "vs_chance",
@@ -493,6 +496,120 @@ def power_sentence(summary: pd.DataFrame, target: float = 0.8) -> str:
     parts = [_power_part(j, g, target) for j, g in summary.groupby("n_annotators", sort=True)]
     return (f"For {target:.0%} power to detect that the sd-only model is better than random "
             f"(permutation test at 5%), a study needs " + "; ".join(parts) + ".")
+
+
+def c5_seed_sentence(summary: pd.DataFrame, alpha: float = 0.05) -> str | None:
+    """C5's verdict over master seeds, before and after the observed statistic averaged
+    all the review's fold assignments (rows of :func:`analysis.review.c5_seed_summary`);
+    None without a stored measurement."""
+    if summary is None or summary.empty:
+        return None
+    s = summary.set_index(["setting", "part"])
+
+    def setting_text(k):
+        c, b = s.loc[(k, "C5")], s.loc[(k, "C5b")]
+        return (f"with {int(c['observed_repeats'])} observed fold assignments "
+                f"({int(c['null_repeats'])} per permutation, {int(c['n_permutations'])} "
+                f"permutations) the claim's verdict was {c['modal_verdict']} under "
+                f"{c['share_agree']:.0%} of the seeds ({c['verdicts']}) and skewness's p-value "
+                f"ranged from {b['p_min']:.3f} to {b['p_max']:.3f} (median {b['p_median']:.3f})")
+
+    settings = list(dict.fromkeys(summary["setting"]))
+    n = int(summary["n_seeds"].iloc[0])
+    txt = (f"C5's verdict was recomputed under {n} master seeds (each redraws the fold "
+           f"assignments, the permutations and the bootstrap replicates; "
+           f"benchmarks/seed_stability.py): "
+           + "; ".join(f"{'before' if k == 'old' else 'now'}, {setting_text(k)}"
+                       for k in settings) + ".")
+    last = s.loc[(settings[-1], "C5")]
+    if last["share_agree"] < 0.95:
+        b = s.loc[(settings[-1], "C5b")]
+        txt += (f" The verdict therefore still depends on the seed: averaging more fold "
+                f"assignments removes the noise of the observed statistic, but skewness's "
+                f"p-value itself lies near {alpha:g} (median {b['p_median']:.3f}), where the "
+                f"Monte Carlo error of the permutations alone (about "
+                f"{np.sqrt(b['p_median'] * (1 - b['p_median']) / last['n_permutations']):.3f} "
+                f"at {int(last['n_permutations'])} permutations) moves it across the line. "
+                f"C5b is seed-dependent: skewness is at best borderline better than random, "
+                f"and the sd part carries C5.")
+    return txt
+
+
+def strong_regime_sentence(coverage: pd.DataFrame, settings: Mapping) -> str | None:
+    """The strong-signal scenario (:func:`analysis.simulate.calibrate_mean`): how it was
+    calibrated and the bootstrap-CV coverage of its cvAUCs and differences; None when
+    the calibration has no such scenario.
+
+    Parameters
+    ----------
+    coverage : DataFrame
+        ``Calibration.coverage`` (rows of model ``strong``).
+    settings : mapping
+        ``Calibration.settings`` (``n_datasets``, ``data_name``, ``strong``).
+    """
+    info = settings.get("strong")
+    c = coverage[(coverage["model"] == "strong") & (coverage["method"] == "bootstrap_cv")]
+    if not info or c.empty:
+        return None
+    c = c.set_index("quantity")
+    name = settings.get("data_name", "group 7")
+
+    def cell(q, what):
+        r = c.loc[q]
+        t = f"{r['truth']:+.3f}" if q.startswith("diff_") else f"{r['truth']:.3f}"
+        return (f"{what} (true {t}) in {r['coverage']:.1%} [{r['cov_low']:.1%}, "
+                f"{r['cov_high']:.1%}] (entirely above the truth in {r['miss_above']:.1%}, "
+                f"below in {r['miss_below']:.1%})")
+
+    names = {"auc_mean": "the cvAUC of the mean features", "auc_mean+sd":
+             "that of mean + sd", "auc_sd": "that of the sd features",
+             "diff_mean_sd": "the difference mean - sd (C4)",
+             "diff_mean+sd_mean": "the difference mean + sd - mean (C4's non-inferiority part)"}
+    listing = "; ".join(cell(q, w) for q, w in names.items() if q in c.index)
+    return (f"A strong-signal scenario matches the mean features as well: the calibrated "
+            f"model's latent shift is raised from {info['mu1_calibrated']:.2f} to "
+            f"{info['mu1']:.2f} standard deviations, so that its expected cvAUC of the mean "
+            f"features, {info['model_mean_cv_auc']:.3f}, equals {name}'s "
+            f"{info['target_mean_cv_auc']:.3f}, and its class-dependent noise is scaled by "
+            f"{info['noise_factor']:.2f} to bring the sd features back towards "
+            f"{info['target_sd_cv_auc']:.3f}; they stay at {info['model_sd_cv_auc']:.3f}"
+            + (" (rounding and clipping at the top of the scale give the sd features signal "
+               "of their own at that shift, so the two targets cannot both be met)"
+               if info["model_sd_cv_auc"] - info["target_sd_cv_auc"]
+               > 3 * info["model_sd_cv_auc_se"] else "")
+            + f". Over {settings['n_datasets']} data sets of {name}'s size, the 95% "
+            f"bootstrap-CV interval covered {listing}.")
+
+
+def c4_power_sentence(c4: pd.DataFrame) -> str | None:
+    """How often C4's parts can be decided at the study's size
+    (:func:`analysis.simulate.c4_power`); None without the strong scenario."""
+    if c4 is None or c4.empty or "strong" not in set(c4["model"]):
+        return None
+    s = c4[c4["model"] == "strong"].set_index("quantity")
+    f = c4[c4["model"] == "fitted"].set_index("quantity")
+    out = []
+    if "diff_mean_sd" in s.index:
+        r = s.loc["diff_mean_sd"]
+        txt = (f"the part \"the mean beats sd\" (paired bootstrap-CV z test at 5%) was "
+               f"supported in {r['supported']:.0%} [{r['supported_low']:.0%}, "
+               f"{r['supported_high']:.0%}] of studies at a true difference of "
+               f"{r['truth']:.3f} (mean SE {r['mean_se']:.3f})")
+        if "diff_mean_sd" in f.index:
+            q = f.loc["diff_mean_sd"]
+            txt += (f", and in {q['supported']:.0%} [{q['supported_low']:.0%}, "
+                    f"{q['supported_high']:.0%}] under the sd-calibrated model (true difference "
+                    f"{q['truth']:.3f})")
+        out.append(txt)
+    ni = [q for q in s.index if q.startswith("diff_mean+sd")]
+    if ni:
+        r = s.loc[ni[0]]
+        out.append(f"the non-inferiority part ({r['part']}) was supported in "
+                   f"{r['supported']:.0%} [{r['supported_low']:.0%}, {r['supported_high']:.0%}] "
+                   f"of studies although adding sd truly changes the cvAUC by {r['truth']:+.3f} "
+                   f"(mean SE of the difference {r['mean_se']:.3f}; refuted in "
+                   f"{r['refuted']:.0%})")
+    return ("Power of C4 in the strong-signal scenario: " + "; ".join(out) + ".") if out else None
 
 
 # --------------------------------------------------------------------------- on-request parts

@@ -15,6 +15,7 @@ import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -159,9 +160,13 @@ class ReportData:
         sb = budgets.SIMULATION_DRAFT if quick else budgets.SIMULATION
         params = sim.calibrate_to_group(design, seed=seed, n_jobs=n_jobs,
                                         n_studies=sb.calibration_studies)
+        # and a strong-signal scenario matched to the mean features too (issue 20, item 5)
+        strong, strong_info = sim.calibrate_mean(design, params, seed=seed, n_jobs=n_jobs,
+                                                 n_studies=sb.calibration_studies)
         cal = sim.calibration(params, design=design, seed=seed, n_jobs=n_jobs, quiet=True,
                               n_datasets=sb.calibration_datasets,
-                              n_permutations=sb.n_permutations)
+                              n_permutations=sb.n_permutations, strong=strong,
+                              strong_info=strong_info)
         pw = sim.power(params, seed=seed, n_jobs=n_jobs, quiet=True, n_datasets=sb.n_datasets,
                        n_permutations=sb.n_permutations,
                        **({"n_images": (50, 100), "n_annotators": (3, 6)} if quick else {}))
@@ -605,6 +610,53 @@ def power_sentence(rd: ReportData) -> str:
     return prose.power_sentence(rd.power.summary)
 
 
+def strong_sentence(rd: ReportData) -> str:
+    """The strong-signal scenario's calibration and coverage ("" without it)."""
+    return prose.strong_regime_sentence(rd.calibration.coverage, rd.calibration.settings) or ""
+
+
+def c4_power(rd: ReportData) -> pd.DataFrame:
+    """How often C4's parts are decided under each simulated model
+    (:func:`analysis.simulate.c4_power` at the review's margin)."""
+    return sim.c4_power(rd.calibration, review.MARGIN)
+
+
+def c4_power_sentence(rd: ReportData) -> str:
+    return prose.c4_power_sentence(c4_power(rd)) or ""
+
+
+def strong_display(rd: ReportData) -> pd.DataFrame:
+    """The strong-signal scenario: per quantity its true value and the bootstrap-CV
+    interval's coverage (Clopper-Pearson interval), misses on each side and width."""
+    c = rd.calibration.coverage
+    c = c[(c["model"] == "strong") & (c["method"] == "bootstrap_cv")]
+    names = {"auc_sd": "cvAUC(sd)", "auc_mean": "cvAUC(mean)", "auc_mean+sd": "cvAUC(mean+sd)",
+             "diff_mean_sd": "mean - sd", "diff_mean+sd_mean": "mean+sd - mean"}
+    out = pd.DataFrame({
+        "quantity": c["quantity"].map(lambda q: names.get(q, q)).to_numpy(),
+        "true value": c["truth"].to_numpy(), "mean estimate": c["mean_estimate"].to_numpy(),
+        "coverage (95% CI)": [f"{100 * r:.1f}% [{100 * a:.1f}, {100 * b:.1f}]" for r, a, b in
+                              zip(c["coverage"], c["cov_low"], c["cov_high"], strict=True)],
+        "entirely above truth": c["miss_above"].to_numpy(),
+        "entirely below truth": c["miss_below"].to_numpy(),
+        "mean width": c["mean_width"].to_numpy()})
+    return out
+
+
+def c4_power_display(rd: ReportData) -> pd.DataFrame:
+    """C4's parts: share of simulated studies supporting (with its Clopper-Pearson
+    interval) and refuting each, per model, beside the true difference."""
+    t = c4_power(rd)
+    if t.empty:
+        return t
+    names = {"permuted": "permuted group 7", "generative null": "generative null",
+             "fitted": "calibrated model", "strong": "strong-signal scenario"}
+    t = present.with_ci(t, "supported", "supported_low", "supported_high",
+                        "supported (95% CI)")
+    t["model"] = t["model"].map(lambda m: names.get(m, m))
+    return t.drop(columns=["quantity"])
+
+
 def calibration_display(rd: ReportData) -> pd.DataFrame:
     """The simulation's calibration summary with each rate and its Clopper-Pearson
     interval in one column."""
@@ -686,6 +738,38 @@ def present_experiments(rd: ReportData) -> Section:
                                         comparison_sentence))
 
 
+#: The stored measurement of C5's verdict over master seeds
+#: (``benchmarks/seed_stability.py``; :func:`analysis.review.c5_seed_summary`).
+SEED_STABILITY = (Path(__file__).resolve().parents[1] / "benchmarks" / "results"
+                  / "seed_stability_summary.csv")
+
+
+def c5_seed_summary(rd: ReportData) -> pd.DataFrame:
+    """The stored C5 seed-stability summary (empty when the file is absent)."""
+    return pd.read_csv(SEED_STABILITY) if SEED_STABILITY.exists() else pd.DataFrame()
+
+
+def c5_seed_sentence(rd: ReportData) -> str:
+    return prose.c5_seed_sentence(c5_seed_summary(rd)) or ""
+
+
+def c5_seed_display(rd: ReportData) -> pd.DataFrame:
+    """C5's parts over master seeds: the setting, the most common verdict, the share of
+    seeds giving it, and the p-value's range (plain maximum likelihood)."""
+    t = c5_seed_summary(rd)
+    if t.empty:
+        return t
+    t = t.assign(setting=t["setting"].map({"old": "before", "new": "now"}).fillna(t["setting"]),
+                 p=[f"{a:.3f} - {b:.3f} (median {m:.3f})" for a, b, m in
+                    zip(t["p_min"], t["p_max"], t["p_median"], strict=True)])
+    return t[["setting", "part", "observed_repeats", "null_repeats", "n_permutations",
+              "n_seeds", "modal_verdict", "share_agree", "verdicts", "p"]].rename(
+        columns={"observed_repeats": "observed fold assignments",
+                 "null_repeats": "fold assignments per permutation",
+                 "modal_verdict": "most common verdict", "share_agree": "share of seeds",
+                 "p": "permutation p (range)"})
+
+
 def present_review(rd: ReportData) -> Section:
     """The statistical review: claims, parts, models, calibration, tests; ``ci_text``
     maps every feature set to its cvAUC with interval (maximum likelihood)."""
@@ -693,7 +777,7 @@ def present_review(rd: ReportData) -> Section:
     return _section("review", rd, (claims_display, parts_display, coefficients_display,
                                    models_display, oof_calibration_display, evidence_markdown,
                                    tests_display, moment_tests_display, moment_tests_summary,
-                                   estimator_sentence),
+                                   estimator_sentence, c5_seed_sentence, c5_seed_display),
                     ci_text=MappingProxyType({fs: ci_text(rd, fs) for fs in sets}))
 
 
@@ -718,7 +802,9 @@ def present_multiverse(rd: ReportData) -> Section:
 def present_simulation(rd: ReportData) -> Section:
     """The simulation: the model's parameters, the calibration and the power."""
     return _section("simulation", rd, (sim_params_display, coverage_sentence, coverage_display,
-                                       power_sentence, calibration_display, power_display))
+                                       power_sentence, calibration_display, power_display,
+                                       strong_sentence, strong_display, c4_power_sentence,
+                                       c4_power_display))
 
 
 def present_details(rd: ReportData) -> Section:
