@@ -34,6 +34,7 @@ from .replication import (
 
 __all__ = [
     "c4_power_sentence",
+    "c5_interval_sentence",
     "c5_seed_sentence",
     "chance_sentence",
     "consensus_sentences",
@@ -533,6 +534,26 @@ def c5_seed_sentence(summary: pd.DataFrame, alpha: float = 0.05) -> str | None:
                 f"C5b is seed-dependent: skewness is at best borderline better than random, "
                 f"and the sd part carries C5.")
     return txt
+
+
+def c5_interval_sentence(perm: Mapping, ci: Mapping, name: str = "skewness") -> str:
+    """Why a bootstrap-CV interval containing 1/2 can sit beside a permutation p below
+    5% (C5), from the permutation summary row ``perm`` (``p_value``, ``null_sd``) and
+    the interval row ``ci`` (``cv_auc, ci_low, ci_high, se, p``) of the same set."""
+    both = (f"The bootstrap-CV interval of {name}, {ci['cv_auc']:.3f} "
+            f"[{ci['ci_low']:.3f}, {ci['ci_high']:.3f}] (z-test p {ci['p']:.3f}), and its "
+            f"permutation p-value, {perm['p_value']:.3f}, ")
+    why = ("answer different questions: the permutation test conditions on these images "
+           "and asks only whether the labels are exchangeable (its null statistics have SD "
+           f"{perm['null_sd']:.3f} around 1/2); the interval is a normal interval for the "
+           "cvAUC of a new sample of as many images, and its bootstrap SE "
+           f"({ci['se']:.3f}) includes the resampling of the images. The interval covers "
+           "95-98% in the simulations, so it is, if anything, wide. The verdict \"better "
+           "than random\" rests on the exact test; the interval says how large the cvAUC "
+           "may be.")
+    if perm["p_value"] < 0.05 and ci["ci_low"] <= 0.5:
+        return both + "seem to disagree but " + why
+    return both + "agree; they " + why
 
 
 def strong_regime_sentence(coverage: pd.DataFrame, settings: Mapping) -> str | None:

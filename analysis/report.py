@@ -753,6 +753,15 @@ def c5_seed_sentence(rd: ReportData) -> str:
     return prose.c5_seed_sentence(c5_seed_summary(rd)) or ""
 
 
+def c5_interval_sentence(rd: ReportData) -> str:
+    """Why skewness's interval and permutation p tell one story (C5b); "" without it."""
+    ci = rd.review.auc_ci.set_index(["feature_set", "estimator"])
+    perm = rd.review.permutation.summary.set_index(["feature_set", "estimator"])
+    if ("skewness", "mle") not in ci.index or ("skewness", "mle") not in perm.index:
+        return ""
+    return prose.c5_interval_sentence(perm.loc[("skewness", "mle")], ci.loc[("skewness", "mle")])
+
+
 def c5_seed_display(rd: ReportData) -> pd.DataFrame:
     """C5's parts over master seeds: the setting, the most common verdict, the share of
     seeds giving it, and the p-value's range (plain maximum likelihood)."""
@@ -777,7 +786,8 @@ def present_review(rd: ReportData) -> Section:
     return _section("review", rd, (claims_display, parts_display, coefficients_display,
                                    models_display, oof_calibration_display, evidence_markdown,
                                    tests_display, moment_tests_display, moment_tests_summary,
-                                   estimator_sentence, c5_seed_sentence, c5_seed_display),
+                                   estimator_sentence, c5_seed_sentence, c5_seed_display,
+                                   c5_interval_sentence),
                     ci_text=MappingProxyType({fs: ci_text(rd, fs) for fs in sets}))
 
 
