@@ -615,14 +615,14 @@ def strong_sentence(rd: ReportData) -> str:
     return prose.strong_regime_sentence(rd.calibration.coverage, rd.calibration.settings) or ""
 
 
-def c4_power(rd: ReportData) -> pd.DataFrame:
+def _c4_power(cal) -> pd.DataFrame:
     """How often C4's parts are decided under each simulated model
     (:func:`analysis.simulate.c4_power` at the review's margin)."""
-    return sim.c4_power(rd.calibration, review.MARGIN)
+    return sim.c4_power(cal, review.MARGIN)
 
 
 def c4_power_sentence(rd: ReportData) -> str:
-    return prose.c4_power_sentence(c4_power(rd)) or ""
+    return prose.c4_power_sentence(_c4_power(rd.calibration)) or ""
 
 
 def strong_display(rd: ReportData) -> pd.DataFrame:
@@ -646,7 +646,7 @@ def strong_display(rd: ReportData) -> pd.DataFrame:
 def c4_power_display(rd: ReportData) -> pd.DataFrame:
     """C4's parts: share of simulated studies supporting (with its Clopper-Pearson
     interval) and refuting each, per model, beside the true difference."""
-    t = c4_power(rd)
+    t = _c4_power(rd.calibration)
     if t.empty:
         return t
     names = {"permuted": "permuted group 7", "generative null": "generative null",
@@ -744,13 +744,13 @@ SEED_STABILITY = (Path(__file__).resolve().parents[1] / "benchmarks" / "results"
                   / "seed_stability_summary.csv")
 
 
-def c5_seed_summary(rd: ReportData) -> pd.DataFrame:
+def _c5_seed_summary() -> pd.DataFrame:
     """The stored C5 seed-stability summary (empty when the file is absent)."""
     return pd.read_csv(SEED_STABILITY) if SEED_STABILITY.exists() else pd.DataFrame()
 
 
 def c5_seed_sentence(rd: ReportData) -> str:
-    return prose.c5_seed_sentence(c5_seed_summary(rd)) or ""
+    return prose.c5_seed_sentence(_c5_seed_summary()) or ""
 
 
 def c5_interval_sentence(rd: ReportData) -> str:
@@ -765,7 +765,7 @@ def c5_interval_sentence(rd: ReportData) -> str:
 def c5_seed_display(rd: ReportData) -> pd.DataFrame:
     """C5's parts over master seeds: the setting, the most common verdict, the share of
     seeds giving it, and the p-value's range (plain maximum likelihood)."""
-    t = c5_seed_summary(rd)
+    t = _c5_seed_summary()
     if t.empty:
         return t
     t = t.assign(setting=t["setting"].map({"old": "before", "new": "now"}).fillna(t["setting"]),
