@@ -138,6 +138,7 @@ class ReportData:
         rv = review.review(design, exp=exp, seed=seed, n_boot=rb.n_boot,
                            n_permutations=rb.n_permutations, perm_repeats=rb.perm_repeats,
                            n_seeds=rb.n_seeds, calibration_boot=rb.calibration_boot,
+                           perm_extension=rb.perm_extension,
                            n_jobs=n_jobs, quiet=True)
         lap("review")
         pb = budgets.REPLICATION_DRAFT if quick else budgets.REPLICATION

@@ -218,6 +218,7 @@ def permutation_tests(
     n_seeds: int = BUDGET.n_seeds,
     n_splits: int = 10,
     observed_repeats: int | None = None,
+    perm_extension: int = BUDGET.perm_extension,
     n_jobs: int = 1,
     quiet: bool = False,
 ) -> PermutationResult:
@@ -237,6 +238,15 @@ def permutation_tests(
     beside the spread between permutations (null SD 0.1059 at 10 assignments, 0.1058 at
     30). ``seeds`` recomputes the observed statistic under ``n_seeds`` other master
     seeds (seed + 1, ...) and gives each its p-value against the same null.
+
+    Only the decision at 5% enters a verdict, so the number of permutations is
+    sequential (:func:`permutation_decided`): ``n_permutations`` first, then
+    ``n_permutations`` more at a time while the 99% Clopper-Pearson interval of the
+    exceedance probability contains 5%, up to ``perm_extension x n_permutations``. A
+    clear p-value (the sd features') costs nothing more; one near 5% gets the Monte
+    Carlo precision its decision needs (on group 7 the null of skewness under master
+    seed 2018 has its 95th percentile at 0.680 after 1000 permutations, against 0.660
+    on average over 21 seeds).
 
     Returns
     -------
@@ -262,11 +272,21 @@ def permutation_tests(
                                              n_splits=n_splits, n_repeats=n_repeats,
                                              estimator=est, n_jobs=n_jobs)
         f = folds[(folds["feature_set"] == fs) & (folds["estimator"] == est)]
-        if exp.seed == seed and f["repeat"].nunique() >= n_obs:
-            obs = float(f.loc[f["repeat"] < n_obs, "auc"].mean())
+        obs_early = (float(f.loc[f["repeat"] < n_obs, "auc"].mean())
+                     if exp.seed == seed and f["repeat"].nunique() >= n_obs else None)
+        if obs_early is not None:
+            obs = obs_early
         else:
             obs = cvstats.observed_statistic(X, y, seed=seed, estimator=est, n_repeats=n_obs,
                                              n_splits=n_splits, n_jobs=n_jobs)
+        n_first = len(null)
+        while (len(null) < n_permutations * perm_extension
+               and not permutation_decided(obs, null)):
+            more, sep_more = cvstats.permutation_null(
+                X, y, n_permutations=len(null) + n_permutations, seed=seed, n_splits=n_splits,
+                n_repeats=n_repeats, estimator=est, n_jobs=n_jobs, start=len(null))
+            sep = (sep * len(null) + sep_more * len(more)) / (len(null) + len(more))
+            null = np.append(null, more)
         p = cvinference.permutation_test(obs, null).pvalue
         ps = []
         for s in range(1, n_seeds + 1):
@@ -280,8 +300,8 @@ def permutation_tests(
         valid = null[np.isfinite(null)]
         rows.append({
             "feature_set": fs, "estimator": est, "observed_auc": obs, "p_value": p,
-            "n_permutations": n_permutations, "cv_repeats": n_repeats,
-            "observed_repeats": n_obs,
+            "n_permutations": len(null), "n_permutations_first": n_first,
+            "cv_repeats": n_repeats, "observed_repeats": n_obs,
             "null_mean": float(valid.mean()), "null_sd": float(valid.std(ddof=1)),
             "null_q95": float(np.quantile(valid, 0.95)),
             "n_null_nan": int((~np.isfinite(null)).sum()), "share_separated": sep,
@@ -291,7 +311,7 @@ def permutation_tests(
             "share_seeds_significant": float((ps < ALPHA).mean()) if ps.size else np.nan,
         })
         nulls.append(pd.DataFrame({"feature_set": fs, "estimator": est,
-                                   "permutation": np.arange(n_permutations), "auc": null}))
+                                   "permutation": np.arange(len(null)), "auc": null}))
     null_cols = ["feature_set", "estimator", "permutation", "auc"]
     return PermutationResult(
         pd.DataFrame(rows, columns=PERMUTATION_COLUMNS),
@@ -300,8 +320,28 @@ def permutation_tests(
                                          "p_value"]))
 
 
+#: Confidence level of the Monte Carlo interval of a permutation p-value that decides
+#: whether the test draws more permutations (:func:`permutation_decided`).
+DECISION_LEVEL = 0.99
+
+
+def permutation_decided(observed: float, null, alpha: float = ALPHA,
+                        level: float = DECISION_LEVEL) -> bool:
+    """Whether a permutation test's decision at ``alpha`` is settled by its null draws:
+    the Clopper-Pearson ``level`` interval of the exceedance probability (``k``
+    exceedances, counted as :func:`analysis.cvinference.permutation_test` counts them, of
+    ``B`` finite nulls) lies entirely below or above ``alpha``."""
+    r = cvinference.permutation_test(observed, null)
+    b = r.n_resamples
+    if b == 0:
+        return False
+    k = int(round(r.pvalue * (b + 1) - 1))
+    ci = stats.binomtest(k, b).proportion_ci(level, method="exact")
+    return bool(ci.high < alpha or ci.low > alpha)
+
+
 PERMUTATION_COLUMNS = ["feature_set", "estimator", "observed_auc", "p_value", "n_permutations",
-                       "cv_repeats", "observed_repeats", "null_mean", "null_sd", "null_q95",
+                       "n_permutations_first", "cv_repeats", "observed_repeats", "null_mean", "null_sd", "null_q95",
                        "n_null_nan", "share_separated",
                        "p_seed_min", "p_seed_median", "p_seed_max", "share_seeds_significant"]
 
@@ -1020,6 +1060,7 @@ def review(
     n_seeds: int = BUDGET.n_seeds,
     seed: int = models.DEFAULT_SEED,
     n_splits: int | None = None,
+    perm_extension: int = BUDGET.perm_extension,
     calibration_boot: int | None = None,
     n_jobs: int = 1,
     quiet: bool = False,
@@ -1040,6 +1081,9 @@ def review(
         Fold assignments of the permutation test's statistic.
     n_seeds : int
         Other master seeds over which the permutation p-values are recomputed.
+    perm_extension : int
+        At most ``perm_extension x n_permutations`` permutations when the p-value is
+        near 5% (:func:`permutation_tests`).
     seed : int
         Master seed: every random step derives its own stream from it.
     n_splits : int, optional
@@ -1077,7 +1121,8 @@ def review(
     perm_sets = tuple(m for m in PERMUTATION_SETS if m in sets)
     perm = permutation_tests(design, exp, n_permutations=n_permutations, seed=seed,
                              sets=perm_sets, n_repeats=perm_repeats, n_seeds=n_seeds,
-                             n_splits=k, n_jobs=n_jobs, quiet=quiet)
+                             n_splits=k, perm_extension=perm_extension, n_jobs=n_jobs,
+                             quiet=quiet)
     cmp_ = comparisons(design, exp, boot)
     try:
         icc, ka = agreement_tables(design)
@@ -1095,6 +1140,7 @@ def review(
     settings = {"seed": seed, "repeats": exp.repeats, "n_splits": k, "n_boot": n_boot,
                 "boot_cv_repeats": BOOT_CV_REPEATS, "n_permutations": n_permutations,
                 "perm_cv_repeats": perm_repeats, "perm_observed_repeats": exp.repeats,
+                "perm_extension": perm_extension,
                 "n_seeds": n_seeds,
                 "estimators": list(exp.estimators), "margin": MARGIN, "good_auc": GOOD_AUC,
                 "calibration_boot": calibration_boot}

@@ -75,6 +75,47 @@ def run(seeds, *, n_permutations, perm_repeats, repeats, n_boot, n_jobs, quiet=F
     return pd.DataFrame(rows)
 
 
+def sequential(rows: pd.DataFrame, *, perm_extension: int, n_jobs: int, quiet=False):
+    """Setting ``sequential``: the ``new`` observed statistic against a null extended by
+    :func:`analysis.review.permutation_tests`' rule (``n_permutations`` more at a time
+    while :func:`analysis.review.permutation_decided` is false, at most
+    ``perm_extension x n_permutations``). Its first stage is the stored ``new`` null: a
+    row decided there is the ``new`` row unchanged (the p-value counts say so, nothing is
+    recomputed); the others recompute their null and extend it."""
+    design = reproduce.load_group()
+    y = design.labels
+    out = []
+    new = rows[rows["setting"] == "new"]
+    for r in new.itertuples(index=False):
+        row = r._asdict()
+        b = int(row["n_permutations"])
+        k = int(round(row["p_value"] * (b + 1) - 1))
+        obs = row["observed_auc"]
+        stub = np.r_[np.full(k, obs + 1.0), np.full(b - k, obs - 1.0)]  # the null's counts
+        if review.permutation_decided(row["observed_auc"], stub):
+            out.append({**row, "setting": "sequential", "n_permutations_used": b})
+            continue
+        t0 = time.perf_counter()
+        X = design.matrix(row["feature_set"])
+        kw = dict(seed=int(row["seed"]), n_repeats=int(row["null_repeats"]),
+                  estimator=row["estimator"], n_jobs=n_jobs)
+        null, _ = cvstats.permutation_null(X, y, n_permutations=b, **kw)
+        while len(null) < b * perm_extension and not review.permutation_decided(
+                row["observed_auc"], null):
+            more, _ = cvstats.permutation_null(X, y, n_permutations=len(null) + b,
+                                               start=len(null), **kw)
+            null = np.append(null, more)
+        p = cvinference.permutation_test(row["observed_auc"], null).pvalue
+        out.append({**row, "setting": "sequential", "p_value": p,
+                    "null_q95": np.quantile(null, 0.95), "n_permutations_used": len(null),
+                    "verdict": cvinference.verdict_better_than_random(p, row["ci_high"])})
+        if not quiet:
+            print(f"seed {row['seed']} {row['feature_set']} {row['estimator']}: "
+                  f"{len(null)} permutations, p {p:.4f} ({time.perf_counter() - t0:.0f} s)",
+                  flush=True)
+    return pd.DataFrame(out)
+
+
 def main(argv=None):
     b = budgets.REVIEW
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -88,7 +129,18 @@ def main(argv=None):
     ap.add_argument("--out", type=Path, default=OUT / "seed_stability.csv")
     ap.add_argument("--summarise", action="store_true",
                     help="only rebuild the summary from the stored rows")
+    ap.add_argument("--sequential", action="store_true",
+                    help="add the setting 'sequential' to the stored rows (the review's "
+                         "rule: more permutations while the decision is open)")
+    ap.add_argument("--perm-extension", type=int, default=b.perm_extension)
     a = ap.parse_args(argv)
+    if a.sequential:
+        rows = pd.read_csv(a.out)
+        rows = rows[rows["setting"] != "sequential"]
+        seq = sequential(rows, perm_extension=a.perm_extension, n_jobs=a.n_jobs)
+        rows = pd.concat([rows, seq], ignore_index=True)
+        rows.to_csv(a.out, index=False)
+        a.summarise = True
     if a.summarise:
         s = review.c5_seed_summary(pd.read_csv(a.out))
         s.to_csv(a.out.with_name(a.out.stem + "_summary.csv"), index=False)

@@ -181,6 +181,51 @@ def test_c5_evidence_explains_an_interval_containing_half_beside_a_small_p():
     assert "contains 0.5" not in review.c5_evidence(big_p, wide, 0)
 
 
+def test_permutation_decided_by_hand():
+    """Clopper-Pearson 99% interval of k/B against 0.05: 3/1000 -> [0.0004, 0.011]
+    (decided, below); 50/1000 -> [0.034, 0.070] (open); 90/1000 -> above (decided)."""
+    o = 0.7
+
+    def null(k, b):
+        return np.r_[np.full(k, o + 0.1), np.full(b - k, o - 0.1)]
+
+    assert review.permutation_decided(o, null(3, 1000))
+    assert not review.permutation_decided(o, null(50, 1000))
+    assert review.permutation_decided(o, null(90, 1000))
+    # the same share settles with more draws: 50/1000 open, 200/4000 still open,
+    # 100/4000 decided
+    assert not review.permutation_decided(o, null(200, 4000))
+    assert review.permutation_decided(o, null(100, 4000))
+    assert not review.permutation_decided(o, np.full(5, np.nan))
+
+
+def test_permutation_extension_only_when_the_decision_is_open(group7):
+    """sd (p near 0) stops at the first stage; skewness (p near 0.05 with few
+    permutations) draws more, in whole stages, up to the cap; the extended null begins
+    with the first stage's and equals a longer fixed run."""
+    exp = reproduce.run_experiments(group7, repeats=2, feature_sets=["sd", "skewness"],
+                                    estimators=("mle",), quiet=True)
+    res = review.permutation_tests(group7, exp, n_permutations=20, seed=models.DEFAULT_SEED,
+                                   sets=("sd", "skewness"), n_repeats=1, n_seeds=0,
+                                   perm_extension=3, quiet=True)
+    s = res.summary.set_index("feature_set")
+    assert (s["n_permutations_first"] == 20).all()
+    assert s["n_permutations"].isin([20, 40, 60]).all()
+    for fs, r in s.iterrows():
+        null = res.null[res.null["feature_set"] == fs]["auc"].to_numpy()
+        assert len(null) == r["n_permutations"]
+        decided = [review.permutation_decided(r["observed_auc"], null[:m])
+                   for m in range(20, len(null) + 1, 20)]
+        # stops at the first decided stage, or at the cap
+        assert not any(decided[:-1]) and (decided[-1] or len(null) == 60)
+        full, _ = cvstats.permutation_null(group7.matrix(fs), group7.labels,
+                                           n_permutations=len(null), seed=models.DEFAULT_SEED,
+                                           n_repeats=1)
+        np.testing.assert_allclose(null, full, atol=1e-12)
+    # with 20 permutations p >= 1/21: never decided below 0.05 -> extends to the cap
+    assert s.loc["sd", "n_permutations"] == 60
+
+
 def test_same_seed_same_output_whatever_the_workers(group7):
     exp = reproduce.run_experiments(group7, repeats=2, experiments=(1, 2, 3), quiet=True)
     kw = dict(n_permutations=15, seed=5, sets=("sd",), n_repeats=1, n_seeds=1, quiet=True)
