@@ -500,39 +500,42 @@ def power_sentence(summary: pd.DataFrame, target: float = 0.8) -> str:
 
 
 def c5_seed_sentence(summary: pd.DataFrame, alpha: float = 0.05) -> str | None:
-    """C5's verdict over master seeds, before and after the observed statistic averaged
-    all the review's fold assignments (rows of :func:`analysis.review.c5_seed_summary`);
-    None without a stored measurement."""
+    """C5's verdict over master seeds under each stored setting (rows of
+    :func:`analysis.review.c5_seed_summary`): ``old`` (the observed statistic over as
+    many fold assignments as a permutation), ``new`` (over all the review's) and
+    ``sequential`` (and more permutations while the decision is open, the review's
+    rule); None without a stored measurement."""
     if summary is None or summary.empty:
         return None
     s = summary.set_index(["setting", "part"])
+    words = {"old": "before, with the observed statistic over "
+                    "{obs} fold assignments like each permutation's",
+             "new": "with the observed statistic over all {obs} fold assignments",
+             "sequential": "now, with that statistic and up to {mx} permutations while the "
+                           "decision at 5% is open"}
 
     def setting_text(k):
         c, b = s.loc[(k, "C5")], s.loc[(k, "C5b")]
-        return (f"with {int(c['observed_repeats'])} observed fold assignments "
-                f"({int(c['null_repeats'])} per permutation, {int(c['n_permutations'])} "
-                f"permutations) the claim's verdict was {c['modal_verdict']} under "
+        head = words.get(k, k).format(obs=int(c["observed_repeats"]),
+                                      mx=int(c.get("max_permutations_used",
+                                                   c["n_permutations"])))
+        return (f"{head}, the claim's verdict was {c['modal_verdict']} under "
                 f"{c['share_agree']:.0%} of the seeds ({c['verdicts']}) and skewness's p-value "
-                f"ranged from {b['p_min']:.3f} to {b['p_max']:.3f} (median {b['p_median']:.3f})")
+                f"ranged from {b['p_min']:.3f} to {b['p_max']:.3f}")
 
     settings = list(dict.fromkeys(summary["setting"]))
     n = int(summary["n_seeds"].iloc[0])
     txt = (f"C5's verdict was recomputed under {n} master seeds (each redraws the fold "
-           f"assignments, the permutations and the bootstrap replicates; "
-           f"benchmarks/seed_stability.py): "
-           + "; ".join(f"{'before' if k == 'old' else 'now'}, {setting_text(k)}"
-                       for k in settings) + ".")
+           f"assignments, the {int(summary['n_permutations'].iloc[0])} permutations and the "
+           f"bootstrap replicates; benchmarks/seed_stability.py): "
+           + "; ".join(setting_text(k) for k in settings) + ".")
     last = s.loc[(settings[-1], "C5")]
     if last["share_agree"] < 0.95:
         b = s.loc[(settings[-1], "C5b")]
-        txt += (f" The verdict therefore still depends on the seed: averaging more fold "
-                f"assignments removes the noise of the observed statistic, but skewness's "
-                f"p-value itself lies near {alpha:g} (median {b['p_median']:.3f}), where the "
-                f"Monte Carlo error of the permutations alone (about "
-                f"{np.sqrt(b['p_median'] * (1 - b['p_median']) / last['n_permutations']):.3f} "
-                f"at {int(last['n_permutations'])} permutations) moves it across the line. "
-                f"C5b is seed-dependent: skewness is at best borderline better than random, "
-                f"and the sd part carries C5.")
+        txt += (f" The verdict therefore still depends on the seed: skewness's p-value lies "
+                f"near {alpha:g} (median {b['p_median']:.3f}), where the Monte Carlo error "
+                f"of the permutations moves it across the line. C5b is seed-dependent, and "
+                f"the sd part carries C5.")
     return txt
 
 

@@ -769,13 +769,19 @@ def c5_seed_display(rd: ReportData) -> pd.DataFrame:
     t = _c5_seed_summary()
     if t.empty:
         return t
-    t = t.assign(setting=t["setting"].map({"old": "before", "new": "now"}).fillna(t["setting"]),
+    names = {"old": "before", "new": "observed over all assignments",
+             "sequential": "now (and sequential permutations)"}
+    t = t.assign(setting=t["setting"].map(names).fillna(t["setting"]),
                  p=[f"{a:.3f} - {b:.3f} (median {m:.3f})" for a, b, m in
                     zip(t["p_min"], t["p_max"], t["p_median"], strict=True)])
+    if "max_permutations_used" not in t:
+        t["max_permutations_used"] = t["n_permutations"]
     return t[["setting", "part", "observed_repeats", "null_repeats", "n_permutations",
-              "n_seeds", "modal_verdict", "share_agree", "verdicts", "p"]].rename(
+              "max_permutations_used", "n_seeds", "modal_verdict", "share_agree", "verdicts", "p"]].rename(
         columns={"observed_repeats": "observed fold assignments",
                  "null_repeats": "fold assignments per permutation",
+                 "n_permutations": "permutations (first stage)",
+                 "max_permutations_used": "most permutations used",
                  "modal_verdict": "most common verdict", "share_agree": "share of seeds",
                  "p": "permutation p (range)"})
 

@@ -934,7 +934,14 @@ def c5_seed_summary(rows: pd.DataFrame) -> pd.DataFrame:
             out.append({"setting": setting, "part": part, "feature_set": fs,
                         "observed_repeats": int(first["observed_repeats"]),
                         "null_repeats": int(first["null_repeats"]),
-                        "n_permutations": int(first["n_permutations"]), "n_seeds": len(g),
+                        "n_permutations": int(first["n_permutations"]),
+                        "max_permutations_used": int(
+                            rows.loc[rows["setting"] == setting, "n_permutations_used"].max())
+                        if "n_permutations_used" in rows
+                        and rows.loc[rows["setting"] == setting,
+                                     "n_permutations_used"].notna().any()
+                        else int(first["n_permutations"]),
+                        "n_seeds": len(g),
                         "modal_verdict": counts.index[0],
                         "share_agree": float(counts.iloc[0] / len(g)),
                         "verdicts": "; ".join(f"{k} {n}" for k, n in counts.items()),

@@ -135,6 +135,6 @@ def test_c5_seed_display_reads_the_stored_measurement():
         assert t.empty
         return
     stored = pd.read_csv(report.SEED_STABILITY)
-    assert len(t) == len(stored) and set(t["setting"]) <= {"before", "now"}
+    assert len(t) == len(stored) and "before" in set(t["setting"])
     assert (t["n_seeds"] >= 20).all()
     assert report.c5_seed_sentence(SimpleNamespace()).startswith("C5's verdict was recomputed")
