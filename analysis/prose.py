@@ -453,7 +453,8 @@ def coverage_text(coverage: pd.DataFrame, settings: Mapping) -> str:
     """
     c, st = coverage, settings
     names = _model_names(st.get("data_name", "group 7"))
-    diffs = sorted(q for q in c["quantity"].unique() if q.startswith("diff_"))
+    shown = c[c["model"].isin(list(names))]
+    diffs = sorted(q for q in shown["quantity"].unique() if q.startswith("diff_"))
     out = [f"Over {st['n_datasets']} simulated data sets per model, the 95% bootstrap-CV "
            f"interval of the sd features' cvAUC covered the true value in "
            f"{_coverage_listing(c, names, 'auc_sd', 'bootstrap_cv')}"]
