@@ -58,6 +58,7 @@ def analyze(
     perm_repeats: int = review.BUDGET.perm_repeats,
     n_seeds: int = review.BUDGET.n_seeds,
     calibration_boot: int | None = None,
+    perm_extension: int = review.BUDGET.perm_extension,
     seed: int = models.DEFAULT_SEED,
     n_jobs: int = 1,
     quiet: bool = False,
@@ -72,7 +73,7 @@ def analyze(
     design : GroupDesign
         From :func:`analysis.dataset.load` or :func:`analysis.dataset.load_builtin`.
     repeats, n_boot, n_permutations, perm_repeats, n_seeds, calibration_boot, seed, n_jobs, quiet
-        As in :func:`analysis.review.review`.
+        As in :func:`analysis.review.review`; so is ``perm_extension``.
     curve : bool or dict
         Run the annotator-count curve (:func:`analysis.replication.design_curve`, at
         its defaults, or with these keywords: ``max_subsets, repeats, trend_boot``);
@@ -90,7 +91,8 @@ def analyze(
     t0 = time.perf_counter()
     rv = review.review(design, repeats=repeats, n_boot=n_boot, n_permutations=n_permutations,
                        perm_repeats=perm_repeats, n_seeds=n_seeds,
-                       calibration_boot=calibration_boot, seed=seed, n_jobs=n_jobs, quiet=quiet)
+                       calibration_boot=calibration_boot, perm_extension=perm_extension,
+                       seed=seed, n_jobs=n_jobs, quiet=quiet)
     notes = list(rv.notes)
     cur = None
     if curve is not False:
