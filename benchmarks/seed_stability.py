@@ -11,7 +11,9 @@ For each master seed (2018 and the ``--n-seeds`` following ones) and each of C5'
   review before issue 20), ``new`` -- over the review's ``--repeats`` fold assignments
   (the cvAUC shown beside the test, :func:`analysis.review.permutation_tests` now);
 * the bootstrap-CV interval (``--n-boot`` replicates) whose upper end decides "not
-  supported" (:func:`analysis.cvinference.verdict_better_than_random`).
+  supported" (:func:`analysis.cvinference.verdict_better_than_random`);
+* with ``--sequential``, the setting ``sequential``: the ``new`` statistic against a
+  null extended as :func:`analysis.review.permutation_tests` extends it.
 
 Each row is one (seed, set, estimator, setting); the part's verdict combines the two
 estimators as the review does (:func:`analysis.review.combine_estimators`), the claim's
