@@ -629,7 +629,8 @@ def c4_power_sentence(c4: pd.DataFrame) -> str | None:
     ni = [q for q in s.index if q.startswith("diff_mean+sd")]
     if ni:
         r = s.loc[ni[0]]
-        out.append(f"the non-inferiority part ({r['part']}) was supported in "
+        out.append(f"the non-inferiority part \"{r['part'].replace(' (non-inferiority)', '')}\" "
+                   f"was supported in "
                    f"{r['supported']:.0%} [{r['supported_low']:.0%}, {r['supported_high']:.0%}] "
                    f"of studies although adding sd truly changes the cvAUC by {r['truth']:+.3f} "
                    f"(mean SE of the difference {r['mean_se']:.3f}; refuted in "
