@@ -160,6 +160,7 @@ def analyze(
     perm_repeats: int = review.BUDGET.perm_repeats,
     n_seeds: int = review.BUDGET.n_seeds,
     calibration_boot: int | None = None,
+    perm_extension: int = review.BUDGET.perm_extension,
     seed: int = models.DEFAULT_SEED,
     margin: float = review.MARGIN,
     n_jobs: int = 1,
@@ -179,7 +180,7 @@ def analyze(
         As in :func:`analysis.review.review` (``margin``: C4's non-inferiority margin,
         :data:`analysis.review.MARGIN`); ``n_permutations`` at least
         :data:`analysis.budgets.MIN_PERMUTATIONS` (39: with fewer, no p-value can fall
-        below 0.05).
+        below 0.05); so is ``perm_extension``.
     curve : bool or dict
         Run the annotator-count curve (:func:`analysis.replication.design_curve`, at
         its defaults, or with these keywords: ``max_subsets, repeats, trend_boot``);
@@ -223,8 +224,9 @@ def analyze(
         with rec.stage("review"):
             rv = review.review(design, repeats=repeats, n_boot=n_boot,
                                n_permutations=n_permutations, perm_repeats=perm_repeats,
-                               n_seeds=n_seeds, calibration_boot=calibration_boot, seed=seed,
-                               margin=margin, n_jobs=n_jobs, quiet=quiet, exp=exp)
+                               n_seeds=n_seeds, calibration_boot=calibration_boot,
+                               perm_extension=perm_extension, seed=seed, margin=margin,
+                               n_jobs=n_jobs, quiet=quiet, exp=exp)
         notes = (list(design.settings.get("input_notes", [])) + list(rv.notes)
                  + exclusion_notes(design))
         cur = None

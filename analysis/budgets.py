@@ -98,7 +98,10 @@ class ReviewBudget(_Budget):
     n_boot : int
         Bootstrap-CV replicates.
     n_permutations : int
-        Label permutations of each (fixed-count) permutation test.
+        Label permutations of each permutation test (its first stage).
+    perm_extension : int
+        The test draws ``n_permutations`` more at a time while the 99% interval of its
+        p-value contains 5%, up to ``perm_extension x n_permutations`` in all (1: never).
     perm_repeats : int
         Fold assignments of the permutation statistic.
     n_seeds : int
@@ -110,6 +113,7 @@ class ReviewBudget(_Budget):
     repeats: int = 100
     n_boot: int = 200
     n_permutations: int = 1000
+    perm_extension: int = 4
     perm_repeats: int = 10
     n_seeds: int = 20
     calibration_boot: int = 1000

@@ -286,23 +286,26 @@ def cmd_multiverse(args: argparse.Namespace) -> int:
 def cmd_simulate(args: argparse.Namespace) -> int:
     import time
 
-    from . import prose
+    from . import prose, review
     from . import simulate as sim
 
     out = Path(args.out)
     t0 = time.perf_counter()
     design = reproduce.load_group()
     params = sim.calibrate_to_group(design, seed=args.seed, n_jobs=args.jobs)
+    strong, strong_info = sim.calibrate_mean(design, params, seed=args.seed, n_jobs=args.jobs)
     cal = sim.calibration(params, design=design, n_datasets=args.calibration_datasets,
                           n_permutations=args.permutations, seed=args.seed, n_jobs=args.jobs,
-                          quiet=args.quiet)
+                          quiet=args.quiet, strong=strong, strong_info=strong_info)
+    c4 = sim.c4_power(cal, review.MARGIN)
     pw = sim.power(params, n_images=tuple(args.images), n_annotators=tuple(args.annotators),
                    n_datasets=args.datasets, n_permutations=args.permutations, seed=args.seed,
                    n_jobs=args.jobs, quiet=args.quiet)
     tables = {"parameters.csv": params.tidy(), "calibration.csv": cal.summary,
               "coverage.csv": cal.coverage, "truth.csv": cal.truth,
               "calibration_studies.csv": cal.studies, "power.csv": pw.summary,
-              "power_studies.csv": pw.studies}
+              "power_studies.csv": pw.studies, "strong_parameters.csv": strong.tidy(),
+              "c4_power.csv": c4}
     elapsed = time.perf_counter() - t0
     man = _manifest_extra(args, {
         "n_permutations": args.permutations, "calibration_datasets": args.calibration_datasets,
@@ -311,7 +314,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         "power_seconds": round(pw.elapsed, 3), "elapsed_seconds": round(elapsed, 3),
         "shrinkage": params.shrinkage, "target_cv_auc": params.target_cv_auc,
         "model_cv_auc": params.model_cv_auc, "coverage_sentence": prose.coverage_sentence(cal),
-        "power_sentence": prose.power_sentence(pw.summary)}, "simulate")
+        "power_sentence": prose.power_sentence(pw.summary), "strong": strong_info,
+        "strong_sentence": prose.strong_regime_sentence(cal.coverage, cal.settings),
+        "c4_power_sentence": prose.c4_power_sentence(c4)}, "simulate")
     _write_outputs(args.work, tables, man)
     if not args.quiet:
         print(prose.coverage_sentence(cal))

@@ -900,6 +900,7 @@ def permutation_null(
     n_repeats: int = 10,
     estimator: str = "mle",
     n_jobs: int = 1,
+    start: int = 0,
 ) -> tuple[np.ndarray, float]:
     """Null distribution of the repeated-CV mean fold AUC.
 
@@ -910,11 +911,16 @@ def permutation_null(
     The permutations depend only on ``seed`` and ``y``, so every feature set of a
     group is tested against the same shuffles.
 
+    ``start`` > 0 computes only permutations ``start .. n_permutations - 1`` (the
+    shuffles of a longer run begin with those of a shorter one, so a test can extend
+    its null without recomputing it).
+
     Returns
     -------
-    null : ndarray (n_permutations,)
+    null : ndarray (n_permutations - start,)
     share_separated : float
-        Share of the permutation folds whose training data are separated.
+        Share of the permutation folds (of those computed) whose training data are
+        separated.
 
     Notes
     -----
@@ -939,11 +945,13 @@ def permutation_null(
 
         cs = engine.default_chunk_size(n, np.shape(X)[1])
         block = max(cs, block // cs * cs)
+    if not 0 <= start < n_permutations:
+        raise ValueError(f"start must lie in [0, n_permutations), got {start}")
     folds = []
-    for a in range(0, total, block):
+    for a in range(start * per_perm, total, block):
         b = min(total, a + block)
         p0, p1 = a // per_perm, -(-b // per_perm)
-        if total <= block:  # one block: the cached splits every set and estimator share
+        if total <= block and start == 0:  # one block: the cached splits all sets share
             splits, labels = permutation_splits(y.astype(np.int64).tobytes(), n_permutations,
                                                 seed, n_splits, n_repeats)
         else:

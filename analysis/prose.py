@@ -38,6 +38,9 @@ from .replication import (
 
 __all__ = [
     "band_sentences",
+    "c4_power_sentence",
+    "c5_interval_sentence",
+    "c5_seed_sentence",
     "chance_sentence",
     "correlation_sentences",
     "consensus_sentences",
@@ -59,6 +62,7 @@ __all__ = [
     "prediction_interval",
     "primary_meta",
     "slope_sentences",
+    "strong_regime_sentence",
     "sweep_sentences",
     "verdict_sentences",
     "vs_chance",
@@ -454,7 +458,8 @@ def coverage_text(coverage: pd.DataFrame, settings: Mapping) -> str:
     """
     c, st = coverage, settings
     names = _model_names(st.get("data_name", "group 7"))
-    diffs = sorted(q for q in c["quantity"].unique() if q.startswith("diff_"))
+    shown = c[c["model"].isin(list(names))]
+    diffs = sorted(q for q in shown["quantity"].unique() if q.startswith("diff_"))
     out = [f"Over {st['n_datasets']} simulated data sets per model, the 95% bootstrap-CV "
            f"interval of the sd features' cvAUC covered the true value in "
            f"{_coverage_listing(c, names, 'auc_sd', 'bootstrap_cv')}"]
@@ -498,6 +503,144 @@ def power_sentence(summary: pd.DataFrame, target: float = 0.8) -> str:
     parts = [_power_part(j, g, target) for j, g in summary.groupby("n_annotators", sort=True)]
     return (f"For {target:.0%} power to detect that the sd-only model is better than random "
             f"(permutation test at 5%), a study needs " + "; ".join(parts) + ".")
+
+
+def c5_seed_sentence(summary: pd.DataFrame, alpha: float = 0.05) -> str | None:
+    """C5's verdict over master seeds under each stored setting (rows of
+    :func:`analysis.review.c5_seed_summary`): ``old`` (the observed statistic over as
+    many fold assignments as a permutation), ``new`` (over all the review's) and
+    ``sequential`` (and more permutations while the decision is open, the review's
+    rule); None without a stored measurement."""
+    if summary is None or summary.empty:
+        return None
+    s = summary.set_index(["setting", "part"])
+    words = {"old": "before, with the observed statistic over "
+                    "{obs} fold assignments like each permutation's",
+             "new": "with the observed statistic over all {obs} fold assignments",
+             "sequential": "now, with that statistic and up to {mx} permutations while the "
+                           "decision at 5% is open"}
+
+    def setting_text(k):
+        c, b = s.loc[(k, "C5")], s.loc[(k, "C5b")]
+        head = words.get(k, k).format(obs=int(c["observed_repeats"]),
+                                      mx=int(c.get("max_permutations_used",
+                                                   c["n_permutations"])))
+        return (f"{head}, the claim's verdict was {c['modal_verdict']} under "
+                f"{c['share_agree']:.0%} of the seeds ({c['verdicts']}) and skewness's p-value "
+                f"ranged from {b['p_min']:.3f} to {b['p_max']:.3f}")
+
+    settings = list(dict.fromkeys(summary["setting"]))
+    n = int(summary["n_seeds"].iloc[0])
+    txt = (f"C5's verdict was recomputed under {n} master seeds (each redraws the fold "
+           f"assignments, the {int(summary['n_permutations'].iloc[0])} permutations and the "
+           f"bootstrap replicates; benchmarks/seed_stability.py): "
+           + "; ".join(setting_text(k) for k in settings) + ".")
+    last = s.loc[(settings[-1], "C5")]
+    if last["share_agree"] < 0.95:
+        b = s.loc[(settings[-1], "C5b")]
+        txt += (f" The verdict therefore still depends on the seed: skewness's p-value lies "
+                f"near {alpha:g} (median {b['p_median']:.3f}), where the Monte Carlo error "
+                f"of the permutations moves it across the line. C5b is seed-dependent, and "
+                f"the sd part carries C5.")
+    return txt
+
+
+def c5_interval_sentence(perm: Mapping, ci: Mapping, name: str = "skewness") -> str:
+    """Why a bootstrap-CV interval containing 1/2 can sit beside a permutation p below
+    5% (C5), from the permutation summary row ``perm`` (``p_value``, ``null_sd``) and
+    the interval row ``ci`` (``cv_auc, ci_low, ci_high, se, p``) of the same set."""
+    both = (f"The bootstrap-CV interval of {name}, {ci['cv_auc']:.3f} "
+            f"[{ci['ci_low']:.3f}, {ci['ci_high']:.3f}] (z-test p {ci['p']:.3f}), and its "
+            f"permutation p-value, {perm['p_value']:.3f}, ")
+    why = ("answer different questions: the permutation test conditions on these images "
+           "and asks only whether the labels are exchangeable (its null statistics have SD "
+           f"{perm['null_sd']:.3f} around 1/2); the interval is a normal interval for the "
+           "cvAUC of a new sample of as many images, and its bootstrap SE "
+           f"({ci['se']:.3f}) includes the resampling of the images. The interval covers "
+           "95-98% in the simulations, so it is, if anything, wide. The verdict \"better "
+           "than random\" rests on the exact test; the interval says how large the cvAUC "
+           "may be.")
+    if perm["p_value"] < 0.05 and ci["ci_low"] <= 0.5:
+        return both + "seem to disagree but " + why
+    return both + "agree; they " + why
+
+
+def strong_regime_sentence(coverage: pd.DataFrame, settings: Mapping) -> str | None:
+    """The strong-signal scenario (:func:`analysis.simulate.calibrate_mean`): how it was
+    calibrated and the bootstrap-CV coverage of its cvAUCs and differences; None when
+    the calibration has no such scenario.
+
+    Parameters
+    ----------
+    coverage : DataFrame
+        ``Calibration.coverage`` (rows of model ``strong``).
+    settings : mapping
+        ``Calibration.settings`` (``n_datasets``, ``data_name``, ``strong``).
+    """
+    info = settings.get("strong")
+    c = coverage[(coverage["model"] == "strong") & (coverage["method"] == "bootstrap_cv")]
+    if not info or c.empty:
+        return None
+    c = c.set_index("quantity")
+    name = settings.get("data_name", "group 7")
+
+    def cell(q, what):
+        r = c.loc[q]
+        t = f"{r['truth']:+.3f}" if q.startswith("diff_") else f"{r['truth']:.3f}"
+        return (f"{what} (true {t}) in {r['coverage']:.1%} [{r['cov_low']:.1%}, "
+                f"{r['cov_high']:.1%}] (entirely above the truth in {r['miss_above']:.1%}, "
+                f"below in {r['miss_below']:.1%})")
+
+    names = {"auc_mean": "the cvAUC of the mean features", "auc_mean+sd":
+             "that of mean + sd", "auc_sd": "that of the sd features",
+             "diff_mean_sd": "the difference mean - sd (C4)",
+             "diff_mean+sd_mean": "the difference mean + sd - mean (C4's non-inferiority part)"}
+    listing = "; ".join(cell(q, w) for q, w in names.items() if q in c.index)
+    return (f"A strong-signal scenario matches the mean features as well: the calibrated "
+            f"model's latent shift is raised from {info['mu1_calibrated']:.2f} to "
+            f"{info['mu1']:.2f} standard deviations, so that its expected cvAUC of the mean "
+            f"features, {info['model_mean_cv_auc']:.3f}, equals {name}'s "
+            f"{info['target_mean_cv_auc']:.3f}, and its class-dependent noise is scaled by "
+            f"{info['noise_factor']:.2f} to bring the sd features back towards "
+            f"{info['target_sd_cv_auc']:.3f}; they stay at {info['model_sd_cv_auc']:.3f}"
+            + (" (rounding and clipping at the top of the scale give the sd features signal "
+               "of their own at that shift, so the two targets cannot both be met)"
+               if info["model_sd_cv_auc"] - info["target_sd_cv_auc"]
+               > 3 * info["model_sd_cv_auc_se"] else "")
+            + f". Over {settings['n_datasets']} data sets of {name}'s size, the 95% "
+            f"bootstrap-CV interval covered {listing}.")
+
+
+def c4_power_sentence(c4: pd.DataFrame) -> str | None:
+    """How often C4's parts can be decided at the study's size
+    (:func:`analysis.simulate.c4_power`); None without the strong scenario."""
+    if c4 is None or c4.empty or "strong" not in set(c4["model"]):
+        return None
+    s = c4[c4["model"] == "strong"].set_index("quantity")
+    f = c4[c4["model"] == "fitted"].set_index("quantity")
+    out = []
+    if "diff_mean_sd" in s.index:
+        r = s.loc["diff_mean_sd"]
+        txt = (f"the part \"the mean beats sd\" (paired bootstrap-CV z test at 5%) was "
+               f"supported in {r['supported']:.0%} [{r['supported_low']:.0%}, "
+               f"{r['supported_high']:.0%}] of studies at a true difference of "
+               f"{r['truth']:.3f} (mean SE {r['mean_se']:.3f})")
+        if "diff_mean_sd" in f.index:
+            q = f.loc["diff_mean_sd"]
+            txt += (f", and in {q['supported']:.0%} [{q['supported_low']:.0%}, "
+                    f"{q['supported_high']:.0%}] under the sd-calibrated model (true difference "
+                    f"{q['truth']:.3f})")
+        out.append(txt)
+    ni = [q for q in s.index if q.startswith("diff_mean+sd")]
+    if ni:
+        r = s.loc[ni[0]]
+        out.append(f"the non-inferiority part \"{r['part'].replace(' (non-inferiority)', '')}\" "
+                   f"was supported in "
+                   f"{r['supported']:.0%} [{r['supported_low']:.0%}, {r['supported_high']:.0%}] "
+                   f"of studies although adding sd truly changes the cvAUC by {r['truth']:+.3f} "
+                   f"(mean SE of the difference {r['mean_se']:.3f}; refuted in "
+                   f"{r['refuted']:.0%})")
+    return ("Power of C4 in the strong-signal scenario: " + "; ".join(out) + ".") if out else None
 
 
 # --------------------------------------------------------------------------- on-request parts

@@ -149,6 +149,7 @@ class ReportData:
         rv = review.review(design, exp=exp, seed=seed, n_boot=rb.n_boot,
                            n_permutations=rb.n_permutations, perm_repeats=rb.perm_repeats,
                            n_seeds=rb.n_seeds, calibration_boot=rb.calibration_boot,
+                           perm_extension=rb.perm_extension,
                            n_jobs=n_jobs, quiet=True)
         lap("review")
         pb = budgets.REPLICATION_DRAFT if quick else budgets.REPLICATION
@@ -172,9 +173,13 @@ class ReportData:
         sb = budgets.SIMULATION_DRAFT if quick else budgets.SIMULATION
         params = sim.calibrate_to_group(design, seed=seed, n_jobs=n_jobs,
                                         n_studies=sb.calibration_studies)
+        # and a strong-signal scenario matched to the mean features too (issue 20, item 5)
+        strong, strong_info = sim.calibrate_mean(design, params, seed=seed, n_jobs=n_jobs,
+                                                 n_studies=sb.calibration_studies)
         cal = sim.calibration(params, design=design, seed=seed, n_jobs=n_jobs, quiet=True,
                               n_datasets=sb.calibration_datasets,
-                              n_permutations=sb.n_permutations)
+                              n_permutations=sb.n_permutations, strong=strong,
+                              strong_info=strong_info)
         pw = sim.power(params, seed=seed, n_jobs=n_jobs, quiet=True, n_datasets=sb.n_datasets,
                        n_permutations=sb.n_permutations,
                        **({"n_images": (50, 100), "n_annotators": (3, 6)} if quick else {}))
@@ -758,6 +763,53 @@ def power_sentence(rd: ReportData) -> str:
     return prose.power_sentence(rd.power.summary)
 
 
+def strong_sentence(rd: ReportData) -> str:
+    """The strong-signal scenario's calibration and coverage ("" without it)."""
+    return prose.strong_regime_sentence(rd.calibration.coverage, rd.calibration.settings) or ""
+
+
+def _c4_power(cal) -> pd.DataFrame:
+    """How often C4's parts are decided under each simulated model
+    (:func:`analysis.simulate.c4_power` at the review's margin)."""
+    return sim.c4_power(cal, review.MARGIN)
+
+
+def c4_power_sentence(rd: ReportData) -> str:
+    return prose.c4_power_sentence(_c4_power(rd.calibration)) or ""
+
+
+def strong_display(rd: ReportData) -> pd.DataFrame:
+    """The strong-signal scenario: per quantity its true value and the bootstrap-CV
+    interval's coverage (Clopper-Pearson interval), misses on each side and width."""
+    c = rd.calibration.coverage
+    c = c[(c["model"] == "strong") & (c["method"] == "bootstrap_cv")]
+    names = {"auc_sd": "cvAUC(sd)", "auc_mean": "cvAUC(mean)", "auc_mean+sd": "cvAUC(mean+sd)",
+             "diff_mean_sd": "mean - sd", "diff_mean+sd_mean": "mean+sd - mean"}
+    out = pd.DataFrame({
+        "quantity": c["quantity"].map(lambda q: names.get(q, q)).to_numpy(),
+        "true value": c["truth"].to_numpy(), "mean estimate": c["mean_estimate"].to_numpy(),
+        "coverage (95% CI)": [f"{100 * r:.1f}% [{100 * a:.1f}, {100 * b:.1f}]" for r, a, b in
+                              zip(c["coverage"], c["cov_low"], c["cov_high"], strict=True)],
+        "entirely above truth": c["miss_above"].to_numpy(),
+        "entirely below truth": c["miss_below"].to_numpy(),
+        "mean width": c["mean_width"].to_numpy()})
+    return out
+
+
+def c4_power_display(rd: ReportData) -> pd.DataFrame:
+    """C4's parts: share of simulated studies supporting (with its Clopper-Pearson
+    interval) and refuting each, per model, beside the true difference."""
+    t = _c4_power(rd.calibration)
+    if t.empty:
+        return t
+    names = {"permuted": "permuted group 7", "generative null": "generative null",
+             "fitted": "calibrated model", "strong": "strong-signal scenario"}
+    t = present.with_ci(t, "supported", "supported_low", "supported_high",
+                        "supported (95% CI)")
+    t["model"] = t["model"].map(lambda m: names.get(m, m))
+    return t.drop(columns=["quantity"])
+
+
 def calibration_display(rd: ReportData) -> pd.DataFrame:
     """The simulation's calibration summary with each rate and its Clopper-Pearson
     interval in one column."""
@@ -839,6 +891,53 @@ def present_experiments(rd: ReportData) -> Section:
                                         comparison_sentence))
 
 
+#: The stored measurement of C5's verdict over master seeds
+#: (``benchmarks/seed_stability.py``; :func:`analysis.review.c5_seed_summary`).
+SEED_STABILITY = (Path(__file__).resolve().parents[1] / "benchmarks" / "results"
+                  / "seed_stability_summary.csv")
+
+
+def _c5_seed_summary() -> pd.DataFrame:
+    """The stored C5 seed-stability summary (empty when the file is absent)."""
+    return pd.read_csv(SEED_STABILITY) if SEED_STABILITY.exists() else pd.DataFrame()
+
+
+def c5_seed_sentence(rd: ReportData) -> str:
+    return prose.c5_seed_sentence(_c5_seed_summary()) or ""
+
+
+def c5_interval_sentence(rd: ReportData) -> str:
+    """Why skewness's interval and permutation p tell one story (C5b); "" without it."""
+    ci = rd.review.auc_ci.set_index(["feature_set", "estimator"])
+    perm = rd.review.permutation.summary.set_index(["feature_set", "estimator"])
+    if ("skewness", "mle") not in ci.index or ("skewness", "mle") not in perm.index:
+        return ""
+    return prose.c5_interval_sentence(perm.loc[("skewness", "mle")], ci.loc[("skewness", "mle")])
+
+
+def c5_seed_display(rd: ReportData) -> pd.DataFrame:
+    """C5's parts over master seeds: the setting, the most common verdict, the share of
+    seeds giving it, and the p-value's range (plain maximum likelihood)."""
+    t = _c5_seed_summary()
+    if t.empty:
+        return t
+    names = {"old": "before", "new": "observed over all assignments",
+             "sequential": "now (and sequential permutations)"}
+    t = t.assign(setting=t["setting"].map(names).fillna(t["setting"]),
+                 p=[f"{a:.3f} - {b:.3f} (median {m:.3f})" for a, b, m in
+                    zip(t["p_min"], t["p_max"], t["p_median"], strict=True)])
+    if "max_permutations_used" not in t:
+        t["max_permutations_used"] = t["n_permutations"]
+    return t[["setting", "part", "observed_repeats", "null_repeats", "n_permutations",
+              "max_permutations_used", "n_seeds", "modal_verdict", "share_agree", "verdicts", "p"]].rename(
+        columns={"observed_repeats": "observed fold assignments",
+                 "null_repeats": "fold assignments per permutation",
+                 "n_permutations": "permutations (first stage)",
+                 "max_permutations_used": "most permutations used",
+                 "modal_verdict": "most common verdict", "share_agree": "share of seeds",
+                 "p": "permutation p (range)"})
+
+
 def present_review(rd: ReportData) -> Section:
     """The statistical review: claims, parts, models, calibration, tests; ``ci_text``
     maps every feature set to its cvAUC with interval (maximum likelihood)."""
@@ -846,7 +945,8 @@ def present_review(rd: ReportData) -> Section:
     return _section("review", rd, (claims_display, parts_display, coefficients_display,
                                    models_display, oof_calibration_display, evidence_markdown,
                                    tests_display, moment_tests_display, moment_tests_summary,
-                                   estimator_sentence, rules_sentences),
+                                   estimator_sentence, rules_sentences, c5_seed_sentence,
+                                   c5_seed_display, c5_interval_sentence),
                     ci_text=MappingProxyType({fs: ci_text(rd, fs) for fs in sets}))
 
 
@@ -874,7 +974,9 @@ def present_multiverse(rd: ReportData) -> Section:
 def present_simulation(rd: ReportData) -> Section:
     """The simulation: the model's parameters, the calibration and the power."""
     return _section("simulation", rd, (sim_params_display, coverage_sentence, coverage_display,
-                                       power_sentence, calibration_display, power_display))
+                                       power_sentence, calibration_display, power_display,
+                                       strong_sentence, strong_display, c4_power_sentence,
+                                       c4_power_display))
 
 
 def present_details(rd: ReportData) -> Section:

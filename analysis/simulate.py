@@ -735,7 +735,7 @@ CHUNK_STUDIES = 8
 
 
 def run_studies(conditions: list[dict], settings: StudySettings, *, n_datasets: int, seed: int,
-                stream: str, n_jobs: int = 1) -> pd.DataFrame:
+                stream: str, n_jobs: int = 1, first_condition: int = 0) -> pd.DataFrame:
     """One row per study of every condition.
 
     Parameters
@@ -749,11 +749,14 @@ def run_studies(conditions: list[dict], settings: StudySettings, *, n_datasets: 
         (:mod:`analysis.seeds`: ``sim_calibration`` or ``sim_power``) with keys ``c, d``;
         studies go to :func:`analysis.engine.parallel_map` in fixed chunks, so the
         rows do not depend on ``n_jobs``.
+    first_condition : int
+        Index ``c`` of the first condition (conditions run in a second call with other
+        settings continue the numbering, so their studies get streams of their own).
     """
     from . import engine
 
     tasks, meta = [], []
-    for c, cond in enumerate(conditions):
+    for c, cond in enumerate(conditions, start=first_condition):
         seqs = [seeds.seed_sequence(stream, seed, c, d) for d in range(n_datasets)]
         for a in range(0, n_datasets, CHUNK_STUDIES):
             tasks.append((cond["source"], cond["n_images"], cond["n_annotators"],
@@ -859,13 +862,13 @@ def _null_truth(settings: StudySettings) -> pd.DataFrame:
 # --- calibration of the generative model to the observed cvAUC ---------------------------
 
 def _cv_auc_chunk(task):
-    params, n_images, n_annotators, seqs, n_repeats, estimator = task
+    params, n_images, n_annotators, seqs, n_repeats, estimator, feature_set = task
     out = []
     for seq in seqs:
         draw_seq, fold_seq = seq.spawn(2)
         sim = simulate(params, n_images, n_annotators=n_annotators,
                        rng=np.random.default_rng(draw_seq))
-        X, _ = sd_features(sim.scores)
+        X = moment_features(sim.scores)[0][feature_set]
         sp = _fold_splits(sim.y, cvinference.fold_count(sim.y).n_splits,
                           fold_seq.generate_state(n_repeats))
         out.append(float(np.nanmean(_engine(X, sim.y, sp, estimator)["auc"])))
@@ -874,8 +877,10 @@ def _cv_auc_chunk(task):
 
 def model_cv_auc(params: SimParams, *, n_images: int = 96, n_annotators: int = 6,
                  n_studies: int = 200, n_repeats: int = 2, seed: int = models.DEFAULT_SEED,
-                 estimator: str = "mle", n_jobs: int = 1) -> tuple[float, float]:
-    """Expected cvAUC of the sd features under ``params``, by a fixed-seed Monte Carlo.
+                 estimator: str = "mle", n_jobs: int = 1,
+                 feature_set: str = "sd") -> tuple[float, float]:
+    """Expected cvAUC of a feature set (default the sd features) under ``params``, by a
+    fixed-seed Monte Carlo.
 
     Study ``d`` is seeded by ``SeedSequence([seed, 3, d])`` whatever ``params`` are:
     the same standard normal draws for every parameter value (common random numbers),
@@ -890,7 +895,9 @@ def model_cv_auc(params: SimParams, *, n_images: int = 96, n_annotators: int = 6
     from . import engine
 
     seqs = [seeds.seed_sequence("sim_model_cv_auc", seed, d) for d in range(n_studies)]
-    tasks = [(params, n_images, n_annotators, seqs[a:a + 25], n_repeats, estimator)
+    if feature_set not in ("sd", "mean", "mean+sd"):
+        raise ValueError(f"feature_set must be 'sd', 'mean' or 'mean+sd', got {feature_set!r}")
+    tasks = [(params, n_images, n_annotators, seqs[a:a + 25], n_repeats, estimator, feature_set)
              for a in range(0, n_studies, 25)]
     v = np.array([x for ch in engine.parallel_map(_cv_auc_chunk, tasks, n_jobs=n_jobs) for x in ch])
     return float(v.mean()), float(v.std(ddof=1) / np.sqrt(len(v)))
@@ -979,6 +986,94 @@ def calibrate_to_group(design: GroupDesign, *, params: SimParams | None = None,
                    model_cv_auc=cache[lam][0], model_cv_auc_se=cache[lam][1])
 
 
+#: Largest increase of the latent shift ``mu1`` tried by :func:`calibrate_mean`
+#: (latent standard deviations).
+MAX_SHIFT_INCREASE = 6.0
+
+
+def calibrate_mean(design: GroupDesign, params: SimParams, *,
+                   n_repeats: int = BUDGET.observed_repeats,
+                   n_studies: int = BUDGET.calibration_studies, mc_repeats: int = 1,
+                   xtol: float = 5e-3, seed: int = models.DEFAULT_SEED,
+                   estimator: str = "mle", n_jobs: int = 1) -> tuple[SimParams, dict]:
+    """The strong-signal scenario: the calibrated model with a second calibration target,
+    the group's cvAUC of the **mean** features.
+
+    :func:`calibrate_to_group` matches the sd set only; its mean set is then weaker than
+    group 7's (expected cvAUC about 0.82 against 0.95), so coverage and power computed
+    under it never see data as strongly separated as the paper's. Two parameters are
+    solved in turn, each by Brent's method with common random numbers
+    (:func:`model_cv_auc`):
+
+    1. the latent shift ``mu1`` on ``[mu1, mu1 + MAX_SHIFT_INCREASE]``, so that the
+       expected cvAUC of the mean set equals the group's;
+    2. at that shift, a factor ``r`` in ``[0, 1]`` of the class-dependent noise
+       (``log(sigma1 / sigma0) -> r log(sigma1 / sigma0)`` at the class-pooled variance,
+       :meth:`SimParams.shrink` without its shift), so that the expected cvAUC of the
+       sd set equals the group's again: a larger shift also moves the sd set, through
+       rounding and clipping at the top of the scale.
+
+    The mean set's expected cvAUC is then recomputed at the final parameters (step 2
+    changes the noise of melanomas a little). A target out of reach gives the end of
+    the bracket, and the gap shows in ``info``.
+
+    Returns
+    -------
+    strong : SimParams
+        ``params`` with the new ``mu1``, ``sigma0``, ``sigma1``; ``model_cv_auc`` its
+        expected sd cvAUC.
+    info : dict
+        ``mu1_calibrated`` (the sd calibration's), ``mu1``, ``noise_factor`` (r),
+        ``target_mean_cv_auc``, ``model_mean_cv_auc`` and ``_se``,
+        ``target_sd_cv_auc``, ``model_sd_cv_auc`` and ``_se`` (Monte Carlo,
+        ``n_studies`` studies of the group's size, at the final parameters).
+    """
+    from scipy.optimize import brentq
+
+    target = observed_cv_auc(design, feature_set="mean", n_repeats=n_repeats, seed=seed,
+                             estimator=estimator)
+    kw = dict(n_images=design.n_images, n_annotators=raters_per_unit(design), n_studies=n_studies,
+              n_repeats=mc_repeats, seed=seed, estimator=estimator, n_jobs=n_jobs)
+    lo, hi = float(params.mu1), float(params.mu1) + MAX_SHIFT_INCREASE
+    cache: dict[float, tuple[float, float]] = {}
+
+    def f(mu1):
+        if mu1 not in cache:
+            cache[mu1] = model_cv_auc(replace(params, mu1=float(mu1)), feature_set="mean", **kw)
+        return cache[mu1][0] - target
+
+    def solve(g, a, b):
+        if g(a) >= 0:
+            return a
+        if g(b) <= 0:
+            return b
+        return float(brentq(g, a, b, xtol=xtol))
+
+    mu1 = solve(f, lo, hi)
+    sd_target = (float(params.target_cv_auc) if np.isfinite(params.target_cv_auc)
+                 else observed_cv_auc(design, n_repeats=n_repeats, seed=seed,
+                                      estimator=estimator))
+    sd_cache: dict[float, tuple[float, float]] = {}
+
+    def with_noise(r):
+        return replace(params.shrink(r), mu1=mu1)
+
+    def g(r):
+        if r not in sd_cache:
+            sd_cache[r] = model_cv_auc(with_noise(r), feature_set="sd", **kw)
+        return sd_cache[r][0] - sd_target
+
+    r = solve(g, 0.0, 1.0)  # the sd cvAUC rises with r
+    strong = replace(with_noise(r), model_cv_auc=sd_cache[r][0],
+                     model_cv_auc_se=sd_cache[r][1])
+    mean_auc, mean_se = model_cv_auc(strong, feature_set="mean", **kw)
+    info = {"mu1_calibrated": float(params.mu1), "mu1": mu1, "noise_factor": r,
+            "target_mean_cv_auc": target, "model_mean_cv_auc": mean_auc,
+            "model_mean_cv_auc_se": mean_se, "target_sd_cv_auc": sd_target,
+            "model_sd_cv_auc": sd_cache[r][0], "model_sd_cv_auc_se": sd_cache[r][1]}
+    return strong, info
+
+
 # --- calibration of the intervals and the test, and power -------------------------------
 
 def binom_ci(k: int, n: int, alpha: float = 0.05) -> tuple[float, float]:
@@ -1049,6 +1144,54 @@ def coverage_table(studies: pd.DataFrame, truth: pd.DataFrame, settings: StudySe
     return pd.DataFrame(rows)
 
 
+#: Feature sets and paired differences of the strong-signal scenario's studies: the
+#: C1/C3-type cvAUCs near 0.95 (``mean``), C4's "mean beats sd" and its
+#: non-inferiority part "mean + sd does not improve on the mean".
+STRONG_SETS = ("sd", "mean", "mean+sd")
+STRONG_DIFFERENCES = (("mean", "sd"), ("mean+sd", "mean"))
+
+
+def c4_power(cal: Calibration, margin: float, alpha: float = ALPHA) -> pd.DataFrame:
+    """How often the C4 parts' verdict rules decide, per simulated model.
+
+    For each model with the difference ``mean - sd`` ("the mean beats sd", supported
+    when the paired bootstrap-CV z test is significant in that direction: the 95%
+    interval's lower end above 0) and ``mean+sd - mean`` ("adding disagreement does not
+    improve on the mean", supported when the interval's upper end is below ``margin``,
+    refuted when its lower end is above 0), the share of studies supporting and
+    refuting the part (Clopper-Pearson intervals), beside the part's true value.
+
+    Returns
+    -------
+    DataFrame
+        ``model, part, quantity, truth, n_datasets, supported, supported_low,
+        supported_high, refuted, mean_se`` (mean bootstrap-CV SE of the difference).
+    """
+    z = stats.norm.ppf(1 - alpha / 2)
+    rows = []
+    for model, g in cal.studies.groupby("model", sort=False):
+        for part, q in (("mean beats sd", "diff_mean_sd"),
+                        (f"mean+sd - mean < {margin:g} (non-inferiority)", "diff_mean+sd_mean")):
+            if f"{q}_boot_low" not in g or g[f"{q}_boot_low"].isna().all():
+                continue
+            low, high = g[f"{q}_boot_low"].to_numpy(), g[f"{q}_boot_high"].to_numpy()
+            se = g[f"{q}_boot_se"].to_numpy()
+            est = g[q].to_numpy()
+            if q == "diff_mean_sd":  # the z test of the paired difference, two-sided
+                sup, ref = (est / se > z), (est / se < -z)
+            else:
+                sup, ref = high < margin, low > 0
+            tr = cal.truth[(cal.truth["model"] == model) & (cal.truth["quantity"] == q)]
+            k = int(sup.sum())
+            lo, hi = binom_ci(k, len(g))
+            rows.append({"model": model, "part": part, "quantity": q,
+                         "truth": float(tr["truth"].iloc[0]) if len(tr) else np.nan,
+                         "n_datasets": len(g), "supported": k / len(g), "supported_low": lo,
+                         "supported_high": hi, "refuted": float(ref.mean()),
+                         "mean_se": float(np.nanmean(se))})
+    return pd.DataFrame(rows)
+
+
 @dataclass
 class Calibration:
     studies: pd.DataFrame  # one row per study (models permuted / null / fitted)
@@ -1070,7 +1213,9 @@ def calibration(params: SimParams, *, design: GroupDesign | None = None,
                 sets: tuple[str, ...] = ("sd", "mean"),
                 differences: tuple[tuple[str, str], ...] = (("mean", "sd"),),
                 estimator: str = "mle", seed: int = models.DEFAULT_SEED, n_jobs: int = 1,
-                quiet: bool = True, n_boot_pooled: int = BUDGET.pooled_boot) -> Calibration:
+                quiet: bool = True, n_boot_pooled: int = BUDGET.pooled_boot,
+                strong: SimParams | None = None,
+                strong_info: dict | None = None) -> Calibration:
     """Coverage of the cvAUC intervals and level of the permutation test, by simulation.
 
     Parameters
@@ -1104,6 +1249,13 @@ def calibration(params: SimParams, *, design: GroupDesign | None = None,
         not depend on ``n_jobs``. ``quiet`` is accepted for compatibility.
     n_boot_pooled : int
         Replicates of the BCa interval of the pooled scores (comparison; 0 skips it).
+    strong : SimParams, optional
+        The strong-signal scenario (:func:`calibrate_mean`): model ``strong``, studies
+        of the same size analysed with :data:`STRONG_SETS` and
+        :data:`STRONG_DIFFERENCES` (the C4 comparison and its non-inferiority part;
+        no permutation test, no BCa), its truth by :func:`true_values`.
+    strong_info : dict, optional
+        The second value of :func:`calibrate_mean`, kept in ``settings["strong"]``.
 
     Returns
     -------
@@ -1157,11 +1309,31 @@ def calibration(params: SimParams, *, design: GroupDesign | None = None,
     truth = truth[["model", "quantity", "truth", "truth_mc_se", "n_draws"]]
     cov = coverage_table(studies, truth, st)
     summary = _wide_summary(studies, cov, st)
+    if strong is not None:
+        ss = replace(st, sets=STRONG_SETS, differences=STRONG_DIFFERENCES, n_permutations=0,
+                     pooled_boot=0)
+        s_studies = run_studies([{"model": "strong", "source": strong, "n_images": n_images,
+                                  "n_annotators": n_annotators}], ss, n_datasets=n_datasets,
+                                seed=seed, stream="sim_calibration", n_jobs=n_jobs,
+                                first_condition=len(conds))
+        s_truth = true_values(strong, n_images=n_images, n_annotators=n_annotators,
+                              sets=ss.sets, differences=ss.differences, n_draws=n_truth,
+                              n_test=n_true, seed=seed, estimator=estimator,
+                              n_jobs=n_jobs).assign(model="strong")
+        s_truth = s_truth[truth.columns]
+        studies = pd.concat([studies, s_studies], ignore_index=True)
+        truth = pd.concat([truth, s_truth], ignore_index=True)
+        cov = pd.concat([cov, coverage_table(s_studies, s_truth, ss)], ignore_index=True)
+        summary = pd.concat([summary, _wide_summary(s_studies, cov[cov["model"] == "strong"],
+                                                    ss)], ignore_index=True)
     settings = {"n_datasets": n_datasets, "n_images": n_images, "n_annotators": n_annotators,
                 "n_repeats": n_repeats, "n_boot": n_boot, "boot_repeats": boot_repeats,
                 "n_permutations": n_permutations, "perm_repeats": perm_repeats, "h": h,
                 "n_truth": n_truth, "n_true": n_true, "estimator": estimator, "seed": seed,
                 "data_name": data_name(design)}
+    if strong is not None:
+        settings["strong"] = {**(strong_info or {}), "sets": list(STRONG_SETS),
+                              "differences": [list(d) for d in STRONG_DIFFERENCES]}
     return Calibration(studies, summary, cov, truth, settings, time.perf_counter() - t0)
 
 

@@ -22,6 +22,11 @@ def test_per_study_permutation_counts_have_one_home_each():
     assert budgets.MULTIVERSE.n_permutations == 200
     assert budgets.SIMULATION.n_permutations == 99
     assert inspect.signature(review.review).parameters["n_permutations"].default == 1000
+    # the sequential extension of the review's test: at most 4 x 1000 (issue 20)
+    assert budgets.REVIEW.perm_extension == 4
+    assert inspect.signature(review.review).parameters["perm_extension"].default == 4
+    assert (inspect.signature(review.permutation_tests).parameters["perm_extension"].default
+            == 4)
     assert inspect.signature(replication.replicate).parameters["n_permutations"].default == 200
     assert inspect.signature(multiverse.multiverse).parameters["n_permutations"].default == 200
     assert inspect.signature(simulate.power).parameters["n_permutations"].default == 99

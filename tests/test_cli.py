@@ -99,5 +99,10 @@ def test_multiverse_and_simulate_write_tidy_tables(tmp_path, monkeypatch):
     power = pd.read_csv(out / "power.csv")
     assert len(power) == 1 and power["n_images"].iloc[0] == 50
     for name in ("parameters.csv", "calibration.csv", "calibration_studies.csv",
-                 "power_studies.csv", "manifest.json"):
+                 "power_studies.csv", "manifest.json", "strong_parameters.csv",
+                 "c4_power.csv"):
         assert (out / name).is_file(), name
+    c4 = pd.read_csv(out / "c4_power.csv")
+    assert "strong" in set(c4["model"]) and c4["supported"].between(0, 1).all()
+    man = json.loads((out / "manifest.json").read_text())
+    assert man["strong"]["mu1"] > man["strong"]["mu1_calibrated"]

@@ -332,3 +332,36 @@ def test_curve_sentence_subsets_draws_and_no_curve():
     empty.skipped = pd.DataFrame({"reason": ["fewer than 3 raters"]})
     assert not prose.has_curve(empty) and prose.has_curve(_curve("subsets"))
     assert prose.curve_sentence(empty) == "No annotator-count curve: fewer than 3 raters."
+
+
+def test_c5_seed_sentence_before_and_after_and_seed_dependence():
+    from analysis import review
+    rows = []
+    for setting, obs_r, ps in (("old", 10, [0.03, 0.06, 0.04, 0.07]),
+                               ("new", 100, [0.04, 0.045, 0.04, 0.06])):
+        for i, p in enumerate(ps):
+            for fs, pp in (("sd", 0.003), ("skewness", p)):
+                for est in ("mle", "firth"):
+                    rows.append({"seed": 2018 + i, "feature_set": fs, "estimator": est,
+                                 "setting": setting, "observed_repeats": obs_r,
+                                 "null_repeats": 10, "n_permutations": 1000, "p_value": pp,
+                                 "verdict": "supported" if pp < 0.05 else "not shown"})
+    s = review.c5_seed_summary(pd.DataFrame(rows)).set_index(["setting", "part"])
+    assert s.loc[("old", "C5"), "share_agree"] == 0.5
+    assert s.loc[("new", "C5"), "share_agree"] == 0.75
+    assert s.loc[("new", "C5"), "modal_verdict"] == "supported"
+    assert s.loc[("new", "C5a"), "share_agree"] == 1.0
+    assert s.loc[("new", "C5b"), "p_max"] == 0.06
+    text = prose.c5_seed_sentence(s.reset_index())
+    assert "under 4 master seeds" in text and "75% of the seeds" in text
+    assert "50% of the seeds" in text and "still depends on the seed" in text
+    assert prose.c5_seed_sentence(pd.DataFrame()) is None
+
+
+def test_c5_interval_sentence_says_why_when_they_seem_to_disagree():
+    perm = {"p_value": 0.036, "null_sd": 0.106}
+    ci = {"cv_auc": 0.683, "ci_low": 0.456, "ci_high": 0.911, "se": 0.116, "p": 0.115}
+    text = prose.c5_interval_sentence(perm, ci)
+    assert "seem to disagree" in text and "0.116" in text and "0.106" in text
+    ok = prose.c5_interval_sentence({**perm, "p_value": 0.003}, {**ci, "ci_low": 0.60})
+    assert "agree;" in ok

@@ -103,3 +103,38 @@ def test_every_display_function_is_shown_by_a_section():
     assert called_in_qmd - sections == {"draft_banner", "calibration_figure"}
     for f in sections:
         assert f"{f}(rd)" in qmd, f
+
+
+def test_strong_and_c4_power_displays_on_a_stand_in():
+    cov = pd.DataFrame({"model": ["strong", "strong", "fitted"],
+                        "quantity": ["auc_mean", "diff_mean_sd", "auc_mean"],
+                        "method": "bootstrap_cv", "truth": [0.95, 0.13, 0.82],
+                        "mean_estimate": [0.94, 0.12, 0.81], "coverage": [0.96, 0.9, 0.95],
+                        "cov_low": [0.9, 0.8, 0.9], "cov_high": [0.99, 0.95, 0.99],
+                        "miss_above": [0.02, 0.05, 0.0], "miss_below": [0.02, 0.05, 0.05],
+                        "mean_width": [0.1, 0.3, 0.2]})
+    studies = pd.DataFrame({"model": "strong", "diff_mean_sd": [0.3, 0.1],
+                            "diff_mean_sd_boot_se": [0.1, 0.1],
+                            "diff_mean_sd_boot_low": [0.1, -0.1],
+                            "diff_mean_sd_boot_high": [0.5, 0.3]})
+    truth = pd.DataFrame({"model": ["strong"], "quantity": ["diff_mean_sd"], "truth": [0.13]})
+    cal = SimpleNamespace(coverage=cov, studies=studies, truth=truth, settings={})
+    rd = SimpleNamespace(calibration=cal)
+    t = report.strong_display(rd)
+    assert list(t["quantity"]) == ["cvAUC(mean)", "mean - sd"]
+    assert t["coverage (95% CI)"].iloc[0] == "96.0% [90.0, 99.0]"
+    p = report.c4_power_display(rd)
+    assert list(p["model"]) == ["strong-signal scenario"]
+    assert p["supported (95% CI)"].iloc[0].startswith("0.50")
+    assert report.strong_sentence(rd) == ""  # no calibration info: no sentence
+
+
+def test_c5_seed_display_reads_the_stored_measurement():
+    t = report.c5_seed_display(SimpleNamespace())
+    if not report.SEED_STABILITY.exists():
+        assert t.empty
+        return
+    stored = pd.read_csv(report.SEED_STABILITY)
+    assert len(t) == len(stored) and "before" in set(t["setting"])
+    assert (t["n_seeds"] >= 20).all()
+    assert report.c5_seed_sentence(SimpleNamespace()).startswith("C5's verdict was recomputed")

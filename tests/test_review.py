@@ -124,9 +124,111 @@ def test_permutation_statistic_uses_repeated_cv(group7):
     assert len(splits) == 19 * 4 * 10 and labels.shape == (19 * 4 * 10, 96)
 
 
+def test_observed_statistic_averages_all_review_repeats(group7):
+    """Issue 20 item 4: the observed statistic averages the review's fold assignments
+    (here 6), each permutation its own ``n_repeats`` (here 2); the statistic is the mean
+    over assignments of each assignment's mean fold AUC, checked by hand."""
+    exp = reproduce.run_experiments(group7, repeats=6, feature_sets=["skewness"],
+                                    estimators=("mle",), quiet=True)
+    res = review.permutation_tests(group7, exp, n_permutations=9, seed=models.DEFAULT_SEED,
+                                   sets=("skewness",), n_repeats=2, n_seeds=1, quiet=True)
+    row = res.summary.iloc[0]
+    assert row["observed_repeats"] == 6 and row["cv_repeats"] == 2
+    per_assignment = exp.folds.groupby("repeat")["auc"].mean()
+    assert len(per_assignment) == 6
+    assert row["observed_auc"] == pytest.approx(per_assignment.mean(), abs=1e-12)
+    # not the 2-assignment statistic of the old rule
+    assert row["observed_auc"] != pytest.approx(per_assignment.iloc[:2].mean(), abs=1e-9)
+    # the other seeds use as many assignments: seed + 1 recomputed from its own splits
+    X, y = group7.matrix("skewness"), group7.labels
+    splits = models.stratified_splits(y, n_splits=10, n_repeats=6, seed=models.DEFAULT_SEED + 1)
+    f = models.cross_validate(X, y, splits, estimator="mle").folds
+    assert res.seeds["observed_auc"].iloc[0] == pytest.approx(
+        f.groupby("repeat")["auc"].mean().mean(), abs=1e-12)
+    # each permutation's statistic: the mean over its 2 assignments of 10 fold AUCs
+    psplits, labels = cvstats.permutation_splits(y.astype(np.int64).tobytes(), 9,
+                                                 models.DEFAULT_SEED, 10, 2)
+    p3 = [i for i, s in enumerate(psplits) if s.repeat == 3]
+    assert len(p3) == 20
+    from analysis.inference import auc
+    aucs = []
+    for i in p3:
+        s, lab = psplits[i], labels[i].astype(int)
+        fit = models.fit_logistic(X[s.train], lab[s.train], estimator="mle")
+        aucs.append(auc(lab[s.test], fit.linear_predictor(X[s.test])))
+    null3 = res.null.set_index("permutation").loc[3, "auc"]
+    assert null3 == pytest.approx(np.mean(aucs), abs=1e-6)
+
+
+def test_observed_repeats_must_be_positive(group7):
+    exp = reproduce.run_experiments(group7, repeats=1, feature_sets=["sd"], estimators=("mle",),
+                                    quiet=True)
+    with pytest.raises(ValueError, match="at least 1"):
+        review.permutation_tests(group7, exp, n_permutations=5, sets=("sd",), n_repeats=1,
+                                 n_seeds=0, observed_repeats=0, quiet=True)
+
+
+def test_c5_evidence_explains_an_interval_containing_half_beside_a_small_p():
+    perm = pd.Series({"p_value": 0.036, "p_seed_min": 0.03, "p_seed_max": 0.08,
+                      "p_seed_median": 0.04, "null_sd": 0.106})
+    wide = pd.Series({"ci_low": 0.456, "ci_high": 0.911, "p": 0.11, "se": 0.116})
+    text = review.c5_evidence(perm, wide, 20)
+    assert "contains 0.5" in text and "SE 0.116" in text and "null SD 0.106" in text
+    assert text.startswith("p over 20 other seeds: 0.030 to 0.080")
+    narrow = pd.Series({"ci_low": 0.60, "ci_high": 0.93, "p": 0.001, "se": 0.08})
+    assert "contains 0.5" not in review.c5_evidence(perm, narrow, 20)
+    big_p = pd.Series({**perm.to_dict(), "p_value": 0.2})
+    assert "contains 0.5" not in review.c5_evidence(big_p, wide, 0)
+
+
+def test_permutation_decided_by_hand():
+    """Clopper-Pearson 99% interval of k/B against 0.05: 3/1000 -> [0.0004, 0.011]
+    (decided, below); 50/1000 -> [0.034, 0.070] (open); 90/1000 -> above (decided)."""
+    o = 0.7
+
+    def null(k, b):
+        return np.r_[np.full(k, o + 0.1), np.full(b - k, o - 0.1)]
+
+    assert review.permutation_decided(o, null(3, 1000))
+    assert not review.permutation_decided(o, null(50, 1000))
+    assert review.permutation_decided(o, null(90, 1000))
+    # the same share settles with more draws: 50/1000 open, 200/4000 still open,
+    # 100/4000 decided
+    assert not review.permutation_decided(o, null(200, 4000))
+    assert review.permutation_decided(o, null(100, 4000))
+    assert not review.permutation_decided(o, np.full(5, np.nan))
+
+
+def test_permutation_extension_only_when_the_decision_is_open(group7):
+    """sd (p near 0) stops at the first stage; skewness (p near 0.05 with few
+    permutations) draws more, in whole stages, up to the cap; the extended null begins
+    with the first stage's and equals a longer fixed run."""
+    exp = reproduce.run_experiments(group7, repeats=2, feature_sets=["sd", "skewness"],
+                                    estimators=("mle",), quiet=True)
+    res = review.permutation_tests(group7, exp, n_permutations=20, seed=models.DEFAULT_SEED,
+                                   sets=("sd", "skewness"), n_repeats=1, n_seeds=0,
+                                   perm_extension=3, quiet=True)
+    s = res.summary.set_index("feature_set")
+    assert (s["n_permutations_first"] == 20).all()
+    assert s["n_permutations"].isin([20, 40, 60]).all()
+    for fs, r in s.iterrows():
+        null = res.null[res.null["feature_set"] == fs]["auc"].to_numpy()
+        assert len(null) == r["n_permutations"]
+        decided = [review.permutation_decided(r["observed_auc"], null[:m])
+                   for m in range(20, len(null) + 1, 20)]
+        # stops at the first decided stage, or at the cap
+        assert not any(decided[:-1]) and (decided[-1] or len(null) == 60)
+        full, _ = cvstats.permutation_null(group7.matrix(fs), group7.labels,
+                                           n_permutations=len(null), seed=models.DEFAULT_SEED,
+                                           n_repeats=1)
+        np.testing.assert_allclose(null, full, atol=1e-12)
+    # with 20 permutations p >= 1/21: never decided below 0.05 -> extends to the cap
+    assert s.loc["sd", "n_permutations"] == 60
+
+
 def test_same_seed_same_output_whatever_the_workers(group7):
     exp = reproduce.run_experiments(group7, repeats=2, experiments=(1, 2, 3), quiet=True)
-    kw = dict(n_permutations=15, seed=5, sets=("sd",), n_repeats=2, n_seeds=1, quiet=True)
+    kw = dict(n_permutations=15, seed=5, sets=("sd",), n_repeats=1, n_seeds=1, quiet=True)
     a = review.permutation_tests(group7, exp, n_jobs=1, **kw)
     b = review.permutation_tests(group7, exp, n_jobs=2, **kw)
     pd.testing.assert_frame_equal(a.null, b.null)
@@ -213,7 +315,10 @@ def test_permutation_test_of_disagreement_on_synthetic_groups(signal, small):
                                    n_seeds=0, quiet=True)
     p = res.summary["p_value"].iloc[0]
     if small:
-        assert p == pytest.approx(1 / 100)
+        # no permuted statistic reaches the observed one; 0 of 99 leaves the decision
+        # open (99% Clopper-Pearson upper limit 0.052), 0 of 198 settles it
+        assert res.summary["n_permutations"].iloc[0] == 198
+        assert p == pytest.approx(1 / 199)
     else:
         assert p > 0.05
 

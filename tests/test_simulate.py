@@ -166,3 +166,109 @@ def test_coverage_sentence_quotes_the_table():
     assert f"{r['coverage'].iloc[0]:.1%}" in text
     assert "label permutations of the simulated study" in text and "group 7" not in text
     assert "cvAUC(mean) - cvAUC(sd)" in text
+
+
+# --- the strong-signal scenario (issue 20, item 5) -------------------------------------
+
+def test_mean_calibration_hits_its_target():
+    """A study drawn from a model with a larger latent shift; the second calibration
+    target (the mean set's cvAUC) must be reproduced, checked by a fresh Monte Carlo
+    with other seeds, and the shift must have risen."""
+    strong_truth = sm.SimParams(**{**TRUE.__dict__, "mu1": 3.0})
+    study = sm.simulate(strong_truth, 80, n_annotators=5, rng=3).design()
+    base = sm.calibrate_to_group(study, params=TRUE, n_repeats=10, n_studies=60, seed=7)
+    strong, info = sm.calibrate_mean(study, base, n_repeats=10, n_studies=60, seed=7)
+    assert info["mu1"] > base.mu1 == info["mu1_calibrated"]
+    assert strong.mu1 == info["mu1"] and 0 <= info["noise_factor"] <= 1
+    fresh, se = sm.model_cv_auc(strong, n_images=80, n_annotators=5, n_studies=120,
+                                n_repeats=1, seed=8, feature_set="mean")
+    # MC tolerance: the root's own MC error plus the check's, 3 standard errors, plus
+    # the step-2 noise change (at most 0.01 of mean cvAUC in these models)
+    assert abs(fresh - info["target_mean_cv_auc"]) <= (
+        3 * np.hypot(se, info["model_mean_cv_auc_se"]) + 0.01)
+    assert abs(info["model_mean_cv_auc"] - info["target_mean_cv_auc"]) <= 0.02
+    # the sd set is matched too when reachable, else the noise factor is at its end
+    gap = info["model_sd_cv_auc"] - info["target_sd_cv_auc"]
+    assert abs(gap) <= 0.02 or info["noise_factor"] in (0.0, 1.0)
+
+
+def test_model_cv_auc_of_the_sd_set_unchanged_and_bad_set_rejected():
+    a = sm.model_cv_auc(TRUE, n_images=40, n_annotators=3, n_studies=25, n_repeats=1, seed=1)
+    b = sm.model_cv_auc(TRUE, n_images=40, n_annotators=3, n_studies=25, n_repeats=1, seed=1,
+                        feature_set="sd")
+    assert a == b
+    with pytest.raises(ValueError, match="feature_set"):
+        sm.model_cv_auc(TRUE, n_studies=1, feature_set="kurtosis")
+
+
+def _strong_calibration(n_jobs=1, strong=True):
+    design = sm.simulate(TRUE, 40, n_annotators=4, rng=2).design()
+    kw = dict(design=design, n_datasets=3, n_permutations=19, n_boot=10, n_repeats=2,
+              perm_repeats=1, n_truth=10, n_true=200, seed=5, n_images=40, n_annotators=4)
+    s = sm.SimParams(**{**TRUE.__dict__, "mu1": 3.0}) if strong else None
+    return sm.calibration(TRUE, n_jobs=n_jobs, strong=s,
+                          strong_info={"mu1": 3.0} if strong else None, **kw)
+
+
+def test_strong_scenario_is_deterministic_and_leaves_the_other_models_alone():
+    a, b, plain = _strong_calibration(1), _strong_calibration(2), _strong_calibration(1, False)
+    pd.testing.assert_frame_equal(a.studies, b.studies)
+    pd.testing.assert_frame_equal(a.coverage, b.coverage)
+    assert list(a.summary["model"]) == ["permuted", "generative null", "fitted", "strong"]
+    # the strong studies have their own streams: the other models' rows are unchanged
+    old = a.studies[a.studies["model"] != "strong"][plain.studies.columns]
+    pd.testing.assert_frame_equal(old.reset_index(drop=True), plain.studies)
+    strong = a.coverage[a.coverage["model"] == "strong"]
+    assert set(strong["quantity"]) == {"auc_sd", "auc_mean", "auc_mean+sd", "diff_mean_sd",
+                                       "diff_mean+sd_mean"}
+    assert a.settings["strong"]["mu1"] == 3.0
+    # the strong model's truth: a larger shift gives the mean set a larger true cvAUC
+    tr = a.truth.set_index(["model", "quantity"])["truth"]
+    assert tr[("strong", "auc_mean")] > tr[("fitted", "auc_mean")]
+
+
+def test_c4_power_counts_the_rules_by_hand():
+    """Five studies with known intervals: "mean beats sd" is supported when z > 1.96,
+    the non-inferiority part when the upper limit is below the margin."""
+    studies = pd.DataFrame({
+        "model": "strong",
+        "diff_mean_sd": [0.20, 0.10, 0.30, -0.25, 0.05],
+        "diff_mean_sd_boot_se": [0.05, 0.06, 0.10, 0.10, 0.05],
+        "diff_mean_sd_boot_low": np.nan, "diff_mean_sd_boot_high": np.nan,
+        "diff_mean+sd_mean": 0.0, "diff_mean+sd_mean_boot_se": 0.05,
+        "diff_mean+sd_mean_boot_low": [-0.2, -0.1, 0.01, -0.05, -0.3],
+        "diff_mean+sd_mean_boot_high": [0.01, 0.05, 0.2, 0.019, 0.02],
+    })
+    studies["diff_mean_sd_boot_low"] = studies["diff_mean_sd"] - 1.96 * studies[
+        "diff_mean_sd_boot_se"]
+    studies["diff_mean_sd_boot_high"] = studies["diff_mean_sd"] + 1.96 * studies[
+        "diff_mean_sd_boot_se"]
+    truth = pd.DataFrame({"model": "strong", "quantity": ["diff_mean_sd", "diff_mean+sd_mean"],
+                          "truth": [0.15, -0.02]})
+    cal = sm.Calibration(studies, pd.DataFrame(), pd.DataFrame(), truth, {}, 0.0)
+    t = sm.c4_power(cal, 0.02).set_index("quantity")
+    # z: 4.0, 1.67, 3.0, -2.5, 1.0 -> supported 2 of 5, refuted 1 of 5
+    assert t.loc["diff_mean_sd", "supported"] == pytest.approx(2 / 5)
+    assert t.loc["diff_mean_sd", "refuted"] == pytest.approx(1 / 5)
+    # upper < 0.02: 0.01 and 0.019 (0.02 is not below) -> 2 of 5; lower > 0: 1 of 5
+    assert t.loc["diff_mean+sd_mean", "supported"] == pytest.approx(2 / 5)
+    assert t.loc["diff_mean+sd_mean", "refuted"] == pytest.approx(1 / 5)
+    assert t.loc["diff_mean_sd", "truth"] == 0.15
+    lo, hi = t.loc["diff_mean_sd", ["supported_low", "supported_high"]]
+    assert lo < 0.4 < hi
+    text = prose.c4_power_sentence(t.reset_index())
+    assert "40% [" in text and "0.150" in text and "-0.020" in text
+
+
+def test_strong_regime_sentence_quotes_the_table():
+    cal = _strong_calibration(1)
+    cal.settings["strong"].update(mu1_calibrated=1.5, noise_factor=0.0, model_mean_cv_auc=0.95,
+                                  target_mean_cv_auc=0.954, target_sd_cv_auc=0.765,
+                                  model_sd_cv_auc=0.83, model_sd_cv_auc_se=0.005)
+    text = prose.strong_regime_sentence(cal.coverage, cal.settings)
+    r = cal.coverage[(cal.coverage["model"] == "strong") & (cal.coverage["quantity"] == "auc_mean")
+                     & (cal.coverage["method"] == "bootstrap_cv")].iloc[0]
+    assert f"{r['coverage']:.1%}" in text and "cannot both be met" in text
+    assert "1.50 to 3.00" in text
+    assert prose.strong_regime_sentence(cal.coverage[cal.coverage["model"] != "strong"],
+                                        cal.settings) is None
