@@ -554,8 +554,8 @@ def c5_interval_sentence(perm: Mapping, ci: Mapping, name: str = "skewness") -> 
             f"permutation p-value, {perm['p_value']:.3f}, ")
     why = ("answer different questions: the permutation test conditions on these images "
            "and asks only whether the labels are exchangeable (its null statistics have SD "
-           f"{perm['null_sd']:.3f} around 1/2); the interval is a normal interval for the "
-           "cvAUC of a new sample of as many images, and its bootstrap SE "
+           f"{perm['null_sd']:.3f} around 1/2); the interval (normal on the arcsine-square-root "
+           "scale) is for the cvAUC of a new sample of as many images, and its bootstrap SE "
            f"({ci['se']:.3f}) includes the resampling of the images. The interval covers "
            "95-98% in the simulations, so it is, if anything, wide. The verdict \"better "
            "than random\" rests on the exact test; the interval says how large the cvAUC "

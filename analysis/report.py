@@ -563,25 +563,40 @@ def meta_correlation_display(rd: ReportData) -> pd.DataFrame:
 
 
 def meta_sensitivity_display(rd: ReportData) -> pd.DataFrame:
-    """Pooled estimate (modified Hartung-Knapp 95% CI) per quantity and scope under
-    the estimated correlations and each value of the rho band."""
+    """Pooled estimate (modified Hartung-Knapp 95% CI) per quantity (rows: the
+    correlations used) and scope (columns), then per quantity the verdict under the
+    estimated correlations and whether every rho of the band gives the same verdict."""
     s = rd.replication.sensitivity
     if s.empty:
         return pd.DataFrame({"note": ["no sensitivity analysis"]})
-    s = s.assign(col=np.where(s["correlation"] == "estimated", "estimated",
-                              np.where(s["correlation"] == "all-image overlap",
-                                       "all-image, rho 1", "rho " + s["rho"])),
+    s = s.assign(correlations=np.where(s["correlation"] == "estimated", "estimated",
+                                       np.where(s["correlation"] == "all-image overlap",
+                                                "all-image, rho 1", "per-class, rho " + s["rho"])),
                  cell=[f"{e:+.3f} [{lo:+.3f}, {hi:+.3f}]" for e, lo, hi in
                        zip(s["estimate"], s["ci_low"], s["ci_high"], strict=True)])
-    order = list(dict.fromkeys(s["col"]))
-    wide = s.pivot(index=["quantity", "scope"], columns="col", values="cell")[order]
+    rows_order = list(dict.fromkeys(s["correlations"]))
+    scopes = list(dict.fromkeys(s["scope"]))
     summ = replication.band_summary(s).set_index(["quantity", "scope"])
-    wide["verdict (estimated)"] = np.where(summ["within_mc_error"],
-                                           summ["verdict"] + " (limit within 2 MC SE of 0)",
-                                           summ["verdict"])
-    wide["same at every rho"] = np.where(summ["holds"], "yes",
-                                         "no (rho " + summ["rho_flips"] + ")")
-    return wide.reset_index()
+    parts = []
+    for q, g in s.groupby("quantity", sort=False):
+        wide = g.pivot(index="correlations", columns="scope", values="cell")
+        wide = wide.reindex(index=rows_order, columns=scopes)
+        sq = summ.loc[q].reindex(scopes)
+        verdict = np.where(sq["within_mc_error"], sq["verdict"] + " (limit within 2 MC SE of 0)",
+                           sq["verdict"])
+        same = np.where(sq["holds"], "yes", "no (rho " + sq["rho_flips"].astype(str) + ")")
+        wide.loc["verdict (estimated)"] = verdict
+        wide.loc["same verdict at every rho"] = same
+        parts.append(wide.reset_index().assign(quantity=q))
+    out = pd.concat(parts, ignore_index=True)[["quantity", "correlations", *scopes]]
+    out.columns.name = None
+    return out.rename(columns=_SCOPE_HEADERS)
+
+
+#: Column headers of the pooled scopes.
+_SCOPE_HEADERS = {"students": "student groups",
+                  "students_excl_group07": "student groups without group 7",
+                  "students_and_mturk": "student groups and MTurk"}
 
 
 def meta_band_sentences(rd: ReportData) -> str:
@@ -928,13 +943,12 @@ def c5_seed_display(rd: ReportData) -> pd.DataFrame:
                     zip(t["p_min"], t["p_max"], t["p_median"], strict=True)])
     if "max_permutations_used" not in t:
         t["max_permutations_used"] = t["n_permutations"]
-    return t[["setting", "part", "observed_repeats", "null_repeats", "n_permutations",
-              "max_permutations_used", "n_seeds", "modal_verdict", "share_agree", "verdicts", "p"]].rename(
-        columns={"observed_repeats": "observed fold assignments",
-                 "null_repeats": "fold assignments per permutation",
-                 "n_permutations": "permutations (first stage)",
-                 "max_permutations_used": "most permutations used",
-                 "modal_verdict": "most common verdict", "share_agree": "share of seeds",
+    return t[["setting", "part", "observed_repeats", "null_repeats", "max_permutations_used",
+              "n_seeds", "share_agree", "verdicts", "p"]].rename(
+        columns={"observed_repeats": "observed folds",
+                 "null_repeats": "folds per permutation", "n_seeds": "seeds",
+                 "max_permutations_used": "permutations (at most)",
+                 "share_agree": "share agreeing", "verdicts": "verdicts over seeds",
                  "p": "permutation p (range)"})
 
 

@@ -408,7 +408,12 @@ def test_sensitivity_band_and_correlation_tables(rep):
     np.testing.assert_allclose(chk["r_all_images"], chk["r"], rtol=1e-12)
     # report tables and sentences build
     fake = SimpleNamespace(replication=rep)
-    assert len(report_mod.meta_sensitivity_display(fake)) == len(per)
+    disp = report_mod.meta_sensitivity_display(fake)
+    # each scope's verdict rows sit under that scope's column (aligned by name, not order)
+    same = disp[disp["correlations"] == "same verdict at every rho"].set_index("quantity")
+    for (q, sc), r in R.band_summary(s).set_index(["quantity", "scope"]).iterrows():
+        cell = same.loc[q, report_mod._SCOPE_HEADERS[sc]]
+        assert cell.startswith("yes") == bool(r["holds"]), (q, sc, cell)
     cd = report_mod.meta_correlation_display(fake)
     assert len(cd) == int((rep.overlap["n_shared"] > 0).sum())
     text = report_mod.meta_band_sentences(fake)
