@@ -127,10 +127,9 @@ def verdict_directional(p_two_sided: float, claimed_direction: bool,
     """"the difference goes the claimed way", from a two-sided test and the observed
     direction (C7, Mann-Whitney): supported when significant in the claimed direction,
     not supported when significant in the opposite one, else not shown. Each verdict
-    is a one-sided test at ``alpha / 2``."""
-    if p_two_sided < alpha:
-        return SUPPORTED if claimed_direction else NOT_SUPPORTED
-    return NOT_SHOWN
+    is a one-sided test at ``alpha / 2``: :func:`verdict_better` with the direction as
+    the sign."""
+    return verdict_better(1.0 if claimed_direction else -1.0, p_two_sided, alpha)
 
 
 def noninferiority_power(se: float, margin: float, alpha: float = ALPHA,
