@@ -49,9 +49,10 @@ ALPHA = cvinference.ALPHA
 #: Non-inferiority margin of "adding disagreement does not improve on the mean" (AUC),
 #: the default of ``margin=`` in :func:`review`. 0.05 AUC is this review's choice: about
 #: a fifth of the gap between the paper's mean (0.99) and disagreement (0.71-0.73)
-#: results, so an improvement below it would not change the paper's ranking (setting
-#: and testing non-inferiority margins of an AUC in reader studies: Chen, Petrick &
-#: Sahiner 2012). The former 0.02 had no
+#: results, so an improvement below it would not change the paper's ranking. Chen,
+#: Petrick & Sahiner (2012) set out how a non-inferiority test of AUCs is stated,
+#: analysed and sized in reader studies, and how margin, effect size and sample size
+#: interact; the value 0.05 is not taken from that paper. The former 0.02 had no
 #: stated reason and, with the bootstrap-CV SE of a difference near 0.05-0.06 at
 #: n = 96, could be met with probability about 5% even when adding disagreement
 #: changes nothing (:func:`analysis.cvinference.noninferiority_power`).
@@ -144,8 +145,9 @@ its own standard error) is below {undecidable} is marked as not decidable at thi
 size. The margin of {margin} AUC is this review's choice, stated before the results: about
 a fifth of the gap between the paper's mean (0.99) and disagreement (0.71-0.73)
 results, so that an improvement smaller than it would not change the paper's ranking
-(how non-inferiority margins of an AUC are set and tested in reader studies is
-discussed by {ref_margin}); a reader who needs another margin sets it (`margin`). The threshold {good_auc:.2f} is the lower end of "excellent" discrimination
+(how a non-inferiority test of AUCs is stated, analysed and sized in reader studies,
+and how the margin, the effect size and the sample size interact, is set out by
+{ref_margin}; the value is not taken from that paper); a reader who needs another margin sets it (`margin`). The threshold {good_auc:.2f} is the lower end of "excellent" discrimination
 {ref_auc}; the paper's own level, {paper_auc:.2f}, is given beside each C3
 part. A part whose verdict
 differs between estimators is **inconclusive**. A claim is **supported** only if every
