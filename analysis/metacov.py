@@ -1,33 +1,61 @@
-"""Sampling correlation of cross-validated estimates of studies that share images.
+"""Sampling covariance of cross-validated estimates of studies that share images.
 
 Several groups that rated overlapping sets of images give estimates (cvAUCs, paired
 differences of cvAUCs) whose sampling errors are correlated. A random-effects
-meta-analysis of them needs that correlation. Two ways are offered here:
+meta-analysis of them needs that covariance. Two ways are offered here:
 
-* **estimated** (:func:`joint_bootstrap`, :func:`replicate_correlation`): one bootstrap
-  over the union of every study's images, drawn within class, in which every study
-  refits its own cross-validation on the drawn images it rated. All studies' replicate
-  estimates come from the same draws, so their correlation matrix is estimated jointly.
+* **estimated** (:func:`joint_bootstrap` with ``scheme="subsample"``,
+  :func:`replicate_covariance`): a delete-d jackknife over the union of every study's
+  images: each replicate keeps every union image with probability
+  :data:`SUBSAMPLE_KEEP` (3/4) and every study refits its own cross-validation on the
+  kept images it rated. All studies' replicate estimates come from the same draws; the
+  covariance of two studies' replicates times ``keep / (1 - keep)`` (= 3) estimates
+  the covariance of their estimates. Divided by the studies' own standard errors it
+  gives the correlation the meta-analysis uses.
 * **assumed** (:func:`per_class_correlation`): the correlation implied by the shared
   positives and the shared negatives, each weighted by its class's share of an AUC's
   variance, times a factor ``rho`` in [0, 1] (a sensitivity band).
 
 :func:`pair_table` lays both side by side, one row per pair of studies.
 
-How well the estimate does is checked by :func:`simulation_check` (two rater groups of
-:func:`simulate_pair` whose true correlation is found by Monte Carlo): it finds the
-dependence, but where the shared images are melanomas it recovers only half to two
-thirds of the covariance and inflates the variances by about 1.2, so the correlations
-it gives are about half the true ones (benchmarks/meta_covariance_check.py). Two
-alternatives were tried on the same simulation and not kept: a delete-one jackknife
-with the folds fixed (its variances were twice the true ones) and per-class placement
-values of the out-of-fold scores (no refitting: a tenth of the covariance, which comes
-mostly through the refitted models).
+Why not the plain bootstrap (``scheme="bootstrap"``, kept for comparison): its
+replicate covariance is biased low where the shared images are melanomas. Measured on
+:func:`simulate_pair` data with all 18 melanomas shared (80 data sets x 100
+replicates): a replicate holds 64% distinct melanomas, and its models, fitted on
+them, are weaker (mean sd cvAUC of the replicates 0.635 against 0.666 on the data);
+the covariance it gives is 0.0021 (SE 0.0002) for the sd cvAUCs against a true 0.0045
+(1000 data sets), 0.0045 against 0.0076 for the mean-minus-sd difference. The
+infinitesimal jackknife computed from the same replicates' counts (Efron 2014, with
+the Monte Carlo correction of Wager, Hastie & Efron 2014) gives the same 0.0018 and
+0.0041, so the shortfall is not Monte Carlo or linearisation error of the bootstrap
+but lies in what a replicate fits: the shared images move both groups' estimates
+mostly through the refitted models, and that effect depends on how many distinct
+melanomas the models are fitted on, which the copies of a bootstrap replicate do not
+restore. A resampling scheme whose replicates hold no copies and nearly as many
+distinct images as the data fixes it: half-samples (9 of 18 melanomas) recovered the
+difference's covariance (0.0078) but still only 0.0031 of the sd's 0.0045; keeping
+each image with probability 3/4 (about 13.5 of 18) gave 0.0040 (SE 0.0004) and 0.0085
+(SE 0.0008), and within Monte Carlo error of the truth in the two other
+configurations. The truth is the right estimand for the meta-analysis: the fold
+assignments are independent between groups, so the covariance of one-assignment
+cvAUCs is also that of cvAUCs averaged over many assignments; the correlation is then
+taken with each group's own SE, whatever its fold-noise share. The check, on other
+seeds than those used to choose between the schemes: :func:`simulation_check`,
+benchmarks/meta_covariance_check.py. Two alternatives tried earlier were not kept
+either: a delete-one jackknife with the folds fixed (variances twice the true ones)
+and per-class placement values of the out-of-fold scores (no refitting: a tenth of
+the covariance).
 
 References
 ----------
 Efron, B. & Tibshirani, R. J. (1993). An Introduction to the Bootstrap. Chapman & Hall
 (bootstrap estimates of covariances, ch. 6; stratified resampling).
+Shao, J. & Wu, C. F. J. (1989). A general theory for jackknife variance estimation.
+Ann. Statist. 17, 1176-1197 (the delete-d jackknife, factor (n - d) / d).
+Efron, B. (2014). Estimation and accuracy after model selection. J. Am. Stat. Assoc.
+109, 991-1007 (the infinitesimal jackknife from bootstrap counts).
+Wager, S., Hastie, T. & Efron, B. (2014). Confidence intervals for random forests: the
+jackknife and the infinitesimal jackknife. J. Mach. Learn. Res. 15, 1625-1651.
 DeLong, E. R., DeLong, D. M. & Clarke-Pearson, D. L. (1988). Biometrics 44, 837-845
 (an AUC as a sum of per-class placement means).
 Higham, N. J. (2002). Computing the nearest correlation matrix. IMA J. Numer. Anal. 22,
@@ -48,6 +76,7 @@ from . import budgets, models
 
 __all__ = [
     "DEFAULT_JOINT_BOOT",
+    "SUBSAMPLE_KEEP",
     "JointBootstrap",
     "Study",
     "class_overlap",
@@ -55,6 +84,8 @@ __all__ = [
     "pair_table",
     "per_class_correlation",
     "replicate_correlation",
+    "replicate_covariance",
+    "subsample_factor",
     "simulate_pair",
     "simulation_check",
 ]
@@ -63,6 +94,21 @@ __all__ = [
 #: The Monte Carlo SE of a correlation r from B replicates is about (1 - r^2)/sqrt(B):
 #: 0.05 at B = 400 for r near 0.
 DEFAULT_JOINT_BOOT = budgets.REPLICATION.n_joint_boot
+#: Probability that a delete-d jackknife replicate (``scheme="subsample"``) keeps an
+#: image: close enough to 1 that the refitted models are nearly as strong as on the
+#: data (a half-sample's are not), far enough that the Monte Carlo error of the
+#: covariance, multiplied by ``keep / (1 - keep)``, stays moderate.
+SUBSAMPLE_KEEP = 0.75
+
+
+def subsample_factor(keep: float = SUBSAMPLE_KEEP) -> float:
+    """``keep / (1 - keep)``: what the covariance of delete-d replicates that keep each
+    image with probability ``keep`` is multiplied by to estimate the covariance of the
+    estimates (exact for a mean: a kept-image mean has variance ``(1 - keep) / keep``
+    times that of the full mean, to first order in the kept count)."""
+    if not 0.0 < keep < 1.0:
+        raise ValueError("keep must be strictly between 0 and 1")
+    return keep / (1.0 - keep)
 
 
 @dataclass
@@ -108,6 +154,14 @@ class JointBootstrap:
     n_boot, seed : int
     n_union : dict
         ``{"melanoma": ..., "other": ...}``: images of each class in the union.
+    scheme : str
+        ``"bootstrap"`` or ``"subsample"`` (delete-d jackknife).
+    keep : float
+        Probability of keeping an image (``"subsample"`` only).
+    counts : ndarray of shape (n_boot, n_union_images)
+        Copies of every union image in every replicate (0/1 for ``"subsample"``).
+    union_ids, union_y : ndarray
+        The union's images (sorted) and their labels, the columns of ``counts``.
     """
 
     studies: list[str]
@@ -115,6 +169,11 @@ class JointBootstrap:
     n_boot: int
     seed: int
     n_union: dict[str, int] = field(default_factory=dict)
+    scheme: str = "bootstrap"
+    keep: float = float("nan")
+    counts: np.ndarray | None = None
+    union_ids: np.ndarray | None = None
+    union_y: np.ndarray | None = None
 
 
 def _fold_state(seed: int, b: int, key: str) -> int:
@@ -123,7 +182,8 @@ def _fold_state(seed: int, b: int, key: str) -> int:
 
 def joint_bootstrap(studies: list[Study], *, n_boot: int = DEFAULT_JOINT_BOOT,
                     seed: int = models.DEFAULT_SEED, estimator: str = "mle",
-                    engine: str = "auto", n_jobs: int = 1) -> JointBootstrap:
+                    engine: str = "auto", n_jobs: int = 1, scheme: str = "bootstrap",
+                    keep: float = SUBSAMPLE_KEEP) -> JointBootstrap:
     """Bootstrap of the union of the studies' images, each study refitting its own CV.
 
     Parameters
@@ -136,6 +196,13 @@ def joint_bootstrap(studies: list[Study], *, n_boot: int = DEFAULT_JOINT_BOOT,
         folds do not depend on the order of the studies).
     estimator, engine, n_jobs
         As :func:`analysis.models.cross_validate` (results do not depend on ``n_jobs``).
+    scheme : {"bootstrap", "subsample"}
+        ``"bootstrap"``: draws with replacement within class; ``"subsample"``: a
+        delete-d jackknife, each union image kept (once) with probability ``keep``
+        (the covariance of its replicates times :func:`subsample_factor` estimates
+        the covariance of the estimates; see the module's notes for why it replaced
+        the bootstrap).
+    keep : float, default :data:`SUBSAMPLE_KEEP`
 
     Returns
     -------
@@ -159,10 +226,17 @@ def joint_bootstrap(studies: list[Study], *, n_boot: int = DEFAULT_JOINT_BOOT,
     replicate's estimate is the mean fold AUC (folds with one class only left out). A
     study whose drawn images hold fewer than 2 distinct images of a class has no
     estimate in that replicate (NaN). One fold assignment per replicate, as the
-    package's bootstrap-CV standard errors.
+    package's bootstrap-CV standard errors. With ``scheme="subsample"`` replicate
+    ``b`` keeps union image ``u`` when the ``u``-th of ``union.size`` uniform numbers
+    drawn from ``SeedSequence([seed, b])`` is below ``keep`` (no copies; the number
+    kept of each class varies, as a study's does under the bootstrap).
     """
     if n_boot < 2:
         raise ValueError("n_boot must be at least 2")
+    if scheme not in ("bootstrap", "subsample"):
+        raise ValueError(f"scheme must be 'bootstrap' or 'subsample', not {scheme!r}")
+    if not 0.0 < keep < 1.0:
+        raise ValueError("keep must be strictly between 0 and 1")
     keys = [s.key for s in studies]
     if len(set(keys)) != len(keys):
         raise ValueError("study keys must be distinct")
@@ -186,7 +260,10 @@ def joint_bootstrap(studies: list[Study], *, n_boot: int = DEFAULT_JOINT_BOOT,
     counts = np.zeros((n_boot, union.size), dtype=np.int64)
     for b in range(n_boot):
         rng = np.random.default_rng(np.random.SeedSequence([seed, b]))
-        draw = np.concatenate([rng.choice(pos, pos.size), rng.choice(neg, neg.size)])
+        if scheme == "bootstrap":
+            draw = np.concatenate([rng.choice(pos, pos.size), rng.choice(neg, neg.size)])
+        else:  # every union image kept, once, with probability keep
+            draw = np.flatnonzero(rng.random(union.size) < keep)
         counts[b] = np.bincount(draw, minlength=union.size)
     sets = sorted({fs for s in studies for fs in s.matrices})
     reps = {fs: np.full((n_boot, len(studies)), np.nan) for fs in sets}
@@ -215,7 +292,33 @@ def joint_bootstrap(studies: list[Study], *, n_boot: int = DEFAULT_JOINT_BOOT,
             per = cv.folds.groupby("repeat")["auc"].mean()
             reps[fs][per.index.to_numpy(), j] = per.to_numpy()
     return JointBootstrap(keys, reps, n_boot, seed,
-                          {"melanoma": int(pos.size), "other": int(neg.size)})
+                          {"melanoma": int(pos.size), "other": int(neg.size)}, scheme,
+                          keep if scheme == "subsample" else float("nan"), counts, union, uy)
+
+
+def _nearest_correlation(corr: np.ndarray) -> tuple[np.ndarray, bool]:
+    """``corr`` itself when positive semi-definite (smallest eigenvalue at least
+    -1e-12), else the nearest correlation matrix (Higham 2002,
+    ``statsmodels.stats.correlation_tools.corr_nearest``; ``corr_clipped`` when that
+    stops short), with whether it was projected."""
+    if corr.shape[0] < 2 or np.linalg.eigvalsh(corr).min() >= -1e-12:
+        return corr, False
+    import warnings
+
+    from statsmodels.stats.correlation_tools import corr_clipped, corr_nearest
+    from statsmodels.tools.sm_exceptions import IterationLimitWarning
+
+    with warnings.catch_warnings():
+        # the iteration limit is not an error: the result is checked just below
+        warnings.simplefilter("ignore", IterationLimitWarning)
+        out = corr_nearest(corr, threshold=1e-10, n_fact=1000)
+    out = (out + out.T) / 2
+    np.fill_diagonal(out, 1.0)
+    if np.linalg.eigvalsh(out).min() < -1e-12:
+        out = corr_clipped(out, threshold=1e-10)  # eigenvalues clipped at once
+        out = (out + out.T) / 2
+        np.fill_diagonal(out, 1.0)
+    return out, True
 
 
 def replicate_correlation(values, shared=None, *, alpha: float = 0.05) -> dict:
@@ -253,7 +356,6 @@ def replicate_correlation(values, shared=None, *, alpha: float = 0.05) -> dict:
     t = np.asarray(values, dtype=float)
     if t.ndim != 2:
         raise ValueError("values must be (replicates, studies)")
-    k = t.shape[1]
     fin = np.isfinite(t)
     n_pair = fin.T.astype(np.int64) @ fin.astype(np.int64)
     if n_pair.min() < 4:
@@ -268,28 +370,95 @@ def replicate_correlation(values, shared=None, *, alpha: float = 0.05) -> dict:
         sh = np.asarray(shared, dtype=bool)
         corr[~sh] = 0.0
         np.fill_diagonal(corr, 1.0)
-    projected = False
-    if k > 1 and np.linalg.eigvalsh(corr).min() < -1e-12:
-        import warnings
-
-        from statsmodels.stats.correlation_tools import corr_clipped, corr_nearest
-        from statsmodels.tools.sm_exceptions import IterationLimitWarning
-
-        with warnings.catch_warnings():
-            # the iteration limit is not an error: the result is checked just below
-            warnings.simplefilter("ignore", IterationLimitWarning)
-            corr = corr_nearest(corr, threshold=1e-10, n_fact=1000)
-        corr = (corr + corr.T) / 2
-        np.fill_diagonal(corr, 1.0)
-        if np.linalg.eigvalsh(corr).min() < -1e-12:
-            corr = corr_clipped(corr, threshold=1e-10)  # eigenvalues clipped at once
-            corr = (corr + corr.T) / 2
-            np.fill_diagonal(corr, 1.0)
-        projected = True
+    corr, projected = _nearest_correlation(corr)
     z = stats.norm.ppf(1 - alpha / 2) / np.sqrt(np.maximum(n_pair - 3, 1))
     f = np.arctanh(np.clip(raw, -1 + 1e-15, 1 - 1e-15))
     return {"corr": corr, "raw": raw, "low": np.tanh(f - z), "high": np.tanh(f + z),
             "n_pair": n_pair, "n_used": int(n_pair.min()), "projected": projected}
+
+
+def replicate_covariance(values, shared=None, *, factor: float = 1.0, se=None,
+                         alpha: float = 0.05) -> dict:
+    """Covariance of studies' estimates from replicate estimates, and the correlation
+    it implies with the studies' own standard errors.
+
+    Parameters
+    ----------
+    values : array of shape (B, k)
+        Replicate estimates (rows: replicates; columns: studies; NaN: no estimate).
+    shared : bool array of shape (k, k), optional
+        True where two studies share at least one image; other pairs get 0.
+    factor : float
+        Multiplies the replicates' sample covariance (:func:`subsample_factor` for
+        delete-d replicates; 1 for bootstrap replicates).
+    se : array of shape (k,), optional
+        The studies' own standard errors (what the meta-analysis combines the
+        correlation with). Default: the square roots of the diagonal of the
+        estimated covariance.
+    alpha : float
+
+    Returns
+    -------
+    dict
+        ``cov`` (k, k) the estimated covariance; ``cov_se`` its Monte Carlo SEs;
+        ``scale`` the SEs used; ``raw`` ``cov / (scale scale')`` with 1 on the
+        diagonal; ``low``, ``high`` its Monte Carlo limits (``cov -+ z cov_se`` over
+        the same scale); ``corr`` the matrix to use (``raw`` clipped to [-1, 1],
+        pairs that share no image 0, projected to the nearest correlation matrix when
+        not positive semi-definite); ``variance_ratio`` (k,) the estimated variance
+        over ``scale**2``; ``n_pair``, ``n_used``, ``projected`` as
+        :func:`replicate_correlation`.
+
+    Notes
+    -----
+    Each pair's covariance uses the replicates in which both studies have an
+    estimate. Its Monte Carlo SE is the SD of the products of the centred values over
+    the square root of their number, times ``factor``.
+    """
+    t = np.asarray(values, dtype=float)
+    if t.ndim != 2:
+        raise ValueError("values must be (replicates, studies)")
+    if not factor > 0:
+        raise ValueError("factor must be positive")
+    k = t.shape[1]
+    fin = np.isfinite(t)
+    n_pair = fin.T.astype(np.int64) @ fin.astype(np.int64)
+    if n_pair.min() < 4:
+        raise ValueError(f"only {int(n_pair.min())} replicates with estimates for a pair "
+                         "of studies")
+    cov = np.empty((k, k))
+    cov_se = np.empty((k, k))
+    for i in range(k):
+        for j in range(i, k):
+            ok = fin[:, i] & fin[:, j]
+            a, b = t[ok, i] - t[ok, i].mean(), t[ok, j] - t[ok, j].mean()
+            n = int(ok.sum())
+            cov[i, j] = cov[j, i] = factor * float(a @ b) / (n - 1)
+            cov_se[i, j] = cov_se[j, i] = factor * float((a * b).std(ddof=1)) / np.sqrt(n)
+    if se is None:
+        scale = np.sqrt(np.diag(cov))
+    else:
+        scale = np.asarray(se, dtype=float)
+        if scale.shape != (k,):
+            raise ValueError(f"se must have one value per study ({k})")
+    if not np.all(np.isfinite(scale) & (scale > 0)):
+        raise ValueError("a study's standard error (or replicate variance) is not positive")
+    outer = np.outer(scale, scale)
+    raw = cov / outer
+    np.fill_diagonal(raw, 1.0)
+    zq = stats.norm.ppf(1 - alpha / 2)
+    low, high = (cov - zq * cov_se) / outer, (cov + zq * cov_se) / outer
+    np.fill_diagonal(low, 1.0)
+    np.fill_diagonal(high, 1.0)
+    corr = np.clip(raw, -1.0, 1.0)
+    if shared is not None:
+        corr[~np.asarray(shared, dtype=bool)] = 0.0
+        np.fill_diagonal(corr, 1.0)
+    corr, projected = _nearest_correlation(corr)
+    return {"corr": corr, "raw": raw, "low": low, "high": high, "cov": cov,
+            "cov_se": cov_se, "scale": scale,
+            "variance_ratio": np.diag(cov) / scale**2, "n_pair": n_pair,
+            "n_used": int(n_pair.min()), "projected": projected}
 
 
 def class_overlap(images: pd.DataFrame) -> pd.DataFrame:
@@ -526,21 +695,25 @@ def _one_assignment_cvauc(study: Study, fs: str, state: int, estimator: str) -> 
 
 def simulation_check(*, n_shared: int = 50, shared_melanoma: int = 9, n_truth: int = 400,
                      n_datasets: int = 30, n_boot: int = 100, seed: int = 20,
-                     estimator: str = "mle", **settings) -> pd.DataFrame:
-    """Does the joint bootstrap recover a known correlation of two groups' estimates?
+                     estimator: str = "mle", keep: float = SUBSAMPLE_KEEP,
+                     **settings) -> pd.DataFrame:
+    """Do the delete-d jackknife (and the bootstrap) recover a known covariance of two
+    groups' estimates?
 
     Parameters
     ----------
     n_shared, shared_melanoma : int
         Overlap of the two groups of :func:`simulate_pair`.
     n_truth : int
-        Independent data sets (new images, scores) for the true correlation.
+        Independent data sets (new images, scores) for the true covariance.
     n_datasets : int
-        Data sets on which the joint bootstrap is run.
+        Data sets on which the estimators are run.
     n_boot : int
-        Joint bootstrap replicates per data set.
+        Replicates per data set (of each scheme).
     seed : int
     estimator : str
+    keep : float
+        The delete-d jackknife's probability of keeping an image.
     **settings
         Passed to :func:`simulate_pair`.
 
@@ -548,25 +721,35 @@ def simulation_check(*, n_shared: int = 50, shared_melanoma: int = 9, n_truth: i
     -------
     DataFrame
         One row per quantity (``sd``: the sd cvAUC; ``mean_minus_sd``: the paired
-        difference): ``true`` (correlation over the ``n_truth`` data sets),
-        ``true_low, true_high`` (its Fisher-z 95% interval), ``estimated`` (mean of
-        the joint-bootstrap correlations over ``n_datasets``), ``estimated_se`` (their
-        SD over sqrt(n_datasets)), ``z`` (estimated - true over the combined Monte
-        Carlo SE); the same for the covariance (``true_cov, true_cov_se,
-        estimated_cov, estimated_cov_se, z_cov``); ``variance_ratio`` (geometric mean
-        over the two groups of the bootstrap variance over the true variance) and
-        ``implied`` (the estimated covariance over the true SDs: the correlation the
-        meta-analysis would use if the SEs were exact); plus the settings.
+        difference). The truth: ``true`` (correlation over the ``n_truth`` data sets),
+        ``true_low, true_high`` (its Fisher-z 95% interval), ``true_cov``,
+        ``true_cov_se``. The delete-d jackknife (``scheme="subsample"``, what the
+        meta-analysis uses): ``estimated_cov`` (mean over the data sets of the
+        replicate covariance times :func:`subsample_factor`), ``estimated_cov_se``
+        (their SD over sqrt(n_datasets)), ``z_cov`` (estimated - true over the
+        combined Monte Carlo SE); ``implied`` (the estimated covariance over the true
+        SDs: the correlation the meta-analysis would use if the SEs were exact) with
+        ``implied_se``; ``estimated`` (mean of the data sets' covariance over the
+        product of their bootstrap SDs: the correlation used with bootstrap-CV SEs),
+        ``estimated_se``, ``z`` (against ``true``); ``variance_ratio`` (geometric mean
+        over the two groups of the bootstrap variance over the true variance: the SEs
+        the correlation is combined with) and ``subsample_variance_ratio`` (the same
+        for the jackknife's own variance estimate). The plain joint bootstrap, for
+        comparison: ``bootstrap_estimated`` (its mean replicate correlation),
+        ``bootstrap_estimated_cov``, ``bootstrap_estimated_cov_se``,
+        ``bootstrap_z_cov``, ``bootstrap_implied``. Plus the settings.
 
     Notes
     -----
-    The estimand is the sampling correlation (covariance) of the two groups' cvAUCs
-    with one fold assignment each (independent between the groups), what a bootstrap
-    replicate computes; its true value is the correlation of those cvAUCs over data
-    sets drawn afresh from the model. The covariance is also that of cvAUCs averaged
-    over many fold assignments (the fold noise is independent between groups). The
-    Monte Carlo SE of the true correlation is :math:`(1 - r^2)/\\sqrt{n}`, of the true
-    covariance the SD of the products of centred values over :math:`\\sqrt{n}`.
+    The estimand is the sampling covariance of the two groups' cvAUCs with one fold
+    assignment each (independent between the groups), what a replicate computes; its
+    true value is the covariance of those cvAUCs over data sets drawn afresh from the
+    model. It is also the covariance of cvAUCs averaged over many fold assignments
+    (the fold noise is independent between groups), so it is what the meta-analysis
+    needs whatever each group's estimate averages. The Monte Carlo SE of the true
+    correlation is :math:`(1 - r^2)/\\sqrt{n}`, of the true covariance the SD of the
+    products of centred values over :math:`\\sqrt{n}`. Both schemes use the same
+    data sets and seeds.
     """
     root = np.random.SeedSequence(seed)
     s_truth, s_est = root.spawn(2)
@@ -580,18 +763,25 @@ def simulation_check(*, n_shared: int = 50, shared_melanoma: int = 9, n_truth: i
             for q, fs in enumerate(("sd", "mean")):
                 vals[t, g, q] = _one_assignment_cvauc(st, fs, int(states[g]), estimator)
     truth = {"sd": vals[:, :, 0], "mean_minus_sd": vals[:, :, 1] - vals[:, :, 0]}
+    factor = subsample_factor(keep)
+    # per data set: bootstrap (corr, cov, var_a, var_b), subsample (cov, var_a, var_b)
     est: dict[str, list] = {"sd": [], "mean_minus_sd": []}
     for ss in s_est.spawn(n_datasets):
         rng = np.random.default_rng(ss)
         pair = simulate_pair(rng, n_shared=n_shared, shared_melanoma=shared_melanoma,
                              **settings)
-        jb = joint_bootstrap(pair, n_boot=n_boot, seed=int(ss.generate_state(1)[0]),
-                             estimator=estimator)
-        for q, v in (("sd", jb.replicates["sd"]),
-                     ("mean_minus_sd", jb.replicates["mean"] - jb.replicates["sd"])):
-            ok = np.all(np.isfinite(v), axis=1)
-            c = np.cov(v[ok].T)
-            est[q].append((c[0, 1] / np.sqrt(c[0, 0] * c[1, 1]), c[0, 1], c[0, 0], c[1, 1]))
+        state = int(ss.generate_state(1)[0])
+        jb = joint_bootstrap(pair, n_boot=n_boot, seed=state, estimator=estimator)
+        js = joint_bootstrap(pair, n_boot=n_boot, seed=state, estimator=estimator,
+                             scheme="subsample", keep=keep)
+        for q, v, w in (("sd", jb.replicates["sd"], js.replicates["sd"]),
+                        ("mean_minus_sd", jb.replicates["mean"] - jb.replicates["sd"],
+                         js.replicates["mean"] - js.replicates["sd"])):
+            c = np.cov(v[np.all(np.isfinite(v), axis=1)].T)
+            d = factor * np.cov(w[np.all(np.isfinite(w), axis=1)].T)
+            est[q].append((c[0, 1] / np.sqrt(c[0, 0] * c[1, 1]), c[0, 1], c[0, 0], c[1, 1],
+                           d[0, 1], d[0, 0], d[1, 1],
+                           d[0, 1] / np.sqrt(c[0, 0] * c[1, 1])))
     rows = []
     z = stats.norm.ppf(0.975)
     for q, v in truth.items():
@@ -599,6 +789,7 @@ def simulation_check(*, n_shared: int = 50, shared_melanoma: int = 9, n_truth: i
         n = int(ok.sum())
         c = np.cov(v[ok].T)
         r = float(c[0, 1] / np.sqrt(c[0, 0] * c[1, 1]))
+        sd_true = float(np.sqrt(c[0, 0] * c[1, 1]))
         se_true = (1 - r**2) / np.sqrt(n)
         e = np.asarray(est[q])
         m = e.mean(axis=0)
@@ -610,13 +801,19 @@ def simulation_check(*, n_shared: int = 50, shared_melanoma: int = 9, n_truth: i
         rows.append({
             "quantity": q, "true": r, "true_low": float(np.tanh(f - z / np.sqrt(n - 3))),
             "true_high": float(np.tanh(f + z / np.sqrt(n - 3))),
-            "estimated": float(m[0]), "estimated_se": float(se_est[0]),
-            "z": float((m[0] - r) / np.hypot(se_true, se_est[0])),
+            "estimated": float(m[7]), "estimated_se": float(se_est[7]),
+            "z": float((m[7] - r) / np.hypot(se_true, se_est[7])),
             "true_cov": float(c[0, 1]), "true_cov_se": se_cov_true,
-            "estimated_cov": float(m[1]), "estimated_cov_se": float(se_est[1]),
-            "z_cov": float((m[1] - c[0, 1]) / np.hypot(se_cov_true, se_est[1])),
-            "variance_ratio": float(np.sqrt(m[2] * m[3] / (c[0, 0] * c[1, 1]))),
-            "implied": float(m[1] / np.sqrt(c[0, 0] * c[1, 1])),
+            "estimated_cov": float(m[4]), "estimated_cov_se": float(se_est[4]),
+            "z_cov": float((m[4] - c[0, 1]) / np.hypot(se_cov_true, se_est[4])),
+            "variance_ratio": float(np.sqrt(m[2] * m[3]) / sd_true),
+            "subsample_variance_ratio": float(np.sqrt(m[5] * m[6]) / sd_true),
+            "implied": float(m[4] / sd_true), "implied_se": float(se_est[4] / sd_true),
+            "bootstrap_estimated": float(m[0]), "bootstrap_estimated_se": float(se_est[0]),
+            "bootstrap_estimated_cov": float(m[1]),
+            "bootstrap_estimated_cov_se": float(se_est[1]),
+            "bootstrap_z_cov": float((m[1] - c[0, 1]) / np.hypot(se_cov_true, se_est[1])),
+            "bootstrap_implied": float(m[1] / sd_true),
             "n_shared": n_shared, "shared_melanoma": shared_melanoma, "n_truth": n,
-            "n_datasets": int(e.shape[0]), "n_boot": n_boot})
+            "n_datasets": int(e.shape[0]), "n_boot": n_boot, "keep": keep})
     return pd.DataFrame(rows)
