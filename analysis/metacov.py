@@ -90,9 +90,10 @@ __all__ = [
     "simulation_check",
 ]
 
-#: Joint bootstrap replicates (each study refits one fold assignment per replicate).
-#: The Monte Carlo SE of a correlation r from B replicates is about (1 - r^2)/sqrt(B):
-#: 0.05 at B = 400 for r near 0.
+#: Replicates of :func:`joint_bootstrap` (each study refits one fold assignment per
+#: replicate). For the bootstrap, the Monte Carlo SE of a correlation r from B
+#: replicates is about (1 - r^2)/sqrt(B); the delete-d jackknife's covariance, times 3,
+#: has about twice that at the same B (hence 1600 replicates).
 DEFAULT_JOINT_BOOT = budgets.REPLICATION.n_joint_boot
 #: Probability that a delete-d jackknife replicate (``scheme="subsample"``) keeps an
 #: image: close enough to 1 that the refitted models are nearly as strong as on the
@@ -564,7 +565,9 @@ def pair_table(images: pd.DataFrame, studies: list[str], estimated: dict | None 
     studies : list of str
         The order of ``estimated``'s matrices.
     estimated : dict, optional
-        :func:`replicate_correlation` of the studies.
+        :func:`replicate_covariance` (or :func:`replicate_correlation`) of the
+        studies; its optional ``"how"`` names the method (default ``"joint
+        bootstrap"``).
     rhos : sequence of float
         Band values of :func:`per_class_correlation`.
 
@@ -574,10 +577,10 @@ def pair_table(images: pd.DataFrame, studies: list[str], estimated: dict | None 
         ``group_a, group_b, n_shared, n_shared_melanoma, n_shared_other, r_all_images``
         (``n_shared / sqrt(n_a n_b)``), ``source`` (``"estimated"`` or ``"per-class
         rho=<rho>"``), ``rho`` (NaN when estimated), ``correlation`` (what the model
-        uses), ``how`` (``"joint bootstrap"``, ``"no shared image"`` or ``"per-class
-        overlap"``), ``measured``, ``mc_low``, ``mc_high`` (the sample correlation and
-        its Monte Carlo interval; estimated rows only), ``n_boot`` (replicates behind the
-        measured correlation; 0 for band rows).
+        uses), ``how`` (``estimated["how"]``, ``"no shared image"`` or ``"per-class
+        overlap"``), ``measured``, ``mc_low``, ``mc_high`` (``estimated["raw"]``, the
+        correlation before clipping and projection, and its Monte Carlo interval;
+        estimated rows only), ``n_boot`` (replicates behind it; 0 for band rows).
     """
     ov = class_overlap(images)
     ov = ov[ov["group_a"].isin(studies) & ov["group_b"].isin(studies)]
@@ -593,7 +596,8 @@ def pair_table(images: pd.DataFrame, studies: list[str], estimated: dict | None 
         if estimated is not None:
             rows.append({**base, "source": "estimated", "rho": np.nan,
                          "correlation": float(estimated["corr"][i, j]),
-                         "how": "joint bootstrap" if r.n_shared else "no shared image",
+                         "how": (estimated.get("how", "joint bootstrap") if r.n_shared
+                                 else "no shared image"),
                          "measured": float(estimated["raw"][i, j]),
                          "mc_low": float(estimated["low"][i, j]),
                          "mc_high": float(estimated["high"][i, j]),

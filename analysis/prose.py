@@ -186,8 +186,8 @@ def meta_method(r: pd.Series) -> str:
     how = ("random effects with the images the groups share in the sampling covariance"
            if model == "overlap" else "random effects")
     if model == "overlap" and r.get("correlation") == "estimated":
-        how = ("random effects with the groups' sampling correlations estimated by a "
-               "joint bootstrap")
+        how = ("random effects with the groups' sampling covariances estimated by a "
+               "delete-d jackknife")
     if r.get("interval", "wald") == "knha":
         how += ", Hartung-Knapp interval"
     elif r.get("interval") == PRIMARY_INTERVAL:
@@ -773,8 +773,8 @@ def correlation_sentences(correlations: pd.DataFrame,
     out.append(
         f"Over the {n_pairs} pairs of groups that share images, the estimated correlation "
         f"of the sd cvAUCs ranges from {lo:+.2f} to {hi:+.2f} (median "
-        f"{sd['correlation'].median():+.2f}; {int(est['n_boot'].max())} joint bootstrap "
-        f"replicates), against a median of {sd['r_all_images'].median():.2f} under the "
+        f"{sd['correlation'].median():+.2f}; {int(est['n_boot'].max())} delete-d jackknife "
+        f"replicates, the covariance over the two groups' own SEs), against a median of {sd['r_all_images'].median():.2f} under the "
         f"all-image rule n_shared / sqrt(n_a n_b).")
     for a, b in pairs:
         row = est[(est["group_a"] == a) & (est["group_b"] == b)]
@@ -820,8 +820,8 @@ def band_sentences(sensitivity: pd.DataFrame) -> list[str]:
             lim, se = ((r.ci_low, r.mc_se_low) if abs(r.ci_low) <= abs(r.ci_high)
                        else (r.ci_high, r.mc_se_high))
             mc = (f" (its interval's limit {lim:+.4f} is within 2 Monte Carlo SEs, "
-                  f"{se:.4f}, of 0: another seed of the joint bootstrap can give the other "
-                  f"verdict)")
+                  f"{se:.4f}, of 0: another seed of the delete-d jackknife can give the "
+                  f"other verdict)")
         if r.holds:
             out.append(f"{what}: {r.verdict} with the estimated correlations{mc} and at "
                        f"every rho of the band ({', '.join(rhos)}).")

@@ -490,8 +490,8 @@ def replicate(
     quiet : bool
         No progress bar.
     n_joint_boot : int, default :data:`analysis.metacov.DEFAULT_JOINT_BOOT`
-        Replicates of the joint bootstrap that estimates the groups' sampling
-        correlations for the meta-analysis (:func:`meta_correlations`).
+        Replicates of the delete-d jackknife that estimates the groups' sampling
+        covariances for the meta-analysis (:func:`meta_correlations`).
 
     Returns
     -------
@@ -570,7 +570,8 @@ def replicate(
     differences = pd.DataFrame(diffs)[DIFF_COLUMNS]
     images = pd.concat(used, ignore_index=True)
     cors = meta_correlations(designs, seed=seed, estimator=estimator, n_splits=n_splits,
-                             n_boot=n_joint_boot, engine=engine, n_jobs=n_jobs)
+                             n_boot=n_joint_boot, engine=engine, n_jobs=n_jobs,
+                             se=meta_studies(groups, differences))
     meta = meta_analyse(groups, differences, method=method, images=images, correlations=cors)
     front = ["cohort", "group", "feature_set", "estimator"]
     f = pd.concat(folds, ignore_index=True)
@@ -996,10 +997,10 @@ def meta_analyse(groups: pd.DataFrame, differences: pd.DataFrame, *,
     correlated sampling errors, which the independence model ignores. How large the
     correlation is cannot be read off the overlap: an AUC's variance comes mostly
     from the rarer class, and different raters of the same image make nearly
-    independent errors. So the overlap model uses correlations estimated from the
-    data by a joint bootstrap with the cross-validation refitted
-    (:func:`meta_correlations`), each combined with the groups' own bootstrap-CV
-    SEs, in :func:`analysis.inference.random_effects_meta_mv`; :func:`meta_sensitivity`
+    independent errors. So the overlap model uses covariances estimated from the
+    data by a delete-d jackknife with the cross-validation refitted
+    (:func:`meta_correlations`), as correlations over the groups' own bootstrap-CV
+    SEs combined with the same SEs, in :func:`analysis.inference.random_effects_meta_mv`; :func:`meta_sensitivity`
     shows the verdicts when the correlation is instead assumed (per-class overlap
     times ``rho``). Without ``correlations`` the older all-image rule
     (:func:`overlap_covariance`) is used. The primary interval is the modified
@@ -1063,7 +1064,7 @@ def meta_analyse(groups: pd.DataFrame, differences: pd.DataFrame, *,
 #: Values of ``rho`` of the sensitivity band (:func:`meta_sensitivity`), applied to the
 #: per-class overlap (:func:`analysis.metacov.per_class_correlation`).
 RHO_BAND = (0.0, 0.25, 0.5, 1.0)
-#: Disjoint batches of the joint bootstrap replicates for the Monte Carlo error of the
+#: Disjoint batches of the delete-d jackknife replicates for the Monte Carlo error of the
 #: pooled limits under the estimated correlations (batch means).
 MC_BATCHES = 4
 #: Replicate sets behind each quantity: ``auc_mean_minus_sd`` is the paired difference
@@ -1130,7 +1131,8 @@ class MetaCorrelations:
 def meta_correlations(designs: list[AbcDesign], *, seed: int = models.DEFAULT_SEED,
                       estimator: str = "mle", n_splits: int = 10,
                       n_boot: int = metacov.DEFAULT_JOINT_BOOT, engine: str = "auto",
-                      n_jobs: int = 1) -> MetaCorrelations:
+                      n_jobs: int = 1, se: pd.DataFrame | None = None,
+                      keep: float = metacov.SUBSAMPLE_KEEP) -> MetaCorrelations:
     """Sampling correlations of the groups' cvAUCs and differences, from the data.
 
     Parameters
@@ -1138,12 +1140,19 @@ def meta_correlations(designs: list[AbcDesign], *, seed: int = models.DEFAULT_SE
     designs : list of AbcDesign
         The groups of :func:`replicate`.
     seed : int
-        Master seed; the joint bootstrap uses
-        ``seeds.state('joint_bootstrap', seed, 0, 0)`` (:mod:`analysis.seeds`).
+        Master seed; the replicates use ``seeds.state('joint_bootstrap', seed, 0, 0)``
+        (:mod:`analysis.seeds`).
     estimator, n_splits, engine, n_jobs
         As :func:`replicate` (each group's folds: ``n_splits``, or its number of
         melanomas when smaller).
     n_boot : int, default :data:`analysis.metacov.DEFAULT_JOINT_BOOT`
+        Delete-d jackknife replicates.
+    se : DataFrame, optional
+        ``quantity, study, vi`` (:func:`meta_studies`): the groups' own variances, which
+        the estimated covariances are divided by to give the correlations the
+        meta-analysis combines with the same SEs. Without it, the replicates' own
+        variances (times the same factor) are used.
+    keep : float, default :data:`analysis.metacov.SUBSAMPLE_KEEP`
 
     Returns
     -------
@@ -1151,27 +1160,25 @@ def meta_correlations(designs: list[AbcDesign], *, seed: int = models.DEFAULT_SE
 
     Notes
     -----
-    :func:`analysis.metacov.joint_bootstrap` over the union of the groups' images
-    (drawn within class; each group refits its own cross-validation, one fold
-    assignment, on the drawn images it rated), both feature sets on the same draws and
-    folds; the correlation of ``auc_sd_minus_half`` is that of the sd cvAUCs, of
-    ``auc_mean_minus_sd`` that of the paired differences
-    (:func:`analysis.metacov.replicate_correlation`; pairs that share no image: 0).
-    Combined with each group's own bootstrap-CV SE, the covariance
-    :math:`c_{ij} se_i se_j` estimates the covariance due to the shared images: the
-    fold-assignment noise of one replicate is independent between groups, so it
-    lowers the correlation and raises the SEs alike.
+    :func:`analysis.metacov.joint_bootstrap` with ``scheme="subsample"`` over the union
+    of the groups' images: a delete-d jackknife in which every replicate keeps each
+    image with probability ``keep`` and each group refits its own cross-validation
+    (one fold assignment) on the kept images it rated, both feature sets on the same
+    draws and folds. The covariance of two groups' replicates times ``keep / (1 -
+    keep)`` estimates the covariance of their estimates
+    (:func:`analysis.metacov.replicate_covariance`); that of ``auc_sd_minus_half`` is
+    the sd cvAUCs', of ``auc_mean_minus_sd`` the paired differences'. Pairs that share
+    no image get 0. Divided by the two groups' own bootstrap-CV SEs (``se``) it is the
+    correlation the overlap model uses, so that the model's covariance is the
+    estimated one (clipped to [-1, 1] and projected to the nearest correlation matrix
+    when needed).
 
-    Checks (tests/test_meta_covariance.py, benchmarks/meta_covariance_check.py): for
-    the pairs 2017-2018/group01 with 2019-2020/group01 and 2017-2018/group07 with
-    2019-2020/group06, the correlations used fall within the Monte Carlo intervals of
-    direct joint bootstraps of the two groups alone. By simulation with a known
-    correlation, the estimate finds the dependence but is biased low where the shared
-    images are melanomas: it recovers half to two thirds of the covariance (a
-    replicate's refitted models, on 63% distinct images, are weaker and depend less on
-    the drawn images), and its correlations are about half the true ones. The verdicts
-    are therefore also given under assumed correlations up to rho = 1
-    (:func:`meta_sensitivity`).
+    Checks (tests/test_meta_covariance.py, benchmarks/meta_covariance_check.py): by
+    simulation with a known covariance, the estimate recovers it within Monte Carlo
+    error where the shared images are melanomas, a mix, or other images only, where
+    the plain joint bootstrap recovered only half to two thirds of it (its replicates'
+    models, fitted on 64% distinct images, are weaker; see :mod:`analysis.metacov`).
+    The verdicts are also given under assumed correlations (:func:`meta_sensitivity`).
     """
     t0 = time.perf_counter()
     studies = [metacov.Study(f"{d.cohort}/{d.group}", np.asarray(d.y.index).astype(str),
@@ -1180,7 +1187,9 @@ def meta_correlations(designs: list[AbcDesign], *, seed: int = models.DEFAULT_SE
                for d in designs]
     state = seeds.state("joint_bootstrap", seed, 0, 0)
     jb = metacov.joint_bootstrap(studies, n_boot=n_boot, seed=state, estimator=estimator,
-                                 engine=engine, n_jobs=n_jobs)
+                                 engine=engine, n_jobs=n_jobs, scheme="subsample",
+                                 keep=keep)
+    factor = metacov.subsample_factor(keep)
     images = pd.concat([pd.DataFrame({"study": s.key, "image_id": s.image_ids, "y": s.y})
                         for s in studies], ignore_index=True)
     keys = [s.key for s in studies]
@@ -1189,9 +1198,18 @@ def meta_correlations(designs: list[AbcDesign], *, seed: int = models.DEFAULT_SE
     est, batches = {}, {}
     for q, (a, b) in _QUANTITY_SETS.items():
         v = jb.replicates[a] - (jb.replicates[b] if b is not None else 0.0)
-        est[q] = metacov.replicate_correlation(v, shared)
+        own = None
+        if se is not None:
+            sq = se[se["quantity"] == q].set_index("study")["vi"]
+            missing = [k for k in keys if k not in sq.index]
+            if missing:
+                raise KeyError(f"no SE for {', '.join(missing)} ({q})")
+            own = np.sqrt(sq.loc[keys].to_numpy(dtype=float))
+        est[q] = metacov.replicate_covariance(v, shared, factor=factor, se=own)
+        est[q]["how"] = "delete-d jackknife"
         if n_boot >= 8 * MC_BATCHES:
-            batches[q] = [metacov.replicate_correlation(part, shared)["corr"]
+            batches[q] = [metacov.replicate_covariance(part, shared, factor=factor,
+                                                       se=own)["corr"]
                           for part in np.array_split(v, MC_BATCHES)]
     return MetaCorrelations(keys, est, images, n_boot, state,
                             elapsed_seconds=time.perf_counter() - t0, batches=batches)
@@ -1235,10 +1253,10 @@ def meta_sensitivity(groups: pd.DataFrame, differences: pd.DataFrame,
         ``auc_sd_minus_half``, ``"mean better"`` / ``"no difference shown"`` / ``"sd
         better"`` for ``auc_mean_minus_sd`` (the interval above, across or below 0);
         ``mc_se_low``, ``mc_se_high``: Monte Carlo SEs of the limits under the estimated
-        correlations (batch means over :data:`MC_BATCHES` disjoint batches of the joint
-        bootstrap replicates; NaN for assumed correlations); ``within_mc_error``: the
-        limit nearer to 0 is within 2 Monte Carlo SEs of 0, so that another seed of the
-        joint bootstrap could give the other verdict.
+        correlations (batch means over :data:`MC_BATCHES` disjoint batches of the
+        delete-d jackknife replicates; NaN for assumed correlations);
+        ``within_mc_error``: the limit nearer to 0 is within 2 Monte Carlo SEs of 0, so
+        that another seed of the jackknife could give the other verdict.
 
     Notes
     -----
@@ -1329,8 +1347,11 @@ def band_summary(sensitivity: pd.DataFrame) -> pd.DataFrame:
 def correlation_manifest(cors: MetaCorrelations) -> dict:
     """Settings and counts of the estimated correlations, for the run manifest."""
     return {"meta_correlation": {
-        "method": "joint bootstrap within class over the union of the groups' images, "
-                  "each group refitting its cross-validation (one fold assignment)",
+        "method": "delete-d jackknife over the union of the groups' images (each image "
+                  "kept with probability keep, covariance x keep/(1-keep)), each group "
+                  "refitting its cross-validation (one fold assignment); correlation = "
+                  "covariance over the groups' own bootstrap-CV SEs",
+        "keep": metacov.SUBSAMPLE_KEEP,
         "n_boot": cors.n_boot, "seed_state": cors.seed, "rho_band": list(RHO_BAND),
         "min_replicates_per_pair": {q: e["n_used"] for q, e in cors.estimated.items()},
         "projected_to_psd": {q: bool(e["projected"]) for q, e in cors.estimated.items()},

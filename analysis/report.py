@@ -606,29 +606,40 @@ def meta_band_sentences(rd: ReportData) -> str:
 
 
 def metacov_check_display(rd: ReportData) -> pd.DataFrame:
-    """The simulation check of the joint bootstrap (benchmarks/meta_covariance_check.py,
+    """The simulation check of the delete-d jackknife that estimates the meta-analysis's
+    covariances, beside the plain joint bootstrap (benchmarks/meta_covariance_check.py,
     stored in benchmarks/results/meta_covariance_check.csv)."""
     path = Path(__file__).resolve().parent.parent / "benchmarks" / "results" / (
         "meta_covariance_check.csv")
     if not path.exists():
         return pd.DataFrame({"note": [f"{path.name} not found"]})
     d = pd.read_csv(path)
-    return pd.DataFrame({
+
+    def ratio(col: str) -> list[str]:
+        return [f"{e / t:.2f}" if t > 0 else "" for e, t in
+                zip(d[col], d["true_cov"], strict=True)]
+
+    out = pd.DataFrame({
         "shared images (melanomas)": [f"{a} ({b})" for a, b in
                                       zip(d["n_shared"], d["shared_melanoma"], strict=True)],
         "quantity": d["quantity"].map({"sd": "sd cvAUC",
                                        "mean_minus_sd": "mean - sd"}),
         "true correlation (95% CI)": [f"{t:.2f} [{lo:.2f}, {hi:.2f}]" for t, lo, hi in
                                       zip(d["true"], d["true_low"], d["true_high"],
-                                          strict=True)],
-        "estimated (SE)": [f"{e:.2f} ({s:.2f})" for e, s in
-                           zip(d["estimated"], d["estimated_se"], strict=True)],
-        "covariance recovered": [f"{e / t:.2f}" if t > 0 else "" for e, t in
-                                 zip(d["estimated_cov"], d["true_cov"], strict=True)],
-        "z (covariance)": d["z_cov"].round(1),
-        "bootstrap / true variance": d["variance_ratio"].round(2),
-        "data sets (truth / estimate)": [f"{a} / {b}" for a, b in
-                                         zip(d["n_truth"], d["n_datasets"], strict=True)]})
+                                          strict=True)]})
+    if "implied" in d and "bootstrap_estimated_cov" in d:
+        out["implied by the estimate (SE)"] = [f"{e:.2f} ({s:.2f})" for e, s in zip(
+            d["implied"], d["implied_se"], strict=True)]
+        out["covariance recovered"] = ratio("estimated_cov")
+        out["z (covariance)"] = d["z_cov"].round(1)
+        out["bootstrap: recovered"] = ratio("bootstrap_estimated_cov")
+        out["bootstrap: z"] = d["bootstrap_z_cov"].round(1)
+    else:  # a check written before the delete-d jackknife
+        out["covariance recovered"] = ratio("estimated_cov")
+        out["z (covariance)"] = d["z_cov"].round(1)
+    out["data sets (truth / estimate)"] = [f"{a} / {b}" for a, b in
+                                           zip(d["n_truth"], d["n_datasets"], strict=True)]
+    return out
 
 
 def overlap_display(rd: ReportData) -> pd.DataFrame:
