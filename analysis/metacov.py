@@ -405,10 +405,11 @@ def replicate_covariance(values, shared=None, *, factor: float = 1.0, se=None,
         ``scale`` the SEs used; ``raw`` ``cov / (scale scale')`` with 1 on the
         diagonal; ``low``, ``high`` its Monte Carlo limits (``cov -+ z cov_se`` over
         the same scale); ``corr`` the matrix to use (``raw`` clipped to [-1, 1],
-        pairs that share no image 0, projected to the nearest correlation matrix when
-        not positive semi-definite); ``variance_ratio`` (k,) the estimated variance
-        over ``scale**2``; ``n_pair``, ``n_used``, ``projected`` as
-        :func:`replicate_correlation`.
+        pairs that share no image 0, and when that is not positive definite every
+        off-diagonal value multiplied by the largest ``shrink`` < 1 that makes its
+        smallest eigenvalue 1e-10); ``variance_ratio`` (k,) the estimated variance
+        over ``scale**2``; ``n_pair``, ``n_used`` as :func:`replicate_correlation`;
+        ``projected`` (whether it was shrunk) and ``shrink``.
 
     Notes
     -----
@@ -419,9 +420,9 @@ def replicate_covariance(values, shared=None, *, factor: float = 1.0, se=None,
     t = np.asarray(values, dtype=float)
     if t.ndim != 2:
         raise ValueError("values must be (replicates, studies)")
+    k = t.shape[1]
     if not factor > 0:
         raise ValueError("factor must be positive")
-    k = t.shape[1]
     fin = np.isfinite(t)
     n_pair = fin.T.astype(np.int64) @ fin.astype(np.int64)
     if n_pair.min() < 4:
@@ -455,11 +456,19 @@ def replicate_covariance(values, shared=None, *, factor: float = 1.0, se=None,
     if shared is not None:
         corr[~np.asarray(shared, dtype=bool)] = 0.0
         np.fill_diagonal(corr, 1.0)
-    corr, projected = _nearest_correlation(corr)
+    # shrink the off-diagonal toward 0 just enough for a positive definite matrix
+    # (smallest eigenvalue 1e-10): unlike a nearest-matrix projection, it keeps the
+    # pairs that share no image at 0 and the ordering of the others
+    smallest = float(np.linalg.eigvalsh(corr).min()) if k > 1 else 1.0
+    shrink = 1.0
+    if smallest < 1e-10:
+        shrink = (1.0 - 1e-10) / (1.0 - smallest)
+        corr = shrink * corr
+        np.fill_diagonal(corr, 1.0)
     return {"corr": corr, "raw": raw, "low": low, "high": high, "cov": cov,
             "cov_se": cov_se, "scale": scale,
             "variance_ratio": np.diag(cov) / scale**2, "n_pair": n_pair,
-            "n_used": int(n_pair.min()), "projected": projected}
+            "n_used": int(n_pair.min()), "projected": shrink < 1.0, "shrink": shrink}
 
 
 def class_overlap(images: pd.DataFrame) -> pd.DataFrame:

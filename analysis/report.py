@@ -642,6 +642,36 @@ def metacov_check_display(rd: ReportData) -> pd.DataFrame:
     return out
 
 
+def metacov_check_sentence(rd: ReportData) -> str:
+    """What the simulation check of the delete-d jackknife found, in words (from
+    benchmarks/results/meta_covariance_check.csv)."""
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "results" / (
+        "meta_covariance_check.csv")
+    if not path.exists():
+        return f"({path.name} not found.)"
+    d = pd.read_csv(path)
+    if "bootstrap_z_cov" not in d:
+        return "(the stored check predates the delete-d jackknife.)"
+    inside = (d["implied"] >= d["true_low"]) & (d["implied"] <= d["true_high"])
+    z_imp = (d["implied"] - d["true"]) / np.hypot(d["implied_se"],
+                                                  (d["true_high"] - d["true_low"]) / 3.92)
+    out = (f"in the {len(d)} checks (three overlaps, two quantities) the z of its covariance "
+           f"against the truth lies between {d['z_cov'].min():+.1f} and "
+           f"{d['z_cov'].max():+.1f} (the bootstrap's between "
+           f"{d['bootstrap_z_cov'].min():+.1f} and {d['bootstrap_z_cov'].max():+.1f}), and "
+           f"the correlation it implies lies within the true correlation's 95% interval "
+           f"in {int(inside.sum())} of {len(d)}")
+    if not inside.all():
+        miss = d[~inside]
+        out += " (" + "; ".join(
+            f"outside: {r.quantity.replace('_', ' ')} with {r.n_shared} shared images "
+            f"({r.shared_melanoma} melanomas), {r.implied:.2f} against {r.true:.2f} "
+            f"[{r.true_low:.2f}, {r.true_high:.2f}], z {z:+.1f} with both Monte Carlo "
+            f"errors" for r, z in zip(miss.itertuples(index=False), z_imp[~inside],
+                                      strict=True)) + ")"
+    return out + "."
+
+
 def overlap_display(rd: ReportData) -> pd.DataFrame:
     """Per group: images used, images shared with MTurk, and the student group it
     shares most images with."""
@@ -980,7 +1010,7 @@ def present_replication(rd: ReportData) -> Section:
     return _section("replication", rd, (n_mturk_images, replication_display, meta_display,
                                         n_joint_boot, meta_correlation_display,
                                         meta_sensitivity_display, meta_band_sentences,
-                                        metacov_check_display,
+                                        metacov_check_display, metacov_check_sentence,
                                         overlap_sentence, overlap_display,
                                         n_student_groups_tested, trend_display,
                                         replication_sentences, excluded_groups_sentence,
