@@ -20,10 +20,10 @@ meta-analysis of them needs that covariance. Two ways are offered here:
 
 Why not the plain bootstrap (``scheme="bootstrap"``, kept for comparison): its
 replicate covariance is biased low where the shared images are melanomas. Measured on
-:func:`simulate_pair` data with all 18 melanomas shared (80 data sets x 100
-replicates): a replicate holds 64% distinct melanomas, and its models, fitted on
-them, are weaker (mean sd cvAUC of the replicates 0.635 against 0.666 on the data);
-the covariance it gives is 0.0021 (SE 0.0002) for the sd cvAUCs against a true 0.0045
+:func:`simulate_pair` data with all 18 melanomas shared: a replicate holds 64% distinct
+melanomas, and its models, fitted on them, are weaker (mean sd cvAUC of the
+replicates 0.635 against 0.666 on the data; 30 data sets x 60 replicates); over 80
+data sets x 100 replicates the covariance it gives is 0.0021 (SE 0.0002) for the sd cvAUCs against a true 0.0045
 (1000 data sets), 0.0045 against 0.0076 for the mean-minus-sd difference. The
 infinitesimal jackknife computed from the same replicates' counts (Efron 2014, with
 the Monte Carlo correction of Wager, Hastie & Efron 2014) gives the same 0.0018 and
