@@ -116,8 +116,8 @@ def verdict_rules(margin: float = MARGIN, good_auc: float = GOOD_AUC, *,
     """The verdict rules in words, at the review's margin and C3 threshold; ``cite``
     gives the references as Quarto citations (a document with a bibliography), else
     in words."""
-    refs = (("[@chen2012hypothesis]", "[@hosmer2013applied]") if cite else
-            ("(Chen, Petrick & Sahiner 2012)", "(Hosmer, Lemeshow & Sturdivant 2013)"))
+    refs = (("@chen2012hypothesis", "[@hosmer2013applied]") if cite else
+            ("Chen, Petrick & Sahiner (2012)", "(Hosmer, Lemeshow & Sturdivant 2013)"))
     return _VERDICT_RULES.format(margin=margin, good_auc=good_auc,
                                  paper_auc=PAPER_GOOD_AUC,
                                  undecidable=f"{100 * UNDECIDABLE_POWER:.0f}%",
