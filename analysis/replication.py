@@ -1087,11 +1087,12 @@ class MetaCorrelations:
     studies : list of str
         ``"<cohort>/<group>"`` in the order of the matrices.
     estimated : dict
-        Quantity -> :func:`analysis.metacov.replicate_correlation` of its replicates.
+        Quantity -> :func:`analysis.metacov.replicate_covariance` of its replicates
+        (``corr``: the correlations the overlap model uses).
     images : DataFrame
         ``study, image_id, y`` of every group's images.
     n_boot, seed : int
-        Joint bootstrap replicates and the seed they were drawn with.
+        Delete-d jackknife replicates and the seed they were drawn with.
     elapsed_seconds : float
     batches : dict
         Quantity -> list of :data:`MC_BATCHES` correlation matrices, each from a
