@@ -23,15 +23,16 @@ replicate covariance is biased low where the shared images are melanomas. Measur
 :func:`simulate_pair` data with all 18 melanomas shared: a replicate holds 64% distinct
 melanomas, and its models, fitted on them, are weaker (mean sd cvAUC of the
 replicates 0.635 against 0.666 on the data; 30 data sets x 60 replicates); over 80
-data sets x 100 replicates the covariance it gives is 0.0021 (SE 0.0002) for the sd cvAUCs against a true 0.0045
-(1000 data sets), 0.0045 against 0.0076 for the mean-minus-sd difference. The
+data sets x 100 replicates the covariance it gives is 0.0021 (SE 0.0002) for the sd
+cvAUCs against a true 0.0045 (1000 data sets), 0.0045 against 0.0076 for the
+mean-minus-sd difference. The
 infinitesimal jackknife computed from the same replicates' counts (Efron 2014, with
-the Monte Carlo correction of Wager, Hastie & Efron 2014) gives the same 0.0018 and
+the Monte Carlo correction of Wager, Hastie & Efron 2014) is about as low, 0.0018 and
 0.0041, so the shortfall is not Monte Carlo or linearisation error of the bootstrap
 but lies in what a replicate fits: the shared images move both groups' estimates
 mostly through the refitted models, and that effect depends on how many distinct
-melanomas the models are fitted on, which the copies of a bootstrap replicate do not
-restore. A resampling scheme whose replicates hold no copies and nearly as many
+melanomas the models are fitted on (as the results below suggest), which the copies of
+a bootstrap replicate do not restore. A resampling scheme whose replicates hold no copies and nearly as many
 distinct images as the data fixes it: half-samples (9 of 18 melanomas) recovered the
 difference's covariance (0.0078) but still only 0.0031 of the sd's 0.0045; keeping
 each image with probability 3/4 (about 13.5 of 18) gave 0.0040 (SE 0.0004) and 0.0085
