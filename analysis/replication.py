@@ -1000,7 +1000,8 @@ def meta_analyse(groups: pd.DataFrame, differences: pd.DataFrame, *,
     independent errors. So the overlap model uses covariances estimated from the
     data by a delete-d jackknife with the cross-validation refitted
     (:func:`meta_correlations`), as correlations over the groups' own bootstrap-CV
-    SEs combined with the same SEs, in :func:`analysis.inference.random_effects_meta_mv`; :func:`meta_sensitivity`
+    SEs combined with the same SEs, in
+    :func:`analysis.inference.random_effects_meta_mv`; :func:`meta_sensitivity`
     shows the verdicts when the correlation is instead assumed (per-class overlap
     times ``rho``). Without ``correlations`` the older all-image rule
     (:func:`overlap_covariance`) is used. The primary interval is the modified
