@@ -33,8 +33,9 @@ but lies in what a replicate fits: the shared images move both groups' estimates
 mostly through the refitted models, and that effect depends on how many distinct
 melanomas the models are fitted on (as the results below suggest), which the copies of
 a bootstrap replicate do not restore. A resampling scheme whose replicates hold no
-copies and nearly as many distinct images as the data fixes it: half-samples (9 of 18 melanomas) recovered the
-difference's covariance (0.0078) but still only 0.0031 of the sd's 0.0045; keeping
+copies and nearly as many distinct images as the data fixes it: half-samples (9 of 18
+melanomas) recovered the difference's covariance (0.0078) but still only 0.0031 of the
+sd's 0.0045; keeping
 each image with probability 3/4 (about 13.5 of 18) gave 0.0040 (SE 0.0004) and 0.0085
 (SE 0.0008), and within Monte Carlo error of the truth in the two other
 configurations. The truth is the right estimand for the meta-analysis: the fold
