@@ -56,14 +56,16 @@ def load_design(*, annotations: str = "", labels: str = "", dataset_name: str = 
                 positive: str = "", unit_col: str = "unit", rater_col: str = "rater",
                 feature_col: str = "feature", score_col: str = "score", label_col: str = "label",
                 raters: str = "", min_raters: int = 0, raters_per_unit: int = 0,
-                seed: int = models.DEFAULT_SEED, sep: str = "", decimal: str = ""):
+                seed: int = models.DEFAULT_SEED, sep: str = "", decimal: str = "",
+                name: str = ""):
     """The design ``review.qmd`` analyses, from its parameters: what
     :meth:`ReviewDoc.build` loads, and what :mod:`analysis.render` loads first to refuse
     bad input in one line before Quarto starts.
 
     Empty strings and zeros mean "not given" (Quarto parameters have no None). Without
-    ``annotations``, ``labels`` and ``dataset_name``: the example data set. Returns the
-    design and the parameters as recorded.
+    ``annotations``, ``labels`` and ``dataset_name``: the example data set. ``name``: the
+    data set's name in the document (default: the annotation file's name without its
+    extension). Returns the design and the parameters as recorded.
 
     Raises
     ------
@@ -74,7 +76,7 @@ def load_design(*, annotations: str = "", labels: str = "", dataset_name: str = 
         annotations = _shown(EXAMPLE / "annotations.csv")
         labels = _shown(EXAMPLE / "labels.csv")
         positive = positive or EXAMPLE_POSITIVE
-    params = dict(annotations=annotations, labels=labels, dataset=dataset_name,
+    params = dict(annotations=annotations, labels=labels, dataset=dataset_name, name=name,
                   positive=positive, raters=raters, min_raters=min_raters,
                   raters_per_unit=raters_per_unit, seed=seed)
     opt = {"min_raters": min_raters or None, "raters_per_unit": raters_per_unit or None,
@@ -86,7 +88,7 @@ def load_design(*, annotations: str = "", labels: str = "", dataset_name: str = 
                               feature_col=feature_col, score_col=score_col,
                               label_col=label_col, positive=positive or None,
                               raters=raters or None, sep=sep or None, decimal=decimal or None,
-                              **opt)
+                              name=name or None, **opt)
     return design, params
 
 
@@ -108,7 +110,7 @@ class ReviewDoc:
               seed: int = models.DEFAULT_SEED, quick: bool = False, n_jobs: int = -1,
               multiverse: bool = False, power: bool = False, sep: str = "",
               decimal: str = "",
-              margin: float = budgets.NONINFERIORITY_MARGIN) -> ReviewDoc:
+              margin: float = budgets.NONINFERIORITY_MARGIN, name: str = "") -> ReviewDoc:
         """Load the data set named by the document's parameters and review it.
 
         Empty strings and zeros mean "not given" (Quarto parameters have no None);
@@ -122,7 +124,7 @@ class ReviewDoc:
             annotations=annotations, labels=labels, dataset_name=dataset_name,
             positive=positive, unit_col=unit_col, rater_col=rater_col, feature_col=feature_col,
             score_col=score_col, label_col=label_col, raters=raters, min_raters=min_raters,
-            raters_per_unit=raters_per_unit, seed=seed, sep=sep, decimal=decimal)
+            raters_per_unit=raters_per_unit, seed=seed, sep=sep, decimal=decimal, name=name)
         params["margin"] = margin
         quick = bool(quick) or quick_mode()
         b = budgets.REVIEW
