@@ -728,7 +728,7 @@ def load(
         scope = ("" if n_listed == len(unlabelled) else
                  f"; {n_listed} of them are listed in excluded_units.csv as \"no label\", the "
                  f"other {len(unlabelled) - n_listed} under the reason they were left out "
-                 "for first (too few raters)")
+                 "for first (their raters)")
         _warn(notes, f"{l_name}: {len(unlabelled)} annotated unit(s) have no label and are "
                      f"excluded (e.g. {', '.join(unlabelled[:SHOW])}){scope}; see "
                      "excluded_units.csv")

@@ -977,7 +977,7 @@ def weight_sentence(coefs: pd.DataFrame, feature_set: str, estimator: str) -> st
 #: claims left out, :func:`claims_left_out`).
 CLAIM_NEEDS = {
     "C1": "the rater columns, the moments or the mean",
-    "C2": "two feature types or more (a feature set per feature)",
+    "C2": "two feature types or more, each with its own feature set",
     "C3": "per-rater feature sets, which need raters who are persons and who each scored "
           "every kept unit",
     "C4": "the mean and the disagreement moments",
@@ -987,16 +987,22 @@ CLAIM_NEEDS = {
 }
 
 
-def claims_left_out(evaluated, all_claims, skipped: pd.DataFrame | None = None) -> str:
+def claims_left_out(evaluated, all_claims, skipped: pd.DataFrame | None = None,
+                    features=()) -> str:
     """The note on the claims a data set's review leaves out: which, and what each
     needs that the design lacks (``evaluated``: the claims in ``claims.csv``;
-    ``skipped``: the design's sets not built, ``feature_set, reason``)."""
+    ``skipped``: the design's sets not built, ``feature_set, reason``; ``features``:
+    the design's feature types, whose own sets C2 needs)."""
     left = [c for c in all_claims if c not in set(evaluated)]
     if not left:
         return "Every claim could be evaluated on this data set."
     parts = [f"{c} (needs {CLAIM_NEEDS.get(c, 'feature sets this design lacks')})" for c in left]
     out = ("Left out, because this data set's design lacks what they need: "
            + "; ".join(parts) + ".")
+    if skipped is not None and len(skipped) and "C2" in left:
+        why = skipped[skipped["feature_set"].isin(list(features))]
+        if len(why):
+            out += f" The per-feature sets were not built: {why['reason'].iloc[0]}."
     if skipped is not None and len(skipped) and "C3" in left:
         why = skipped[skipped["feature_set"].astype(str).str.startswith("annotator")]
         if len(why):

@@ -579,8 +579,9 @@ def class_words(design: GroupDesign) -> tuple[str, str]:
 
 
 def _is_enhance(design: GroupDesign) -> bool:
-    """An ENHANCE design (its outputs keep the words melanoma / non-melanoma)."""
-    return getattr(design, "label_name", "melanoma") == "melanoma"
+    """An ENHANCE design (its outputs keep the words melanoma / non-melanoma): every
+    design but a user's (:func:`analysis.dataset.load` sets ``cohort`` "user")."""
+    return getattr(design, "cohort", "") != "user"
 
 
 def subsets(design: GroupDesign) -> dict:

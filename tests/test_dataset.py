@@ -460,3 +460,38 @@ def test_cli_slot_ids_error_names_the_flag(tmp_path, capsys):
     assert rc == 2 and len(err.strip().splitlines()) == 1
     assert "--raters positions" in err and "--raters persons" in err and "`" not in err
     assert not (tmp_path / "out").exists()
+
+
+# --- the user's words (issue 22, item 3) ---------------------------------------------------
+
+def test_the_data_sets_name_is_the_annotation_files_not_its_folder(tmp_path):
+    assert _load().settings["name"] == "annotations"  # tests/fixtures/dataset/annotations.csv
+    assert _load(name="nodules").settings["name"] == "nodules"
+
+
+def test_duplicate_rows_name_the_users_columns(tmp_path):
+    long = pd.read_csv(ANN, dtype=str).rename(columns={"unit": "nodule", "rater": "reader",
+                                                       "feature": "item"})
+    long = pd.concat([long, long.iloc[[2]]], ignore_index=True)
+    msg, _ = _bad(tmp_path, ann=long, unit_col="nodule", rater_col="reader",
+                  feature_col="item", lab=pd.read_csv(LAB).rename(columns={"unit": "nodule"}))
+    assert "duplicate rows for the same nodule / reader / item" in msg
+    assert "image_id" not in msg and "annotator" not in msg
+
+
+def test_unlabelled_units_are_counted_in_both_scopes():
+    """u3 and u4 have no label; u4 lacks rater C, so min_raters=3 lists it under its
+    raters, and the warning gives both counts in one sentence."""
+    rows = [(f"u{i}", r, "f", float((i + k) % 4)) for i in range(12)
+            for k, r in enumerate("ABC" if i != 4 else "AB")]
+    long = pd.DataFrame(rows, columns=["unit", "rater", "feature", "score"])
+    lab = pd.DataFrame({"unit": [f"u{i}" for i in range(12) if i not in (3, 4)],
+                        "label": [i % 2 for i in range(12) if i not in (3, 4)]})
+    with pytest.warns(DatasetWarning) as record:
+        d = dataset.load(long, lab, raters="persons", min_raters=3, n_splits=2)
+    text = " ".join(str(w.message) for w in record)
+    assert "2 annotated unit(s) have no label" in text
+    assert ("1 of them are listed in excluded_units.csv as \"no label\", the other 1 under "
+            "the reason they were left out for first") in text
+    ex = dataset.excluded_units(d).set_index("unit")["reason"]
+    assert ex["u3"] == "no label" and ex["u4"] != "no label"  # left out for its raters
