@@ -294,8 +294,15 @@ def test_cli_analyze_on_the_example_writes_tables_and_manifest(tmp_path):
                    "--jobs", "1", "--quiet"])
     assert rc == 0
     for name in ("auc_ci.csv", "permutation.csv", "comparisons.csv", "moment_tests.csv",
-                 "excluded_units.csv", "skipped_feature_sets.csv", "manifest.json"):
+                 "excluded_units.csv", "skipped_feature_sets.csv", "incremental.csv",
+                 "manifest.json"):
         assert (out / name).is_file(), name
+    # the user's words: ENHANCE's class never appears in the outputs of a user's data
+    for f in sorted(out.iterdir()):
+        assert "melanoma" not in f.read_text(encoding="utf-8").lower(), f.name
+    mt = pd.read_csv(out / "moment_tests.csv")
+    assert set(mt["positive_class"]) == {"malignant"} and set(mt["negative_class"]) == {"benign"}
+    assert set(pd.read_csv(out / "krippendorff.csv")["subset"]) == {"all", "malignant", "benign"}
     man = json.loads((out / "manifest.json").read_text())
     assert man["inputs"]["annotations"]["sha256"] == dataset.file_sha256(
         EXAMPLE / "annotations.csv")
