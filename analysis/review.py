@@ -679,7 +679,8 @@ def fold_variability(exp: reproduce.Experiments, *, seed: int = models.DEFAULT_S
 
     Per estimator and feature set (over all repeats): number of folds, share of folds
     with AUC below 0.5, mean over repeats of the SD of the repeat's fold AUCs, the
-    number of test folds with 1 and with 2 melanomas (a fold AUC compares at most
+    number of test folds with 1 and with 2 positive units (``folds_1_positive``,
+    ``folds_2_positive``; melanomas in group 7: a fold AUC compares at most
     2 x 8 pairs of images), and the same two quantities expected when every fold
     model had the same AUC (the cvAUC) and only the test images differed
     (:func:`analysis.cvstats.fold_spread_reference`, matched to the statistic: the same
@@ -701,8 +702,8 @@ def fold_variability(exp: reproduce.Experiments, *, seed: int = models.DEFAULT_S
                      "fold_auc_sd": ref["observed_sd"], "expected_sd": ref["expected_sd"],
                      "p_sd": ref["p_sd"], "p_sd_lower": ref["p_sd_lower"],
                      "reference_repeats": ref["reference_repeats"],
-                     "folds_1_melanoma": int((g["n_pos_test"] == 1).sum()),
-                     "folds_2_melanoma": int((g["n_pos_test"] == 2).sum())})
+                     "folds_1_positive": int((g["n_pos_test"] == 1).sum()),
+                     "folds_2_positive": int((g["n_pos_test"] == 2).sum())})
     key = ["estimator", "repeat", "fold"]
     for est in exp.estimators:
         a = f[(f["feature_set"] == "mean") & (f["estimator"] == est)].set_index(key)["auc"]
