@@ -164,7 +164,8 @@ def incremental_value(rv: review.Review) -> pd.DataFrame:
     adding them improves (:func:`analysis.cvinference.paired_difference`: ``p_value`` is
     its ``p_greater``); beside it the in-sample likelihood-ratio test that the added
     coefficients are zero (plain LRT for ``mle``, penalised LRT for ``firth``; from
-    ``comparisons.csv``).
+    ``comparisons.csv``, or :func:`analysis.review.nested_tests` for a set it does not
+    test, such as all moments at once).
 
     Returns
     -------
@@ -185,7 +186,14 @@ def incremental_value(rv: review.Review) -> pd.DataFrame:
     ci = rv.auc_ci.set_index(["feature_set", "estimator"])
     fit = (rv.model_fit.set_index(["feature_set", "estimator"]) if len(rv.model_fit)
            else pd.DataFrame())
-    nested = cmp_[cmp_["kind"] == "nested"].set_index(["set_a", "estimator"])
+    nested = cmp_[(cmp_["kind"] == "nested") & (cmp_["set_b"] == "mean")]
+    extra = [review.nested_tests(rv.design, "mean", fs) for fs in INCREMENTAL_SETS
+             if fs in set(folds["feature_set"]) and fs not in set(nested["set_a"])
+             and "mean" in set(folds["feature_set"])]
+    if extra:  # e.g. all moments at once, which comparisons.csv does not test
+        nested = pd.concat([nested, pd.DataFrame([r for rows in extra for r in rows])],
+                           ignore_index=True)
+    nested = nested.set_index(["set_a", "estimator"])
     margin = float(rv.settings.get("margin", review.MARGIN))
     y = rv.design.labels
     rows = []

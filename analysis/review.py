@@ -490,24 +490,29 @@ def comparisons(design: GroupDesign, exp: reproduce.Experiments,
     for m in DISAGREEMENT:
         if "mean" not in have or f"mean+{m}" not in have:
             continue
-        r = likelihood_ratio(design, "mean", f"mean+{m}")
-        lrt.append({"family": "C4", "part": "", "set_a": f"mean+{m}", "set_b": "mean",
-                    "kind": "nested", "estimator": "mle", "test": "LRT (in-sample)",
-                    "auc_a": np.nan, "auc_b": np.nan, "diff": np.nan, "se": np.nan,
-                    "ci_low": np.nan, "ci_high": np.nan, "statistic": r["statistic"],
-                    "df": r["df"], "p": r["p"], "epv_full": r["epv_full"], "note": r["note"],
-                    "p_holm": np.nan})
-        f = coefficients.firth_lrt(design, "mean", f"mean+{m}", method="nested")
-        lrt.append({"family": "C4", "part": "", "set_a": f"mean+{m}", "set_b": "mean",
-                    "kind": "nested", "estimator": "firth",
-                    "test": "penalised LRT (in-sample, reduced model under the full penalty)",
-                    "auc_a": np.nan, "auc_b": np.nan, "diff": np.nan, "se": np.nan,
-                    "ci_low": np.nan, "ci_high": np.nan, "statistic": f["statistic"],
-                    "df": f["df"], "p": f["p"], "epv_full": f["epv_full"],
-                    "note": "" if f["converged"] else "penalised fit did not converge",
-                    "p_holm": np.nan})
+        lrt += nested_tests(design, "mean", f"mean+{m}")
     return pd.concat([out, pd.DataFrame(lrt, columns=[*COMPARISON_COLUMNS, "p_holm"])],
                      ignore_index=True)
+
+
+def nested_tests(design: GroupDesign, reduced: str, full: str) -> list[dict]:
+    """The in-sample tests that the terms ``full`` adds to ``reduced`` are zero, as rows
+    of ``comparisons.csv`` (``kind`` "nested"): the likelihood-ratio test of plain
+    maximum likelihood (:func:`likelihood_ratio`) and Firth's penalised one
+    (:func:`analysis.coefficients.firth_lrt`)."""
+    r = likelihood_ratio(design, reduced, full)
+    f = coefficients.firth_lrt(design, reduced, full, method="nested")
+    blank = {"family": "C4", "part": "", "set_a": full, "set_b": reduced, "kind": "nested",
+             "auc_a": np.nan, "auc_b": np.nan, "diff": np.nan, "se": np.nan,
+             "ci_low": np.nan, "ci_high": np.nan, "p_holm": np.nan}
+    return [{**blank, "estimator": "mle", "test": "LRT (in-sample)",
+             "statistic": r["statistic"], "df": r["df"], "p": r["p"],
+             "epv_full": r["epv_full"], "note": r["note"]},
+            {**blank, "estimator": "firth",
+             "test": "penalised LRT (in-sample, reduced model under the full penalty)",
+             "statistic": f["statistic"], "df": f["df"], "p": f["p"],
+             "epv_full": f["epv_full"],
+             "note": "" if f["converged"] else "penalised fit did not converge"}]
 
 
 COMPARISON_COLUMNS = ["family", "part", "set_a", "set_b", "kind", "estimator", "test", "auc_a",

@@ -193,11 +193,14 @@ class ReviewDoc:
                                           "not both be built (see the notes)"]})
         return inc[["added", "estimator", "n_units", "cv_auc_mean", "cv_auc_set", "estimate",
                     "conf_low", "conf_high", "p_value", "verdict_improves", "verdict_no_gain",
-                    "lrt_p_value", "share_separated", "note"]].rename(
-            columns={"cv_auc_mean": "cvAUC mean", "cv_auc_set": "cvAUC mean + added",
-                     "p_value": "p_value (improves, one-sided)",
-                     "verdict_improves": "improves", "verdict_no_gain": "no gain >= margin",
-                     "lrt_p_value": "p_value (LRT, in sample)"})
+                    "lrt_p_value", "share_separated", "note"]]
+
+    #: Headers of :meth:`incremental_table` in the document.
+    INCREMENTAL_HEADERS = {
+        "added": "Added to the mean", "cv_auc_mean": "cvAUC mean",
+        "cv_auc_set": "cvAUC mean + added", "estimate": "Change",
+        "p_value": "p improves (one-sided)", "verdict_improves": "Improves",
+        "verdict_no_gain": "No gain >= margin", "lrt_p_value": "p LRT (in sample)"}
 
     def incremental_text(self) -> str:
         """Markdown: one sentence per disagreement set answering whether it adds to the
@@ -366,6 +369,7 @@ class ReviewDoc:
                              on=["feature", "subset"], how="left")
                    .merge(ik.rename(columns={"icc": average}), on=["feature", "subset"],
                           how="left"))
+        out["subset"] = out["subset"].replace({"all": "all units"})
         return out
 
     def agreement_text(self) -> str:
