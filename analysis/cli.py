@@ -196,6 +196,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         print(f"{design.settings.get('name', design.group)}: {design.n_images} units kept "
               f"({design.n_melanoma} positive), {len(design.excluded)} excluded "
               "(excluded_units.csv)")
+        # the user's question first: does disagreement add to the mean? (incremental.csv)
+        for line in prose.incremental_sentences(tables["incremental.csv"]):
+            print(line)
         print(res.claims[["claim", "verdict", "parts_supported", "n_parts", "ours"]]
               .to_string(index=False))
         for note in res.notes + [x for name in res.sweeps for x in sentences[name]]:

@@ -902,6 +902,15 @@ def incremental_sentence(rows: pd.DataFrame) -> str:
     return f"{head}: {tail}."
 
 
+def incremental_sentences(inc: pd.DataFrame) -> list[str]:
+    """The answer to "does disagreement add to the mean?" for every model of
+    ``incremental.csv`` (:func:`incremental_sentence`), then the sentences reconciling an
+    LRT that disagrees with the cvAUC (:func:`lrt_reconciliation`)."""
+    groups = [g for _, g in inc.groupby("feature_set", sort=False)]
+    return ([incremental_sentence(g) for g in groups]
+            + [x for x in (lrt_reconciliation(g) for g in groups) if x])
+
+
 def lrt_reconciliation(rows: pd.DataFrame, alpha: float = 0.05) -> str | None:
     """One sentence when the in-sample likelihood-ratio test and the cross-validated
     gain disagree for one model (its :func:`analysis.analyze.incremental_value` rows),

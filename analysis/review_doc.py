@@ -208,12 +208,11 @@ class ReviewDoc:
         inc = self.incremental()
         if inc.empty:
             return "The mean and a mean + disagreement model could not both be built here."
-        groups = [g for _, g in inc.groupby("feature_set", sort=False)]
-        lines = [f"- {prose.incremental_sentence(g)}" for g in groups]
-        rec = [x for x in (prose.lrt_reconciliation(g) for g in groups) if x]
-        out = "\n".join(lines)
-        if rec:
-            out += "\n\n" + " ".join(rec)
+        n = inc["feature_set"].nunique()
+        lines = prose.incremental_sentences(inc)
+        out = "\n".join(f"- {x}" for x in lines[:n])
+        if lines[n:]:
+            out += "\n\n" + " ".join(lines[n:])
         return out
 
     def margin_text(self) -> str:
@@ -327,9 +326,9 @@ class ReviewDoc:
             ["claim", "statement", "n_units", "ours", "parts_supported", "n_parts", "verdict"]]
 
     def parts_table(self) -> pd.DataFrame:
-        return self.result.review.parts()[["part", "statement", "estimate", "ci_low", "ci_high",
-                                           "p_value", "verdict_mle", "verdict_firth",
-                                           "verdict"]]
+        return self.result.review.parts().assign(n_units=self.n_units)[
+            ["part", "statement", "n_units", "estimate", "ci_low", "ci_high", "p_value",
+             "verdict_mle", "verdict_firth", "verdict"]]
 
     def moment_table(self) -> pd.DataFrame:
         """Moments by class: ``n_units`` is the units the moment is defined on (it may be

@@ -453,3 +453,13 @@ def test_claims_left_out_names_each_and_what_it_needs():
     assert s.endswith("The per-rater sets were not built: raters are positions, not persons.")
     assert prose.claims_left_out(["C1"], ["C1"]) == \
         "Every claim could be evaluated on this data set."
+
+
+def test_incremental_sentences_answer_each_model_then_reconcile():
+    a = _inc([("mle", -0.002, -0.010, 0.006, 0.69, "not shown", "supported", 0.02, 0.0)])
+    b = _inc([("mle", 0.05, 0.02, 0.08, 0.001, "supported", "not supported", 1e-5, 0.0)])
+    b = b.assign(feature_set="mean+kurtosis", added="kurtosis")
+    out = prose.incremental_sentences(pd.concat([a, b], ignore_index=True))
+    assert len(out) == 3
+    assert out[0].startswith("Adding sd to the mean") and out[1].startswith("Adding kurtosis")
+    assert out[2].startswith("For sd, the LRT finds")
