@@ -930,11 +930,20 @@ def lrt_reconciliation(rows: pd.DataFrame, alpha: float = 0.05) -> str | None:
     which = "penalised LRT" if est == "firth" else "LRT"
     lrt_sig = p < alpha
     gain = _signed_ci(r["estimate"], r["conf_low"], r["conf_high"])
-    if lrt_sig and r["verdict_improves"] != "supported":
+    if lrt_sig and r["verdict_improves"] == "not supported":
+        return (f"For {r['added']}, the {which} finds the added coefficients non-zero in "
+                f"sample (p {_p(p)}) but out-of-sample discrimination gets worse ({gain}): "
+                "the added features fit this sample and rank new units worse (overfitting).")
+    if lrt_sig and r["verdict_no_gain"] == "supported":
         return (f"For {r['added']}, the {which} finds the added coefficients non-zero in "
                 f"sample (p {_p(p)}) but out-of-sample discrimination does not change "
                 f"measurably ({gain}): the added features fit this sample without ranking "
                 "new units better (they may still shift the predicted probabilities).")
+    if lrt_sig and r["verdict_improves"] != "supported":
+        return (f"For {r['added']}, the {which} finds the added coefficients non-zero in "
+                f"sample (p {_p(p)}) while the out-of-sample gain is not shown ({gain}): "
+                "the interval is too wide to say whether the features that fit this sample "
+                "also rank new units better.")
     if not lrt_sig and r["verdict_improves"] == "supported":
         return (f"For {r['added']}, cross-validated discrimination improves ({gain}) while "
                 f"the in-sample {which} does not find the added coefficients non-zero "

@@ -463,3 +463,15 @@ def test_incremental_sentences_answer_each_model_then_reconcile():
     assert len(out) == 3
     assert out[0].startswith("Adding sd to the mean") and out[1].startswith("Adding kurtosis")
     assert out[2].startswith("For sd, the LRT finds")
+
+
+def test_lrt_reconciliation_distinguishes_no_change_from_an_undecided_gain():
+    wide = _inc([("mle", 0.08, -0.012, 0.173, 0.044, "not shown", "not shown", 1e-9, 0.0)])
+    assert prose.lrt_reconciliation(wide) == (
+        "For sd, the LRT finds the added coefficients non-zero in sample (p < 0.0001) while "
+        "the out-of-sample gain is not shown (+0.080 [-0.012, +0.173]): the interval is too "
+        "wide to say whether the features that fit this sample also rank new units better.")
+    worse = _inc([("firth", -0.05, -0.08, -0.02, 0.999, "not supported", "supported", 0.01,
+                   0.0)])
+    assert "penalised LRT" in prose.lrt_reconciliation(worse)
+    assert "gets worse (-0.050 [-0.080, -0.020])" in prose.lrt_reconciliation(worse)
