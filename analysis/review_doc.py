@@ -386,9 +386,10 @@ class ReviewDoc:
                 f"every rater (or slot) scored (n_units_icc); {why}.")
 
     def class_names(self) -> tuple[str, str]:
-        """(negative, positive) class names as the labels file writes them."""
-        s = self.design.settings
-        return str(s.get("negative", "0")), str(s.get("positive", "1"))
+        """(negative, positive) class names as the labels file writes them ("negative",
+        "positive" for 0/1 labels): :func:`analysis.review.class_words`, so that every
+        table and figure of the document names the classes alike."""
+        return review.class_words(self.design)
 
     def notes(self) -> list[str]:
         # the sets not built are in their own table
