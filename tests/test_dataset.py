@@ -291,7 +291,7 @@ def test_cli_analyze_on_the_example_writes_tables_and_manifest(tmp_path):
                    str(EXAMPLE / "labels.csv"), "--positive", "malignant", "--out", str(out),
                    "--repeats", "1", "--bootstrap", "100", "--permutations", "39",
                    "--perm-repeats", "1", "--seeds", "0", "--calibration-bootstrap", "100",
-                   "--jobs", "1", "--quiet"])
+                   "--jobs", "1", "--quiet", "--name", "example"])
     assert rc == 0
     for name in ("auc_ci.csv", "permutation.csv", "comparisons.csv", "moment_tests.csv",
                  "excluded_units.csv", "skipped_feature_sets.csv", "incremental.csv",
@@ -307,6 +307,7 @@ def test_cli_analyze_on_the_example_writes_tables_and_manifest(tmp_path):
     assert man["inputs"]["annotations"]["sha256"] == dataset.file_sha256(
         EXAMPLE / "annotations.csv")
     assert man["options"]["positive"] == "malignant" and man["design"]["min_raters"] == 4
+    assert man["design"]["name"] == "example"  # --name
     assert "numpy" in man["package_versions"]
     ex = pd.read_csv(out / "excluded_units.csv")
     assert set(ex["reason"]) == {"fewer than 4 raters"} and man["design"]["n_excluded"] == len(ex)
