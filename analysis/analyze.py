@@ -47,6 +47,7 @@ class Analysis:
         out = self.review.tables()
         out["excluded_units.csv"] = excluded_units(self.design)
         out["excluded_by_class.csv"] = excluded_by_class(self.design)
+        out["incremental.csv"] = incremental_value(self.review)
         out["skipped_feature_sets.csv"] = self.design.skipped
         if self.curve is not None:
             out["annotator_curve.csv"] = self.curve.summary
@@ -139,6 +140,100 @@ def exclusion_notes(design: GroupDesign, table: pd.DataFrame | None = None) -> l
             "random sample of the labelled ones, so every cvAUC describes the kept units, "
             "and a feature set can gain or lose by which units the rule kept (e.g. the "
             "number of raters of a unit may itself predict the label)"]
+
+
+#: The models of :func:`incremental_value`: the mean with each disagreement moment, and
+#: with all of them, each against the mean alone.
+INCREMENTAL_SETS = {"mean+sd": "sd", "mean+skewness": "skewness", "mean+kurtosis": "kurtosis",
+                    "moments_all": "sd, skewness and kurtosis"}
+#: Columns of :func:`incremental_value` (``incremental.csv``).
+INCREMENTAL_COLUMNS = [
+    "feature_set", "added", "estimator", "n_units", "n_positive", "cv_auc_mean", "cv_auc_set",
+    "estimate", "std_error", "conf_low", "conf_high", "p_value", "verdict_improves", "margin",
+    "verdict_no_gain", "lrt_test", "lrt_statistic", "lrt_df", "lrt_p_value",
+    "share_separated", "mle_exists", "note"]
+
+
+def incremental_value(rv: review.Review) -> pd.DataFrame:
+    """Does disagreement add to the consensus, and which? (``incremental.csv``)
+
+    For each model of :data:`INCREMENTAL_SETS` the design has and each estimator: the
+    gain in cross-validated AUC from adding the disagreement moments to the mean,
+    ``estimate`` = cvAUC(mean + moments) - cvAUC(mean) over the same folds of all
+    repeats, with its paired bootstrap-CV 95% interval and the one-sided z test that
+    adding them improves (:func:`analysis.cvinference.paired_difference`: ``p_value`` is
+    its ``p_greater``); beside it the in-sample likelihood-ratio test that the added
+    coefficients are zero (plain LRT for ``mle``, penalised LRT for ``firth``; from
+    ``comparisons.csv``, or :func:`analysis.review.nested_tests` for a set it does not
+    test, such as all moments at once).
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`INCREMENTAL_COLUMNS`. ``verdict_improves``: "adding improves"
+        under :func:`analysis.cvinference.verdict_better` (supported when the two-sided
+        95% interval lies above 0, i.e. the one-sided p is below 0.025; not supported
+        when it lies below 0); ``verdict_no_gain``: "adding does not improve by
+        ``margin`` or more" under :func:`analysis.cvinference.verdict_noninferior`
+        (C4's non-inferiority part). ``share_separated``: the share of the set's
+        training folds (all repeats) whose data are separated, where plain maximum
+        likelihood has no estimate; ``mle_exists``: the model fitted to all units has
+        a maximum-likelihood estimate (not separated). ``note`` says when the plain-MLE
+        row rests on separated fits, and why an LRT is missing.
+    """
+    folds, boot, cmp_ = rv.exp.folds, rv.boot, rv.comparisons
+    have = set(folds["feature_set"])
+    ci = rv.auc_ci.set_index(["feature_set", "estimator"])
+    fit = (rv.model_fit.set_index(["feature_set", "estimator"]) if len(rv.model_fit)
+           else pd.DataFrame())
+    nested = cmp_[(cmp_["kind"] == "nested") & (cmp_["set_b"] == "mean")]
+    extra = [review.nested_tests(rv.design, "mean", fs) for fs in INCREMENTAL_SETS
+             if fs in set(folds["feature_set"]) and fs not in set(nested["set_a"])
+             and "mean" in set(folds["feature_set"])]
+    if extra:  # e.g. all moments at once, which comparisons.csv does not test
+        nested = pd.concat([nested, pd.DataFrame([r for rows in extra for r in rows])],
+                           ignore_index=True)
+    nested = nested.set_index(["set_a", "estimator"])
+    margin = float(rv.settings.get("margin", review.MARGIN))
+    y = rv.design.labels
+    rows = []
+    if "mean" not in have:
+        return pd.DataFrame(columns=INCREMENTAL_COLUMNS)
+    for fs, added in INCREMENTAL_SETS.items():
+        if fs not in have:
+            continue
+        for est in rv.exp.estimators:
+            fa = folds[(folds["feature_set"] == fs) & (folds["estimator"] == est)]
+            fb = folds[(folds["feature_set"] == "mean") & (folds["estimator"] == est)]
+            d = cvinference.paired_difference(fa, fb, review._replicates(boot, fs, est),
+                                              review._replicates(boot, "mean", est))
+            lrt = nested.loc[(fs, est)] if (fs, est) in nested.index else None
+            sep = float(ci.loc[(fs, est), "share_separated"])
+            exists = (bool(not fit.loc[(fs, "mle"), "separated"])
+                      if (fs, "mle") in fit.index
+                      else not models.fit_logistic(rv.design.matrix(fs), y, "mle").separated)
+            notes = []
+            if est == "mle" and sep >= 1:
+                notes.append("plain maximum likelihood has no estimate in any training fold "
+                             "(all separated): the Firth row is the one to read")
+            elif est == "mle" and sep > 0:
+                notes.append(f"{100 * sep:.0f}% of training folds separated (no MLE there)")
+            if lrt is not None and lrt["note"]:
+                notes.append(str(lrt["note"]))
+            rows.append({
+                "feature_set": fs, "added": added, "estimator": est, "n_units": int(len(y)),
+                "n_positive": int(y.sum()), "cv_auc_mean": d.auc_b, "cv_auc_set": d.auc_a,
+                "estimate": d.diff, "std_error": d.se, "conf_low": d.low, "conf_high": d.high,
+                "p_value": d.p_greater,
+                "verdict_improves": cvinference.verdict_better(d.diff, d.pvalue),
+                "margin": margin,
+                "verdict_no_gain": cvinference.verdict_noninferior(d.low, d.high, margin),
+                "lrt_test": "" if lrt is None else str(lrt["test"]),
+                "lrt_statistic": np.nan if lrt is None else float(lrt["statistic"]),
+                "lrt_df": np.nan if lrt is None else float(lrt["df"]),
+                "lrt_p_value": np.nan if lrt is None else float(lrt["p"]),
+                "share_separated": sep, "mle_exists": exists, "note": "; ".join(notes)})
+    return pd.DataFrame(rows, columns=INCREMENTAL_COLUMNS)
 
 
 #: The stages of :func:`analyze`, each shown with its own line and elapsed time.

@@ -151,7 +151,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                     score_col=args.score_col, label_col=args.label_col, positive=args.positive,
                     raters=args.raters, min_raters=args.min_raters,
                     raters_per_unit=args.raters_per_unit, seed=args.seed,
-                    wide=True if args.wide else "auto", sep=args.sep, decimal=args.decimal)
+                    wide=True if args.wide else "auto", sep=args.sep, decimal=args.decimal,
+                    name=args.name)
     except dataset.DatasetError as err:
         print(f"crowd-disagreement analyze: {error_message(err)}", file=sys.stderr)
         return 2
@@ -195,6 +196,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         print(f"{design.settings.get('name', design.group)}: {design.n_images} units kept "
               f"({design.n_melanoma} positive), {len(design.excluded)} excluded "
               "(excluded_units.csv)")
+        # the user's question first: does disagreement add to the mean? (incremental.csv)
+        for line in prose.incremental_sentences(tables["incremental.csv"]):
+            print(line)
         print(res.claims[["claim", "verdict", "parts_supported", "n_parts", "ours"]]
               .to_string(index=False))
         for note in res.notes + [x for name in res.sweeps for x in sentences[name]]:
@@ -500,6 +504,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--wide", action="store_true",
                    help="annotations are wide (detected when there is no feature/score column)")
     g.add_argument("--positive", help="the positive class when labels are class names")
+    g.add_argument("--name", default=None,
+                   help="the data set's name in the outputs (default: the annotation file's "
+                        "name without its extension)")
     g.add_argument("--raters", choices=["persons", "positions"], default=None,
                    help="persons: the same id is the same person on every unit; positions: ids "
                         "are slots (default: persons, unless the ids are the first k of one "

@@ -300,7 +300,11 @@ def cv_auc_interval(estimate: float, replicates: Any, *, null: float = 0.5,
 
 @dataclass(frozen=True)
 class PairedDifferenceResult:
-    """cvAUC(a) - cvAUC(b) over the same folds, with its bootstrap-CV interval."""
+    """cvAUC(a) - cvAUC(b) over the same folds, with its bootstrap-CV interval.
+
+    ``pvalue`` is the two-sided z test of no difference; ``p_greater`` the one-sided
+    test of the same z that a is better than b (cvAUC(a) > cvAUC(b)).
+    """
 
     auc_a: float
     auc_b: float
@@ -311,6 +315,7 @@ class PairedDifferenceResult:
     z: float
     pvalue: float
     n_boot: int
+    p_greater: float = float("nan")
 
 
 def paired_difference(folds_a: pd.DataFrame, folds_b: pd.DataFrame, replicates_a: Any,
@@ -334,7 +339,7 @@ def paired_difference(folds_a: pd.DataFrame, folds_b: pd.DataFrame, replicates_a
     reps = np.asarray(replicates_a, dtype=float) - np.asarray(replicates_b, dtype=float)
     r = cv_auc_interval(d["diff"], reps, null=0.0, bounds=(-1.0, 1.0), alpha=alpha)
     return PairedDifferenceResult(d["auc_a"], d["auc_b"], r.estimate, r.se, r.low, r.high,
-                                  r.z, r.pvalue, r.n_boot)
+                                  r.z, r.pvalue, r.n_boot, r.p_greater)
 
 
 # --- permutation tests -----------------------------------------------------------------------

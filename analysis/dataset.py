@@ -302,10 +302,13 @@ def _validate(schema: pa.DataFrameSchema, frame: pd.DataFrame, name: str, hints:
             rows = frame.loc[dup, "_row"].tolist()
             values = [tuple(r) for r in frame.loc[dup, keys].drop_duplicates().head(SHOW)
                       .itertuples(index=False)]
-            raise DatasetError(name, f"duplicate rows for the same {' / '.join(keys)}",
+            words = hints.get("columns", {})
+            raise DatasetError(name, "duplicate rows for the same "
+                               + " / ".join(words.get(k, k) for k in keys),
                                rows=rows, values=values, hint=hints["unique"]) from None
         rows = frame.loc[idx, "_row"].tolist() if idx else []
-        raise DatasetError(name, f"column {col!r} fails check {check}", rows=rows,
+        shown = hints.get("columns", {}).get(col, col)  # the user's column name
+        raise DatasetError(name, f"column {shown!r} fails check {check}", rows=rows,
                            values=list(cases["failure_case"].head(SHOW)),
                            hint=hints.get(col, "correct the values")) from None
 
@@ -397,7 +400,10 @@ def read_annotations(src, *, unit_col: str = "unit", rater_col: str = "rater",
            "annotator": f"every row needs a rater id ({rater_col})",
            "feature": f"every row needs a feature name ({feature_col})",
            "unique": "keep one row per unit, rater and feature (average or drop repeated "
-                     "ratings before loading)"}
+                     "ratings before loading)",
+           "columns": {"image_id": unit_col, "annotator": rater_col,
+                       "feature": feature_col if not wide else "feature",
+                       "score": score_col if not wide else "score"}}
     _validate(LONG_SCHEMA, long, name, ids)
     return long, source
 
@@ -466,7 +472,8 @@ def read_labels(src, *, unit_col: str = "unit", label_col: str = "label",
     df["label"] = (df["value"] == positive).astype(int)
     _validate(LABEL_SCHEMA, df[["image_id", "label", "_row"]], name,
               {"unique": "give each unit one label (the same unit has two different labels)",
-               "image_id": f"every row needs a unit id ({unit_col})"})
+               "image_id": f"every row needs a unit id ({unit_col})",
+               "columns": {"image_id": unit_col, "label": label_col}})
     labels = df.set_index("image_id")["label"]
     labels.index.name = "image_id"
     return labels, {"positive": positive, "negative": negative, "blank": blank_units}, source
@@ -605,7 +612,8 @@ def load(
     n_splits : int
         Folds the analysis will use: each class needs at least this many kept units.
     name : str, optional
-        Name of the data set (default: ``<folder>/<stem>`` of the annotation file).
+        Name of the data set (default: the annotation file's name without its
+        extension, e.g. ``nodules`` for ``data/ann/nodules.csv``; not its folder).
     sep : {",", ";", "\\t", "tab", "auto"}, optional
         Delimiter of the CSV files (default: detected in each file).
     decimal : {".", ",", "auto"}, optional
@@ -639,9 +647,9 @@ def load(
                                       positive=positive, sep=sep)
     a_name = str(annotations) if not isinstance(annotations, pd.DataFrame) else "annotations"
     l_name = str(labels) if not isinstance(labels, pd.DataFrame) else "labels"
-    if name is None:
-        name = (f"{Path(annotations).parent.name}/{Path(annotations).stem}"
-                if not isinstance(annotations, pd.DataFrame) else "data")
+    if not name:  # the annotation file's name, not its folder's
+        name = (Path(annotations).stem if not isinstance(annotations, pd.DataFrame)
+                else "data")
     for opt, k in (("min_raters", min_raters), ("raters_per_unit", raters_per_unit)):
         if k is not None and k < 1:
             raise DatasetError(a_name, f"`{opt}` must be at least 1 (got {k})",
@@ -703,9 +711,6 @@ def load(
 
     annotated = set(long["image_id"])
     unlabelled = sorted(annotated - set(lab.index))
-    if unlabelled:
-        _warn(notes, f"{l_name}: {len(unlabelled)} annotated unit(s) have no label and are "
-                     f"excluded (e.g. {', '.join(unlabelled[:SHOW])}); see excluded_units.csv")
     never = sorted(set(lab.index) - annotated)
     if never:
         _warn(notes, f"{l_name}: {len(never)} labelled unit(s) were never annotated "
@@ -716,6 +721,17 @@ def load(
         raters=raters, min_raters=min_raters, raters_per_unit=raters_per_unit, seed=seed,
         cohort="user", group=name, label_name=label_col,
     )
+    if unlabelled:
+        # both scopes in one place: a unit left out first for too few raters is listed
+        # in excluded_units.csv under that reason, not under "no label"
+        n_listed = int((design.excluded["reason"] == "no label").sum())
+        scope = ("" if n_listed == len(unlabelled) else
+                 f"; {n_listed} of them are listed in excluded_units.csv as \"no label\", the "
+                 f"other {len(unlabelled) - n_listed} under the reason they were left out "
+                 "for first (their raters)")
+        _warn(notes, f"{l_name}: {len(unlabelled)} annotated unit(s) have no label and are "
+                     f"excluded (e.g. {', '.join(unlabelled[:SHOW])}){scope}; see "
+                     "excluded_units.csv")
     extra = pd.DataFrame([(u, "labelled but never annotated", 0, "", "") for u in never],
                          columns=design.excluded.columns)
     if len(extra):

@@ -449,7 +449,8 @@ def forest_plot(result: replication.ReplicationResult, quantity: str = "auc_sd_m
 
 
 
-def annotator_plot(result: replication.AnnotatorResult, metric: str = "repeat_mean_auc") -> p9.ggplot:
+def annotator_plot(result: replication.AnnotatorResult, metric: str = "repeat_mean_auc",
+                   x_label: str = "annotators per image (k)") -> p9.ggplot:
     """AUC against the number of annotators, mean and sd features on one plot.
 
     Parameters
@@ -457,6 +458,9 @@ def annotator_plot(result: replication.AnnotatorResult, metric: str = "repeat_me
     result : AnnotatorResult
     metric : {"auc", "repeat_mean_auc"}
         Pooled out-of-fold AUC of the canonical split, or mean fold AUC over repeats.
+    x_label : str
+        The x axis's title (a user's data: "raters per unit (k)"). A user's data set
+        (cohort "user") is named by its name alone in its panel.
 
     Returns
     -------
@@ -465,7 +469,9 @@ def annotator_plot(result: replication.AnnotatorResult, metric: str = "repeat_me
         over subsets (ribbon) and mean +- sd (error bars); one facet per group.
     """
     s = result.summary.copy()
-    s["panel"] = (s["cohort"] + "\n" + s["group"].str.replace("group", "group ")
+    head = s["cohort"].where(s["cohort"] != "user", "").str.cat(["\n"] * len(s)) \
+        .where(s["cohort"] != "user", "")
+    s["panel"] = (head + s["group"].str.replace("group", "group ")
                   + " (K=" + s["n_annotators"].astype(str) + ")")
     m, sd = f"{metric}_mean", f"{metric}_sd"
     s["lo"] = s[m] - s[sd].fillna(0)
@@ -483,7 +489,7 @@ def annotator_plot(result: replication.AnnotatorResult, metric: str = "repeat_me
         + p9.facet_wrap("panel", ncol=4)
         + p9.scale_color_manual(values={"mean": "#4C72B0", "sd": "#DD8452"}, name="features")
         + p9.scale_fill_manual(values={"mean": "#4C72B0", "sd": "#DD8452"}, name="features")
-        + p9.labs(x="annotators per image (k)", y=ylab)
+        + p9.labs(x=x_label, y=ylab)
         + p9.theme_bw()
         + p9.theme(figure_size=(10, 2.2 * math.ceil(s["panel"].nunique() / 4) + 1),
                    legend_position="bottom")

@@ -815,7 +815,7 @@ def adjust_pvalues(p: Any, method: str = "holm") -> np.ndarray:
 # ---------------------------------------------------------------------------
 # rank test
 # ---------------------------------------------------------------------------
-def mann_whitney(x_pos: Any, x_neg: Any) -> dict[str, Any]:
+def mann_whitney(x_pos: Any, x_neg: Any, positive: str = "melanoma") -> dict[str, Any]:
     """Two-sided Mann-Whitney U test with effect sizes, positives vs negatives.
 
     Parameters
@@ -824,6 +824,8 @@ def mann_whitney(x_pos: Any, x_neg: Any) -> dict[str, Any]:
         Values in the positive group (e.g. melanoma); NaNs are dropped.
     x_neg : array-like
         Values in the negative group; NaNs are dropped.
+    positive : str
+        Name of the positive class in ``direction`` (default "melanoma", ENHANCE's).
 
     Returns
     -------
@@ -840,8 +842,8 @@ def mann_whitney(x_pos: Any, x_neg: Any) -> dict[str, Any]:
     ``auc = U / (n_pos n_neg)``, which equals the common-language effect
     size :math:`P(X_+ > X_-) + \\tfrac12 P(X_+ = X_-)` (``cles``);
     ``rank_biserial = 2 auc - 1`` (positive when the positives are higher).
-    ``direction`` is "higher in melanoma" if auc > 0.5, "lower in melanoma"
-    if auc < 0.5, else "no difference". Values within :data:`TIE_RTOL` of the
+    ``direction`` is "higher in melanoma" (``positive``) if auc > 0.5, "lower in
+    melanoma" if auc < 0.5, else "no difference". Values within :data:`TIE_RTOL` of the
     largest absolute value are tied (:func:`tie_codes`).
 
     References
@@ -872,7 +874,8 @@ def mann_whitney(x_pos: Any, x_neg: Any) -> dict[str, Any]:
     n_pairs = a.size * b.size
     cles = float(int(lo.sum()) / n_pairs + 0.5 * (int((hi - lo).sum()) / n_pairs))
     direction = (
-        "higher in melanoma" if a_ > 0.5 else "lower in melanoma" if a_ < 0.5 else "no difference"
+        f"higher in {positive}" if a_ > 0.5 else f"lower in {positive}" if a_ < 0.5
+        else "no difference"
     )
     return {
         "u": u,

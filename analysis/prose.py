@@ -829,3 +829,200 @@ def band_sentences(sensitivity: pd.DataFrame) -> list[str]:
             out.append(f"{what}: {r.verdict} with the estimated correlations{mc}; the band "
                        f"gives another verdict at rho = {r.rho_flips} ({r.band}).")
     return out
+
+
+# --- review.qmd's first question: does disagreement add to the consensus? -------------
+
+
+def _signed_ci(est: float, low: float, high: float) -> str:
+    return f"{est:+.3f} [{low:+.3f}, {high:+.3f}]"
+
+
+def _p(p: float) -> str:
+    """A p-value in a sentence: two significant digits, "< 0.0001" below it."""
+    return "< 0.0001" if p < 1e-4 else f"{p:.2g}"
+
+
+def resting_estimator(rows: pd.DataFrame) -> str:
+    """Which estimator a model's verdict rests on, from its :func:`analysis.analyze.
+    incremental_value` rows (one per estimator): "firth" when plain maximum likelihood
+    has no estimate in any training fold (``share_separated`` 1 in the ``mle`` row) or
+    when only Firth was run, else "mle"."""
+    mle = rows[rows["estimator"] == "mle"]
+    if mle.empty or float(mle["share_separated"].iloc[0]) >= 1:
+        return "firth"
+    return "mle"
+
+
+def _verdict_under(rows: pd.DataFrame, column: str) -> tuple[str, str]:
+    """The verdict of ``column`` and the words naming the estimators it rests on."""
+    est = resting_estimator(rows)
+    if est == "firth" and (rows["estimator"] == "mle").any():
+        v = rows.loc[rows["estimator"] == "firth", column].iloc[0]
+        return v, "under Firth's estimator (plain maximum likelihood has no estimate: every " \
+                  "training fold is separated)"
+    vals = set(rows[column])
+    if len(vals) == 1:
+        n = len(rows)
+        return vals.pop(), ("under both estimators" if n == 2 else f"under {rows['estimator'].iloc[0]}")
+    return "inconclusive", "(the estimators disagree: " + ", ".join(
+        f"{r.estimator} {getattr(r, column)}" for r in rows.itertuples(index=False)) + ")"
+
+
+ESTIMATOR_NAMES = {"mle": "plain maximum likelihood", "firth": "Firth"}
+
+
+def incremental_sentence(rows: pd.DataFrame) -> str:
+    """One model's answer to "does adding this disagreement to the mean help?" from its
+    rows of :func:`analysis.analyze.incremental_value` (one per estimator): the cvAUCs,
+    the gain with its 95% interval and one-sided p, whether the improvement is shown,
+    and whether a gain of the margin or more is ruled out. The numbers are those of the
+    estimator the verdict rests on (:func:`resting_estimator`)."""
+    est = resting_estimator(rows)
+    r = rows[rows["estimator"] == est].iloc[0]
+    improves, under = _verdict_under(rows, "verdict_improves")
+    no_gain, _ = _verdict_under(rows, "verdict_no_gain")
+    head = (f"Adding {r['added']} to the mean: cvAUC {r['cv_auc_mean']:.3f} -> "
+            f"{r['cv_auc_set']:.3f}, a change of "
+            f"{_signed_ci(r['estimate'], r['conf_low'], r['conf_high'])} (one-sided p "
+            f"{_p(r['p_value'])} for an improvement; {ESTIMATOR_NAMES.get(est, est)})")
+    if improves == "supported":
+        tail = f"disagreement improves on the consensus {under}"
+    elif improves == "not supported":
+        tail = f"adding it makes discrimination worse {under}"
+    elif improves == "inconclusive":
+        tail = f"whether it improves is inconclusive {under}"
+    else:
+        tail = "no improvement is shown"
+        if no_gain == "supported":
+            tail += f", and a gain of {r['margin']:g} AUC or more is ruled out"
+        else:
+            tail += (f", and a gain of {r['margin']:g} AUC or more is not ruled out either "
+                     "(the interval is too wide to decide)")
+    return f"{head}: {tail}."
+
+
+def incremental_sentences(inc: pd.DataFrame) -> list[str]:
+    """The answer to "does disagreement add to the mean?" for every model of
+    ``incremental.csv`` (:func:`incremental_sentence`), then the sentences reconciling an
+    LRT that disagrees with the cvAUC (:func:`lrt_reconciliation`)."""
+    groups = [g for _, g in inc.groupby("feature_set", sort=False)]
+    return ([incremental_sentence(g) for g in groups]
+            + [x for x in (lrt_reconciliation(g) for g in groups) if x])
+
+
+def lrt_reconciliation(rows: pd.DataFrame, alpha: float = 0.05) -> str | None:
+    """One sentence when the in-sample likelihood-ratio test and the cross-validated
+    gain disagree for one model (its :func:`analysis.analyze.incremental_value` rows),
+    saying why both can hold; None when they agree or no LRT was computed.
+
+    The LRT asks whether the added coefficients are zero in this sample; the cvAUC gain
+    asks whether units the model has not seen are ranked better. A significant LRT
+    beside no cross-validated gain means the features fit this sample without ranking
+    new units better (or improve calibration rather than ranking); a cross-validated gain
+    beside a non-significant LRT means the in-sample evidence is weak, so the gain needs
+    confirming."""
+    est = resting_estimator(rows)
+    r = rows[rows["estimator"] == est].iloc[0]
+    p = float(r["lrt_p_value"])
+    if not np.isfinite(p):
+        return None
+    which = "penalised LRT" if est == "firth" else "LRT"
+    lrt_sig = p < alpha
+    gain = _signed_ci(r["estimate"], r["conf_low"], r["conf_high"])
+    if lrt_sig and r["verdict_improves"] == "not supported":
+        return (f"For {r['added']}, the {which} finds the added coefficients non-zero in "
+                f"sample (p {_p(p)}) but out-of-sample discrimination gets worse ({gain}): "
+                "the added features fit this sample and rank new units worse (overfitting).")
+    if lrt_sig and r["verdict_no_gain"] == "supported":
+        return (f"For {r['added']}, the {which} finds the added coefficients non-zero in "
+                f"sample (p {_p(p)}) but out-of-sample discrimination does not change "
+                f"measurably ({gain}): the added features fit this sample without ranking "
+                "new units better (they may still shift the predicted probabilities).")
+    if lrt_sig and r["verdict_improves"] != "supported":
+        return (f"For {r['added']}, the {which} finds the added coefficients non-zero in "
+                f"sample (p {_p(p)}) while the out-of-sample gain is not shown ({gain}): "
+                "the interval is too wide to say whether the features that fit this sample "
+                "also rank new units better.")
+    if not lrt_sig and r["verdict_improves"] == "supported":
+        return (f"For {r['added']}, cross-validated discrimination improves ({gain}) while "
+                f"the in-sample {which} does not find the added coefficients non-zero "
+                f"(p {_p(p)}): the in-sample evidence is weak, so the gain needs confirming "
+                "on other data.")
+    return None
+
+
+def margin_sentence(margin: float, default: float) -> str:
+    """Why the non-inferiority margin is what it is: the package's default with its
+    reason, or the user's choice."""
+    if np.isclose(margin, default):
+        return (f"The margin of \"no gain\" is {margin:g} AUC, the package's default: an "
+                "improvement smaller than that would not change which summary of the "
+                "ratings one would use (about a fifth of the gap between consensus and "
+                "disagreement in the paper); set your own with `-P margin:0.02` "
+                "(`--margin` of `crowd-disagreement analyze`) when a smaller gain matters "
+                "for your use.")
+    return (f"The margin of \"no gain\" is {margin:g} AUC, as set for this render "
+            f"(`-P margin:` or `--margin`; the package's default is {default:g}).")
+
+
+def weight_sentence(coefs: pd.DataFrame, feature_set: str, estimator: str) -> str:
+    """Which terms of a fitted model carry weight: the disagreement terms (not ``mean_``,
+    not the intercept) whose odds-ratio 95% interval excludes 1 (``coefs``: rows of
+    ``coefficients.csv``)."""
+    c = coefs[(coefs["feature_set"] == feature_set) & (coefs["estimator"] == estimator)]
+    c = c[~c["term"].str.startswith("mean_") & (c["term"] != "(Intercept)")]
+    if c.empty:
+        return ""
+    ok = c[np.isfinite(c["or_conf_low"]) & np.isfinite(c["or_conf_high"])]
+    up = ok[ok["or_conf_low"] > 1]
+    down = ok[ok["or_conf_high"] < 1]
+    words = [f"{t.term} (odds ratio {t.odds_ratio:.2f} per SD)"
+             for t in pd.concat([up, down]).itertuples(index=False)]
+    name = ESTIMATOR_NAMES.get(estimator, estimator)
+    if not words:
+        if ok.empty:
+            return (f"No interval could be computed for the disagreement terms of "
+                    f"{feature_set} ({name}).")
+        return (f"In {feature_set} ({name}), no disagreement term's odds-ratio interval "
+                "excludes 1: given the mean, no single disagreement feature carries "
+                "weight on its own.")
+    return (f"In {feature_set} ({name}), the disagreement terms whose 95% interval excludes "
+            f"1, given the mean: {', '.join(words)}; of {len(c)} disagreement terms.")
+
+
+#: What each claim of the review needs from a data set's design, in words (the note on
+#: claims left out, :func:`claims_left_out`).
+CLAIM_NEEDS = {
+    "C1": "the rater columns, the moments or the mean",
+    "C2": "two feature types or more, each with its own feature set",
+    "C3": "per-rater feature sets, which need raters who are persons and who each scored "
+          "every kept unit",
+    "C4": "the mean and the disagreement moments",
+    "C5": "the sd or the skewness across raters (skewness needs 3 raters per unit)",
+    "C6": "the sd or the skewness across raters",
+    "C7": "the sd across raters of each feature, with units of both classes",
+}
+
+
+def claims_left_out(evaluated, all_claims, skipped: pd.DataFrame | None = None,
+                    features=()) -> str:
+    """The note on the claims a data set's review leaves out: which, and what each
+    needs that the design lacks (``evaluated``: the claims in ``claims.csv``;
+    ``skipped``: the design's sets not built, ``feature_set, reason``; ``features``:
+    the design's feature types, whose own sets C2 needs)."""
+    left = [c for c in all_claims if c not in set(evaluated)]
+    if not left:
+        return "Every claim could be evaluated on this data set."
+    parts = [f"{c} (needs {CLAIM_NEEDS.get(c, 'feature sets this design lacks')})" for c in left]
+    out = ("Left out, because this data set's design lacks what they need: "
+           + "; ".join(parts) + ".")
+    if skipped is not None and len(skipped) and "C2" in left:
+        why = skipped[skipped["feature_set"].isin(list(features))]
+        if len(why):
+            out += f" The per-feature sets were not built: {why['reason'].iloc[0]}."
+    if skipped is not None and len(skipped) and "C3" in left:
+        why = skipped[skipped["feature_set"].astype(str).str.startswith("annotator")]
+        if len(why):
+            out += f" The per-rater sets were not built: {why['reason'].iloc[0]}."
+    return out

@@ -97,6 +97,16 @@ GENERAL_CLAIMS = {
 }
 
 
+def general_claims(design: GroupDesign) -> dict[str, str]:
+    """:data:`GENERAL_CLAIMS` in a data set's words: a user's positive class named in C7
+    (ENHANCE's groups keep "positive units")."""
+    if _is_enhance(design):
+        return dict(GENERAL_CLAIMS)
+    pos = class_words(design)[1]
+    return {**GENERAL_CLAIMS,
+            "C7": f"Raters disagree less on {pos} units (sd lower in {pos} units)"}
+
+
 def is_paper_design(design: GroupDesign) -> bool:
     """Whether ``design`` is the paper's group 7 (its claims are then the paper's)."""
     return (design.cohort, design.group) == ("2017-2018", "group07")
@@ -482,24 +492,29 @@ def comparisons(design: GroupDesign, exp: reproduce.Experiments,
     for m in DISAGREEMENT:
         if "mean" not in have or f"mean+{m}" not in have:
             continue
-        r = likelihood_ratio(design, "mean", f"mean+{m}")
-        lrt.append({"family": "C4", "part": "", "set_a": f"mean+{m}", "set_b": "mean",
-                    "kind": "nested", "estimator": "mle", "test": "LRT (in-sample)",
-                    "auc_a": np.nan, "auc_b": np.nan, "diff": np.nan, "se": np.nan,
-                    "ci_low": np.nan, "ci_high": np.nan, "statistic": r["statistic"],
-                    "df": r["df"], "p": r["p"], "epv_full": r["epv_full"], "note": r["note"],
-                    "p_holm": np.nan})
-        f = coefficients.firth_lrt(design, "mean", f"mean+{m}", method="nested")
-        lrt.append({"family": "C4", "part": "", "set_a": f"mean+{m}", "set_b": "mean",
-                    "kind": "nested", "estimator": "firth",
-                    "test": "penalised LRT (in-sample, reduced model under the full penalty)",
-                    "auc_a": np.nan, "auc_b": np.nan, "diff": np.nan, "se": np.nan,
-                    "ci_low": np.nan, "ci_high": np.nan, "statistic": f["statistic"],
-                    "df": f["df"], "p": f["p"], "epv_full": f["epv_full"],
-                    "note": "" if f["converged"] else "penalised fit did not converge",
-                    "p_holm": np.nan})
+        lrt += nested_tests(design, "mean", f"mean+{m}")
     return pd.concat([out, pd.DataFrame(lrt, columns=[*COMPARISON_COLUMNS, "p_holm"])],
                      ignore_index=True)
+
+
+def nested_tests(design: GroupDesign, reduced: str, full: str) -> list[dict]:
+    """The in-sample tests that the terms ``full`` adds to ``reduced`` are zero, as rows
+    of ``comparisons.csv`` (``kind`` "nested"): the likelihood-ratio test of plain
+    maximum likelihood (:func:`likelihood_ratio`) and Firth's penalised one
+    (:func:`analysis.coefficients.firth_lrt`)."""
+    r = likelihood_ratio(design, reduced, full)
+    f = coefficients.firth_lrt(design, reduced, full, method="nested")
+    blank = {"family": "C4", "part": "", "set_a": full, "set_b": reduced, "kind": "nested",
+             "auc_a": np.nan, "auc_b": np.nan, "diff": np.nan, "se": np.nan,
+             "ci_low": np.nan, "ci_high": np.nan, "p_holm": np.nan}
+    return [{**blank, "estimator": "mle", "test": "LRT (in-sample)",
+             "statistic": r["statistic"], "df": r["df"], "p": r["p"],
+             "epv_full": r["epv_full"], "note": r["note"]},
+            {**blank, "estimator": "firth",
+             "test": "penalised LRT (in-sample, reduced model under the full penalty)",
+             "statistic": f["statistic"], "df": f["df"], "p": f["p"],
+             "epv_full": f["epv_full"],
+             "note": "" if f["converged"] else "penalised fit did not converge"}]
 
 
 COMPARISON_COLUMNS = ["family", "part", "set_a", "set_b", "kind", "estimator", "test", "auc_a",
@@ -556,16 +571,53 @@ def _long_raw(design: GroupDesign, feature: str) -> pd.DataFrame:
 SUBSETS = {"all": None, "melanoma": 1, "non-melanoma": 0}
 
 
+def class_words(design: GroupDesign) -> tuple[str, str]:
+    """(negative, positive) names of the classes in the review's outputs: ENHANCE's
+    ("non-melanoma", "melanoma"), a user's class names as the labels file writes them
+    (``positive``/``negative`` of :func:`analysis.dataset.load`), or ("negative",
+    "positive") for 0/1 labels."""
+    if _is_enhance(design):
+        return "non-melanoma", "melanoma"
+    s = design.settings
+    neg, pos = str(s.get("negative", "0")), str(s.get("positive", "1"))
+    if (neg, pos) == ("0", "1"):
+        return "negative", "positive"
+    return neg, pos
+
+
+def _is_enhance(design: GroupDesign) -> bool:
+    """An ENHANCE design (its outputs keep the words melanoma / non-melanoma): every
+    design but a user's (:func:`analysis.dataset.load` sets ``cohort`` "user")."""
+    return getattr(design, "cohort", "") != "user"
+
+
+def subsets(design: GroupDesign) -> dict:
+    """Subsets of the agreement tables: all units and each class, named by
+    :func:`class_words` (:data:`SUBSETS` for ENHANCE)."""
+    neg, pos = class_words(design)
+    return {"all": None, pos: 1, neg: 0}
+
+
+#: ICC forms of the agreement table by kind of rater: the two-way forms assume the same
+#: raters on every unit (persons); where ids are slots filled by anyone (positions), the
+#: one-way random-effects forms (Shrout & Fleiss 1979, ICC(1,1) and ICC(1,k)) fit.
+ICC_FORMS = {"persons": ("ICC2", "ICC2k"), "positions": ("ICC1", "ICC1k")}
+
+
 def agreement_tables(design: GroupDesign) -> tuple[pd.DataFrame, pd.DataFrame]:
     """ICC (six forms, pingouin) and Krippendorff's alpha per feature type and subset.
 
-    Computed on the raw scores of the kept images, for all images and within
-    melanoma and non-melanoma images separately.
+    Computed on the raw scores of the kept images, for all images and within each
+    class separately (:func:`subsets`: melanoma and non-melanoma images for ENHANCE,
+    the labels file's class names for a user's data). Which ICC form fits the design
+    is :data:`ICC_FORMS`; ``n_targets`` is the number of units each statistic used (the
+    ICC: the units every rater, or every slot, scored; alpha: every unit with two
+    scores or more).
     """
     icc_rows, ka_rows = [], []
     for f in design.features:
         long = _long_raw(design, f)
-        for subset, cls in SUBSETS.items():
+        for subset, cls in subsets(design).items():
             d = long
             if cls is not None:
                 d = d[d["melanoma"] == cls]
@@ -577,6 +629,8 @@ def agreement_tables(design: GroupDesign) -> tuple[pd.DataFrame, pd.DataFrame]:
                 ka_rows.append({"feature": f, "subset": subset, "level": level, "alpha": a,
                                 "n_targets": d["image_id"].nunique()})
     icc = pd.concat(icc_rows, ignore_index=True)
+    if getattr(design, "raters", "persons") == "positions":  # two-way forms do not apply
+        icc = icc[icc["type"].isin(ICC_FORMS["positions"])].reset_index(drop=True)
     front = ["feature", "subset", "type"]
     icc = icc[front + [c for c in icc.columns if c not in front]]
     return icc, pd.DataFrame(ka_rows)
@@ -593,6 +647,7 @@ def moment_tests(design: GroupDesign) -> pd.DataFrame:
     feature x moment tests; the direction in words.
     """
     y = design.labels
+    neg, pos = class_words(design)
     rows = []
     for f in design.features:
         for m in MOMENTS:
@@ -604,21 +659,22 @@ def moment_tests(design: GroupDesign) -> pd.DataFrame:
             xo, yo = x[ok], y[ok]
             if min(yo.sum(), len(yo) - yo.sum()) < 2:
                 continue
-            mw = inference.mann_whitney(xo[yo == 1], xo[yo == 0])
+            mw = inference.mann_whitney(xo[yo == 1], xo[yo == 0], positive=pos)
             d = inference.delong_ci(yo, xo)
             rows.append({"feature": f, "moment": m, "auc": d["auc"], "auc_ci_low": d["low"],
                          "auc_ci_high": d["high"], "u": mw["u"], "p": mw["p"],
                          "rank_biserial": mw["rank_biserial"], "cles": mw["cles"],
                          "direction": mw["direction"],
-                         "median_melanoma": float(np.median(xo[yo == 1])),
-                         "median_non_melanoma": float(np.median(xo[yo == 0])),
-                         "n_units": int(ok.sum())})
+                         "median_positive": float(np.median(xo[yo == 1])),
+                         "median_negative": float(np.median(xo[yo == 0])),
+                         "n_units": int(ok.sum()), "n_positive": int(yo.sum()),
+                         "positive_class": pos, "negative_class": neg})
     out = pd.DataFrame(rows)
     out["p_holm"] = inference.adjust_pvalues(out["p"].to_numpy(), "holm")
     out["p_bh"] = inference.adjust_pvalues(out["p"].to_numpy(), "fdr_bh")
     cols = ["feature", "moment", "auc", "auc_ci_low", "auc_ci_high", "u", "p", "p_holm", "p_bh",
-            "rank_biserial", "cles", "direction", "median_melanoma", "median_non_melanoma",
-            "n_units"]
+            "rank_biserial", "cles", "direction", "median_positive", "median_negative",
+            "n_units", "n_positive", "positive_class", "negative_class"]
     return out[cols]
 
 
@@ -630,7 +686,8 @@ def fold_variability(exp: reproduce.Experiments, *, seed: int = models.DEFAULT_S
 
     Per estimator and feature set (over all repeats): number of folds, share of folds
     with AUC below 0.5, mean over repeats of the SD of the repeat's fold AUCs, the
-    number of test folds with 1 and with 2 melanomas (a fold AUC compares at most
+    number of test folds with 1 and with 2 positive units (``folds_1_positive``,
+    ``folds_2_positive``; melanomas in group 7: a fold AUC compares at most
     2 x 8 pairs of images), and the same two quantities expected when every fold
     model had the same AUC (the cvAUC) and only the test images differed
     (:func:`analysis.cvstats.fold_spread_reference`, matched to the statistic: the same
@@ -652,8 +709,8 @@ def fold_variability(exp: reproduce.Experiments, *, seed: int = models.DEFAULT_S
                      "fold_auc_sd": ref["observed_sd"], "expected_sd": ref["expected_sd"],
                      "p_sd": ref["p_sd"], "p_sd_lower": ref["p_sd_lower"],
                      "reference_repeats": ref["reference_repeats"],
-                     "folds_1_melanoma": int((g["n_pos_test"] == 1).sum()),
-                     "folds_2_melanoma": int((g["n_pos_test"] == 2).sum())})
+                     "folds_1_positive": int((g["n_pos_test"] == 1).sum()),
+                     "folds_2_positive": int((g["n_pos_test"] == 2).sum())})
     key = ["estimator", "repeat", "fold"]
     for est in exp.estimators:
         a = f[(f["feature_set"] == "mean") & (f["estimator"] == est)].set_index(key)["auc"]
@@ -832,7 +889,11 @@ def claim_parts(rv: Review) -> pd.DataFrame:
 
     paper = is_paper_design(rv.design)
     have = set(ci.index.get_level_values(0))
-    pos = "melanomas" if paper else "positives"
+    # the positive class in the parts' words: ENHANCE's melanomas (or "positives" in a
+    # student group), a user's class name
+    user_pos = class_words(rv.design)[1] if not _is_enhance(rv.design) else None
+    pos = ("melanomas" if paper else f"{user_pos} units" if user_pos else "positives")
+    pos_one = pos[:-1]
     # C1: all rater columns, else all moments, else the mean
     c1 = next((fs for fs in ("all", "moments_all", "mean") if fs in have), None)
     if c1 is not None:
@@ -932,7 +993,7 @@ def claim_parts(rv: Review) -> pd.DataFrame:
         lower = str(r["direction"]).startswith("lower")
         v = cvinference.verdict_directional(r["p"], lower, ALPHA)
         add("C7", f"C7{_letter(i)}", f"sd of {f} lower in {pos}", "Figure 4" if paper else "",
-            f"AUC of sd ({pos[:-1]} as positive; < 0.5 = lower in {pos})",
+            f"AUC of sd ({pos_one} as positive; < 0.5 = lower in {pos})",
             "Mann-Whitney (two-sided)",
             {"all": (r["auc"], r["auc_ci_low"], r["auc_ci_high"], r["p"], v)},
             f"{r['direction']}, rank-biserial {r['rank_biserial']:+.2f}")
@@ -1069,7 +1130,7 @@ def claims_table(rv: Review) -> pd.DataFrame:
               "C3": "0.90-0.98", "C4": "0.99", "C5": "sd 0.71, skewness 0.73",
               "C6": "high variability; some folds below 0.5",
               "C7": "sd higher in non-melanoma for A-D (Figure 4)"} if is_paper else {})
-    statements = CLAIMS if is_paper else GENERAL_CLAIMS
+    statements = CLAIMS if is_paper else general_claims(rv.design)
     rows = []
     for claim, g in parts.groupby("claim", sort=False):
         ev = "; ".join(

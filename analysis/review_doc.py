@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import analyze, budgets, dataset, models, prose
+from . import analyze, budgets, dataset, models, prose, review
 from .report import quick_mode
 
 #: The annotator-count curve of a draft render (:data:`analysis.budgets.CURVE_DRAFT`).
@@ -56,14 +56,16 @@ def load_design(*, annotations: str = "", labels: str = "", dataset_name: str = 
                 positive: str = "", unit_col: str = "unit", rater_col: str = "rater",
                 feature_col: str = "feature", score_col: str = "score", label_col: str = "label",
                 raters: str = "", min_raters: int = 0, raters_per_unit: int = 0,
-                seed: int = models.DEFAULT_SEED, sep: str = "", decimal: str = ""):
+                seed: int = models.DEFAULT_SEED, sep: str = "", decimal: str = "",
+                name: str = ""):
     """The design ``review.qmd`` analyses, from its parameters: what
     :meth:`ReviewDoc.build` loads, and what :mod:`analysis.render` loads first to refuse
     bad input in one line before Quarto starts.
 
     Empty strings and zeros mean "not given" (Quarto parameters have no None). Without
-    ``annotations``, ``labels`` and ``dataset_name``: the example data set. Returns the
-    design and the parameters as recorded.
+    ``annotations``, ``labels`` and ``dataset_name``: the example data set. ``name``: the
+    data set's name in the document (default: the annotation file's name without its
+    extension). Returns the design and the parameters as recorded.
 
     Raises
     ------
@@ -74,7 +76,7 @@ def load_design(*, annotations: str = "", labels: str = "", dataset_name: str = 
         annotations = _shown(EXAMPLE / "annotations.csv")
         labels = _shown(EXAMPLE / "labels.csv")
         positive = positive or EXAMPLE_POSITIVE
-    params = dict(annotations=annotations, labels=labels, dataset=dataset_name,
+    params = dict(annotations=annotations, labels=labels, dataset=dataset_name, name=name,
                   positive=positive, raters=raters, min_raters=min_raters,
                   raters_per_unit=raters_per_unit, seed=seed)
     opt = {"min_raters": min_raters or None, "raters_per_unit": raters_per_unit or None,
@@ -86,7 +88,7 @@ def load_design(*, annotations: str = "", labels: str = "", dataset_name: str = 
                               feature_col=feature_col, score_col=score_col,
                               label_col=label_col, positive=positive or None,
                               raters=raters or None, sep=sep or None, decimal=decimal or None,
-                              **opt)
+                              name=name or None, **opt)
     return design, params
 
 
@@ -108,7 +110,7 @@ class ReviewDoc:
               seed: int = models.DEFAULT_SEED, quick: bool = False, n_jobs: int = -1,
               multiverse: bool = False, power: bool = False, sep: str = "",
               decimal: str = "",
-              margin: float = budgets.NONINFERIORITY_MARGIN) -> ReviewDoc:
+              margin: float = budgets.NONINFERIORITY_MARGIN, name: str = "") -> ReviewDoc:
         """Load the data set named by the document's parameters and review it.
 
         Empty strings and zeros mean "not given" (Quarto parameters have no None);
@@ -122,7 +124,7 @@ class ReviewDoc:
             annotations=annotations, labels=labels, dataset_name=dataset_name,
             positive=positive, unit_col=unit_col, rater_col=rater_col, feature_col=feature_col,
             score_col=score_col, label_col=label_col, raters=raters, min_raters=min_raters,
-            raters_per_unit=raters_per_unit, seed=seed, sep=sep, decimal=decimal)
+            raters_per_unit=raters_per_unit, seed=seed, sep=sep, decimal=decimal, name=name)
         params["margin"] = margin
         quick = bool(quick) or quick_mode()
         b = budgets.REVIEW
@@ -163,6 +165,115 @@ class ReviewDoc:
         return (f" The permutation tests of {parts} use too few permutations for any p-value "
                 "below 0.05: their verdicts cannot be \"supported\" in a draft.")
 
+    # --- the user's question first: does disagreement add to the consensus? ---------------
+
+    @property
+    def n_units(self) -> int:
+        """Units analysed (kept, labelled)."""
+        return int(len(self.design.labels))
+
+    def n_text(self) -> str:
+        """The analysed units in words, with the classes: "208 units (65 malignant, 143
+        benign)"."""
+        neg, pos = review.class_words(self.design)
+        y = self.design.labels
+        return f"{len(y)} units ({int(y.sum())} {pos}, {int(len(y) - y.sum())} {neg})"
+
+    def incremental(self) -> pd.DataFrame:
+        """:func:`analysis.analyze.incremental_value` of this review (computed once)."""
+        if not hasattr(self, "_incremental"):
+            self._incremental = analyze.incremental_value(self.result.review)
+        return self._incremental
+
+    def incremental_table(self) -> pd.DataFrame:
+        """The gain of adding each disagreement set to the mean, per estimator."""
+        inc = self.incremental()
+        if inc.empty:
+            return pd.DataFrame({"note": ["the mean and the mean + disagreement models could "
+                                          "not both be built (see the notes)"]})
+        return inc[["added", "estimator", "n_units", "cv_auc_mean", "cv_auc_set", "estimate",
+                    "conf_low", "conf_high", "p_value", "verdict_improves", "verdict_no_gain",
+                    "lrt_p_value", "share_separated", "note"]]
+
+    #: Headers of :meth:`incremental_table` in the document.
+    INCREMENTAL_HEADERS = {
+        "added": "Added to the mean", "cv_auc_mean": "cvAUC mean",
+        "cv_auc_set": "cvAUC mean + added", "estimate": "Change",
+        "p_value": "p improves (one-sided)", "verdict_improves": "Improves",
+        "verdict_no_gain": "No gain >= margin", "lrt_p_value": "p LRT (in sample)"}
+
+    def incremental_text(self) -> str:
+        """Markdown: one sentence per disagreement set answering whether it adds to the
+        mean, then the sentences reconciling an LRT that disagrees with the cvAUC."""
+        inc = self.incremental()
+        if inc.empty:
+            return "The mean and a mean + disagreement model could not both be built here."
+        n = inc["feature_set"].nunique()
+        lines = prose.incremental_sentences(inc)
+        out = "\n".join(f"- {x}" for x in lines[:n])
+        if lines[n:]:
+            out += "\n\n" + " ".join(lines[n:])
+        return out
+
+    def margin_text(self) -> str:
+        return prose.margin_sentence(float(self.result.review.settings["margin"]),
+                                     budgets.NONINFERIORITY_MARGIN)
+
+    #: The mean + disagreement model whose odds ratios the first section shows.
+    ODDS_SET = "mean+sd"
+
+    def odds_estimator(self) -> str:
+        """The estimator the odds ratios are read under: plain MLE when it exists for the
+        model fitted to all units, else Firth."""
+        fit = self.result.review.model_fit
+        row = fit[(fit["feature_set"] == self.ODDS_SET) & (fit["estimator"] == "mle")]
+        return "mle" if len(row) and not bool(row["separated"].iloc[0]) else "firth"
+
+    def odds_ratio_table(self) -> pd.DataFrame:
+        """Odds ratios per SD of each feature of the mean + sd model fitted to all units,
+        both estimators, with 95% intervals (``coefficients.csv``)."""
+        c = self.result.review.coefficients
+        if c.empty or self.ODDS_SET not in set(c["feature_set"]):
+            return pd.DataFrame({"note": [f"{self.ODDS_SET} was not fitted (see the notes)"]})
+        c = c[(c["feature_set"] == self.ODDS_SET) & (c["term"] != "(Intercept)")]
+        fit = self.result.review.model_fit.set_index(["feature_set", "estimator"])
+        out = c.assign(n_units=[int(fit.loc[(self.ODDS_SET, e), "n"]) for e in c["estimator"]])
+        return out[["term", "estimator", "n_units", "odds_ratio", "or_conf_low", "or_conf_high",
+                    "p_value", "ci_method", "note"]]
+
+    def odds_ratio_text(self) -> str:
+        est = self.odds_estimator()
+        fit = self.result.review.model_fit
+        row = fit[(fit["feature_set"] == self.ODDS_SET) & (fit["estimator"] == est)]
+        if row.empty:
+            return ""
+        r = row.iloc[0]
+        head = (f"The model {self.ODDS_SET} fitted to all {int(r['n'])} units "
+                f"({int(r['events'])} events, {r['events_per_variable']:.1f} per predictor). "
+                "Each odds ratio is per standard deviation of its feature (features are "
+                "z-scored), holding the other features fixed. ")
+        if est == "firth":
+            head += ("Plain maximum likelihood has no estimate for this model (the data "
+                     "are separated): the odds ratios to read are Firth's. ")
+        return head + prose.weight_sentence(self.result.review.coefficients, self.ODDS_SET, est)
+
+    def claims_left_out_note(self) -> str:
+        return prose.claims_left_out(self.result.claims["claim"], review.CLAIMS,
+                                     self.design.skipped, self.design.features)
+
+    def separation_text(self) -> str:
+        """Where plain maximum likelihood does not exist (every training fold separated),
+        and what the verdicts then rest on; "" when it exists everywhere."""
+        a = self.result.review.auc_ci
+        a = a[(a["estimator"] == "mle") & (a["share_separated"] >= 1)]
+        if a.empty:
+            return ""
+        sets = ", ".join(a["feature_set"])
+        return (f"Plain maximum likelihood has no estimate on any training fold of {sets} "
+                "(share separated 1): their plain-MLE cvAUCs rank units by diverging linear "
+                "predictors, and for parts on these sets only the Firth verdict "
+                "(verdict_firth) rests on an estimate; the combined verdict needs both.")
+
     def excluded_summary(self) -> pd.DataFrame:
         """Units left out, counted by reason (the full list is ``excluded_units.csv``)."""
         ex = dataset.excluded_units(self.design)
@@ -185,53 +296,100 @@ class ReviewDoc:
         return sk if len(sk) else pd.DataFrame({"feature_set": ["(none)"], "reason": [""]})
 
     def auc_table(self) -> pd.DataFrame:
-        """Cross-validated AUC with its bootstrap-CV 95% interval, plain maximum likelihood."""
+        """Cross-validated AUC with its bootstrap-CV 95% interval, plain maximum likelihood;
+        ``n_folds_separated`` (the first split's folds) and ``share_separated`` (all
+        repeats' folds), and where plain maximum likelihood has no estimate on any
+        training fold, ``mle`` says so beside the number."""
         a = self.result.review.auc_ci
-        a = a[a["estimator"] == "mle"]
-        return a[["experiment", "feature_set", "cv_auc", "ci_low", "ci_high", "fold_mean_auc",
-                  "band_low", "band_high", "share_separated"]]
+        a = a[a["estimator"] == "mle"].assign(n_units=self.n_units)
+        a = a.assign(mle=["no estimate (all folds separated)" if s >= 1 else ""
+                          for s in a["share_separated"]])
+        return a[["experiment", "feature_set", "n_units", "cv_auc", "ci_low", "ci_high",
+                  "fold_mean_auc", "band_low", "band_high", "n_folds_separated",
+                  "share_separated", "mle"]]
 
     def permutation_table(self) -> pd.DataFrame:
-        return self.result.review.permutation.summary[
-            ["feature_set", "estimator", "observed_auc", "null_mean", "null_q95", "p_value",
-             "n_permutations"]]
+        return self.result.review.permutation.summary.assign(n_units=self.n_units)[
+            ["feature_set", "estimator", "n_units", "observed_auc", "null_mean", "null_q95",
+             "p_value", "n_permutations"]]
 
     def comparison_table(self) -> pd.DataFrame:
         c = self.result.review.comparisons
         if c.empty:
             return pd.DataFrame({"note": ["no comparison could be computed (see notes)"]})
-        return c[["part", "set_a", "set_b", "estimator", "test", "auc_a", "auc_b", "diff",
-                  "ci_low", "ci_high", "p", "p_holm", "note"]]
+        return c.assign(n_units=self.n_units)[
+            ["part", "set_a", "set_b", "estimator", "test", "n_units", "auc_a", "auc_b", "diff",
+             "ci_low", "ci_high", "p", "p_holm", "note"]]
 
     def claims_table(self) -> pd.DataFrame:
-        return self.result.claims[["claim", "statement", "ours", "parts_supported", "n_parts",
-                                   "verdict"]]
+        return self.result.claims.assign(n_units=self.n_units)[
+            ["claim", "statement", "n_units", "ours", "parts_supported", "n_parts", "verdict"]]
 
     def parts_table(self) -> pd.DataFrame:
-        return self.result.review.parts()[["part", "statement", "estimate", "ci_low", "ci_high",
-                                           "p_value", "verdict_mle", "verdict_firth",
-                                           "verdict"]]
+        return self.result.review.parts().assign(n_units=self.n_units)[
+            ["part", "statement", "n_units", "estimate", "ci_low", "ci_high", "p_value",
+             "verdict_mle", "verdict_firth", "verdict"]]
 
     def moment_table(self) -> pd.DataFrame:
-        pos = str(self.design.settings.get("positive", "positive"))
-        out = self.result.review.moment_tests.rename(
-            columns={"median_melanoma": f"median_{pos}", "median_non_melanoma": "median_other"}
-        )[["feature", "moment", "auc", "auc_ci_low", "auc_ci_high", "p", "p_holm",
-           "rank_biserial", "direction"]]
-        # the review words the direction for ENHANCE's classes; name the data set's
-        out["direction"] = out["direction"].str.replace("non-melanoma", "negative units").str \
-            .replace("melanoma", f"{pos} units")
-        return out
+        """Moments by class: ``n_units`` is the units the moment is defined on (it may be
+        tested where its feature set was not built: the set needs it on every kept
+        unit); the medians in the classes' names."""
+        neg, pos = review.class_words(self.design)
+        return self.result.review.moment_tests.rename(
+            columns={"median_positive": f"median {pos}", "median_negative": f"median {neg}"}
+        )[["feature", "moment", "n_units", "auc", "auc_ci_low", "auc_ci_high", "p", "p_holm",
+           "rank_biserial", f"median {pos}", f"median {neg}", "direction"]]
 
     def fold_table(self) -> pd.DataFrame:
         fv = self.result.review.fold_variability
-        return fv[fv["estimator"] == "mle"][["feature_set", "comparison", "n_folds",
-                                             "share_below_half", "share_lower", "fold_auc_sd"]]
+        return fv[fv["estimator"] == "mle"].assign(n_units=self.n_units)[
+            ["feature_set", "comparison", "n_units", "n_folds", "share_below_half",
+             "share_lower", "fold_auc_sd"]]
+
+    def agreement_table(self) -> pd.DataFrame:
+        """Krippendorff's alpha (ordinal and interval) and the ICC forms that fit the
+        design (:data:`analysis.review.ICC_FORMS`: two-way for persons, one-way for
+        positions), per feature and subset, each with the units it used."""
+        rv = self.result.review
+        ka, icc = rv.krippendorff, rv.icc
+        if not len(ka):
+            return pd.DataFrame({"note": ["agreement not computed (see notes)"]})
+        out = ka.pivot_table(index=["feature", "subset"], columns="level",
+                             values="alpha", sort=False).reset_index()
+        n = ka.drop_duplicates(["feature", "subset"])[["feature", "subset", "n_targets"]]
+        out = out.merge(n.rename(columns={"n_targets": "n_units_alpha"}),
+                        on=["feature", "subset"], how="left")
+        out = out.rename(columns={"ordinal": "alpha_ordinal", "interval": "alpha_interval"})
+        if len(icc):
+            single, average = review.ICC_FORMS[self.design.raters]
+            i1 = icc[icc["type"] == single][["feature", "subset", "icc", "n_targets"]]
+            ik = icc[icc["type"] == average][["feature", "subset", "icc"]]
+            out = (out.merge(i1.rename(columns={"icc": single, "n_targets": "n_units_icc"}),
+                             on=["feature", "subset"], how="left")
+                   .merge(ik.rename(columns={"icc": average}), on=["feature", "subset"],
+                          how="left"))
+        out["subset"] = out["subset"].replace({"all": "all units"})
+        return out
+
+    def agreement_text(self) -> str:
+        single, average = review.ICC_FORMS[self.design.raters]
+        if self.design.raters == "positions":
+            why = ("rater ids are positions (slots filled by different people), so the ICC "
+                   f"is the one-way random-effects form ({single} for one rater, {average} "
+                   "for the mean of the raters); the two-way forms assume the same raters "
+                   "on every unit")
+        else:
+            why = (f"rater ids are persons, so the ICC is the two-way random-effects form "
+                   f"({single} for one rater, {average} for the mean of the raters)")
+        return (f"Krippendorff's alpha uses every unit with two scores or more "
+                f"(n_units_alpha); the ICC needs a complete table and uses only the units "
+                f"every rater (or slot) scored (n_units_icc); {why}.")
 
     def class_names(self) -> tuple[str, str]:
-        """(negative, positive) class names as the labels file writes them."""
-        s = self.design.settings
-        return str(s.get("negative", "0")), str(s.get("positive", "1"))
+        """(negative, positive) class names as the labels file writes them ("negative",
+        "positive" for 0/1 labels): :func:`analysis.review.class_words`, so that every
+        table and figure of the document names the classes alike."""
+        return review.class_words(self.design)
 
     def notes(self) -> list[str]:
         # the sets not built are in their own table

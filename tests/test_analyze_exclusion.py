@@ -114,6 +114,7 @@ def test_unlabelled_units_count_as_label_unknown_and_analyze_writes_the_table(mo
 
     monkeypatch.setattr(analyze.review, "review", lambda *a, **k: _Review())
     monkeypatch.setattr(analyze.reproduce, "run_experiments", lambda *a, **k: None)
+    monkeypatch.setattr(analyze, "incremental_value", lambda rv: pd.DataFrame())
     res = analyze.analyze(d, curve=False, quiet=True)
     pd.testing.assert_frame_equal(res.tables()["excluded_by_class.csv"],
                                   analyze.excluded_by_class(d))

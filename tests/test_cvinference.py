@@ -161,6 +161,11 @@ def test_paired_difference_by_hand():
     assert (r.auc_a, r.auc_b, r.diff) == (0.75, 0.5, 0.25)
     assert r.se == pytest.approx(0.1, rel=1e-12)  # SD of (0.2, 0.1, 0.3)
     assert r.n_boot == 3
+    # z = 0.25 / 0.1 = 2.5: one-sided p of an improvement 1 - Phi(2.5) = 0.0062097 (normal
+    # table), half the two-sided p
+    assert r.z == pytest.approx(2.5, rel=1e-12)
+    assert r.p_greater == pytest.approx(0.0062097, abs=1e-7)
+    assert r.pvalue == pytest.approx(2 * r.p_greater, rel=1e-12)
 
 
 def test_bootstrap_cv_plan_is_the_bootstrap_cv_stream():

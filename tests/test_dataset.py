@@ -291,15 +291,23 @@ def test_cli_analyze_on_the_example_writes_tables_and_manifest(tmp_path):
                    str(EXAMPLE / "labels.csv"), "--positive", "malignant", "--out", str(out),
                    "--repeats", "1", "--bootstrap", "100", "--permutations", "39",
                    "--perm-repeats", "1", "--seeds", "0", "--calibration-bootstrap", "100",
-                   "--jobs", "1", "--quiet"])
+                   "--jobs", "1", "--quiet", "--name", "example"])
     assert rc == 0
     for name in ("auc_ci.csv", "permutation.csv", "comparisons.csv", "moment_tests.csv",
-                 "excluded_units.csv", "skipped_feature_sets.csv", "manifest.json"):
+                 "excluded_units.csv", "skipped_feature_sets.csv", "incremental.csv",
+                 "manifest.json"):
         assert (out / name).is_file(), name
+    # the user's words: ENHANCE's class never appears in the outputs of a user's data
+    for f in sorted(out.iterdir()):
+        assert "melanoma" not in f.read_text(encoding="utf-8").lower(), f.name
+    mt = pd.read_csv(out / "moment_tests.csv")
+    assert set(mt["positive_class"]) == {"malignant"} and set(mt["negative_class"]) == {"benign"}
+    assert set(pd.read_csv(out / "krippendorff.csv")["subset"]) == {"all", "malignant", "benign"}
     man = json.loads((out / "manifest.json").read_text())
     assert man["inputs"]["annotations"]["sha256"] == dataset.file_sha256(
         EXAMPLE / "annotations.csv")
     assert man["options"]["positive"] == "malignant" and man["design"]["min_raters"] == 4
+    assert man["design"]["name"] == "example"  # --name
     assert "numpy" in man["package_versions"]
     ex = pd.read_csv(out / "excluded_units.csv")
     assert set(ex["reason"]) == {"fewer than 4 raters"} and man["design"]["n_excluded"] == len(ex)
@@ -460,3 +468,38 @@ def test_cli_slot_ids_error_names_the_flag(tmp_path, capsys):
     assert rc == 2 and len(err.strip().splitlines()) == 1
     assert "--raters positions" in err and "--raters persons" in err and "`" not in err
     assert not (tmp_path / "out").exists()
+
+
+# --- the user's words (issue 22, item 3) ---------------------------------------------------
+
+def test_the_data_sets_name_is_the_annotation_files_not_its_folder(tmp_path):
+    assert _load().settings["name"] == "annotations"  # tests/fixtures/dataset/annotations.csv
+    assert _load(name="nodules").settings["name"] == "nodules"
+
+
+def test_duplicate_rows_name_the_users_columns(tmp_path):
+    long = pd.read_csv(ANN, dtype=str).rename(columns={"unit": "nodule", "rater": "reader",
+                                                       "feature": "item"})
+    long = pd.concat([long, long.iloc[[2]]], ignore_index=True)
+    msg, _ = _bad(tmp_path, ann=long, unit_col="nodule", rater_col="reader",
+                  feature_col="item", lab=pd.read_csv(LAB).rename(columns={"unit": "nodule"}))
+    assert "duplicate rows for the same nodule / reader / item" in msg
+    assert "image_id" not in msg and "annotator" not in msg
+
+
+def test_unlabelled_units_are_counted_in_both_scopes():
+    """u3 and u4 have no label; u4 lacks rater C, so min_raters=3 lists it under its
+    raters, and the warning gives both counts in one sentence."""
+    rows = [(f"u{i}", r, "f", float((i + k) % 4)) for i in range(12)
+            for k, r in enumerate("ABC" if i != 4 else "AB")]
+    long = pd.DataFrame(rows, columns=["unit", "rater", "feature", "score"])
+    lab = pd.DataFrame({"unit": [f"u{i}" for i in range(12) if i not in (3, 4)],
+                        "label": [i % 2 for i in range(12) if i not in (3, 4)]})
+    with pytest.warns(DatasetWarning) as record:
+        d = dataset.load(long, lab, raters="persons", min_raters=3, n_splits=2)
+    text = " ".join(str(w.message) for w in record)
+    assert "2 annotated unit(s) have no label" in text
+    assert ("1 of them are listed in excluded_units.csv as \"no label\", the other 1 under "
+            "the reason they were left out for first") in text
+    ex = dataset.excluded_units(d).set_index("unit")["reason"]
+    assert ex["u3"] == "no label" and ex["u4"] != "no label"  # left out for its raters

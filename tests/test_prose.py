@@ -365,3 +365,113 @@ def test_c5_interval_sentence_says_why_when_they_seem_to_disagree():
     assert "seem to disagree" in text and "0.116" in text and "0.106" in text
     ok = prose.c5_interval_sentence({**perm, "p_value": 0.003}, {**ci, "ci_low": 0.60})
     assert "agree;" in ok
+
+
+# --- review.qmd's first section: does disagreement add to the consensus? ---------------
+
+def _inc(rows):
+    """incremental_value rows: (estimator, diff, low, high, p one-sided, improves, no gain,
+    lrt p, share separated)."""
+    cols = ["estimator", "estimate", "conf_low", "conf_high", "p_value", "verdict_improves",
+            "verdict_no_gain", "lrt_p_value", "share_separated"]
+    f = pd.DataFrame(rows, columns=cols)
+    return f.assign(feature_set="mean+sd", added="sd", cv_auc_mean=0.9, margin=0.05,
+                    cv_auc_set=0.9 + f["estimate"])
+
+
+def test_incremental_sentence_says_improvement_and_margin():
+    up = _inc([("mle", 0.05, 0.02, 0.08, 0.001, "supported", "not supported", 1e-5, 0.0),
+               ("firth", 0.05, 0.02, 0.08, 0.001, "supported", "not supported", 1e-5, 0.0)])
+    assert prose.incremental_sentence(up) == (
+        "Adding sd to the mean: cvAUC 0.900 -> 0.950, a change of +0.050 [+0.020, +0.080] "
+        "(one-sided p 0.001 for an improvement; plain maximum likelihood): disagreement "
+        "improves on the consensus under both estimators.")
+    flat = _inc([("mle", -0.002, -0.010, 0.006, 0.69, "not shown", "supported", 0.02, 0.0),
+                 ("firth", -0.002, -0.010, 0.006, 0.69, "not shown", "supported", 0.03, 0.0)])
+    assert prose.incremental_sentence(flat).endswith(
+        "no improvement is shown, and a gain of 0.05 AUC or more is ruled out.")
+    wide = _inc([("mle", 0.01, -0.05, 0.07, 0.4, "not shown", "not shown", 0.5, 0.0)])
+    assert "not ruled out either" in prose.incremental_sentence(wide)
+
+
+def test_incremental_sentence_rests_on_firth_where_no_mle_exists():
+    rows = _inc([("mle", 0.20, 0.10, 0.30, 1e-5, "supported", "not supported", np.nan, 1.0),
+                 ("firth", 0.01, -0.05, 0.07, 0.4, "not shown", "not shown", 0.3, 1.0)])
+    assert prose.resting_estimator(rows) == "firth"
+    s = prose.incremental_sentence(rows)
+    assert "+0.010 [-0.050, +0.070]" in s and "(one-sided p 0.4 for an improvement; Firth)" in s
+    assert "no improvement is shown" in s  # the MLE row's "supported" is not read
+
+
+def test_lrt_reconciliation_only_when_the_two_disagree():
+    flat = _inc([("mle", -0.002, -0.010, 0.006, 0.69, "not shown", "supported", 0.02, 0.0)])
+    assert prose.lrt_reconciliation(flat) == (
+        "For sd, the LRT finds the added coefficients non-zero in sample (p 0.02) but "
+        "out-of-sample discrimination does not change measurably (-0.002 [-0.010, +0.006]): "
+        "the added features fit this sample without ranking new units better (they may "
+        "still shift the predicted probabilities).")
+    both = _inc([("mle", 0.05, 0.02, 0.08, 0.001, "supported", "not supported", 1e-5, 0.0)])
+    assert prose.lrt_reconciliation(both) is None
+    weak = _inc([("mle", 0.05, 0.02, 0.08, 0.001, "supported", "not supported", 0.2, 0.0)])
+    assert "does not find the added coefficients non-zero (p 0.2)" in \
+        prose.lrt_reconciliation(weak)
+    none = _inc([("mle", 0.0, -0.1, 0.1, 0.5, "not shown", "not shown", np.nan, 0.0)])
+    assert prose.lrt_reconciliation(none) is None
+
+
+def test_margin_sentence_names_the_default_or_the_users_choice():
+    assert "the package's default" in prose.margin_sentence(0.05, 0.05)
+    s = prose.margin_sentence(0.02, 0.05)
+    assert s.startswith("The margin of \"no gain\" is 0.02 AUC, as set for this render")
+    assert "default is 0.05" in s
+
+
+def test_weight_sentence_lists_disagreement_terms_whose_interval_excludes_one():
+    c = pd.DataFrame({
+        "feature_set": "mean+sd", "estimator": "mle",
+        "term": ["(Intercept)", "mean_a", "sd_a", "sd_b", "sd_c"],
+        "odds_ratio": [1.0, 3.0, 0.5, 1.1, 2.0],
+        "or_conf_low": [0.5, 2.0, 0.3, 0.8, 1.2], "or_conf_high": [2.0, 4.0, 0.8, 1.5, 3.0]})
+    assert prose.weight_sentence(c, "mean+sd", "mle") == (
+        "In mean+sd (plain maximum likelihood), the disagreement terms whose 95% interval "
+        "excludes 1, given the mean: sd_c (odds ratio 2.00 per SD), sd_a (odds ratio 0.50 "
+        "per SD); of 3 disagreement terms.")
+    c["or_conf_low"], c["or_conf_high"] = 0.5, 2.0
+    assert "no disagreement term's odds-ratio interval excludes 1" in \
+        prose.weight_sentence(c, "mean+sd", "mle")
+
+
+def test_claims_left_out_names_each_and_what_it_needs():
+    skipped = pd.DataFrame({"feature_set": ["shape", "annotator_1"],
+                            "reason": ["some units lack a score",
+                                       "raters are positions, not persons"]})
+    s = prose.claims_left_out(["C1", "C4"], ["C1", "C2", "C3", "C4"], skipped, ["shape"])
+    assert s.startswith("Left out, because this data set's design lacks what they need: C2 "
+                        "(needs two feature types or more")
+    assert "C3 (needs per-rater feature sets" in s
+    assert "The per-feature sets were not built: some units lack a score." in s
+    assert s.endswith("The per-rater sets were not built: raters are positions, not persons.")
+    assert prose.claims_left_out(["C1"], ["C1"]) == \
+        "Every claim could be evaluated on this data set."
+
+
+def test_incremental_sentences_answer_each_model_then_reconcile():
+    a = _inc([("mle", -0.002, -0.010, 0.006, 0.69, "not shown", "supported", 0.02, 0.0)])
+    b = _inc([("mle", 0.05, 0.02, 0.08, 0.001, "supported", "not supported", 1e-5, 0.0)])
+    b = b.assign(feature_set="mean+kurtosis", added="kurtosis")
+    out = prose.incremental_sentences(pd.concat([a, b], ignore_index=True))
+    assert len(out) == 3
+    assert out[0].startswith("Adding sd to the mean") and out[1].startswith("Adding kurtosis")
+    assert out[2].startswith("For sd, the LRT finds")
+
+
+def test_lrt_reconciliation_distinguishes_no_change_from_an_undecided_gain():
+    wide = _inc([("mle", 0.08, -0.012, 0.173, 0.044, "not shown", "not shown", 1e-9, 0.0)])
+    assert prose.lrt_reconciliation(wide) == (
+        "For sd, the LRT finds the added coefficients non-zero in sample (p < 0.0001) while "
+        "the out-of-sample gain is not shown (+0.080 [-0.012, +0.173]): the interval is too "
+        "wide to say whether the features that fit this sample also rank new units better.")
+    worse = _inc([("firth", -0.05, -0.08, -0.02, 0.999, "not supported", "supported", 0.01,
+                   0.0)])
+    assert "penalised LRT" in prose.lrt_reconciliation(worse)
+    assert "gets worse (-0.050 [-0.080, -0.020])" in prose.lrt_reconciliation(worse)

@@ -288,7 +288,7 @@ def test_fold_variability_counts(small_review):
     assert 0 < row["expected_below_half"].iloc[0] < 1 and 0 < row["p_below"].iloc[0] <= 1
     assert row["expected_sd"].iloc[0] > 0.1  # 1-2 melanomas per fold: wide by sampling
     # 18 melanomas in 10 stratified folds: eight folds of 2 and two folds of 1 per repeat
-    assert row["folds_2_melanoma"].iloc[0] == 8 * 3 and row["folds_1_melanoma"].iloc[0] == 2 * 3
+    assert row["folds_2_positive"].iloc[0] == 8 * 3 and row["folds_1_positive"].iloc[0] == 2 * 3
 
 
 def _synthetic_design(signal: float, seed: int) -> features.GroupDesign:

@@ -57,3 +57,15 @@ def test_review_qmd_executes_on_the_example_quick(tmp_path):
             kinds = {k for o in cell.get("outputs", []) for k in o.get("data", {})}
             assert ("image/png" if m.group(2) == "fig" else "text/markdown") in kinds, m.group(1)
     assert nb.cells[-1]["outputs"][0]["text"].strip() == str(len(set(expressions)))
+    # the user's words: no "melanoma" in the document's text or any output of the example
+    text = [c.source for c in nb.cells if c.cell_type == "markdown"]
+    for c in nb.cells:
+        for o in c.get("outputs", []):
+            text += [o.get("text", "")] + [str(v) for k, v in o.get("data", {}).items()
+                                           if k.startswith("text/")]
+    assert not [t for t in text if "melanoma" in t.lower()]
+    # the first section answers the user's question, the paper's claims come after
+    heads = [line for c in nb.cells if c.cell_type == "markdown"
+             for line in c.source.splitlines() if line.startswith("# ")]
+    assert heads[0] == "# Does disagreement add to the consensus?"
+    assert "# The paper's claims (for readers who know the paper)" in heads

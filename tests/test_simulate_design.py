@@ -79,7 +79,8 @@ def test_calibration_and_power_on_the_example(example):
     assert set(cal.summary["n_images"]) == {example.n_images}
     assert set(cal.summary["n_annotators"]) == {sm.raters_per_unit(example)}
     text = prose.coverage_sentence(cal)
-    assert "label permutations of examples/annotations" in text and "group 7" not in text
+    # the data set is named by its annotation file, not its folder
+    assert "label permutations of annotations;" in text and "group 7" not in text
     pw = sm.power(cp, **TINY_POWER)
     assert pw.summary[["n_images", "n_annotators"]].values.tolist() == [[60, 3]]
 
