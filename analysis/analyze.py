@@ -219,7 +219,9 @@ def analyze(
         with rec.stage("cross-validation"):
             exp = reproduce.run_experiments(design, repeats=repeats, seed=seed,
                                             experiments=(1, 2, 3),
-                                            n_splits=cvinference.fold_count(design.labels).n_splits,
+                                            n_splits=cvinference.fold_count(
+                                                design.labels,
+                                                groups=design.group_codes).n_splits,
                                             n_jobs=n_jobs, quiet=quiet)
         with rec.stage("review"):
             rv = review.review(design, repeats=repeats, n_boot=n_boot,

@@ -46,9 +46,10 @@ def repeat_seed(seed: int, repeat: int) -> int:
 
 
 def stratified_splits(
-    y: np.ndarray, *, n_splits: int = 10, n_repeats: int = 1, seed: int = DEFAULT_SEED
+    y: np.ndarray, *, n_splits: int = 10, n_repeats: int = 1, seed: int = DEFAULT_SEED,
+    groups: np.ndarray | None = None,
 ) -> list[Split]:
-    """Repeated stratified k-fold splits.
+    """Repeated stratified k-fold splits (stratified group k-fold with ``groups``).
 
     Parameters
     ----------
@@ -60,6 +61,10 @@ def stratified_splits(
     seed : int
         Master seed; repeat ``r`` shuffles with :func:`repeat_seed` (seed, r), so a
         repeat's folds do not depend on how many repeats are drawn.
+    groups : array of int, optional
+        Group of each unit (:attr:`analysis.features.GroupDesign.group_codes`): the
+        units of a group always share a fold (:func:`group_fold_numbers`). None: the
+        plain stratified assignment (:func:`stratified_fold_numbers`).
     """
     y = np.asarray(y)
     if n_splits < 2:
@@ -72,7 +77,7 @@ def stratified_splits(
     out = []
     idx = np.arange(len(y))
     for r in range(n_repeats):
-        fold = stratified_fold_numbers(y, n_splits, repeat_seed(seed, r))
+        fold = fold_numbers(y, n_splits, repeat_seed(seed, r), groups)
         for k in range(n_splits):
             test = fold == k
             out.append(Split(r, k, idx[~test], idx[test]))
@@ -123,6 +128,49 @@ def stratified_fold_numbers(y: np.ndarray, n_splits: int, state: int) -> np.ndar
         numbers = np.repeat(np.arange(n_splits), per_fold)
         rs.shuffle(numbers)
         fold[codes == c] = numbers
+    return fold
+
+
+def fold_numbers(y: np.ndarray, n_splits: int, state: int,
+                 groups: np.ndarray | None = None) -> np.ndarray:
+    """Test-fold number of every unit: :func:`stratified_fold_numbers` without
+    ``groups``, :func:`group_fold_numbers` with them (the one switch every fold plan of
+    the package goes through)."""
+    if groups is None:
+        return stratified_fold_numbers(y, n_splits, state)
+    return group_fold_numbers(y, groups, n_splits, state)
+
+
+def group_fold_numbers(y: np.ndarray, groups: np.ndarray, n_splits: int,
+                       state: int) -> np.ndarray:
+    """Test-fold number of every unit such that no group is split between folds.
+
+    scikit-learn's ``StratifiedGroupKFold(n_splits, shuffle=True, random_state=state)``:
+    groups are shuffled, then placed one at a time (groups with the most uneven class
+    counts first) in the fold that keeps the class shares of the folds closest to those
+    of the data. Every unit of a group gets its group's fold, so a test fold never holds
+    a unit whose group has units in the training set. scikit-learn's warning that a
+    class has fewer groups than folds is not raised: the caller's fold-count rule
+    (:func:`analysis.cvinference.fold_count`) decides the number of folds, and a fold
+    without one class has no AUC (counted as NaN).
+    """
+    import warnings as _w
+
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    y = np.asarray(y).astype(int)
+    groups = np.asarray(groups)
+    if groups.shape != y.shape:
+        raise ValueError(f"groups must have one entry per unit ({len(y)}), got {groups.shape}")
+    n_groups = len(np.unique(groups))
+    if n_groups < n_splits:
+        raise ValueError(f"cannot split {n_groups} groups into {n_splits} folds")
+    fold = np.empty(len(y), dtype=np.int64)
+    cv = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=int(state))
+    with _w.catch_warnings():
+        _w.simplefilter("ignore", UserWarning)
+        for k, (_, test) in enumerate(cv.split(np.zeros(len(y)), y, groups)):
+            fold[test] = k
     return fold
 
 
