@@ -145,33 +145,60 @@ def group_fold_numbers(y: np.ndarray, groups: np.ndarray, n_splits: int,
                        state: int) -> np.ndarray:
     """Test-fold number of every unit such that no group is split between folds.
 
-    scikit-learn's ``StratifiedGroupKFold(n_splits, shuffle=True, random_state=state)``:
-    groups are shuffled, then placed one at a time (groups with the most uneven class
-    counts first) in the fold that keeps the class shares of the folds closest to those
-    of the data. Every unit of a group gets its group's fold, so a test fold never holds
-    a unit whose group has units in the training set. scikit-learn's warning that a
-    class has fewer groups than folds is not raised: the caller's fold-count rule
-    (:func:`analysis.cvinference.fold_count`) decides the number of folds, and a fold
-    without one class has no AUC (counted as NaN).
+    The same assignment as scikit-learn's ``StratifiedGroupKFold(n_splits,
+    shuffle=True, random_state=state)`` (``tests/test_groups.py`` checks it split for
+    split), computed without its per-group Python loop over the folds and its final
+    O(units x folds) scan, which cost about a second per assignment at 1000 groups: the
+    permutation tests draw thousands of assignments.
+
+    The rule (scikit-learn's): the groups, in sorted order of their ids, are shuffled
+    with one ``numpy.random.RandomState(state)``; then, the groups with the most uneven
+    class counts first (a stable sort on minus the SD of a group's class counts), each
+    group goes to the fold that, with it, makes the class shares of the folds most
+    even (the mean over classes of the SD over folds of the fold's share of the class's
+    units); among folds equal within ``numpy.isclose``, the one with fewer units. Every
+    unit gets its group's fold, so a test fold never holds a unit whose group has units
+    in the training set. A fold may lack a class (its AUC is then NaN): the caller's
+    fold-count rule (:func:`analysis.cvinference.fold_count`) keeps that rare.
     """
-    import warnings as _w
-
-    from sklearn.model_selection import StratifiedGroupKFold
-
-    y = np.asarray(y).astype(int)
+    inf = float("inf")
+    y = np.asarray(y)
     groups = np.asarray(groups)
     if groups.shape != y.shape:
         raise ValueError(f"groups must have one entry per unit ({len(y)}), got {groups.shape}")
-    n_groups = len(np.unique(groups))
-    if n_groups < n_splits:
+    _, y_inv, y_cnt = np.unique(y, return_inverse=True, return_counts=True)
+    _, g_inv, g_cnt = np.unique(groups, return_inverse=True, return_counts=True)
+    n_groups, n_classes = len(g_cnt), len(y_cnt)
+    if n_splits > n_groups:
         raise ValueError(f"cannot split {n_groups} groups into {n_splits} folds")
-    fold = np.empty(len(y), dtype=np.int64)
-    cv = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=int(state))
-    with _w.catch_warnings():
-        _w.simplefilter("ignore", UserWarning)
-        for k, (_, test) in enumerate(cv.split(np.zeros(len(y)), y, groups)):
-            fold[test] = k
-    return fold
+    per_group = np.zeros((n_groups, n_classes))
+    np.add.at(per_group, (g_inv, y_inv), 1)
+    perm = np.arange(n_groups)
+    _reseeded_random_state(state).shuffle(perm)
+    per_group = per_group[perm]
+    inv_perm = np.empty_like(perm)
+    inv_perm[perm] = np.arange(n_groups)
+    g_inv = inv_perm[g_inv]
+    order = np.argsort(-np.std(per_group, axis=1), kind="stable")
+    per_fold = np.zeros((n_splits, n_classes))
+    scale = y_cnt.reshape(1, -1).astype(float)
+    eye = np.eye(n_splits)[:, :, None]  # candidate i adds the group to fold i
+    fold_of_group = np.empty(n_groups, dtype=np.int64)
+    for gi in order:
+        g = per_group[gi]
+        cand = per_fold[None, :, :] + eye * g[None, None, :]  # (candidate, fold, class)
+        evals = np.mean(np.std(cand / scale[None], axis=1), axis=1).tolist()
+        sizes = per_fold.sum(axis=1).tolist()
+        best, best_eval, best_size = 0, inf, inf
+        for i in range(n_splits):
+            e = evals[i]
+            # numpy.isclose(e, best_eval) with its defaults, on Python floats
+            if e < best_eval or (best_eval != inf and abs(e - best_eval)
+                                 <= 1e-8 + 1e-5 * abs(best_eval) and sizes[i] < best_size):
+                best, best_eval, best_size = i, e, sizes[i]
+        per_fold[best] += g
+        fold_of_group[gi] = best
+    return fold_of_group[g_inv]
 
 
 @dataclass
