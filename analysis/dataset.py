@@ -598,7 +598,8 @@ def read_groups(labels, annotations, *, group_col: str, unit_col: str = "unit",
         raise DatasetError(name, f"units without a group (empty {group_col!r})",
                            rows=df.loc[blank, "_row"].tolist(),
                            values=df.loc[blank, "image_id"].unique()[:SHOW].tolist(),
-                           hint="give every unit its group")
+                           hint="give every unit its group in the column given as "
+                                "`group_col`")
     n = df.groupby("image_id")["group"].nunique()
     two = n[n > 1].index
     if len(two):
@@ -610,7 +611,8 @@ def read_groups(labels, annotations, *, group_col: str, unit_col: str = "unit",
                                    bad.groupby("image_id")["group"].apply(list).head(SHOW)
                                    .items()],
                            hint="a unit (e.g. a nodule) must belong to one group (its "
-                                "patient); check the unit ids or the group column")
+                                "patient); check the unit ids, or the column given as "
+                                "`group_col`")
     groups = df.drop_duplicates("image_id").set_index("image_id")["group"]
     return groups, name
 
