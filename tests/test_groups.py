@@ -374,3 +374,41 @@ def test_grouping_notes(files, grouped):
            "of one patient)" == analyze.NO_GROUPING_NOTE
     note = analyze.grouping_notes(grouped)[0]
     assert "'patient'" in note and f"{len(np.unique(grouped.group_codes))} groups" in note
+
+
+def test_review_doc_says_how_units_were_grouped(files, grouped):
+    from analysis.review_doc import ReviewDoc
+
+    ann, lab = files
+    plain = dataset.load(ann, lab, raters="positions", min_raters=2, rater_count="covariate")
+    base = pd.DataFrame([(analyze.ALL_UNITS, "mean", "mle", 300, 90, 10, 0.7, 0.6, 0.8, 0.05, 9),
+                         (analyze.KEPT_UNITS, "mean", "mle", 207, 86, 10, 0.75, 0.7, 0.8, 0.03,
+                          9)], columns=analyze.BASELINE_COLUMNS)
+    doc = ReviewDoc({}, plain, SimpleNamespace(baseline=base), {}, False)
+    assert analyze.NO_GROUPING_NOTE in doc.grouping_sentence()
+    assert "GROUP_COL=COLUMN" in doc.grouping_sentence()
+    assert "is a covariate of every feature set" in doc.rater_count_sentence()
+    t = doc.baseline_table()
+    assert list(t["scope"]) == [analyze.ALL_UNITS, analyze.KEPT_UNITS]
+    assert list(t["cv_auc"]) == [0.7, 0.75]
+    doc = ReviewDoc({}, grouped, SimpleNamespace(baseline=None), {}, False)
+    assert doc.grouping_sentence().startswith("Units are grouped by 'patient'")
+    assert "is not a covariate" in doc.rater_count_sentence()
+    assert "note" in doc.baseline_table().columns
+
+
+def test_review_parameters_group_col_errors_in_make_words(files, tmp_path):
+    from analysis.render import review_words
+    from analysis.review_doc import load_design
+
+    ann, lab = files
+    lab = pd.concat([lab, lab.iloc[[3]].assign(patient="p999")], ignore_index=True)
+    a, b = _write(tmp_path, ann, lab)
+    d, params = load_design(annotations=a, labels=b, raters="positions", min_raters=2,
+                            group_col="")
+    assert d.groups is None and params["group_col"] == ""
+    with pytest.raises(dataset.DatasetError) as err:
+        load_design(annotations=a, labels=b, raters="positions", min_raters=2,
+                    group_col="patient")
+    words = review_words(str(err.value))
+    assert "GROUP_COL=VALUE (or -P group_col:VALUE)" in words, words
