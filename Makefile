@@ -1,6 +1,6 @@
 # Entry points, each doing all set-up on a fresh clone:
 #   make report   -> report.html
-#   make review ANNOTATIONS=FILE LABELS=FILE [POSITIVE=NAME] [REVIEW_OPTS='-P raters:positions']
+#   make review ANNOTATIONS=FILE LABELS=FILE [POSITIVE=NAME] [GROUP_COL=COLUMN] [REVIEW_OPTS='-P raters:positions']
 #                 -> review.html, the review of any multi-rater data set (default: the example)
 #   make test     -> the test suite
 # report and review render with the Quarto on PATH, else .venv/bin/quarto, else they
@@ -38,12 +38,16 @@ report: $(STAMP)
 ANNOTATIONS ?=
 LABELS      ?=
 POSITIVE    ?=
+GROUP_COL   ?=
+RATER_COUNT ?=
 REVIEW_OPTS ?=
 review: $(STAMP)
 	$(BIN)/python -m analysis.render review.qmd \
 	  $(if $(ANNOTATIONS),-P annotations:$(ANNOTATIONS)) \
 	  $(if $(LABELS),-P labels:$(LABELS)) \
-	  $(if $(POSITIVE),-P positive:$(POSITIVE)) $(REVIEW_OPTS)
+	  $(if $(POSITIVE),-P positive:$(POSITIVE)) \
+	  $(if $(GROUP_COL),-P group_col:$(GROUP_COL)) \
+	  $(if $(RATER_COUNT),-P rater_count:$(RATER_COUNT)) $(REVIEW_OPTS)
 
 clean:
 	rm -rf report.html report_files _freeze .quarto .render-key review.html review.html.stale \

@@ -38,6 +38,9 @@ class Analysis:
     #: Wall seconds of each stage, in the order run (:data:`STAGES`; nested stages as
     #: ``outer / inner``, e.g. ``review / fitted models``).
     stage_seconds: dict = field(default_factory=dict)
+    #: The mean model on every labelled unit beside the kept units
+    #: (:func:`baseline_all_units`), or None.
+    baseline: pd.DataFrame | None = None
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Every table ``analyze`` writes, by file name: the review's, the units left
@@ -49,6 +52,8 @@ class Analysis:
         out["excluded_by_class.csv"] = excluded_by_class(self.design)
         out["incremental.csv"] = incremental_value(self.review)
         out["skipped_feature_sets.csv"] = self.design.skipped
+        if self.baseline is not None:
+            out["baseline_all_units.csv"] = self.baseline
         if self.curve is not None:
             out["annotator_curve.csv"] = self.curve.summary
             out["annotator_trend.csv"] = self.curve.trend
@@ -236,10 +241,119 @@ def incremental_value(rv: review.Review) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=INCREMENTAL_COLUMNS)
 
 
+#: The note recorded when no grouping of the units was given (``group_col``).
+NO_GROUPING_NOTE = ("no grouping was given: folds may split units that belong together "
+                    "(e.g. nodules of one patient)")
+
+
+def grouping_notes(design: GroupDesign) -> list[str]:
+    """What the analysis assumes about the independence of the units: the note
+    :data:`NO_GROUPING_NOTE` without a grouping; with one, how many groups, and which
+    parts still treat units as independent."""
+    if design.groups is None:
+        return [NO_GROUPING_NOTE]
+    codes = design.group_codes
+    sizes = np.bincount(codes)
+    col = design.settings.get("grouping") or "group"
+    return [f"units are grouped by {col!r}: {len(sizes)} groups of {sizes.min()} to "
+            f"{sizes.max()} kept units; cross-validation folds are stratified group folds "
+            "(no group is split), the bootstrap-CV resamples groups (those with and without "
+            "a positive unit separately) and permutation tests move a group's labels "
+            "together among groups of the same size; the fitted models' likelihood-ratio "
+            "tests, the calibration bootstrap and the agreement statistics still treat "
+            "units as independent"]
+
+
+#: Columns of :func:`baseline_all_units`.
+BASELINE_COLUMNS = ["scope", "feature_set", "estimator", "n_units", "n_positive", "n_splits",
+                    "estimate", "conf_low", "conf_high", "se", "n_boot"]
+#: ``scope`` of the rows of :func:`baseline_all_units`.
+ALL_UNITS, KEPT_UNITS = "every labelled unit", "kept units"
+
+
+def all_units_design(design: GroupDesign) -> GroupDesign | None:
+    """The design of every labelled unit with at least one score of every feature (the
+    rule ``min_raters=1``: a single rater has a mean), from ``design.long``, with the
+    design's rater meaning, grouping and rater-count option; None without ``long``."""
+    from . import features as feat
+
+    long = getattr(design, "long", None)
+    if long is None or not len(long):
+        return None
+    labels = long.drop_duplicates("image_id").set_index("image_id")["label"].astype(int)
+    d = feat.design_from_long(long[["image_id", "annotator", "feature", "score"]], labels,
+                              features=design.features, raters=design.raters, min_raters=1,
+                              seed=int(design.settings.get("seed", models.DEFAULT_SEED)),
+                              cohort=design.cohort, group=design.group,
+                              label_name=design.y.name or "label")
+    d.settings.update({k: design.settings[k] for k in ("positive", "negative", "grouping")
+                       if k in design.settings})
+    d.groups = design.groups
+    if design.settings.get("rater_count") == "covariate":
+        feat.add_rater_count(d)
+    return d
+
+
+def baseline_all_units(design: GroupDesign, rv: review.Review, *, repeats: int, n_boot: int,
+                       seed: int, n_jobs: int = 1) -> pd.DataFrame:
+    """The mean model's cvAUC on every labelled unit beside the kept units
+    (``baseline_all_units.csv``).
+
+    Whatever rule chose the kept units (``min_raters``), the mean of the scores is
+    defined for every labelled unit that has a score of every feature. The mean model is
+    cross-validated on all of them (:func:`all_units_design`) with the review's repeats,
+    seed, fold-count rule and bootstrap-CV (grouped when the design is), and set beside
+    the review's cvAUC of the same model on the kept units, so that what the rule does to
+    the baseline is seen: when the number of raters is linked to the label, the kept
+    units can be easier (or harder) than the data.
+
+    Returns
+    -------
+    DataFrame
+        :data:`BASELINE_COLUMNS`: one row per scope (:data:`ALL_UNITS`,
+        :data:`KEPT_UNITS`) and estimator; ``estimate`` is the cvAUC, ``conf_low`` /
+        ``conf_high`` its bootstrap-CV 95% interval, ``se`` the replicates' SD.
+        Empty when the design holds no ``long`` table or no ``mean`` set.
+    """
+    full = all_units_design(design)
+    fs = "mean"
+    ci = rv.auc_ci
+    if full is None or fs not in set(ci["feature_set"]):
+        return pd.DataFrame(columns=BASELINE_COLUMNS)
+    rows = []
+    kept = ci[ci["feature_set"] == fs]
+    for r in kept.itertuples():
+        rows.append((KEPT_UNITS, fs, r.estimator, design.n_images, design.n_melanoma,
+                     int(rv.settings["n_splits"]), r.cv_auc, r.ci_low, r.ci_high, r.se,
+                     r.n_boot))
+    if full.y.index.equals(design.y.index):  # no labelled unit left out: the same model
+        rows += [(ALL_UNITS, *r[1:]) for r in rows]
+        return pd.DataFrame(rows[len(kept):] + rows[:len(kept)], columns=BASELINE_COLUMNS)
+    k = cvinference.fold_count(full.labels, groups=full.group_codes).n_splits
+    exp = reproduce.run_experiments(full, repeats=repeats, seed=seed, feature_sets=[fs],
+                                    estimators=tuple(kept["estimator"]), n_splits=k,
+                                    n_jobs=n_jobs, quiet=True)
+    boot = review.cv_bootstrap(full, [fs], exp.estimators, n_boot=n_boot, seed=seed,
+                               n_splits=k, n_jobs=n_jobs, quiet=True)
+    from . import cvstats
+
+    cv = cvstats.cv_auc_table(exp.folds).set_index(["feature_set", "estimator"])
+    for est in exp.estimators:
+        reps = boot.loc[boot["estimator"] == est].sort_values("replicate")["cv_auc"]
+        r = cvinference.cv_auc_interval(float(cv.loc[(fs, est), "cv_auc"]), reps.to_numpy())
+        rows.append((ALL_UNITS, fs, est, full.n_images, full.n_melanoma, k, r.estimate, r.low,
+                     r.high, r.se, r.n_boot))
+    order = {ALL_UNITS: 0, KEPT_UNITS: 1}
+    out = pd.DataFrame(rows, columns=BASELINE_COLUMNS)
+    return out.sort_values(["scope", "estimator"], key=lambda c: c.map(order) if
+                           c.name == "scope" else c, kind="stable").reset_index(drop=True)
+
+
 #: The stages of :func:`analyze`, each shown with its own line and elapsed time.
 STAGES = {
     "cross-validation": "experiments 1-3: cvAUC of every feature set over the CV repeats",
     "review": "bootstrap-CV intervals, permutation tests, fitted models, calibration",
+    "baseline on every unit": "the mean model's cvAUC on every labelled unit",
     "annotator curve": "cvAUC against the number of raters",
     "multiverse": "on request",
     "power": "on request",
@@ -314,7 +428,9 @@ def analyze(
         with rec.stage("cross-validation"):
             exp = reproduce.run_experiments(design, repeats=repeats, seed=seed,
                                             experiments=(1, 2, 3),
-                                            n_splits=cvinference.fold_count(design.labels).n_splits,
+                                            n_splits=cvinference.fold_count(
+                                                design.labels,
+                                                groups=design.group_codes).n_splits,
                                             n_jobs=n_jobs, quiet=quiet)
         with rec.stage("review"):
             rv = review.review(design, repeats=repeats, n_boot=n_boot,
@@ -322,8 +438,11 @@ def analyze(
                                n_seeds=n_seeds, calibration_boot=calibration_boot,
                                perm_extension=perm_extension, seed=seed, margin=margin,
                                n_jobs=n_jobs, quiet=quiet, exp=exp)
-        notes = (list(design.settings.get("input_notes", [])) + list(rv.notes)
-                 + exclusion_notes(design))
+        notes = (list(design.settings.get("input_notes", [])) + grouping_notes(design)
+                 + list(rv.notes) + exclusion_notes(design))
+        with rec.stage("baseline on every unit"):
+            base = baseline_all_units(design, rv, repeats=repeats, n_boot=n_boot,
+                                      seed=seed, n_jobs=n_jobs)
         cur = None
         if curve is not False:
             with rec.stage("annotator curve"):
@@ -341,4 +460,4 @@ def analyze(
                     parts[name] = run(design, seed=seed, n_jobs=n_jobs, quiet=quiet, **kw)
         notes += [n for sw in parts.values() for n in sw.notes]
     return Analysis(design, rv, rv.claims(), notes, time.perf_counter() - t0, cur, parts,
-                    rec.rounded())
+                    rec.rounded(), base)

@@ -137,6 +137,10 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     if args.annotations is not None and args.labels is None:
         print("crowd-disagreement analyze: --annotations needs --labels FILE", file=sys.stderr)
         return 2
+    if args.dataset is not None and args.group_col is not None:
+        print("crowd-disagreement analyze: --group-col needs --annotations and --labels (a "
+              "built-in data set has no grouping of its units)", file=sys.stderr)
+        return 2
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", dataset.DatasetWarning)
@@ -144,6 +148,12 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                 design = dataset.load_builtin(args.dataset, min_raters=args.min_raters,
                                               raters_per_unit=args.raters_per_unit,
                                               seed=args.seed)
+                if args.rater_count == "covariate":
+                    from .features import add_rater_count
+
+                    note = add_rater_count(design)
+                    if note:
+                        design.settings.setdefault("input_notes", []).append(note)
             else:
                 design = dataset.load(
                     args.annotations, args.labels, unit_col=args.unit_col,
@@ -152,7 +162,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                     raters=args.raters, min_raters=args.min_raters,
                     raters_per_unit=args.raters_per_unit, seed=args.seed,
                     wide=True if args.wide else "auto", sep=args.sep, decimal=args.decimal,
-                    name=args.name)
+                    name=args.name, group_col=args.group_col,
+                    rater_count=args.rater_count)
     except dataset.DatasetError as err:
         print(f"crowd-disagreement analyze: {error_message(err)}", file=sys.stderr)
         return 2
@@ -516,6 +527,15 @@ def build_parser() -> argparse.ArgumentParser:
                         "every moment defined)")
     g.add_argument("--raters-per-unit", type=int_at_least(2), default=None,
                    help="draw exactly K >= 2 raters per unit (seeded)")
+    g.add_argument("--group-col", default=None, metavar="COLUMN",
+                   help="column (of the labels, else the annotations) holding the group of "
+                        "each unit, e.g. the patient of a nodule: folds, bootstrap and "
+                        "permutations then keep a group's units together (default: none, "
+                        "units taken as independent)")
+    g.add_argument("--rater-count", choices=["none", "covariate"], default="none",
+                   help="covariate: add the number of raters of each unit to every feature "
+                        "set, so that disagreement is not a proxy for how many raters "
+                        "looked (default none)")
     p.add_argument("--no-curve", action="store_true",
                    help="skip the annotator-count curve (annotator_curve.csv, "
                         "annotator_trend.csv: cvAUC of mean and sd from k = 2..K raters)")

@@ -201,15 +201,19 @@ def _fold_count_iv(y: Any, wanted: int | None) -> tuple[np.ndarray, int]:
     return y.astype(int), wanted
 
 
-def fold_count(y: Any, wanted: int | None = None) -> FoldCount:
+def fold_count(y: Any, wanted: int | None = None, groups: Any = None) -> FoldCount:
     """The fold-count rule: ``wanted`` folds (default 10), fewer when the rarer class has
-    fewer units, at least 2.
+    fewer units (with ``groups``: fewer groups holding a unit of it), at least 2.
 
     Parameters
     ----------
     y : array-like of 0/1
     wanted : int, optional
         Folds asked for (default :data:`DEFAULT_FOLDS`).
+    groups : array-like, optional
+        Group of each unit: a stratified group k-fold can put a unit of each class in
+        at most as many folds as there are groups holding one, so ``rarer`` counts those
+        groups.
 
     Returns
     -------
@@ -222,25 +226,36 @@ def fold_count(y: Any, wanted: int | None = None) -> FoldCount:
         needs one unit of each class in every test fold and in every training set.
     """
     y, wanted = _fold_count_iv(y, wanted)
-    rarer = int(np.bincount(y, minlength=2).min())
+    what = "units"
+    if groups is None:
+        rarer = int(np.bincount(y, minlength=2).min())
+    else:
+        g = np.asarray(groups)
+        if g.shape != y.shape:
+            raise ValueError(f"groups must have one entry per unit ({len(y)}), got {g.shape}")
+        rarer = int(min(len(np.unique(g[y == c])) for c in (0, 1)))
+        what = "groups holding a unit of it"
     k = min(wanted, rarer)
     if k < 2:
-        raise ValueError(f"cannot cross-validate: the rarer class has {rarer} unit(s)")
+        raise ValueError(f"cannot cross-validate: the rarer class has {rarer} {what}")
     note = ("" if k == wanted
-            else f"{k}-fold cross-validation: the rarer class has only {rarer} units")
+            else f"{k}-fold cross-validation: the rarer class has only {rarer} {what}")
     return FoldCount(k, wanted, rarer, note)
 
 
 # --- bootstrap-CV ----------------------------------------------------------------------------
 
 def bootstrap_cv_plan(y: Any, *, n_boot: int, n_splits: int, seed: int,
-                      n_repeats: int = cvstats.BOOT_CV_REPEATS) -> list:
+                      n_repeats: int = cvstats.BOOT_CV_REPEATS, groups: Any = None) -> list:
     """Splits of ``n_boot`` bootstrap-CV replicates on the stream ``bootstrap_cv`` of
     ``seed`` (:func:`analysis.cvstats.bootstrap_cv_splits`), shared by every feature set
-    of a study so that differences between sets are paired."""
+    of a study so that differences between sets are paired. ``groups``: groups are
+    resampled (within kind: with or without a positive unit) and never split by a
+    fold."""
     splits, _ = cvstats.bootstrap_cv_splits(y, n_boot=n_boot, n_repeats=n_repeats,
                                             n_splits=n_splits,
-                                            seed=seeds.state("bootstrap_cv", seed))
+                                            seed=seeds.state("bootstrap_cv", seed),
+                                            groups=groups)
     return splits
 
 

@@ -76,6 +76,7 @@ __all__ = [
     "observed_statistic",
     "permutation_null",
     "permutation_splits",
+    "permuted_labels",
     "sequential_pvalue",
     "besag_clifford",
     "early_rejection_boundary",
@@ -498,6 +499,7 @@ def bootstrap_cv_splits(
     n_repeats: int = 2,
     n_splits: int = 10,
     seed: int = 0,
+    groups: Any = None,
 ) -> tuple[list, np.ndarray]:
     """Splits of a bootstrap of images with the cross-validation redone inside.
 
@@ -512,6 +514,15 @@ def bootstrap_cv_splits(
     n_boot, n_repeats, n_splits : int
     seed : int
         Replicate ``b`` uses ``SeedSequence([seed, b])`` for its draw and folds.
+    groups : array-like, optional
+        Group of each unit. With groups the replicate draws **groups**, not units:
+        groups holding at least one positive unit and groups holding none are drawn
+        with replacement separately, as many of each kind as the data have (the
+        within-class rule at the level of groups; the number of positive units may
+        then vary between replicates), every unit of a drawn group comes along, and the
+        distinct units are assigned to stratified group folds
+        (:func:`analysis.models.group_fold_numbers`; fewer folds when the replicate
+        holds fewer distinct groups than ``n_splits``), so no group is split.
 
     Returns
     -------
@@ -521,6 +532,9 @@ def bootstrap_cv_splits(
     replicate : ndarray
         The bootstrap replicate of each split.
     """
+    if groups is not None:
+        return _group_bootstrap_cv_splits(y, groups, n_boot=n_boot, n_repeats=n_repeats,
+                                          n_splits=n_splits, seed=seed)
     y = np.asarray(y, dtype=int)
     pos, neg = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
     splits, rep = [], []
@@ -535,6 +549,36 @@ def bootstrap_cv_splits(
             for k in range(n_splits):
                 t = fold == k
                 splits.append(models.Split(b * n_repeats + r, k, ib[~t], ib[t]))
+                rep.append(b)
+    return splits, np.asarray(rep)
+
+
+def _group_bootstrap_cv_splits(y, groups, *, n_boot: int, n_repeats: int, n_splits: int,
+                               seed: int) -> tuple[list, np.ndarray]:
+    """:func:`bootstrap_cv_splits` with ``groups``: groups drawn within their kind."""
+    y = np.asarray(y, dtype=int)
+    g = np.asarray(groups)
+    if g.shape != y.shape:
+        raise ValueError(f"groups must have one entry per unit ({len(y)}), got {g.shape}")
+    _, code = np.unique(g, return_inverse=True)
+    order = np.argsort(code, kind="stable")
+    members = np.split(order, np.cumsum(np.bincount(code))[:-1])
+    has_pos = np.bincount(code, weights=y) > 0
+    pos_g, neg_g = np.flatnonzero(has_pos), np.flatnonzero(~has_pos)
+    splits, rep = [], []
+    for b in range(n_boot):
+        ss = np.random.SeedSequence([seed, b])
+        rng = np.random.default_rng(ss)
+        drawn = np.concatenate([rng.choice(pos_g, pos_g.size), rng.choice(neg_g, neg_g.size)])
+        ib = np.concatenate([members[j] for j in drawn])
+        uniq, inv = np.unique(ib, return_inverse=True)
+        k = min(n_splits, len(np.unique(code[uniq])))
+        states = ss.spawn(1)[0].generate_state(n_repeats)
+        for r in range(n_repeats):
+            fold = models.group_fold_numbers(y[uniq], code[uniq], k, int(states[r]))[inv]
+            for f in range(k):
+                t = fold == f
+                splits.append(models.Split(b * n_repeats + r, f, ib[~t], ib[t]))
                 rep.append(b)
     return splits, np.asarray(rep)
 
@@ -853,19 +897,35 @@ def besag_clifford(exceed: Any, *, h: int, n_max: int, alpha: float | None = Non
 
 @functools.lru_cache(maxsize=2)  # callers use one data set's splits at a time
 def permutation_splits(y_bytes: bytes, n_permutations: int, seed: int, n_splits: int,
-                        n_repeats: int):
+                        n_repeats: int, groups_bytes: bytes | None = None):
     """Permuted labels and their repeated stratified splits, built once per
     (y, seed, ...) and shared (read-only) by every feature set and estimator.
 
     Permutation ``p`` draws ``n_repeats`` fold assignments for its shuffled labels
     (repeat ``r`` on the stream ``permutation_folds``, :mod:`analysis.seeds`); the split's
-    ``repeat`` field holds the permutation."""
+    ``repeat`` field holds the permutation. ``groups_bytes`` (int64 group codes): the
+    labels are permuted by :func:`permuted_labels` with the groups and the folds are
+    stratified group folds."""
     y = np.frombuffer(y_bytes, dtype=np.int64).copy()
-    perms = inference.stratified_permutations(y, n_permutations,
-                                              seeds.rng("permutation_labels", seed))
-    splits, labels = _permutation_block(y, perms, 0, n_permutations, seed, n_splits, n_repeats)
+    groups = None if groups_bytes is None else np.frombuffer(groups_bytes, dtype=np.int64)
+    perms = permuted_labels(y, n_permutations, seed, groups)
+    splits, labels = _permutation_block(y, perms, 0, n_permutations, seed, n_splits, n_repeats,
+                                        groups)
     labels.flags.writeable = False  # int8 0/1: an eighth of int64's memory
     return tuple(splits), labels
+
+
+def permuted_labels(y: np.ndarray, n_permutations: int, seed: int,
+                    groups: np.ndarray | None = None) -> np.ndarray:
+    """The permuted label vectors of every permutation test (stream
+    ``permutation_labels``): class sizes kept
+    (:func:`analysis.inference.stratified_permutations`), or, with ``groups``, the labels
+    of a group moved together among groups of its size
+    (:func:`analysis.inference.group_permutations`)."""
+    rng = seeds.rng("permutation_labels", seed)
+    if groups is None:
+        return inference.stratified_permutations(y, n_permutations, rng)
+    return inference.group_permutations(y, groups, n_permutations, rng)
 
 
 #: Bytes of the splits, labels and fold scores of one block of permutation splits in
@@ -874,15 +934,16 @@ PERM_BLOCK_BYTES = 256 * 2**20
 
 
 def _permutation_block(y: np.ndarray, perms: np.ndarray, p0: int, p1: int, seed: int,
-                       n_splits: int, n_repeats: int) -> tuple[list, np.ndarray]:
+                       n_splits: int, n_repeats: int,
+                       groups: np.ndarray | None = None) -> tuple[list, np.ndarray]:
     """The splits and labels of permutations ``p0 .. p1 - 1``, as
     :func:`permutation_splits` builds them."""
     idx = np.arange(len(y))
     splits, labels = [], []
     for p in range(p0, p1):
         for r in range(n_repeats):
-            fold = models.stratified_fold_numbers(perms[p], n_splits,
-                                                  seeds.state("permutation_folds", seed, p, r))
+            fold = models.fold_numbers(perms[p], n_splits,
+                                       seeds.state("permutation_folds", seed, p, r), groups)
             for k in range(n_splits):
                 t = fold == k
                 splits.append(models.Split(p, k, idx[~t], idx[t]))
@@ -901,6 +962,7 @@ def permutation_null(
     estimator: str = "mle",
     n_jobs: int = 1,
     start: int = 0,
+    groups: np.ndarray | None = None,
 ) -> tuple[np.ndarray, float]:
     """Null distribution of the repeated-CV mean fold AUC.
 
@@ -914,6 +976,10 @@ def permutation_null(
     ``start`` > 0 computes only permutations ``start .. n_permutations - 1`` (the
     shuffles of a longer run begin with those of a shorter one, so a test can extend
     its null without recomputing it).
+
+    ``groups`` (int codes, one per unit): labels permuted as the design allows
+    (:func:`permuted_labels`: a group's labels move together among groups of its size)
+    and every fold assignment a stratified group k-fold, as for the observed data.
 
     Returns
     -------
@@ -935,8 +1001,8 @@ def permutation_null(
     y = np.asarray(y, dtype=int)
     n = len(y)
     # the permuted labels as int8 (0/1): the same shuffles as permutation_splits draws
-    perms = inference.stratified_permutations(y.astype(np.int8), n_permutations,
-                                              seeds.rng("permutation_labels", seed))
+    groups = None if groups is None else np.asarray(groups, dtype=np.int64)
+    perms = permuted_labels(y.astype(np.int8), n_permutations, seed, groups)
     per_perm = n_repeats * n_splits
     total = n_permutations * per_perm
     block = max(1, PERM_BLOCK_BYTES // (32 * max(n, 1)))
@@ -952,10 +1018,12 @@ def permutation_null(
         b = min(total, a + block)
         p0, p1 = a // per_perm, -(-b // per_perm)
         if total <= block and start == 0:  # one block: the cached splits all sets share
-            splits, labels = permutation_splits(y.astype(np.int64).tobytes(), n_permutations,
-                                                seed, n_splits, n_repeats)
+            splits, labels = permutation_splits(
+                y.astype(np.int64).tobytes(), n_permutations, seed, n_splits, n_repeats,
+                None if groups is None else groups.tobytes())
         else:
-            splits, labels = _permutation_block(y, perms, p0, p1, seed, n_splits, n_repeats)
+            splits, labels = _permutation_block(y, perms, p0, p1, seed, n_splits, n_repeats,
+                                                groups)
         lo, hi = a - p0 * per_perm, b - p0 * per_perm
         res = models.cross_validate(X, y, splits[lo:hi], estimator=estimator,
                                     labels=labels[lo:hi], n_jobs=n_jobs)
@@ -967,10 +1035,11 @@ def permutation_null(
 
 def observed_statistic(X: np.ndarray, y: np.ndarray, *, seed: int, estimator: str,
                        n_repeats: int = 10, n_splits: int = 10,
-                       n_jobs: int = 1) -> float:
+                       n_jobs: int = 1, groups: np.ndarray | None = None) -> float:
     """The permutation test's statistic on the observed labels: the mean fold AUC over
     the first ``n_repeats`` fold assignments of the review's cross-validation
-    (:func:`analysis.models.stratified_splits` with ``seed``)."""
-    splits = models.stratified_splits(y, n_splits=n_splits, n_repeats=n_repeats, seed=seed)
+    (:func:`analysis.models.stratified_splits` with ``seed`` and ``groups``)."""
+    splits = models.stratified_splits(y, n_splits=n_splits, n_repeats=n_repeats, seed=seed,
+                                      groups=groups)
     res = models.cross_validate(X, y, splits, estimator=estimator, n_jobs=n_jobs)
     return float(res.folds["auc"].mean())

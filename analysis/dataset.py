@@ -65,7 +65,7 @@ from .fitconfig import DEFAULT_SEED
 
 __all__ = ["DatasetError", "DatasetWarning", "load", "read_annotations", "read_labels",
            "load_builtin", "builtin_names", "excluded_units", "file_sha256", "parse_sep",
-           "parse_decimal", "format_note", "rater_slots"]
+           "parse_decimal", "format_note", "rater_slots", "read_groups"]
 
 #: Folds of the stratified cross-validation the review uses.
 N_SPLITS = 10
@@ -316,7 +316,8 @@ def _validate(schema: pa.DataFrameSchema, frame: pd.DataFrame, name: str, hints:
 def read_annotations(src, *, unit_col: str = "unit", rater_col: str = "rater",
                      feature_col: str = "feature", score_col: str = "score",
                      wide: bool | str = "auto", sep: str | None = None,
-                     decimal: str | None = None) -> tuple[pd.DataFrame, dict]:
+                     decimal: str | None = None,
+                     ignore: tuple[str, ...] = ()) -> tuple[pd.DataFrame, dict]:
     """Read and validate an annotation table.
 
     Parameters
@@ -334,6 +335,8 @@ def read_annotations(src, *, unit_col: str = "unit", rater_col: str = "rater",
     decimal : {".", ",", "auto"}, optional
         Decimal mark of the scores; default: "," when a semicolon- or tab-separated file
         writes its numbers with decimal commas only, else ".".
+    ignore : tuple of str
+        Columns that are not features of a wide table (e.g. the group column).
 
     Returns
     -------
@@ -356,7 +359,8 @@ def read_annotations(src, *, unit_col: str = "unit", rater_col: str = "rater",
         wide = feature_col not in frame.columns and score_col not in frame.columns
     if wide:
         _need(frame, {"unit_col": unit_col, "rater_col": rater_col}, name)
-        value_cols = [c for c in frame.columns if c not in (unit_col, rater_col, "_row")]
+        value_cols = [c for c in frame.columns
+                      if c not in (unit_col, rater_col, "_row", *ignore)]
         if not value_cols:
             raise DatasetError(name, "a wide table needs at least one feature column besides "
                                      f"{unit_col!r} and {rater_col!r}",
@@ -560,6 +564,66 @@ def rater_slots(long: pd.DataFrame) -> str | None:
             f"{len(per_unit)} units): they look like slots, not persons")
 
 
+# --- the grouping of the units -------------------------------------------------------------
+
+def read_groups(labels, annotations, *, group_col: str, unit_col: str = "unit",
+                sep: str | None = None) -> tuple[pd.Series, str]:
+    """The group of every unit, from the column ``group_col`` of the label table or,
+    when that table lacks it, of the annotation table.
+
+    Returns
+    -------
+    groups : Series
+        Group id (text) indexed by unit id (``image_id``).
+    source : str
+        The name of the table it was read from.
+
+    Raises
+    ------
+    DatasetError
+        The column is in neither table; a unit without a group (empty cell); a unit
+        given more than one group (nodules of one patient must all carry that patient).
+    """
+    frames = []
+    for src, what in ((labels, "labels"), (annotations, "annotations")):
+        frame, name, _ = _read(src, what, parse_sep(sep))
+        frames.append((frame, name))
+        if group_col in frame.columns:
+            break
+    else:
+        have = sorted({c for f, _ in frames for c in f.columns if c != "_row"})
+        raise DatasetError(frames[0][1], f"the group column {group_col!r} is in neither the "
+                                         "labels nor the annotations",
+                           values=have[:SHOW],
+                           hint="name the column that holds each unit's group (e.g. the "
+                                "patient) with `group_col`, or leave it out")
+    _need(frame, {"unit_col": unit_col}, name)
+    df = pd.DataFrame({"image_id": _ids(frame[unit_col]), "group": _ids(frame[group_col]),
+                       "_row": frame["_row"]})
+    blank = df["group"] == ""
+    if blank.any():
+        raise DatasetError(name, f"units without a group (empty {group_col!r})",
+                           rows=df.loc[blank, "_row"].tolist(),
+                           values=df.loc[blank, "image_id"].unique()[:SHOW].tolist(),
+                           hint="give every unit its group in the column given as "
+                                "`group_col`")
+    n = df.groupby("image_id")["group"].nunique()
+    two = n[n > 1].index
+    if len(two):
+        bad = df[df["image_id"].isin(two)].drop_duplicates(["image_id", "group"])
+        raise DatasetError(name, f"{len(two)} unit(s) belong to more than one group "
+                                 f"(column {group_col!r})",
+                           rows=bad["_row"].tolist(),
+                           values=[f"{u}: {', '.join(g)}" for u, g in
+                                   bad.groupby("image_id")["group"].apply(list).head(SHOW)
+                                   .items()],
+                           hint="a unit (e.g. a nodule) must belong to one group (its "
+                                "patient); check the unit ids, or the column given as "
+                                "`group_col`")
+    groups = df.drop_duplicates("image_id").set_index("image_id")["group"]
+    return groups, name
+
+
 # --- the design -------------------------------------------------------------------------------
 
 def load(
@@ -582,6 +646,8 @@ def load(
     name: str | None = None,
     sep: str | None = None,
     decimal: str | None = None,
+    group_col: str | None = None,
+    rater_count: str = "none",
 ) -> feat.GroupDesign:
     """Read, validate and build the analysis design of a multi-rater data set.
 
@@ -618,6 +684,15 @@ def load(
         Delimiter of the CSV files (default: detected in each file).
     decimal : {".", ",", "auto"}, optional
         Decimal mark of the scores (default: detected; see :func:`read_annotations`).
+    group_col : str, optional
+        Column (of the labels, else of the annotations) holding the group of each unit
+        (e.g. the patient of a nodule), read by :func:`read_groups`: every fold plan
+        then keeps a group's units together. None: units are taken as independent
+        (``settings["grouping"]`` says so, and the review notes it).
+    rater_count : {"none", "covariate"}
+        ``covariate``: the number of raters of each unit enters every feature set
+        (:func:`analysis.features.add_rater_count`), so that disagreement is not a
+        proxy for how many raters looked.
 
     Returns
     -------
@@ -640,9 +715,24 @@ def load(
     ...                  "data/examples/labels.csv")  # doctest: +SKIP
     >>> d.n_images, d.sets["feature_set"].tolist()[:3]  # doctest: +SKIP
     """
+    if rater_count not in feat.RATER_COUNT_CHOICES:
+        raise DatasetError("rater_count", f"`rater_count` must be one of "
+                                          f"{', '.join(feat.RATER_COUNT_CHOICES)}, not "
+                                          f"{rater_count!r}",
+                           hint="`rater_count='covariate'` adds the number of raters of each "
+                                "unit to every feature set")
     long, src_a = read_annotations(annotations, unit_col=unit_col, rater_col=rater_col,
                                    feature_col=feature_col, score_col=score_col, wide=wide,
-                                   sep=sep, decimal=decimal)
+                                   sep=sep, decimal=decimal,
+                                   ignore=() if group_col is None else (group_col,))
+    groups = None
+    if group_col is not None:
+        if group_col in (unit_col, rater_col):
+            raise DatasetError(str(labels) if not isinstance(labels, pd.DataFrame) else "labels",
+                               f"the group column {group_col!r} is the unit or rater column",
+                               hint="name the column that holds each unit's group")
+        groups, _ = read_groups(labels, annotations, group_col=group_col, unit_col=unit_col,
+                                sep=sep)
     lab, classes, src_l = read_labels(labels, unit_col=unit_col, label_col=label_col,
                                       positive=positive, sep=sep)
     a_name = str(annotations) if not isinstance(annotations, pd.DataFrame) else "annotations"
@@ -750,6 +840,19 @@ def load(
         "input_notes": [n for n in (format_note(a_name, src_a), format_note(l_name, src_l))
                         if n],
     })
+    design.settings["grouping"] = group_col
+    design.settings["rater_count"] = rater_count
+    if groups is not None:
+        missing = sorted(set(design.y.index) - set(groups.index))
+        if missing:
+            raise DatasetError(l_name, f"{len(missing)} kept unit(s) have no group "
+                                       f"(column {group_col!r})", values=missing[:SHOW],
+                               hint="give every unit its group")
+        design.groups = groups
+    if rater_count == "covariate":
+        note = feat.add_rater_count(design)
+        if note:
+            design.settings["input_notes"].append(note)
     check_design(design, a_name, n_splits=n_splits)
     return design
 

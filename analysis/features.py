@@ -149,6 +149,10 @@ class GroupDesign(LabelledImages):
         feature, score, label``, raters drawn and renumbered as in ``raw``), so that an analysis
         may rebuild units the design's rule left out (the multiverse's ``impute``
         choice); None for a design built by hand.
+    groups : Series or None
+        The group (e.g. patient) of every unit of the data set, kept or not, indexed by
+        unit id; None when no grouping was given. With a grouping every fold plan keeps
+        a group's units together (:attr:`group_codes`).
     """
 
     cohort: str
@@ -166,12 +170,24 @@ class GroupDesign(LabelledImages):
     skipped: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SKIPPED_COLUMNS))
     settings: dict = field(default_factory=dict)
     long: pd.DataFrame | None = field(default=None, repr=False)
+    groups: pd.Series | None = field(default=None, repr=False)
     sets: pd.DataFrame = field(init=False)
 
     def __post_init__(self) -> None:
         sets = feature_sets(self.features, self.annotators)
         self.sets = sets[~sets["feature_set"].isin(set(self.skipped["feature_set"]))].reset_index(
             drop=True)
+
+    @property
+    def group_codes(self) -> np.ndarray | None:
+        """Integer code (0, 1, ... in sorted order of the group ids) of the group of each
+        kept unit, aligned with ``y``; None without a grouping."""
+        if self.groups is None:
+            return None
+        g = self.groups.reindex(self.y.index)
+        if g.isna().any():
+            raise ValueError(f"{int(g.isna().sum())} kept unit(s) have no group")
+        return np.unique(g.astype(str).to_numpy(), return_inverse=True)[1].astype(np.int64)
 
     def columns(self, feature_set: str) -> list[str]:
         """Columns of a named feature set."""
@@ -188,8 +204,64 @@ class GroupDesign(LabelledImages):
     def matrix(self, feature_set: str) -> np.ndarray:
         """Design matrix (images x columns, no intercept) of a named feature set."""
         cols = self.columns(feature_set)
+        if RATER_COUNT in cols and cols[0] not in self.moments.columns:  # rater columns
+            return np.column_stack([self.z[[c for c in cols if c != RATER_COUNT]]
+                                    .to_numpy(dtype=float),
+                                    self.moments[RATER_COUNT].to_numpy(dtype=float)])
         frame = self.moments if cols[0] in self.moments.columns else self.z
         return frame[cols].to_numpy(dtype=float)
+
+#: Column (and feature set) of the number of raters of each unit
+#: (:func:`add_rater_count`).
+RATER_COUNT = "n_raters"
+#: Ways the number of raters per unit enters an analysis (``rater_count=``,
+#: ``--rater-count``): ``none`` (not at all: the paper's feature sets) or ``covariate``.
+RATER_COUNT_CHOICES = ("none", "covariate")
+
+
+def rater_counts(design: GroupDesign) -> pd.Series:
+    """Number of raters who scored a kept unit (any feature), from ``raw``."""
+    raw = design.raw
+    scored = np.zeros(len(raw), dtype=int)
+    for a in design.annotators:
+        cols = [f"{f}_{a}" for f in design.features if f"{f}_{a}" in raw.columns]
+        scored += raw[cols].notna().any(axis=1).to_numpy()
+    return pd.Series(scored, index=raw.index, name=RATER_COUNT)
+
+
+def add_rater_count(design: GroupDesign) -> str | None:
+    """Add the number of raters of each unit as a covariate to every feature set.
+
+    The count (:func:`rater_counts`) becomes the column :data:`RATER_COUNT` of
+    ``moments_raw`` and, z-scored, of ``moments``; it is appended to the columns of every
+    feature set, and a feature set ``n_raters`` (experiment 3, the count alone) is added.
+    Every cvAUC, comparison and fitted model is then conditional on how many raters
+    scored a unit: an increment of ``mean + sd`` over ``mean`` is the information of the
+    disagreement beyond both the consensus and the count, so that a moment that only
+    tracks how many raters looked (the sd of fewer scores varies more) adds nothing.
+
+    Returns a note for the analysis when the count is the same for every kept unit
+    (then nothing is added: it would be a constant column), else None. The design is
+    changed in place (``settings["rater_count"]``).
+    """
+    counts = rater_counts(design)
+    if counts.nunique() < 2:
+        design.settings["rater_count"] = "none"
+        return (f"the number of raters is {int(counts.iloc[0]) if len(counts) else 0} for "
+                "every kept unit: it is not added as a covariate (it cannot confound)")
+    design.moments_raw = design.moments_raw.assign(**{RATER_COUNT: counts.astype(float)})
+    design.moments = design.moments.assign(**{RATER_COUNT: zscore(counts.astype(float)
+                                                                  .to_frame())[RATER_COUNT]})
+    sets = design.sets.copy()
+    sets["columns"] = [list(c) + [RATER_COUNT] for c in sets["columns"]]
+    extra = pd.DataFrame([(3, RATER_COUNT, "covariate", [RATER_COUNT])],
+                         columns=["experiment", "feature_set", "kind", "columns"])
+    sets = pd.concat([sets, extra], ignore_index=True)
+    sets["n_features"] = sets["columns"].map(len)
+    design.sets = sets
+    design.settings["rater_count"] = "covariate"
+    return None
+
 
 def feature_sets(features: tuple[str, ...], annotators: tuple[str, ...]) -> pd.DataFrame:
     """Named feature sets of experiments 1 and 2.

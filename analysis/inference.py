@@ -47,6 +47,7 @@ __all__ = [
     "random_effects_meta",
     "random_effects_meta_mv",
     "stratified_permutations",
+    "group_permutations",
     "tie_codes",
     "TIE_RTOL",
 ]
@@ -731,6 +732,62 @@ def permutation_exceedances(observed: float, null: Any, *, running: bool = False
     nv = np.asarray(null, dtype=float).ravel()
     with np.errstate(invalid="ignore"):
         return nv >= observed - _tie_tolerance(observed, nv, running)
+
+
+def group_permutations(y: Any, groups: Any, n_perm: int,
+                       rng: np.random.Generator | int) -> np.ndarray:
+    """Permuted copies of a label vector that respect a grouping of the units.
+
+    Parameters
+    ----------
+    y : array-like of shape (n,)
+    groups : array-like of shape (n,)
+        Group of each unit (e.g. the patient of each nodule).
+    n_perm : int
+    rng : numpy.random.Generator or int
+
+    Returns
+    -------
+    ndarray of shape (n_perm, n)
+
+    Notes
+    -----
+    The rule: the labels of a group move together. Among the groups of the same size
+    (sizes in increasing order, groups in sorted order of their ids), each permutation
+    gives every group the labels of a group drawn without replacement (a random
+    permutation of the groups), and then shuffles them among the group's units. The
+    class counts, the number of positives of each group size and the within-group
+    label pattern (how many positives a group holds) are kept.
+
+    Under the null hypothesis that the scores carry no information about the labels,
+    with groups independent of each other and the units of a group exchangeable, the
+    joint distribution of the labels is invariant under exactly these moves, so the
+    permutation test is exact (a unit-level permutation would break the dependence
+    of labels within a group, and its null would be too narrow when labels cluster in
+    groups). With every group a single unit this is a plain permutation of the labels.
+    A group whose size no other group has keeps its labels (shuffled among its units):
+    with few groups of each size the permutation distribution is coarse.
+    """
+    rng = _as_rng(rng)
+    y = np.asarray(y)
+    g = np.asarray(groups)
+    n = y.shape[0]
+    if g.shape != (n,):
+        raise ValueError(f"groups must have one entry per unit ({n}), got {g.shape}")
+    _, code = np.unique(g, return_inverse=True)
+    order = np.argsort(code, kind="stable")
+    sizes = np.bincount(code)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    out = np.empty((n_perm, n), dtype=y.dtype)
+    for s in np.unique(sizes):
+        which = np.flatnonzero(sizes == s)  # groups of this size, in id order
+        pos = order[starts[which][:, None] + np.arange(s)]  # (m, s) unit indices
+        lab = y[pos]
+        pick = rng.permuted(np.broadcast_to(np.arange(len(which)), (n_perm, len(which))).copy(),
+                            axis=1)
+        moved = rng.permuted(lab[pick], axis=2)  # (n_perm, m, s)
+        out[:, pos.ravel()] = moved.reshape(n_perm, -1)
+    return out
 
 
 def stratified_permutations(

@@ -551,12 +551,24 @@ def _solve(X, Y, W, alpha, solver):
 # --- one path ------------------------------------------------------------------------------
 
 def path_splits(y: np.ndarray, cv: str, seed: int = models.DEFAULT_SEED,
-                n_repeats: int = MV_REPEATS) -> list[models.Split]:
+                n_repeats: int = MV_REPEATS, groups: np.ndarray | None = None
+                ) -> list[models.Split]:
     """Splits of one CV choice: ``n_repeats`` stratified k-fold assignments
-    (:func:`analysis.models.stratified_splits`; repeat 0 is the review's canonical split)."""
+    (:func:`analysis.models.stratified_splits`; repeat 0 is the review's canonical split);
+    with ``groups``, stratified group folds, fewer when fewer groups hold a unit of the
+    rarer class (:func:`path_folds`)."""
+    return models.stratified_splits(y, n_splits=path_folds(y, cv, groups),
+                                    n_repeats=n_repeats, seed=seed, groups=groups)
+
+
+def path_folds(y: np.ndarray, cv: str, groups: np.ndarray | None = None) -> int:
+    """Folds of one CV choice: :data:`CV_FOLDS`; with ``groups``, the fold-count rule
+    (:func:`analysis.cvinference.fold_count`) over the groups."""
     if cv not in CV_FOLDS:
         raise ValueError(f"cv must be one of {tuple(CV_FOLDS)}, got {cv!r}")
-    return models.stratified_splits(y, n_splits=CV_FOLDS[cv], n_repeats=n_repeats, seed=seed)
+    if groups is None:
+        return CV_FOLDS[cv]
+    return cvinference.fold_count(y, CV_FOLDS[cv], groups=groups).n_splits
 
 
 CV_FOLDS = {"5-fold": 5, "10-fold": 10}
@@ -621,11 +633,13 @@ def run_path(wide: pd.DataFrame, y: pd.Series, path: Path, *, path_id: int = 0,
     d = wide.path_features(path) if isinstance(wide, DesignSource) else path_features(wide, y, path)
     yy = d.y
     n = len(yy)
-    k = CV_FOLDS[path.cv]
-    splits = path_splits(yy, path.cv, seed, n_repeats)
+    groups = (wide.group_codes(d.image_ids) if isinstance(wide, DesignSource) else None)
+    k = path_folds(yy, path.cv, groups)
+    splits = path_splits(yy, path.cv, seed, n_repeats, groups)
     cv_c = run_cv(d.consensus, yy, splits, path.estimator, seed=seed, n_jobs=n_jobs)
     cv_d = run_cv(d.disagreement, yy, splits, path.estimator, seed=seed, n_jobs=n_jobs)
-    bsplits = cvinference.bootstrap_cv_plan(yy, n_boot=n_boot, n_splits=k, seed=seed)
+    bsplits = cvinference.bootstrap_cv_plan(yy, n_boot=n_boot, n_splits=k, seed=seed,
+                                            groups=groups)
     reps = {}
     for name, X in (("c", d.consensus), ("d", d.disagreement)):
         b = run_cv(X, yy, bsplits, path.estimator, seed=seed, n_jobs=n_jobs)
@@ -634,8 +648,9 @@ def run_path(wide: pd.DataFrame, y: pd.Series, path: Path, *, path_id: int = 0,
     observed = float(cv_d.folds["auc"].mean())
     c5 = cvinference.cv_auc_interval(observed, reps["d"])
     # sequential permutation test of the disagreement set
-    psplits, plabels = cvstats.permutation_splits(yy.astype(np.int64).tobytes(), n_permutations,
-                                                  seed, k, n_repeats)
+    psplits, plabels = cvstats.permutation_splits(
+        yy.astype(np.int64).tobytes(), n_permutations, seed, k, n_repeats,
+        None if groups is None else groups.astype(np.int64).tobytes())
     per = n_repeats * k
 
     def draw(start: int, stop: int) -> np.ndarray:
@@ -852,6 +867,9 @@ class DesignSource:
     raters : {"persons", "positions"}
     impute_unavailable : str or None
         Why ``full`` is None.
+    groups : Series or None
+        The design's grouping of the units (by unit id), None without one: every path's
+        folds, bootstrap and permutations then keep a group's units together.
     """
 
     raw: pd.DataFrame
@@ -862,6 +880,14 @@ class DesignSource:
     annotators: tuple[str, ...]
     raters: str
     impute_unavailable: str | None = None
+    groups: pd.Series | None = None
+
+    def group_codes(self, units) -> np.ndarray | None:
+        """Group code of each of ``units`` (in sorted order of the group ids), or None."""
+        if self.groups is None:
+            return None
+        g = self.groups.reindex(pd.Index(units)).astype(str).to_numpy()
+        return np.unique(g, return_inverse=True)[1].astype(np.int64)
 
     def path_features(self, path: Path) -> PathData:
         """Consensus and disagreement features of one path (see :func:`multiverse_design`).
@@ -935,7 +961,8 @@ def design_source(design) -> tuple[DesignSource, list[str]]:
                      "of the feature")
     else:
         notes.append(f"missing = impute is not a path of this data set: {why}")
-    return DesignSource(raw, y, full, full_y, feats, anns, design.raters, why), notes
+    return DesignSource(raw, y, full, full_y, feats, anns, design.raters, why,
+                        getattr(design, "groups", None)), notes
 
 
 def _impute_unavailable(design) -> str | None:

@@ -159,7 +159,8 @@ def find_quarto(install: bool = True) -> tuple[str | None, str]:
 
 
 #: ``review.qmd`` parameters that ``make review`` sets from a Make variable.
-MAKE_VARIABLES = {"annotations": "ANNOTATIONS", "labels": "LABELS", "positive": "POSITIVE"}
+MAKE_VARIABLES = {"annotations": "ANNOTATIONS", "labels": "LABELS", "positive": "POSITIVE",
+                  "group_col": "GROUP_COL", "rater_count": "RATER_COUNT"}
 #: The document whose inputs are checked before Quarto runs.
 REVIEW_DOC = "review.qmd"
 

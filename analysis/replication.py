@@ -1429,6 +1429,9 @@ class CurveData:
         ``subsets``: persons who all scored every unit on every feature, so that
         ``k`` raters are a subset of persons, the same on every unit; ``draws``:
         otherwise, ``k`` of each unit's raters drawn per unit.
+    groups : ndarray or None
+        Group code of each kept unit (:attr:`analysis.features.GroupDesign.group_codes`):
+        the curve's folds and the trend's bootstrap keep a group's units together.
     """
 
     cohort: str
@@ -1438,6 +1441,7 @@ class CurveData:
     z: pd.DataFrame
     y: pd.Series
     selection: str
+    groups: np.ndarray | None = None
 
     @property
     def labels(self) -> np.ndarray:
@@ -1484,7 +1488,8 @@ def curve_data(design) -> CurveData:
     cols = [f"{f}_{a}" for a in raters for f in design.features]
     complete = design.raters == "persons" and bool(design.z[cols].notna().all().all())
     return CurveData(design.cohort, design.group, tuple(design.features), raters,
-                     design.z[cols], design.y, "subsets" if complete else "draws")
+                     design.z[cols], design.y, "subsets" if complete else "draws",
+                     getattr(design, "group_codes", None))
 
 
 def draw_unit_raters(data: CurveData, k: int, n_draws: int, rng: np.random.Generator
@@ -1693,7 +1698,7 @@ def _trend_task(task: _TrendTask) -> list[dict]:
     n_splits, seed, estimator, engine = task.n_splits, task.seed, task.estimator, task.engine
     y = d.labels
     splits, _ = cvstats.bootstrap_cv_splits(y, n_boot=n_boot, n_repeats=1, n_splits=n_splits,
-                                            seed=seed)
+                                            seed=seed, groups=d.groups)
     rows_out = []
     for fs in FEATURE_SETS:
         per_k = np.full((n_boot, len(ks)), np.nan)
@@ -1771,7 +1776,8 @@ def curve_trend(designs: list, summary: pd.DataFrame, *, seed: int = models.DEFA
         ks = _curve_ks(d)
         sels = {k: _selections(d, k, max_subsets, seed + 1) for k in ks}
         tasks.append(_TrendTask(d, ks, sels, n_boot,
-                                cvinference.fold_count(d.labels, n_splits).n_splits,
+                                cvinference.fold_count(d.labels, n_splits,
+                                                       groups=d.groups).n_splits,
                                 seeds.state("curve_trend", seed,
                                             seeds.group_code(d.cohort, d.group)),
                                 estimator, engine))
@@ -1824,11 +1830,14 @@ def _run_curve(plan: list[CurveData], skipped: list, *, seed: int, max_subsets: 
         for k in _curve_ks(d):
             rows, sels = _selections(d, k, max_subsets, seed)
             y = d.labels if rows is None else d.labels[rows]
+            g = None if d.groups is None else (d.groups if rows is None else d.groups[rows])
             try:
-                fc = cvinference.fold_count(y, n_splits)
+                fc = cvinference.fold_count(y, n_splits, groups=g)
             except ValueError:  # the fold rule: fewer than 2 units of a class
                 counts = np.bincount(y, minlength=2)
-                if counts.min() >= 2:  # not the data: a bad n_splits
+                holders = (counts if g is None
+                           else [len(np.unique(g[y == c])) for c in (0, 1)])
+                if min(holders) >= 2:  # not the data: a bad n_splits
                     raise
                 skipped.append((d.cohort, d.group, f"k = {k}: {counts[1]} positive and "
                                 f"{counts[0]} negative units with {k} raters; too few for "
@@ -1839,11 +1848,11 @@ def _run_curve(plan: list[CurveData], skipped: list, *, seed: int, max_subsets: 
             if rows is None:
                 if full is None:
                     full = models.stratified_splits(y, n_splits=fc.n_splits,
-                                                    n_repeats=repeats, seed=seed)
+                                                    n_repeats=repeats, seed=seed, groups=g)
                 splits = full
             else:
                 splits = models.stratified_splits(y, n_splits=fc.n_splits,
-                                                  n_repeats=repeats, seed=seed)
+                                                  n_repeats=repeats, seed=seed, groups=g)
             n_sel += len(sels)
             task_list.append(_CurveTask(d, k, rows, sels, splits, estimator, engine,
                                         len(d.raters) if d.selection == "subsets"

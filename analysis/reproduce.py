@@ -88,7 +88,8 @@ def run_experiments(
     """
     t0 = time.perf_counter()
     y = design.labels
-    splits = models.stratified_splits(y, n_splits=n_splits, n_repeats=repeats, seed=seed)
+    splits = models.stratified_splits(y, n_splits=n_splits, n_repeats=repeats, seed=seed,
+                                      groups=getattr(design, "group_codes", None))
     sets = design.sets[design.sets["experiment"].isin(experiments)]
     if feature_sets is not None:
         sets = design.sets[design.sets["feature_set"].isin(feature_sets)]

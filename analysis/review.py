@@ -206,7 +206,8 @@ def cv_bootstrap(design: GroupDesign, sets: list[str], estimators: tuple[str, ..
     """
     y = design.labels
     splits = cvinference.bootstrap_cv_plan(y, n_boot=n_boot, n_repeats=n_repeats,
-                                           n_splits=n_splits, seed=seed)
+                                           n_splits=n_splits, seed=seed,
+                                           groups=getattr(design, "group_codes", None))
     rows = []
     for fs, est in progress([(f, e) for f in sets for e in estimators],
                             desc="bootstrap-CV", quiet=quiet):
@@ -319,6 +320,7 @@ def permutation_tests(
         ``null``: one row per permutation. ``seeds``: one row per seed.
     """
     y = design.labels
+    groups = getattr(design, "group_codes", None)
     folds = exp.folds
     n_obs = int(exp.repeats if observed_repeats is None else observed_repeats)
     if n_obs < 1 or n_repeats < 1:
@@ -329,7 +331,7 @@ def permutation_tests(
         X = design.matrix(fs)
         null, sep = cvstats.permutation_null(X, y, n_permutations=n_permutations, seed=seed,
                                              n_splits=n_splits, n_repeats=n_repeats,
-                                             estimator=est, n_jobs=n_jobs)
+                                             estimator=est, n_jobs=n_jobs, groups=groups)
         f = folds[(folds["feature_set"] == fs) & (folds["estimator"] == est)]
         obs_early = (float(f.loc[f["repeat"] < n_obs, "auc"].mean())
                      if exp.seed == seed and f["repeat"].nunique() >= n_obs else None)
@@ -337,13 +339,14 @@ def permutation_tests(
             obs = obs_early
         else:
             obs = cvstats.observed_statistic(X, y, seed=seed, estimator=est, n_repeats=n_obs,
-                                             n_splits=n_splits, n_jobs=n_jobs)
+                                             n_splits=n_splits, n_jobs=n_jobs, groups=groups)
         n_first = len(null)
         while (len(null) < n_permutations * perm_extension
                and not permutation_decided(obs, null)):
             more, sep_more = cvstats.permutation_null(
                 X, y, n_permutations=len(null) + n_permutations, seed=seed, n_splits=n_splits,
-                n_repeats=n_repeats, estimator=est, n_jobs=n_jobs, start=len(null))
+                n_repeats=n_repeats, estimator=est, n_jobs=n_jobs, start=len(null),
+                groups=groups)
             sep = (sep * len(null) + sep_more * len(more)) / (len(null) + len(more))
             null = np.append(null, more)
         p = cvinference.permutation_test(obs, null).pvalue
@@ -351,7 +354,7 @@ def permutation_tests(
         for s in range(1, n_seeds + 1):
             o = cvstats.observed_statistic(X, y, seed=seed + s, estimator=est,
                                            n_repeats=n_obs, n_splits=n_splits,
-                                           n_jobs=n_jobs)
+                                           n_jobs=n_jobs, groups=groups)
             ps.append(cvinference.permutation_test(o, null).pvalue)
             seed_rows.append({"feature_set": fs, "estimator": est, "seed": seed + s,
                               "observed_auc": o, "p_value": ps[-1]})
@@ -1257,7 +1260,8 @@ def review(
                         else int(calibration_boot))
     notes = [f"feature set {r.feature_set} not built: {r.reason}"
              for r in getattr(design, "skipped", pd.DataFrame()).itertuples()]
-    folds = cvinference.fold_count(design.labels, n_splits)
+    folds = cvinference.fold_count(design.labels, n_splits,
+                                   groups=getattr(design, "group_codes", None))
     k = folds.n_splits
     if folds.note:
         notes.append(folds.note)

@@ -57,7 +57,7 @@ def load_design(*, annotations: str = "", labels: str = "", dataset_name: str = 
                 feature_col: str = "feature", score_col: str = "score", label_col: str = "label",
                 raters: str = "", min_raters: int = 0, raters_per_unit: int = 0,
                 seed: int = models.DEFAULT_SEED, sep: str = "", decimal: str = "",
-                name: str = ""):
+                name: str = "", group_col: str = "", rater_count: str = "none"):
     """The design ``review.qmd`` analyses, from its parameters: what
     :meth:`ReviewDoc.build` loads, and what :mod:`analysis.render` loads first to refuse
     bad input in one line before Quarto starts.
@@ -65,7 +65,9 @@ def load_design(*, annotations: str = "", labels: str = "", dataset_name: str = 
     Empty strings and zeros mean "not given" (Quarto parameters have no None). Without
     ``annotations``, ``labels`` and ``dataset_name``: the example data set. ``name``: the
     data set's name in the document (default: the annotation file's name without its
-    extension). Returns the design and the parameters as recorded.
+    extension). ``group_col``: the column holding each unit's group
+    (:func:`analysis.dataset.load`); ``rater_count``: ``"none"`` or ``"covariate"``.
+    Returns the design and the parameters as recorded.
 
     Raises
     ------
@@ -78,17 +80,28 @@ def load_design(*, annotations: str = "", labels: str = "", dataset_name: str = 
         positive = positive or EXAMPLE_POSITIVE
     params = dict(annotations=annotations, labels=labels, dataset=dataset_name, name=name,
                   positive=positive, raters=raters, min_raters=min_raters,
-                  raters_per_unit=raters_per_unit, seed=seed)
+                  raters_per_unit=raters_per_unit, seed=seed, group_col=group_col,
+                  rater_count=rater_count or "none")
     opt = {"min_raters": min_raters or None, "raters_per_unit": raters_per_unit or None,
            "seed": seed}
     if dataset_name:
+        if group_col:
+            raise dataset.DatasetError(dataset_name, "a built-in data set has no grouping of "
+                                                     "its units", hint="leave `group_col` out")
         design = dataset.load_builtin(dataset_name, **opt)
+        if (rater_count or "none") == "covariate":
+            from .features import add_rater_count
+
+            note = add_rater_count(design)
+            if note:
+                design.settings.setdefault("input_notes", []).append(note)
     else:
         design = dataset.load(annotations, labels, unit_col=unit_col, rater_col=rater_col,
                               feature_col=feature_col, score_col=score_col,
                               label_col=label_col, positive=positive or None,
                               raters=raters or None, sep=sep or None, decimal=decimal or None,
-                              name=name or None, **opt)
+                              name=name or None, group_col=group_col or None,
+                              rater_count=rater_count or "none", **opt)
     return design, params
 
 
@@ -110,7 +123,8 @@ class ReviewDoc:
               seed: int = models.DEFAULT_SEED, quick: bool = False, n_jobs: int = -1,
               multiverse: bool = False, power: bool = False, sep: str = "",
               decimal: str = "",
-              margin: float = budgets.NONINFERIORITY_MARGIN, name: str = "") -> ReviewDoc:
+              margin: float = budgets.NONINFERIORITY_MARGIN, name: str = "",
+              group_col: str = "", rater_count: str = "none") -> ReviewDoc:
         """Load the data set named by the document's parameters and review it.
 
         Empty strings and zeros mean "not given" (Quarto parameters have no None);
@@ -124,7 +138,8 @@ class ReviewDoc:
             annotations=annotations, labels=labels, dataset_name=dataset_name,
             positive=positive, unit_col=unit_col, rater_col=rater_col, feature_col=feature_col,
             score_col=score_col, label_col=label_col, raters=raters, min_raters=min_raters,
-            raters_per_unit=raters_per_unit, seed=seed, sep=sep, decimal=decimal, name=name)
+            raters_per_unit=raters_per_unit, seed=seed, sep=sep, decimal=decimal, name=name,
+            group_col=group_col, rater_count=rater_count)
         params["margin"] = margin
         quick = bool(quick) or quick_mode()
         b = budgets.REVIEW
@@ -290,6 +305,39 @@ class ReviewDoc:
         return analyze.excluded_by_class(self.design).rename(
             columns={"n_negative": f"n_{neg}", "n_positive": f"n_{pos}",
                      "share_positive": f"share_{pos}"})
+
+    def baseline_table(self) -> pd.DataFrame:
+        """The mean model on every labelled unit beside the kept units (plain maximum
+        likelihood; :func:`analysis.analyze.baseline_all_units`)."""
+        b = self.result.baseline
+        if b is None or b.empty:
+            return pd.DataFrame({"note": ["not computed (the design holds no scores of the "
+                                          "units left out)"]})
+        b = b[b["estimator"] == "mle"]
+        return b[["scope", "feature_set", "n_units", "n_positive", "estimate", "conf_low",
+                  "conf_high"]].rename(columns={"estimate": "cv_auc"})
+
+    def grouping_sentence(self) -> str:
+        """Markdown: how the units' grouping entered the resampling, or that none was
+        given (:data:`analysis.analyze.NO_GROUPING_NOTE`)."""
+        d = self.design
+        if d.groups is None:
+            return (f"**Note:** {analyze.NO_GROUPING_NOTE}. If units are nested in a higher "
+                    "level, name its column with `-P group_col:COLUMN` (`make review "
+                    "GROUP_COL=COLUMN`, `crowd-disagreement analyze --group-col COLUMN`).")
+        return analyze.grouping_notes(d)[0][0].upper() + analyze.grouping_notes(d)[0][1:] + "."
+
+    def rater_count_sentence(self) -> str:
+        """Markdown: whether the number of raters per unit is a covariate."""
+        if self.design.settings.get("rater_count") == "covariate":
+            return ("The number of raters of each unit is a covariate of every feature set "
+                    "(`rater_count: covariate`): each cvAUC and comparison is conditional on "
+                    "how many raters scored a unit, and the set `n_raters` shows what the "
+                    "count alone predicts.")
+        return ("The number of raters of each unit is not a covariate: when it is linked to "
+                "the label, a disagreement moment can predict the label only because fewer "
+                "(or more) raters looked; `-P rater_count:covariate` adds it to every feature "
+                "set.")
 
     def skipped(self) -> pd.DataFrame:
         sk = self.design.skipped

@@ -34,6 +34,12 @@ name                        derivation                                  used by
                             bootstrap of the meta-analysis
 ==========================  ==========================================  ====================
 
+A grouping of the units (``--group-col``) adds no stream: the same streams seed the
+grouped plans (``cv_folds`` and ``permutation_folds`` the shuffle of the groups in a
+stratified group k-fold, ``bootstrap_cv`` the draw of groups, ``permutation_labels``
+the moves of a group's labels), so a grouped analysis is as reproducible as a plain
+one, and the plain one draws exactly what it drew before.
+
 Two streams can give the same ``SeedSequence`` only if they have the same number of
 integers after the seed and either the same tag or a free first key (``cv_folds``,
 ``curve_subsets``, ``profile_restarts``: the first key is a repeat, a hash or a

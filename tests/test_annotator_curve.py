@@ -220,7 +220,7 @@ def test_analyze_writes_the_curve_and_no_curve_skips_it(tmp_path):
     # each stage's wall time, in the order run; the fitted models inside the review
     stages = man["stage_seconds"]
     assert list(stages) == ["cross-validation", "review / fitted models", "review",
-                            "annotator curve"]
+                            "baseline on every unit", "annotator curve"]
     assert all(v >= 0 for v in stages.values())
     assert stages["review / fitted models"] <= stages["review"]
     assert sum(v for k, v in stages.items() if "/" not in k) <= man["elapsed_seconds"]

@@ -90,6 +90,7 @@ def test_the_notes_reach_the_analysis_notes(tmp_path, monkeypatch):
 
     class _Review:
         notes = ["a note of the review"]
+        auc_ci = pd.DataFrame(columns=["feature_set"])  # no mean model: no baseline
 
         def claims(self):
             return None
