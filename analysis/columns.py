@@ -85,7 +85,7 @@ def violations(columns: Iterable[str]) -> list[str]:
     >>> violations(["estimate", "conf_low", "conf_high", "p_value", "band_low", "band_high"])
     []
     >>> violations(["ci_low", "ci_high", "pi_conf_low", "p"])
-    ['ci_low: short form ci', 'ci_high: short form ci', 'pi_conf_low: no pi_conf_high', 'p: short form p']
+    ['ci_low: short form ci', 'ci_high: short form ci', 'p: short form p', 'pi_conf_low: no pi_conf_high']
     """
     cols = [str(c) for c in columns]
     out = []
@@ -161,12 +161,16 @@ _REVIEW = {
 }
 _BOOT = {"boot_se": "boot_std_error", "boot_low": "boot_conf_low", "boot_high": "boot_conf_high",
          "nb_low": "nb_conf_low", "nb_high": "nb_conf_high", "delong_low": "delong_conf_low",
-         "delong_high": "delong_conf_high", "bca_low": "bca_conf_low", "bca_high": "bca_conf_high"}
-_SIM_QUANTITIES = ("auc_sd", "auc_mean", "diff_mean_sd")
+         "delong_high": "delong_conf_high"}
+_BCA = {"bca_low": "bca_conf_low", "bca_high": "bca_conf_high"}
+#: The quantities of the simulation's per-study tables (``simulate.quantity_names``; the
+#: strong scenario adds ``auc_mean+sd`` and ``diff_mean+sd_mean``); BCa only for auc_sd.
+_SIM_QUANTITIES = ("auc_sd", "auc_mean", "diff_mean_sd", "auc_mean+sd", "diff_mean+sd_mean")
 
 
-def _studies(quantities=_SIM_QUANTITIES) -> dict[str, str]:
-    return {f"{q}_{a}": f"{q}_{b}" for q in quantities for a, b in _BOOT.items()}
+def _studies(quantities=_SIM_QUANTITIES, bca=("auc_sd",)) -> dict[str, str]:
+    out = {f"{q}_{a}": f"{q}_{b}" for q in quantities for a, b in _BOOT.items()}
+    return out | {f"{q}_{a}": f"{q}_{b}" for q in bca for a, b in _BCA.items()}
 
 
 _COVERAGE = {"truth_mc_se": "truth_mc_std_error", "cov_low": "coverage_conf_low",
@@ -185,19 +189,32 @@ _SIMULATE = {
     "truth.csv": {"truth_mc_se": "truth_mc_std_error"},
     "power.csv": {"power_low": "power_conf_low", "power_high": "power_conf_high"},
     "calibration_studies.csv": _studies(),
-    "power_studies.csv": _studies(("auc_sd",)),
+    "power_studies.csv": _studies(("auc_sd",), bca=()),
     "parameters.csv": _PARAMETERS,
     "strong_parameters.csv": _PARAMETERS,
     "c4_power.csv": {"supported_low": "supported_conf_low",
                      "supported_high": "supported_conf_high", "mean_se": "mean_std_error"},
 }
 
+_MULTIVERSE = {
+    "multiverse.csv": {"ci_low": CONF_LOW, "ci_high": CONF_HIGH, "p": P_VALUE},
+    "multiverse_verdicts.csv": {"inconclusive": "not_shown"},
+}
+#: The tables of ``analyze --multiverse --power`` (:mod:`analysis.sweeps`).
+_SWEEPS = {
+    **_MULTIVERSE,
+    "power.csv": _SIMULATE["power.csv"], "power_studies.csv": _SIMULATE["power_studies.csv"],
+    "power_parameters.csv": _PARAMETERS, "power_calibration.csv": _CALIBRATION,
+    "power_coverage.csv": _COVERAGE, "power_truth.csv": _SIMULATE["truth.csv"],
+    "power_calibration_studies.csv": _SIMULATE["calibration_studies.csv"],
+}
+
 #: Old -> new column names, per command and CSV file (``analyze`` writes the review's
-#: tables and the annotator curve's; ``sweeps`` are the report's stored sweep folders).
+#: tables, the annotator curve's and, on request, the sweeps').
 RENAMED: dict[str, dict[str, dict[str, str]]] = {
     "reproduce": {},
     "review": _REVIEW,
-    "analyze": {**_REVIEW, "annotator_trend.csv": _TREND},
+    "analyze": {**_REVIEW, "annotator_trend.csv": _TREND, **_SWEEPS},
     "annotators": {"trend.csv": _TREND},
     "replicate": {
         "groups.csv": {"se": STD_ERROR, "ci_low": CONF_LOW, "ci_high": CONF_HIGH,
@@ -211,16 +228,6 @@ RENAMED: dict[str, dict[str, dict[str, str]]] = {
                                  "mc_se_low": "conf_low_mc_std_error",
                                  "mc_se_high": "conf_high_mc_std_error", "q_p": "q_p_value"},
     },
-    "multiverse": {
-        "multiverse.csv": {"ci_low": CONF_LOW, "ci_high": CONF_HIGH, "p": P_VALUE},
-        "multiverse_verdicts.csv": {"inconclusive": "not_shown"},
-    },
+    "multiverse": _MULTIVERSE,
     "simulate": _SIMULATE,
-}
-RENAMED["sweeps"] = {
-    **{k: v for k, v in RENAMED["multiverse"].items()},
-    "power.csv": _SIMULATE["power.csv"], "power_studies.csv": _SIMULATE["power_studies.csv"],
-    "power_parameters.csv": _PARAMETERS, "power_calibration.csv": _CALIBRATION,
-    "power_coverage.csv": _COVERAGE, "power_truth.csv": _SIMULATE["truth.csv"],
-    "power_calibration_studies.csv": _SIMULATE["calibration_studies.csv"],
 }
