@@ -188,7 +188,7 @@ class ReviewDoc:
         """Cross-validated AUC with its bootstrap-CV 95% interval, plain maximum likelihood."""
         a = self.result.review.auc_ci
         a = a[a["estimator"] == "mle"]
-        return a[["experiment", "feature_set", "cv_auc", "ci_low", "ci_high", "fold_mean_auc",
+        return a[["experiment", "feature_set", "cv_auc", "conf_low", "conf_high", "fold_mean_auc",
                   "band_low", "band_high", "share_separated"]]
 
     def permutation_table(self) -> pd.DataFrame:
@@ -201,22 +201,22 @@ class ReviewDoc:
         if c.empty:
             return pd.DataFrame({"note": ["no comparison could be computed (see notes)"]})
         return c[["part", "set_a", "set_b", "estimator", "test", "auc_a", "auc_b", "diff",
-                  "ci_low", "ci_high", "p", "p_holm", "note"]]
+                  "conf_low", "conf_high", "p_value", "holm_p_value", "note"]]
 
     def claims_table(self) -> pd.DataFrame:
         return self.result.claims[["claim", "statement", "ours", "parts_supported", "n_parts",
                                    "verdict"]]
 
     def parts_table(self) -> pd.DataFrame:
-        return self.result.review.parts()[["part", "statement", "estimate", "ci_low", "ci_high",
-                                           "p_value", "verdict_mle", "verdict_firth",
+        return self.result.review.parts()[["part", "statement", "estimate", "conf_low",
+                                           "conf_high", "p_value", "verdict_mle", "verdict_firth",
                                            "verdict"]]
 
     def moment_table(self) -> pd.DataFrame:
         pos = str(self.design.settings.get("positive", "positive"))
         out = self.result.review.moment_tests.rename(
             columns={"median_melanoma": f"median_{pos}", "median_non_melanoma": "median_other"}
-        )[["feature", "moment", "auc", "auc_ci_low", "auc_ci_high", "p", "p_holm",
+        )[["feature", "moment", "auc", "conf_low", "conf_high", "p_value", "holm_p_value",
            "rank_biserial", "direction"]]
         # the review words the direction for ENHANCE's classes; name the data set's
         out["direction"] = out["direction"].str.replace("non-melanoma", "negative units").str \
@@ -258,8 +258,8 @@ class ReviewDoc:
 
     def power_table(self) -> pd.DataFrame:
         return self.sweep("power").tables["power.csv"][
-            ["n_images", "n_annotators", "n_datasets", "power", "power_low", "power_high",
-             "mean_fold_mean_auc"]]
+            ["n_images", "n_annotators", "n_datasets", "power", "power_conf_low",
+             "power_conf_high", "mean_fold_mean_auc"]]
 
     def inputs(self) -> pd.DataFrame:
         rows = [(k, v.get("path"), v.get("sha256"))
