@@ -39,18 +39,20 @@ def test_review_writes_tidy_tables(tmp_path):
                      "--permutations", "39", "--perm-repeats", "2", "--seeds", "1",
                      "--calibration-bootstrap", "100", "--quiet", "--jobs", "1"]) == 0
     cols = {
-        "auc_ci.csv": {"feature_set", "estimator", "cv_auc", "se", "ci_low", "ci_high", "n_boot",
+        "auc_ci.csv": {"feature_set", "estimator", "cv_auc", "std_error", "conf_low", "conf_high",
+                       "n_boot",
                        "fold_mean_auc"},
         "permutation.csv": {"feature_set", "estimator", "observed_auc", "p_value", "n_permutations",
-                            "cv_repeats", "p_seed_min", "p_seed_max"},
+                            "cv_repeats", "seed_min_p_value", "seed_max_p_value"},
         "permutation_seeds.csv": {"feature_set", "estimator", "seed", "p_value"},
-        "tests.csv": {"family", "hypothesis", "p", "adjustment", "p_adjusted"},
+        "tests.csv": {"family", "hypothesis", "p_value", "adjustment", "adjusted_p_value"},
         "bootstrap_cv.csv": {"feature_set", "estimator", "replicate", "cv_auc"},
-        "icc.csv": {"feature", "subset", "type", "icc", "ci_low", "ci_high", "F", "df1", "df2", "p"},
-        "moment_tests.csv": {"feature", "moment", "auc", "auc_ci_low", "auc_ci_high", "u", "p",
-                             "p_holm", "p_bh", "rank_biserial", "cles", "direction"},
+        "icc.csv": {"feature", "subset", "type", "icc", "conf_low", "conf_high", "F", "df1", "df2",
+                    "p_value"},
+        "moment_tests.csv": {"feature", "moment", "auc", "conf_low", "conf_high", "u", "p_value",
+                             "holm_p_value", "bh_p_value", "rank_biserial", "cles", "direction"},
         "claims.csv": {"claim", "level", "part", "verdict", "evidence"},
-        "comparisons.csv": {"set_a", "set_b", "estimator", "test", "p"},
+        "comparisons.csv": {"set_a", "set_b", "estimator", "test", "p_value"},
         "krippendorff.csv": {"feature", "subset", "level", "alpha"},
     }
     for name, need in cols.items():
@@ -90,7 +92,7 @@ def test_multiverse_and_simulate_write_tidy_tables(tmp_path, monkeypatch):
     frame = pd.read_csv(out / "multiverse.csv")
     assert len(frame) == 2 * len(small)  # one row per path and claim
     assert {"scaling", "estimator", "missing", "cv", "disagreement", "claim", "estimate",
-            "ci_low", "ci_high", "p", "verdict"} <= set(frame.columns)
+            "conf_low", "conf_high", "p_value", "verdict"} <= set(frame.columns)
     assert json.loads((out / "manifest.json").read_text())["multiverse"]["n_paths"] == len(small)
     out = tmp_path / "sim"
     assert cli.main(["simulate", "--out", str(out), "--datasets", "2", "--calibration-datasets",
