@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import needs_data
+from conftest import assert_vocabulary, needs_data
 
 from analysis import dataset, features, figures
 from analysis import replication as R
@@ -225,6 +225,7 @@ def test_analyze_writes_the_curve_and_no_curve_skips_it(tmp_path):
     assert stages["review / fitted models"] <= stages["review"]
     assert sum(v for k, v in stages.items() if "/" not in k) <= man["elapsed_seconds"]
     assert any("annotator curve: at k = 5" in n for n in man["notes"])
+    assert_vocabulary(tmp_path / "a", "analyze")
 
     assert cli.main([*args, "--no-curve", "--out", str(tmp_path / "b")]) == 0
     assert not (tmp_path / "b" / "annotator_curve.csv").exists()

@@ -2,7 +2,7 @@ import json
 
 import pandas as pd
 import pytest
-from conftest import needs_data
+from conftest import assert_vocabulary, needs_data
 
 from analysis import cli
 
@@ -32,6 +32,7 @@ def test_reproduce_writes_the_four_files_with_their_columns(tmp_path, capsys):
     assert man["data_sha256"] == data.verify_all(tidy.REQUIRED_FILES)  # measured, files read
     assert "external/ISIC_0000000.jpg" not in man["data_sha256"] and "numpy" in man["package_versions"]
     assert man["elapsed_seconds"] > 0
+    assert_vocabulary(tmp_path, "reproduce")
 
 
 def test_review_writes_tidy_tables(tmp_path):
@@ -64,6 +65,7 @@ def test_review_writes_tidy_tables(tmp_path):
     assert man["perm_cv_repeats"] == 2 and man["n_seeds"] == 1
     claims = pd.read_csv(tmp_path / "claims.csv")
     assert (claims["level"] == "claim").sum() == 7 and (claims["level"] == "part").sum() == 29
+    assert_vocabulary(tmp_path, "review")
 
 
 def test_bad_arguments_are_refused(tmp_path):
@@ -94,6 +96,7 @@ def test_multiverse_and_simulate_write_tidy_tables(tmp_path, monkeypatch):
     assert {"scaling", "estimator", "missing", "cv", "disagreement", "claim", "estimate",
             "conf_low", "conf_high", "p_value", "verdict"} <= set(frame.columns)
     assert json.loads((out / "manifest.json").read_text())["multiverse"]["n_paths"] == len(small)
+    assert_vocabulary(out, "multiverse")
     out = tmp_path / "sim"
     assert cli.main(["simulate", "--out", str(out), "--datasets", "2", "--calibration-datasets",
                      "4", "--permutations", "39", "--images", "50", "--annotators", "3",
@@ -108,3 +111,4 @@ def test_multiverse_and_simulate_write_tidy_tables(tmp_path, monkeypatch):
     assert "strong" in set(c4["model"]) and c4["supported"].between(0, 1).all()
     man = json.loads((out / "manifest.json").read_text())
     assert man["strong"]["mu1"] > man["strong"]["mu1_calibrated"]
+    assert_vocabulary(out, "simulate")

@@ -23,6 +23,12 @@ def test_claims_table_has_a_verdict_and_evidence_for_every_claim(small_review):
     assert c["statement"].notna().all()
 
 
+def test_every_table_keeps_to_the_column_vocabulary(small_review):
+    from conftest import assert_vocabulary
+
+    assert_vocabulary(small_review.tables(), "review")
+
+
 def test_claims_csv_has_a_row_per_part_and_per_claim(small_review):
     long = small_review.claims_long()
     parts = small_review.parts()
