@@ -214,7 +214,8 @@ _SWEEPS = {
 RENAMED: dict[str, dict[str, dict[str, str]]] = {
     "reproduce": {},
     "review": _REVIEW,
-    "analyze": {**_REVIEW, "annotator_trend.csv": _TREND, **_SWEEPS},
+    "analyze": {**_REVIEW, "annotator_trend.csv": _TREND,
+                "excluded_by_class.csv": {"p_fisher": "fisher_p_value"}, **_SWEEPS},
     "annotators": {"trend.csv": _TREND},
     "replicate": {
         "groups.csv": {"se": STD_ERROR, "ci_low": CONF_LOW, "ci_high": CONF_HIGH,

@@ -424,7 +424,7 @@ def curve_trend(designs: list, summary: pd.DataFrame, *, seed: int = models.DEFA
     Returns
     -------
     DataFrame
-        ``cohort, group, feature_set, k_min, k_max, slope, se, conf_low, conf_high,
+        ``cohort, group, feature_set, k_min, k_max, slope, se, ci_low, ci_high,
         n_boot, direction`` ("rising" or "falling" when the 95% interval excludes 0,
         else "no trend shown").
 
@@ -471,10 +471,10 @@ def curve_trend(designs: list, summary: pd.DataFrame, *, seed: int = models.DEFA
             rows.append({"cohort": r["cohort"], "group": r["group"],
                          "feature_set": r["feature_set"], "k_min": int(gs["k"].min()),
                          "k_max": int(gs["k"].max()), "slope": slope, "se": se,
-                         "conf_low": lo, "conf_high": hi, "n_boot": int(b.size),
+                         "ci_low": lo, "ci_high": hi, "n_boot": int(b.size),
                          "direction": direction})
     return pd.DataFrame(rows, columns=["cohort", "group", "feature_set", "k_min", "k_max",
-                                       "slope", "se", "conf_low", "conf_high", "n_boot",
+                                       "slope", "se", "ci_low", "ci_high", "n_boot",
                                        "direction"])
 
 
