@@ -64,7 +64,7 @@ class Analysis:
 
 #: Columns of :func:`excluded_by_class`.
 EXCLUDED_BY_CLASS_COLUMNS = ["status", "n_units", "n_negative", "n_positive",
-                             "n_label_unknown", "share_positive", "odds_ratio", "p_fisher"]
+                             "n_label_unknown", "share_positive", "odds_ratio", "fisher_p_value"]
 #: ``status`` of the kept units and of all exclusions together.
 KEPT, ANY_REASON = "kept", "excluded (any reason)"
 
@@ -87,7 +87,7 @@ def excluded_by_class(design: GroupDesign) -> pd.DataFrame:
         hold), ``share_positive`` (of the units with a known label); for every excluded
         status, ``odds_ratio`` (the odds of being left out for a positive unit over
         those for a negative unit: (excluded positive x kept negative) / (kept positive
-        x excluded negative)) and ``p_fisher`` (two-sided Fisher's exact test of the
+        x excluded negative)) and ``fisher_p_value`` (two-sided Fisher's exact test of the
         2 x 2 table kept/excluded x negative/positive, ``scipy.stats.fisher_exact``).
 
     Notes
@@ -95,7 +95,7 @@ def excluded_by_class(design: GroupDesign) -> pd.DataFrame:
     When how many raters scored a unit is linked to its class (readers mark the
     suspicious cases more often), a rule that keeps units with at least K raters keeps
     the classes in other proportions than the data hold, and the cvAUCs describe the
-    kept units only; a small ``p_fisher`` says so (:func:`exclusion_notes`).
+    kept units only; a small ``fisher_p_value`` says so (:func:`exclusion_notes`).
     """
     from scipy.stats import fisher_exact
 
@@ -125,14 +125,14 @@ def excluded_by_class(design: GroupDesign) -> pd.DataFrame:
 
 
 def exclusion_notes(design: GroupDesign, table: pd.DataFrame | None = None) -> list[str]:
-    """A sentence when being left out depends on the label (``p_fisher`` of all
+    """A sentence when being left out depends on the label (``fisher_p_value`` of all
     exclusions below :data:`analysis.cvinference.ALPHA`), else none."""
     table = excluded_by_class(design) if table is None else table
     excl = table[table["status"] != KEPT]
     if excl.empty:
         return []
     test = excl.iloc[-1]  # "excluded (any reason)", or the one reason
-    if not test["p_fisher"] < cvinference.ALPHA:
+    if not test["fisher_p_value"] < cvinference.ALPHA:
         return []
     kept = table.iloc[0]
     pos = design.settings.get("positive", "positive")
@@ -141,7 +141,7 @@ def exclusion_notes(design: GroupDesign, table: pd.DataFrame | None = None) -> l
     return [f"which units are kept depends on the label: {int(test['n_positive'])} of {n_pos} "
             f"labelled {pos} units and {int(test['n_negative'])} of {n_neg} {neg} units were "
             f"left out (odds ratio {test['odds_ratio']:.2f}, Fisher's exact p = "
-            f"{test['p_fisher']:.2g}; excluded_by_class.csv): the kept units are not a "
+            f"{test['fisher_p_value']:.2g}; excluded_by_class.csv): the kept units are not a "
             "random sample of the labelled ones, so every cvAUC describes the kept units, "
             "and a feature set can gain or lose by which units the rule kept (e.g. the "
             "number of raters of a unit may itself predict the label)"]
@@ -236,7 +236,7 @@ def incremental_value(rv: review.Review) -> pd.DataFrame:
                 "lrt_test": "" if lrt is None else str(lrt["test"]),
                 "lrt_statistic": np.nan if lrt is None else float(lrt["statistic"]),
                 "lrt_df": np.nan if lrt is None else float(lrt["df"]),
-                "lrt_p_value": np.nan if lrt is None else float(lrt["p"]),
+                "lrt_p_value": np.nan if lrt is None else float(lrt["p_value"]),
                 "share_separated": sep, "mle_exists": exists, "note": "; ".join(notes)})
     return pd.DataFrame(rows, columns=INCREMENTAL_COLUMNS)
 
@@ -266,7 +266,7 @@ def grouping_notes(design: GroupDesign) -> list[str]:
 
 #: Columns of :func:`baseline_all_units`.
 BASELINE_COLUMNS = ["scope", "feature_set", "estimator", "n_units", "n_positive", "n_splits",
-                    "estimate", "conf_low", "conf_high", "se", "n_boot"]
+                    "estimate", "conf_low", "conf_high", "std_error", "n_boot"]
 #: ``scope`` of the rows of :func:`baseline_all_units`.
 ALL_UNITS, KEPT_UNITS = "every labelled unit", "kept units"
 
@@ -312,7 +312,7 @@ def baseline_all_units(design: GroupDesign, rv: review.Review, *, repeats: int, 
     DataFrame
         :data:`BASELINE_COLUMNS`: one row per scope (:data:`ALL_UNITS`,
         :data:`KEPT_UNITS`) and estimator; ``estimate`` is the cvAUC, ``conf_low`` /
-        ``conf_high`` its bootstrap-CV 95% interval, ``se`` the replicates' SD.
+        ``conf_high`` its bootstrap-CV 95% interval, ``std_error`` the replicates' SD.
         Empty when the design holds no ``long`` table or no ``mean`` set.
     """
     full = all_units_design(design)
@@ -324,7 +324,7 @@ def baseline_all_units(design: GroupDesign, rv: review.Review, *, repeats: int, 
     kept = ci[ci["feature_set"] == fs]
     for r in kept.itertuples():
         rows.append((KEPT_UNITS, fs, r.estimator, design.n_images, design.n_melanoma,
-                     int(rv.settings["n_splits"]), r.cv_auc, r.ci_low, r.ci_high, r.se,
+                     int(rv.settings["n_splits"]), r.cv_auc, r.conf_low, r.conf_high, r.std_error,
                      r.n_boot))
     if full.y.index.equals(design.y.index):  # no labelled unit left out: the same model
         rows += [(ALL_UNITS, *r[1:]) for r in rows]

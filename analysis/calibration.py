@@ -37,8 +37,8 @@ from .inference import bootstrap_ci
 #: Probabilities are clipped to [CLIP_EPS, 1 - CLIP_EPS] before logit (logit = +-18.4).
 CLIP_EPS = 1e-8
 STATISTICS = ("brier", "intercept", "slope")
-CALIBRATION_COLUMNS = ["statistic", "estimate", "conf_low", "conf_high", "ci_method", "n",
-                       "events", "n_clipped", "n_boot", "n_valid", "eps", "note"]
+CALIBRATION_COLUMNS = ["statistic", "estimate", "conf_low", "conf_high", "conf_method",
+                       "n", "events", "n_clipped", "n_boot", "n_valid", "eps", "note"]
 CLIPPED_NOTE = "{k} probabilities clipped to [eps, 1 - eps]: the value depends on eps"
 NO_SLOPE_NOTE = "MLE does not exist (logit(p) separates the classes)"
 
@@ -190,7 +190,7 @@ def calibration(y, p, *, n_boot: int = 2000, rng: int | np.random.Generator = 20
     -------
     DataFrame
         One row per (statistic, interval method): ``statistic`` (brier, intercept,
-        slope), ``estimate``, ``conf_low``, ``conf_high``, ``ci_method``, ``n``,
+        slope), ``estimate``, ``conf_low``, ``conf_high``, ``conf_method``, ``n``,
         ``events``, ``n_clipped``, ``n_boot``, ``n_valid`` (resamples where the
         statistic exists; a slope whose MLE does not exist on a resample is left out
         and counted here), ``eps``, ``note`` (says when the intercept or slope
@@ -227,7 +227,7 @@ def calibration(y, p, *, n_boot: int = 2000, rng: int | np.random.Generator = 20
             note = NO_SLOPE_NOTE
         for r in ci.itertuples(index=False):
             rows.append({"note": note, "statistic": name, "estimate": r.estimate, "conf_low": r.low,
-                         "conf_high": r.high, "ci_method": r.method, "n": len(y),
+                         "conf_high": r.high, "conf_method": r.method, "n": len(y),
                          "events": int(y.sum()), "n_clipped": n_clipped,
                          "n_boot": int(r.n_boot), "n_valid": int(r.n_valid), "eps": eps})
     return pd.DataFrame(rows, columns=CALIBRATION_COLUMNS)

@@ -50,8 +50,8 @@ INTERCEPT = "(Intercept)"
 RESPONSE = "melanoma"
 TIDY_COLUMNS = [
     "feature_set", "estimator", "term", "estimate", "odds_ratio", "std_error", "statistic",
-    "test", "p_value", "conf_low", "conf_high", "or_conf_low", "or_conf_high", "ci_method",
-    "note",
+    "test", "p_value", "conf_low", "conf_high", "odds_ratio_conf_low", "odds_ratio_conf_high",
+    "conf_method", "note",
 ]
 GLANCE_COLUMNS = [
     "feature_set", "estimator", "n", "events", "n_predictors", "events_per_variable",
@@ -882,11 +882,11 @@ def fit_model(frame: pd.DataFrame, columns: list[str], estimator: str = "mle", *
     level : float
         Confidence level of the profile intervals.
     profile : bool
-        False skips the profile intervals (``conf_*`` NaN, ``ci_method`` "none"): the
+        False skips the profile intervals (``conf_*`` NaN, ``conf_method`` "none"): the
         Firth profile of the 21-coefficient moments_all model costs about 25 s.
     ci : {"profile", "wald", "none"}, optional
         The intervals, overriding ``profile`` (None: ``"profile"`` if ``profile`` else
-        ``"none"``); ``"wald"`` gives :func:`wald_ci` (``ci_method`` "Wald"). The
+        ``"none"``); ``"wald"`` gives :func:`wald_ci` (``conf_method`` "Wald"). The
         review chooses by :func:`interval_method`.
 
     Returns
@@ -980,8 +980,9 @@ def fit_model(frame: pd.DataFrame, columns: list[str], estimator: str = "mle", *
             "feature_set": feature_set, "estimator": estimator, "term": terms,
             "estimate": est, "odds_ratio": np.exp(est), "std_error": se, "statistic": stat,
             "test": test, "p_value": pv, "conf_low": ci[:, 0], "conf_high": ci[:, 1],
-            "or_conf_low": np.exp(ci[:, 0]), "or_conf_high": np.exp(ci[:, 1]),
-            "ci_method": ci_method, "note": notes,
+            "odds_ratio_conf_low": np.exp(ci[:, 0]),
+            "odds_ratio_conf_high": np.exp(ci[:, 1]),
+            "conf_method": ci_method, "note": notes,
         })
     return tidy[TIDY_COLUMNS], {c: glance[c] for c in GLANCE_COLUMNS}
 

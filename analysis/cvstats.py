@@ -180,16 +180,17 @@ def cv_auc_table(folds: pd.DataFrame, *, keys=("feature_set", "estimator"),
     Returns
     -------
     DataFrame
-        ``keys`` + ``cv_auc, se, ci_low, ci_high, df, t, p`` (two-sided, cvAUC = 0.5),
-        ``p_greater`` (cvAUC > 0.5), ``n_repeats, n_folds, n_nan``.
+        ``keys`` + ``cv_auc, std_error, conf_low, conf_high, df, t, p_value`` (two-sided,
+        cvAUC = 0.5), ``greater_p_value`` (cvAUC > 0.5), ``n_repeats, n_folds, n_nan``.
     """
     rows = []
     for key, g in folds.groupby(list(keys), sort=False):
         r = corrected_cv_interval(g["auc"].to_numpy(), _ratio(g), null=0.5, alpha=alpha)
         key = key if isinstance(key, tuple) else (key,)
         rows.append({**dict(zip(keys, key, strict=True)), "cv_auc": r["estimate"],
-                     "se": r["se"], "ci_low": r["low"], "ci_high": r["high"], "df": r["df"],
-                     "t": r["t"], "p": r["p"], "p_greater": r["p_greater"],
+                     "std_error": r["se"], "conf_low": r["low"], "conf_high": r["high"],
+                     "df": r["df"], "t": r["t"], "p_value": r["p"],
+                     "greater_p_value": r["p_greater"],
                      "n_repeats": int(g["repeat"].nunique()), "n_folds": r["n_folds"],
                      "n_nan": r["n_nan"]})
     return pd.DataFrame(rows)

@@ -202,7 +202,7 @@ def forest_auc(auc_ci: pd.DataFrame) -> p9.ggplot:
                               categories=[_set_label(s).replace("\n", " ") for s in order])
     d["estimator"] = pd.Categorical(d["estimator"], categories=["mle", "firth"])
     return (
-        p9.ggplot(d, p9.aes(x="set", y="cv_auc", ymin="ci_low", ymax="ci_high"))
+        p9.ggplot(d, p9.aes(x="set", y="cv_auc", ymin="conf_low", ymax="conf_high"))
         + p9.geom_hline(yintercept=0.5, linetype="dashed", color="grey")
         + p9.geom_pointrange(size=0.35, fatten=2, color="#4C72B0")
         + p9.geom_point(p9.aes(y="fold_mean_auc"), shape="o", fill="none", color="#DD8452",
@@ -253,7 +253,7 @@ def icc_plot(icc: pd.DataFrame, icc_type: str = "ICC2") -> p9.ggplot:
         categories=[FEATURE_LABELS.get(s, s).replace("\n", " ") for s in order])
     d["subset"] = pd.Categorical(d["subset"], categories=list(SUBSET_COLORS))
     return (
-        p9.ggplot(d, p9.aes(x="feature", y="icc", ymin="ci_low", ymax="ci_high", color="subset"))
+        p9.ggplot(d, p9.aes(x="feature", y="icc", ymin="conf_low", ymax="conf_high", color="subset"))
         + p9.geom_hline(yintercept=0, color="grey")
         + p9.geom_pointrange(position=p9.position_dodge(width=0.5))
         + p9.scale_color_manual(values=SUBSET_COLORS)
@@ -311,11 +311,11 @@ def coefficient_plot(tidy: pd.DataFrame, feature_set: str = "mean+sd",
     labels = [ESTIMATOR_LABELS.get(e, e) for e in estimators]
     d["estimator"] = pd.Categorical(d["estimator"].map(ESTIMATOR_LABELS).fillna(d["estimator"]),
                                     categories=labels)
-    ok = np.isfinite(d["or_conf_low"]) & np.isfinite(d["or_conf_high"]) & (d["or_conf_low"] > 0)
+    ok = np.isfinite(d["odds_ratio_conf_low"]) & np.isfinite(d["odds_ratio_conf_high"]) & (d["odds_ratio_conf_low"] > 0)
     return (
         p9.ggplot(d, p9.aes(y="term_label", x="odds_ratio"))
         + p9.geom_vline(xintercept=1, linetype="dashed", color="grey")
-        + p9.geom_errorbarh(p9.aes(xmin="or_conf_low", xmax="or_conf_high"), data=d[ok],
+        + p9.geom_errorbarh(p9.aes(xmin="odds_ratio_conf_low", xmax="odds_ratio_conf_high"), data=d[ok],
                             height=0.25, color="#4C72B0")
         + p9.geom_point(size=2, color="#4C72B0")
         + p9.scale_x_log10()
@@ -424,7 +424,7 @@ def forest_plot(result: replication.ReplicationResult, quantity: str = "auc_sd_m
         "disjoint": "groups sharing no image"}) + " (k=" + meta["k"].astype(
         str) + ", I\u00b2=" + meta["i2"].round(0).astype("Int64").astype(str) + "%)"
     diamonds = pd.concat([
-        pd.DataFrame({"x": [r.ci_low + shift, r.estimate + shift, r.ci_high + shift,
+        pd.DataFrame({"x": [r.conf_low + shift, r.estimate + shift, r.conf_high + shift,
                             r.estimate + shift],
                       "y": [r.ypos, r.ypos + 0.35, r.ypos, r.ypos - 0.35], "id": i})
         for i, r in enumerate(meta.itertuples(index=False))
@@ -524,7 +524,7 @@ def specification_curve(frame: pd.DataFrame, claim: str = "C5"):
     top = (
         p9.ggplot(g, p9.aes("rank", "estimate", color="verdict"))
         + p9.geom_hline(yintercept=ref, linetype="dashed", color="#444444")
-        + p9.geom_linerange(p9.aes(ymin="ci_low", ymax="ci_high"), alpha=0.5)
+        + p9.geom_linerange(p9.aes(ymin="conf_low", ymax="conf_high"), alpha=0.5)
         + p9.geom_point(size=1.2)
         + p9.geom_point(data=g[g["is_paper"]], color="black", fill="none", size=4, stroke=0.8)
         + p9.scale_color_manual(values=_VERDICT_COLORS, drop=False)
@@ -575,7 +575,7 @@ def power_plot(summary: pd.DataFrame):
     return (p9.ggplot(d, p9.aes("n_images", "power", color="annotators", group="annotators"))
             + p9.geom_hline(yintercept=0.8, linetype="dotted")
             + p9.geom_line() + p9.geom_point()
-            + p9.geom_errorbar(p9.aes(ymin="power_low", ymax="power_high"), width=0.04)
+            + p9.geom_errorbar(p9.aes(ymin="power_conf_low", ymax="power_conf_high"), width=0.04)
             + p9.scale_x_log10(breaks=sorted(d["n_images"].unique()))
             + p9.labs(x="images (log scale)", y="power (p < 0.05)", color="annotators")
             + p9.theme_bw() + p9.theme(figure_size=(6, 4)))

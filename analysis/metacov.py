@@ -589,7 +589,7 @@ def pair_table(images: pd.DataFrame, studies: list[str], estimated: dict | None 
         (``n_shared / sqrt(n_a n_b)``), ``source`` (``"estimated"`` or ``"per-class
         rho=<rho>"``), ``rho`` (NaN when estimated), ``correlation`` (what the model
         uses), ``how`` (``estimated["how"]``, ``"no shared image"`` or ``"per-class
-        overlap"``), ``measured``, ``mc_low``, ``mc_high`` (``estimated["raw"]``, the
+        overlap"``), ``measured``, ``measured_conf_low``, ``measured_conf_high`` (``estimated["raw"]``, the
         correlation before clipping and projection, and its Monte Carlo interval;
         estimated rows only), ``n_boot`` (replicates behind it; 0 for band rows).
     """
@@ -610,19 +610,19 @@ def pair_table(images: pd.DataFrame, studies: list[str], estimated: dict | None 
                          "how": (estimated.get("how", "joint bootstrap") if r.n_shared
                                  else "no shared image"),
                          "measured": float(estimated["raw"][i, j]),
-                         "mc_low": float(estimated["low"][i, j]),
-                         "mc_high": float(estimated["high"][i, j]),
+                         "measured_conf_low": float(estimated["low"][i, j]),
+                         "measured_conf_high": float(estimated["high"][i, j]),
                          "n_boot": int(estimated["n_pair"][i, j])})
         for rho, m in band.items():
             rows.append({**base, "source": f"per-class rho={rho:g}", "rho": rho,
                          "correlation": float(m[i, j]),
                          "how": "per-class overlap" if r.n_shared else "no shared image",
-                         "measured": np.nan, "mc_low": np.nan, "mc_high": np.nan,
+                         "measured": np.nan, "measured_conf_low": np.nan, "measured_conf_high": np.nan,
                          "n_boot": 0})
     return pd.DataFrame(rows, columns=[
         "group_a", "group_b", "n_shared", "n_shared_melanoma", "n_shared_other",
-        "r_all_images", "source", "rho", "correlation", "how", "measured", "mc_low",
-        "mc_high", "n_boot"])
+        "r_all_images", "source", "rho", "correlation", "how", "measured", "measured_conf_low",
+        "measured_conf_high", "n_boot"])
 
 
 # --- simulation check ---------------------------------------------------------------

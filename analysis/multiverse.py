@@ -584,9 +584,9 @@ def run_cv(X: np.ndarray, y: np.ndarray, splits: list[models.Split], estimator: 
     return models.cross_validate(X, y, splits, estimator=estimator, labels=labels, n_jobs=n_jobs)
 
 
-ROW_COLUMNS = ["path_id", *CHOICES, "is_paper", "claim", "estimate", "ci_low", "ci_high", "p",
-               "verdict", "n_images", "n_melanoma", "n_imputed_images", "auc_consensus",
-               "auc_disagreement", "statistic", "observed_statistic", "n_permutations",
+ROW_COLUMNS = ["path_id", *CHOICES, "is_paper", "claim", "estimate", "conf_low", "conf_high",
+               "p_value", "verdict", "n_images", "n_melanoma", "n_imputed_images",
+               "auc_consensus", "auc_disagreement", "statistic", "observed_statistic", "n_permutations",
                "null_mean", "n_null_nan", "n_folds_separated", "seconds"]
 
 
@@ -673,13 +673,13 @@ def run_path(wide: pd.DataFrame, y: pd.Series, path: Path, *, path_id: int = 0,
     sep = int(cv_c.folds["separated"].sum() + cv_d.folds["separated"].sum())
     secs = time.perf_counter() - t0
     rows = [
-        {**common, "claim": "C4", "estimate": c4.diff, "ci_low": c4.low,
-         "ci_high": c4.high, "p": c4.pvalue, "verdict": c4_verdict,
+        {**common, "claim": "C4", "estimate": c4.diff, "conf_low": c4.low,
+         "conf_high": c4.high, "p_value": c4.pvalue, "verdict": c4_verdict,
          "statistic": "cv_auc_difference", "observed_statistic": c4.diff,
          "n_permutations": 0, "null_mean": np.nan, "n_null_nan": 0,
          "n_folds_separated": sep, "seconds": secs},
-        {**common, "claim": "C5", "estimate": observed, "ci_low": c5.low,
-         "ci_high": c5.high, "p": p_perm, "verdict": c5_verdict,
+        {**common, "claim": "C5", "estimate": observed, "conf_low": c5.low,
+         "conf_high": c5.high, "p_value": p_perm, "verdict": c5_verdict,
          "statistic": "cv_auc", "observed_statistic": observed,
          "n_permutations": int(test.n_resamples),
          "null_mean": float(valid.mean()) if valid.size else np.nan,
@@ -1085,16 +1085,15 @@ def multiverse_design(
 def verdict_table(frame: pd.DataFrame) -> pd.DataFrame:
     """Per claim: number of paths per verdict, share supported, range of estimates.
 
-    The column ``inconclusive`` counts the paths whose verdict is "not shown" (the data
-    of the path cannot decide; the column keeps its name until the column vocabulary
-    changes)."""
+    The column ``not_shown`` counts the paths whose verdict is "not shown" (the data of
+    the path cannot decide)."""
     rows = []
     for claim, g in frame.groupby("claim", sort=True):
         paper = g[g["is_paper"]]
         rows.append({
             "claim": claim, "n_paths": len(g),
             "supported": int((g["verdict"] == "supported").sum()),
-            "inconclusive": int((g["verdict"] == cvinference.NOT_SHOWN).sum()),
+            "not_shown": int((g["verdict"] == cvinference.NOT_SHOWN).sum()),
             "not_supported": int((g["verdict"] == "not supported").sum()),
             "paper_verdict": paper["verdict"].iloc[0] if len(paper) else "",
             "paper_estimate": float(paper["estimate"].iloc[0]) if len(paper) else np.nan,

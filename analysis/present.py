@@ -33,6 +33,8 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from . import columns
+
 #: Width (inches) of the PDF's text column: US letter with 1 inch side margins
 #: (``margin`` in report.qmd's typst format). At the HTML's ``fig-dpi`` of 110 this is
 #: 715 px, inside the 800 px body column of Quarto's default HTML layout.
@@ -160,12 +162,20 @@ def _own_height(plot) -> float:
     return float(items[-1].theme.getp("figure_size")[1])
 
 
-def with_ci(frame: pd.DataFrame, estimate: str, low: str, high: str, name: str | None = None,
-            decimals: int | None = None, signed: bool = False) -> pd.DataFrame:
+def with_ci(frame: pd.DataFrame, estimate: str, name: str | None = None, *,
+            low: str | None = None, high: str | None = None, decimals: int | None = None,
+            signed: bool = False) -> pd.DataFrame:
     """Replace an estimate column and its interval columns by one text column
     "estimate [low, high]" (in place of the estimate; ``name`` defaults to
     ``"<header of estimate> (95% CI)"``), each number with the estimate's decimals
-    (:func:`decimals_for`); ``signed`` prints a + on positive numbers."""
+    (:func:`decimals_for`); ``signed`` prints a + on positive numbers.
+
+    The interval is found by the column vocabulary (:mod:`analysis.columns`):
+    ``<estimate>_conf_low``/``<estimate>_conf_high`` when the table has them, else the
+    table's main ``conf_low``/``conf_high``; ``low``/``high`` name other columns."""
+    if low is None or high is None:
+        q = estimate if f"{estimate}_{columns.CONF_LOW}" in frame.columns else ""
+        low, high = columns.interval(frame.columns, q)
     d = decimals_for(estimate) if decimals is None else decimals
     f = f"{{:+.{d}f}}" if signed else f"{{:.{d}f}}"
 
@@ -242,26 +252,27 @@ HEADERS: dict[str, str] = {
     "features_ours": "Features", "paper_features": "Features (paper)",
     "matches_paper": "Matches paper", "auc": "AUC", "auc_pooled": "Pooled AUC",
     "mean_auc": "Mean AUC", "sd": "SD", "u": "U", "p": "p", "p_value": "p",
-    "p_holm": "p (Holm)", "p_bh": "p (BH)", "perm_p": "Permutation p", "q_p": "p (Q)",
-    "ks_p": "KS p", "ks_statistic": "KS statistic", "rank_biserial": "Rank-biserial r",
+    "holm_p_value": "p (Holm)", "bh_p_value": "p (BH)", "adjusted_p_value": "Adjusted p",
+    "q_p_value": "p (Q)", "ks_p_value": "KS p", "ks_statistic": "KS statistic", "rank_biserial": "Rank-biserial r",
     "cles": "CLES", "direction": "Direction", "k": "Groups", "tau2": "tau^2",
     "i2": "I^2 (%)", "q": "Q", "quantity": "Quantity", "scope": "Scope",
-    "supported": "Supported", "inconclusive": "Inconclusive",
+    "supported": "Supported", "not_shown": "Not shown",
     "not_supported": "Not supported", "paper_verdict": "Verdict on the paper's path",
     "paper_estimate": "Estimate on the paper's path", "estimate_min": "Estimate: min",
     "estimate_median": "Estimate: median", "estimate_max": "Estimate: max",
     "choice": "Choice", "level": "Level", "model": "Model",
-    "rejection_rate": "Rejection rate", "rejection_low": "Rejection: CI low",
-    "rejection_high": "Rejection: CI high", "coverage_delong": "DeLong coverage",
-    "coverage_delong_low": "DeLong coverage: CI low",
-    "coverage_delong_high": "DeLong coverage: CI high", "coverage_bca": "BCa coverage",
-    "coverage_bca_low": "BCa coverage: CI low", "coverage_bca_high": "BCa coverage: CI high",
+    "rejection_rate": "Rejection rate", "rejection_rate_conf_low": "Rejection: CI low",
+    "rejection_rate_conf_high": "Rejection: CI high", "coverage_delong": "DeLong coverage",
+    "coverage_delong_conf_low": "DeLong coverage: CI low",
+    "coverage_delong_conf_high": "DeLong coverage: CI high", "coverage_bca": "BCa coverage",
+    "coverage_bca_conf_low": "BCa coverage: CI low",
+    "coverage_bca_conf_high": "BCa coverage: CI high",
     "mean_true_auc": "Mean true AUC", "mean_pooled_auc": "Mean pooled AUC",
     "mean_fold_mean_auc": "Mean fold-mean AUC", "power": "Power",
-    "power_low": "Power: CI low", "power_high": "Power: CI high",
-    "ci_low": "95% CI low", "ci_high": "95% CI high", "estimate": "Estimate",
+    "power_conf_low": "Power: CI low", "power_conf_high": "Power: CI high",
+    "conf_low": "95% CI low", "conf_high": "95% CI high", "estimate": "Estimate",
     "std_error": "SE", "odds_ratio": "Odds ratio", "term": "Term",
-    "low": "Scale min", "high": "Scale max", "intercept": "Intercept", "loading": "Loading",
+    "scale_min": "Scale min", "scale_max": "Scale max", "intercept": "Intercept", "loading": "Loading",
     "tau_b": "tau_b", "sigma0": "sigma_0", "sigma1": "sigma_1", "sigma_ratio": "sigma_1 / sigma_0",
     "mu1": "mu_1", "tau_nu": "tau_nu", "prevalence": "Prevalence",
     "cohort": "Cohort", "group": "Group", "source": "Source", "section": "Section",
@@ -301,7 +312,7 @@ DECIMAL_RULES: tuple[tuple[str, int], ...] = (
     (r"(^|_)(u|q)$", 1),
     (r"tau2$", 4),
     (r"(^|_)(power|rejection|coverage)", 2),
-    (r"(auc|estimate|ci_low|ci_high|rank_biserial|cles|statistic)", 3),
+    (r"(auc|estimate|conf_low|conf_high|rank_biserial|cles|statistic)", 3),
 )
 DEFAULT_DECIMALS = 3
 #: Column names holding p-values.
@@ -309,8 +320,9 @@ P_COLUMN = re.compile(r"^(p|p[ _].*|.*[ _]p|p_value|pvalue|.*_p_value)$", re.IGN
 
 
 def is_p_column(name) -> bool:
-    """Whether a column holds p-values (``p``, ``p_value``, ``p_holm``, ``q_p``,
-    ``perm_p``, "sd permutation p", ...)."""
+    """Whether a column holds p-values (``p_value`` and ``<qualifier>_p_value`` of the
+    vocabulary, :mod:`analysis.columns`; display headers such as "p" or "sd permutation
+    p")."""
     return bool(P_COLUMN.match(str(name)))
 
 

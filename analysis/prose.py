@@ -145,8 +145,8 @@ def chance_sentence(groups: pd.DataFrame) -> str:
     """How many student groups outside group 7 have the sd features' bootstrap-CV
     interval above 0.5, and how many below (``groups``: ``ReplicationResult.groups``)."""
     not7 = _students_outside_group7(groups)
-    above = int((not7["ci_low"] > 0.5).sum())
-    below = int((not7["ci_high"] < 0.5).sum())
+    above = int((not7["conf_low"] > 0.5).sum())
+    below = int((not7["conf_high"] < 0.5).sum())
     return (
         f"Outside group 7, the disagreement (sd) features alone beat random (bootstrap-CV "
         f"95% CI of the cvAUC above 0.5) in {above} of {len(not7)} student groups, and fall "
@@ -162,7 +162,7 @@ def permutation_sentence(groups: pd.DataFrame) -> str | None:
     tested = not7[not7["n_permutations"] > 0]
     if not len(tested):
         return None
-    n_sig = int((tested["perm_p"] < 0.05).sum())
+    n_sig = int((tested["p_value"] < 0.05).sum())
     expected = 0.05 * len(tested)
     return (
         f"By label permutation of the whole cross-validation "
@@ -197,14 +197,14 @@ def meta_method(r: pd.Series) -> str:
 
 def prediction_interval(r: pd.Series, shift: float = 0.0) -> str:
     """``; 95% prediction interval for a new group ...``, or "" without one."""
-    if "pi_low" not in r or not np.isfinite(r["pi_low"]):
+    if "pi_conf_low" not in r or not np.isfinite(r["pi_conf_low"]):
         return ""
-    return (f"; 95% prediction interval for a new group {r['pi_low'] + shift:.3f} to "
-            f"{r['pi_high'] + shift:.3f}")
+    return (f"; 95% prediction interval for a new group {r['pi_conf_low'] + shift:.3f} to "
+            f"{r['pi_conf_high'] + shift:.3f}")
 
 
 def _pooled_ci(r: pd.Series, shift: float = 0.0) -> str:
-    return fmt_ci(r["estimate"] + shift, r["ci_low"] + shift, r["ci_high"] + shift)
+    return fmt_ci(r["estimate"] + shift, r["conf_low"] + shift, r["conf_high"] + shift)
 
 
 def pooled_sentences(meta: pd.DataFrame) -> list[str]:
@@ -215,7 +215,7 @@ def pooled_sentences(meta: pd.DataFrame) -> list[str]:
         if ("auc_sd_minus_half", scope) not in meta.index:
             continue
         r = meta.loc[("auc_sd_minus_half", scope)]
-        verdict = vs_chance(r["ci_low"], r["ci_high"], 0.0)
+        verdict = vs_chance(r["conf_low"], r["conf_high"], 0.0)
         which = ""
         if scope == "disjoint":
             which = " (" + ", ".join(str(r["studies"]).split(";")) + ")"
@@ -245,7 +245,7 @@ def independence_sentence(allmeta: pd.DataFrame) -> str | None:
         return None
     return (
         f"Treating the groups as independent would give "
-        f"{fmt_ci(i['estimate'] + 0.5, i['ci_low'] + 0.5, i['ci_high'] + 0.5)} "
+        f"{fmt_ci(i['estimate'] + 0.5, i['conf_low'] + 0.5, i['conf_high'] + 0.5)} "
         f"(tau\u00b2 {i['tau2']:.4f} against {r['tau2']:.4f} with the overlap)."
     )
 
@@ -257,11 +257,11 @@ def mturk_sentence(groups: pd.DataFrame) -> str | None:
     if not len(mt):
         return None
     r = mt.iloc[0]
-    verdict = vs_chance(r["ci_low"], r["ci_high"], 0.5)
+    verdict = vs_chance(r["conf_low"], r["conf_high"], 0.5)
     return (
         f"On MTurk ({int(r['n_images'])} images, {int(r['n_melanoma'])} melanomas, "
         f"3 workers per image) the sd features reach AUC "
-        f"{fmt_ci(r['auc'], r['ci_low'], r['ci_high'])}: {verdict}."
+        f"{fmt_ci(r['auc'], r['conf_low'], r['conf_high'])}: {verdict}."
     )
 
 
@@ -277,8 +277,8 @@ def mean_vs_sd_sentence(meta: pd.DataFrame, differences: pd.DataFrame) -> str | 
         f"{_pooled_ci(r)} AUC pooled over all "
         f"{int(r['k'])} groups ({meta_method(r)}{prediction_interval(r)}); the paired "
         f"bootstrap-CV interval excludes 0 in favour of the "
-        f"mean in {int((d['ci_low'] > 0).sum())} groups and in favour of the sd in "
-        f"{int((d['ci_high'] < 0).sum())}."
+        f"mean in {int((d['conf_low'] > 0).sum())} groups and in favour of the sd in "
+        f"{int((d['conf_high'] < 0).sum())}."
     )
 
 
@@ -342,7 +342,7 @@ def slope_sentences(slopes: dict, trend: pd.DataFrame) -> list[str]:
         if tr is None or (*key, "sd") not in tr.index:
             return ""
         t = tr.loc[(*key, "sd")]
-        return (f"; bootstrap 95% CI of the slope {t['ci_low']:+.3f} to {t['ci_high']:+.3f}: "
+        return (f"; bootstrap 95% CI of the slope {t['conf_low']:+.3f} to {t['conf_high']:+.3f}: "
                 f"{t['direction']}")
 
     if GROUP7 in slopes:
@@ -421,7 +421,7 @@ def _coverage_cell(coverage: pd.DataFrame, model: str, quantity: str, method: st
     if r.empty:
         return None
     r = r.iloc[0]
-    return f"{r['coverage']:.1%} [{r['cov_low']:.1%}, {r['cov_high']:.1%}]"
+    return f"{r['coverage']:.1%} [{r['coverage_conf_low']:.1%}, {r['coverage_conf_high']:.1%}]"
 
 
 def _coverage_listing(coverage: pd.DataFrame, names: Mapping[str, str], quantity: str,
@@ -439,8 +439,8 @@ def _rejection_listing(coverage: pd.DataFrame, names: Mapping[str, str]) -> str 
     if not len(perm):
         return None
     models_ = [m for m in names if m in set(coverage["model"])]
-    return "; ".join(f"{perm.loc[m, 'rejection_rate']:.1%} [{perm.loc[m, 'rej_low']:.1%}, "
-                     f"{perm.loc[m, 'rej_high']:.1%}] under {names[m]}" for m in models_
+    return "; ".join(f"{perm.loc[m, 'rejection_rate']:.1%} [{perm.loc[m, 'rejection_rate_conf_low']:.1%}, "
+                     f"{perm.loc[m, 'rejection_rate_conf_high']:.1%}] under {names[m]}" for m in models_
                      if m in perm.index)
 
 
@@ -450,8 +450,8 @@ def coverage_text(coverage: pd.DataFrame, settings: Mapping) -> str:
     Parameters
     ----------
     coverage : DataFrame
-        ``Calibration.coverage`` (``model, quantity, method, coverage, cov_low,
-        cov_high, rejection_rate, rej_low, rej_high``).
+        ``Calibration.coverage`` (``model, quantity, method, coverage, coverage_conf_low,
+        coverage_conf_high, rejection_rate, rejection_rate_conf_low, rejection_rate_conf_high``).
     settings : mapping
         ``Calibration.settings``: ``n_datasets``, ``perm_repeats``, ``n_permutations``,
         ``h`` and optionally ``data_name`` (default "group 7").
@@ -494,12 +494,12 @@ def _power_part(n_annotators: int, rows: pd.DataFrame, target: float) -> str:
                 f"reaches {target:.0%} (at most {rows['power'].max():.0%})")
     r = ok.sort_values("n_images").iloc[0]
     return (f"with {n_annotators} annotators about {int(r['n_images'])} images "
-            f"(power {r['power']:.0%}, 95% CI {r['power_low']:.0%} to {r['power_high']:.0%})")
+            f"(power {r['power']:.0%}, 95% CI {r['power_conf_low']:.0%} to {r['power_conf_high']:.0%})")
 
 
 def power_sentence(summary: pd.DataFrame, target: float = 0.8) -> str:
     """How many images and annotators reach the target power (computed from the rows of
-    ``Power.summary``: ``n_annotators, n_images, power, power_low, power_high``)."""
+    ``Power.summary``: ``n_annotators, n_images, power, power_conf_low, power_conf_high``)."""
     parts = [_power_part(j, g, target) for j, g in summary.groupby("n_annotators", sort=True)]
     return (f"For {target:.0%} power to detect that the sd-only model is better than random "
             f"(permutation test at 5%), a study needs " + "; ".join(parts) + ".")
@@ -548,19 +548,19 @@ def c5_seed_sentence(summary: pd.DataFrame, alpha: float = 0.05) -> str | None:
 def c5_interval_sentence(perm: Mapping, ci: Mapping, name: str = "skewness") -> str:
     """Why a bootstrap-CV interval containing 1/2 can sit beside a permutation p below
     5% (C5), from the permutation summary row ``perm`` (``p_value``, ``null_sd``) and
-    the interval row ``ci`` (``cv_auc, ci_low, ci_high, se, p``) of the same set."""
+    the interval row ``ci`` (``cv_auc, conf_low, conf_high, std_error, p_value``) of the same set."""
     both = (f"The bootstrap-CV interval of {name}, {ci['cv_auc']:.3f} "
-            f"[{ci['ci_low']:.3f}, {ci['ci_high']:.3f}] (z-test p {ci['p']:.3f}), and its "
+            f"[{ci['conf_low']:.3f}, {ci['conf_high']:.3f}] (z-test p {ci['p_value']:.3f}), and its "
             f"permutation p-value, {perm['p_value']:.3f}, ")
     why = ("answer different questions: the permutation test conditions on these images "
            "and asks only whether the labels are exchangeable (its null statistics have SD "
            f"{perm['null_sd']:.3f} around 1/2); the interval (normal on the arcsine-square-root "
            "scale) is for the cvAUC of a new sample of as many images, and its bootstrap SE "
-           f"({ci['se']:.3f}) includes the resampling of the images. The interval covers "
+           f"({ci['std_error']:.3f}) includes the resampling of the images. The interval covers "
            "95-98% in the simulations, so it is, if anything, wide. The verdict \"better "
            "than random\" rests on the exact test; the interval says how large the cvAUC "
            "may be.")
-    if perm["p_value"] < 0.05 and ci["ci_low"] <= 0.5:
+    if perm["p_value"] < 0.05 and ci["conf_low"] <= 0.5:
         return both + "seem to disagree but " + why
     return both + "agree; they " + why
 
@@ -587,8 +587,8 @@ def strong_regime_sentence(coverage: pd.DataFrame, settings: Mapping) -> str | N
     def cell(q, what):
         r = c.loc[q]
         t = f"{r['truth']:+.3f}" if q.startswith("diff_") else f"{r['truth']:.3f}"
-        return (f"{what} (true {t}) in {r['coverage']:.1%} [{r['cov_low']:.1%}, "
-                f"{r['cov_high']:.1%}] (entirely above the truth in {r['miss_above']:.1%}, "
+        return (f"{what} (true {t}) in {r['coverage']:.1%} [{r['coverage_conf_low']:.1%}, "
+                f"{r['coverage_conf_high']:.1%}] (entirely above the truth in {r['miss_above']:.1%}, "
                 f"below in {r['miss_below']:.1%})")
 
     names = {"auc_mean": "the cvAUC of the mean features", "auc_mean+sd":
@@ -622,13 +622,13 @@ def c4_power_sentence(c4: pd.DataFrame) -> str | None:
     if "diff_mean_sd" in s.index:
         r = s.loc["diff_mean_sd"]
         txt = (f"the part \"the mean beats sd\" (paired bootstrap-CV z test at 5%) was "
-               f"supported in {r['supported']:.0%} [{r['supported_low']:.0%}, "
-               f"{r['supported_high']:.0%}] of studies at a true difference of "
-               f"{r['truth']:.3f} (mean SE {r['mean_se']:.3f})")
+               f"supported in {r['supported']:.0%} [{r['supported_conf_low']:.0%}, "
+               f"{r['supported_conf_high']:.0%}] of studies at a true difference of "
+               f"{r['truth']:.3f} (mean SE {r['mean_std_error']:.3f})")
         if "diff_mean_sd" in f.index:
             q = f.loc["diff_mean_sd"]
-            txt += (f", and in {q['supported']:.0%} [{q['supported_low']:.0%}, "
-                    f"{q['supported_high']:.0%}] under the sd-calibrated model (true difference "
+            txt += (f", and in {q['supported']:.0%} [{q['supported_conf_low']:.0%}, "
+                    f"{q['supported_conf_high']:.0%}] under the sd-calibrated model (true difference "
                     f"{q['truth']:.3f})")
         out.append(txt)
     ni = [q for q in s.index if q.startswith("diff_mean+sd")]
@@ -636,9 +636,9 @@ def c4_power_sentence(c4: pd.DataFrame) -> str | None:
         r = s.loc[ni[0]]
         out.append(f"the non-inferiority part \"{r['part'].replace(' (non-inferiority)', '')}\" "
                    f"was supported in "
-                   f"{r['supported']:.0%} [{r['supported_low']:.0%}, {r['supported_high']:.0%}] "
+                   f"{r['supported']:.0%} [{r['supported_conf_low']:.0%}, {r['supported_conf_high']:.0%}] "
                    f"of studies although adding sd truly changes the cvAUC by {r['truth']:+.3f} "
-                   f"(mean SE of the difference {r['mean_se']:.3f}; refuted in "
+                   f"(mean SE of the difference {r['mean_std_error']:.3f}; refuted in "
                    f"{r['refuted']:.0%})")
     return ("Power of C4 in the strong-signal scenario: " + "; ".join(out) + ".") if out else None
 
@@ -714,7 +714,7 @@ def _curve_method(curve) -> str:
 def _curve_trend(trend: pd.DataFrame) -> str:
     """The bootstrap trend of each feature set over k, or "" without one."""
     words = [f"{r.feature_set}: slope {r.slope:+.3f} per rater (95% CI "
-             f"{r.ci_low:+.3f} to {r.ci_high:+.3f}, {r.direction})"
+             f"{r.conf_low:+.3f} to {r.conf_high:+.3f}, {r.direction})"
              for r in trend.itertuples(index=False)]
     return ("; the trend over k, with a bootstrap-over-units interval: "
             + "; ".join(words)) if words else ""
@@ -786,7 +786,7 @@ def correlation_sentences(correlations: pd.DataFrame,
                 & (c["quantity"] == "auc_sd_minus_half")]
         parts = "; ".join(
             f"{_QUANTITY_WORDS[q]} {r.correlation:+.2f} (Monte Carlo 95% interval "
-            f"{r.mc_low:+.2f} to {r.mc_high:+.2f})"
+            f"{r.measured_conf_low:+.2f} to {r.measured_conf_high:+.2f})"
             for q in QUANTITIES[::-1] for r in row[row["quantity"] == q].itertuples())
         per_txt = (f", per-class overlap {per['correlation'].iloc[0]:.2f}" if len(per) else "")
         out.append(
@@ -817,8 +817,8 @@ def band_sentences(sensitivity: pd.DataFrame) -> list[str]:
         what = f"{_QUANTITY_WORDS[r.quantity]}, pooled over {_SCOPE_WORDS.get(r.scope, r.scope)}"
         mc = ""
         if r.within_mc_error:
-            lim, se = ((r.ci_low, r.mc_se_low) if abs(r.ci_low) <= abs(r.ci_high)
-                       else (r.ci_high, r.mc_se_high))
+            lim, se = ((r.conf_low, r.conf_low_mc_std_error) if abs(r.conf_low) <= abs(r.conf_high)
+                       else (r.conf_high, r.conf_high_mc_std_error))
             mc = (f" (its interval's limit {lim:+.4f} is within 2 Monte Carlo SEs, "
                   f"{se:.4f}, of 0: another seed of the delete-d jackknife can give the "
                   f"other verdict)")

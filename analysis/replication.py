@@ -428,18 +428,18 @@ class ReplicationResult:
 
 GROUP_COLUMNS = [
     "cohort", "group", "source", "design", "n_images", "n_melanoma", "n_annotators",
-    "n_splits", "reduced_folds", "feature_set", "estimator", "auc", "se", "ci_low", "ci_high",
-    "fold_mean_auc", "band_low", "band_high", "perm_p", "perm_null_mean", "n_permutations",
+    "n_splits", "reduced_folds", "feature_set", "estimator", "auc", "std_error", "conf_low", "conf_high",
+    "fold_mean_auc", "band_low", "band_high", "p_value", "perm_null_mean", "n_permutations",
     "n_folds_separated", "n_folds_not_converged", "share_separated", "n_excluded_images",
 ]
 #: Counts of the replication (:data:`analysis.budgets.REPLICATION`): label permutations
 #: per group for the test of "sd better than random", fold assignments of the
 #: permutation statistic, bootstrap-CV replicates per group.
 BUDGET = budgets.REPLICATION
-DIFF_COLUMNS = ["cohort", "group", "source", "estimator", "auc_mean", "auc_sd", "diff", "se",
-                "ci_low", "ci_high", "z", "p"]
+DIFF_COLUMNS = ["cohort", "group", "source", "estimator", "auc_mean", "auc_sd", "diff", "std_error",
+                "conf_low", "conf_high", "z", "p_value"]
 META_COLUMNS = ["quantity", "scope", "model", "interval", "scale", "method", "k", "estimate",
-                "se", "ci_low", "ci_high", "pi_low", "pi_high", "tau2", "i2", "q", "q_p", "df",
+                "std_error", "conf_low", "conf_high", "pi_conf_low", "pi_conf_high", "tau2", "i2", "q", "q_p_value", "df",
                 "hk_scale", "accounts_for_overlap", "primary", "rho", "correlation", "studies"]
 
 
@@ -542,17 +542,17 @@ def replicate(
             est = float(cv.folds["auc"].mean())
             ci = cvinference.cv_auc_interval(est, reps[fs])
             fsum = _fold_summary(cv.folds)
-            perm = {"perm_p": np.nan, "perm_null_mean": np.nan, "n_permutations": 0}
+            perm = {"p_value": np.nan, "perm_null_mean": np.nan, "n_permutations": 0}
             if fs == "sd" and n_permutations > 0:
                 null, _ = cvstats.permutation_null(d.matrix(fs), y, n_permutations=n_permutations,
                                            seed=seed, n_splits=k, n_repeats=perm_repeats,
                                            estimator=estimator, n_jobs=n_jobs)
                 obs = float(cv.folds.loc[cv.folds["repeat"] < perm_repeats, "auc"].mean())
-                perm = {"perm_p": cvinference.permutation_test(obs, null).pvalue,
+                perm = {"p_value": cvinference.permutation_test(obs, null).pvalue,
                         "perm_null_mean": float(np.nanmean(null)),
                         "n_permutations": n_permutations}
             rows.append({**base, "feature_set": fs, "estimator": estimator, "auc": est,
-                         "se": ci.se, "ci_low": ci.low, "ci_high": ci.high,
+                         "std_error": ci.se, "conf_low": ci.low, "conf_high": ci.high,
                          **fsum, **perm, "n_excluded_images": int(len(d.excluded))})
             folds.append(cv.folds.assign(cohort=d.cohort, group=d.group, feature_set=fs,
                                          estimator=estimator))
@@ -560,9 +560,9 @@ def replicate(
                                               reps["mean"], reps["sd"])
         diffs.append({"cohort": d.cohort, "group": d.group, "source": r.source,
                       "estimator": estimator, "auc_mean": pdiff.auc_a,
-                      "auc_sd": pdiff.auc_b, "diff": pdiff.diff, "se": pdiff.se,
-                      "ci_low": pdiff.low, "ci_high": pdiff.high, "z": pdiff.z,
-                      "p": pdiff.pvalue})
+                      "auc_sd": pdiff.auc_b, "diff": pdiff.diff, "std_error": pdiff.se,
+                      "conf_low": pdiff.low, "conf_high": pdiff.high, "z": pdiff.z,
+                      "p_value": pdiff.pvalue})
         excl.append(d.excluded.assign(cohort=d.cohort, group=d.group))
         used.append(pd.DataFrame({"cohort": d.cohort, "group": d.group,
                                   "image_id": list(d.y.index)}))
@@ -621,9 +621,9 @@ def meta_studies(groups: pd.DataFrame, differences: pd.DataFrame) -> pd.DataFram
         :func:`image_overlap`.
     """
     d = differences.assign(quantity=QUANTITIES[0], yi=differences["diff"],
-                           vi=differences["se"] ** 2)
+                           vi=differences["std_error"] ** 2)
     g = groups[groups["feature_set"] == "sd"]
-    s = g.assign(quantity=QUANTITIES[1], yi=g["auc"] - 0.5, vi=g["se"] ** 2)
+    s = g.assign(quantity=QUANTITIES[1], yi=g["auc"] - 0.5, vi=g["std_error"] ** 2)
     cols = ["quantity", "cohort", "group", "source", "yi", "vi"]
     out = pd.concat([d[cols], s[cols]], ignore_index=True)
     out.insert(4, "study", out["cohort"] + "/" + out["group"])
@@ -834,8 +834,8 @@ INTERVALS = (("wald", "z"), ("knha", "knha"), ("knha_adhoc", "adhoc"))
 #: The interval of the primary rows (the Hartung-Knapp factor is below 1 in every fit
 #: of the replication, which would make the interval narrower than a t interval).
 PRIMARY_INTERVAL = "knha_adhoc"
-POOL_COLUMNS = ["model", "interval", "scale", "method", "k", "estimate", "se", "ci_low",
-                "ci_high", "pi_low", "pi_high", "tau2", "i2", "q", "q_p", "df", "hk_scale",
+POOL_COLUMNS = ["model", "interval", "scale", "method", "k", "estimate", "std_error", "conf_low",
+                "conf_high", "pi_conf_low", "pi_conf_high", "tau2", "i2", "q", "q_p_value", "df", "hk_scale",
                 "accounts_for_overlap"]
 
 
@@ -875,8 +875,8 @@ def pool_studies(studies: pd.DataFrame, images: pd.DataFrame | None = None, *,
         :func:`overlap_covariance`, or from ``corr``); ``interval`` ``"wald"`` (normal
         quantiles), ``"knha"`` (Hartung-Knapp-Sidik-Jonkman, t with k-1 df) or
         ``"knha_adhoc"`` (the same with its scale factor at least 1); ``scale``
-        ``"identity"`` or ``"logit"``; ``estimate, ci_low, ci_high, pi_low,
-        pi_high`` on the scale of ``yi`` (logit rows back-transformed); ``se``,
+        ``"identity"`` or ``"logit"``; ``estimate, conf_low, conf_high, pi_conf_low,
+        pi_conf_high`` on the scale of ``yi`` (logit rows back-transformed); ``std_error``,
         ``tau2`` on the pooling scale; ``accounts_for_overlap`` is True for the
         overlap model, and for the independence model when no two studies share an
         image. One study: a single ``"single study"`` row with a Wald interval.
@@ -904,9 +904,9 @@ def pool_studies(studies: pd.DataFrame, images: pd.DataFrame | None = None, *,
         z = inference._z(alpha)
         return pd.DataFrame([{
             "model": "independent", "interval": "wald", "scale": "identity",
-            "method": "single study", "k": 1, "estimate": y[0], "se": se,
-            "ci_low": y[0] - z * se, "ci_high": y[0] + z * se, "pi_low": np.nan,
-            "pi_high": np.nan, "tau2": np.nan, "i2": np.nan, "q": np.nan, "q_p": np.nan,
+            "method": "single study", "k": 1, "estimate": y[0], "std_error": se,
+            "conf_low": y[0] - z * se, "conf_high": y[0] + z * se, "pi_conf_low": np.nan,
+            "pi_conf_high": np.nan, "tau2": np.nan, "i2": np.nan, "q": np.nan, "q_p_value": np.nan,
             "df": np.inf, "hk_scale": np.nan, "accounts_for_overlap": True}],
             columns=POOL_COLUMNS)
     scales = [("identity", y, v, lambda t: t)]
@@ -932,10 +932,11 @@ def pool_studies(studies: pd.DataFrame, images: pd.DataFrame | None = None, *,
                 r = inference.random_effects_meta_mv(ys, V, method=meth, test=test, alpha=alpha)
                 rows.append({
                     "model": model, "interval": interval, "scale": scale, "method": r["method"],
-                    "k": r["k"], "estimate": float(back(r["estimate"])), "se": r["se"],
-                    "ci_low": float(back(r["low"])), "ci_high": float(back(r["high"])),
-                    "pi_low": float(back(r["pi_low"])), "pi_high": float(back(r["pi_high"])),
-                    "tau2": r["tau2"], "i2": r["i2"], "q": r["q"], "q_p": r["q_p"],
+                    "k": r["k"], "estimate": float(back(r["estimate"])), "std_error": r["se"],
+                    "conf_low": float(back(r["low"])), "conf_high": float(back(r["high"])),
+                    "pi_conf_low": float(back(r["pi_low"])),
+                    "pi_conf_high": float(back(r["pi_high"])),
+                    "tau2": r["tau2"], "i2": r["i2"], "q": r["q"], "q_p_value": r["q_p"],
                     "df": r["df"], "hk_scale": r["hksj_scale"],
                     "accounts_for_overlap": model == "overlap" or independent})
     return pd.DataFrame(rows, columns=POOL_COLUMNS)
@@ -1073,10 +1074,10 @@ MC_BATCHES = 4
 _QUANTITY_SETS = {"auc_mean_minus_sd": ("mean", "sd"), "auc_sd_minus_half": ("sd", None)}
 CORRELATION_COLUMNS = ["quantity", "group_a", "group_b", "n_shared", "n_shared_melanoma",
                        "n_shared_other", "r_all_images", "source", "rho", "correlation",
-                       "how", "measured", "mc_low", "mc_high", "n_boot"]
-SENSITIVITY_COLUMNS = ["quantity", "scope", "correlation", "rho", "k", "estimate", "ci_low",
-                       "ci_high", "mc_se_low", "mc_se_high", "interval", "hk_scale", "tau2",
-                       "q", "q_p", "verdict", "within_mc_error"]
+                       "how", "measured", "measured_conf_low", "measured_conf_high", "n_boot"]
+SENSITIVITY_COLUMNS = ["quantity", "scope", "correlation", "rho", "k", "estimate", "conf_low",
+                       "conf_high", "conf_low_mc_std_error", "conf_high_mc_std_error", "interval", "hk_scale", "tau2",
+                       "q", "q_p_value", "verdict", "within_mc_error"]
 
 
 @dataclass
@@ -1254,7 +1255,7 @@ def meta_sensitivity(groups: pd.DataFrame, differences: pd.DataFrame,
         distinguishable from random"`` / ``"worse than random"`` for
         ``auc_sd_minus_half``, ``"mean better"`` / ``"no difference shown"`` / ``"sd
         better"`` for ``auc_mean_minus_sd`` (the interval above, across or below 0);
-        ``mc_se_low``, ``mc_se_high``: Monte Carlo SEs of the limits under the estimated
+        ``conf_low_mc_std_error``, ``conf_high_mc_std_error``: Monte Carlo SEs of the limits under the estimated
         correlations (batch means over :data:`MC_BATCHES` disjoint batches of the
         delete-d jackknife replicates; NaN for assumed correlations);
         ``within_mc_error``: the limit nearer to 0 is within 2 Monte Carlo SEs of 0, so
@@ -1288,19 +1289,19 @@ def meta_sensitivity(groups: pd.DataFrame, differences: pd.DataFrame,
                 mc = (np.nan, np.nan)
                 if name == "estimated" and correlations.batches:
                     lim = np.array([[(b := _pooled_primary(
-                        s, correlations.matrix(q, keys, batch=j), method))["ci_low"],
-                        b["ci_high"]] for j in range(len(correlations.batches[q]))])
+                        s, correlations.matrix(q, keys, batch=j), method))["conf_low"],
+                        b["conf_high"]] for j in range(len(correlations.batches[q]))])
                     # batch means: the SD over G batches of B/G replicates, over sqrt(G)
                     mc = tuple(lim.std(axis=0, ddof=1) / np.sqrt(len(lim)))
-                near = min(abs(r["ci_low"]), abs(r["ci_high"]))
-                se_near = mc[0] if abs(r["ci_low"]) <= abs(r["ci_high"]) else mc[1]
+                near = min(abs(r["conf_low"]), abs(r["conf_high"]))
+                se_near = mc[0] if abs(r["conf_low"]) <= abs(r["conf_high"]) else mc[1]
                 rows.append({"quantity": q, "scope": scope, "correlation": name, "rho": rho,
                              "k": int(r["k"]), "estimate": r["estimate"],
-                             "ci_low": r["ci_low"], "ci_high": r["ci_high"],
-                             "mc_se_low": mc[0], "mc_se_high": mc[1],
+                             "conf_low": r["conf_low"], "conf_high": r["conf_high"],
+                             "conf_low_mc_std_error": mc[0], "conf_high_mc_std_error": mc[1],
                              "interval": PRIMARY_INTERVAL, "hk_scale": r["hk_scale"],
-                             "tau2": r["tau2"], "q": r["q"], "q_p": r["q_p"],
-                             "verdict": _band_verdict(q, r["ci_low"], r["ci_high"]),
+                             "tau2": r["tau2"], "q": r["q"], "q_p_value": r["q_p_value"],
+                             "verdict": _band_verdict(q, r["conf_low"], r["conf_high"]),
                              "within_mc_error": bool(np.isfinite(se_near)
                                                      and near < 2 * se_near)})
     return pd.DataFrame(rows, columns=SENSITIVITY_COLUMNS)
@@ -1338,12 +1339,12 @@ def band_summary(sensitivity: pd.DataFrame) -> pd.DataFrame:
                                        zip(band["rho"], band["verdict"], strict=True)),
                      "holds": not flips, "rho_flips": ", ".join(flips),
                      "within_mc_error": bool(row.get("within_mc_error", False)),
-                     "ci_low": row["ci_low"], "ci_high": row["ci_high"],
-                     "mc_se_low": row.get("mc_se_low", np.nan),
-                     "mc_se_high": row.get("mc_se_high", np.nan)})
+                     "conf_low": row["conf_low"], "conf_high": row["conf_high"],
+                     "conf_low_mc_std_error": row.get("conf_low_mc_std_error", np.nan),
+                     "conf_high_mc_std_error": row.get("conf_high_mc_std_error", np.nan)})
     return pd.DataFrame(rows, columns=["quantity", "scope", "verdict", "band", "holds",
-                                       "rho_flips", "within_mc_error", "ci_low", "ci_high",
-                                       "mc_se_low", "mc_se_high"])
+                                       "rho_flips", "within_mc_error", "conf_low", "conf_high",
+                                       "conf_low_mc_std_error", "conf_high_mc_std_error"])
 
 
 def correlation_manifest(cors: MetaCorrelations) -> dict:
@@ -1754,7 +1755,7 @@ def curve_trend(designs: list, summary: pd.DataFrame, *, seed: int = models.DEFA
     Returns
     -------
     DataFrame
-        ``cohort, group, feature_set, k_min, k_max, slope, se, ci_low, ci_high,
+        ``cohort, group, feature_set, k_min, k_max, slope, std_error, conf_low, conf_high,
         n_boot, direction`` ("rising" or "falling" when the 95% interval excludes 0,
         else "no trend shown").
 
@@ -1802,8 +1803,8 @@ def curve_trend(designs: list, summary: pd.DataFrame, *, seed: int = models.DEFA
             direction = ("rising" if lo > 0 else "falling" if hi < 0 else "no trend shown")
             rows.append({"cohort": r["cohort"], "group": r["group"],
                          "feature_set": r["feature_set"], "k_min": int(gs["k"].min()),
-                         "k_max": int(gs["k"].max()), "slope": slope, "se": se,
-                         "ci_low": lo, "ci_high": hi, "n_boot": int(b.size),
+                         "k_max": int(gs["k"].max()), "slope": slope, "std_error": se,
+                         "conf_low": lo, "conf_high": hi, "n_boot": int(b.size),
                          "direction": direction})
     return pd.DataFrame(rows, columns=TREND_COLUMNS)
 
@@ -1813,8 +1814,8 @@ CURVE_COLUMNS = ["cohort", "group", "features", "n_images", "n_melanoma", "n_ann
                  "subset", "feature_set", "estimator", "auc", "fold_mean_auc",
                  "repeat_mean_auc", "n_folds_separated", "selection", "n_left_out"]
 #: Columns of :attr:`AnnotatorResult.trend`.
-TREND_COLUMNS = ["cohort", "group", "feature_set", "k_min", "k_max", "slope", "se", "ci_low",
-                 "ci_high", "n_boot", "direction"]
+TREND_COLUMNS = ["cohort", "group", "feature_set", "k_min", "k_max", "slope", "std_error", "conf_low",
+                 "conf_high", "n_boot", "direction"]
 
 
 def _run_curve(plan: list[CurveData], skipped: list, *, seed: int, max_subsets: int,

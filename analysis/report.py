@@ -305,10 +305,10 @@ def parts_display(rd: ReportData) -> pd.DataFrame:
     p = rd.review.parts()
 
     def est(r):
-        if not np.isfinite(r.ci_low):
+        if not np.isfinite(r.conf_low):
             return f"{r.estimate:.3f}"
         f = "+.3f" if r.quantity.startswith("diff") else ".3f"
-        return f"{r.estimate:{f}} [{r.ci_low:{f}}, {r.ci_high:{f}}]"
+        return f"{r.estimate:{f}} [{r.conf_low:{f}}, {r.conf_high:{f}}]"
 
     return pd.DataFrame({
         "part": p["part"], "statement": p["statement"],
@@ -341,7 +341,8 @@ def rules_sentences(rd: ReportData) -> str:
         pw = ni["power"].dropna()
         und = int((pw < 0.5).sum())
         cmp_ = rv.comparisons
-        se = cmp_.loc[cmp_["part"].isin(ni.index) & (cmp_["estimator"] == "mle"), "se"]
+        se = cmp_.loc[cmp_["part"].isin(ni.index) & (cmp_["estimator"] == "mle"),
+                       "std_error"]
         old = [cvinference.noninferiority_power(v, 0.02) for v in se]
         out.append(
             f"C4's non-inferiority parts ask whether adding a disagreement moment to the mean "
@@ -357,7 +358,7 @@ def rules_sentences(rd: ReportData) -> str:
             & fv["feature_set"].isin(["sd", "skewness"])].set_index("feature_set")
     if len(fv) and "reference_repeats" in fv:
         r = int(fv["reference_repeats"].max())
-        ps = ", ".join(f"{fs} {fv.loc[fs, 'p_sd']:.2f}" for fs in fv.index)
+        ps = ", ".join(f"{fs} {fv.loc[fs, 'sd_p_value']:.2f}" for fs in fv.index)
         out.append(
             f"C6's reference simulates the statistic as computed: {r} fold assignments of "
             f"each simulated data set, averaged (one assignment gave a wider reference). "
@@ -376,8 +377,8 @@ def coefficients_display(rd: ReportData, feature_set: str = "mean+sd") -> pd.Dat
     def orci(r):
         if r.note:
             return r.note
-        lo = f"{r.or_conf_low:.3g}" if np.isfinite(r.or_conf_low) else "?"
-        hi = f"{r.or_conf_high:.3g}" if np.isfinite(r.or_conf_high) else "?"
+        lo = f"{r.odds_ratio_conf_low:.3g}" if np.isfinite(r.odds_ratio_conf_low) else "?"
+        hi = f"{r.odds_ratio_conf_high:.3g}" if np.isfinite(r.odds_ratio_conf_high) else "?"
         return f"{r.odds_ratio:.3g} [{lo}, {hi}]"
 
     est = {"mle": "plain ML", "firth": "Firth"}
@@ -439,15 +440,15 @@ def tests_display(rd: ReportData) -> pd.DataFrame:
     t = rd.review.tests()
     return pd.DataFrame({"family": t["family"], "hypothesis": t["hypothesis"],
                          "test": t["test"], "estimator": t["estimator"],
-                         "p": [fmt_p(v) for v in t["p"]], "adjustment": t["adjustment"],
-                         "adjusted p": [fmt_p(v) for v in t["p_adjusted"]]})
+                         "p": [fmt_p(v) for v in t["p_value"]], "adjustment": t["adjustment"],
+                         "adjusted p": [fmt_p(v) for v in t["adjusted_p_value"]]})
 
 
 def moment_tests_display(rd: ReportData) -> pd.DataFrame:
     m = rd.review.moment_tests.copy()
     m["AUC (95% CI)"] = [f"{a:.2f} [{lo:.2f}, {hi:.2f}]" for a, lo, hi in
-                         zip(m["auc"], m["auc_ci_low"], m["auc_ci_high"], strict=True)]
-    return m[["feature", "moment", "AUC (95% CI)", "u", "p", "p_holm", "p_bh",
+                         zip(m["auc"], m["conf_low"], m["conf_high"], strict=True)]
+    return m[["feature", "moment", "AUC (95% CI)", "u", "p_value", "holm_p_value", "bh_p_value",
               "rank_biserial", "cles", "direction"]]
 
 
@@ -460,8 +461,8 @@ def moment_tests_summary(rd: ReportData) -> pd.DataFrame:
 
 def ci_text(rd: ReportData, feature_set: str, estimator: str = "mle") -> str:
     r = rd.cv(feature_set, estimator)
-    return (f"{r['cv_auc']:.3f} (bootstrap-CV 95% CI {r['ci_low']:.3f} to "
-            f"{r['ci_high']:.3f}; canonical split {r['fold_mean_auc']:.3f})")
+    return (f"{r['cv_auc']:.3f} (bootstrap-CV 95% CI {r['conf_low']:.3f} to "
+            f"{r['conf_high']:.3f}; canonical split {r['fold_mean_auc']:.3f})")
 
 
 def estimator_sentence(rd: ReportData) -> str:
@@ -489,12 +490,12 @@ def replication_display(rd: ReportData) -> pd.DataFrame:
     out = pd.DataFrame({
         "images (melanoma)": [f"{r.n_images} ({r.n_melanoma})" for r in mean.itertuples()],
         "annotators": mean["n_annotators"].to_numpy(),
-        "mean AUC (95% CI)": [f"{r.auc:.2f} [{r.ci_low:.2f}, {r.ci_high:.2f}]"
+        "mean AUC (95% CI)": [f"{r.auc:.2f} [{r.conf_low:.2f}, {r.conf_high:.2f}]"
                               for r in mean.itertuples()],
-        "sd AUC (95% CI)": [f"{r.auc:.2f} [{r.ci_low:.2f}, {r.ci_high:.2f}]"
+        "sd AUC (95% CI)": [f"{r.auc:.2f} [{r.conf_low:.2f}, {r.conf_high:.2f}]"
                             for r in sd.itertuples()],
-        "sd permutation p": sd["perm_p"].to_numpy(),
-        "mean - sd (95% CI)": [f"{r.diff:+.2f} [{r.ci_low:+.2f}, {r.ci_high:+.2f}]"
+        "sd permutation p": sd["p_value"].to_numpy(),
+        "mean - sd (95% CI)": [f"{r.diff:+.2f} [{r.conf_low:+.2f}, {r.conf_high:+.2f}]"
                                for r in d.loc[mean.index].itertuples()],
     }, index=mean.index).reset_index()
     return out
@@ -509,17 +510,17 @@ def meta_display(rd: ReportData) -> pd.DataFrame:
               & ((m["interval"] == replication.PRIMARY_INTERVAL) | (m["k"] == 1))]
     m = m.copy()
     m["estimate (95% CI)"] = [f"{e:+.3f} [{lo:+.3f}, {hi:+.3f}]"
-                              for e, lo, hi in zip(m["estimate"], m["ci_low"], m["ci_high"],
+                              for e, lo, hi in zip(m["estimate"], m["conf_low"], m["conf_high"],
                                                    strict=True)]
-    cols = ["quantity", "scope", "k", "estimate (95% CI)", "tau2", "i2", "q", "q_p"]
-    if "pi_low" in m.columns:
+    cols = ["quantity", "scope", "k", "estimate (95% CI)", "tau2", "i2", "q", "q_p_value"]
+    if "pi_conf_low" in m.columns:
         m["95% PI"] = [("" if not np.isfinite(lo) else f"[{lo:+.3f}, {hi:+.3f}]")
-                       for lo, hi in zip(m["pi_low"], m["pi_high"], strict=True)]
+                       for lo, hi in zip(m["pi_conf_low"], m["pi_conf_high"], strict=True)]
         m["shared images"] = np.where(m["model"] == "overlap", "modelled",
                                       np.where(m["accounts_for_overlap"], "none",
                                                "ignored"))
         cols = ["quantity", "scope", "shared images", "k", "estimate (95% CI)", "95% PI",
-                "tau2", "i2", "q", "q_p"]
+                "tau2", "i2", "q", "q_p_value"]
         if "hk_scale" in m.columns:
             m["HK factor"] = m["hk_scale"]
             cols.append("HK factor")
@@ -552,7 +553,7 @@ def meta_correlation_display(rd: ReportData) -> pd.DataFrame:
                     ("auc_mean_minus_sd", "estimated: mean - sd")):
         e = c[(c["source"] == "estimated") & (c["quantity"] == q)]
         e = e.assign(**{name: [f"{r:+.2f} [{lo:+.2f}, {hi:+.2f}]" for r, lo, hi in
-                               zip(e["correlation"], e["mc_low"], e["mc_high"],
+                               zip(e["correlation"], e["measured_conf_low"], e["measured_conf_high"],
                                    strict=True)]})
         out = out.merge(e[key + [name]], on=key)
     out = out.sort_values(["n_shared_melanoma", "n_shared"], ascending=False)
@@ -573,7 +574,7 @@ def meta_sensitivity_display(rd: ReportData) -> pd.DataFrame:
                                        np.where(s["correlation"] == "all-image overlap",
                                                 "all-image, rho 1", "per-class, rho " + s["rho"])),
                  cell=[f"{e:+.3f} [{lo:+.3f}, {hi:+.3f}]" for e, lo, hi in
-                       zip(s["estimate"], s["ci_low"], s["ci_high"], strict=True)])
+                       zip(s["estimate"], s["conf_low"], s["conf_high"], strict=True)])
     rows_order = list(dict.fromkeys(s["correlations"]))
     scopes = list(dict.fromkeys(s["scope"]))
     summ = replication.band_summary(s).set_index(["quantity", "scope"])
@@ -707,7 +708,7 @@ def trend_display(rd: ReportData) -> pd.DataFrame:
         "cohort": t["cohort"], "group": t["group"], "features": t["feature_set"],
         "k": [f"{a}-{b}" for a, b in zip(t["k_min"], t["k_max"], strict=True)],
         "slope per annotator (95% CI)": [f"{s:+.3f} [{lo:+.3f}, {hi:+.3f}]" for s, lo, hi in
-                                         zip(t["slope"], t["ci_low"], t["ci_high"],
+                                         zip(t["slope"], t["conf_low"], t["conf_high"],
                                              strict=True)],
         "trend": t["direction"]})
 
@@ -740,8 +741,8 @@ def replication_summary(rd: ReportData) -> pd.DataFrame:
                      if mean["n_images"].nunique() > 1 else str(mean["n_images"].iloc[0]),
                      "median AUC, mean features": mean["auc"].median(),
                      "median AUC, sd features": sd["auc"].median(),
-                     "groups: sd permutation p < 0.05": int((sd["perm_p"] < 0.05).sum()),
-                     "groups: mean - sd CI above 0": int((dd["ci_low"] > 0).sum())})
+                     "groups: sd permutation p < 0.05": int((sd["p_value"] < 0.05).sum()),
+                     "groups: mean - sd CI above 0": int((dd["conf_low"] > 0).sum())})
     return pd.DataFrame(rows)
 
 
@@ -780,7 +781,7 @@ def sim_params_display(rd: ReportData) -> pd.DataFrame:
     """Per-feature parameters of the simulation model (the global ones are in the
     text: latent shift, annotator noise, prevalence, shrinkage)."""
     t = rd.sim_params.tidy()
-    keep = [c for c in ("feature", "low", "high", "intercept", "loading", "tau_b", "sigma0",
+    keep = [c for c in ("feature", "scale_min", "scale_max", "intercept", "loading", "tau_b", "sigma0",
                         "sigma1", "sigma_ratio") if c in t.columns]
     return t[keep]
 
@@ -795,8 +796,8 @@ def coverage_display(rd: ReportData) -> pd.DataFrame:
     c = rd.calibration.coverage.copy()
     perm = c["method"] == "permutation"
     rate = np.where(perm, c["rejection_rate"], c["coverage"])
-    lo = np.where(perm, c["rej_low"], c["cov_low"])
-    hi = np.where(perm, c["rej_high"], c["cov_high"])
+    lo = np.where(perm, c["rejection_rate_conf_low"], c["coverage_conf_low"])
+    hi = np.where(perm, c["rejection_rate_conf_high"], c["coverage_conf_high"])
     c["cell"] = [f"{100 * r:.1f}% [{100 * a:.1f}, {100 * b:.1f}]"
                  for r, a, b in zip(rate, lo, hi, strict=True)]
     c["what"] = np.where(perm, "rejection rate at 5%", "coverage")
@@ -845,7 +846,7 @@ def strong_display(rd: ReportData) -> pd.DataFrame:
         "quantity": c["quantity"].map(lambda q: names.get(q, q)).to_numpy(),
         "true value": c["truth"].to_numpy(), "mean estimate": c["mean_estimate"].to_numpy(),
         "coverage (95% CI)": [f"{100 * r:.1f}% [{100 * a:.1f}, {100 * b:.1f}]" for r, a, b in
-                              zip(c["coverage"], c["cov_low"], c["cov_high"], strict=True)],
+                              zip(c["coverage"], c["coverage_conf_low"], c["coverage_conf_high"], strict=True)],
         "entirely above truth": c["miss_above"].to_numpy(),
         "entirely below truth": c["miss_below"].to_numpy(),
         "mean width": c["mean_width"].to_numpy()})
@@ -860,8 +861,7 @@ def c4_power_display(rd: ReportData) -> pd.DataFrame:
         return t
     names = {"permuted": "permuted group 7", "generative null": "generative null",
              "fitted": "calibrated model", "strong": "strong-signal scenario"}
-    t = present.with_ci(t, "supported", "supported_low", "supported_high",
-                        "supported (95% CI)")
+    t = present.with_ci(t, "supported", "supported (95% CI)")
     t["model"] = t["model"].map(lambda m: names.get(m, m))
     return t.drop(columns=["quantity"])
 
@@ -870,12 +870,9 @@ def calibration_display(rd: ReportData) -> pd.DataFrame:
     """The simulation's calibration summary with each rate and its Clopper-Pearson
     interval in one column."""
     c = rd.calibration.summary
-    out = present.with_ci(c, "rejection_rate", "rejection_low", "rejection_high",
-                          "rejection rate at 5% (95% CI)")
-    out = present.with_ci(out, "coverage_delong", "coverage_delong_low",
-                          "coverage_delong_high", "DeLong coverage (95% CI)")
-    out = present.with_ci(out, "coverage_bca", "coverage_bca_low", "coverage_bca_high",
-                          "BCa coverage (95% CI)")
+    out = present.with_ci(c, "rejection_rate", "rejection rate at 5% (95% CI)")
+    out = present.with_ci(out, "coverage_delong", "DeLong coverage (95% CI)")
+    out = present.with_ci(out, "coverage_bca", "BCa coverage (95% CI)")
     # one row per quantity, one column per model: it reads down, and fits the page
     cells = present.format_frame(out.drop(columns="model"))
     t = cells.T
@@ -885,8 +882,7 @@ def calibration_display(rd: ReportData) -> pd.DataFrame:
 
 def power_display(rd: ReportData) -> pd.DataFrame:
     """Power by study size, with its Clopper-Pearson interval in one column."""
-    return present.with_ci(rd.power.summary, "power", "power_low", "power_high",
-                           "power (95% CI)")
+    return present.with_ci(rd.power.summary, "power", "power (95% CI)")
 
 
 # --- the computational details ----------------------------------------------------

@@ -232,7 +232,7 @@ def auc_intervals(exp: reproduce.Experiments, boot: pd.DataFrame) -> pd.DataFram
     -------
     DataFrame
         One row per (feature_set, estimator): ``experiment``, ``cv_auc`` (all
-        repeats), ``se``, ``ci_low``, ``ci_high`` (bootstrap-CV), ``p`` (z test of
+        repeats), ``std_error``, ``conf_low``, ``conf_high`` (bootstrap-CV), ``p_value`` (z test of
         cvAUC = 0.5, two-sided), ``n_boot``, ``n_repeats``, ``fold_mean_auc`` (the
         canonical split: the paper's number), ``band_low``/``band_high`` (2.5-97.5%
         of per-repeat mean fold AUC), ``n_folds_separated`` (canonical split) and
@@ -248,8 +248,8 @@ def auc_intervals(exp: reproduce.Experiments, boot: pd.DataFrame) -> pd.DataFram
             srow = summary.loc[(fs, est)]
             rows.append({
                 "experiment": int(srow["experiment"]), "feature_set": fs, "estimator": est,
-                "cv_auc": r.estimate, "se": r.se, "ci_low": r.low,
-                "ci_high": r.high, "p": r.pvalue, "n_boot": r.n_boot,
+                "cv_auc": r.estimate, "std_error": r.se, "conf_low": r.low,
+                "conf_high": r.high, "p_value": r.pvalue, "n_boot": r.n_boot,
                 "n_repeats": int(c["n_repeats"]), "fold_mean_auc": srow["mean_auc"],
                 "band_low": srow["band_low"], "band_high": srow["band_high"],
                 "n_folds_separated": int(srow["n_folds_separated"]),
@@ -315,8 +315,8 @@ def permutation_tests(
         (1 + #{null >= observed}) / (1 + n), ``n_permutations``, ``cv_repeats`` (per
         permutation), ``observed_repeats``, ``null_mean``, ``null_sd``, ``null_q95``,
         ``n_null_nan``, ``share_separated`` (of the
-        permutation folds), and the spread of the p-value over seeds (``p_seed_min``,
-        ``p_seed_median``, ``p_seed_max``, ``share_seeds_significant``).
+        permutation folds), and the spread of the p-value over seeds (``seed_min_p_value``,
+        ``seed_median_p_value``, ``seed_max_p_value``, ``share_seeds_significant``).
         ``null``: one row per permutation. ``seeds``: one row per seed.
     """
     y = design.labels
@@ -367,9 +367,9 @@ def permutation_tests(
             "null_mean": float(valid.mean()), "null_sd": float(valid.std(ddof=1)),
             "null_q95": float(np.quantile(valid, 0.95)),
             "n_null_nan": int((~np.isfinite(null)).sum()), "share_separated": sep,
-            "p_seed_min": float(ps.min()) if ps.size else np.nan,
-            "p_seed_median": float(np.median(ps)) if ps.size else np.nan,
-            "p_seed_max": float(ps.max()) if ps.size else np.nan,
+            "seed_min_p_value": float(ps.min()) if ps.size else np.nan,
+            "seed_median_p_value": float(np.median(ps)) if ps.size else np.nan,
+            "seed_max_p_value": float(ps.max()) if ps.size else np.nan,
             "share_seeds_significant": float((ps < ALPHA).mean()) if ps.size else np.nan,
         })
         nulls.append(pd.DataFrame({"feature_set": fs, "estimator": est,
@@ -405,7 +405,8 @@ def permutation_decided(observed: float, null, alpha: float = ALPHA,
 PERMUTATION_COLUMNS = ["feature_set", "estimator", "observed_auc", "p_value", "n_permutations",
                        "n_permutations_first", "cv_repeats", "observed_repeats", "null_mean", "null_sd", "null_q95",
                        "n_null_nan", "share_separated",
-                       "p_seed_min", "p_seed_median", "p_seed_max", "share_seeds_significant"]
+                       "seed_min_p_value", "seed_median_p_value", "seed_max_p_value",
+                       "share_seeds_significant"]
 
 
 # --- paired comparisons -----------------------------------------------------------------
@@ -480,23 +481,24 @@ def comparisons(design: GroupDesign, exp: reproduce.Experiments,
                                               _replicates(boot, b, est))
             rows.append({"family": fam, "part": part, "set_a": a, "set_b": b, "kind": kind,
                          "estimator": est, "test": "bootstrap-CV z", "auc_a": d.auc_a,
-                         "auc_b": d.auc_b, "diff": d.diff, "se": d.se,
-                         "ci_low": d.low, "ci_high": d.high, "statistic": d.z,
-                         "df": np.nan, "p": d.pvalue, "epv_full": np.nan, "note": ""})
+                         "auc_b": d.auc_b, "diff": d.diff, "std_error": d.se,
+                         "conf_low": d.low, "conf_high": d.high, "statistic": d.z,
+                         "df": np.nan, "p_value": d.pvalue, "epv_full": np.nan, "note": ""})
     types = [t for t in design.features if t in have]
     if len(types) >= 2:
         for est in exp.estimators:
             rows.append(_types_differ(f, boot, types, est))
     out = pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
-    out["p_holm"] = np.nan
+    out["holm_p_value"] = np.nan
     for _, idx in out.groupby(["family", "kind", "estimator"]).groups.items():
-        out.loc[idx, "p_holm"] = inference.adjust_pvalues(out.loc[idx, "p"].to_numpy(), "holm")
+        out.loc[idx, "holm_p_value"] = inference.adjust_pvalues(out.loc[idx, "p_value"].to_numpy(),
+                                                                 "holm")
     lrt = []
     for m in DISAGREEMENT:
         if "mean" not in have or f"mean+{m}" not in have:
             continue
         lrt += nested_tests(design, "mean", f"mean+{m}")
-    return pd.concat([out, pd.DataFrame(lrt, columns=[*COMPARISON_COLUMNS, "p_holm"])],
+    return pd.concat([out, pd.DataFrame(lrt, columns=[*COMPARISON_COLUMNS, "holm_p_value"])],
                      ignore_index=True)
 
 
@@ -508,21 +510,21 @@ def nested_tests(design: GroupDesign, reduced: str, full: str) -> list[dict]:
     r = likelihood_ratio(design, reduced, full)
     f = coefficients.firth_lrt(design, reduced, full, method="nested")
     blank = {"family": "C4", "part": "", "set_a": full, "set_b": reduced, "kind": "nested",
-             "auc_a": np.nan, "auc_b": np.nan, "diff": np.nan, "se": np.nan,
-             "ci_low": np.nan, "ci_high": np.nan, "p_holm": np.nan}
+             "auc_a": np.nan, "auc_b": np.nan, "diff": np.nan, "std_error": np.nan,
+             "conf_low": np.nan, "conf_high": np.nan, "holm_p_value": np.nan}
     return [{**blank, "estimator": "mle", "test": "LRT (in-sample)",
-             "statistic": r["statistic"], "df": r["df"], "p": r["p"],
+             "statistic": r["statistic"], "df": r["df"], "p_value": r["p"],
              "epv_full": r["epv_full"], "note": r["note"]},
             {**blank, "estimator": "firth",
              "test": "penalised LRT (in-sample, reduced model under the full penalty)",
-             "statistic": f["statistic"], "df": f["df"], "p": f["p"],
+             "statistic": f["statistic"], "df": f["df"], "p_value": f["p"],
              "epv_full": f["epv_full"],
              "note": "" if f["converged"] else "penalised fit did not converge"}]
 
 
 COMPARISON_COLUMNS = ["family", "part", "set_a", "set_b", "kind", "estimator", "test", "auc_a",
-                      "auc_b", "diff", "se", "ci_low", "ci_high", "statistic", "df", "p",
-                      "epv_full", "note"]
+                      "auc_b", "diff", "std_error", "conf_low", "conf_high", "statistic", "df",
+                      "p_value",                      "epv_full", "note"]
 
 
 def _types_differ(folds: pd.DataFrame, boot: pd.DataFrame, types: list[str], est: str) -> dict:
@@ -545,9 +547,9 @@ def _types_differ(folds: pd.DataFrame, boot: pd.DataFrame, types: list[str], est
     return {"family": "C2", "part": "C2*", "set_a": ",".join(types), "set_b": "",
             "kind": "global", "estimator": est, "test": "Wald chi-square (bootstrap-CV covariance)",
             "auc_a": float(auc.max()), "auc_b": float(auc.min()),
-            "diff": float(auc.max() - auc.min()), "se": np.nan, "ci_low": np.nan,
-            "ci_high": np.nan, "statistic": w, "df": float(dof),
-            "p": float(stats.chi2.sf(w, dof)), "epv_full": np.nan, "note": ""}
+            "diff": float(auc.max() - auc.min()), "std_error": np.nan, "conf_low": np.nan,
+            "conf_high": np.nan, "statistic": w, "df": float(dof),
+            "p_value": float(stats.chi2.sf(w, dof)), "epv_full": np.nan, "note": ""}
 
 
 # --- inter-rater agreement ---------------------------------------------------------------
@@ -664,8 +666,8 @@ def moment_tests(design: GroupDesign) -> pd.DataFrame:
                 continue
             mw = inference.mann_whitney(xo[yo == 1], xo[yo == 0], positive=pos)
             d = inference.delong_ci(yo, xo)
-            rows.append({"feature": f, "moment": m, "auc": d["auc"], "auc_ci_low": d["low"],
-                         "auc_ci_high": d["high"], "u": mw["u"], "p": mw["p"],
+            rows.append({"feature": f, "moment": m, "auc": d["auc"], "conf_low": d["low"],
+                         "conf_high": d["high"], "u": mw["u"], "p_value": mw["p"],
                          "rank_biserial": mw["rank_biserial"], "cles": mw["cles"],
                          "direction": mw["direction"],
                          "median_positive": float(np.median(xo[yo == 1])),
@@ -673,9 +675,9 @@ def moment_tests(design: GroupDesign) -> pd.DataFrame:
                          "n_units": int(ok.sum()), "n_positive": int(yo.sum()),
                          "positive_class": pos, "negative_class": neg})
     out = pd.DataFrame(rows)
-    out["p_holm"] = inference.adjust_pvalues(out["p"].to_numpy(), "holm")
-    out["p_bh"] = inference.adjust_pvalues(out["p"].to_numpy(), "fdr_bh")
-    cols = ["feature", "moment", "auc", "auc_ci_low", "auc_ci_high", "u", "p", "p_holm", "p_bh",
+    out["holm_p_value"] = inference.adjust_pvalues(out["p_value"].to_numpy(), "holm")
+    out["bh_p_value"] = inference.adjust_pvalues(out["p_value"].to_numpy(), "fdr_bh")
+    cols = ["feature", "moment", "auc", "conf_low", "conf_high", "u", "p_value", "holm_p_value", "bh_p_value",
             "rank_biserial", "cles", "direction", "median_positive", "median_negative",
             "n_units", "n_positive", "positive_class", "negative_class"]
     return out[cols]
@@ -695,8 +697,8 @@ def fold_variability(exp: reproduce.Experiments, *, seed: int = models.DEFAULT_S
     model had the same AUC (the cvAUC) and only the test images differed
     (:func:`analysis.cvstats.fold_spread_reference`, matched to the statistic: the same
     number of fold assignments of each simulated data set averaged), with one-sided
-    p-values in both directions (``p_sd``/``p_below``: more than sampling gives;
-    ``p_sd_lower``/``p_below_lower``: less, the test that can refute C6). For
+    p-values in both directions (``sd_p_value``/``below_p_value``: more than sampling gives;
+    ``sd_lower_p_value``/``below_lower_p_value``: less, the test that can refute C6). For
     ``mean+sd`` vs ``mean``, the share of folds (same repeat and fold) where adding sd
     lowers the fold AUC.
     """
@@ -706,11 +708,11 @@ def fold_variability(exp: reproduce.Experiments, *, seed: int = models.DEFAULT_S
         ref = cvstats.fold_spread_reference(g, n_sim=n_sim, rng=seeds.rng("fold_spread", seed, i))
         rows.append({"estimator": est, "feature_set": fs, "comparison": "",
                      "n_folds": len(g), "share_below_half": ref["observed_below"],
-                     "expected_below_half": ref["expected_below"], "p_below": ref["p_below"],
-                     "p_below_lower": ref["p_below_lower"],
+                     "expected_below_half": ref["expected_below"], "below_p_value": ref["p_below"],
+                     "below_lower_p_value": ref["p_below_lower"],
                      "share_lower": np.nan, "share_equal": np.nan,
                      "fold_auc_sd": ref["observed_sd"], "expected_sd": ref["expected_sd"],
-                     "p_sd": ref["p_sd"], "p_sd_lower": ref["p_sd_lower"],
+                     "sd_p_value": ref["p_sd"], "sd_lower_p_value": ref["p_sd_lower"],
                      "reference_repeats": ref["reference_repeats"],
                      "folds_1_positive": int((g["n_pos_test"] == 1).sum()),
                      "folds_2_positive": int((g["n_pos_test"] == 2).sum())})
@@ -778,9 +780,9 @@ def _letter(i: int) -> str:
     return chr(ord("a") + i) if i < 26 else _letter(i // 26 - 1) + chr(ord("a") + i % 26)
 
 
-PART_COLUMNS = ["claim", "part", "statement", "paper", "quantity", "estimate", "ci_low",
-                "ci_high", "test", "p_value", "verdict_mle", "verdict_firth", "verdict",
-                "estimate_firth", "ci_low_firth", "ci_high_firth", "p_value_firth", "evidence",
+PART_COLUMNS = ["claim", "part", "statement", "paper", "quantity", "estimate", "conf_low",
+                "conf_high", "test", "p_value", "verdict_mle", "verdict_firth", "verdict",
+                "firth_estimate", "firth_conf_low", "firth_conf_high", "firth_p_value", "evidence",
                 "power"]
 
 
@@ -875,20 +877,20 @@ def claim_parts(rv: Review) -> pd.DataFrame:
         first = per_est.get("mle", next(iter(per_est.values())))
         firth = per_est.get("firth", (np.nan,) * 5)
         rows.append({"claim": claim, "part": part, "statement": statement, "paper": paper,
-                     "quantity": quantity, "estimate": first[0], "ci_low": first[1],
-                     "ci_high": first[2], "test": test, "p_value": first[3],
+                     "quantity": quantity, "estimate": first[0], "conf_low": first[1],
+                     "conf_high": first[2], "test": test, "p_value": first[3],
                      "verdict_mle": v.get("mle", ""), "verdict_firth": v.get("firth", ""),
-                     "verdict": combine_estimators(v), "estimate_firth": firth[0],
-                     "ci_low_firth": firth[1], "ci_high_firth": firth[2],
-                     "p_value_firth": firth[3], "evidence": evidence, "power": power})
+                     "verdict": combine_estimators(v), "firth_estimate": firth[0],
+                     "firth_conf_low": firth[1], "firth_conf_high": firth[2],
+                     "firth_p_value": firth[3], "evidence": evidence, "power": power})
 
     def auc_part(fs, e, threshold=0.5):
         r = ci.loc[(fs, e)]
         if threshold == 0.5:
-            v = _better(r["cv_auc"] - 0.5, r["p"], r["ci_low"], r["ci_high"])
+            v = _better(r["cv_auc"] - 0.5, r["p_value"], r["conf_low"], r["conf_high"])
         else:
-            v = _above(r["ci_low"], r["ci_high"], threshold)
-        return (r["cv_auc"], r["ci_low"], r["ci_high"], r["p"] if threshold == 0.5 else np.nan, v)
+            v = _above(r["conf_low"], r["conf_high"], threshold)
+        return (r["cv_auc"], r["conf_low"], r["conf_high"], r["p_value"] if threshold == 0.5 else np.nan, v)
 
     paper = is_paper_design(rv.design)
     have = set(ci.index.get_level_values(0))
@@ -913,9 +915,9 @@ def claim_parts(rv: Review) -> pd.DataFrame:
         per = {}
         for e in ests:
             r = cmp_.loc[(part, e)]
-            v = (_better(r["diff"], r["p"], r["ci_low"], r["ci_high"]) if kind == "better"
-                 else _noninferior(r["ci_low"], r["ci_high"], margin))
-            per[e] = (r["diff"], r["ci_low"], r["ci_high"], r["p"] if kind == "better" else np.nan, v)
+            v = (_better(r["diff"], r["p_value"], r["conf_low"], r["conf_high"]) if kind == "better"
+                 else _noninferior(r["conf_low"], r["conf_high"], margin))
+            per[e] = (r["diff"], r["conf_low"], r["conf_high"], r["p_value"] if kind == "better" else np.nan, v)
         evidence, power = "", np.nan
         if kind == "better":
             st = f"cvAUC({a}) > cvAUC({b})"
@@ -925,7 +927,7 @@ def claim_parts(rv: Review) -> pd.DataFrame:
             st = f"cvAUC({a}) - cvAUC({b}) < {margin:g} (adding disagreement does not improve)"
             test = f"non-inferiority: upper 95% limit < {margin:g}"
             ppr = "mean best (0.99)"
-            power = cvinference.noninferiority_power(cmp_.loc[(part, ests[0]), "se"], margin)
+            power = cvinference.noninferiority_power(cmp_.loc[(part, ests[0]), "std_error"], margin)
             evidence = noninferiority_evidence(power, n_units)
         add(fam, part, st, ppr if paper else "", "difference of cvAUC", test, per, evidence,
             power=power)
@@ -933,7 +935,8 @@ def claim_parts(rv: Review) -> pd.DataFrame:
         per = {}
         for e in ests:
             r = cmp_.loc[("C2*", e)]
-            per[e] = (r["diff"], np.nan, np.nan, r["p"], cvinference.verdict_global(r["p"], ALPHA))
+            per[e] = (r["diff"], np.nan, np.nan, r["p_value"],
+                      cvinference.verdict_global(r["p_value"], ALPHA))
         r = cmp_.loc[("C2*", ests[0])]
         add("C2", "C2*", "the feature types' cvAUCs are not all equal",
             "types differ" if paper else "", "range of cvAUC over types",
@@ -942,7 +945,7 @@ def claim_parts(rv: Review) -> pd.DataFrame:
     # C3: each rater
     anns = [fs for fs in ci.index.get_level_values(0).unique() if fs.startswith("annotator_")]
     for i, a in enumerate(anns):
-        at_paper = {e: _above(ci.loc[(a, e), "ci_low"], ci.loc[(a, e), "ci_high"],
+        at_paper = {e: _above(ci.loc[(a, e), "conf_low"], ci.loc[(a, e), "conf_high"],
                               PAPER_GOOD_AUC) for e in ests}
         add("C3", f"C3{_letter(i)}", f"cvAUC({a}) > {GOOD_AUC:.2f}", "0.90-0.98" if paper else "",
             "cvAUC", f"lower 95% limit > {GOOD_AUC:.2f}",
@@ -956,8 +959,8 @@ def claim_parts(rv: Review) -> pd.DataFrame:
         per = {}
         for e in ests:
             pr, r = perm.loc[(m, e)], ci.loc[(m, e)]
-            v = cvinference.verdict_better_than_random(pr["p_value"], r["ci_high"], ALPHA)
-            per[e] = (r["cv_auc"], r["ci_low"], r["ci_high"], pr["p_value"], v)
+            v = cvinference.verdict_better_than_random(pr["p_value"], r["conf_high"], ALPHA)
+            per[e] = (r["cv_auc"], r["conf_low"], r["conf_high"], pr["p_value"], v)
         pm = perm.loc[(m, ests[0])]
         n_obs = int(pm.get("observed_repeats", pm["cv_repeats"]))
         add("C5", part, f"cvAUC({m}) > 0.5", ppr if paper else "", "cvAUC",
@@ -970,9 +973,9 @@ def claim_parts(rv: Review) -> pd.DataFrame:
     for j, m in enumerate(c6):
         for k, (what, col, exp_col, pcol, lcol) in enumerate((
                 ("fold AUCs vary more than test-fold sampling gives", "fold_auc_sd",
-                 "expected_sd", "p_sd", "p_sd_lower"),
+                 "expected_sd", "sd_p_value", "sd_lower_p_value"),
                 ("more folds below 0.5 than test-fold sampling gives", "share_below_half",
-                 "expected_below_half", "p_below", "p_below_lower"))):
+                 "expected_below_half", "below_p_value", "below_lower_p_value"))):
             per = {}
             for e in ests:
                 r = fv.loc[(m, e)]
@@ -991,14 +994,14 @@ def claim_parts(rv: Review) -> pd.DataFrame:
     sd = mt[(mt["moment"] == "sd") & mt["feature"].isin(c7)].set_index("feature")
     for i, f in enumerate(x for x in c7 if x in sd.index):
         r = sd.loc[f]
-        if not np.isfinite(r["p"]):
+        if not np.isfinite(r["p_value"]):
             continue
         lower = str(r["direction"]).startswith("lower")
-        v = cvinference.verdict_directional(r["p"], lower, ALPHA)
+        v = cvinference.verdict_directional(r["p_value"], lower, ALPHA)
         add("C7", f"C7{_letter(i)}", f"sd of {f} lower in {pos}", "Figure 4" if paper else "",
             f"AUC of sd ({pos_one} as positive; < 0.5 = lower in {pos})",
             "Mann-Whitney (two-sided)",
-            {"all": (r["auc"], r["auc_ci_low"], r["auc_ci_high"], r["p"], v)},
+            {"all": (r["auc"], r["conf_low"], r["conf_high"], r["p_value"], v)},
             f"{r['direction']}, rank-biserial {r['rank_biserial']:+.2f}")
     out = pd.DataFrame(rows, columns=PART_COLUMNS)
     order = {c: i for i, c in enumerate(CLAIMS)}
@@ -1023,13 +1026,14 @@ def c5_evidence(perm_row, ci_row, n_seeds: int) -> str:
     large the cvAUC may be.
     """
     out = []
-    if n_seeds and np.isfinite(perm_row["p_seed_min"]):
-        out.append(f"p over {n_seeds} other seeds: {perm_row['p_seed_min']:.3f} to "
-                   f"{perm_row['p_seed_max']:.3f} (median {perm_row['p_seed_median']:.3f})")
-    if perm_row["p_value"] < ALPHA and ci_row["ci_low"] <= 0.5:
-        out.append(f"the bootstrap-CV interval contains 0.5 (z-test p {ci_row['p']:.3f}) "
+    if n_seeds and np.isfinite(perm_row["seed_min_p_value"]):
+        out.append(f"p over {n_seeds} other seeds: {perm_row['seed_min_p_value']:.3f} to "
+                   f"{perm_row['seed_max_p_value']:.3f} "
+                   f"(median {perm_row['seed_median_p_value']:.3f})")
+    if perm_row["p_value"] < ALPHA and ci_row["conf_low"] <= 0.5:
+        out.append(f"the bootstrap-CV interval contains 0.5 (z-test p {ci_row['p_value']:.3f}) "
                    f"beside permutation p {perm_row['p_value']:.3f}: the interval is for a "
-                   f"new sample of images (SE {ci_row['se']:.3f}), the test is exact for no "
+                   f"new sample of images (SE {ci_row['std_error']:.3f}), the test is exact for no "
                    f"association on these images (null SD {perm_row['null_sd']:.3f}); the verdict "
                    f"rests on the test")
     return "; ".join(out)
@@ -1109,7 +1113,7 @@ def claims_table(rv: Review) -> pd.DataFrame:
         if fs not in have:
             return ""
         r = ci.loc[(fs, est0)]
-        return _fmt_ci(r["cv_auc"], r["ci_low"], r["ci_high"])
+        return _fmt_ci(r["cv_auc"], r["conf_low"], r["conf_high"])
 
     def perm_p(fs):
         return (f" (p {perm.loc[(fs, est0), 'p_value']:.3f})"
@@ -1138,8 +1142,8 @@ def claims_table(rv: Review) -> pd.DataFrame:
     for claim, g in parts.groupby("claim", sort=False):
         ev = "; ".join(
             f"{r.part} {r.statement}: {r.verdict}"
-            + (f" ({_fmt_ci(r.estimate, r.ci_low, r.ci_high, signed=r.quantity.startswith('diff'))})"
-               if np.isfinite(r.ci_low) else f" ({r.estimate:.3f})")
+            + (f" ({_fmt_ci(r.estimate, r.conf_low, r.conf_high, signed=r.quantity.startswith('diff'))})"
+               if np.isfinite(r.conf_low) else f" ({r.estimate:.3f})")
             + (f", {r.evidence}" if r.evidence else "") for r in g.itertuples())
         rows.append({"claim": claim, "statement": statements[claim], "paper": paper.get(claim, ""),
                      "ours": ours[claim], "n_parts": len(g),
@@ -1150,7 +1154,8 @@ def claims_table(rv: Review) -> pd.DataFrame:
     return out.sort_values("claim", key=lambda s: s.map(order)).reset_index(drop=True)
 
 
-TEST_COLUMNS = ["family", "test", "hypothesis", "estimator", "p", "adjustment", "p_adjusted"]
+TEST_COLUMNS = ["family", "test", "hypothesis", "estimator", "p_value", "adjustment",
+                "adjusted_p_value"]
 
 
 def tests_table(rv: Review) -> pd.DataFrame:
@@ -1163,27 +1168,29 @@ def tests_table(rv: Review) -> pd.DataFrame:
     rows = []
     parts = claim_parts(rv)
     for r in parts.itertuples():
-        for est, p in (("mle", r.p_value), ("firth", r.p_value_firth)):
+        for est, p in (("mle", r.p_value), ("firth", r.firth_p_value)):
             if claim_is_estimator_free(r) and est == "firth":
                 continue
             if np.isfinite(p):
                 rows.append({"family": r.claim, "test": r.test, "hypothesis": f"{r.part}: {r.statement}",
-                             "estimator": "" if claim_is_estimator_free(r) else est, "p": p})
+                             "estimator": "" if claim_is_estimator_free(r) else est,
+                             "p_value": p})
     out = pd.DataFrame(rows)
     out["adjustment"] = "none (intersection-union); Holm within claim shown"
-    out["p_adjusted"] = np.nan
+    out["adjusted_p_value"] = np.nan
     for _, idx in out.groupby(["family", "estimator"]).groups.items():
-        out.loc[idx, "p_adjusted"] = inference.adjust_pvalues(out.loc[idx, "p"].to_numpy(), "holm")
+        out.loc[idx, "adjusted_p_value"] = inference.adjust_pvalues(
+            out.loc[idx, "p_value"].to_numpy(), "holm")
     mt = rv.moment_tests
     extra = [{"family": "moment tests", "test": "Mann-Whitney (two-sided)",
               "hypothesis": f"{m.moment} of {m.feature} differs by class", "estimator": "",
-              "p": m.p, "adjustment": "Holm over 20 (BH in moment_tests.csv)",
-              "p_adjusted": m.p_holm} for m in mt.itertuples()]
+              "p_value": m.p_value, "adjustment": "Holm over 20 (BH in moment_tests.csv)",
+              "adjusted_p_value": m.holm_p_value} for m in mt.itertuples()]
     for r in rv.comparisons[rv.comparisons["kind"] == "nested"].itertuples():
         extra.append({"family": "likelihood ratio", "test": r.test,
                       "hypothesis": f"{r.set_a} improves on {r.set_b} (in sample)",
-                      "estimator": r.estimator, "p": r.p, "adjustment": "none (descriptive)",
-                      "p_adjusted": r.p})
+                      "estimator": r.estimator, "p_value": r.p_value,
+                      "adjustment": "none (descriptive)", "adjusted_p_value": r.p_value})
     out = pd.concat([out, pd.DataFrame(extra)], ignore_index=True)
     return out[TEST_COLUMNS]
 
@@ -1313,7 +1320,7 @@ def fitted_models(design: GroupDesign, sets, estimators) -> tuple[pd.DataFrame, 
     group 7 but moments_all); Wald intervals from that many events per predictor (large
     samples: the two agree, and the profile's cost grows as n k^3); none where the model
     has at least as many predictors as events (moments_all on group 7: 20 predictors,
-    18 melanomas), which such a model cannot support. ``ci_method`` says which.
+    18 melanomas), which such a model cannot support. ``conf_method`` says which.
     """
     model_sets = [fs for fs in coefficients.DEFAULT_FEATURE_SETS if fs in set(sets)]
     if not model_sets:

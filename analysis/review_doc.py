@@ -352,7 +352,7 @@ class ReviewDoc:
         a = a[a["estimator"] == "mle"].assign(n_units=self.n_units)
         a = a.assign(mle=["no estimate (all folds separated)" if s >= 1 else ""
                           for s in a["share_separated"]])
-        return a[["experiment", "feature_set", "n_units", "cv_auc", "ci_low", "ci_high",
+        return a[["experiment", "feature_set", "n_units", "cv_auc", "conf_low", "conf_high",
                   "fold_mean_auc", "band_low", "band_high", "n_folds_separated",
                   "share_separated", "mle"]]
 
@@ -367,7 +367,7 @@ class ReviewDoc:
             return pd.DataFrame({"note": ["no comparison could be computed (see notes)"]})
         return c.assign(n_units=self.n_units)[
             ["part", "set_a", "set_b", "estimator", "test", "n_units", "auc_a", "auc_b", "diff",
-             "ci_low", "ci_high", "p", "p_holm", "note"]]
+             "conf_low", "conf_high", "p_value", "holm_p_value", "note"]]
 
     def claims_table(self) -> pd.DataFrame:
         return self.result.claims.assign(n_units=self.n_units)[
@@ -375,7 +375,7 @@ class ReviewDoc:
 
     def parts_table(self) -> pd.DataFrame:
         return self.result.review.parts().assign(n_units=self.n_units)[
-            ["part", "statement", "n_units", "estimate", "ci_low", "ci_high", "p_value",
+            ["part", "statement", "n_units", "estimate", "conf_low", "conf_high", "p_value",
              "verdict_mle", "verdict_firth", "verdict"]]
 
     def moment_table(self) -> pd.DataFrame:
@@ -385,7 +385,7 @@ class ReviewDoc:
         neg, pos = review.class_words(self.design)
         return self.result.review.moment_tests.rename(
             columns={"median_positive": f"median {pos}", "median_negative": f"median {neg}"}
-        )[["feature", "moment", "n_units", "auc", "auc_ci_low", "auc_ci_high", "p", "p_holm",
+        )[["feature", "moment", "n_units", "auc", "conf_low", "conf_high", "p_value", "holm_p_value",
            "rank_biserial", f"median {pos}", f"median {neg}", "direction"]]
 
     def fold_table(self) -> pd.DataFrame:
@@ -464,8 +464,8 @@ class ReviewDoc:
 
     def power_table(self) -> pd.DataFrame:
         return self.sweep("power").tables["power.csv"][
-            ["n_images", "n_annotators", "n_datasets", "power", "power_low", "power_high",
-             "mean_fold_mean_auc"]]
+            ["n_images", "n_annotators", "n_datasets", "power", "power_conf_low",
+             "power_conf_high", "mean_fold_mean_auc"]]
 
     def inputs(self) -> pd.DataFrame:
         rows = [(k, v.get("path"), v.get("sha256"))

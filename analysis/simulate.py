@@ -112,11 +112,12 @@ class SimParams:
         d = asdict(self)
         out = pd.DataFrame({k: d[k] for k in ("features", "low", "high", "intercept", "loading",
                                                "tau_b", "sigma0", "sigma1")})
-        out = out.rename(columns={"features": "feature"})
+        # the rating scale's ends are a range, not an interval (analysis.columns)
+        out = out.rename(columns={"features": "feature", "low": "scale_min", "high": "scale_max"})
         out["sigma_ratio"] = out["sigma1"] / out["sigma0"]
-        for k in ("mu1", "tau_nu", "prevalence", "shrinkage", "target_cv_auc", "model_cv_auc",
-                  "model_cv_auc_se"):
+        for k in ("mu1", "tau_nu", "prevalence", "shrinkage", "target_cv_auc", "model_cv_auc"):
             out[k] = d[k]
+        out["model_cv_auc_std_error"] = d["model_cv_auc_se"]
         if self.ordinal is not None:
             out["ordinal"] = list(self.ordinal)
         return out
@@ -588,11 +589,11 @@ def analyse_study(Xs: dict[str, np.ndarray], y: np.ndarray, settings: StudySetti
     dict
         For each quantity ``q`` of :func:`quantity_names`: ``q`` (the estimate:
         cvAUC over ``n_repeats`` assignments, or the difference of two on the same
-        folds), ``q_boot_se``, ``q_boot_low``, ``q_boot_high`` (bootstrap-CV interval,
-        :func:`analysis.cvstats.bootstrap_cv_interval`), ``q_nb_low``, ``q_nb_high``
+        folds), ``q_boot_std_error``, ``q_boot_conf_low``, ``q_boot_conf_high`` (bootstrap-CV interval,
+        :func:`analysis.cvstats.bootstrap_cv_interval`), ``q_nb_conf_low``, ``q_nb_conf_high``
         (corrected repeated-CV t interval, :func:`analysis.cvstats.corrected_cv_interval`),
-        ``q_pooled``, ``q_delong_low``, ``q_delong_high`` (DeLong on the pooled scores of
-        repeat 0; paired DeLong for a difference), ``auc_<perm_set>_bca_low/high`` (BCa
+        ``q_pooled``, ``q_delong_conf_low``, ``q_delong_conf_high`` (DeLong on the pooled scores of
+        repeat 0; paired DeLong for a difference), ``auc_<perm_set>_bca_conf_low/high`` (BCa
         interval of those pooled scores, ``pooled_boot`` replicates). Then ``n_folds``, ``perm_statistic``
         (mean fold AUC of ``perm_set`` over the first ``perm_repeats`` repeats),
         ``p_value`` (Besag-Clifford,
@@ -663,12 +664,12 @@ def analyse_study(Xs: dict[str, np.ndarray], y: np.ndarray, settings: StudySetti
         out[q] = float(est)
         b = (cvinference.cv_auc_interval(est, reps, null=null, bounds=bounds) if boot
              else None)
-        out[f"{q}_boot_se"], out[f"{q}_boot_low"], out[f"{q}_boot_high"] = (
+        out[f"{q}_boot_std_error"], out[f"{q}_boot_conf_low"], out[f"{q}_boot_conf_high"] = (
             (b.se, b.low, b.high) if b is not None else (np.nan, np.nan, np.nan))
         nb = cvstats.corrected_cv_interval(fold_values, ratio, null=null)
-        out[f"{q}_nb_low"], out[f"{q}_nb_high"] = nb["low"], nb["high"]
+        out[f"{q}_nb_conf_low"], out[f"{q}_nb_conf_high"] = nb["low"], nb["high"]
         if pooled_ci is not None:
-            out[f"{q}_pooled"], out[f"{q}_delong_low"], out[f"{q}_delong_high"] = pooled_ci
+            out[f"{q}_pooled"], out[f"{q}_delong_conf_low"], out[f"{q}_delong_conf_high"] = pooled_ci
 
     for s in st.sets:
         d = inference.delong_ci(y, pooled[s]) if st.pooled else None
@@ -686,7 +687,8 @@ def analyse_study(Xs: dict[str, np.ndarray], y: np.ndarray, settings: StudySetti
         q = f"auc_{st.perm_set}"
         b = inference.bootstrap_auc_ci(y, pooled[st.perm_set], n_boot=st.pooled_boot,
                                        rng=np.random.default_rng(s_bca)).set_index("method")
-        out[f"{q}_bca_low"], out[f"{q}_bca_high"] = b.loc["bca", "low"], b.loc["bca", "high"]
+        out[f"{q}_bca_conf_low"], out[f"{q}_bca_conf_high"] = (b.loc["bca", "low"],
+                                                          b.loc["bca", "high"])
     out["n_folds"] = k
     out.update(perm_statistic=np.nan, p_value=np.nan, n_perm_used=0, n_null_nan=0)
     if st.n_permutations:
@@ -818,7 +820,7 @@ def true_values(params: SimParams, *, n_images: int = 96, n_annotators: int = 6,
     Returns
     -------
     DataFrame
-        One row per quantity (:func:`quantity_names`): ``truth`` and ``truth_mc_se``
+        One row per quantity (:func:`quantity_names`): ``truth`` and ``truth_mc_std_error``
         (Monte Carlo standard error), ``n_draws``.
 
     Notes
@@ -844,11 +846,11 @@ def true_values(params: SimParams, *, n_images: int = 96, n_annotators: int = 6,
     for s in sets:
         v = draws[s].to_numpy()
         rows.append({"quantity": f"auc_{s}", "truth": float(v.mean()),
-                     "truth_mc_se": float(v.std(ddof=1) / np.sqrt(len(v))), "n_draws": n_draws})
+                     "truth_mc_std_error": float(v.std(ddof=1) / np.sqrt(len(v))), "n_draws": n_draws})
     for a, b in differences:
         v = (draws[a] - draws[b]).to_numpy()
         rows.append({"quantity": f"diff_{a}_{b}", "truth": float(v.mean()),
-                     "truth_mc_se": float(v.std(ddof=1) / np.sqrt(len(v))), "n_draws": n_draws})
+                     "truth_mc_std_error": float(v.std(ddof=1) / np.sqrt(len(v))), "n_draws": n_draws})
     return pd.DataFrame(rows)
 
 
@@ -856,7 +858,7 @@ def _null_truth(settings: StudySettings) -> pd.DataFrame:
     """Under no signal every fitted model's population AUC is exactly 1/2."""
     q = quantity_names(settings)
     return pd.DataFrame({"quantity": q, "truth": [0.5 if x.startswith("auc_") else 0.0 for x in q],
-                         "truth_mc_se": 0.0, "n_draws": 0})
+                         "truth_mc_std_error": 0.0, "n_draws": 0})
 
 
 # --- calibration of the generative model to the observed cvAUC ---------------------------
@@ -1084,8 +1086,10 @@ def binom_ci(k: int, n: int, alpha: float = 0.05) -> tuple[float, float]:
     return float(r.low), float(r.high)
 
 
-METHODS = {"bootstrap_cv": ("boot_low", "boot_high"), "corrected_t": ("nb_low", "nb_high"),
-           "delong_pooled": ("delong_low", "delong_high"), "bca_pooled": ("bca_low", "bca_high")}
+METHODS = {"bootstrap_cv": ("boot_conf_low", "boot_conf_high"),
+           "corrected_t": ("nb_conf_low", "nb_conf_high"),
+           "delong_pooled": ("delong_conf_low", "delong_conf_high"),
+           "bca_pooled": ("bca_conf_low", "bca_conf_high")}
 
 
 def coverage_table(studies: pd.DataFrame, truth: pd.DataFrame, settings: StudySettings,
@@ -1097,18 +1101,18 @@ def coverage_table(studies: pd.DataFrame, truth: pd.DataFrame, settings: StudySe
     studies : DataFrame
         :func:`run_studies` rows (column ``model``).
     truth : DataFrame
-        ``model, quantity, truth, truth_mc_se``.
+        ``model, quantity, truth, truth_mc_std_error``.
 
     Returns
     -------
     DataFrame
         One row per (model, quantity, method): ``n_datasets``, ``truth``,
-        ``truth_mc_se``, ``mean_estimate``, ``sd_estimate``, ``coverage`` (share of
-        intervals containing the truth) with Clopper-Pearson ``cov_low``/``cov_high``,
+        ``truth_mc_std_error``, ``mean_estimate``, ``sd_estimate``, ``coverage`` (share of
+        intervals containing the truth) with Clopper-Pearson ``coverage_conf_low``/``coverage_conf_high``,
         ``miss_below`` / ``miss_above`` (share of intervals entirely below / above
-        the truth), ``mean_width``, ``mean_boot_se`` (bootstrap-CV rows); and per model
+        the truth), ``mean_width``, ``mean_boot_std_error`` (bootstrap-CV rows); and per model
         one row ``method = "permutation"`` (quantity ``auc_<perm_set>``) with
-        ``rejection_rate`` (p < alpha), ``rej_low``/``rej_high`` and
+        ``rejection_rate`` (p < alpha), ``rejection_rate_conf_low``/``rejection_rate_conf_high`` and
         ``mean_permutations``.
     """
     rows = []
@@ -1125,13 +1129,14 @@ def coverage_table(studies: pd.DataFrame, truth: pd.DataFrame, settings: StudySe
                 c_lo, c_hi = binom_ci(cov, n)
                 est = g[f"{q}_pooled"] if method.endswith("_pooled") else g[q]
                 rows.append({"model": model, "quantity": q, "method": method, "n_datasets": n,
-                             "truth": t, "truth_mc_se": float(tr["truth_mc_se"]),
+                             "truth": t, "truth_mc_std_error": float(tr["truth_mc_std_error"]),
                              "mean_estimate": float(est.mean()), "sd_estimate": float(est.std()),
-                             "coverage": cov / n, "cov_low": c_lo, "cov_high": c_hi,
+                             "coverage": cov / n, "coverage_conf_low": c_lo,
+                             "coverage_conf_high": c_hi,
                              "miss_below": float((high < t).mean()),
                              "miss_above": float((low > t).mean()),
                              "mean_width": float(np.mean(high - low)),
-                             "mean_boot_se": (float(g[f"{q}_boot_se"].mean())
+                             "mean_boot_std_error": (float(g[f"{q}_boot_std_error"].mean())
                                               if method == "bootstrap_cv" else np.nan)})
         if settings.n_permutations:
             rej = int((g["p_value"] < alpha).sum())
@@ -1139,7 +1144,8 @@ def coverage_table(studies: pd.DataFrame, truth: pd.DataFrame, settings: StudySe
             rows.append({"model": model, "quantity": f"auc_{settings.perm_set}",
                          "method": "permutation", "n_datasets": n,
                          "mean_estimate": float(g["perm_statistic"].mean()),
-                         "rejection_rate": rej / n, "rej_low": r_lo, "rej_high": r_hi,
+                         "rejection_rate": rej / n, "rejection_rate_conf_low": r_lo,
+                         "rejection_rate_conf_high": r_hi,
                          "mean_permutations": float(g["n_perm_used"].mean())})
     return pd.DataFrame(rows)
 
@@ -1164,18 +1170,18 @@ def c4_power(cal: Calibration, margin: float, alpha: float = ALPHA) -> pd.DataFr
     Returns
     -------
     DataFrame
-        ``model, part, quantity, truth, n_datasets, supported, supported_low,
-        supported_high, refuted, mean_se`` (mean bootstrap-CV SE of the difference).
+        ``model, part, quantity, truth, n_datasets, supported, supported_conf_low,
+        supported_conf_high, refuted, mean_std_error`` (mean bootstrap-CV SE of the difference).
     """
     z = stats.norm.ppf(1 - alpha / 2)
     rows = []
     for model, g in cal.studies.groupby("model", sort=False):
         for part, q in (("mean beats sd", "diff_mean_sd"),
                         (f"mean+sd - mean < {margin:g} (non-inferiority)", "diff_mean+sd_mean")):
-            if f"{q}_boot_low" not in g or g[f"{q}_boot_low"].isna().all():
+            if f"{q}_boot_conf_low" not in g or g[f"{q}_boot_conf_low"].isna().all():
                 continue
-            low, high = g[f"{q}_boot_low"].to_numpy(), g[f"{q}_boot_high"].to_numpy()
-            se = g[f"{q}_boot_se"].to_numpy()
+            low, high = g[f"{q}_boot_conf_low"].to_numpy(), g[f"{q}_boot_conf_high"].to_numpy()
+            se = g[f"{q}_boot_std_error"].to_numpy()
             est = g[q].to_numpy()
             if q == "diff_mean_sd":  # the z test of the paired difference, two-sided
                 sup, ref = (est / se > z), (est / se < -z)
@@ -1186,9 +1192,9 @@ def c4_power(cal: Calibration, margin: float, alpha: float = ALPHA) -> pd.DataFr
             lo, hi = binom_ci(k, len(g))
             rows.append({"model": model, "part": part, "quantity": q,
                          "truth": float(tr["truth"].iloc[0]) if len(tr) else np.nan,
-                         "n_datasets": len(g), "supported": k / len(g), "supported_low": lo,
-                         "supported_high": hi, "refuted": float(ref.mean()),
-                         "mean_se": float(np.nanmean(se))})
+                         "n_datasets": len(g), "supported": k / len(g), "supported_conf_low": lo,
+                         "supported_conf_high": hi, "refuted": float(ref.mean()),
+                         "mean_std_error": float(np.nanmean(se))})
     return pd.DataFrame(rows)
 
 
@@ -1261,10 +1267,10 @@ def calibration(params: SimParams, *, design: GroupDesign | None = None,
     -------
     Calibration
         ``coverage``: tidy rows of :func:`coverage_table`. ``summary``: one row per
-        model with ``ks_statistic``, ``ks_p`` (Kolmogorov-Smirnov of the p-values
-        against U(0, 1)), ``rejection_rate`` with ``rejection_low/high``,
+        model with ``ks_statistic``, ``ks_p_value`` (Kolmogorov-Smirnov of the p-values
+        against U(0, 1)), ``rejection_rate`` with ``rejection_rate_conf_low/high``,
         ``coverage_bootstrap_cv``, ``coverage_corrected_t``, ``coverage_delong``,
-        ``coverage_bca`` (each with ``_low/_high``; interval of the sd cvAUC; the last
+        ``coverage_bca`` (each with ``_conf_low/_conf_high``; interval of the sd cvAUC; the last
         two are intervals of pooled out-of-fold scores), the same for the
         paired difference (``coverage_diff_*``), ``mean_true_auc`` (truth),
         ``mean_cv_auc``, ``mean_pooled_auc``, ``mean_permutations``.
@@ -1306,7 +1312,7 @@ def calibration(params: SimParams, *, design: GroupDesign | None = None,
                                      n_draws=n_truth, n_test=n_true, seed=seed,
                                      estimator=estimator, n_jobs=n_jobs).assign(model="fitted")],
                       ignore_index=True)
-    truth = truth[["model", "quantity", "truth", "truth_mc_se", "n_draws"]]
+    truth = truth[["model", "quantity", "truth", "truth_mc_std_error", "n_draws"]]
     cov = coverage_table(studies, truth, st)
     summary = _wide_summary(studies, cov, st)
     if strong is not None:
@@ -1350,9 +1356,10 @@ def _wide_summary(studies: pd.DataFrame, cov: pd.DataFrame, st: StudySettings) -
         if st.n_permutations:
             ks = stats.kstest(g["p_value"], "uniform")
             perm = c[c["method"] == "permutation"].iloc[0]
-            row.update(ks_statistic=float(ks.statistic), ks_p=float(ks.pvalue),
-                       rejection_rate=perm["rejection_rate"], rejection_low=perm["rej_low"],
-                       rejection_high=perm["rej_high"],
+            row.update(ks_statistic=float(ks.statistic), ks_p_value=float(ks.pvalue),
+                       rejection_rate=perm["rejection_rate"],
+                       rejection_rate_conf_low=perm["rejection_rate_conf_low"],
+                       rejection_rate_conf_high=perm["rejection_rate_conf_high"],
                        mean_permutations=perm["mean_permutations"])
         for prefix, q in (("coverage", auc_q), ("coverage_diff", diff_q)):
             for method, name in (("bootstrap_cv", "bootstrap_cv"), ("corrected_t", "corrected_t"),
@@ -1362,8 +1369,8 @@ def _wide_summary(studies: pd.DataFrame, cov: pd.DataFrame, st: StudySettings) -
                     continue
                 r = r.iloc[0]
                 row[f"{prefix}_{name}"] = r["coverage"]
-                row[f"{prefix}_{name}_low"] = r["cov_low"]
-                row[f"{prefix}_{name}_high"] = r["cov_high"]
+                row[f"{prefix}_{name}_conf_low"] = r["coverage_conf_low"]
+                row[f"{prefix}_{name}_conf_high"] = r["coverage_conf_high"]
         tr = c[(c["quantity"] == auc_q)]
         row["mean_true_auc"] = float(tr["truth"].iloc[0])
         row["mean_cv_auc"] = float(g[auc_q].mean())
@@ -1402,7 +1409,7 @@ def power(params: SimParams, *, n_images: tuple[int, ...] = POWER_IMAGES,
     Power
         ``summary``: one row per condition, ``power`` = share of studies with
         p < 0.05 (Besag-Clifford p-value, stop after ``h`` exceedances), Clopper-Pearson
-        ``power_low``/``power_high``, ``mean_fold_mean_auc`` (the test's statistic),
+        ``power_conf_low``/``power_conf_high``, ``mean_fold_mean_auc`` (the test's statistic),
         ``mean_pooled_auc``, ``mean_permutations``.
     """
     t0 = time.perf_counter()
@@ -1419,7 +1426,7 @@ def power(params: SimParams, *, n_images: tuple[int, ...] = POWER_IMAGES,
         lo, hi = binom_ci(k, len(g))
         rows.append({"n_images": n, "n_annotators": j, "n_datasets": len(g),
                      "n_permutations": n_permutations, "perm_repeats": perm_repeats, "h": h,
-                     "power": k / len(g), "power_low": lo, "power_high": hi,
+                     "power": k / len(g), "power_conf_low": lo, "power_conf_high": hi,
                      "mean_pooled_auc": float(g["auc_sd_pooled"].mean()),
                      "mean_fold_mean_auc": float(g["perm_statistic"].mean()),
                      "mean_permutations": float(g["n_perm_used"].mean())})

@@ -229,7 +229,7 @@ def run_one(n_units: int, args, progress_file: Path, rows_file: Path) -> list[di
     fitted = stage("models", lambda: review.fitted_models(design, sets, estimators))
     if fitted is not None:
         print(f"  {n_units:>7} intervals: "
-              f"{fitted[0].groupby('ci_method').size().to_dict()}", flush=True)
+              f"{fitted[0].groupby('conf_method').size().to_dict()}", flush=True)
     sampler.stop()
     return rows
 

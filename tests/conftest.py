@@ -144,3 +144,25 @@ def group7(annotations):
     from analysis import reproduce
 
     return reproduce.load_group(annotations=annotations)
+
+
+def assert_vocabulary(tables, command: str | None = None) -> None:
+    """Every table's columns keep to :mod:`analysis.columns` (no ``ci_low``, ``p``, ``se``
+    ...; interval ends in pairs); ``tables`` is a CLI output folder or a dict of name ->
+    DataFrame. With ``command``, no file still carries a name :data:`~analysis.columns.
+    RENAMED` lists as old for it, and every file it lists carries at least one new name."""
+    import pandas as pd
+
+    from analysis import columns
+
+    if isinstance(tables, (str, Path)):
+        tables = {p.name: pd.read_csv(p, nrows=2) for p in sorted(Path(tables).glob("*.csv"))}
+    assert tables, "no table to check"
+    bad = {name: columns.violations(t.columns) for name, t in tables.items()}
+    assert not {k: v for k, v in bad.items() if v}, bad
+    for name, renames in (columns.RENAMED.get(command, {}) if command else {}).items():
+        if name not in tables:
+            continue
+        have = set(tables[name].columns)
+        assert not have & set(renames), (name, have & set(renames))
+        assert have & set(renames.values()), (name, sorted(renames.values()))

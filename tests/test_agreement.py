@@ -34,9 +34,9 @@ def test_icc_matches_psych(matrix):
             ("F", "F"),
             ("df1", "df1"),
             ("df2", "df2"),
-            ("p", "p"),
-            ("ci_low", "lower"),
-            ("ci_high", "upper"),
+            ("p_value", "p"),
+            ("conf_low", "lower"),
+            ("conf_high", "upper"),
         ]:
             assert out.loc[t, mine] == pytest.approx(ref.loc[t, theirs], abs=1e-10, rel=1e-10), (
                 t,

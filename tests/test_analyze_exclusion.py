@@ -63,7 +63,7 @@ def test_exclusion_linked_to_the_class_is_counted_tested_and_noted():
     kept, out = t.loc["kept"], t.loc["fewer than 4 raters"]
     assert kept["n_positive"] == 20 and kept["n_negative"] == 20 and out["n_positive"] == 0
     assert out["n_negative"] == 20 and out["n_units"] == 20 and out["share_positive"] == 0
-    assert out["p_fisher"] == pytest.approx(_fisher_two_sided(20, 20, 20, 0), rel=1e-9)
+    assert out["fisher_p_value"] == pytest.approx(_fisher_two_sided(20, 20, 20, 0), rel=1e-9)
     assert out["odds_ratio"] == 0  # no positive unit is left out
     notes = analyze.exclusion_notes(d)
     assert len(notes) == 1 and "which units are kept depends on the label" in notes[0]
@@ -76,7 +76,7 @@ def test_exclusion_unrelated_to_the_class_is_not_noted():
     out = t.loc["fewer than 4 raters"]
     ref = _fisher_two_sided(int(t.loc["kept", "n_negative"]), int(t.loc["kept", "n_positive"]),
                             int(out["n_negative"]), int(out["n_positive"]))
-    assert out["p_fisher"] == pytest.approx(ref, rel=1e-9) and ref > 0.05
+    assert out["fisher_p_value"] == pytest.approx(ref, rel=1e-9) and ref > 0.05
     assert analyze.exclusion_notes(d) == []
 
 
@@ -98,7 +98,7 @@ def test_unlabelled_units_count_as_label_unknown_and_analyze_writes_the_table(mo
         d = dataset.load(long, lab, raters="persons", min_raters=4, n_splits=5)
     t = analyze.excluded_by_class(d).set_index("status")
     # u059 (three raters) is left out for its raters first; u057 and u058 for no label
-    assert t.loc["no label", "n_label_unknown"] == 2 and np.isnan(t.loc["no label", "p_fisher"])
+    assert t.loc["no label", "n_label_unknown"] == 2 and np.isnan(t.loc["no label", "fisher_p_value"])
     assert t.loc["fewer than 4 raters", "n_label_unknown"] == 1
     assert t.loc["excluded (any reason)", "n_label_unknown"] == 3
     assert t.loc["excluded (any reason)", "n_units"] == len(d.excluded)

@@ -10,9 +10,9 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import needs_data
+from conftest import assert_vocabulary, needs_data
 
-from analysis import dataset, features, figures
+from analysis import columns, dataset, features, figures
 from analysis import replication as R
 
 # --- the ENHANCE curve: exactly the numbers it had ------------------------------------------
@@ -33,7 +33,9 @@ def test_enhance_curve_equals_the_previous_code(annotations):
     pd.testing.assert_frame_equal(new.rows[list(old.rows.columns)], old.rows, check_exact=True)
     pd.testing.assert_frame_equal(new.summary[list(old.summary.columns)], old.summary,
                                   check_exact=True)
-    pd.testing.assert_frame_equal(new.trend, old.trend, check_exact=True)
+    # the previous code's names, mapped to the column vocabulary (analysis.columns)
+    old_trend = old.trend.rename(columns=columns.RENAMED["annotators"]["trend.csv"])
+    pd.testing.assert_frame_equal(new.trend, old_trend, check_exact=True)
     pd.testing.assert_frame_equal(new.skipped, old.skipped, check_exact=True)
     assert set(new.rows["selection"]) == {"subsets"} and (new.rows["n_left_out"] == 0).all()
 
@@ -225,6 +227,7 @@ def test_analyze_writes_the_curve_and_no_curve_skips_it(tmp_path):
     assert stages["review / fitted models"] <= stages["review"]
     assert sum(v for k, v in stages.items() if "/" not in k) <= man["elapsed_seconds"]
     assert any("annotator curve: at k = 5" in n for n in man["notes"])
+    assert_vocabulary(tmp_path / "a", "analyze")
 
     assert cli.main([*args, "--no-curve", "--out", str(tmp_path / "b")]) == 0
     assert not (tmp_path / "b" / "annotator_curve.csv").exists()

@@ -179,7 +179,7 @@ def test_plot_data_and_figures_draw():
     tidy = pd.DataFrame({
         "feature_set": "mean+sd", "estimator": ["mle", "mle", "firth", "firth"],
         "term": ["(Intercept)", "sd_border"] * 2, "odds_ratio": [0.1, 0.5, 0.2, 0.6],
-        "or_conf_low": [0.01, 0.2, 0.05, 0.3], "or_conf_high": [1.0, np.inf, 0.9, 1.2]})
+        "odds_ratio_conf_low": [0.01, 0.2, 0.05, 0.3], "odds_ratio_conf_high": [1.0, np.inf, 0.9, 1.2]})
     assert figures.coefficient_plot(tidy).draw() is not None
     assert figures.term_label("sd_border") == "SD: Border"
     assert figures.term_label("dermoscopic_structures_4") == "Dermoscopic structures, annotator 4"

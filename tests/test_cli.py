@@ -2,7 +2,7 @@ import json
 
 import pandas as pd
 import pytest
-from conftest import needs_data
+from conftest import assert_vocabulary, needs_data
 
 from analysis import cli
 
@@ -32,6 +32,7 @@ def test_reproduce_writes_the_four_files_with_their_columns(tmp_path, capsys):
     assert man["data_sha256"] == data.verify_all(tidy.REQUIRED_FILES)  # measured, files read
     assert "external/ISIC_0000000.jpg" not in man["data_sha256"] and "numpy" in man["package_versions"]
     assert man["elapsed_seconds"] > 0
+    assert_vocabulary(tmp_path, "reproduce")
 
 
 def test_review_writes_tidy_tables(tmp_path):
@@ -39,18 +40,20 @@ def test_review_writes_tidy_tables(tmp_path):
                      "--permutations", "39", "--perm-repeats", "2", "--seeds", "1",
                      "--calibration-bootstrap", "100", "--quiet", "--jobs", "1"]) == 0
     cols = {
-        "auc_ci.csv": {"feature_set", "estimator", "cv_auc", "se", "ci_low", "ci_high", "n_boot",
+        "auc_ci.csv": {"feature_set", "estimator", "cv_auc", "std_error", "conf_low", "conf_high",
+                       "n_boot",
                        "fold_mean_auc"},
         "permutation.csv": {"feature_set", "estimator", "observed_auc", "p_value", "n_permutations",
-                            "cv_repeats", "p_seed_min", "p_seed_max"},
+                            "cv_repeats", "seed_min_p_value", "seed_max_p_value"},
         "permutation_seeds.csv": {"feature_set", "estimator", "seed", "p_value"},
-        "tests.csv": {"family", "hypothesis", "p", "adjustment", "p_adjusted"},
+        "tests.csv": {"family", "hypothesis", "p_value", "adjustment", "adjusted_p_value"},
         "bootstrap_cv.csv": {"feature_set", "estimator", "replicate", "cv_auc"},
-        "icc.csv": {"feature", "subset", "type", "icc", "ci_low", "ci_high", "F", "df1", "df2", "p"},
-        "moment_tests.csv": {"feature", "moment", "auc", "auc_ci_low", "auc_ci_high", "u", "p",
-                             "p_holm", "p_bh", "rank_biserial", "cles", "direction"},
+        "icc.csv": {"feature", "subset", "type", "icc", "conf_low", "conf_high", "F", "df1", "df2",
+                    "p_value"},
+        "moment_tests.csv": {"feature", "moment", "auc", "conf_low", "conf_high", "u", "p_value",
+                             "holm_p_value", "bh_p_value", "rank_biserial", "cles", "direction"},
         "claims.csv": {"claim", "level", "part", "verdict", "evidence"},
-        "comparisons.csv": {"set_a", "set_b", "estimator", "test", "p"},
+        "comparisons.csv": {"set_a", "set_b", "estimator", "test", "p_value"},
         "krippendorff.csv": {"feature", "subset", "level", "alpha"},
     }
     for name, need in cols.items():
@@ -62,6 +65,7 @@ def test_review_writes_tidy_tables(tmp_path):
     assert man["perm_cv_repeats"] == 2 and man["n_seeds"] == 1
     claims = pd.read_csv(tmp_path / "claims.csv")
     assert (claims["level"] == "claim").sum() == 7 and (claims["level"] == "part").sum() == 29
+    assert_vocabulary(tmp_path, "review")
 
 
 def test_bad_arguments_are_refused(tmp_path):
@@ -90,8 +94,9 @@ def test_multiverse_and_simulate_write_tidy_tables(tmp_path, monkeypatch):
     frame = pd.read_csv(out / "multiverse.csv")
     assert len(frame) == 2 * len(small)  # one row per path and claim
     assert {"scaling", "estimator", "missing", "cv", "disagreement", "claim", "estimate",
-            "ci_low", "ci_high", "p", "verdict"} <= set(frame.columns)
+            "conf_low", "conf_high", "p_value", "verdict"} <= set(frame.columns)
     assert json.loads((out / "manifest.json").read_text())["multiverse"]["n_paths"] == len(small)
+    assert_vocabulary(out, "multiverse")
     out = tmp_path / "sim"
     assert cli.main(["simulate", "--out", str(out), "--datasets", "2", "--calibration-datasets",
                      "4", "--permutations", "39", "--images", "50", "--annotators", "3",
@@ -106,3 +111,4 @@ def test_multiverse_and_simulate_write_tidy_tables(tmp_path, monkeypatch):
     assert "strong" in set(c4["model"]) and c4["supported"].between(0, 1).all()
     man = json.loads((out / "manifest.json").read_text())
     assert man["strong"]["mu1"] > man["strong"]["mu1_calibrated"]
+    assert_vocabulary(out, "simulate")

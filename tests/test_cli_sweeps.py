@@ -8,7 +8,7 @@ import json
 
 import pandas as pd
 import pytest
-from conftest import ROOT
+from conftest import ROOT, assert_vocabulary
 
 from analysis import cli, dataset
 
@@ -53,6 +53,7 @@ def test_analyze_writes_multiverse_and_power_tables(tmp_path, monkeypatch):
     assert man["power"]["power_images"] == [40] and man["power"]["calibration_datasets"] == 2
     assert any(n.startswith("multiverse: 4 of 8 paths run") for n in man["notes"])
     assert any(n.startswith("power: 2 studies per model") for n in man["notes"])
+    assert_vocabulary(out, "analyze")  # the review's tables and the sweeps'
 
 
 def test_without_the_flags_nothing_extra_is_computed(tmp_path, monkeypatch):

@@ -45,7 +45,7 @@ def test_mle_matches_r_glm_and_profile(cols, name):
     np.testing.assert_allclose(tidy["conf_low"], ref["confint_low"], atol=2.5e-4)
     np.testing.assert_allclose(tidy["conf_high"], ref["confint_high"], atol=2.5e-4)
     np.testing.assert_allclose(tidy["odds_ratio"], np.exp(ref["estimate"]), rtol=1e-7)
-    np.testing.assert_allclose(tidy["or_conf_low"], np.exp(ref["exact_low"]), rtol=1e-6)
+    np.testing.assert_allclose(tidy["odds_ratio_conf_low"], np.exp(ref["exact_low"]), rtol=1e-6)
     for key, col in [("loglik", "loglik"), ("deviance", "deviance"), ("aic", "aic"),
                      ("bic", "bic")]:
         assert glance[key] == pytest.approx(ref[col].iloc[0], rel=1e-9)
@@ -179,7 +179,7 @@ def test_separated_mle_says_so():
 
 def test_without_profile():
     tidy, _ = C.fit_model(_synthetic(), ["x1"], "firth", profile=False)
-    assert tidy["conf_low"].isna().all() and (tidy["ci_method"] == "none").all()
+    assert tidy["conf_low"].isna().all() and (tidy["conf_method"] == "none").all()
     assert (tidy["note"] == "").all() and np.isfinite(tidy["p_value"]).all()
 
 
@@ -271,7 +271,7 @@ def test_wald_intervals_match_statsmodels():
     ci = np.asarray(res.conf_int())
     np.testing.assert_allclose(tidy["conf_low"], ci[:, 0], rtol=1e-7)  # IRLS to 1e-12
     np.testing.assert_allclose(tidy["conf_high"], ci[:, 1], rtol=1e-7)
-    assert (tidy["ci_method"] == "Wald").all()
+    assert (tidy["conf_method"] == "Wald").all()
     firth, _ = C.fit_model(x, ["x1"], "firth", ci="wald")
     z = stats.norm.ppf(0.975)
     np.testing.assert_allclose(firth["conf_high"] - firth["estimate"],

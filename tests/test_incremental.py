@@ -54,20 +54,20 @@ def test_incremental_reads_the_reviews_paired_differences_and_lrts(result):
     for r in inc.itertuples(index=False):
         c = cmp_[(cmp_["set_a"] == r.feature_set) & (cmp_["set_b"] == "mean")
                  & (cmp_["kind"] == "noninferior") & (cmp_["estimator"] == r.estimator)].iloc[0]
-        assert (r.estimate, r.conf_low, r.conf_high) == (c["diff"], c["ci_low"], c["ci_high"])
+        assert (r.estimate, r.conf_low, r.conf_high) == (c["diff"], c["conf_low"], c["conf_high"])
         # the one-sided p of the same z: upper tail
         assert r.p_value == pytest.approx(stats.norm.sf(c["statistic"]), rel=1e-9)
-        assert r.verdict_improves == cvinference.verdict_better(c["diff"], c["p"])
+        assert r.verdict_improves == cvinference.verdict_better(c["diff"], c["p_value"])
         assert r.verdict_no_gain == cvinference.verdict_noninferior(
-            c["ci_low"], c["ci_high"], rv.settings["margin"])
+            c["conf_low"], c["conf_high"], rv.settings["margin"])
         lrt = cmp_[(cmp_["set_a"] == r.feature_set) & (cmp_["kind"] == "nested")
                    & (cmp_["estimator"] == r.estimator)]
         if len(lrt):
-            np.testing.assert_equal(r.lrt_p_value, lrt["p"].iloc[0])
+            np.testing.assert_equal(r.lrt_p_value, lrt["p_value"].iloc[0])
         else:  # all moments at once: the same tests, computed here
             t = review.nested_tests(result.design, "mean", r.feature_set)
             np.testing.assert_equal(r.lrt_p_value,
-                                    t[0 if r.estimator == "mle" else 1]["p"])
+                                    t[0 if r.estimator == "mle" else 1]["p_value"])
             assert np.isfinite(r.lrt_p_value)
         assert r.n_units == len(result.design.labels)
 

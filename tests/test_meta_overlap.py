@@ -72,8 +72,9 @@ def test_pool_studies_overlap_rows_match_metafor():
     het = ref[ref["case"] == "heterogeneous"]
     for r in het[het["model"].isin(["independent", "overlap"])].itertuples(index=False):
         row = got.loc[(r.model, {"z": "wald", "knha": "knha"}[r.test])]
-        for mine, theirs in (("estimate", "estimate"), ("se", "se"), ("ci_low", "ci_lb"),
-                             ("ci_high", "ci_ub"), ("pi_low", "pi_lb"), ("pi_high", "pi_ub"),
+        for mine, theirs in (("estimate", "estimate"), ("std_error", "se"), ("conf_low", "ci_lb"),
+                             ("conf_high", "ci_ub"), ("pi_conf_low", "pi_lb"),
+                             ("pi_conf_high", "pi_ub"),
                              ("tau2", "tau2")):
             # rma.mv's numerical REML optimum: ~1e-7 (test_inference.py)
             assert row[mine] == pytest.approx(getattr(r, theirs), abs=1e-6), (r.model, mine)
@@ -85,10 +86,11 @@ def test_pool_studies_overlap_rows_match_metafor():
     lg = lg[lg["scale"] == "logit"].set_index(["model", "interval"])
     for r in ref[ref["case"] == "auc_logit"].itertuples(index=False):
         row = lg.loc[(r.model, {"z": "wald", "knha": "knha"}[r.test])]
-        for mine, theirs in (("estimate", "estimate"), ("ci_low", "ci_lb"),
-                             ("ci_high", "ci_ub"), ("pi_low", "pi_lb"), ("pi_high", "pi_ub")):
+        for mine, theirs in (("estimate", "estimate"), ("conf_low", "ci_lb"),
+                             ("conf_high", "ci_ub"), ("pi_conf_low", "pi_lb"),
+                             ("pi_conf_high", "pi_ub")):
             assert row[mine] + 0.5 == pytest.approx(getattr(r, theirs), abs=1e-6), mine
-        assert row["se"] == pytest.approx(r.se, abs=1e-6)
+        assert row["std_error"] == pytest.approx(r.se, abs=1e-6)
 
 
 def _synthetic_replication():
@@ -106,9 +108,9 @@ def _synthetic_replication():
     groups, diffs, images = [], [], []
     for (c, g, src), a, s, dd, sd in zip(keys, auc_sd, se_sd, diff, se_d, strict=True):
         base = {"cohort": c, "group": g, "source": src}
-        groups.append({**base, "feature_set": "mean", "auc": a + dd, "se": s})
-        groups.append({**base, "feature_set": "sd", "auc": a, "se": s})
-        diffs.append({**base, "diff": dd, "se": sd})
+        groups.append({**base, "feature_set": "mean", "auc": a + dd, "std_error": s})
+        groups.append({**base, "feature_set": "sd", "auc": a, "std_error": s})
+        diffs.append({**base, "diff": dd, "std_error": sd})
         images += [(c, g, f"ISIC_{i:07d}") for i in ims[f"{c}/{g}"]]
     return (pd.DataFrame(groups), pd.DataFrame(diffs),
             pd.DataFrame(images, columns=["cohort", "group", "image_id"]))
@@ -136,8 +138,8 @@ def test_meta_analyse_uses_the_overlap_covariance():
         assert got["model"] == "overlap" and bool(got["accounts_for_overlap"])
         assert got["interval"] == R.PRIMARY_INTERVAL == "knha_adhoc"
         assert got["correlation"] == "all-image overlap" and got["rho"] == 1
-        for a, b in (("estimate", "estimate"), ("se", "se"), ("ci_low", "low"),
-                     ("ci_high", "high"), ("pi_low", "pi_low"), ("pi_high", "pi_high"),
+        for a, b in (("estimate", "estimate"), ("std_error", "se"), ("conf_low", "low"),
+                     ("conf_high", "high"), ("pi_conf_low", "pi_low"), ("pi_conf_high", "pi_high"),
                      ("tau2", "tau2"), ("hk_scale", "hksj_scale")):
             assert got[a] == pytest.approx(want[b], rel=1e-12, abs=1e-15), a
         # the unmodified Hartung-Knapp row is kept beside it
@@ -145,13 +147,14 @@ def test_meta_analyse_uses_the_overlap_covariance():
                      & (meta["model"] == "overlap") & (meta["interval"] == "knha")
                      & (meta["scale"] == "identity")].iloc[0]
         hk = inference.random_effects_meta_mv(s["yi"], V, test="knha")
-        assert plain["ci_low"] == pytest.approx(hk["low"], rel=1e-12)
-        assert (plain["ci_high"] - plain["ci_low"] <= got["ci_high"] - got["ci_low"] + 1e-15)
+        assert plain["conf_low"] == pytest.approx(hk["low"], rel=1e-12)
+        assert (plain["conf_high"] - plain["conf_low"]
+                <= got["conf_high"] - got["conf_low"] + 1e-15)
         ind = meta[(meta["quantity"] == q) & (meta["scope"] == "students_and_mturk")
                    & (meta["model"] == "independent") & (meta["interval"] == "knha")
                    & (meta["scale"] == "identity")].iloc[0]
         assert not ind["accounts_for_overlap"]
-        assert abs(ind["se"] - got["se"]) > 1e-4  # the covariance changes the answer
+        assert abs(ind["std_error"] - got["std_error"]) > 1e-4  # the covariance changes the answer
     # the disjoint set by hand: 2018-2019 group02 shares nothing (degree 0); group01,
     # group07, group08 and MTurk each overlap 3 others, group07 has fewest images (96)
     # and is taken; group01, group08 and MTurk all share images with it

@@ -56,7 +56,7 @@ def test_paper_path_equals_reproduce_and_review(paper_rows, group7):
     assert c4["auc_consensus"] == pytest.approx(ref["auc_a"], abs=1e-12)
     assert c5["observed_statistic"] == pytest.approx(f.loc[f["feature_set"] == "sd", "auc"].mean(),
                                                      abs=1e-12)
-    assert c4["ci_low"] <= c4["estimate"] <= c4["ci_high"]
+    assert c4["conf_low"] <= c4["estimate"] <= c4["conf_high"]
     # the review's test at a fixed count (no sequential extension): the same null
     perm = review.permutation_tests(group7, exp, n_permutations=N_PERM, seed=11, sets=("sd",),
                                     n_repeats=mv.MV_REPEATS, n_seeds=0, perm_extension=1,
@@ -64,9 +64,9 @@ def test_paper_path_equals_reproduce_and_review(paper_rows, group7):
     null = perm.null["auc"].to_numpy()
     seq = cvstats.sequential_pvalue(c5["observed_statistic"], null, h=mv.MV_EXCEEDANCES,
                                     n_max=N_PERM)
-    assert c5["p"] == pytest.approx(seq["p"]) and c5["n_permutations"] == seq["n_used"]
+    assert c5["p_value"] == pytest.approx(seq["p"]) and c5["n_permutations"] == seq["n_used"]
     if seq["n_used"] == N_PERM:
-        assert c5["p"] == pytest.approx(perm.summary["p_value"].iloc[0])
+        assert c5["p_value"] == pytest.approx(perm.summary["p_value"].iloc[0])
     assert c5["n_images"] == 96 and bool(c5["is_paper"])
 
 
@@ -76,7 +76,7 @@ def test_a_clearly_null_path_stops_early(wide):
     y0 = pd.Series(rng.permutation(y.to_numpy()), index=y.index)  # labels unrelated
     rows = mv.run_path(w, y0, mv.PAPER_PATH, n_permutations=200, seed=1, n_boot=10)
     c5 = rows[rows["claim"] == "C5"].iloc[0]
-    if c5["p"] > 0.2:  # a large p rests on about 10 / p permutations
+    if c5["p_value"] > 0.2:  # a large p rests on about 10 / p permutations
         assert c5["n_permutations"] < 200
 
 

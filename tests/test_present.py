@@ -76,10 +76,19 @@ def test_duplicate_headers_stay_distinct():
 
 
 def test_with_ci_joins_estimate_and_interval():
-    f = pd.DataFrame({"power": [0.8, np.nan], "power_low": [0.7, 0.1], "power_high": [0.9, 0.2]})
-    out = present.with_ci(f, "power", "power_low", "power_high")
+    f = pd.DataFrame({"power": [0.8, np.nan], "power_conf_low": [0.7, 0.1],
+                      "power_conf_high": [0.9, 0.2]})
+    out = present.with_ci(f, "power")  # the interval found by the column vocabulary
     assert list(out.columns) == ["Power (95% CI)"]
     assert out.iloc[:, 0].tolist() == ["0.80 [0.70, 0.90]", ""]
+    # a table's main interval, and other columns named outright
+    g = pd.DataFrame({"estimate": [0.5], "conf_low": [0.4], "conf_high": [0.6],
+                      "lo": [0.1], "hi": [0.9]})
+    assert present.with_ci(g, "estimate")["Estimate (95% CI)"].iloc[0] == "0.500 [0.400, 0.600]"
+    assert present.with_ci(g, "estimate", low="lo", high="hi")["Estimate (95% CI)"].iloc[0] \
+        == "0.500 [0.100, 0.900]"
+    with pytest.raises(KeyError, match="conf_low"):
+        present.with_ci(f.drop(columns="power_conf_high"), "power")
 
 
 # ------------------------------------------------------------------------------ tables

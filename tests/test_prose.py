@@ -15,7 +15,7 @@ G7 = ("2017-2018", "group07")
 def _groups() -> pd.DataFrame:
     """Group 7, four other student groups and MTurk (sd rows), and one mean row."""
     rows = [
-        # cohort, group, feature_set, source, ci_low, ci_high, n_permutations, perm_p, null mean
+        # cohort, group, feature_set, source, conf_low, conf_high, n_permutations, p_value, null mean
         (*G7, "sd", "student", 0.60, 0.80, 99, 0.01, 0.50),
         ("c", "g1", "sd", "student", 0.55, 0.75, 99, 0.01, 0.50),
         ("c", "g2", "sd", "student", 0.51, 0.70, 99, 0.04, 0.49),
@@ -24,8 +24,8 @@ def _groups() -> pd.DataFrame:
         ("c", "g1", "mean", "student", 0.90, 0.99, 0, np.nan, np.nan),
         ("mturk", "isic", "sd", "mturk", 0.52, 0.58, 99, 0.01, 0.50),
     ]
-    g = pd.DataFrame(rows, columns=["cohort", "group", "feature_set", "source", "ci_low",
-                                    "ci_high", "n_permutations", "perm_p", "perm_null_mean"])
+    g = pd.DataFrame(rows, columns=["cohort", "group", "feature_set", "source", "conf_low",
+                                    "conf_high", "n_permutations", "p_value", "perm_null_mean"])
     g["auc"] = [0.7, 0.65, 0.6, 0.375, 0.5, 0.95, 0.55]
     g["n_images"] = [96, 100, 100, 100, 100, 100, 1250]
     g["n_melanoma"] = [18, 20, 20, 20, 20, 20, 200]
@@ -58,8 +58,8 @@ def test_permutation_sentence_and_none_without_a_tested_group():
 
 
 def _meta() -> pd.DataFrame:
-    cols = ["quantity", "scope", "estimate", "ci_low", "ci_high", "k", "i2", "tau2", "model",
-            "interval", "scale", "pi_low", "pi_high", "studies", "primary"]
+    cols = ["quantity", "scope", "estimate", "conf_low", "conf_high", "k", "i2", "tau2", "model",
+            "interval", "scale", "pi_conf_low", "pi_conf_high", "studies", "primary"]
     rows = [
         ("auc_sd_minus_half", "disjoint", -0.05, -0.10, 0.0, 2, 0.0, 0.0, "independent",
          "wald", "identity", np.nan, np.nan, "a/b;c/d", True),
@@ -99,7 +99,7 @@ def test_meta_method_and_prediction_interval_words():
     assert prose.meta_method(r) == "random effects"
     assert prose.meta_method(pd.Series(dtype=object)) == "random effects"  # old tables
     assert prose.prediction_interval(r) == ""
-    r = pd.Series({"pi_low": -0.1, "pi_high": 0.2})
+    r = pd.Series({"pi_conf_low": -0.1, "pi_conf_high": 0.2})
     assert prose.prediction_interval(r) == "; 95% prediction interval for a new group -0.100 to 0.200"
 
 
@@ -121,7 +121,7 @@ def test_mturk_sentence():
 
 
 def test_mean_vs_sd_sentence_counts_the_paired_intervals():
-    d = pd.DataFrame({"ci_low": [0.1, -0.2, 0.05, -0.1], "ci_high": [0.3, -0.01, 0.2, 0.1]})
+    d = pd.DataFrame({"conf_low": [0.1, -0.2, 0.05, -0.1], "conf_high": [0.3, -0.01, 0.2, 0.1]})
     meta = prose.primary_meta(_meta())
     assert prose.mean_vs_sd_sentence(meta, d) == (
         "The mean features beat the sd features by 0.200 (95% CI 0.150 to 0.250) AUC pooled "
@@ -162,7 +162,7 @@ def test_consensus_sentences():
 
 def test_slope_sentences_with_and_without_the_bootstrap_trend():
     _, slopes = prose.curve_summary(_curve_summary())
-    empty = pd.DataFrame(columns=["cohort", "group", "feature_set", "ci_low", "ci_high",
+    empty = pd.DataFrame(columns=["cohort", "group", "feature_set", "conf_low", "conf_high",
                                   "direction"])
     assert prose.slope_sentences(slopes, empty) == [
         "In group 7 the sd features' average AUC is 0.500 with 2 annotators and 0.600 with 4 "
@@ -181,14 +181,14 @@ def test_slope_sentences_with_and_without_the_bootstrap_trend():
 
 def test_verdict_sentences_joins_the_parts_in_order():
     meta = _meta()
-    d = pd.DataFrame({"ci_low": [0.1], "ci_high": [0.3]})
+    d = pd.DataFrame({"conf_low": [0.1], "conf_high": [0.3]})
     result = SimpleNamespace(groups=_groups(), meta=meta, differences=d)
     pm = prose.primary_meta(meta)
     head = [prose.chance_sentence(result.groups), prose.permutation_sentence(result.groups),
             *prose.pooled_sentences(pm), prose.independence_sentence(meta),
             prose.mturk_sentence(result.groups), prose.mean_vs_sd_sentence(pm, d)]
     assert prose.verdict_sentences(result) == head
-    trend = pd.DataFrame(columns=["cohort", "group", "feature_set", "ci_low", "ci_high",
+    trend = pd.DataFrame(columns=["cohort", "group", "feature_set", "conf_low", "conf_high",
                                   "direction"])
     curve = SimpleNamespace(summary=_curve_summary(), trend=trend)
     need, slopes = prose.curve_summary(curve.summary)
@@ -221,12 +221,12 @@ def _coverage() -> pd.DataFrame:
                            ("diff_mean_sd", ("bootstrap_cv",))):
             for m in methods:
                 rows.append({"model": model, "quantity": q, "method": m, "coverage": cov,
-                             "cov_low": cov - 0.05, "cov_high": cov + 0.02,
-                             "rejection_rate": np.nan, "rej_low": np.nan, "rej_high": np.nan})
+                             "coverage_conf_low": cov - 0.05, "coverage_conf_high": cov + 0.02,
+                             "rejection_rate": np.nan, "rejection_rate_conf_low": np.nan, "rejection_rate_conf_high": np.nan})
         rows.append({"model": model, "quantity": "auc_sd", "method": "permutation",
-                     "coverage": np.nan, "cov_low": np.nan, "cov_high": np.nan,
+                     "coverage": np.nan, "coverage_conf_low": np.nan, "coverage_conf_high": np.nan,
                      "rejection_rate": 0.05 if model == "permuted" else 0.8,
-                     "rej_low": 0.01, "rej_high": 0.9})
+                     "rejection_rate_conf_low": 0.01, "rejection_rate_conf_high": 0.9})
     return pd.DataFrame(rows)
 
 
@@ -253,8 +253,8 @@ def test_coverage_text_quotes_each_model_and_method():
 
 def _power() -> pd.DataFrame:
     return pd.DataFrame({"n_annotators": [3, 3, 6, 6], "n_images": [50, 100, 50, 100],
-                         "power": [0.5, 0.85, 0.6, 0.7], "power_low": [0.3, 0.7, 0.4, 0.5],
-                         "power_high": [0.7, 0.95, 0.8, 0.85]})
+                         "power": [0.5, 0.85, 0.6, 0.7], "power_conf_low": [0.3, 0.7, 0.4, 0.5],
+                         "power_conf_high": [0.7, 0.95, 0.8, 0.85]})
 
 
 def test_power_sentence_smallest_size_reaching_the_target():
@@ -308,8 +308,8 @@ def _curve(selection: str, left_out=(0, 0), trend=True) -> SimpleNamespace:
     summary = pd.DataFrame({"k": [2, 2, 3, 3], "feature_set": ["mean", "sd"] * 2,
                             "selection": selection, "n_annotators": 3,
                             "n_left_out": [left_out[0]] * 2 + [left_out[1]] * 2})
-    t = pd.DataFrame({"feature_set": ["sd"], "slope": [0.01], "ci_low": [-0.02],
-                      "ci_high": [0.04], "direction": ["flat"]})
+    t = pd.DataFrame({"feature_set": ["sd"], "slope": [0.01], "conf_low": [-0.02],
+                      "conf_high": [0.04], "direction": ["flat"]})
     return SimpleNamespace(summary=summary, trend=t if trend else t.iloc[:0],
                            skipped=pd.DataFrame({"reason": []}),
                            manifest_extra={"annotator_curve": {"max_subsets": 30}})
@@ -360,10 +360,11 @@ def test_c5_seed_sentence_before_and_after_and_seed_dependence():
 
 def test_c5_interval_sentence_says_why_when_they_seem_to_disagree():
     perm = {"p_value": 0.036, "null_sd": 0.106}
-    ci = {"cv_auc": 0.683, "ci_low": 0.456, "ci_high": 0.911, "se": 0.116, "p": 0.115}
+    ci = {"cv_auc": 0.683, "conf_low": 0.456, "conf_high": 0.911, "std_error": 0.116,
+          "p_value": 0.115}
     text = prose.c5_interval_sentence(perm, ci)
     assert "seem to disagree" in text and "0.116" in text and "0.106" in text
-    ok = prose.c5_interval_sentence({**perm, "p_value": 0.003}, {**ci, "ci_low": 0.60})
+    ok = prose.c5_interval_sentence({**perm, "p_value": 0.003}, {**ci, "conf_low": 0.60})
     assert "agree;" in ok
 
 

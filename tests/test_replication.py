@@ -144,11 +144,22 @@ def rep(annotations):
                        n_joint_boot=JOINT)
 
 
+def test_replication_tables_keep_to_the_column_vocabulary(rep):
+    from conftest import assert_vocabulary
+
+    # the tables the replicate command writes (analysis.cli)
+    tables = {"groups.csv": rep.groups, "differences.csv": rep.differences,
+              "meta.csv": rep.meta, "overlap.csv": rep.overlap,
+              "excluded_groups.csv": rep.excluded_groups, "fold_auc.csv": rep.folds,
+              "meta_correlations.csv": rep.correlations, "meta_sensitivity.csv": rep.sensitivity}
+    assert_vocabulary({k: v for k, v in tables.items() if len(v.columns)}, "replicate")
+
+
 def test_replication_tables(rep, eligible):
     g = rep.groups
     assert len(g) == 2 * int(eligible["eligible"].sum())
     assert set(g["feature_set"]) == {"mean", "sd"}
-    assert ((g["ci_low"] <= g["auc"]) & (g["auc"] <= g["ci_high"])).all()
+    assert ((g["conf_low"] <= g["auc"]) & (g["auc"] <= g["conf_high"])).all()
     # folds reduced to the number of melanomas when it is below 10, and flagged
     assert (g["n_splits"] == np.minimum(10, g["n_melanoma"])).all()
     assert (g["reduced_folds"] == (g["n_melanoma"] < 10)).all()
@@ -163,11 +174,11 @@ def test_meta_equals_random_effects_meta_on_own_inputs(rep):
     diff = studies[studies["quantity"] == "auc_mean_minus_sd"].merge(
         rep.differences, on=["cohort", "group"])
     np.testing.assert_allclose(diff["yi"], diff["diff"])
-    np.testing.assert_allclose(diff["vi"], diff["se"] ** 2)
+    np.testing.assert_allclose(diff["vi"], diff["std_error"] ** 2)
     sd = studies[studies["quantity"] == "auc_sd_minus_half"].merge(
         rep.groups[rep.groups["feature_set"] == "sd"], on=["cohort", "group"])
     np.testing.assert_allclose(sd["yi"], sd["auc"] - 0.5)
-    np.testing.assert_allclose(sd["vi"], sd["se"] ** 2)
+    np.testing.assert_allclose(sd["vi"], sd["std_error"] ** 2)
     student = studies["source"]
     for q in R.QUANTITIES:
         for scope, mask in (("students", student == "student"),
@@ -178,8 +189,8 @@ def test_meta_equals_random_effects_meta_on_own_inputs(rep):
             got = m[(m["quantity"] == q) & (m["scope"] == scope) & (m["model"] == "independent")
                     & (m["interval"] == "wald") & (m["scale"] == "identity")].iloc[0]
             assert got["k"] == want["k"] == len(s)
-            for a, b in (("estimate", "estimate"), ("se", "se"), ("ci_low", "low"),
-                         ("ci_high", "high"), ("tau2", "tau2"), ("i2", "i2"), ("q", "q")):
+            for a, b in (("estimate", "estimate"), ("std_error", "se"), ("conf_low", "low"),
+                         ("conf_high", "high"), ("tau2", "tau2"), ("i2", "i2"), ("q", "q")):
                 assert got[a] == pytest.approx(want[b], rel=1e-12, abs=1e-15)
         mt = rep.meta.query("quantity == @q and scope == 'mturk'")
         assert len(mt) == 1
@@ -247,8 +258,8 @@ def test_replication_meta_accounts_for_overlap(rep):
         want = inference.random_effects_meta_mv(s["yi"], V, test="adhoc")
         got = both[both["quantity"] == q].iloc[0]
         assert got["estimate"] == pytest.approx(want["estimate"], rel=1e-12)
-        assert got["ci_low"] == pytest.approx(want["low"], rel=1e-12)
-        assert got["pi_high"] == pytest.approx(want["pi_high"], rel=1e-12)
+        assert got["conf_low"] == pytest.approx(want["low"], rel=1e-12)
+        assert got["pi_conf_high"] == pytest.approx(want["pi_high"], rel=1e-12)
         dis = prim[(prim["quantity"] == q) & (prim["scope"] == "disjoint")].iloc[0]
         chosen = dis["studies"].split(";")
         pairs = rep.overlap[rep.overlap["group_a"].isin(chosen)
@@ -341,8 +352,8 @@ def test_group_permutation_p_values_are_recorded_for_sd_only(rep):
     g = rep.groups
     sd = g[g["feature_set"] == "sd"]
     assert (sd["n_permutations"] == PERMS).all()
-    assert sd["perm_p"].between(1 / (PERMS + 1), 1).all()
-    assert g.loc[g["feature_set"] == "mean", "perm_p"].isna().all()
+    assert sd["p_value"].between(1 / (PERMS + 1), 1).all()
+    assert g.loc[g["feature_set"] == "mean", "p_value"].isna().all()
 
 
 def test_overlap_sentence_and_report_tables(annotations, rep):
@@ -381,7 +392,7 @@ def test_sensitivity_band_and_correlation_tables(rep):
         ind = m[(m["quantity"] == q) & (m["scope"] == "students_and_mturk")
                 & (m["model"] == "independent") & (m["interval"] == R.PRIMARY_INTERVAL)
                 & (m["scale"] == "identity")]
-        assert r0["ci_low"].iloc[0] == pytest.approx(ind["ci_low"].iloc[0], rel=1e-12)
+        assert r0["conf_low"].iloc[0] == pytest.approx(ind["conf_low"].iloc[0], rel=1e-12)
         # the all-image row equals the older rule's model, refitted here
         st = R.meta_studies(rep.groups, rep.differences).query("quantity == @q")
         old = R.pool_studies(st, rep.images)
@@ -392,9 +403,9 @@ def test_sensitivity_band_and_correlation_tables(rep):
         assert alli["estimate"] == pytest.approx(old["estimate"], rel=1e-12)
     # verdicts follow the interval
     sd = s[s["quantity"] == "auc_sd_minus_half"]
-    assert ((sd["verdict"] == "better than random") == (sd["ci_low"] > 0)).all()
+    assert ((sd["verdict"] == "better than random") == (sd["conf_low"] > 0)).all()
     md = s[s["quantity"] == "auc_mean_minus_sd"]
-    assert ((md["verdict"] == "mean better") == (md["ci_low"] > 0)).all()
+    assert ((md["verdict"] == "mean better") == (md["conf_low"] > 0)).all()
     b = R.band_summary(s)
     assert len(b) == len(per) and b["holds"].dtype == bool
     # the per-class counts add up to the shared images of overlap.csv

@@ -60,13 +60,13 @@ def test_estimator_and_excluded_groups_sentences():
 
 def test_ci_text_and_trend_display():
     auc = pd.DataFrame({"feature_set": ["sd"], "estimator": ["mle"], "cv_auc": [0.7123],
-                        "ci_low": [0.6], "ci_high": [0.8], "fold_mean_auc": [0.69]})
+                        "conf_low": [0.6], "conf_high": [0.8], "fold_mean_auc": [0.69]})
     rd = report.ReportData.__new__(report.ReportData)
     rd.review = SimpleNamespace(auc_ci=auc)
     assert report.ci_text(rd, "sd") == ("0.712 (bootstrap-CV 95% CI 0.600 to 0.800; "
                                          "canonical split 0.690)")
     t = pd.DataFrame({"cohort": ["c"], "group": ["g"], "feature_set": ["sd"], "k_min": [2],
-                      "k_max": [5], "slope": [0.01], "ci_low": [-0.002], "ci_high": [0.03],
+                      "k_max": [5], "slope": [0.01], "conf_low": [-0.002], "conf_high": [0.03],
                       "direction": ["flat"]})
     out = report.trend_display(SimpleNamespace(curve=SimpleNamespace(trend=t)))
     assert out.iloc[0].to_dict() == {"cohort": "c", "group": "g", "features": "sd", "k": "2-5",
@@ -110,13 +110,13 @@ def test_strong_and_c4_power_displays_on_a_stand_in():
                         "quantity": ["auc_mean", "diff_mean_sd", "auc_mean"],
                         "method": "bootstrap_cv", "truth": [0.95, 0.13, 0.82],
                         "mean_estimate": [0.94, 0.12, 0.81], "coverage": [0.96, 0.9, 0.95],
-                        "cov_low": [0.9, 0.8, 0.9], "cov_high": [0.99, 0.95, 0.99],
+                        "coverage_conf_low": [0.9, 0.8, 0.9], "coverage_conf_high": [0.99, 0.95, 0.99],
                         "miss_above": [0.02, 0.05, 0.0], "miss_below": [0.02, 0.05, 0.05],
                         "mean_width": [0.1, 0.3, 0.2]})
     studies = pd.DataFrame({"model": "strong", "diff_mean_sd": [0.3, 0.1],
-                            "diff_mean_sd_boot_se": [0.1, 0.1],
-                            "diff_mean_sd_boot_low": [0.1, -0.1],
-                            "diff_mean_sd_boot_high": [0.5, 0.3]})
+                            "diff_mean_sd_boot_std_error": [0.1, 0.1],
+                            "diff_mean_sd_boot_conf_low": [0.1, -0.1],
+                            "diff_mean_sd_boot_conf_high": [0.5, 0.3]})
     truth = pd.DataFrame({"model": ["strong"], "quantity": ["diff_mean_sd"], "truth": [0.13]})
     cal = SimpleNamespace(coverage=cov, studies=studies, truth=truth, settings={})
     rd = SimpleNamespace(calibration=cal)

@@ -23,6 +23,12 @@ def test_claims_table_has_a_verdict_and_evidence_for_every_claim(small_review):
     assert c["statement"].notna().all()
 
 
+def test_every_table_keeps_to_the_column_vocabulary(small_review):
+    from conftest import assert_vocabulary
+
+    assert_vocabulary(small_review.tables(), "review")
+
+
 def test_claims_csv_has_a_row_per_part_and_per_claim(small_review):
     long = small_review.claims_long()
     parts = small_review.parts()
@@ -59,18 +65,18 @@ def test_c4_is_not_supported_when_one_part_fails(small_review):
     c4 = cmp_["family"] == "C4"
     # make the 'mean beats X' parts clearly significant and the non-inferiority parts
     # clearly shown, then widen one non-inferiority interval past the margin
-    cmp_.loc[c4 & better, ["diff", "p", "ci_low", "ci_high"]] = [0.2, 0.001, 0.1, 0.3]
+    cmp_.loc[c4 & better, ["diff", "p_value", "conf_low", "conf_high"]] = [0.2, 0.001, 0.1, 0.3]
     cmp_.loc[c4 & ~better & (cmp_["kind"] == "noninferior"),
-             ["diff", "ci_low", "ci_high"]] = [-0.01, -0.03, 0.01]
+             ["diff", "conf_low", "conf_high"]] = [-0.01, -0.03, 0.01]
     parts = review.claim_parts(dataclasses.replace(rv, comparisons=cmp_))
     assert review.claim_verdict(list(parts.loc[parts["claim"] == "C4", "verdict"])) == "supported"
     one = c4 & (cmp_["part"] == "C4d")
-    cmp_.loc[one, ["diff", "ci_low", "ci_high"]] = [-0.01, -0.08, 0.06]  # +0.06 > margin
+    cmp_.loc[one, ["diff", "conf_low", "conf_high"]] = [-0.01, -0.08, 0.06]  # +0.06 > margin
     parts = review.claim_parts(dataclasses.replace(rv, comparisons=cmp_))
     c4p = parts[parts["claim"] == "C4"].set_index("part")
     assert c4p.loc["C4d", "verdict"] == "not shown"
     assert review.claim_verdict(list(c4p["verdict"])) == "inconclusive"
-    cmp_.loc[one, ["diff", "ci_low", "ci_high"]] = [0.05, 0.01, 0.09]  # adding sd improves
+    cmp_.loc[one, ["diff", "conf_low", "conf_high"]] = [0.05, 0.01, 0.09]  # adding sd improves
     parts = review.claim_parts(dataclasses.replace(rv, comparisons=cmp_))
     assert review.claim_verdict(list(parts.loc[parts["claim"] == "C4", "verdict"])) == \
         "not supported"
@@ -80,7 +86,7 @@ def test_auc_intervals_are_cv_aucs_with_bootstrap_cv_intervals(small_review):
     a = small_review.auc_ci
     f = small_review.exp.folds
     assert len(a) == 2 * len(small_review.design.sets)  # estimators x sets
-    assert ((a["ci_low"] <= a["cv_auc"]) & (a["cv_auc"] <= a["ci_high"])).all()
+    assert ((a["conf_low"] <= a["cv_auc"]) & (a["cv_auc"] <= a["conf_high"])).all()
     assert (a["n_boot"] <= 40).all() and (a["n_boot"] >= 35).all()
     # the estimand is the fold-wise AUC averaged over all folds of all repeats
     g = f[(f["feature_set"] == "sd") & (f["estimator"] == "mle")]
@@ -169,13 +175,15 @@ def test_observed_repeats_must_be_positive(group7):
 
 
 def test_c5_evidence_explains_an_interval_containing_half_beside_a_small_p():
-    perm = pd.Series({"p_value": 0.036, "p_seed_min": 0.03, "p_seed_max": 0.08,
-                      "p_seed_median": 0.04, "null_sd": 0.106})
-    wide = pd.Series({"ci_low": 0.456, "ci_high": 0.911, "p": 0.11, "se": 0.116})
+    perm = pd.Series({"p_value": 0.036, "seed_min_p_value": 0.03, "seed_max_p_value": 0.08,
+                      "seed_median_p_value": 0.04, "null_sd": 0.106})
+    wide = pd.Series({"conf_low": 0.456, "conf_high": 0.911, "p_value": 0.11,
+                      "std_error": 0.116})
     text = review.c5_evidence(perm, wide, 20)
     assert "contains 0.5" in text and "SE 0.116" in text and "null SD 0.106" in text
     assert text.startswith("p over 20 other seeds: 0.030 to 0.080")
-    narrow = pd.Series({"ci_low": 0.60, "ci_high": 0.93, "p": 0.001, "se": 0.08})
+    narrow = pd.Series({"conf_low": 0.60, "conf_high": 0.93, "p_value": 0.001,
+                        "std_error": 0.08})
     assert "contains 0.5" not in review.c5_evidence(perm, narrow, 20)
     big_p = pd.Series({**perm.to_dict(), "p_value": 0.2})
     assert "contains 0.5" not in review.c5_evidence(big_p, wide, 0)
@@ -246,18 +254,19 @@ def test_tests_table_lists_every_test(small_review):
     assert {"C1", "C2", "C4", "C5", "C6", "C7", "moment tests", "likelihood ratio"} <= set(
         t["family"])
     assert (t["family"] == "moment tests").sum() == 20
-    assert t["p"].dropna().between(0, 1).all()  # an LRT without an MLE has no p
-    assert (t["p_adjusted"].dropna() >= t.loc[t["p_adjusted"].notna(), "p"] - 1e-12).all()
+    assert t["p_value"].dropna().between(0, 1).all()  # an LRT without an MLE has no p
+    adjusted = t["adjusted_p_value"]
+    assert (adjusted.dropna() >= t.loc[adjusted.notna(), "p_value"] - 1e-12).all()
     # every part with a p-value appears under each estimator it was tested with
-    n_parts_p = parts["p_value"].notna().sum() + parts["p_value_firth"].notna().sum()
+    n_parts_p = parts["p_value"].notna().sum() + parts["firth_p_value"].notna().sum()
     assert (t["family"].str.match(r"C\d")).sum() == n_parts_p
 
 
 def test_moment_tests_adjustments_and_effect_sizes(small_review):
     m = small_review.moment_tests
     assert len(m) == 5 * 4
-    np.testing.assert_allclose(m["p_holm"], multipletests(m["p"], method="holm")[1])
-    np.testing.assert_allclose(m["p_bh"], multipletests(m["p"], method="fdr_bh")[1])
+    np.testing.assert_allclose(m["holm_p_value"], multipletests(m["p_value"], method="holm")[1])
+    np.testing.assert_allclose(m["bh_p_value"], multipletests(m["p_value"], method="fdr_bh")[1])
     # rank-biserial r = 2 AUC - 1, and the AUC equals U / (n1 n0)
     # arithmetic identities on the same numbers (one or two roundings)
     np.testing.assert_allclose(m["rank_biserial"], 2 * m["auc"] - 1, atol=1e-12)
@@ -285,7 +294,7 @@ def test_fold_variability_counts(small_review):
     row = fv[(fv["estimator"] == "mle") & (fv["feature_set"] == "sd") & (fv["comparison"] == "")]
     g = f[(f["estimator"] == "mle") & (f["feature_set"] == "sd")]
     assert row["share_below_half"].iloc[0] == pytest.approx((g["auc"] < 0.5).mean())
-    assert 0 < row["expected_below_half"].iloc[0] < 1 and 0 < row["p_below"].iloc[0] <= 1
+    assert 0 < row["expected_below_half"].iloc[0] < 1 and 0 < row["below_p_value"].iloc[0] <= 1
     assert row["expected_sd"].iloc[0] > 0.1  # 1-2 melanomas per fold: wide by sampling
     # 18 melanomas in 10 stratified folds: eight folds of 2 and two folds of 1 per repeat
     assert row["folds_2_positive"].iloc[0] == 8 * 3 and row["folds_1_positive"].iloc[0] == 2 * 3
@@ -329,9 +338,9 @@ def test_c6_at_or_below_expected_without_a_test_is_not_shown(small_review):
     rv = small_review
     fv = rv.fold_variability.copy()
     sel = (fv["feature_set"] == "sd") & (fv["comparison"] == "")
-    fv.loc[sel, ["share_below_half", "expected_below_half", "p_below", "p_below_lower"]] = [
+    fv.loc[sel, ["share_below_half", "expected_below_half", "below_p_value", "below_lower_p_value"]] = [
         0.089, 0.0907, 0.62, 0.45]
-    fv.loc[sel, ["fold_auc_sd", "expected_sd", "p_sd", "p_sd_lower"]] = [0.19, 0.20, 0.62, 0.40]
+    fv.loc[sel, ["fold_auc_sd", "expected_sd", "sd_p_value", "sd_lower_p_value"]] = [0.19, 0.20, 0.62, 0.40]
     parts = review.claim_parts(dataclasses.replace(rv, fold_variability=fv)).set_index("part")
     assert parts.loc["C6a", "verdict"] == "not shown"
     assert parts.loc["C6b", "verdict"] == "not shown"
@@ -350,14 +359,14 @@ def test_every_not_supported_part_rests_on_a_significant_opposite_test(small_rev
                 continue
             if r.claim == "C6":
                 fs = r.statement.split(":")[0]
-                col = "p_sd_lower" if "vary" in r.statement else "p_below_lower"
+                col = "sd_lower_p_value" if "vary" in r.statement else "below_lower_p_value"
                 assert fv.loc[(fs, est, ""), col] < 0.05, r.part
             elif r.claim in ("C3", "C5"):
-                assert r.ci_high < (review.GOOD_AUC if r.claim == "C3" else 0.5), r.part
+                assert r.conf_high < (review.GOOD_AUC if r.claim == "C3" else 0.5), r.part
             elif "non-inferiority" in r.test:
-                assert r.ci_low > 0, r.part
+                assert r.conf_low > 0, r.part
             else:
-                assert r.p_value < 0.05 or r.p_value_firth < 0.05, r.part
+                assert r.p_value < 0.05 or r.firth_p_value < 0.05, r.part
 
 
 def test_noninferiority_parts_report_their_power(small_review):
@@ -367,7 +376,7 @@ def test_noninferiority_parts_report_their_power(small_review):
     assert ni
     cmp_ = rv.comparisons.set_index(["part", "estimator"])
     for p in ni:
-        se = cmp_.loc[(p, "mle"), "se"]
+        se = cmp_.loc[(p, "mle"), "std_error"]
         assert parts.loc[p, "power"] == pytest.approx(
             review.cvinference.noninferiority_power(se, review.MARGIN), rel=1e-12)
         if parts.loc[p, "power"] < review.UNDECIDABLE_POWER:
@@ -392,7 +401,7 @@ def test_c3_c6_c7_rules_can_fail(small_review):
     rv = small_review
     fv = rv.fold_variability.copy()
     sel = (fv["feature_set"] == "sd") & (fv["comparison"] == "")
-    cols = ["p_sd", "p_sd_lower", "fold_auc_sd", "expected_sd"]
+    cols = ["sd_p_value", "sd_lower_p_value", "fold_auc_sd", "expected_sd"]
     fv.loc[sel, cols] = [0.001, 0.999, 0.4, 0.2]
     parts = review.claim_parts(dataclasses.replace(rv, fold_variability=fv)).set_index("part")
     assert parts.loc["C6a", "verdict"] == "supported"
@@ -402,7 +411,7 @@ def test_c3_c6_c7_rules_can_fail(small_review):
     assert parts.loc["C6a", "verdict"] == "not supported"
     # C3: an annotator whose interval lies below the threshold refutes the claim
     a = rv.auc_ci.copy()
-    a.loc[a["feature_set"] == "annotator_3", ["ci_low", "ci_high"]] = [0.55, 0.75]
+    a.loc[a["feature_set"] == "annotator_3", ["conf_low", "conf_high"]] = [0.55, 0.75]
     parts = review.claim_parts(dataclasses.replace(rv, auc_ci=a))
     assert parts.set_index("part").loc["C3c", "verdict"] == "not supported"
     assert review.claim_verdict(list(parts.loc[parts["claim"] == "C3", "verdict"])) == \
@@ -410,7 +419,7 @@ def test_c3_c6_c7_rules_can_fail(small_review):
     # C7 rests on the within-image sd by class; the ICC is not part of the evidence
     mt = rv.moment_tests.copy()
     row = (mt["moment"] == "sd") & (mt["feature"] == "border")
-    mt.loc[row, ["p", "direction"]] = [0.001, "higher in melanoma"]
+    mt.loc[row, ["p_value", "direction"]] = [0.001, "higher in melanoma"]
     parts = review.claim_parts(dataclasses.replace(rv, moment_tests=mt)).set_index("part")
     assert parts.loc["C7b", "verdict"] == "not supported"
     assert "ICC" not in " ".join(review.claims_table(rv)["evidence"])
@@ -437,7 +446,7 @@ def test_c6_at_master_seed_1_is_not_refuted_without_a_test(group7, small_review)
     fv = review.fold_variability(exp, seed=1, n_sim=500)
     row = fv[(fv["feature_set"] == "sd") & (fv["estimator"] == "mle")].iloc[0]
     assert row["share_below_half"] <= row["expected_below_half"]  # the seed-1 case
-    assert row["p_below_lower"] > 0.05 and row["reference_repeats"] == 10
+    assert row["below_lower_p_value"] > 0.05 and row["reference_repeats"] == 10
     parts = review.claim_parts(dataclasses.replace(small_review, fold_variability=fv))
     c6 = parts[parts["claim"] == "C6"].set_index("part")
     assert list(c6.index) == ["C6a", "C6b"]  # the sd parts

@@ -107,8 +107,8 @@ def test_null_truth_by_monte_carlo_is_one_half():
     tv = sm.true_values(TRUE.null(), n_images=60, n_annotators=3, n_draws=40, n_test=500,
                         seed=1).set_index("quantity")
     # every fitted model has population AUC 1/2 under the null; 4 MC standard errors
-    assert abs(tv.loc["auc_sd", "truth"] - 0.5) <= 4 * tv.loc["auc_sd", "truth_mc_se"]
-    assert abs(tv.loc["diff_mean_sd", "truth"]) <= 4 * tv.loc["diff_mean_sd", "truth_mc_se"]
+    assert abs(tv.loc["auc_sd", "truth"] - 0.5) <= 4 * tv.loc["auc_sd", "truth_mc_std_error"]
+    assert abs(tv.loc["diff_mean_sd", "truth"]) <= 4 * tv.loc["diff_mean_sd", "truth_mc_std_error"]
 
 
 def test_calibration_hits_its_target():
@@ -143,8 +143,8 @@ def test_power_summary_and_sentence():
     pw = sm.power(TRUE, n_images=(40,), n_annotators=(3, 6), n_datasets=4, n_permutations=19,
                   perm_repeats=1)
     assert list(pw.summary["n_annotators"]) == [3, 6]
-    assert ((pw.summary["power_low"] <= pw.summary["power"])
-            & (pw.summary["power"] <= pw.summary["power_high"])).all()
+    assert ((pw.summary["power_conf_low"] <= pw.summary["power"])
+            & (pw.summary["power"] <= pw.summary["power_conf_high"])).all()
     assert prose.power_sentence(pw.summary).startswith("For 80% power")
 
 
@@ -233,16 +233,16 @@ def test_c4_power_counts_the_rules_by_hand():
     studies = pd.DataFrame({
         "model": "strong",
         "diff_mean_sd": [0.20, 0.10, 0.30, -0.25, 0.05],
-        "diff_mean_sd_boot_se": [0.05, 0.06, 0.10, 0.10, 0.05],
-        "diff_mean_sd_boot_low": np.nan, "diff_mean_sd_boot_high": np.nan,
-        "diff_mean+sd_mean": 0.0, "diff_mean+sd_mean_boot_se": 0.05,
-        "diff_mean+sd_mean_boot_low": [-0.2, -0.1, 0.01, -0.05, -0.3],
-        "diff_mean+sd_mean_boot_high": [0.01, 0.05, 0.2, 0.019, 0.02],
+        "diff_mean_sd_boot_std_error": [0.05, 0.06, 0.10, 0.10, 0.05],
+        "diff_mean_sd_boot_conf_low": np.nan, "diff_mean_sd_boot_conf_high": np.nan,
+        "diff_mean+sd_mean": 0.0, "diff_mean+sd_mean_boot_std_error": 0.05,
+        "diff_mean+sd_mean_boot_conf_low": [-0.2, -0.1, 0.01, -0.05, -0.3],
+        "diff_mean+sd_mean_boot_conf_high": [0.01, 0.05, 0.2, 0.019, 0.02],
     })
-    studies["diff_mean_sd_boot_low"] = studies["diff_mean_sd"] - 1.96 * studies[
-        "diff_mean_sd_boot_se"]
-    studies["diff_mean_sd_boot_high"] = studies["diff_mean_sd"] + 1.96 * studies[
-        "diff_mean_sd_boot_se"]
+    studies["diff_mean_sd_boot_conf_low"] = studies["diff_mean_sd"] - 1.96 * studies[
+        "diff_mean_sd_boot_std_error"]
+    studies["diff_mean_sd_boot_conf_high"] = studies["diff_mean_sd"] + 1.96 * studies[
+        "diff_mean_sd_boot_std_error"]
     truth = pd.DataFrame({"model": "strong", "quantity": ["diff_mean_sd", "diff_mean+sd_mean"],
                           "truth": [0.15, -0.02]})
     cal = sm.Calibration(studies, pd.DataFrame(), pd.DataFrame(), truth, {}, 0.0)
@@ -254,7 +254,7 @@ def test_c4_power_counts_the_rules_by_hand():
     assert t.loc["diff_mean+sd_mean", "supported"] == pytest.approx(2 / 5)
     assert t.loc["diff_mean+sd_mean", "refuted"] == pytest.approx(1 / 5)
     assert t.loc["diff_mean_sd", "truth"] == 0.15
-    lo, hi = t.loc["diff_mean_sd", ["supported_low", "supported_high"]]
+    lo, hi = t.loc["diff_mean_sd", ["supported_conf_low", "supported_conf_high"]]
     assert lo < 0.4 < hi
     text = prose.c4_power_sentence(t.reset_index())
     assert "40% [" in text and "0.150" in text and "-0.020" in text
