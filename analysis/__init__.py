@@ -11,7 +11,8 @@ base            ``errors``, ``progress``, ``paper`` (the paper's published numbe
                 ``fitconfig`` (tolerances, the master seed), ``metrics`` (the AUC and
                 its ties), ``distributed`` (the Dask backend), ``seeds`` (the named
                 random streams), ``budgets`` (resampling counts and their presets),
-                ``interrupts`` (SIGINT/SIGTERM end a command cleanly)
+                ``interrupts`` (SIGINT/SIGTERM end a command cleanly), ``results``
+                (the one protocol of a study's result)
 loading         ``data`` (pinned, hash-checked ENHANCE files), ``tidy`` (their tidy form)
 design          ``features`` (the analysis design of one data set: rater columns,
                 moments, feature sets), ``dataset`` (a user's files, validated, into
@@ -38,7 +39,7 @@ presentation    ``present`` (table and figure helpers), ``prose`` (the studies'
 #: Layers from the bottom (imported by everything) to the top; see the module docstring.
 LAYERS = {
     "base": ("errors", "progress", "paper", "fitconfig", "metrics", "distributed", "seeds",
-             "budgets", "interrupts"),
+             "budgets", "interrupts", "results"),
     "loading": ("data", "tidy"),
     "design": ("features", "dataset"),
     "fitting": ("engine", "models"),

@@ -69,6 +69,7 @@ from scipy.special import expit
 from . import budgets, cvinference, cvstats, engine, fitconfig, models, seeds
 from .features import GROUP7_FEATURES, moments_across, zscore
 from .progress import progress
+from .results import StudyResult
 
 SCALINGS = ("zscore", "raw")
 ESTIMATORS = ("mle", "firth", "ridge")
@@ -700,16 +701,21 @@ def _run_one(task: _PathTask) -> pd.DataFrame:
                     n_jobs=1)
 
 
-@dataclass
-class MultiverseResult:
-    """Tidy rows (one per path x claim) and how they were made."""
+@dataclass(frozen=True, kw_only=True, eq=False)
+class MultiverseResult(StudyResult):
+    """Tidy rows (one per path x claim) and how they were made (a
+    :class:`analysis.results.StudyResult`)."""
 
     frame: pd.DataFrame
-    settings: dict
-    elapsed: float
     skipped: pd.DataFrame = field(
         default_factory=lambda: pd.DataFrame(columns=["path", *CHOICES, "reason"]))
-    notes: list[str] = field(default_factory=list)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """``multiverse.csv`` (the rows), ``multiverse_verdicts.csv``
+        (:func:`verdict_table`) and ``multiverse_choices.csv`` (:func:`choice_effects`);
+        the paths skipped are :attr:`skipped`."""
+        return {"multiverse.csv": self.frame, "multiverse_verdicts.csv": verdict_table(self.frame),
+                "multiverse_choices.csv": choice_effects(self.frame)}
 
 
 def multiverse(
@@ -759,7 +765,7 @@ def multiverse(
     wide, y = wide_scores(tidy, labels, cohort=cohort, group=group)
     frame, settings = _run_paths(wide, y, paths, n_permutations=n_permutations, n_boot=n_boot,
                                  seed=seed, n_jobs=n_jobs, quiet=quiet)
-    return MultiverseResult(frame, settings, time.perf_counter() - t0)
+    return MultiverseResult(frame=frame, settings=settings, elapsed=time.perf_counter() - t0)
 
 
 def _run_paths(wide, y, paths: list[Path], *, n_permutations: int, n_boot: int, seed: int,
@@ -1050,7 +1056,8 @@ def multiverse_design(
     settings.update(n_paths_requested=len(paths), n_paths_skipped=len(skipped),
                     n_units=len(source.raw), raters=source.raters,
                     features=list(source.features), notes=list(notes))
-    return MultiverseResult(frame, settings, time.perf_counter() - t0, skipped, notes)
+    return MultiverseResult(frame=frame, settings=settings, elapsed=time.perf_counter() - t0,
+                            skipped=skipped, notes=notes)
 
 
 # --- summaries and figures -----------------------------------------------------------------

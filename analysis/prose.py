@@ -651,7 +651,7 @@ def sweep_sentences(name: str, sweep) -> list[str]:
     (:class:`analysis.sweeps.Sweep`), from its tables: which verdicts survive the
     multiverse; the calibration and the power of the power simulation. Empty when the
     part did not run."""
-    t = sweep.tables
+    t = sweep.tables()
     if name == "multiverse":
         f = t.get("multiverse.csv")
         return mv.survival_summary(f) if f is not None and len(f) else []

@@ -39,6 +39,7 @@ from . import (
 )
 from .features import MOMENTS, GroupDesign
 from .progress import progress
+from .results import StudyResult
 
 #: The review's resampling counts (:data:`analysis.budgets.REVIEW`): CV repeats,
 #: bootstrap-CV replicates, permutations, fold assignments of the permutation statistic,
@@ -733,9 +734,11 @@ def noninferiority_evidence(power: float, n_units: int) -> str:
     return f"power {100 * power:.0f}% if adding disagreement changes nothing"
 
 
-@dataclass
-class Review:
-    """Everything the statistical review computes."""
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Review(StudyResult):
+    """Everything the statistical review computes (a
+    :class:`analysis.results.StudyResult`; ``notes`` says which claims were left out
+    and why, and the fold rule's note)."""
 
     design: GroupDesign
     exp: reproduce.Experiments
@@ -747,9 +750,6 @@ class Review:
     moment_tests: pd.DataFrame
     fold_variability: pd.DataFrame
     boot: pd.DataFrame = field(default_factory=pd.DataFrame)
-    settings: dict = field(default_factory=dict)
-    elapsed: float = 0.0
-    notes: list = field(default_factory=list)
     coefficients: pd.DataFrame = field(default_factory=pd.DataFrame)
     model_fit: pd.DataFrame = field(default_factory=pd.DataFrame)
     calibration: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -1231,8 +1231,10 @@ def review(
                 "n_seeds": n_seeds,
                 "estimators": list(exp.estimators), "margin": margin, "good_auc": GOOD_AUC,
                 "calibration_boot": calibration_boot}
-    return Review(design, exp, auc_ci, perm, cmp_, icc, ka, mt, fv, boot, settings,
-                  time.perf_counter() - t0, notes, coef, fit, cal)
+    return Review(design=design, exp=exp, auc_ci=auc_ci, permutation=perm, comparisons=cmp_,
+                  icc=icc, krippendorff=ka, moment_tests=mt, fold_variability=fv, boot=boot,
+                  coefficients=coef, model_fit=fit, calibration=cal, settings=settings,
+                  elapsed=time.perf_counter() - t0, notes=notes)
 
 
 def fitted_models(design: GroupDesign, sets, estimators) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -254,10 +254,10 @@ class ReviewDoc:
         return "\n\n".join(lines)
 
     def multiverse_verdicts(self) -> pd.DataFrame:
-        return self.sweep("multiverse").tables["multiverse_verdicts.csv"]
+        return self.sweep("multiverse").tables()["multiverse_verdicts.csv"]
 
     def power_table(self) -> pd.DataFrame:
-        return self.sweep("power").tables["power.csv"][
+        return self.sweep("power").tables()["power.csv"][
             ["n_images", "n_annotators", "n_datasets", "power", "power_low", "power_high",
              "mean_fold_mean_auc"]]
 

@@ -105,6 +105,7 @@ def test_unlabelled_units_count_as_label_unknown_and_analyze_writes_the_table(mo
 
     class _Review:
         notes = []
+        settings = {}
 
         def claims(self):
             return None

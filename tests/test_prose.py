@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from analysis import prose
+from analysis.sweeps import Sweep
 
 G7 = ("2017-2018", "group07")
 
@@ -270,11 +271,11 @@ def test_power_sentence_smallest_size_reaching_the_target():
 def test_sweep_sentences_from_the_sweep_tables():
     settings = {"n_datasets": 10, "perm_repeats": 2, "n_permutations": 99, "h": 5,
                 "data_name": "toy"}
-    sw = SimpleNamespace(tables={"power_coverage.csv": _coverage(), "power.csv": _power()},
-                         settings=settings)
+    sw = Sweep(frames={"power_coverage.csv": _coverage(), "power.csv": _power()},
+               settings=settings)
     assert prose.sweep_sentences("power", sw) == [prose.coverage_text(_coverage(), settings),
                                                   prose.power_sentence(_power())]
-    not_run = SimpleNamespace(tables={}, settings={"run": False})
+    not_run = Sweep(frames={}, settings={"run": False})
     assert prose.sweep_sentences("power", not_run) == []
     assert prose.sweep_sentences("multiverse", not_run) == []
     with pytest.raises(ValueError, match="unknown"):
