@@ -238,12 +238,13 @@ def cmd_annotators(args: argparse.Namespace) -> int:
 
 def cmd_multiverse(args: argparse.Namespace) -> int:
     from . import multiverse as mv
+    from . import prose
 
     out = Path(args.out)
     ann = reproduce.load_annotations()
     res = mv.multiverse(ann.tidy, ann.labels, n_permutations=args.permutations, seed=args.seed,
                         n_jobs=args.jobs, quiet=args.quiet)
-    survival = mv.survival_summary(res.frame)
+    survival = prose.survival_sentences(res.frame)
     tables = write_result(res, args.work, run_manifest(
         "multiverse", seed=args.seed, multiverse=res.settings, survival=survival))
     if not args.quiet:

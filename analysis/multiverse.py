@@ -758,7 +758,7 @@ def multiverse(
     --------
     >>> ann = reproduce.load_annotations()  # doctest: +SKIP
     >>> mv = multiverse(ann.tidy, ann.labels, n_permutations=200)  # doctest: +SKIP
-    >>> survival_summary(mv.frame)  # doctest: +SKIP
+    >>> survival(mv.frame)  # doctest: +SKIP
     """
     t0 = time.perf_counter()
     paths = grid() if paths is None else list(paths)
@@ -1096,9 +1096,10 @@ def choice_effects(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _flip_drivers(g: pd.DataFrame, flips: pd.DataFrame) -> list[str]:
+def _flip_drivers(g: pd.DataFrame, flips: pd.DataFrame) -> list[tuple]:
     """Single choice levels, else pairs of levels, on whose every path the verdict flips
-    (covering as many flips as possible, largest first)."""
+    (covering as many flips as possible, largest first): at most 3 of
+    ``(n_flips_covered, ((choice, level), ...))``."""
     def covers(cond):
         sub = g[cond(g)]
         return len(sub) > 0 and (sub.index.isin(flips.index)).all(), int(cond(flips).sum())
@@ -1108,7 +1109,7 @@ def _flip_drivers(g: pd.DataFrame, flips: pd.DataFrame) -> list[str]:
         for lv in CHOICES[ch]:
             ok, n = covers(lambda d, ch=ch, lv=lv: d[ch] == lv)
             if ok:
-                found.append((n, f"{ch} = {lv}"))
+                found.append((n, ((ch, lv),)))
     if not found:
         names = list(CHOICES)
         for i, a in enumerate(names):
@@ -1117,38 +1118,43 @@ def _flip_drivers(g: pd.DataFrame, flips: pd.DataFrame) -> list[str]:
                     for lb in CHOICES[b]:
                         ok, n = covers(lambda d, a=a, b=b, la=la, lb=lb: (d[a] == la) & (d[b] == lb))
                         if ok:
-                            found.append((n, f"{a} = {la} with {b} = {lb}"))
+                            found.append((n, ((a, la), (b, lb))))
     found.sort(key=lambda t: -t[0])
-    return [f"every path with {txt} ({n} of {len(flips)} flips)" for n, txt in found[:3]]
+    return found[:3]
 
 
-def survival_summary(frame: pd.DataFrame) -> list[str]:
-    """Sentences, computed from the rows, on which verdicts survive every path.
+#: Columns of :func:`survival`.
+SURVIVAL_COLUMNS = ["claim", "reference_verdict", "n_paths", "n_flips", "n_supported",
+                    "n_not_shown", "n_not_supported", "estimate_min", "estimate_max",
+                    "flip_drivers"]
+
+
+def survival(frame: pd.DataFrame) -> pd.DataFrame:
+    """Which verdicts survive every path, in numbers (one row per claim;
+    :func:`analysis.prose.survival_sentences` says it in words).
 
     Returns
     -------
-    list of str
-        One sentence per claim: whether the paper-path verdict holds on every path, and
-        otherwise how many paths flip it and which choice levels carry the flips.
+    DataFrame
+        :data:`SURVIVAL_COLUMNS`: the reference verdict (the paper path's, else the most
+        common), the paths, the paths whose verdict differs from it (``n_flips``), the
+        paths per verdict, the range of the estimates, and ``flip_drivers``: at most
+        three ``(n_flips_covered, ((choice, level), ...))``, the single choice levels
+        (else pairs of levels) on whose every path the verdict flips, largest first.
     """
-    out = []
+    rows = []
     for claim, g in frame.groupby("claim", sort=True):
         paper = g[g["is_paper"]]
         ref = paper["verdict"].iloc[0] if len(paper) else g["verdict"].mode().iloc[0]
         flips = g[g["verdict"] != ref]
         counts = g["verdict"].value_counts()
-        dist = ", ".join(f"{v} {counts.get(v, 0)}" for v in
-                         (cvinference.SUPPORTED, cvinference.NOT_SHOWN,
-                          cvinference.NOT_SUPPORTED))
-        est = f"estimates {g['estimate'].min():.3f} to {g['estimate'].max():.3f}"
-        if flips.empty:
-            out.append(f"{claim}: the verdict '{ref}' (paper's choices) survives all "
-                       f"{len(g)} paths ({est}).")
-            continue
-        drivers = _flip_drivers(g, flips)
-        out.append(f"{claim}: the verdict '{ref}' (paper's choices) flips on {len(flips)} of "
-                   f"{len(g)} paths ({dist}; {est})"
-                   + (f"; flips involve {'; '.join(drivers)}" if drivers else "") + ".")
-    return out
+        rows.append({"claim": claim, "reference_verdict": ref, "n_paths": len(g),
+                     "n_flips": len(flips),
+                     "n_supported": int(counts.get(cvinference.SUPPORTED, 0)),
+                     "n_not_shown": int(counts.get(cvinference.NOT_SHOWN, 0)),
+                     "n_not_supported": int(counts.get(cvinference.NOT_SUPPORTED, 0)),
+                     "estimate_min": g["estimate"].min(), "estimate_max": g["estimate"].max(),
+                     "flip_drivers": _flip_drivers(g, flips) if len(flips) else []})
+    return pd.DataFrame(rows, columns=SURVIVAL_COLUMNS)
 
 

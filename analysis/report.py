@@ -719,7 +719,7 @@ def mv_n_paths(rd: ReportData) -> int:
 
 
 def mv_survival(rd: ReportData) -> str:
-    return " ".join(mv.survival_summary(rd.multiverse.frame))
+    return " ".join(prose.survival_sentences(rd.multiverse.frame))
 
 
 def mv_choices(rd: ReportData) -> pd.DataFrame:

@@ -366,3 +366,34 @@ def test_c5_interval_sentence_says_why_when_they_seem_to_disagree():
     assert "seem to disagree" in text and "0.116" in text and "0.106" in text
     ok = prose.c5_interval_sentence({**perm, "p_value": 0.003}, {**ci, "ci_low": 0.60})
     assert "agree;" in ok
+
+
+def _paths(verdicts, estimators, estimates) -> pd.DataFrame:
+    """Rows of one claim over paths that differ only in the estimator (path 0 is the
+    paper's)."""
+    from analysis import multiverse as mv
+
+    rows = []
+    for i, (v, e, x) in enumerate(zip(verdicts, estimators, estimates, strict=True)):
+        rows.append({**{ch: levels[0] for ch, levels in mv.CHOICES.items()}, "estimator": e,
+                     "claim": "C4", "is_paper": i == 0, "verdict": v, "estimate": x})
+    return pd.DataFrame(rows)
+
+
+def test_survival_sentences_say_which_choice_flips_the_verdict():
+    from analysis import multiverse as mv
+
+    est = list(mv.ESTIMATORS)
+    f = _paths(["supported", "supported", "not shown", "not shown"],
+               [est[0], est[0], est[1], est[1]], [0.2, 0.25, 0.05, 0.1])
+    table = mv.survival(f).iloc[0]
+    assert (table["n_flips"], table["n_supported"], table["n_not_shown"]) == (2, 2, 2)
+    assert table["flip_drivers"] == [(2, (("estimator", est[1]),))]
+    assert prose.survival_sentences(f) == [
+        "C4: the verdict 'supported' (paper's choices) flips on 2 of 4 paths (supported 2, "
+        "not shown 2, not supported 0; estimates 0.050 to 0.250); flips involve every path "
+        f"with estimator = {est[1]} (2 of 2 flips)."]
+    same = _paths(["supported"] * 2, [est[0], est[1]], [0.2, 0.3])
+    assert prose.survival_sentences(same) == [
+        "C4: the verdict 'supported' (paper's choices) survives all 2 paths (estimates 0.200 "
+        "to 0.300)."]
