@@ -4,9 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import cvstats, figures, models, reproduce, review
+from analysis import cvstats, figures, models, prose, reproduce, review
 from analysis import multiverse as mv
-from analysis import prose
 
 N_PERM = 60
 

@@ -6,9 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import dataset
+from analysis import dataset, prose
 from analysis import multiverse as mv
-from analysis import prose
 from analysis.features import design_from_long
 
 EXAMPLES = FsPath(__file__).resolve().parents[1] / "data" / "examples"
