@@ -22,6 +22,12 @@ from .features import GroupDesign
 from .progress import recording
 from .results import StudyResult
 
+__all__ = [
+    "Analysis", "EXCLUDED_BY_CLASS_COLUMNS", "STAGES", "analyze", "excluded_by_class",
+    "exclusion_notes",
+]
+
+
 
 @dataclass(frozen=True, kw_only=True, eq=False)
 class Analysis(StudyResult):

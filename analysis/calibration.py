@@ -34,6 +34,14 @@ from scipy import optimize, special
 from . import fitconfig
 from .inference import bootstrap_ci
 
+__all__ = [
+    "CALIBRATION_COLUMNS", "CLIPPED_NOTE", "CLIP_EPS", "NO_SLOPE_NOTE", "STATISTICS",
+    "binomial_interval", "brier_score", "calibration", "calibration_bins",
+    "calibration_by_group", "calibration_curve", "calibration_intercept",
+    "calibration_plot_data", "calibration_slope", "clipped_logit",
+]
+
+
 #: Probabilities are clipped to [CLIP_EPS, 1 - CLIP_EPS] before logit (logit = +-18.4).
 CLIP_EPS = 1e-8
 STATISTICS = ("brier", "intercept", "slope")

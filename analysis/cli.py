@@ -35,6 +35,14 @@ from .outputs import (
     write_result,
 )
 
+__all__ = [
+    "ERROR_KINDS", "MIN_ANNOTATORS", "MIN_BOOTSTRAP", "MIN_IMAGES", "MIN_PERMUTATIONS",
+    "OneLineParser", "PARAMETER", "build_parser", "cmd_analyze", "cmd_annotators", "cmd_fetch",
+    "cmd_multiverse", "cmd_replicate", "cmd_reproduce", "cmd_review", "cmd_simulate",
+    "error_message", "main",
+]
+
+
 #: Smallest accepted ``--bootstrap``: fewer replicates make BCa limits meaningless.
 MIN_BOOTSTRAP = 100
 #: Smallest accepted ``--permutations`` (every permutation option):

@@ -48,7 +48,7 @@ __all__ = [
     "random_effects_meta_mv",
     "stratified_permutations",
     "tie_codes",
-    "TIE_RTOL",
+    "TIE_RTOL", "bootstrap_index_chunks",
 ]
 
 

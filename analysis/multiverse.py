@@ -71,6 +71,18 @@ from .features import GROUP7_FEATURES, moments_across, zscore
 from .progress import progress
 from .results import StudyResult
 
+__all__ = [
+    "ALPHA", "BUDGET", "CHOICES", "CVS", "CV_FOLDS", "DISAGREEMENTS", "DISAGREEMENT_FEATURE",
+    "DesignSource", "ESTIMATORS", "MISSING", "MULTIVERSE_RULES", "MV_BATCH", "MV_BOOT",
+    "MV_EXCEEDANCES", "MV_MIN_SCORES", "MV_REPEATS", "MultiverseResult", "PAPER_PATH", "Path",
+    "PathData", "RIDGE_ALPHAS", "RIDGE_INNER_FOLDS", "ROW_COLUMNS", "SCALINGS",
+    "SURVIVAL_COLUMNS", "choice_effects", "cross_validate_ridge", "design_source",
+    "fit_ridge_batch", "fit_ridge_statsmodels", "grid", "multiverse", "multiverse_design",
+    "path_features", "path_splits", "plan_paths", "run_cv", "run_path", "spread",
+    "spread_available", "survival", "verdict_table", "wide_scores",
+]
+
+
 SCALINGS = ("zscore", "raw")
 ESTIMATORS = ("mle", "firth", "ridge")
 MISSING = ("drop", "impute")

@@ -99,7 +99,7 @@ __all__ = [
     "overlap_covariance",
     "pool_studies",
     "replicate",
-    "unit_rater_draws",
+    "unit_rater_draws", "annotator_subsets", "correlation_manifest",
 ]
 
 #: The features every replicated group must have.

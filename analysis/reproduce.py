@@ -19,6 +19,13 @@ from .progress import progress
 from .results import StudyResult
 from .tidy import REQUIRED_FILES
 
+__all__ = [
+    "BAND", "DEFAULT_REPEATS", "Experiments", "PACKAGES", "compare_with_paper",
+    "load_annotations", "load_group", "manifest", "package_versions", "run_experiments",
+    "summarise",
+]
+
+
 #: Repeats of 10-fold cross-validation in the report.
 DEFAULT_REPEATS = 100
 BAND = (2.5, 97.5)

@@ -41,6 +41,21 @@ from .features import MOMENTS, GroupDesign
 from .progress import progress
 from .results import StudyResult
 
+__all__ = [
+    "ALPHA", "BOOT_CV_REPEATS", "BUDGET", "CALIBRATION_SETS", "CLAIMS", "CLAIM_COLUMNS",
+    "COMPARISONS", "COMPARISON_COLUMNS", "DECISION_LEVEL", "DISAGREEMENT", "ESTIMAND",
+    "GENERAL_CLAIMS", "GOOD_AUC", "MARGIN", "PAPER_C7_FEATURES", "PAPER_GOOD_AUC",
+    "PART_COLUMNS", "PERMUTATION_COLUMNS", "PERMUTATION_SETS", "PermutationResult", "Review",
+    "SUBSETS", "TEST_COLUMNS", "UNDECIDABLE_POWER", "VERDICTS", "VERDICT_RULES",
+    "agreement_tables", "auc_intervals", "c5_evidence", "c5_seed_summary", "c5_seed_verdicts",
+    "claim_is_estimator_free", "claim_parts", "claim_verdict", "claims_table",
+    "combine_estimators", "comparisons", "cv_bootstrap", "fitted_models", "fold_variability",
+    "is_paper_design", "likelihood_ratio", "moment_tests", "noninferiority_evidence",
+    "oof_probabilities", "pct", "permutation_decided", "permutation_tests", "pooled_scores",
+    "review", "tests_table", "verdict_rules",
+]
+
+
 #: The review's resampling counts (:data:`analysis.budgets.REVIEW`): CV repeats,
 #: bootstrap-CV replicates, permutations, fold assignments of the permutation statistic,
 #: other master seeds, calibration bootstrap.

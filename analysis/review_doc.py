@@ -16,6 +16,12 @@ import pandas as pd
 from . import analyze, budgets, dataset, models, prose
 from .report import quick_mode
 
+__all__ = [
+    "DRAFT", "DRAFT_CURVE", "DRAFT_SWEEPS", "EXAMPLE", "EXAMPLE_POSITIVE", "ReviewDoc",
+    "load_design",
+]
+
+
 #: The annotator-count curve of a draft render (:data:`analysis.budgets.CURVE_DRAFT`).
 DRAFT_CURVE = {"repeats": budgets.CURVE_DRAFT.repeats,
                "max_subsets": budgets.CURVE_DRAFT.max_subsets,

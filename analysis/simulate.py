@@ -48,6 +48,19 @@ from . import budgets, cvinference, cvstats, inference, models, seeds
 from .features import GroupDesign
 from .results import StudyResult
 
+__all__ = [
+    "ALPHA", "Annotators", "BUDGET", "CHUNK_STUDIES", "Calibration", "FeatureTransform",
+    "MAX_SHIFT_INCREASE", "METHODS", "POWER_ANNOTATORS", "POWER_IMAGES", "Power",
+    "STRONG_DIFFERENCES", "STRONG_SETS", "SimParams", "Simulated", "SimulationStudy",
+    "StudySettings", "TRUE_AUC_IMAGES", "analyse_study", "binom_ci", "c4_power",
+    "calibrate_mean", "calibrate_to_group", "calibration", "coverage_table", "data_name",
+    "draw_annotators", "draw_labels", "draw_scores", "fit_scores", "fit_to_group",
+    "model_cv_auc", "moment_features", "observed_cv_auc", "power", "quantity_names",
+    "raters_per_unit", "run_studies", "sd_features", "simulate", "simulate_group",
+    "true_values",
+]
+
+
 #: Default power grid.
 POWER_IMAGES = (50, 100, 200, 400)
 POWER_ANNOTATORS = (3, 6, 10)

@@ -23,6 +23,13 @@ from . import multiverse as mv
 from . import simulate as sim
 from .results import StudyResult
 
+__all__ = [
+    "MULTIVERSE_PERMUTATIONS", "POWER_CALIBRATION_DATASETS", "POWER_CALIBRATION_STUDIES",
+    "POWER_DATASETS", "POWER_MIN_IMAGES", "POWER_TRUTH_DRAWS", "Sweep", "power_grid",
+    "run_multiverse", "run_power",
+]
+
+
 #: Permutations per path of ``analyze --multiverse`` (:data:`analysis.budgets.MULTIVERSE_SWEEP`;
 #: the ``multiverse`` command: :data:`analysis.budgets.MULTIVERSE`).
 MULTIVERSE_PERMUTATIONS = budgets.MULTIVERSE_SWEEP.n_permutations
