@@ -12,7 +12,8 @@ base            ``errors``, ``progress``, ``paper`` (the paper's published numbe
                 its ties), ``distributed`` (the Dask backend), ``seeds`` (the named
                 random streams), ``budgets`` (resampling counts and their presets),
                 ``interrupts`` (SIGINT/SIGTERM end a command cleanly), ``columns``
-                (the column vocabulary of every result table)
+                (the column vocabulary of every result table), ``results`` (the one
+                protocol of a study's result)
 loading         ``data`` (pinned, hash-checked ENHANCE files), ``tidy`` (their tidy form)
 design          ``features`` (the analysis design of one data set: rater columns,
                 moments, feature sets), ``dataset`` (a user's files, validated, into
@@ -39,7 +40,7 @@ presentation    ``present`` (table and figure helpers), ``prose`` (the studies'
 #: Layers from the bottom (imported by everything) to the top; see the module docstring.
 LAYERS = {
     "base": ("errors", "progress", "paper", "fitconfig", "metrics", "distributed", "seeds",
-             "budgets", "interrupts", "columns"),
+             "budgets", "interrupts", "columns", "results"),
     "loading": ("data", "tidy"),
     "design": ("features", "dataset"),
     "fitting": ("engine", "models"),

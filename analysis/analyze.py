@@ -20,17 +20,24 @@ import pandas as pd
 from . import cvinference, models, replication, reproduce, review
 from .features import GroupDesign
 from .progress import recording
+from .results import StudyResult
+
+__all__ = [
+    "Analysis", "EXCLUDED_BY_CLASS_COLUMNS", "STAGES", "analyze", "excluded_by_class",
+    "exclusion_notes",
+]
 
 
-@dataclass
-class Analysis:
-    """A review of one data set and what of it could not be run."""
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Analysis(StudyResult):
+    """A review of one data set and what of it could not be run (a
+    :class:`analysis.results.StudyResult`: ``settings`` holds the review's settings and
+    the options of the curve and the on-request parts)."""
 
     design: GroupDesign
     review: review.Review
     claims: pd.DataFrame
-    notes: list[str] = field(default_factory=list)
-    elapsed: float = 0.0
     #: the annotator-count curve (:func:`analysis.replication.design_curve`), or None
     curve: replication.AnnotatorResult | None = None
     #: On-request parts by name (``multiverse``, ``power``): :class:`analysis.sweeps.Sweep`.
@@ -58,7 +65,7 @@ class Analysis:
             out["annotator_curve.csv"] = self.curve.summary
             out["annotator_trend.csv"] = self.curve.trend
         for sweep in self.sweeps.values():
-            out.update(sweep.tables)
+            out.update(sweep.tables())
         return out
 
 
@@ -459,5 +466,8 @@ def analyze(
                 with rec.stage(name):
                     parts[name] = run(design, seed=seed, n_jobs=n_jobs, quiet=quiet, **kw)
         notes += [n for sw in parts.values() for n in sw.notes]
-    return Analysis(design, rv, rv.claims(), notes, time.perf_counter() - t0, cur, parts,
-                    rec.rounded(), base)
+    settings = {"review": rv.settings, "curve": curve, "multiverse": multiverse,
+                "power": power}
+    return Analysis(design=design, review=rv, claims=rv.claims(), curve=cur, sweeps=parts,
+                    stage_seconds=rec.rounded(), settings=settings, notes=notes,
+                    elapsed=time.perf_counter() - t0, baseline=base)

@@ -50,6 +50,12 @@ from typing import Any, TypeVar
 
 from .errors import CacheWarning
 
+__all__ = [
+    "CACHE_DIR_ENV", "MAGIC", "NO_CACHE_ENV", "T", "cache_dir", "cache_key", "cached", "clear",
+    "enabled", "entry_path", "package_version", "source_hash",
+]
+
+
 T = TypeVar("T")
 
 #: Folder of the cache entries (default ``<repo>/_cache``).

@@ -34,6 +34,14 @@ from scipy import optimize, special
 from . import fitconfig
 from .inference import bootstrap_ci
 
+__all__ = [
+    "CALIBRATION_COLUMNS", "CLIPPED_NOTE", "CLIP_EPS", "NO_SLOPE_NOTE", "STATISTICS",
+    "binomial_interval", "brier_score", "calibration", "calibration_bins",
+    "calibration_by_group", "calibration_curve", "calibration_intercept",
+    "calibration_plot_data", "calibration_slope", "clipped_logit",
+]
+
+
 #: Probabilities are clipped to [CLIP_EPS, 1 - CLIP_EPS] before logit (logit = +-18.4).
 CLIP_EPS = 1e-8
 STATISTICS = ("brier", "intercept", "slope")
@@ -63,7 +71,15 @@ def clipped_logit(p, eps: float = CLIP_EPS) -> tuple[np.ndarray, int]:
 
 
 def brier_score(y, p) -> float:
-    """Brier score ``mean((y - p)^2)`` (0 is perfect; ``q(1 - q)`` for the prevalence q)."""
+    """Brier score ``mean((y - p)^2)`` (0 is perfect; ``q(1 - q)`` for the prevalence q).
+
+    Examples
+    --------
+    Squared errors 0.04, 0.04, 0.16 and 0.16:
+
+    >>> brier_score([0, 1, 1, 0], [0.2, 0.8, 0.6, 0.4])
+    0.1
+    """
     y, p = _check(y, p)
     return float(np.mean((y - p) ** 2))
 
@@ -239,6 +255,19 @@ def binomial_interval(events, n, method: str = "wilson", alpha: float = 0.05
 
     Wilson: R's ``prop.test(k, n, correct = FALSE)$conf.int``; Clopper-Pearson: R's
     ``binom.test(k, n)$conf.int`` (via statsmodels' ``proportion_confint``).
+
+    Examples
+    --------
+    5 events in 10: Wilson's interval is 0.5 -+ 0.2634 (R: ``prop.test(5, 10,
+    correct = FALSE)`` gives 0.2366 to 0.7634); Clopper-Pearson's is 0.1871 to 0.8129
+    (R: ``binom.test(5, 10)``):
+
+    >>> lo, hi = binomial_interval(5, 10)
+    >>> print(f"{lo:.4f} {hi:.4f}")
+    0.2366 0.7634
+    >>> lo, hi = binomial_interval(5, 10, method="clopper-pearson")
+    >>> print(f"{lo:.4f} {hi:.4f}")
+    0.1871 0.8129
     """
     from statsmodels.stats.proportion import proportion_confint
 

@@ -11,7 +11,6 @@ anything runs (:mod:`analysis.outputs`). The report calls the same functions.
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import shlex
 import sys
@@ -26,8 +25,23 @@ from .errors import (
     DatasetError,
     OutputError,
 )
-from .outputs import atomic_output, int_at_least, jobs_int, nonneg_int, positive_int
-from .tidy import REQUIRED_FILES
+from .outputs import (
+    atomic_output,
+    int_at_least,
+    jobs_int,
+    nonneg_int,
+    positive_int,
+    run_manifest,
+    write_result,
+)
+
+__all__ = [
+    "ERROR_KINDS", "MIN_ANNOTATORS", "MIN_BOOTSTRAP", "MIN_IMAGES", "MIN_PERMUTATIONS",
+    "OneLineParser", "PARAMETER", "build_parser", "cmd_analyze", "cmd_annotators", "cmd_fetch",
+    "cmd_multiverse", "cmd_replicate", "cmd_reproduce", "cmd_review", "cmd_simulate",
+    "error_message", "main",
+]
+
 
 #: Smallest accepted ``--bootstrap``: fewer replicates make BCa limits meaningless.
 MIN_BOOTSTRAP = 100
@@ -64,10 +78,6 @@ def error_message(err: CrowdDisagreementError) -> str:
     return f"{kind}: {PARAMETER.sub(flag, str(err))}"
 
 
-def _write_csv(frame, path: Path) -> None:
-    frame.to_csv(path, index=False, float_format="%.10g")
-
-
 def cmd_fetch(args: argparse.Namespace) -> int:
     paths = data.fetch_all()
     root = data.local_root()
@@ -84,13 +94,10 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     design = reproduce.load_group()
     exp = reproduce.run_experiments(design, repeats=args.repeats, seed=args.seed,
                                     estimators=estimators, n_jobs=args.jobs, quiet=args.quiet)
-    summary = reproduce.summarise(exp)
-    comparison_estimator = "mle" if "mle" in estimators else estimators[0]
-    comparison = reproduce.compare_with_paper(summary, comparison_estimator)
-    tables = {"fold_auc.csv": exp.folds, "summary.csv": summary,
-              "paper_comparison.csv": comparison, "excluded_images.csv": design.excluded}
-    manifest = reproduce.manifest(exp, command="reproduce", comparison_estimator=comparison_estimator)
-    _write_outputs(args.work, tables, manifest)
+    manifest = reproduce.manifest(exp, command="reproduce",
+                                  comparison_estimator=exp.comparison_estimator)
+    tables = write_result(exp, args.work, manifest)
+    comparison = tables["paper_comparison.csv"]
     if not args.quiet:
         print(f"group 7: {design.n_images} images, {design.n_melanoma} melanoma; "
               f"{len(design.excluded)} excluded (see excluded_images.csv)")
@@ -109,13 +116,10 @@ def cmd_review(args: argparse.Namespace) -> int:
                        n_permutations=args.permutations, perm_repeats=args.perm_repeats,
                        n_seeds=args.seeds, calibration_boot=args.calibration_bootstrap,
                        seed=args.seed, margin=args.margin, n_jobs=args.jobs, quiet=args.quiet)
-    claims = rv.claims()
-    tables = rv.tables()
-    manifest = reproduce.manifest(rv.exp, command="review", **rv.settings)
-    manifest["elapsed_seconds"] = round(rv.elapsed, 3)
-    _write_outputs(args.work, tables, manifest)
+    tables = write_result(rv, args.work, reproduce.manifest(rv.exp, command="review",
+                                                            **rv.settings))
     if not args.quiet:
-        print(claims[["claim", "verdict", "parts_supported", "n_parts", "ours"]]
+        print(rv.claims()[["claim", "verdict", "parts_supported", "n_parts", "ours"]]
               .to_string(index=False))
         print(f"wrote {', '.join(tables)} and manifest.json to {out} in {rv.elapsed:.1f} s")
     return 0
@@ -127,7 +131,6 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     import warnings
 
     from . import analyze, dataset, prose
-    from .reproduce import package_versions
 
     t0 = time.perf_counter()
     if (args.dataset is None) == (args.annotations is None):
@@ -176,12 +179,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                           n_seeds=args.seeds, calibration_boot=args.calibration_bootstrap,
                           seed=args.seed, margin=args.margin, n_jobs=args.jobs,
                           quiet=args.quiet, curve=not args.no_curve, **_sweep_options(args))
-    tables = res.tables()
     settings = {k: v for k, v in design.settings.items() if k not in ("inputs", "warnings")}
     sentences = {name: prose.sweep_sentences(name, sw) for name, sw in res.sweeps.items()}
-    manifest = {
-        "command": "analyze",
-        "package_versions": package_versions(),
+    manifest = run_manifest("analyze", data_files=args.dataset is not None, **{
         "inputs": design.settings.get("inputs", {}),
         "dataset": args.dataset,
         "options": {k: v for k, v in vars(args).items() if k not in ("func", "work")},
@@ -191,18 +191,13 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                    "feature_sets": design.sets["feature_set"].tolist()},
         "review": res.review.settings,
         "warnings": design.settings.get("warnings", []),
-        "notes": res.notes,
         "claims_evaluated": sorted(set(res.claims["claim"])),
         "annotator_curve": res.curve.manifest_extra["annotator_curve"] if res.curve else None,
         **{name: {**sw.settings, "sentences": sentences[name], "seconds": round(sw.elapsed, 3)}
            for name, sw in res.sweeps.items()},
         "stage_seconds": res.stage_seconds,
-        "elapsed_seconds": round(time.perf_counter() - t0, 3),
-    }
-    if args.dataset is not None:
-        manifest["data_commit"] = data.ENHANCE_COMMIT
-        manifest["data_sha256"] = data.read_hashes(REQUIRED_FILES)
-    _write_outputs(args.work, tables, manifest)
+        "command_seconds": round(time.perf_counter() - t0, 3)})
+    tables = write_result(res, args.work, manifest)
     if not args.quiet:
         print(f"{design.settings.get('name', design.group)}: {design.n_images} units kept "
               f"({design.n_melanoma} positive), {len(design.excluded)} excluded "
@@ -212,7 +207,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             print(line)
         print(res.claims[["claim", "verdict", "parts_supported", "n_parts", "ours"]]
               .to_string(index=False))
-        for note in res.notes + [x for name in res.sweeps for x in sentences[name]]:
+        for note in [*res.notes, *(x for name in res.sweeps for x in sentences[name])]:
             print("-", note)
         print(f"wrote {', '.join(tables)} and manifest.json to {out} "
               f"in {time.perf_counter() - t0:.1f} s")
@@ -230,13 +225,6 @@ def _sweep_options(args: argparse.Namespace) -> dict:
     return {"multiverse": mv, "power": pw}
 
 
-def _manifest_extra(args, extra: dict, command: str) -> dict:
-    from .reproduce import package_versions
-
-    return {"package_versions": package_versions(), "data_commit": data.ENHANCE_COMMIT,
-            "data_sha256": data.read_hashes(REQUIRED_FILES), "command": command, "seed": args.seed, **extra}
-
-
 def cmd_replicate(args: argparse.Namespace) -> int:
     from . import prose, replication
 
@@ -245,14 +233,8 @@ def cmd_replicate(args: argparse.Namespace) -> int:
     res = replication.replicate(ann, repeats=args.repeats, seed=args.seed,
                                 estimator=args.estimator, n_permutations=args.permutations,
                                 n_jobs=args.jobs, quiet=args.quiet)
-    tables = {"groups.csv": res.groups, "differences.csv": res.differences, "meta.csv": res.meta,
-              "overlap.csv": res.overlap, "images.csv": res.images,
-              "excluded_groups.csv": res.excluded_groups,
-              "excluded_images.csv": res.excluded_images, "fold_auc.csv": res.folds,
-              "meta_correlations.csv": res.correlations,
-              "meta_sensitivity.csv": res.sensitivity}
-    man = _manifest_extra(args, res.manifest_extra, "replicate")
-    _write_outputs(args.work, tables, man)
+    tables = write_result(res, args.work,
+                          run_manifest("replicate", seed=args.seed, **res.manifest_extra))
     if not args.quiet:
         for line in prose.verdict_sentences(res):
             print("-", line)
@@ -270,10 +252,8 @@ def cmd_annotators(args: argparse.Namespace) -> int:
     ann = reproduce.load_annotations()
     res = replication.annotator_curve(ann, seed=args.seed, max_subsets=args.max_subsets,
                                       repeats=args.repeats, n_jobs=args.jobs, quiet=args.quiet)
-    tables = {"subsets.csv": res.rows, "summary.csv": res.summary, "trend.csv": res.trend,
-              "skipped.csv": res.skipped}
-    man = _manifest_extra(args, res.manifest_extra, "annotators")
-    _write_outputs(args.work, tables, man)
+    tables = write_result(res, args.work,
+                          run_manifest("annotators", seed=args.seed, **res.manifest_extra))
     if not args.quiet:
         print(f"wrote {', '.join(tables)} and manifest.json to {out}")
     return 0
@@ -281,17 +261,15 @@ def cmd_annotators(args: argparse.Namespace) -> int:
 
 def cmd_multiverse(args: argparse.Namespace) -> int:
     from . import multiverse as mv
+    from . import prose
 
     out = Path(args.out)
     ann = reproduce.load_annotations()
     res = mv.multiverse(ann.tidy, ann.labels, n_permutations=args.permutations, seed=args.seed,
                         n_jobs=args.jobs, quiet=args.quiet)
-    survival = mv.survival_summary(res.frame)
-    tables = {"multiverse.csv": res.frame, "multiverse_verdicts.csv": mv.verdict_table(res.frame),
-              "multiverse_choices.csv": mv.choice_effects(res.frame)}
-    man = _manifest_extra(args, {"multiverse": res.settings, "survival": survival,
-                                 "elapsed_seconds": round(res.elapsed, 3)}, "multiverse")
-    _write_outputs(args.work, tables, man)
+    survival = prose.survival_sentences(res.frame)
+    tables = write_result(res, args.work, run_manifest(
+        "multiverse", seed=args.seed, multiverse=res.settings, survival=survival))
     if not args.quiet:
         print("\n".join(survival))
         print(f"wrote {', '.join(tables)} and manifest.json to {out} in {res.elapsed:.1f} s")
@@ -299,44 +277,32 @@ def cmd_multiverse(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    import time
 
     from . import prose, review
     from . import simulate as sim
 
     out = Path(args.out)
-    t0 = time.perf_counter()
     design = reproduce.load_group()
-    params = sim.calibrate_to_group(design, seed=args.seed, n_jobs=args.jobs)
-    strong, strong_info = sim.calibrate_mean(design, params, seed=args.seed, n_jobs=args.jobs)
-    cal = sim.calibration(params, design=design, n_datasets=args.calibration_datasets,
-                          n_permutations=args.permutations, seed=args.seed, n_jobs=args.jobs,
-                          quiet=args.quiet, strong=strong, strong_info=strong_info)
-    c4 = sim.c4_power(cal, review.MARGIN)
-    pw = sim.power(params, n_images=tuple(args.images), n_annotators=tuple(args.annotators),
-                   n_datasets=args.datasets, n_permutations=args.permutations, seed=args.seed,
-                   n_jobs=args.jobs, quiet=args.quiet)
-    tables = {"parameters.csv": params.tidy(), "calibration.csv": cal.summary,
-              "coverage.csv": cal.coverage, "truth.csv": cal.truth,
-              "calibration_studies.csv": cal.studies, "power.csv": pw.summary,
-              "power_studies.csv": pw.studies, "strong_parameters.csv": strong.tidy(),
-              "c4_power.csv": c4}
-    elapsed = time.perf_counter() - t0
-    man = _manifest_extra(args, {
+    res = sim.simulate_group(design, n_datasets=args.datasets,
+                             calibration_datasets=args.calibration_datasets,
+                             n_permutations=args.permutations, n_images=tuple(args.images),
+                             n_annotators=tuple(args.annotators), margin=review.MARGIN,
+                             seed=args.seed, n_jobs=args.jobs, quiet=args.quiet)
+    cal, pw, params, c4 = res.calibration, res.power, res.params, res.c4
+    tables = write_result(res, args.work, run_manifest("simulate", seed=args.seed, **{
         "n_permutations": args.permutations, "calibration_datasets": args.calibration_datasets,
         "power_datasets": args.datasets, "power_images": list(args.images),
         "power_annotators": list(args.annotators), "calibration_seconds": round(cal.elapsed, 3),
-        "power_seconds": round(pw.elapsed, 3), "elapsed_seconds": round(elapsed, 3),
+        "power_seconds": round(pw.elapsed, 3),
         "shrinkage": params.shrinkage, "target_cv_auc": params.target_cv_auc,
         "model_cv_auc": params.model_cv_auc, "coverage_sentence": prose.coverage_sentence(cal),
-        "power_sentence": prose.power_sentence(pw.summary), "strong": strong_info,
+        "power_sentence": prose.power_sentence(pw.summary), "strong": res.strong_info,
         "strong_sentence": prose.strong_regime_sentence(cal.coverage, cal.settings),
-        "c4_power_sentence": prose.c4_power_sentence(c4)}, "simulate")
-    _write_outputs(args.work, tables, man)
+        "c4_power_sentence": prose.c4_power_sentence(c4)}))
     if not args.quiet:
         print(prose.coverage_sentence(cal))
         print(prose.power_sentence(pw.summary))
-        print(f"wrote {', '.join(tables)} and manifest.json to {out} in {elapsed:.1f} s")
+        print(f"wrote {', '.join(tables)} and manifest.json to {out} in {res.elapsed:.1f} s")
     return 0
 
 
@@ -446,13 +412,6 @@ def _backend(parser: argparse.ArgumentParser, args: argparse.Namespace):
     if backend == "local" and scheduler:
         parser.error("--scheduler is only used with --backend dask")
     return compute_backend(backend, scheduler)
-
-
-def _write_outputs(out: Path, tables: dict, manifest: dict) -> None:
-    """Write each table as CSV, then (last) the manifest as JSON, into ``out``."""
-    for name, frame in tables.items():
-        _write_csv(frame, out / name)
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -43,6 +43,18 @@ from .features import GroupDesign
 from .models import fit_logistic
 from .progress import progress, stage, stage_quiet
 
+__all__ = [
+    "CI_METHODS", "DEFAULT_FEATURE_SETS", "DEFAULT_LRT_PAIRS", "GLANCE_COLUMNS", "INTERCEPT",
+    "LRT_COLUMNS", "NO_MLE", "PROFILE_FIRTH_GTOL", "PROFILE_FIRTH_XTOL", "PROFILE_MAX_EPV",
+    "PROFILE_MAX_ITER", "PROFILE_MAX_SE", "PROFILE_MULTIMODAL", "PROFILE_NOT_CONVERGED",
+    "PROFILE_RESTARTS", "PROFILE_ROOT_MAX_ITER", "PROFILE_ROOT_XTOL", "PROFILE_STAT_TOL",
+    "RESPONSE", "TIDY_COLUMNS", "events_per_variable", "firth_constrained", "firth_lrt",
+    "firth_lrt_arrays", "firth_lrt_table", "firth_plr_pvalues", "fit_firth", "fit_glm",
+    "fit_model", "fit_models", "formula", "glance_models", "interval_method", "model_frame",
+    "penalised_loglik", "profile_ci_firth", "profile_ci_mle", "tidy_models", "wald_ci",
+]
+
+
 #: Full-data models shown by the review: the moment sets and each feature type.
 DEFAULT_FEATURE_SETS = ("mean", "sd", "mean+sd", "moments_all", "asymmetry", "border", "color",
                         "dermoscopic_structures", "blue_glow")

@@ -92,7 +92,17 @@ def verdict_above(low: float, high: float, threshold: float) -> str:
 
 def verdict_noninferior(low: float, high: float, margin: float) -> str:
     """"adding disagreement does not improve on the mean": the interval of the improvement
-    lies below the margin (supported); a significant improvement refutes it."""
+    lies below the margin (supported); a significant improvement refutes it.
+
+    Examples
+    --------
+    >>> verdict_noninferior(-0.02, 0.03, margin=0.05)
+    'supported'
+    >>> verdict_noninferior(0.01, 0.08, margin=0.05)
+    'not supported'
+    >>> verdict_noninferior(-0.02, 0.08, margin=0.05)
+    'not shown'
+    """
     if high < margin:
         return SUPPORTED
     if low > 0:
@@ -138,7 +148,18 @@ def noninferiority_power(se: float, margin: float, alpha: float = ALPHA,
     limit of the two-sided ``1 - alpha`` normal interval, ``d + z_{1-alpha/2} se``, falls
     below ``margin`` when the estimate ``d`` is ``N(true_diff, se^2)``:
     ``Phi((margin - true_diff) / se - z_{1-alpha/2})``. NaN when ``se`` is not a
-    positive finite number."""
+    positive finite number.
+
+    Examples
+    --------
+    When ``margin / se`` equals ``z_{0.975}``, the upper limit falls below the margin
+    half of the time:
+
+    >>> round(noninferiority_power(0.05 / 1.959963984540054, 0.05), 12)
+    0.5
+    >>> noninferiority_power(0.0, 0.05)
+    nan
+    """
     if not (np.isfinite(se) and se > 0 and np.isfinite(margin)):
         return float("nan")
     z = float(stats.norm.ppf(1 - alpha / 2))
@@ -400,7 +421,20 @@ def permutation_test(observed: float, null: Any,
                      alternative: str = "greater") -> PermutationTestResult:
     """Fixed-count permutation test: :func:`analysis.inference.permutation_pvalue`
     (``(1 + #{T* >= T - tol}) / (1 + B)``, ties at the stated tolerance, NaN nulls left
-    out of ``B``)."""
+    out of ``B``).
+
+    Examples
+    --------
+    One of four null statistics reaches the observed 0.8, so p = (1 + 1) / (1 + 4);
+    a NaN null is left out of B:
+
+    >>> r = permutation_test(0.8, [0.5, 0.9, 0.6, 0.7])
+    >>> r.pvalue, r.n_resamples
+    (0.4, 4)
+    >>> r = permutation_test(0.8, [0.5, 0.9, float("nan"), 0.6, 0.7])
+    >>> r.pvalue, r.n_resamples, r.n_nan
+    (0.4, 4, 1)
+    """
     observed, nv = _permutation_iv(observed, null)
     p = inference.permutation_pvalue(observed, nv, alternative)
     n_nan = int(np.isnan(nv).sum())

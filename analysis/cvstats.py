@@ -869,6 +869,21 @@ def besag_clifford(exceed: Any, *, h: int, n_max: int, alpha: float | None = Non
     -------
     dict
         As :func:`sequential_pvalue`.
+
+    Examples
+    --------
+    The second exceedance (``h = 2``) comes at the 4th permutation: Besag and
+    Clifford's p-value is ``h / L = 2 / 4``:
+
+    >>> r = besag_clifford([False, True, False, True], h=2, n_max=10)
+    >>> r["p"], r["n_used"], r["stopped"]
+    (0.5, 4, True)
+
+    All ``n_max = 4`` permutations drawn with one exceedance and ``h`` not reached: the
+    fixed-count p-value ``(1 + 1) / (1 + 4)``:
+
+    >>> besag_clifford([False, True, False, False], h=10, n_max=4)["p"]
+    0.4
     """
     exceed = np.asarray(exceed, dtype=bool).ravel()[:n_max]
     count = np.cumsum(exceed)

@@ -31,6 +31,13 @@ import pooch
 
 from .errors import DataError
 
+__all__ = [
+    "BASE_URL", "CACHE_ENV", "DATA_ENV", "DOWNLOAD_TIMEOUT", "ENHANCE_COMMIT", "REGISTRY_PATH",
+    "cache_dir", "data_hashes", "fetch", "fetch_all", "local_root", "read_hashes", "registry",
+    "sha256", "url", "verify_all",
+]
+
+
 #: Pinned commit of the ENHANCE repository.
 ENHANCE_COMMIT = "61b4176c4e8b90e6670c5fde67e98dc6babc4308"
 #: Base URL of the pinned ``0_data/`` folder.

@@ -65,7 +65,7 @@ from .fitconfig import DEFAULT_SEED
 
 __all__ = ["DatasetError", "DatasetWarning", "load", "read_annotations", "read_labels",
            "load_builtin", "builtin_names", "excluded_units", "file_sha256", "parse_sep",
-           "parse_decimal", "format_note", "rater_slots", "read_groups"]
+           "parse_decimal", "format_note", "rater_slots", "read_groups", "check_design"]
 
 #: Folds of the stratified cross-validation the review uses.
 N_SPLITS = 10

@@ -74,7 +74,7 @@ __all__ = [
     "auc_batch",
     "cross_validate_batch",
     "parallel_map",
-    "task_seed_sequences",
+    "task_seed_sequences", "clear_memo", "default_chunk_size", "parallel_map_costliest_first",
 ]
 
 #: Ridge that statsmodels' Newton solver adds to the diagonal of the (1/n-scaled)

@@ -29,6 +29,13 @@ import pandas as pd
 
 from . import seeds
 
+__all__ = [
+    "DEGENERATE_VAR", "GROUP7_FEATURES", "GroupDesign", "LabelledImages",
+    "MIN_RATERS_ALL_MOMENTS", "MOMENTS", "MOMENT_MIN_SCORES", "SKIPPED_COLUMNS",
+    "design_from_long", "feature_sets", "group_design", "moments_across", "zscore",
+]
+
+
 MOMENTS = ("mean", "sd", "skewness", "kurtosis")
 #: Feature types of the paper's group 7, in the order of the paper's figures.
 GROUP7_FEATURES = ("asymmetry", "border", "color", "dermoscopic_structures", "blue_glow")

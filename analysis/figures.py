@@ -16,6 +16,15 @@ from scipy import stats
 from . import data, inference, multiverse, paper, replication
 from .features import GroupDesign
 
+__all__ = [
+    "CLASS_COLORS", "ESTIMATOR_COLORS", "ESTIMATOR_LABELS", "FEATURE_LABELS",
+    "FEATURE_LETTERS", "FIGURE1_IMAGES", "SUBSET_COLORS", "annotator_plot", "calibration_plot",
+    "coefficient_plot", "figure1", "figure2", "figure3", "figure4", "forest_auc",
+    "forest_plot", "icc_plot", "pca_scores", "permutation_nulls", "power_plot", "qq_plot",
+    "specification_curve", "table1", "term_label",
+]
+
+
 CLASS_COLORS = {"non-melanoma": "#4C72B0", "melanoma": "#C44E52"}
 #: Short labels of the feature types, as the paper writes them.
 FEATURE_LABELS = {

@@ -19,6 +19,13 @@ from __future__ import annotations
 
 import numpy as np
 
+__all__ = [
+    "DEFAULT_SEED", "FIRTH_GTOL", "FIRTH_LL_RTOL", "FIRTH_MAX_ITER", "FIRTH_XTOL",
+    "MLE_MAX_ITER", "MLE_TOL", "firth_gradient_scale", "firth_gtol", "mle_step_converged",
+    "separation_flag",
+]
+
+
 #: Newton-Raphson iterations for plain maximum likelihood (statsmodels ``Logit``).
 MLE_MAX_ITER = 100
 #: Default master seed of every resampling step (fold assignment of repeat r uses

@@ -49,7 +49,7 @@ __all__ = [
     "stratified_permutations",
     "group_permutations",
     "tie_codes",
-    "TIE_RTOL",
+    "TIE_RTOL", "bootstrap_index_chunks",
 ]
 
 

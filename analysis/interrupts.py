@@ -53,7 +53,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 __all__ = ["SIGNALS", "guard", "on_interrupt", "deferred", "ignore_in_worker",
-           "remove_joblib_files", "pid_alive", "exit_status"]
+           "remove_joblib_files", "pid_alive", "exit_status", "mark_complete"]
 
 #: The signals a command turns into a clean stop.
 SIGNALS = (signal.SIGINT, signal.SIGTERM)

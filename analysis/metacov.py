@@ -486,6 +486,19 @@ def class_overlap(images: pd.DataFrame) -> pd.DataFrame:
     DataFrame
         One row per unordered pair (sorted keys): ``group_a, group_b, n_a_pos, n_a_neg,
         n_b_pos, n_b_neg, n_shared, n_shared_pos, n_shared_neg``.
+
+    Examples
+    --------
+    Study a has images 1 (positive), 2 and 3; study b has 2 and 3 (and 4, positive):
+    they share the two negatives.
+
+    >>> import pandas as pd
+    >>> im = pd.DataFrame({"study": ["a", "a", "a", "b", "b", "b"],
+    ...                    "image_id": [1, 2, 3, 2, 3, 4], "y": [1, 0, 0, 0, 0, 1]})
+    >>> print(class_overlap(im)[["group_a", "group_b", "n_shared", "n_shared_pos",
+    ...                          "n_shared_neg"]].to_string(index=False))
+    group_a group_b  n_shared  n_shared_pos  n_shared_neg
+          a       b         2             0             2
     """
     im = images[["study", "image_id", "y"]].drop_duplicates(["study", "image_id"])
     sets = {s: (frozenset(g.loc[g["y"] == 1, "image_id"]), frozenset(g.loc[g["y"] == 0,

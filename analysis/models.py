@@ -28,6 +28,13 @@ from . import fitconfig, seeds
 from .fitconfig import DEFAULT_SEED
 from .metrics import auc
 
+__all__ = [
+    "CVResult", "ESTIMATORS", "FOLD_COLUMNS", "FitResult", "Split", "cross_validate",
+    "engine_available", "fit_logistic", "fold_auc", "repeat_seed", "stratified_fold_numbers",
+    "stratified_splits",
+]
+
+
 ESTIMATORS = ("mle", "firth")
 
 

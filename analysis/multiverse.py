@@ -69,6 +69,19 @@ from scipy.special import expit
 from . import budgets, cvinference, cvstats, engine, fitconfig, models, seeds
 from .features import GROUP7_FEATURES, moments_across, zscore
 from .progress import progress
+from .results import StudyResult
+
+__all__ = [
+    "ALPHA", "BUDGET", "CHOICES", "CVS", "CV_FOLDS", "DISAGREEMENTS", "DISAGREEMENT_FEATURE",
+    "DesignSource", "ESTIMATORS", "MISSING", "MULTIVERSE_RULES", "MV_BATCH", "MV_BOOT",
+    "MV_EXCEEDANCES", "MV_MIN_SCORES", "MV_REPEATS", "MultiverseResult", "PAPER_PATH", "Path",
+    "PathData", "RIDGE_ALPHAS", "RIDGE_INNER_FOLDS", "ROW_COLUMNS", "SCALINGS",
+    "SURVIVAL_COLUMNS", "choice_effects", "cross_validate_ridge", "design_source",
+    "fit_ridge_batch", "fit_ridge_statsmodels", "grid", "multiverse", "multiverse_design",
+    "path_features", "path_splits", "plan_paths", "run_cv", "run_path", "spread",
+    "spread_available", "survival", "verdict_table", "wide_scores",
+]
+
 
 SCALINGS = ("zscore", "raw")
 ESTIMATORS = ("mle", "firth", "ridge")
@@ -715,16 +728,21 @@ def _run_one(task: _PathTask) -> pd.DataFrame:
                     n_jobs=1)
 
 
-@dataclass
-class MultiverseResult:
-    """Tidy rows (one per path x claim) and how they were made."""
+@dataclass(frozen=True, kw_only=True, eq=False)
+class MultiverseResult(StudyResult):
+    """Tidy rows (one per path x claim) and how they were made (a
+    :class:`analysis.results.StudyResult`)."""
 
     frame: pd.DataFrame
-    settings: dict
-    elapsed: float
     skipped: pd.DataFrame = field(
         default_factory=lambda: pd.DataFrame(columns=["path", *CHOICES, "reason"]))
-    notes: list[str] = field(default_factory=list)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """``multiverse.csv`` (the rows), ``multiverse_verdicts.csv``
+        (:func:`verdict_table`) and ``multiverse_choices.csv`` (:func:`choice_effects`);
+        the paths skipped are :attr:`skipped`."""
+        return {"multiverse.csv": self.frame, "multiverse_verdicts.csv": verdict_table(self.frame),
+                "multiverse_choices.csv": choice_effects(self.frame)}
 
 
 def multiverse(
@@ -767,14 +785,14 @@ def multiverse(
     --------
     >>> ann = reproduce.load_annotations()  # doctest: +SKIP
     >>> mv = multiverse(ann.tidy, ann.labels, n_permutations=200)  # doctest: +SKIP
-    >>> survival_summary(mv.frame)  # doctest: +SKIP
+    >>> survival(mv.frame)  # doctest: +SKIP
     """
     t0 = time.perf_counter()
     paths = grid() if paths is None else list(paths)
     wide, y = wide_scores(tidy, labels, cohort=cohort, group=group)
     frame, settings = _run_paths(wide, y, paths, n_permutations=n_permutations, n_boot=n_boot,
                                  seed=seed, n_jobs=n_jobs, quiet=quiet)
-    return MultiverseResult(frame, settings, time.perf_counter() - t0)
+    return MultiverseResult(frame=frame, settings=settings, elapsed=time.perf_counter() - t0)
 
 
 def _run_paths(wide, y, paths: list[Path], *, n_permutations: int, n_boot: int, seed: int,
@@ -1077,7 +1095,8 @@ def multiverse_design(
     settings.update(n_paths_requested=len(paths), n_paths_skipped=len(skipped),
                     n_units=len(source.raw), raters=source.raters,
                     features=list(source.features), notes=list(notes))
-    return MultiverseResult(frame, settings, time.perf_counter() - t0, skipped, notes)
+    return MultiverseResult(frame=frame, settings=settings, elapsed=time.perf_counter() - t0,
+                            skipped=skipped, notes=notes)
 
 
 # --- summaries and figures -----------------------------------------------------------------
@@ -1115,9 +1134,10 @@ def choice_effects(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _flip_drivers(g: pd.DataFrame, flips: pd.DataFrame) -> list[str]:
+def _flip_drivers(g: pd.DataFrame, flips: pd.DataFrame) -> list[tuple]:
     """Single choice levels, else pairs of levels, on whose every path the verdict flips
-    (covering as many flips as possible, largest first)."""
+    (covering as many flips as possible, largest first): at most 3 of
+    ``(n_flips_covered, ((choice, level), ...))``."""
     def covers(cond):
         sub = g[cond(g)]
         return len(sub) > 0 and (sub.index.isin(flips.index)).all(), int(cond(flips).sum())
@@ -1127,7 +1147,7 @@ def _flip_drivers(g: pd.DataFrame, flips: pd.DataFrame) -> list[str]:
         for lv in CHOICES[ch]:
             ok, n = covers(lambda d, ch=ch, lv=lv: d[ch] == lv)
             if ok:
-                found.append((n, f"{ch} = {lv}"))
+                found.append((n, ((ch, lv),)))
     if not found:
         names = list(CHOICES)
         for i, a in enumerate(names):
@@ -1136,38 +1156,43 @@ def _flip_drivers(g: pd.DataFrame, flips: pd.DataFrame) -> list[str]:
                     for lb in CHOICES[b]:
                         ok, n = covers(lambda d, a=a, b=b, la=la, lb=lb: (d[a] == la) & (d[b] == lb))
                         if ok:
-                            found.append((n, f"{a} = {la} with {b} = {lb}"))
+                            found.append((n, ((a, la), (b, lb))))
     found.sort(key=lambda t: -t[0])
-    return [f"every path with {txt} ({n} of {len(flips)} flips)" for n, txt in found[:3]]
+    return found[:3]
 
 
-def survival_summary(frame: pd.DataFrame) -> list[str]:
-    """Sentences, computed from the rows, on which verdicts survive every path.
+#: Columns of :func:`survival`.
+SURVIVAL_COLUMNS = ["claim", "reference_verdict", "n_paths", "n_flips", "n_supported",
+                    "n_not_shown", "n_not_supported", "estimate_min", "estimate_max",
+                    "flip_drivers"]
+
+
+def survival(frame: pd.DataFrame) -> pd.DataFrame:
+    """Which verdicts survive every path, in numbers (one row per claim;
+    :func:`analysis.prose.survival_sentences` says it in words).
 
     Returns
     -------
-    list of str
-        One sentence per claim: whether the paper-path verdict holds on every path, and
-        otherwise how many paths flip it and which choice levels carry the flips.
+    DataFrame
+        :data:`SURVIVAL_COLUMNS`: the reference verdict (the paper path's, else the most
+        common), the paths, the paths whose verdict differs from it (``n_flips``), the
+        paths per verdict, the range of the estimates, and ``flip_drivers``: at most
+        three ``(n_flips_covered, ((choice, level), ...))``, the single choice levels
+        (else pairs of levels) on whose every path the verdict flips, largest first.
     """
-    out = []
+    rows = []
     for claim, g in frame.groupby("claim", sort=True):
         paper = g[g["is_paper"]]
         ref = paper["verdict"].iloc[0] if len(paper) else g["verdict"].mode().iloc[0]
         flips = g[g["verdict"] != ref]
         counts = g["verdict"].value_counts()
-        dist = ", ".join(f"{v} {counts.get(v, 0)}" for v in
-                         (cvinference.SUPPORTED, cvinference.NOT_SHOWN,
-                          cvinference.NOT_SUPPORTED))
-        est = f"estimates {g['estimate'].min():.3f} to {g['estimate'].max():.3f}"
-        if flips.empty:
-            out.append(f"{claim}: the verdict '{ref}' (paper's choices) survives all "
-                       f"{len(g)} paths ({est}).")
-            continue
-        drivers = _flip_drivers(g, flips)
-        out.append(f"{claim}: the verdict '{ref}' (paper's choices) flips on {len(flips)} of "
-                   f"{len(g)} paths ({dist}; {est})"
-                   + (f"; flips involve {'; '.join(drivers)}" if drivers else "") + ".")
-    return out
+        rows.append({"claim": claim, "reference_verdict": ref, "n_paths": len(g),
+                     "n_flips": len(flips),
+                     "n_supported": int(counts.get(cvinference.SUPPORTED, 0)),
+                     "n_not_shown": int(counts.get(cvinference.NOT_SHOWN, 0)),
+                     "n_not_supported": int(counts.get(cvinference.NOT_SUPPORTED, 0)),
+                     "estimate_min": g["estimate"].min(), "estimate_max": g["estimate"].max(),
+                     "flip_drivers": _flip_drivers(g, flips) if len(flips) else []})
+    return pd.DataFrame(rows, columns=SURVIVAL_COLUMNS)
 
 

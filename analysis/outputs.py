@@ -43,6 +43,15 @@ The rule it implements:
    replaced whole (never merged). A folder without ``manifest.json`` (not a result of
    this package) is never deleted, even with ``overwrite``: the message names what it
    holds and suggests a new folder.
+
+Writing a result
+----------------
+:func:`write_result` is the one way a command writes a study's result (an
+:class:`analysis.results.StudyResult`) into ``work``: every table of ``res.tables()``
+as CSV (``float_format="%.10g"``, no index), then ``manifest.json``: what the run read
+and which code ran it (:func:`run_manifest`: command, package versions, the data's
+commit and SHA-256, the seed), the command's own keys, and last the result's
+``settings``, ``elapsed_seconds`` and ``notes`` (:meth:`analysis.results.StudyResult.manifest`).
 """
 
 from __future__ import annotations
@@ -50,6 +59,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
+import json
 import os
 import shutil
 import tempfile
@@ -58,6 +68,7 @@ from pathlib import Path
 
 from . import interrupts
 from .errors import OutputError
+from .results import StudyResult
 
 try:  # POSIX; elsewhere the lock falls back to an exclusive create
     import fcntl
@@ -66,6 +77,12 @@ except ImportError:  # pragma: no cover - not on Linux/macOS
 
 #: File every result folder ends with; written last.
 MANIFEST = "manifest.json"
+#: How every CSV of a result writes its floating-point numbers.
+FLOAT_FORMAT = "%.10g"
+
+__all__ = ["FLOAT_FORMAT", "MANIFEST", "atomic_output", "int_at_least", "jobs_int", "lock_path",
+           "nonneg_int", "positive_int", "prepare_out", "run_manifest", "write_result",
+           "write_tables"]
 
 
 # --- argparse types --------------------------------------------------------------------
@@ -347,3 +364,49 @@ def _publish(work: Path, path: Path) -> None:
         raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+# --- writing a result --------------------------------------------------------------------
+
+
+def run_manifest(command: str, *, seed: int | None = None, data_files: bool = True,
+                 **extra) -> dict:
+    """The keys every manifest starts with: ``command``, ``package_versions``, (with
+    ``data_files``) the ENHANCE commit and the SHA-256 of the files read
+    (:data:`analysis.tidy.REQUIRED_FILES`), ``seed`` (when given), then ``extra``."""
+    from . import data
+    from .reproduce import package_versions
+    from .tidy import REQUIRED_FILES
+
+    out: dict = {"command": command, "package_versions": package_versions()}
+    if data_files:
+        out["data_commit"] = data.ENHANCE_COMMIT
+        out["data_sha256"] = data.read_hashes(REQUIRED_FILES)
+    if seed is not None:
+        out["seed"] = seed
+    return {**out, **extra}
+
+
+def write_tables(out: Path, tables: dict, manifest: dict) -> None:
+    """Write each table as CSV (:data:`FLOAT_FORMAT`, no index), then (last) the
+    manifest as JSON, into ``out``."""
+    out = Path(out)
+    for name, frame in tables.items():
+        frame.to_csv(out / name, index=False, float_format=FLOAT_FORMAT)
+    (out / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+
+
+def write_result(res: StudyResult, out: Path, manifest: dict | None = None) -> dict:
+    """Write a study's result into ``out``: ``res.tables()`` as CSV files, then the
+    manifest, ``manifest`` (the command's keys, e.g. from :func:`run_manifest`) followed
+    by the result's ``settings``, ``elapsed_seconds`` and ``notes``
+    (:meth:`analysis.results.StudyResult.manifest`, which take precedence).
+
+    Returns
+    -------
+    dict
+        The tables written, by file name.
+    """
+    tables = res.tables()
+    write_tables(out, tables, {**(manifest or {}), **res.manifest()})
+    return tables

@@ -12,6 +12,11 @@ from pathlib import Path
 
 import pandas as pd
 
+__all__ = [
+    "paper_auc", "paper_table1",
+]
+
+
 _REF = Path(__file__).resolve().parent / "reference"
 
 

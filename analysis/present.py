@@ -35,6 +35,15 @@ import pandas as pd
 
 from . import columns
 
+__all__ = [
+    "BODY_WIDTH", "CELL_WRAP", "DECIMAL_RULES", "DEFAULT_DECIMALS", "HEADERS", "HTML_BODY_PX",
+    "HTML_DPI", "LABELS", "MAX_HEIGHT", "MIN_TEXT_PT", "NBSP", "PAGE_WIDTH", "PIPE_COLUMNS",
+    "P_COLUMN", "WIDE_CHARS", "WIDE_FONT_PT", "WIDTHS", "column_widths", "decimals_for",
+    "figure", "format_frame", "format_number", "format_p", "header", "is_p_column", "label",
+    "notice", "print_width", "table", "table_markdown", "text_sizes", "with_ci",
+]
+
+
 #: Width (inches) of the PDF's text column: US letter with 1 inch side margins
 #: (``margin`` in report.qmd's typst format). At the HTML's ``fig-dpi`` of 110 this is
 #: 715 px, inside the 800 px body column of Quarto's default HTML layout.

@@ -10,6 +10,11 @@ from contextvars import ContextVar
 
 from tqdm import tqdm
 
+__all__ = [
+    "Stages", "progress", "recording", "stage", "stage_quiet",
+]
+
+
 
 def progress(iterable=None, *, total=None, desc=None, quiet: bool = False):
     """Wrap an iterable in a progress bar shown only on an interactive stderr."""

@@ -9,6 +9,8 @@ columns it names, so a test can hand it a two-row frame whose sentence is known.
   :func:`independence_sentence`, :func:`mturk_sentence`, :func:`mean_vs_sd_sentence`,
   :func:`consensus_sentences` and :func:`slope_sentences`) and :func:`overlap_sentence`;
 * the simulation: :func:`coverage_sentence` and :func:`power_sentence`;
+* the multiverse: :func:`survival_sentences` (built from :func:`survival_sentence` and
+  :func:`flip_driver_phrase`);
 * the on-request parts of :func:`analysis.analyze.analyze`: :func:`sweep_sentences`;
 * the review of any data set (``review.qmd``): :func:`data_sentence`,
   :func:`curve_sentence`.
@@ -22,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from . import multiverse as mv
-from .cvinference import vs_chance
+from .cvinference import NOT_SHOWN, NOT_SUPPORTED, SUPPORTED, vs_chance
 from .replication import (
     CONSENSUS_TOLERANCE,
     GROUP7,
@@ -63,6 +65,9 @@ __all__ = [
     "primary_meta",
     "slope_sentences",
     "strong_regime_sentence",
+    "survival_sentence",
+    "survival_sentences",
+    "flip_driver_phrase",
     "sweep_sentences",
     "verdict_sentences",
     "vs_chance",
@@ -643,6 +648,50 @@ def c4_power_sentence(c4: pd.DataFrame) -> str | None:
     return ("Power of C4 in the strong-signal scenario: " + "; ".join(out) + ".") if out else None
 
 
+# --------------------------------------------------------------------------- multiverse
+
+
+def flip_driver_phrase(n_covered: int, conditions, n_flips: int) -> str:
+    """One choice level (or pair of levels) on whose every path a verdict flips.
+
+    >>> flip_driver_phrase(4, (("estimator", "firth"),), 6)
+    'every path with estimator = firth (4 of 6 flips)'
+    >>> flip_driver_phrase(2, (("cv", "5-fold"), ("scaling", "rank")), 6)
+    'every path with cv = 5-fold with scaling = rank (2 of 6 flips)'
+    """
+    where = " with ".join(f"{choice} = {level}" for choice, level in conditions)
+    return f"every path with {where} ({n_covered} of {n_flips} flips)"
+
+
+def survival_sentence(row) -> str:
+    """Whether a claim's reference verdict survives every path of the multiverse, and
+    otherwise how many paths flip it and which choice levels carry the flips (one row
+    of :func:`analysis.multiverse.survival`).
+
+    >>> survival_sentence({"claim": "C4", "reference_verdict": "supported", "n_paths": 8,
+    ...                    "n_flips": 0, "estimate_min": 0.1, "estimate_max": 0.2})
+    "C4: the verdict 'supported' (paper's choices) survives all 8 paths (estimates 0.100 to 0.200)."
+    """
+    est = f"estimates {row['estimate_min']:.3f} to {row['estimate_max']:.3f}"
+    if row["n_flips"] == 0:
+        return (f"{row['claim']}: the verdict '{row['reference_verdict']}' (paper's choices) "
+                f"survives all {row['n_paths']} paths ({est}).")
+    dist = ", ".join(f"{v} {row[col]}" for v, col in (
+        (SUPPORTED, "n_supported"), (NOT_SHOWN, "n_not_shown"),
+        (NOT_SUPPORTED, "n_not_supported")))
+    drivers = [flip_driver_phrase(n, cond, row["n_flips"]) for n, cond in row["flip_drivers"]]
+    return (f"{row['claim']}: the verdict '{row['reference_verdict']}' (paper's choices) flips "
+            f"on {row['n_flips']} of {row['n_paths']} paths ({dist}; {est})"
+            + (f"; flips involve {'; '.join(drivers)}" if drivers else "") + ".")
+
+
+def survival_sentences(frame: pd.DataFrame) -> list[str]:
+    """One sentence per claim on which verdicts survive every path of the multiverse
+    (:func:`survival_sentence` of each row of :func:`analysis.multiverse.survival` of
+    the multiverse's rows ``frame``)."""
+    return [survival_sentence(r) for r in mv.survival(frame).to_dict("records")]
+
+
 # --------------------------------------------------------------------------- on-request parts
 
 
@@ -651,10 +700,10 @@ def sweep_sentences(name: str, sweep) -> list[str]:
     (:class:`analysis.sweeps.Sweep`), from its tables: which verdicts survive the
     multiverse; the calibration and the power of the power simulation. Empty when the
     part did not run."""
-    t = sweep.tables
+    t = sweep.tables()
     if name == "multiverse":
         f = t.get("multiverse.csv")
-        return mv.survival_summary(f) if f is not None and len(f) else []
+        return survival_sentences(f) if f is not None and len(f) else []
     if name == "power":
         if "power_coverage.csv" not in t:
             return []
@@ -974,9 +1023,9 @@ def weight_sentence(coefs: pd.DataFrame, feature_set: str, estimator: str) -> st
     c = c[~c["term"].str.startswith("mean_") & (c["term"] != "(Intercept)")]
     if c.empty:
         return ""
-    ok = c[np.isfinite(c["or_conf_low"]) & np.isfinite(c["or_conf_high"])]
-    up = ok[ok["or_conf_low"] > 1]
-    down = ok[ok["or_conf_high"] < 1]
+    ok = c[np.isfinite(c["odds_ratio_conf_low"]) & np.isfinite(c["odds_ratio_conf_high"])]
+    up = ok[ok["odds_ratio_conf_low"] > 1]
+    down = ok[ok["odds_ratio_conf_high"] < 1]
     words = [f"{t.term} (odds ratio {t.odds_ratio:.2f} per SD)"
              for t in pd.concat([up, down]).itertuples(index=False)]
     name = ESTIMATOR_NAMES.get(estimator, estimator)

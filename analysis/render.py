@@ -40,6 +40,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+__all__ = [
+    "FREEZE_DIR", "KEY_FILE", "MAKE_VARIABLES", "MIN_QUARTO", "QUARTO_PIP", "QUARTO_URL",
+    "REVIEW_DOC", "ROOT", "check_review_inputs", "find_quarto", "main", "prepare",
+    "render_key", "review_words",
+]
+
+
 ROOT = Path(__file__).resolve().parent.parent
 KEY_FILE = ".render-key"
 FREEZE_DIR = "_freeze"

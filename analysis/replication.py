@@ -66,6 +66,7 @@ from .features import (
     zscore,
 )
 from .progress import progress
+from .results import StudyResult
 
 __all__ = [
     "ABC",
@@ -98,7 +99,7 @@ __all__ = [
     "overlap_covariance",
     "pool_studies",
     "replicate",
-    "unit_rater_draws",
+    "unit_rater_draws", "annotator_subsets", "correlation_manifest",
 ]
 
 #: The features every replicated group must have.
@@ -379,9 +380,10 @@ def _fold_summary(folds: pd.DataFrame) -> dict:
 # --------------------------------------------------------------------------- replication
 
 
-@dataclass
-class ReplicationResult:
-    """Tidy tables of :func:`replicate`.
+@dataclass(frozen=True, kw_only=True, eq=False)
+class ReplicationResult(StudyResult):
+    """Tidy tables of :func:`replicate` (a :class:`analysis.results.StudyResult`:
+    ``notes`` holds the fold-rule notes and the groups left out).
 
     Attributes
     ----------
@@ -424,6 +426,15 @@ class ReplicationResult:
     overlap: pd.DataFrame = field(default_factory=pd.DataFrame)
     correlations: pd.DataFrame = field(default_factory=pd.DataFrame)
     sensitivity: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The ``replicate`` command's CSV files by name."""
+        return {"groups.csv": self.groups, "differences.csv": self.differences,
+                "meta.csv": self.meta, "overlap.csv": self.overlap, "images.csv": self.images,
+                "excluded_groups.csv": self.excluded_groups,
+                "excluded_images.csv": self.excluded_images, "fold_auc.csv": self.folds,
+                "meta_correlations.csv": self.correlations,
+                "meta_sensitivity.csv": self.sensitivity}
 
 
 GROUP_COLUMNS = [
@@ -599,13 +610,20 @@ def replicate(
             "elapsed_seconds": round(time.perf_counter() - t0, 3),
         }
     }
+    rep = manifest_extra["replication"]
     return ReplicationResult(groups=groups.reset_index(drop=True),
                              differences=differences.reset_index(drop=True), meta=meta,
                              excluded_groups=excluded_groups, manifest_extra=manifest_extra,
                              folds=f, excluded_images=ex, images=images,
                              overlap=image_overlap(images), correlations=cors.table(),
                              sensitivity=meta_sensitivity(groups, differences, cors,
-                                                          method=method))
+                                                          method=method),
+                             settings={k: rep[k] for k in (
+                                 "seed", "repeats", "estimator", "n_splits", "n_permutations",
+                                 "perm_repeats", "n_boot", "meta_method")},
+                             elapsed=rep["elapsed_seconds"],
+                             notes=[*rep["fold_notes"], *(f"group left out: {g}"
+                                                          for g in rep["excluded_groups"])])
 
 
 def meta_studies(groups: pd.DataFrame, differences: pd.DataFrame) -> pd.DataFrame:
@@ -1364,9 +1382,10 @@ def correlation_manifest(cors: MetaCorrelations) -> dict:
 # --------------------------------------------------------------------------- annotator curve
 
 
-@dataclass
-class AnnotatorResult:
-    """Tidy tables of :func:`annotator_curve`.
+@dataclass(frozen=True, kw_only=True, eq=False)
+class AnnotatorResult(StudyResult):
+    """Tidy tables of :func:`annotator_curve` (a :class:`analysis.results.StudyResult`:
+    ``notes`` holds the fold-rule notes and the groups not in the curve).
 
     Attributes
     ----------
@@ -1389,6 +1408,11 @@ class AnnotatorResult:
     skipped: pd.DataFrame
     manifest_extra: dict = field(default_factory=dict)
     trend: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The ``annotators`` command's CSV files by name."""
+        return {"subsets.csv": self.rows, "summary.csv": self.summary, "trend.csv": self.trend,
+                "skipped.csv": self.skipped}
 
 
 def _subset_rng(seed: int, cohort: str, group: str, k: int) -> np.random.Generator:
@@ -1891,8 +1915,14 @@ def _run_curve(plan: list[CurveData], skipped: list, *, seed: int, max_subsets: 
         "skipped": [f"{c}/{g}: {why}" for c, g, why in skipped],
         "fold_notes": list(fold_notes),
         "elapsed_seconds": round(time.perf_counter() - t0, 3)}}
+    ac = extra["annotator_curve"]
     return AnnotatorResult(rows=out, summary=summary, skipped=skipped_df, manifest_extra=extra,
-                           trend=trend)
+                           trend=trend,
+                           settings={k: ac[k] for k in ("seed", "max_subsets", "repeats",
+                                                        "estimator", "trend_boot")},
+                           elapsed=ac["elapsed_seconds"],
+                           notes=[*ac["fold_notes"], *(f"group not in the curve: {g}"
+                                                       for g in ac["skipped"])])
 
 
 def annotator_curve(

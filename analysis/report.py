@@ -38,6 +38,28 @@ from . import (
 from . import multiverse as mv
 from . import simulate as sim
 
+__all__ = [
+    "QUICK_ENV", "REPEATS_ENV", "ReportData", "SEED_STABILITY", "Section", "c4_power_display",
+    "c4_power_sentence", "c5_interval_sentence", "c5_seed_display", "c5_seed_sentence",
+    "calibration_display", "calibration_figure", "ci_text", "claims_display",
+    "coefficients_display", "comparison_display", "comparison_sentence", "corrections_summary",
+    "coverage_display", "coverage_sentence", "draft_banner", "estimator_sentence",
+    "evidence_markdown", "excluded_groups_sentence", "fmt_p", "hashes", "md_table",
+    "meta_band_sentences", "meta_correlation_display", "meta_display",
+    "meta_sensitivity_display", "metacov_check_display", "models_display",
+    "moment_tests_display", "moment_tests_summary", "mv_choices", "mv_n_paths", "mv_supported",
+    "mv_survival", "mv_verdicts", "n_cells", "n_degenerate", "n_imputed_images",
+    "n_joint_boot", "n_mturk_images", "n_not_ok", "n_student_files", "n_student_groups_tested",
+    "oof_calibration_display", "overlap_display", "overlap_sentence", "parts_display", "pct",
+    "power_display", "power_sentence", "present_data", "present_details",
+    "present_experiments", "present_multiverse", "present_replication", "present_review",
+    "present_simulation", "quick_mode", "replication_display", "replication_sentences",
+    "replication_summary", "rules_sentences", "separation_sentence", "sim_params_display",
+    "strong_display", "strong_sentence", "tests_display", "timings_table", "trend_display",
+    "versions",
+]
+
+
 #: Environment variable that sets the number of CV repeats of a render.
 REPEATS_ENV = "CROWD_DISAGREEMENT_REPEATS"
 #: Environment variable for a quick draft render: every resampling count is small
@@ -761,7 +783,7 @@ def mv_n_paths(rd: ReportData) -> int:
 
 
 def mv_survival(rd: ReportData) -> str:
-    return " ".join(mv.survival_summary(rd.multiverse.frame))
+    return " ".join(prose.survival_sentences(rd.multiverse.frame))
 
 
 def mv_choices(rd: ReportData) -> pd.DataFrame:

@@ -16,7 +16,15 @@ import pandas as pd
 from . import data, models, paper
 from .features import GroupDesign, group_design
 from .progress import progress
+from .results import StudyResult
 from .tidy import REQUIRED_FILES
+
+__all__ = [
+    "BAND", "DEFAULT_REPEATS", "Experiments", "PACKAGES", "compare_with_paper",
+    "load_annotations", "load_group", "manifest", "package_versions", "run_experiments",
+    "summarise",
+]
+
 
 #: Repeats of 10-fold cross-validation in the report.
 DEFAULT_REPEATS = 100
@@ -37,9 +45,10 @@ def load_group(cohort: str = "2017-2018", group: str = "group07", *, annotations
     return group_design(ann.tidy, ann.labels, cohort=cohort, group=group)
 
 
-@dataclass
-class Experiments:
-    """Fold-level results of experiments 1 and 2 on one group."""
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Experiments(StudyResult):
+    """Fold-level results of experiments 1 and 2 on one group (a
+    :class:`analysis.results.StudyResult`)."""
 
     design: GroupDesign
     folds: pd.DataFrame  # experiment, feature_set, estimator + models.FOLD_COLUMNS
@@ -47,7 +56,20 @@ class Experiments:
     repeats: int
     seed: int
     estimators: tuple[str, ...]
-    elapsed: float
+
+    @property
+    def comparison_estimator(self) -> str:
+        """The estimator compared with the paper: the MLE when run, else the first."""
+        return "mle" if "mle" in self.estimators else self.estimators[0]
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """``fold_auc.csv``, ``summary.csv`` (:func:`summarise`), ``paper_comparison.csv``
+        (:func:`compare_with_paper` under :attr:`comparison_estimator`) and
+        ``excluded_images.csv``."""
+        summary = summarise(self)
+        return {"fold_auc.csv": self.folds, "summary.csv": summary,
+                "paper_comparison.csv": compare_with_paper(summary, self.comparison_estimator),
+                "excluded_images.csv": self.design.excluded}
 
 
 def run_experiments(
@@ -106,7 +128,12 @@ def run_experiments(
     s = pd.concat(scores, ignore_index=True)
     f = f[front + [c for c in f.columns if c not in front]]
     s = s[front + [c for c in s.columns if c not in front]]
-    return Experiments(design, f, s, repeats, seed, tuple(estimators), time.perf_counter() - t0)
+    settings = {"repeats": repeats, "seed": seed, "estimators": list(estimators),
+                "n_splits": n_splits, "experiments": list(experiments),
+                "feature_sets": None if feature_sets is None else list(feature_sets)}
+    return Experiments(design=design, folds=f, scores=s, repeats=repeats, seed=seed,
+                       estimators=tuple(estimators), settings=settings,
+                       elapsed=time.perf_counter() - t0)
 
 
 def summarise(exp: Experiments) -> pd.DataFrame:

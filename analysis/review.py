@@ -39,6 +39,22 @@ from . import (
 )
 from .features import MOMENTS, GroupDesign
 from .progress import progress
+from .results import StudyResult
+
+__all__ = [
+    "ALPHA", "BOOT_CV_REPEATS", "BUDGET", "CALIBRATION_SETS", "CLAIMS", "CLAIM_COLUMNS",
+    "COMPARISONS", "COMPARISON_COLUMNS", "DECISION_LEVEL", "DISAGREEMENT", "ESTIMAND",
+    "GENERAL_CLAIMS", "GOOD_AUC", "MARGIN", "PAPER_C7_FEATURES", "PAPER_GOOD_AUC",
+    "PART_COLUMNS", "PERMUTATION_COLUMNS", "PERMUTATION_SETS", "PermutationResult", "Review",
+    "SUBSETS", "TEST_COLUMNS", "UNDECIDABLE_POWER", "VERDICTS", "VERDICT_RULES",
+    "agreement_tables", "auc_intervals", "c5_evidence", "c5_seed_summary", "c5_seed_verdicts",
+    "claim_is_estimator_free", "claim_parts", "claim_verdict", "claims_table",
+    "combine_estimators", "comparisons", "cv_bootstrap", "fitted_models", "fold_variability",
+    "is_paper_design", "likelihood_ratio", "moment_tests", "noninferiority_evidence",
+    "oof_probabilities", "pct", "permutation_decided", "permutation_tests", "pooled_scores",
+    "review", "tests_table", "verdict_rules",
+]
+
 
 #: The review's resampling counts (:data:`analysis.budgets.REVIEW`): CV repeats,
 #: bootstrap-CV replicates, permutations, fold assignments of the permutation statistic,
@@ -797,9 +813,11 @@ def noninferiority_evidence(power: float, n_units: int) -> str:
     return f"power {100 * power:.0f}% if adding disagreement changes nothing"
 
 
-@dataclass
-class Review:
-    """Everything the statistical review computes."""
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Review(StudyResult):
+    """Everything the statistical review computes (a
+    :class:`analysis.results.StudyResult`; ``notes`` says which claims were left out
+    and why, and the fold rule's note)."""
 
     design: GroupDesign
     exp: reproduce.Experiments
@@ -811,9 +829,6 @@ class Review:
     moment_tests: pd.DataFrame
     fold_variability: pd.DataFrame
     boot: pd.DataFrame = field(default_factory=pd.DataFrame)
-    settings: dict = field(default_factory=dict)
-    elapsed: float = 0.0
-    notes: list = field(default_factory=list)
     coefficients: pd.DataFrame = field(default_factory=pd.DataFrame)
     model_fit: pd.DataFrame = field(default_factory=pd.DataFrame)
     calibration: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -1305,8 +1320,10 @@ def review(
                 "n_seeds": n_seeds,
                 "estimators": list(exp.estimators), "margin": margin, "good_auc": GOOD_AUC,
                 "calibration_boot": calibration_boot}
-    return Review(design, exp, auc_ci, perm, cmp_, icc, ka, mt, fv, boot, settings,
-                  time.perf_counter() - t0, notes, coef, fit, cal)
+    return Review(design=design, exp=exp, auc_ci=auc_ci, permutation=perm, comparisons=cmp_,
+                  icc=icc, krippendorff=ka, moment_tests=mt, fold_variability=fv, boot=boot,
+                  coefficients=coef, model_fit=fit, calibration=cal, settings=settings,
+                  elapsed=time.perf_counter() - t0, notes=notes)
 
 
 def fitted_models(design: GroupDesign, sets, estimators) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -16,6 +16,12 @@ import pandas as pd
 from . import analyze, budgets, dataset, models, prose, review
 from .report import quick_mode
 
+__all__ = [
+    "DRAFT", "DRAFT_CURVE", "DRAFT_SWEEPS", "EXAMPLE", "EXAMPLE_POSITIVE", "ReviewDoc",
+    "load_design",
+]
+
+
 #: The annotator-count curve of a draft render (:data:`analysis.budgets.CURVE_DRAFT`).
 DRAFT_CURVE = {"repeats": budgets.CURVE_DRAFT.repeats,
                "max_subsets": budgets.CURVE_DRAFT.max_subsets,
@@ -253,8 +259,9 @@ class ReviewDoc:
         c = c[(c["feature_set"] == self.ODDS_SET) & (c["term"] != "(Intercept)")]
         fit = self.result.review.model_fit.set_index(["feature_set", "estimator"])
         out = c.assign(n_units=[int(fit.loc[(self.ODDS_SET, e), "n"]) for e in c["estimator"]])
-        return out[["term", "estimator", "n_units", "odds_ratio", "or_conf_low", "or_conf_high",
-                    "p_value", "ci_method", "note"]]
+        return out[["term", "estimator", "n_units", "odds_ratio", "odds_ratio_conf_low",
+                    "odds_ratio_conf_high",
+                    "p_value", "conf_method", "note"]]
 
     def odds_ratio_text(self) -> str:
         est = self.odds_estimator()
@@ -460,10 +467,10 @@ class ReviewDoc:
         return "\n\n".join(lines)
 
     def multiverse_verdicts(self) -> pd.DataFrame:
-        return self.sweep("multiverse").tables["multiverse_verdicts.csv"]
+        return self.sweep("multiverse").tables()["multiverse_verdicts.csv"]
 
     def power_table(self) -> pd.DataFrame:
-        return self.sweep("power").tables["power.csv"][
+        return self.sweep("power").tables()["power.csv"][
             ["n_images", "n_annotators", "n_datasets", "power", "power_conf_low",
              "power_conf_high", "mean_fold_mean_auc"]]
 

@@ -46,6 +46,20 @@ from scipy import stats
 
 from . import budgets, cvinference, cvstats, inference, models, seeds
 from .features import GroupDesign
+from .results import StudyResult
+
+__all__ = [
+    "ALPHA", "Annotators", "BUDGET", "CHUNK_STUDIES", "Calibration", "FeatureTransform",
+    "MAX_SHIFT_INCREASE", "METHODS", "POWER_ANNOTATORS", "POWER_IMAGES", "Power",
+    "STRONG_DIFFERENCES", "STRONG_SETS", "SimParams", "Simulated", "SimulationStudy",
+    "StudySettings", "TRUE_AUC_IMAGES", "analyse_study", "binom_ci", "c4_power",
+    "calibrate_mean", "calibrate_to_group", "calibration", "coverage_table", "data_name",
+    "draw_annotators", "draw_labels", "draw_scores", "fit_scores", "fit_to_group",
+    "model_cv_auc", "moment_features", "observed_cv_auc", "power", "quantity_names",
+    "raters_per_unit", "run_studies", "sd_features", "simulate", "simulate_group",
+    "true_values",
+]
+
 
 #: Default power grid.
 POWER_IMAGES = (50, 100, 200, 400)
@@ -1198,14 +1212,20 @@ def c4_power(cal: Calibration, margin: float, alpha: float = ALPHA) -> pd.DataFr
     return pd.DataFrame(rows)
 
 
-@dataclass
-class Calibration:
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Calibration(StudyResult):
+    """The calibration of the intervals and the test (:func:`calibration`; a
+    :class:`analysis.results.StudyResult`)."""
+
     studies: pd.DataFrame  # one row per study (models permuted / null / fitted)
     summary: pd.DataFrame  # one row per model (wide: KS, rejection rate, sd coverages)
     coverage: pd.DataFrame  # tidy: model x quantity x method
     truth: pd.DataFrame  # model x quantity: true value of the estimand
-    settings: dict
-    elapsed: float
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """``calibration.csv``, ``coverage.csv``, ``truth.csv``, ``calibration_studies.csv``."""
+        return {"calibration.csv": self.summary, "coverage.csv": self.coverage,
+                "truth.csv": self.truth, "calibration_studies.csv": self.studies}
 
 
 def calibration(params: SimParams, *, design: GroupDesign | None = None,
@@ -1340,7 +1360,8 @@ def calibration(params: SimParams, *, design: GroupDesign | None = None,
     if strong is not None:
         settings["strong"] = {**(strong_info or {}), "sets": list(STRONG_SETS),
                               "differences": [list(d) for d in STRONG_DIFFERENCES]}
-    return Calibration(studies, summary, cov, truth, settings, time.perf_counter() - t0)
+    return Calibration(studies=studies, summary=summary, coverage=cov, truth=truth,
+                       settings=settings, elapsed=time.perf_counter() - t0)
 
 
 def _wide_summary(studies: pd.DataFrame, cov: pd.DataFrame, st: StudySettings) -> pd.DataFrame:
@@ -1380,11 +1401,17 @@ def _wide_summary(studies: pd.DataFrame, cov: pd.DataFrame, st: StudySettings) -
     return pd.DataFrame(rows)
 
 
-@dataclass
-class Power:
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Power(StudyResult):
+    """The power of the sd features' test over a grid (:func:`power`; a
+    :class:`analysis.results.StudyResult`)."""
+
     studies: pd.DataFrame
     summary: pd.DataFrame  # per (n_images, n_annotators): power with CI
-    elapsed: float
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """``power.csv`` (the summary) and ``power_studies.csv``."""
+        return {"power.csv": self.summary, "power_studies.csv": self.studies}
 
 
 def power(params: SimParams, *, n_images: tuple[int, ...] = POWER_IMAGES,
@@ -1430,4 +1457,66 @@ def power(params: SimParams, *, n_images: tuple[int, ...] = POWER_IMAGES,
                      "mean_pooled_auc": float(g["auc_sd_pooled"].mean()),
                      "mean_fold_mean_auc": float(g["perm_statistic"].mean()),
                      "mean_permutations": float(g["n_perm_used"].mean())})
-    return Power(st_, pd.DataFrame(rows), time.perf_counter() - t0)
+    settings = {"n_images": list(n_images), "n_annotators": list(n_annotators),
+                "n_datasets": n_datasets, "n_permutations": n_permutations,
+                "perm_repeats": perm_repeats, "h": h, "estimator": estimator, "seed": seed}
+    return Power(studies=st_, summary=pd.DataFrame(rows), settings=settings,
+                 elapsed=time.perf_counter() - t0)
+
+
+# --------------------------------------------------------------------------- the study
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class SimulationStudy(StudyResult):
+    """What ``crowd-disagreement simulate`` computes (:func:`simulate_group`; a
+    :class:`analysis.results.StudyResult`): the model calibrated to the group, the
+    strong-signal scenario, the calibration, C4's power and the power grid."""
+
+    params: SimParams
+    strong: SimParams
+    strong_info: dict
+    calibration: Calibration
+    c4: pd.DataFrame
+    power: Power
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The ``simulate`` command's CSV files by name."""
+        cal, pw = self.calibration, self.power
+        return {"parameters.csv": self.params.tidy(), "calibration.csv": cal.summary,
+                "coverage.csv": cal.coverage, "truth.csv": cal.truth,
+                "calibration_studies.csv": cal.studies, "power.csv": pw.summary,
+                "power_studies.csv": pw.studies, "strong_parameters.csv": self.strong.tidy(),
+                "c4_power.csv": self.c4}
+
+
+def simulate_group(design: GroupDesign, *, n_datasets: int = BUDGET.n_datasets,
+                   calibration_datasets: int = BUDGET.calibration_datasets,
+                   n_permutations: int = BUDGET.n_permutations,
+                   n_images: tuple[int, ...] = POWER_IMAGES,
+                   n_annotators: tuple[int, ...] = POWER_ANNOTATORS,
+                   margin: float = budgets.NONINFERIORITY_MARGIN,
+                   seed: int = models.DEFAULT_SEED, n_jobs: int = 1,
+                   quiet: bool = True) -> SimulationStudy:
+    """The simulation study of one group (the ``simulate`` command): the model
+    calibrated to it (:func:`calibrate_to_group`) and its strong-signal scenario
+    (:func:`calibrate_mean`), the calibration of the intervals and test
+    (:func:`calibration`), how often C4's rules decide (:func:`c4_power`, non-inferiority
+    ``margin``) and the power grid ``n_images x n_annotators`` (:func:`power`)."""
+    t0 = time.perf_counter()
+    params = calibrate_to_group(design, seed=seed, n_jobs=n_jobs)
+    strong, strong_info = calibrate_mean(design, params, seed=seed, n_jobs=n_jobs)
+    cal = calibration(params, design=design, n_datasets=calibration_datasets,
+                      n_permutations=n_permutations, seed=seed, n_jobs=n_jobs, quiet=quiet,
+                      strong=strong, strong_info=strong_info)
+    c4 = c4_power(cal, margin)
+    pw = power(params, n_images=tuple(n_images), n_annotators=tuple(n_annotators),
+               n_datasets=n_datasets, n_permutations=n_permutations, seed=seed,
+               n_jobs=n_jobs, quiet=quiet)
+    settings = {"seed": seed, "n_permutations": n_permutations,
+                "calibration_datasets": calibration_datasets, "power_datasets": n_datasets,
+                "power_images": list(n_images), "power_annotators": list(n_annotators),
+                "margin": margin}
+    return SimulationStudy(params=params, strong=strong, strong_info=strong_info,
+                           calibration=cal, c4=c4, power=pw, settings=settings,
+                           elapsed=time.perf_counter() - t0)

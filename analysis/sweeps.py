@@ -21,6 +21,14 @@ import pandas as pd
 from . import budgets, models
 from . import multiverse as mv
 from . import simulate as sim
+from .results import StudyResult
+
+__all__ = [
+    "MULTIVERSE_PERMUTATIONS", "POWER_CALIBRATION_DATASETS", "POWER_CALIBRATION_STUDIES",
+    "POWER_DATASETS", "POWER_MIN_IMAGES", "POWER_TRUTH_DRAWS", "Sweep", "power_grid",
+    "run_multiverse", "run_power",
+]
+
 
 #: Permutations per path of ``analyze --multiverse`` (:data:`analysis.budgets.MULTIVERSE_SWEEP`;
 #: the ``multiverse`` command: :data:`analysis.budgets.MULTIVERSE`).
@@ -37,14 +45,17 @@ POWER_DATASETS = budgets.SIMULATION_SWEEP.n_datasets
 POWER_MIN_IMAGES = 20
 
 
-@dataclass
-class Sweep:
-    """The tables, settings and notes of one on-request part."""
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Sweep(StudyResult):
+    """The tables, settings and notes of one on-request part (a
+    :class:`analysis.results.StudyResult`; ``frames`` holds the tables by file name,
+    :meth:`tables` returns them)."""
 
-    tables: dict[str, pd.DataFrame]
-    settings: dict
-    notes: list[str] = field(default_factory=list)
-    elapsed: float = 0.0
+    frames: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The part's tables by CSV file name (empty when it was not run)."""
+        return dict(self.frames)
 
 
 def run_multiverse(design, *, n_permutations: int = MULTIVERSE_PERMUTATIONS,
@@ -75,7 +86,8 @@ def run_multiverse(design, *, n_permutations: int = MULTIVERSE_PERMUTATIONS,
     tables = {"multiverse.csv": f, "multiverse_verdicts.csv": mv.verdict_table(f),
               "multiverse_choices.csv": mv.choice_effects(f),
               "multiverse_skipped_paths.csv": res.skipped}
-    return Sweep(tables, res.settings, notes, time.perf_counter() - t0)
+    return Sweep(frames=tables, settings=res.settings, notes=notes,
+                 elapsed=time.perf_counter() - t0)
 
 
 def power_grid(design) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -126,9 +138,9 @@ def run_power(design, *, n_datasets: int = POWER_DATASETS,
     t0 = time.perf_counter()
     missing = [s for s in ("sd", "mean") if s not in set(design.sets["feature_set"])]
     if missing:
-        return Sweep({}, {"run": False}, [f"power: not run, the feature set(s) "
-                                          f"{', '.join(missing)} were not built (see "
-                                          "skipped_feature_sets.csv)"])
+        return Sweep(frames={}, settings={"run": False},
+                     notes=[f"power: not run, the feature set(s) {', '.join(missing)} were "
+                            "not built (see skipped_feature_sets.csv)"])
     grid_images, grid_raters = power_grid(design)
     images = tuple(n_images) if n_images else grid_images
     raters = tuple(n_annotators) if n_annotators else grid_raters
@@ -167,4 +179,5 @@ def run_power(design, *, n_datasets: int = POWER_DATASETS,
                 "raters_per_unit": k, "shrinkage": params.shrinkage,
                 "target_cv_auc": params.target_cv_auc, "model_cv_auc": params.model_cv_auc,
                 "calibration_seconds": round(cal.elapsed, 3), "power_seconds": round(pw.elapsed, 3)}
-    return Sweep(tables, settings, notes, time.perf_counter() - t0)
+    return Sweep(frames=tables, settings=settings, notes=notes,
+                 elapsed=time.perf_counter() - t0)

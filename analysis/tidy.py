@@ -161,7 +161,7 @@ __all__ = [
     "read_mturk_file",
     "read_student_file",
     "validate_tidy",
-    "wide_group",
+    "wide_group", "is_list_column", "summarise",
 ]
 
 # --------------------------------------------------------------------------- files

@@ -106,6 +106,7 @@ def test_unlabelled_units_count_as_label_unknown_and_analyze_writes_the_table(mo
     class _Review:
         notes = []
         auc_ci = pd.DataFrame(columns=["feature_set"])  # no mean model: no baseline
+        settings = {}
 
         def claims(self):
             return None

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from analysis import cli, reproduce
+from analysis import cli, outputs, reproduce
 
 BAD = [
     (["reproduce", "--jobs", "0"], "--jobs"),
@@ -100,7 +100,7 @@ def test_out_not_writable_fails_before_computing(tmp_path, capsys, no_compute):
 def _fake_reproduce(writes):
     def cmd(args):
         writes.append(args.work)
-        cli._write_outputs(args.work, {}, {"run": len(writes)})
+        outputs.write_tables(args.work, {}, {"run": len(writes)})
         (args.work / "fold_auc.csv").write_text(f"run\n{len(writes)}\n")
         return 0
 
@@ -139,7 +139,7 @@ def test_second_run_while_one_runs_is_refused(tmp_path, capsys, monkeypatch):
 
     def outer_cmd(args):
         inner.append(cli.main(["reproduce", "--out", str(out), "--quiet"]))
-        cli._write_outputs(args.work, {}, {})
+        outputs.write_tables(args.work, {}, {})
         return 0
 
     monkeypatch.setattr(cli, "cmd_review", outer_cmd)

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from conftest import FIXTURES
 
-from analysis import analyze, cli, dataset
+from analysis import analyze, cli, dataset, outputs
 from analysis.dataset import DatasetError, DatasetWarning
 
 HAND = FIXTURES / "dataset"
@@ -91,6 +91,7 @@ def test_the_notes_reach_the_analysis_notes(tmp_path, monkeypatch):
     class _Review:
         notes = ["a note of the review"]
         auc_ci = pd.DataFrame(columns=["feature_set"])  # no mean model: no baseline
+        settings = {}
 
         def claims(self):
             return None
@@ -220,7 +221,7 @@ def test_cli_refuses_an_unknown_sep(tmp_path, capsys):
 
 def _stub_reproduce(monkeypatch):
     def fake(args):
-        cli._write_outputs(args.work, {}, {"command": "reproduce"})
+        outputs.write_tables(args.work, {}, {"command": "reproduce"})
         return 0
 
     monkeypatch.setattr(cli, "cmd_reproduce", fake)

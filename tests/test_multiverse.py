@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import cvstats, figures, models, reproduce, review
+from analysis import cvstats, figures, models, prose, reproduce, review
 from analysis import multiverse as mv
 
 N_PERM = 60
@@ -146,7 +146,7 @@ def test_summaries_and_curve(paper_rows, wide):
                      ignore_index=True)
     vt = mv.verdict_table(rows)
     assert set(vt["claim"]) == {"C4", "C5"} and (vt["n_paths"] == 2).all()
-    sents = mv.survival_summary(rows)
+    sents = prose.survival_sentences(rows)
     assert len(sents) == 2 and all(s.startswith(("C4", "C5")) for s in sents)
     fig = figures.specification_curve(rows, "C4")
     assert fig is not None

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from analysis import prose
+from analysis.sweeps import Sweep
 
 G7 = ("2017-2018", "group07")
 
@@ -270,11 +271,11 @@ def test_power_sentence_smallest_size_reaching_the_target():
 def test_sweep_sentences_from_the_sweep_tables():
     settings = {"n_datasets": 10, "perm_repeats": 2, "n_permutations": 99, "h": 5,
                 "data_name": "toy"}
-    sw = SimpleNamespace(tables={"power_coverage.csv": _coverage(), "power.csv": _power()},
-                         settings=settings)
+    sw = Sweep(frames={"power_coverage.csv": _coverage(), "power.csv": _power()},
+               settings=settings)
     assert prose.sweep_sentences("power", sw) == [prose.coverage_text(_coverage(), settings),
                                                   prose.power_sentence(_power())]
-    not_run = SimpleNamespace(tables={}, settings={"run": False})
+    not_run = Sweep(frames={}, settings={"run": False})
     assert prose.sweep_sentences("power", not_run) == []
     assert prose.sweep_sentences("multiverse", not_run) == []
     with pytest.raises(ValueError, match="unknown"):
@@ -432,12 +433,12 @@ def test_weight_sentence_lists_disagreement_terms_whose_interval_excludes_one():
         "feature_set": "mean+sd", "estimator": "mle",
         "term": ["(Intercept)", "mean_a", "sd_a", "sd_b", "sd_c"],
         "odds_ratio": [1.0, 3.0, 0.5, 1.1, 2.0],
-        "or_conf_low": [0.5, 2.0, 0.3, 0.8, 1.2], "or_conf_high": [2.0, 4.0, 0.8, 1.5, 3.0]})
+        "odds_ratio_conf_low": [0.5, 2.0, 0.3, 0.8, 1.2], "odds_ratio_conf_high": [2.0, 4.0, 0.8, 1.5, 3.0]})
     assert prose.weight_sentence(c, "mean+sd", "mle") == (
         "In mean+sd (plain maximum likelihood), the disagreement terms whose 95% interval "
         "excludes 1, given the mean: sd_c (odds ratio 2.00 per SD), sd_a (odds ratio 0.50 "
         "per SD); of 3 disagreement terms.")
-    c["or_conf_low"], c["or_conf_high"] = 0.5, 2.0
+    c["odds_ratio_conf_low"], c["odds_ratio_conf_high"] = 0.5, 2.0
     assert "no disagreement term's odds-ratio interval excludes 1" in \
         prose.weight_sentence(c, "mean+sd", "mle")
 
@@ -476,3 +477,34 @@ def test_lrt_reconciliation_distinguishes_no_change_from_an_undecided_gain():
                    0.0)])
     assert "penalised LRT" in prose.lrt_reconciliation(worse)
     assert "gets worse (-0.050 [-0.080, -0.020])" in prose.lrt_reconciliation(worse)
+
+
+def _paths(verdicts, estimators, estimates) -> pd.DataFrame:
+    """Rows of one claim over paths that differ only in the estimator (path 0 is the
+    paper's)."""
+    from analysis import multiverse as mv
+
+    rows = []
+    for i, (v, e, x) in enumerate(zip(verdicts, estimators, estimates, strict=True)):
+        rows.append({**{ch: levels[0] for ch, levels in mv.CHOICES.items()}, "estimator": e,
+                     "claim": "C4", "is_paper": i == 0, "verdict": v, "estimate": x})
+    return pd.DataFrame(rows)
+
+
+def test_survival_sentences_say_which_choice_flips_the_verdict():
+    from analysis import multiverse as mv
+
+    est = list(mv.ESTIMATORS)
+    f = _paths(["supported", "supported", "not shown", "not shown"],
+               [est[0], est[0], est[1], est[1]], [0.2, 0.25, 0.05, 0.1])
+    table = mv.survival(f).iloc[0]
+    assert (table["n_flips"], table["n_supported"], table["n_not_shown"]) == (2, 2, 2)
+    assert table["flip_drivers"] == [(2, (("estimator", est[1]),))]
+    assert prose.survival_sentences(f) == [
+        "C4: the verdict 'supported' (paper's choices) flips on 2 of 4 paths (supported 2, "
+        "not shown 2, not supported 0; estimates 0.050 to 0.250); flips involve every path "
+        f"with estimator = {est[1]} (2 of 2 flips)."]
+    same = _paths(["supported"] * 2, [est[0], est[1]], [0.2, 0.3])
+    assert prose.survival_sentences(same) == [
+        "C4: the verdict 'supported' (paper's choices) survives all 2 paths (estimates 0.200 "
+        "to 0.300)."]

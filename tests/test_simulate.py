@@ -245,7 +245,8 @@ def test_c4_power_counts_the_rules_by_hand():
         "diff_mean_sd_boot_std_error"]
     truth = pd.DataFrame({"model": "strong", "quantity": ["diff_mean_sd", "diff_mean+sd_mean"],
                           "truth": [0.15, -0.02]})
-    cal = sm.Calibration(studies, pd.DataFrame(), pd.DataFrame(), truth, {}, 0.0)
+    cal = sm.Calibration(studies=studies, summary=pd.DataFrame(), coverage=pd.DataFrame(),
+                         truth=truth)
     t = sm.c4_power(cal, 0.02).set_index("quantity")
     # z: 4.0, 1.67, 3.0, -2.5, 1.0 -> supported 2 of 5, refuted 1 of 5
     assert t.loc["diff_mean_sd", "supported"] == pytest.approx(2 / 5)
