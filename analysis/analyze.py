@@ -25,6 +25,10 @@ from .results import StudyResult
 __all__ = [
     "Analysis", "EXCLUDED_BY_CLASS_COLUMNS", "STAGES", "analyze", "excluded_by_class",
     "exclusion_notes",
+    "incremental_value",
+    "grouping_notes",
+    "all_units_design",
+    "baseline_all_units",
 ]
 
 

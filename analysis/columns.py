@@ -47,6 +47,26 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+__all__ = [
+    "CONF_HIGH",
+    "CONF_LEVEL",
+    "CONF_LOW",
+    "CONF_METHOD",
+    "ESTIMATE",
+    "METHOD",
+    "P_VALUE",
+    "RANGES",
+    "RENAMED",
+    "STATISTIC",
+    "STD_ERROR",
+    "VOCABULARY",
+    "interval",
+    "intervals",
+    "p_values",
+    "violations",
+]
+
+
 ESTIMATE = "estimate"
 STD_ERROR = "std_error"
 CONF_LOW = "conf_low"

@@ -33,6 +33,8 @@ __all__ = [
     "DEGENERATE_VAR", "GROUP7_FEATURES", "GroupDesign", "LabelledImages",
     "MIN_RATERS_ALL_MOMENTS", "MOMENTS", "MOMENT_MIN_SCORES", "SKIPPED_COLUMNS",
     "design_from_long", "feature_sets", "group_design", "moments_across", "zscore",
+    "rater_counts",
+    "add_rater_count",
 ]
 
 

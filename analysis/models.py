@@ -32,6 +32,8 @@ __all__ = [
     "CVResult", "ESTIMATORS", "FOLD_COLUMNS", "FitResult", "Split", "cross_validate",
     "engine_available", "fit_logistic", "fold_auc", "repeat_seed", "stratified_fold_numbers",
     "stratified_splits",
+    "fold_numbers",
+    "group_fold_numbers",
 ]
 
 

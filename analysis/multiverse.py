@@ -80,6 +80,7 @@ __all__ = [
     "fit_ridge_batch", "fit_ridge_statsmodels", "grid", "multiverse", "multiverse_design",
     "path_features", "path_splits", "plan_paths", "run_cv", "run_path", "spread",
     "spread_available", "survival", "verdict_table", "wide_scores",
+    "path_folds",
 ]
 
 

@@ -71,6 +71,13 @@ __all__ = [
     "sweep_sentences",
     "verdict_sentences",
     "vs_chance",
+    "resting_estimator",
+    "incremental_sentence",
+    "incremental_sentences",
+    "lrt_reconciliation",
+    "margin_sentence",
+    "weight_sentence",
+    "claims_left_out",
 ]
 
 #: Scopes of the pooled sentences, in the order they are said, with their words.

@@ -57,6 +57,7 @@ __all__ = [
     "replication_summary", "rules_sentences", "separation_sentence", "sim_params_display",
     "strong_display", "strong_sentence", "tests_display", "timings_table", "trend_display",
     "versions",
+    "metacov_check_sentence",
 ]
 
 

@@ -53,6 +53,10 @@ __all__ = [
     "is_paper_design", "likelihood_ratio", "moment_tests", "noninferiority_evidence",
     "oof_probabilities", "pct", "permutation_decided", "permutation_tests", "pooled_scores",
     "review", "tests_table", "verdict_rules",
+    "general_claims",
+    "nested_tests",
+    "class_words",
+    "subsets",
 ]
 
 
