@@ -19,6 +19,7 @@ from pathlib import Path
 from . import budgets, data, interrupts, models, reproduce
 from .distributed import BACKENDS, compute_backend
 from .errors import (
+    PARAMETER,
     AnnotationFormatError,
     CrowdDisagreementError,
     DataError,
@@ -59,8 +60,6 @@ MIN_ANNOTATORS = 2
 #: What the CLI calls each kind of package error (the first class the error is an instance of).
 ERROR_KINDS = ((DataError, "data error"), (AnnotationFormatError, "malformed input"),
                (OutputError, "output error"), (DatasetError, "input error"))
-#: A library parameter in a message: ```name``` or ```name='value'``` (analysis.errors).
-PARAMETER = re.compile(r"`([A-Za-z_]\w*)(?:=(?:'([^'`]*)'|([^`]*)))?`")
 
 
 def error_message(err: CrowdDisagreementError) -> str:

@@ -31,7 +31,10 @@ written between backticks, as ```min_raters``` or with a value ```raters='person
 
 from __future__ import annotations
 
+import re
+
 __all__ = [
+    "PARAMETER",
     "AnnotationFormatError",
     "CacheWarning",
     "CrowdDisagreementError",
@@ -111,3 +114,7 @@ class DatasetWarning(CrowdDisagreementWarning):
 
 class CacheWarning(CrowdDisagreementWarning):
     """A cache entry was unusable (corrupt, truncated, foreign) and is recomputed."""
+
+
+#: A library parameter in a message: ```name``` or ```name='value'``` (the CLI shows it as a flag, ``make review`` as a Make variable).
+PARAMETER = re.compile(r"`([A-Za-z_]\w*)(?:=(?:'([^'`]*)'|([^`]*)))?`")

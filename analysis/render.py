@@ -174,10 +174,10 @@ REVIEW_DOC = "review.qmd"
 
 def review_words(message: str) -> str:
     """A library message in the words of ``make review``: every parameter written
-    ```name``` or ```name='value'``` (:data:`analysis.cli.PARAMETER`) becomes the Make
+    ```name``` or ```name='value'``` (:data:`analysis.errors.PARAMETER`) becomes the Make
     variable that sets it, with the ``-P`` form beside it (``POSITIVE=malignant (or -P
     positive:malignant)``), or the ``-P`` form alone (``-P raters:positions``)."""
-    from .cli import PARAMETER
+    from .errors import PARAMETER
 
     def words(m) -> str:
         name = m.group(1)
