@@ -6,7 +6,7 @@
 # report and review render with the Quarto on PATH, else .venv/bin/quarto, else they
 # first install Quarto into .venv (pip install quarto-cli, which downloads the binary
 # from GitHub); where that fails they stop with a message (install Quarto >= 1.4 from
-# quarto.org and put it on PATH). See analysis/render.py.
+# quarto.org and put it on PATH). See analysis/presentation/render.py.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -26,9 +26,9 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q
 
 # a project render (freeze applies), re-executed whenever code, data or settings
-# changed: see analysis/render.py
+# changed: see analysis/presentation/render.py
 report: $(STAMP)
-	$(BIN)/python -m analysis.render
+	$(BIN)/python -m analysis.presentation.render
 
 # the parameterised review of any data set; without ANNOTATIONS/LABELS, of the example.
 # Paths are passed as given (relative to this folder), so that the document and its
@@ -42,7 +42,7 @@ GROUP_COL   ?=
 RATER_COUNT ?=
 REVIEW_OPTS ?=
 review: $(STAMP)
-	$(BIN)/python -m analysis.render review.qmd \
+	$(BIN)/python -m analysis.presentation.render review.qmd \
 	  $(if $(ANNOTATIONS),-P annotations:$(ANNOTATIONS)) \
 	  $(if $(LABELS),-P labels:$(LABELS)) \
 	  $(if $(POSITIVE),-P positive:$(POSITIVE)) \

@@ -1,8 +1,9 @@
 """crowd-disagreement: is annotators' disagreement informative about the label?
 
-The package is flat; its modules form layers, and a module imports only from its own
-layer or the layers above it in this list (``tests/test_layers.py`` checks it, and
-that no two modules import each other):
+The modules sit in one folder per layer (``analysis/<layer>/``). A module imports
+only from its own layer or the layers above it in this list, and no two modules
+import each other; ``tests/test_layers.py`` checks both, reading each module's layer
+from its folder:
 
 ==============  =========================================================================
 layer           modules
@@ -33,21 +34,43 @@ studies         ``reproduce`` (the paper's experiments), ``review`` (claims and
 presentation    ``present`` (table and figure helpers), ``prose`` (the studies'
                 results in sentences), ``figures``, ``report`` and
                 ``review_doc`` (the two Quarto documents' data), ``cache``, ``render``,
-                ``outputs`` (atomic CSV folders), ``cli``
+                ``outputs`` (atomic CSV folders)
+cli             the command line (``analysis.cli``, ``python -m analysis.cli``)
 ==============  =========================================================================
 """
 
-#: Layers from the bottom (imported by everything) to the top; see the module docstring.
-LAYERS = {
-    "base": ("errors", "progress", "paper", "fitconfig", "metrics", "distributed", "seeds",
-             "budgets", "interrupts", "columns", "results"),
-    "loading": ("data", "tidy"),
-    "design": ("features", "dataset"),
-    "fitting": ("engine", "models"),
-    "statistics": ("inference", "cvstats", "cvinference", "metacov", "agreement", "coefficients",
-                   "calibration"),
-    "studies": ("reproduce", "review", "replication", "multiverse", "simulate", "sweeps",
-                "analyze"),
-    "presentation": ("present", "prose", "figures", "report", "review_doc", "cache", "render",
-                     "outputs", "cli"),
-}
+from pathlib import Path
+
+__all__ = ["LAYERS", "modules"]
+
+#: The layers from the bottom (imported by everything) to the top: one folder each.
+LAYERS = ("base", "loading", "design", "fitting", "statistics", "studies", "presentation",
+          "cli")
+
+
+def modules() -> dict[str, tuple[str, Path]]:
+    """Every module of the package, read from the folders.
+
+    Returns
+    -------
+    dict
+        Dotted name (``"analysis.statistics.inference"``) -> (layer, file). A layer's
+        package ``__init__.py`` counts as a module only where it holds code (``cli``).
+
+    Examples
+    --------
+    >>> modules()["analysis.statistics.cvinference"][0]
+    'statistics'
+    """
+    root = Path(__file__).resolve().parent
+    out = {}
+    for layer in LAYERS:
+        for path in sorted((root / layer).glob("*.py")):
+            if path.stem == "__main__":
+                continue
+            if path.stem == "__init__":
+                if layer == "cli":
+                    out["analysis.cli"] = (layer, path)
+                continue
+            out[f"analysis.{layer}.{path.stem}"] = (layer, path)
+    return out

@@ -5,7 +5,7 @@ Run by hand (not a test), from the repository root::
     .venv/bin/python benchmarks/bench_analyze.py [--units 2500] [--features 8]
 
 Makes a synthetic user file with the project's generative model
-(:mod:`analysis.simulate`, seeded): ``--units`` units, each rated by 1 to 4 raters
+(:mod:`analysis.studies.simulate`, seeded): ``--units`` units, each rated by 1 to 4 raters
 (uniformly) drawn from a pool of 12 raters who are persons, on ``--features`` ordinal
 features (0-4), about 30% positive; then runs ``crowd-disagreement analyze`` on it in a
 fresh process at the default settings (100 CV repeats, 2000 bootstrap replicates, 2000
@@ -31,7 +31,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from analysis.simulate import SimParams, simulate  # noqa: E402
+from analysis.studies.simulate import SimParams, simulate  # noqa: E402
 
 
 def make_user_file(folder: Path, n_units: int, n_features: int, seed: int = 2018,

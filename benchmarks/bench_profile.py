@@ -5,14 +5,14 @@ Run by hand (not a test), from the repository root::
 
     .venv/bin/python benchmarks/bench_profile.py [--units 2600] [--no-group7]
 
-For each full-data model the review fits (:func:`analysis.coefficients.fit_model`, both
+For each full-data model the review fits (:func:`analysis.statistics.coefficients.fit_model`, both
 estimators, profile intervals), the model is fitted twice in the same process, one
 right after the other: ``old`` with the profile search, constrained fits and penalised
 likelihood-ratio tests of the frozen reference (``tests/reference_profile.py``, the code
 before the warm-started search) patched in, ``new`` as the package has it. Reported:
 seconds of each, their ratio, and the largest difference of the interval ends and
 p-values between the two (NaN patterns must agree). One BLAS thread, as
-:func:`analysis.coefficients.fit_models` runs them.
+:func:`analysis.statistics.coefficients.fit_models` runs them.
 
 Designs: the lung-nodule-shaped data set of ``positions_data.py`` (``--units`` nodules,
 1-4 readers as positions, ``--min-raters 4``: with 2600 nodules about 640 are kept, the
@@ -43,9 +43,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from positions_data import make_positions_file  # noqa: E402
 
-from analysis import coefficients as C  # noqa: E402
-from analysis import dataset  # noqa: E402
-from analysis.engine import _blas_controller  # noqa: E402
+from analysis.design import dataset  # noqa: E402
+from analysis.fitting.engine import _blas_controller  # noqa: E402
+from analysis.statistics import coefficients as C  # noqa: E402
 from tests import reference_profile as R  # noqa: E402
 
 SETS = ("mean", "sd", "mean+sd", "moments_all")
@@ -99,7 +99,7 @@ def main() -> int:
                         dataset.load(ann, lab, raters="positions", min_raters=4)))
     if not args.no_group7:
         try:
-            from analysis import reproduce
+            from analysis.studies import reproduce
 
             designs.append(("group 7", reproduce.load_group()))
         except Exception as err:  # no data here: say so, run the rest

@@ -8,7 +8,7 @@ Run by hand (not a test), from the repository root::
 
 Steps, in one process, with a fresh, empty cache folder:
 
-1. ``cold``: :meth:`analysis.report.ReportData.build` computes every section (nothing
+1. ``cold``: :meth:`analysis.presentation.report.ReportData.build` computes every section (nothing
    cached) and stores the result; the seconds of each section come from
    ``ReportData.timings``.
 2. ``warm``: the same call again, which loads the stored result.
@@ -124,7 +124,7 @@ def main(argv=None):
     rows = []
     with tempfile.TemporaryDirectory(prefix="crowd-bench-cache-") as tmp:
         os.environ["CROWD_DISAGREEMENT_CACHE_DIR"] = tmp
-        from analysis.report import ReportData
+        from analysis.presentation.report import ReportData
 
         t0 = time.perf_counter()
         with TreeMemory() as mem:

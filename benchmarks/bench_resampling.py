@@ -9,19 +9,19 @@ Run by hand (not a test), from the repository root::
 Workload (group 7, ``models.DEFAULT_SEED``), for each estimator (mle, firth):
 
 * the 17 feature sets of experiments 1 and 2, 10-fold CV x 100 repeats
-  (17 x 1000 fits), splits of :func:`analysis.models.stratified_splits`;
+  (17 x 1000 fits), splits of :func:`analysis.fitting.models.stratified_splits`;
 * 2000 label permutations (each with its own stratified 10-fold split, built as
-  :func:`analysis.review.permutation_tests` builds them) for sd, skewness,
+  :func:`analysis.studies.review.permutation_tests` builds them) for sd, skewness,
   kurtosis and moments_all (4 x 20 000 fits).
 
 Paths, in one process and side by side:
 
-1. ``reference``: :func:`analysis.models.fit_logistic` (statsmodels / firthmodels)
+1. ``reference``: :func:`analysis.fitting.models.fit_logistic` (statsmodels / firthmodels)
    one fit per model in a loop, plus the fold AUC.  Its full run takes hours, so it
    runs on a deterministic subset (``--ref-per-set`` evenly spaced splits of every
    block); its rate is extrapolated to the full workload by timing each block's
    subset and weighting it by the block's size (printed as ``subset``).
-2. ``engine_1``: :func:`analysis.engine.cross_validate_batch`, ``n_jobs=1``.
+2. ``engine_1``: :func:`analysis.fitting.engine.cross_validate_batch`, ``n_jobs=1``.
 3. ``engine_all``: the same, ``n_jobs=-1`` (all cores).
 4. ``sklearn`` (plain MLE only): what a Python user would write without this package,
    scikit-learn's :func:`~sklearn.model_selection.cross_val_score` with
@@ -57,7 +57,9 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from analysis import engine, inference, models, reproduce  # noqa: E402
+from analysis.fitting import engine, models  # noqa: E402
+from analysis.statistics import inference  # noqa: E402
+from analysis.studies import reproduce  # noqa: E402
 
 PERM_SETS = ("sd", "skewness", "kurtosis", "moments_all")
 

@@ -6,13 +6,13 @@ Run by hand (not a test), from the repository root::
     .venv/bin/python benchmarks/bench_scale.py --sizes 100 1000 10000  # a quicker curve
     .venv/bin/python benchmarks/bench_scale.py --timeout 3600         # per size, seconds
 
-Data: the project's generative model (:mod:`analysis.simulate`, seeded): ``n`` units,
+Data: the project's generative model (:mod:`analysis.studies.simulate`, seeded): ``n`` units,
 every unit rated by the same 5 raters (persons) on 10 ordinal features (0-4), 30%
 positive; the long table (``unit, rater, feature, score``) goes through
-:func:`analysis.dataset.load` as a user's file would.
+:func:`analysis.design.dataset.load` as a user's file would.
 
 Each size runs in a fresh process (so that its peak memory is its own), which runs the
-stages of :func:`analysis.review.review` one by one, with the same arguments and in the
+stages of :func:`analysis.studies.review.review` one by one, with the same arguments and in the
 same order as ``review`` (and so ``analyze``), and records for each stage the wall
 time, the CPU time of the process, and the peak resident memory (RSS of the process
 and its worker processes, sampled every 20 ms) during the stage. The resampling counts
@@ -75,7 +75,7 @@ STAGES = ("design", "cross_validation", "bootstrap_cv", "permutation", "comparis
 
 def make_tables(n_units: int, seed: int = 2018) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Long annotations and labels of ``n_units`` simulated units (5 raters, 10 features)."""
-    from analysis.simulate import SimParams, simulate
+    from analysis.studies.simulate import SimParams, simulate
 
     rng = np.random.default_rng(seed)
     F = N_FEATURES
@@ -137,7 +137,10 @@ class Sampler:
 
 def run_one(n_units: int, args, progress_file: Path, rows_file: Path) -> list[dict]:
     """All stages at one size, in this process; returns one row per stage."""
-    from analysis import calibration, cvinference, dataset, reproduce, review, seeds
+    from analysis.base import seeds
+    from analysis.design import dataset
+    from analysis.statistics import calibration, cvinference
+    from analysis.studies import reproduce, review
 
     data = [make_tables(n_units)]  # popped by the design stage (memory)
     sampler = Sampler()
@@ -242,7 +245,8 @@ def models_probe(sizes, sets=("mean", "sd"), out: Path | None = None) -> pd.Data
     the time of a run at 10^4 units; this times its two 11-coefficient models alone, in
     this process, to give the stage's exponent in ``n``.
     """
-    from analysis import coefficients, dataset
+    from analysis.design import dataset
+    from analysis.statistics import coefficients
 
     rows = []
     for n in sizes:

@@ -19,8 +19,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis import budgets, reproduce, review
-from analysis import simulate as sim
+from analysis.base import budgets
+from analysis.studies import reproduce, review
+from analysis.studies import simulate as sim
 
 
 def main(argv=None):

@@ -4,8 +4,8 @@ The regime of group 7's strong feature sets: 18 positives and 78 negatives, one 
 whose population AUC is ``theta`` (equal-variance binormal). A one-feature logistic
 model with a positive slope ranks test images by the feature itself, so each fold's
 AUC is the feature's AUC on the test fold and no model needs fitting: the cvAUC, its
-bootstrap-CV replicates (:func:`analysis.cvstats.bootstrap_cv_splits`, the review's
-replicate design) and the interval (:func:`analysis.cvstats.bootstrap_cv_interval`)
+bootstrap-CV replicates (:func:`analysis.statistics.cvstats.bootstrap_cv_splits`, the review's
+replicate design) and the interval (:func:`analysis.statistics.cvstats.bootstrap_cv_interval`)
 are the package's own. The truth is ``theta`` (a fold AUC is an unbiased estimate of
 the population AUC of a fixed score). For each scale the script counts how often the
 interval lies wholly above the truth (misses from above) and wholly below it.
@@ -24,7 +24,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis import cvstats, models
+from analysis.fitting import models
+from analysis.statistics import cvstats
 
 SCALES = ("identity", "logit", "asin")
 

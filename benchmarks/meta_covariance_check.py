@@ -1,10 +1,10 @@
 """Simulation check of the delete-d jackknife that estimates the replication's sampling
-covariances (analysis.metacov, issue 20 item 1), beside the plain joint bootstrap it
+covariances (analysis.statistics.metacov, issue 20 item 1), beside the plain joint bootstrap it
 replaced.
 
 Two rater groups of 100 images (18 melanomas each) share images; the true correlation
 (and covariance) of their cvAUCs comes from independent data sets of
-analysis.metacov.simulate_pair, the estimates from the delete-d jackknife (each image
+analysis.statistics.metacov.simulate_pair, the estimates from the delete-d jackknife (each image
 kept with probability 3/4, covariance times 3) and from the joint bootstrap on other
 data sets (the same ones for both). Writes benchmarks/results/meta_covariance_check.csv.
 Pass: |z_cov| <= 2 and ``implied`` within [true_low, true_high] in every row.
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis import metacov
+from analysis.statistics import metacov
 
 #: (shared images, of them melanomas): all 18 melanomas and nothing else; a mix in the
 #: proportions of the images; other images only.

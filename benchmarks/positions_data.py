@@ -1,5 +1,5 @@
 """A user file shaped like a four-reader lung-nodule data set, from the project's
-generative model (:mod:`analysis.simulate`); shared by ``bench_analyze_positions.py``
+generative model (:mod:`analysis.studies.simulate`); shared by ``bench_analyze_positions.py``
 and ``bench_profile.py``.
 
 Shape: ``n_units`` units rated on 8 ordinal features by one to four readers,
@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.simulate import SimParams, simulate
+from analysis.studies.simulate import SimParams, simulate
 
 PREVALENCE = 0.3
 READERS = 4

@@ -4,21 +4,21 @@ For each master seed (2018 and the ``--n-seeds`` following ones) and each of C5'
 (C5a ``sd``, C5b ``skewness``) under both estimators, this computes only what C5 needs:
 
 * the permutation null: ``--permutations`` label permutations, each with
-  ``--perm-repeats`` fold assignments of its own (:func:`analysis.cvstats.permutation_null`,
+  ``--perm-repeats`` fold assignments of its own (:func:`analysis.statistics.cvstats.permutation_null`,
   as the review draws it under that master seed);
 * the observed statistic under two settings, both against that null:
   ``old`` -- the mean fold AUC over the first ``--perm-repeats`` fold assignments (the
   review before issue 20), ``new`` -- over the review's ``--repeats`` fold assignments
-  (the cvAUC shown beside the test, :func:`analysis.review.permutation_tests` now);
+  (the cvAUC shown beside the test, :func:`analysis.studies.review.permutation_tests` now);
 * the bootstrap-CV interval (``--n-boot`` replicates) whose upper end decides "not
-  supported" (:func:`analysis.cvinference.verdict_better_than_random`);
+  supported" (:func:`analysis.statistics.cvinference.verdict_better_than_random`);
 * with ``--sequential``, the setting ``sequential``: the ``new`` statistic against a
-  null extended as :func:`analysis.review.permutation_tests` extends it.
+  null extended as :func:`analysis.studies.review.permutation_tests` extends it.
 
 Each row is one (seed, set, estimator, setting); the part's verdict combines the two
-estimators as the review does (:func:`analysis.review.combine_estimators`), the claim's
-from its two parts (:func:`analysis.review.claim_verdict`). The summary printed at the
-end (and ``seed_stability_summary.csv``, :func:`analysis.review.c5_seed_summary`; the
+estimators as the review does (:func:`analysis.studies.review.combine_estimators`), the claim's
+from its two parts (:func:`analysis.studies.review.claim_verdict`). The summary printed at the
+end (and ``seed_stability_summary.csv``, :func:`analysis.studies.review.c5_seed_summary`; the
 report reads it) gives, per setting, the share of seeds whose verdict equals the most
 common one and the range of the p-value. ``--summarise`` rebuilds the summary from a
 stored ``seed_stability.csv`` without computing anything.
@@ -38,7 +38,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis import budgets, cvinference, cvstats, reproduce, review
+from analysis.base import budgets
+from analysis.statistics import cvinference, cvstats
+from analysis.studies import reproduce, review
 
 OUT = Path(__file__).parent / "results"
 
@@ -79,8 +81,8 @@ def run(seeds, *, n_permutations, perm_repeats, repeats, n_boot, n_jobs, quiet=F
 
 def sequential(rows: pd.DataFrame, *, perm_extension: int, n_jobs: int, quiet=False):
     """Setting ``sequential``: the ``new`` observed statistic against a null extended by
-    :func:`analysis.review.permutation_tests`' rule (``n_permutations`` more at a time
-    while :func:`analysis.review.permutation_decided` is false, at most
+    :func:`analysis.studies.review.permutation_tests`' rule (``n_permutations`` more at a time
+    while :func:`analysis.studies.review.permutation_decided` is false, at most
     ``perm_extension x n_permutations``). Its first stage is the stored ``new`` null: a
     row decided there is the ``new`` row unchanged (the p-value counts say so, nothing is
     recomputed); the others recompute their null and extend it."""

@@ -16,8 +16,9 @@ import time
 
 import pandas as pd
 
-from analysis import prose, reproduce
-from analysis import simulate as sm
+from analysis.presentation import prose
+from analysis.studies import reproduce
+from analysis.studies import simulate as sm
 
 pd.set_option("display.width", 250)
 pd.set_option("display.max_columns", 40)

@@ -2,7 +2,7 @@
 
 Tests that need the ENHANCE files carry the ``needs_data`` mark (or use the
 ``annotations``/``group7`` fixtures). They run whenever the data can be had the normal
-way (:mod:`analysis.data`): the local copy named by ``CROWD_DISAGREEMENT_DATA`` (or the
+way (:mod:`analysis.loading.data`): the local copy named by ``CROWD_DISAGREEMENT_DATA`` (or the
 shared mirror beside the checkout), else the download cache, else a download with pooch
 from the pinned commit -- tried only after a short probe of the server, so that a
 machine without network is not held up. Only when none works are they skipped, and
@@ -65,7 +65,7 @@ def _probe(url: str, timeout: float) -> str | None:
 @cache
 def data_status() -> tuple[Path | None, str]:
     """(root holding ``0_data/``, how it was found) or (None, why the data cannot be had)."""
-    from analysis import data, tidy
+    from analysis.loading import data, tidy
 
     env = os.environ.get(data.DATA_ENV)
     if env:
@@ -134,26 +134,26 @@ def pytest_terminal_summary(terminalreporter):
 def annotations():
     if mirror() is None:
         pytest.skip(f"{SKIP_PREFIX}: {data_status()[1]}")
-    from analysis import reproduce
+    from analysis.studies import reproduce
 
     return reproduce.load_annotations()
 
 
 @pytest.fixture(scope="session")
 def group7(annotations):
-    from analysis import reproduce
+    from analysis.studies import reproduce
 
     return reproduce.load_group(annotations=annotations)
 
 
 def assert_vocabulary(tables, command: str | None = None) -> None:
-    """Every table's columns keep to :mod:`analysis.columns` (no ``ci_low``, ``p``, ``se``
+    """Every table's columns keep to :mod:`analysis.base.columns` (no ``ci_low``, ``p``, ``se``
     ...; interval ends in pairs); ``tables`` is a CLI output folder or a dict of name ->
-    DataFrame. With ``command``, no file still carries a name :data:`~analysis.columns.
+    DataFrame. With ``command``, no file still carries a name :data:`~analysis.base.columns.
     RENAMED` lists as old for it, and every file it lists carries at least one new name."""
     import pandas as pd
 
-    from analysis import columns
+    from analysis.base import columns
 
     if isinstance(tables, (str, Path)):
         tables = {p.name: pd.read_csv(p, nrows=2) for p in sorted(Path(tables).glob("*.csv"))}

@@ -1,4 +1,4 @@
-"""A data set from the project's generative model (:mod:`analysis.simulate`) in which
+"""A data set from the project's generative model (:mod:`analysis.studies.simulate`) in which
 units are nested in groups and the number of readers of a unit depends on its class,
 for the tests of issue 22 (grouped folds, the reader-count covariate, the kept-unit
 bias).
@@ -6,7 +6,7 @@ bias).
 Construction (``make``):
 
 * ``n_units`` units with a fixed number of positives; their latent scores come from
-  :func:`analysis.simulate.simulate` with the nodule-shaped parameters of
+  :func:`analysis.studies.simulate.simulate` with the nodule-shaped parameters of
   ``benchmarks/positions_data.py`` restricted to ``n_features`` features, with the
   readers' noise the same in both classes (``sigma1 = sigma0``): only the mean carries
   class information, continuous scores (no rounding).
@@ -46,7 +46,7 @@ def make(n_units: int = 300, *, seed: int = 7, n_features: int = 3,
     root = Path(__file__).resolve().parents[1]
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
-    from analysis.simulate import simulate
+    from analysis.studies.simulate import simulate
     from benchmarks.positions_data import params
 
     p = params(prevalence)

@@ -1,4 +1,4 @@
-"""Frozen reference: ``analysis.features.group_design`` as it was before the general
+"""Frozen reference: ``analysis.design.features.group_design`` as it was before the general
 builder (commit 18ac825), kept verbatim so that a test can show the general path gives
 exactly the same design for group 7. Not used by the package."""
 

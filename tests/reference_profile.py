@@ -1,4 +1,4 @@
-"""Frozen reference: the profile-likelihood intervals of ``analysis.coefficients`` as
+"""Frozen reference: the profile-likelihood intervals of ``analysis.statistics.coefficients`` as
 they were before the warm-started profile search (commit efc348b), kept verbatim (only
 the module constants are copied in) so that tests and ``benchmarks/bench_profile.py``
 can compare the fast path with it. Not used by the package.
@@ -18,7 +18,7 @@ from scipy import optimize, stats
 
 FIRTH_XTOL = 1e-8
 FIRTH_GTOL = 1e-6
-FIRTH_MAX_ITER = 1000  # analysis.fitconfig.FIRTH_MAX_ITER at commit efc348b
+FIRTH_MAX_ITER = 1000  # analysis.base.fitconfig.FIRTH_MAX_ITER at commit efc348b
 PROFILE_MAX_SE = 60.0
 PROFILE_RESTARTS = 4
 PROFILE_MAX_ITER = 500

@@ -1,4 +1,4 @@
-"""Frozen reference: ``analysis.replication.group_abc_design`` and the annotator curve
+"""Frozen reference: ``analysis.studies.replication.group_abc_design`` and the annotator curve
 (``annotator_curve``, ``curve_trend`` and their helpers) as they were before both went
 through the general design builder and the general curve (commit e68fcd2), kept
 verbatim so that tests can show the new paths give exactly the same designs and curve.
@@ -14,9 +14,16 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from analysis import cvstats, models
-from analysis.features import GROUP7_FEATURES, MOMENTS, LabelledImages, moments_across, zscore
-from analysis.progress import progress
+from analysis.base.progress import progress
+from analysis.design.features import (
+    GROUP7_FEATURES,
+    MOMENTS,
+    LabelledImages,
+    moments_across,
+    zscore,
+)
+from analysis.fitting import models
+from analysis.statistics import cvstats
 
 ABC: tuple[str, ...] = ("asymmetry", "border", "color")
 GROUP7: tuple[str, str] = ("2017-2018", "group07")
@@ -103,8 +110,8 @@ def group_abc_design(
 
     Parameters
     ----------
-    annotations : analysis.tidy.Annotations
-        Output of :func:`analysis.reproduce.load_annotations` (uses ``.tidy`` and
+    annotations : analysis.loading.tidy.Annotations
+        Output of :func:`analysis.studies.reproduce.load_annotations` (uses ``.tidy`` and
         ``.labels``).
     cohort, group : str
         E.g. ``"2017-2018", "group05"``; ``"mturk", "isic"`` for the crowd.
@@ -221,7 +228,7 @@ def eligible_groups(annotations, *, features: tuple[str, ...] = ABC) -> pd.DataF
 
     Parameters
     ----------
-    annotations : analysis.tidy.Annotations
+    annotations : analysis.loading.tidy.Annotations
     features : tuple of str, default :data:`ABC`
 
     Returns
@@ -416,7 +423,7 @@ def curve_trend(designs: list, summary: pd.DataFrame, *, seed: int = models.DEFA
     n_boot : int
         Bootstrap replicates: images drawn with replacement within class, the
         cross-validation redone on each (folds over distinct images,
-        :func:`analysis.cvstats.bootstrap_cv_splits`).
+        :func:`analysis.statistics.cvstats.bootstrap_cv_splits`).
     max_subsets : int
         Annotator subsets per ``k`` in each replicate (a seeded sample; all when
         fewer).
@@ -452,7 +459,7 @@ def curve_trend(designs: list, summary: pd.DataFrame, *, seed: int = models.DEFA
     if n_jobs == 1 or len(tasks) <= 1:
         parts = [_trend_task(t) for t in progress(tasks, desc="annotator trend", quiet=quiet)]
     else:
-        from analysis.engine import parallel_map_costliest_first
+        from analysis.fitting.engine import parallel_map_costliest_first
 
         parts = parallel_map_costliest_first(
             _trend_task, tasks, [len(t[1]) * t[0].n_images for t in tasks], n_jobs=n_jobs,
@@ -496,7 +503,7 @@ def annotator_curve(
 
     Parameters
     ----------
-    annotations : analysis.tidy.Annotations
+    annotations : analysis.loading.tidy.Annotations
     seed : int
         Seeds the fold assignments and the sample of subsets.
     max_subsets : int, default 30
@@ -507,7 +514,7 @@ def annotator_curve(
     n_splits : int
         Folds (reduced to the rarer class size if smaller).
     engine : str
-        See :func:`analysis.models.cross_validate`.
+        See :func:`analysis.fitting.models.cross_validate`.
     n_jobs : int
         Worker processes; one task per (group, k). Rows do not depend on it.
     groups : list of (cohort, group), optional
@@ -528,7 +535,7 @@ def annotator_curve(
 
     Notes
     -----
-    Group 7 uses its five features (:data:`analysis.features.GROUP7_FEATURES`),
+    Group 7 uses its five features (:data:`analysis.design.features.GROUP7_FEATURES`),
     the other groups asymmetry, border and color. Only *crossed* designs (the same
     ``K > 2`` annotators rated every kept image of every feature) are used:
     rotating designs have no image rated by all annotators, split-by-feature designs
@@ -591,7 +598,7 @@ def annotator_curve(
     if n_jobs == 1 or len(task_list) <= 1:
         parts = [_curve_task(t) for t in progress(task_list, desc="annotator subsets", quiet=quiet)]
     else:
-        from analysis.engine import parallel_map_costliest_first
+        from analysis.fitting.engine import parallel_map_costliest_first
 
         parts = parallel_map_costliest_first(
             _curve_task, task_list, [len(t[2]) * t[0].n_images for t in task_list],

@@ -1,4 +1,4 @@
-"""Tests of analysis.agreement against psych::ICC (R fixture) and the
+"""Tests of analysis.statistics.agreement against psych::ICC (R fixture) and the
 published worked example of Krippendorff (2011)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.agreement import icc, krippendorff_alpha
+from analysis.statistics.agreement import icc, krippendorff_alpha
 
 FIX = Path(__file__).parent / "fixtures" / "r"
 

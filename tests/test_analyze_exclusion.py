@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import analyze, dataset
-from analysis.dataset import DatasetWarning
+from analysis.design import dataset
+from analysis.design.dataset import DatasetWarning
+from analysis.studies import analyze
 
 
 def _fisher_two_sided(a: int, b: int, c: int, d: int) -> float:

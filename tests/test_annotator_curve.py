@@ -12,8 +12,10 @@ import pandas as pd
 import pytest
 from conftest import assert_vocabulary, needs_data
 
-from analysis import columns, dataset, features, figures
-from analysis import replication as R
+from analysis.base import columns
+from analysis.design import dataset, features
+from analysis.presentation import figures
+from analysis.studies import replication as R
 
 # --- the ENHANCE curve: exactly the numbers it had ------------------------------------------
 
@@ -33,7 +35,7 @@ def test_enhance_curve_equals_the_previous_code(annotations):
     pd.testing.assert_frame_equal(new.rows[list(old.rows.columns)], old.rows, check_exact=True)
     pd.testing.assert_frame_equal(new.summary[list(old.summary.columns)], old.summary,
                                   check_exact=True)
-    # the previous code's names, mapped to the column vocabulary (analysis.columns)
+    # the previous code's names, mapped to the column vocabulary (analysis.base.columns)
     old_trend = old.trend.rename(columns=columns.RENAMED["annotators"]["trend.csv"])
     pd.testing.assert_frame_equal(new.trend, old_trend, check_exact=True)
     pd.testing.assert_frame_equal(new.skipped, old.skipped, check_exact=True)
@@ -199,7 +201,7 @@ def test_analyze_writes_the_curve_and_no_curve_skips_it(tmp_path):
     import json
 
     from analysis import cli
-    from analysis.review_doc import EXAMPLE
+    from analysis.presentation.review_doc import EXAMPLE
 
     args = ["analyze", "--annotations", str(EXAMPLE / "annotations.csv"), "--labels",
             str(EXAMPLE / "labels.csv"), "--positive", "malignant", *EXAMPLE_SMALL]

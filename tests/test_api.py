@@ -11,7 +11,8 @@ import pytest
 import analysis
 
 PKG = Path(analysis.__file__).parent
-MODULES = sorted(p.stem for p in PKG.glob("*.py") if p.stem != "__init__")
+#: Dotted names of the package's modules (read from the layer folders).
+MODULES = sorted(analysis.modules())
 
 
 def _public_definitions(path: Path) -> set[str]:
@@ -25,14 +26,14 @@ def _public_definitions(path: Path) -> set[str]:
 
 @pytest.mark.parametrize("name", MODULES)
 def test_every_module_declares_all_of_its_public_names(name):
-    mod = importlib.import_module(f"analysis.{name}")
-    assert hasattr(mod, "__all__"), f"analysis.{name} has no __all__"
+    mod = importlib.import_module(name)
+    assert hasattr(mod, "__all__"), f"{name} has no __all__"
     listed = list(mod.__all__)
-    assert len(listed) == len(set(listed)), f"a name is listed twice in analysis.{name}"
+    assert len(listed) == len(set(listed)), f"a name is listed twice in {name}"
     missing = [n for n in listed if not hasattr(mod, n)]
-    assert not missing, f"analysis.{name}.__all__ names what it does not define: {missing}"
-    unlisted = _public_definitions(PKG / f"{name}.py") - set(listed)
-    assert not unlisted, (f"public functions/classes of analysis.{name} not in __all__ "
+    assert not missing, f"{name}.__all__ names what it does not define: {missing}"
+    unlisted = _public_definitions(analysis.modules()[name][1]) - set(listed)
+    assert not unlisted, (f"public functions/classes of {name} not in __all__ "
                           f"(add them, or start their name with _): {sorted(unlisted)}")
 
 
@@ -44,13 +45,13 @@ def test_the_all_check_sees_an_unlisted_definition(tmp_path):
 
 
 #: The statistics layer (analysis/__init__.py), whose docstring examples are checked.
-STATISTICS = analysis.LAYERS["statistics"]
+STATISTICS = sorted(n for n, (layer, _) in analysis.modules().items() if layer == "statistics")
 
 
 @pytest.mark.parametrize("name", STATISTICS)
 def test_statistics_docstring_examples_pass(name):
-    mod = importlib.import_module(f"analysis.{name}")
+    mod = importlib.import_module(name)
     result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE,
                              verbose=False, report=True)
-    assert result.attempted > 0, f"analysis.{name} has no docstring example"
-    assert result.failed == 0, f"{result.failed} docstring example(s) of analysis.{name} fail"
+    assert result.attempted > 0, f"{name} has no docstring example"
+    assert result.failed == 0, f"{result.failed} docstring example(s) of {name} fail"

@@ -1,11 +1,14 @@
-"""Resampling budgets (analysis.budgets): one home per count, read by every caller."""
+"""Resampling budgets (analysis.base.budgets): one home per count, read by every caller."""
 
 import dataclasses
 import inspect
 
 import pytest
 
-from analysis import budgets, cli, multiverse, replication, report, review, review_doc, simulate
+from analysis import cli
+from analysis.base import budgets
+from analysis.presentation import report, review_doc
+from analysis.studies import multiverse, replication, review, simulate
 
 
 def test_budgets_are_frozen_and_checked():
@@ -66,7 +69,8 @@ def test_library_cli_and_drafts_read_the_budgets():
 
 
 def test_permutation_minimum_is_the_smallest_count_that_can_support_a_claim():
-    from analysis import analyze, cvinference
+    from analysis.statistics import cvinference
+    from analysis.studies import analyze
 
     low = budgets.MIN_PERMUTATIONS
     # p = 1/(B+1) is the smallest p-value; the verdicts need p < ALPHA

@@ -1,11 +1,11 @@
-"""analysis.cache: hit/miss, invalidation, corrupt entries, disabled mode."""
+"""analysis.presentation.cache: hit/miss, invalidation, corrupt entries, disabled mode."""
 
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
-from analysis import cache
+from analysis.presentation import cache
 
 
 @pytest.fixture(autouse=True)

@@ -11,7 +11,8 @@ import pickle
 import numpy as np
 import pytest
 
-from analysis import cache, data
+from analysis.loading import data
+from analysis.presentation import cache
 
 FILES = {"labels.csv": b"image_id,melanoma\nISIC_0000001,1\nISIC_0000002,0\n",
          "scores.csv": b"ID;a1\nISIC_0000001;3\nISIC_0000002;4\n"}
@@ -67,7 +68,7 @@ def test_key_uses_measured_hashes(fake_data):
 
 
 def test_report_build_verifies_data_before_the_cache(fake_data, monkeypatch):
-    from analysis.report import ReportData
+    from analysis.presentation.report import ReportData
 
     f = Counter()
     monkeypatch.setattr(ReportData, "compute", classmethod(lambda cls, **kw: f()))

@@ -1,4 +1,4 @@
-"""Calibration (analysis.calibration) against R (make_calibration.R) and by hand.
+"""Calibration (analysis.statistics.calibration) against R (make_calibration.R) and by hand.
 
 Tolerance 1e-6 relative for the logistic recalibration fits (iterative Newton to steps
 below 1e-10, R's glm to epsilon 1e-14), as the issue asks; 1e-12 for closed forms.
@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import calibration as cal
+from analysis.statistics import calibration as cal
 from tests.conftest import FIXTURES
 
 R = FIXTURES / "r"
@@ -100,7 +100,7 @@ def test_bootstrap_table_shape_determinism_and_coverage_of_estimate():
 
 def test_bootstrap_uses_stratified_resamples():
     """Same resamples as inference.bootstrap_indices(strata=y): Brier replicates by hand."""
-    from analysis.inference import bootstrap_indices, ci_from_replicates
+    from analysis.statistics.inference import bootstrap_indices, ci_from_replicates
 
     y, p = _cases()["B_too_high"]
     idx = bootstrap_indices(len(y), 200, 11, strata=y)
@@ -168,7 +168,7 @@ def test_plot_data_and_figures_draw():
     import matplotlib
 
     matplotlib.use("Agg")
-    from analysis import figures
+    from analysis.presentation import figures
 
     x = pd.read_csv(R / "calibration_input.csv").assign(estimator="mle", feature_set="sd")
     bins, curve = cal.calibration_plot_data(x, ["case"])

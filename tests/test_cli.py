@@ -27,7 +27,7 @@ def test_reproduce_writes_the_four_files_with_their_columns(tmp_path, capsys):
     man = json.loads((tmp_path / "manifest.json").read_text())
     assert man["n_images"] == 96 and man["n_melanoma"] == 18 and man["repeats"] == 3
     assert man["seed"] == 2018 and man["estimators"] == ["mle"]
-    from analysis import data, tidy
+    from analysis.loading import data, tidy
 
     assert man["data_sha256"] == data.verify_all(tidy.REQUIRED_FILES)  # measured, files read
     assert "external/ISIC_0000000.jpg" not in man["data_sha256"] and "numpy" in man["package_versions"]
@@ -83,7 +83,7 @@ def test_missing_data_is_one_clear_message(tmp_path, monkeypatch, capsys):
 
 
 def test_multiverse_and_simulate_write_tidy_tables(tmp_path, monkeypatch):
-    from analysis import multiverse as mv
+    from analysis.studies import multiverse as mv
 
     small = mv.grid(cv=("10-fold",), estimator=("mle",), missing=("drop",),
                     disagreement=("moments", "mad"))

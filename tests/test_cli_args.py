@@ -8,7 +8,9 @@ import json
 
 import pytest
 
-from analysis import cli, outputs, reproduce
+from analysis import cli
+from analysis.presentation import outputs
+from analysis.studies import reproduce
 
 BAD = [
     (["reproduce", "--jobs", "0"], "--jobs"),
@@ -173,7 +175,7 @@ def test_sigterm_during_a_run_leaves_no_output_folder(tmp_path):
             "    print('ready', flush=True)\n    time.sleep(60)\n    return 0\n"
             "cli.cmd_reproduce = slow\n"
             "sys.exit(cli.main(['reproduce', '--out', sys.argv[1], '--quiet']))\n")
-    env = {**os.environ, "PYTHONPATH": str(Path(cli.__file__).parents[1])}
+    env = {**os.environ, "PYTHONPATH": str(Path(cli.__file__).parents[2])}
     proc = subprocess.Popen([sys.executable, "-c", code, str(out)], stdout=subprocess.PIPE,
                             env=env, text=True)
     try:

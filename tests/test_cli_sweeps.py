@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 from conftest import ROOT, assert_vocabulary
 
-from analysis import cli, dataset
+from analysis import cli
+from analysis.design import dataset
 
 EXAMPLES = ROOT / "data" / "examples"
 #: The smallest review the options allow (the test is about the outputs).
@@ -21,7 +22,7 @@ INPUT = ["--annotations", str(EXAMPLES / "annotations.csv"), "--labels",
 
 
 def test_analyze_writes_multiverse_and_power_tables(tmp_path, monkeypatch):
-    from analysis import multiverse as mv
+    from analysis.studies import multiverse as mv
 
     small = mv.grid(cv=("5-fold",), estimator=("mle",), disagreement=("moments", "mad"))
     monkeypatch.setattr(mv, "grid", lambda **kw: small)
@@ -57,7 +58,7 @@ def test_analyze_writes_multiverse_and_power_tables(tmp_path, monkeypatch):
 
 
 def test_without_the_flags_nothing_extra_is_computed(tmp_path, monkeypatch):
-    from analysis import sweeps
+    from analysis.studies import sweeps
 
     def boom(*a, **k):
         raise AssertionError("an on-request part ran")

@@ -1,4 +1,4 @@
-"""Full-data logistic models (analysis.coefficients) against R and hand-worked cases.
+"""Full-data logistic models (analysis.statistics.coefficients) against R and hand-worked cases.
 
 R references: tests/fixtures/r/make_confint.R (glm + confint + exact profile roots),
 on the synthetic glm_input.csv and on group 7's design (only R's fitted numbers are
@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from analysis import coefficients as C
+from analysis.statistics import coefficients as C
 from tests.conftest import FIXTURES, needs_data
 
 R = FIXTURES / "r"

@@ -1,4 +1,4 @@
-"""The column vocabulary (analysis/columns.py): the checker, the interval finder, every
+"""The column vocabulary (analysis/base/columns.py): the checker, the interval finder, every
 column list the studies declare, and the README's list of renamed CSV columns."""
 
 import re

@@ -13,7 +13,7 @@ from pathlib import Path
 import conftest
 import pytest
 
-from analysis import data
+from analysis.loading import data
 
 FILES = {"a.csv": b"x\n1\n", "sub/b.csv": b"y\n2\n"}
 
@@ -65,7 +65,7 @@ def test_skips_are_one_counted_line(tmp_path):
         "def test_c(annotations):\n    pass\n\n"
         "def test_d():\n    pass\n")
     env = {**os.environ, data.DATA_ENV: str(tmp_path / "nowhere"),
-           "PYTHONPATH": str(Path(data.__file__).parents[1])}
+           "PYTHONPATH": str(Path(data.__file__).parents[2])}
     res = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                           "-p", "no:xdist", "-p", "no:randomly", str(tmp_path)],
                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)

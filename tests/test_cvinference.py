@@ -1,4 +1,4 @@
-"""The one cvAUC inference routine (analysis.cvinference): hand-worked cases of its rules,
+"""The one cvAUC inference routine (analysis.statistics.cvinference): hand-worked cases of its rules,
 its result types, and that every study uses it."""
 
 import dataclasses
@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from analysis import cvinference as ci
-from analysis import cvstats, multiverse, replication, review, simulate
+from analysis.statistics import cvinference as ci
+from analysis.statistics import cvstats
+from analysis.studies import multiverse, replication, review, simulate
 
 # --- verdicts ------------------------------------------------------------------------------
 
@@ -190,7 +191,7 @@ def test_fixed_count_permutation_test_by_hand():
 
 def test_tie_rule_at_the_boundary():
     """T* >= T - TIE_RTOL * max(|T|, max|T*|): within the tolerance counts, beyond it not."""
-    from analysis import inference
+    from analysis.statistics import inference
     assert inference.TIE_RTOL == 1e-9
     e = inference.permutation_exceedances(0.5, [0.5 - 4e-10, 0.5 - 6e-10, 0.5 + 1e-16, 0.49,
                                                 np.nan])

@@ -1,12 +1,13 @@
-"""Inference on cross-validated AUCs (analysis/cvstats.py): hand-worked cases and properties."""
+"""Inference on cross-validated AUCs (analysis/statistics/cvstats.py): hand-worked cases and properties."""
 
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
 
-from analysis import cvstats, models
-from analysis.inference import delong_ci
+from analysis.fitting import models
+from analysis.statistics import cvstats
+from analysis.statistics.inference import delong_ci
 
 
 def test_corrected_interval_hand_worked():

@@ -3,11 +3,12 @@ from pathlib import Path
 import pytest
 from conftest import mirror, needs_data
 
-from analysis import data
+from analysis.loading import data
 
 
 def test_registry_lists_every_file_the_parser_and_figures_read():
-    from analysis import figures, tidy
+    from analysis.loading import tidy
+    from analysis.presentation import figures
 
     reg = data.registry()
     needed = set(tidy.ANNOTATION_FILES) | {f"external/{i}.jpg" for i in figures.FIGURE1_IMAGES}

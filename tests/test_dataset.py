@@ -11,8 +11,10 @@ import pandas as pd
 import pytest
 from conftest import FIXTURES, ROOT, needs_data
 
-from analysis import cli, dataset, features, reproduce
-from analysis.dataset import DatasetError, DatasetWarning
+from analysis import cli
+from analysis.design import dataset, features
+from analysis.design.dataset import DatasetError, DatasetWarning
+from analysis.studies import reproduce
 
 HAND = FIXTURES / "dataset"
 ANN, LAB = HAND / "annotations.csv", HAND / "labels.csv"

@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 from conftest import needs_data
 
-from analysis import cli, engine
-from analysis.distributed import compute_backend
+from analysis import cli
+from analysis.base.distributed import compute_backend
+from analysis.fitting import engine
 
 distributed = pytest.importorskip("distributed")
 
@@ -80,7 +81,7 @@ def test_engine_batches_on_the_cluster_are_byte_identical(cluster):
 @needs_data
 @pytest.mark.timeout(180)
 def test_cli_on_the_cluster_writes_the_same_csv_files(cluster, tmp_path, monkeypatch):
-    from analysis import multiverse as mv
+    from analysis.studies import multiverse as mv
 
     small = mv.grid(cv=("10-fold",), estimator=("mle",), missing=("drop",),
                     disagreement=("moments", "mad"), scaling=("zscore",))

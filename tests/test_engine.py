@@ -1,9 +1,9 @@
-"""Batched engine (analysis.engine) against the one-fit-at-a-time reference.
+"""Batched engine (analysis.fitting.engine) against the one-fit-at-a-time reference.
 
 Tolerances: coefficients, test linear predictors and AUC are compared with
 ``np.testing.assert_allclose(rtol=1e-8, atol=1e-8)`` (i.e. |a - b| <= 1e-8 +
 1e-8 |b|); the observed differences are ~1e-14. The fits are iterative (stopping
-rules in analysis.fitconfig: relative 1e-9 steps for MLE, 1e-6 Newton steps for Firth,
+rules in analysis.base.fitconfig: relative 1e-9 steps for MLE, 1e-6 Newton steps for Firth,
 at which both paths stop at the same iterate), so 1e-8 is what is guaranteed across BLAS.
 """
 
@@ -19,7 +19,8 @@ from firthmodels import FirthLogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
-from analysis import engine, fitconfig, models
+from analysis.base import fitconfig
+from analysis.fitting import engine, models
 
 TOL = dict(rtol=1e-8, atol=1e-8)
 

@@ -1,4 +1,4 @@
-"""The package's exceptions and warnings: one hierarchy, defined in analysis/errors.py;
+"""The package's exceptions and warnings: one hierarchy, defined in analysis/base/errors.py;
 library messages name parameters, the CLI names its flags."""
 
 import ast
@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 import analysis
-from analysis import cli, errors
+from analysis import cli
+from analysis.base import errors
 
 PKG = Path(analysis.__file__).parent
 EXAMPLE = PKG.parent / "data" / "examples"
@@ -19,7 +20,8 @@ CONTROL_FLOW = {("models", "_Converged"), ("cli", "_CommandFailed"), ("coefficie
 
 
 def _modules() -> list[str]:
-    return sorted(p.stem for p in PKG.glob("*.py") if p.stem != "__init__")
+    """Dotted names of the package's modules (read from the layer folders)."""
+    return sorted(analysis.modules())
 
 
 def test_every_error_is_a_crowd_disagreement_error_and_every_warning_its_warning():
@@ -40,7 +42,10 @@ def test_every_error_is_a_crowd_disagreement_error_and_every_warning_its_warning
 
 
 def test_old_import_paths_are_the_same_classes():
-    from analysis import cache, coefficients, data, dataset, outputs, tidy
+    from analysis.design import dataset
+    from analysis.loading import data, tidy
+    from analysis.presentation import cache, outputs
+    from analysis.statistics import coefficients
 
     assert dataset.DatasetError is errors.DatasetError
     assert dataset.DatasetWarning is errors.DatasetWarning
@@ -54,19 +59,20 @@ def test_old_import_paths_are_the_same_classes():
 def test_no_exception_or_warning_class_is_defined_outside_errors_py():
     """Fails when a module defines its own exception or warning class."""
     found = set()
-    for name in _modules():
-        mod = importlib.import_module(f"analysis.{name}")
+    for dotted in _modules():
+        name = dotted.rsplit(".", 1)[-1]
+        mod = importlib.import_module(dotted)
         for cname, obj in vars(mod).items():
             if (inspect.isclass(obj) and issubclass(obj, BaseException)
                     and obj.__module__ == mod.__name__):
                 found.add((name, cname))
         # classes defined in functions, or named like an error whatever their base
-        for node in ast.walk(ast.parse((PKG / f"{name}.py").read_text())):
+        for node in ast.walk(ast.parse(analysis.modules()[dotted][1].read_text())):
             if isinstance(node, ast.ClassDef) and node.name.endswith(
                     ("Error", "Warning", "Exception")):
                 found.add((name, node.name))
     outside = {(m, c) for m, c in found if m != "errors"} - CONTROL_FLOW
-    assert not outside, f"define these in analysis/errors.py: {sorted(outside)}"
+    assert not outside, f"define these in analysis/base/errors.py: {sorted(outside)}"
     assert {c for m, c in found if m == "errors"} == set(errors.__all__) - {"SHOW", "PARAMETER"}
 
 
@@ -86,7 +92,7 @@ def _labels_and_annotations():
 
 
 def test_library_message_names_the_parameter_not_the_flag():
-    from analysis import dataset
+    from analysis.design import dataset
 
     ann, lab = _labels_and_annotations()
     with pytest.raises(errors.DatasetError) as info:

@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from analysis import features
+from analysis.design import features
 
 
 def test_moments_hand_worked_case():

@@ -377,7 +377,7 @@ def test_grouping_notes(files, grouped):
 
 
 def test_review_doc_says_how_units_were_grouped(files, grouped):
-    from analysis.review_doc import ReviewDoc
+    from analysis.presentation.review_doc import ReviewDoc
 
     ann, lab = files
     plain = dataset.load(ann, lab, raters="positions", min_raters=2, rater_count="covariate")
@@ -398,8 +398,8 @@ def test_review_doc_says_how_units_were_grouped(files, grouped):
 
 
 def test_review_parameters_group_col_errors_in_make_words(files, tmp_path):
-    from analysis.render import review_words
-    from analysis.review_doc import load_design
+    from analysis.presentation.render import review_words
+    from analysis.presentation.review_doc import load_design
 
     ann, lab = files
     lab = pd.concat([lab, lab.iloc[[3]].assign(patient="p999")], ignore_index=True)

@@ -1,5 +1,5 @@
 """The review's first question (issue 22, item 2): does disagreement add to the mean?
-``analysis.analyze.incremental_value`` reads the paired bootstrap-CV differences and the
+``analysis.studies.analyze.incremental_value`` reads the paired bootstrap-CV differences and the
 likelihood-ratio tests the review computed, adds the one-sided test of an improvement,
 and says so on data whose answer is known."""
 
@@ -12,8 +12,10 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from analysis import analyze, cvinference, dataset, review
-from analysis.dataset import DatasetWarning
+from analysis.design import dataset
+from analysis.design.dataset import DatasetWarning
+from analysis.statistics import cvinference
+from analysis.studies import analyze, review
 
 
 def _sd_informative(n=120, seed=5):

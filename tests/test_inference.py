@@ -1,4 +1,4 @@
-"""Tests of analysis.inference against R reference values (tests/fixtures/r),
+"""Tests of analysis.statistics.inference against R reference values (tests/fixtures/r),
 scikit-learn, scipy and pingouin. R is not needed to run them."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from analysis import inference as inf
+from analysis.statistics import inference as inf
 
 FIX = Path(__file__).parent / "fixtures" / "r"
 

@@ -11,8 +11,11 @@ import pandas as pd
 import pytest
 from conftest import FIXTURES
 
-from analysis import analyze, cli, dataset, outputs
-from analysis.dataset import DatasetError, DatasetWarning
+from analysis import cli
+from analysis.design import dataset
+from analysis.design.dataset import DatasetError, DatasetWarning
+from analysis.presentation import outputs
+from analysis.studies import analyze
 
 HAND = FIXTURES / "dataset"
 ANN, LAB = HAND / "annotations.csv", HAND / "labels.csv"

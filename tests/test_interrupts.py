@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis import outputs
+from analysis.presentation import outputs
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "data" / "examples"

@@ -15,9 +15,10 @@ import pandas as pd
 import pytest
 from conftest import needs_data
 
-from analysis import cvinference, inference, prose
-from analysis import metacov as M
-from analysis import replication as R
+from analysis.presentation import prose
+from analysis.statistics import cvinference, inference
+from analysis.statistics import metacov as M
+from analysis.studies import replication as R
 
 FIX = Path(__file__).parent / "fixtures" / "r"
 

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import inference
-from analysis import replication as R
+from analysis.statistics import inference
+from analysis.studies import replication as R
 
 FIX = Path(__file__).parent / "fixtures" / "r"
 

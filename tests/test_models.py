@@ -7,7 +7,8 @@ from hypothesis import strategies as st
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
-from analysis import fitconfig, models
+from analysis.base import fitconfig
+from analysis.fitting import models
 
 R = FIXTURES / "r"
 

@@ -1,11 +1,14 @@
-"""Multiverse of the C4/C5 analysis choices (analysis.multiverse)."""
+"""Multiverse of the C4/C5 analysis choices (analysis.studies.multiverse)."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import cvstats, figures, models, prose, reproduce, review
-from analysis import multiverse as mv
+from analysis.fitting import models
+from analysis.presentation import figures, prose
+from analysis.statistics import cvstats
+from analysis.studies import multiverse as mv
+from analysis.studies import reproduce, review
 
 N_PERM = 60
 

@@ -1,4 +1,4 @@
-"""The multiverse on any data set's design (analysis.multiverse.multiverse_design)."""
+"""The multiverse on any data set's design (analysis.studies.multiverse.multiverse_design)."""
 
 from pathlib import Path as FsPath
 
@@ -6,9 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import dataset, prose
-from analysis import multiverse as mv
-from analysis.features import design_from_long
+from analysis.design import dataset
+from analysis.design.features import design_from_long
+from analysis.presentation import prose
+from analysis.studies import multiverse as mv
 
 EXAMPLES = FsPath(__file__).resolve().parents[1] / "data" / "examples"
 #: Few paths, permutations and replicates: the test checks identity, not the numbers.

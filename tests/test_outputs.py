@@ -1,4 +1,4 @@
-"""analysis.outputs: validated option types and all-or-nothing output folders."""
+"""analysis.presentation.outputs: validated option types and all-or-nothing output folders."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import time
 
 import pytest
 
-from analysis import outputs
-from analysis.errors import CrowdDisagreementError
-from analysis.outputs import OutputError, atomic_output
+from analysis.base.errors import CrowdDisagreementError
+from analysis.presentation import outputs
+from analysis.presentation.outputs import OutputError, atomic_output
 
 
 def test_int_at_least_accepts_and_refuses():
@@ -140,11 +140,11 @@ def test_lock_of_a_killed_process_is_not_stale(tmp_path):
     """A lock held by another process refuses; once that process is killed it is free,
     and the temporary folder it left is removed by the next run."""
     out = tmp_path / "res"
-    code = ("import sys, time\nfrom analysis.outputs import atomic_output\n"
+    code = ("import sys, time\nfrom analysis.presentation.outputs import atomic_output\n"
             "with atomic_output(sys.argv[1]) as w:\n"
             "    (w / 'a.csv').write_text('partial')\n"
             "    print('ready', flush=True)\n    time.sleep(60)\n")
-    env = {**os.environ, "PYTHONPATH": str(outputs.Path(outputs.__file__).parents[1])}
+    env = {**os.environ, "PYTHONPATH": str(outputs.Path(outputs.__file__).parents[2])}
     proc = subprocess.Popen([sys.executable, "-c", code, str(out)], stdout=subprocess.PIPE,
                             env=env, text=True)
     try:

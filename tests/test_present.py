@@ -13,7 +13,7 @@ import pandas as pd  # noqa: E402
 import plotnine as p9  # noqa: E402
 import pytest  # noqa: E402
 
-from analysis import present  # noqa: E402
+from analysis.presentation import present  # noqa: E402
 
 # ----------------------------------------------------------------------------- numbers
 
@@ -135,7 +135,7 @@ def test_estimates_with_intervals_do_not_wrap_but_text_does():
 
 
 def test_md_table_is_the_same_formatter():
-    from analysis.report import md_table
+    from analysis.presentation.report import md_table
 
     f = pd.DataFrame({"feature_set": ["sd"], "p_value": [1e-9]})
     assert md_table(f).data == present.table(f).data

@@ -1,4 +1,4 @@
-"""The fast profile-interval search (analysis.coefficients) against the frozen reference
+"""The fast profile-interval search (analysis.statistics.coefficients) against the frozen reference
 search (tests/reference_profile.py, the code before the warm-started search) and against
 the profile equation itself.
 
@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from analysis import coefficients as C
+from analysis.statistics import coefficients as C
 from tests import reference_profile as R
 from tests.conftest import needs_data
 

@@ -1,10 +1,10 @@
-"""Stage lines and times (analysis.progress.Stages)."""
+"""Stage lines and times (analysis.base.progress.Stages)."""
 
 from __future__ import annotations
 
 import time
 
-from analysis import progress
+from analysis.base import progress
 
 
 def test_stages_nest_print_and_record(capsys):

@@ -1,4 +1,4 @@
-"""The studies' sentences (analysis/prose.py), each on a tiny hand-made frame whose
+"""The studies' sentences (analysis/presentation/prose.py), each on a tiny hand-made frame whose
 sentence is worked out by hand."""
 
 from types import SimpleNamespace
@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import prose
-from analysis.sweeps import Sweep
+from analysis.presentation import prose
+from analysis.studies.sweeps import Sweep
 
 G7 = ("2017-2018", "group07")
 
@@ -336,7 +336,7 @@ def test_curve_sentence_subsets_draws_and_no_curve():
 
 
 def test_c5_seed_sentence_before_and_after_and_seed_dependence():
-    from analysis import review
+    from analysis.studies import review
     rows = []
     for setting, obs_r, ps in (("old", 10, [0.03, 0.06, 0.04, 0.07]),
                                ("new", 100, [0.04, 0.045, 0.04, 0.06])):
@@ -482,7 +482,7 @@ def test_lrt_reconciliation_distinguishes_no_change_from_an_undecided_gain():
 def _paths(verdicts, estimators, estimates) -> pd.DataFrame:
     """Rows of one claim over paths that differ only in the estimator (path 0 is the
     paper's)."""
-    from analysis import multiverse as mv
+    from analysis.studies import multiverse as mv
 
     rows = []
     for i, (v, e, x) in enumerate(zip(verdicts, estimators, estimates, strict=True)):
@@ -492,7 +492,7 @@ def _paths(verdicts, estimators, estimates) -> pd.DataFrame:
 
 
 def test_survival_sentences_say_which_choice_flips_the_verdict():
-    from analysis import multiverse as mv
+    from analysis.studies import multiverse as mv
 
     est = list(mv.ESTIMATORS)
     f = _paths(["supported", "supported", "not shown", "not shown"],

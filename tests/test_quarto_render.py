@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, needs_data
 
-from analysis import present
+from analysis.presentation import present
 
 QUARTO = shutil.which("quarto")
 pytestmark = [

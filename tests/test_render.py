@@ -1,7 +1,7 @@
-"""`make report` entry point (analysis.render), with a stand-in for the quarto CLI.
+"""`make report` entry point (analysis.presentation.render), with a stand-in for the quarto CLI.
 
 Quarto's `freeze: auto` reuses the last executed results whenever report.qmd is
-unchanged; analysis.render must throw them away when the code, the data or the
+unchanged; analysis.presentation.render must throw them away when the code, the data or the
 settings changed (a draft must never stand in for the full report)."""
 
 import os
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis import render
+from analysis.presentation import render
 
 FAKE_QUARTO = """#!/bin/sh
 # stand-in for quarto: log the call and whether frozen results existed, then freeze
@@ -38,14 +38,15 @@ def project(tmp_path, monkeypatch):
     monkeypatch.delenv("CROWD_DISAGREEMENT_QUICK", raising=False)
     monkeypatch.delenv("CROWD_DISAGREEMENT_REPEATS", raising=False)
     # the key verifies the data; these tests are about freezing, not data
-    from analysis import cache
+    from analysis.presentation import cache
 
     monkeypatch.setattr(cache, "_data_hashes", lambda: {"a.csv": "00"})
     return root
 
 
 def test_unavailable_data_is_one_line_not_a_traceback(project, monkeypatch, capsys):
-    from analysis import cache, data
+    from analysis.loading import data
+    from analysis.presentation import cache
 
     def missing():
         raise data.DataError("crowd/color.csv: not found in the local copy")
@@ -185,17 +186,17 @@ def test_a_document_renders_alone_with_its_arguments(project):
 
 
 def test_entry_point_without_quarto_and_without_network_exits_non_zero(tmp_path):
-    """`python -m analysis.render` with an empty PATH, in a Python environment without
+    """`python -m analysis.presentation.render` with an empty PATH, in a Python environment without
     quarto, where pip can reach no index: one message, exit status 1, no traceback."""
     env_dir = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", "--system-site-packages",
                     str(env_dir)], check=True)
     py = env_dir / "bin" / "python"
     (tmp_path / "links").mkdir()
-    env = {"PATH": "", "HOME": str(tmp_path), "PYTHONPATH": str(Path(render.__file__).parents[1]),
+    env = {"PATH": "", "HOME": str(tmp_path), "PYTHONPATH": str(Path(render.__file__).parents[2]),
            "PIP_CONFIG_FILE": os.devnull, "PIP_NO_INDEX": "1",
            "PIP_FIND_LINKS": str(tmp_path / "links"), "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
-    proc = subprocess.run([str(py), "-m", "analysis.render"], env=env, cwd=tmp_path,
+    proc = subprocess.run([str(py), "-m", "analysis.presentation.render"], env=env, cwd=tmp_path,
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 1
     err = proc.stderr.strip().splitlines()

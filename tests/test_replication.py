@@ -1,7 +1,7 @@
 """Replication beyond group 7: harmonisation, meta-analysis, seeds, annotator subsets.
 
 Hand counts are made here directly from the raw CSV files with the ``csv`` module,
-independently of :mod:`analysis.tidy`.
+independently of :mod:`analysis.loading.tidy`.
 """
 
 from __future__ import annotations
@@ -17,8 +17,11 @@ import plotnine as p9
 import pytest
 from conftest import mirror, needs_data
 
-from analysis import features, figures, inference, models, prose
-from analysis import replication as R
+from analysis.design import features
+from analysis.fitting import models
+from analysis.presentation import figures, prose
+from analysis.statistics import inference
+from analysis.studies import replication as R
 
 pytestmark = needs_data
 
@@ -359,7 +362,7 @@ def test_group_permutation_p_values_are_recorded_for_sd_only(rep):
 def test_overlap_sentence_and_report_tables(annotations, rep):
     from types import SimpleNamespace
 
-    from analysis import report
+    from analysis.presentation import report
 
     text = prose.overlap_sentence(R.annotated_images(annotations))
     for bit in ("1,250 MTurk images, 1,050 were also rated", "up to 87 images",
@@ -379,7 +382,7 @@ def test_overlap_sentence_and_report_tables(annotations, rep):
 def test_sensitivity_band_and_correlation_tables(rep):
     from types import SimpleNamespace
 
-    from analysis import report as report_mod
+    from analysis.presentation import report as report_mod
 
     s = rep.sensitivity
     assert list(s.columns) == R.SENSITIVITY_COLUMNS

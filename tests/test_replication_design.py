@@ -1,5 +1,5 @@
 """The replication's harmonised designs through the general builder
-(:func:`analysis.features.design_from_long`) are exactly the designs the replication
+(:func:`analysis.design.features.design_from_long`) are exactly the designs the replication
 had before (a frozen copy of the old function is in ``reference_replication.py``)."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from conftest import needs_data
 
-from analysis import features
-from analysis import replication as R
+from analysis.design import features
+from analysis.studies import replication as R
 
 pytestmark = needs_data
 

@@ -115,7 +115,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_md_table_shows_counts_as_integers_and_blanks_missing():
     import pandas as pd
 
-    from analysis.report import md_table
+    from analysis.presentation.report import md_table
 
     text = md_table(pd.DataFrame({"n": [96.0, None], "auc": [0.9691, 0.5]})).data
     lines = text.splitlines()

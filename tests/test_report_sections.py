@@ -1,4 +1,4 @@
-"""The report's displays (analysis/report.py): plain functions of a ReportData, gathered
+"""The report's displays (analysis/presentation/report.py): plain functions of a ReportData, gathered
 by one function per section; each checked on a hand-made stand-in whose text is known."""
 
 import ast
@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import report
+from analysis.presentation import report
 
 
 def test_separation_sentence_counts_training_folds():
@@ -96,7 +96,7 @@ def test_every_display_function_is_shown_by_a_section():
     for n in tree.body:
         if isinstance(n, ast.FunctionDef) and n.name.startswith("present_"):
             used |= {x.id for x in ast.walk(n) if isinstance(x, ast.Name)}
-    qmd = (Path(report.__file__).parents[1] / "report.qmd").read_text()
+    qmd = (Path(report.__file__).parents[2] / "report.qmd").read_text()
     called_in_qmd = {f for f in display if f"{f}(rd)" in qmd}
     sections = {f for f in display if f.startswith("present_")}
     assert display - sections - used - called_in_qmd == set()

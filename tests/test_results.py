@@ -1,5 +1,5 @@
-"""The one result protocol of the studies (analysis.results) and the one way the CLI
-writes a result (analysis.outputs.write_result)."""
+"""The one result protocol of the studies (analysis.base.results) and the one way the CLI
+writes a result (analysis.presentation.outputs.write_result)."""
 
 import dataclasses
 import json
@@ -7,8 +7,9 @@ import json
 import pandas as pd
 import pytest
 
-from analysis import analyze, multiverse, outputs, replication, reproduce, review, simulate, sweeps
-from analysis.results import StudyResult, as_notes
+from analysis.base.results import StudyResult, as_notes
+from analysis.presentation import outputs
+from analysis.studies import analyze, multiverse, replication, reproduce, review, simulate, sweeps
 
 #: Every study's result type.
 RESULTS = (reproduce.Experiments, review.Review, replication.ReplicationResult,

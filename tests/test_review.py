@@ -6,7 +6,10 @@ import pytest
 import statsmodels.api as sm
 from statsmodels.stats.multitest import multipletests
 
-from analysis import cvstats, features, models, reproduce, review
+from analysis.design import features
+from analysis.fitting import models
+from analysis.statistics import cvstats
+from analysis.studies import reproduce, review
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +106,7 @@ def test_cv_auc_does_not_depend_on_fold_scales(group7):
                                     estimators=("mle",), quiet=True)
     s = exp.scores.copy()
     y, sc = review.pooled_scores(exp, "mean+sd", "mle")
-    from analysis.inference import auc
+    from analysis.statistics.inference import auc
     before = auc(y, sc)
     s.loc[s["fold"] == 3, "score"] *= 1e8
     s.loc[s["fold"] == 5, "score"] += 50.0
@@ -156,7 +159,7 @@ def test_observed_statistic_averages_all_review_repeats(group7):
                                                  models.DEFAULT_SEED, 10, 2)
     p3 = [i for i, s in enumerate(psplits) if s.repeat == 3]
     assert len(p3) == 20
-    from analysis.inference import auc
+    from analysis.statistics.inference import auc
     aucs = []
     for i in p3:
         s, lab = psplits[i], labels[i].astype(int)
@@ -428,7 +431,7 @@ def test_c3_c6_c7_rules_can_fail(small_review):
 def test_report_reads_c3_c4_c6_under_the_rules(small_review):
     from types import SimpleNamespace
 
-    from analysis import report
+    from analysis.presentation import report
 
     text = report.rules_sentences(SimpleNamespace(review=small_review))
     assert "At the paper's own level, 0.90" in text

@@ -9,7 +9,7 @@ import re
 import pytest
 from conftest import ROOT
 
-from analysis import review_doc
+from analysis.presentation import review_doc
 
 QMD = ROOT / "review.qmd"
 
@@ -53,7 +53,7 @@ def test_review_qmd_shows_the_multiverse_and_power_on_request():
     assert _text(cells["power-text"]).startswith("Over 4 simulated data sets")
     notes = _text(cells["notes"])
     assert "multiverse: 8 of 16 paths run" in notes and "power: 4 studies per model" in notes
-    # the drafts' sweeps run 19 permutations (analysis.budgets): the banner says so
+    # the drafts' sweeps run 19 permutations (analysis.base.budgets): the banner says so
     assert ("the multiverse (19) and the power (19) use too few permutations for any p-value "
             "below 0.05") in _text(cells["draft-banner"])
 

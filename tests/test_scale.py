@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import coefficients, cvstats, engine, inference, models
+from analysis.fitting import engine, models
+from analysis.statistics import coefficients, cvstats, inference
 
 N = 20_000
 MiB = 2**20
@@ -133,7 +134,7 @@ def test_bootstrap_index_chunks_are_bootstrap_indices():
 
 
 def test_calibration_bootstrap_is_bounded_in_memory(monkeypatch):
-    from analysis import calibration
+    from analysis.statistics import calibration
 
     rng = np.random.default_rng(10)
     y = (rng.random(N) < 0.3).astype(float)

@@ -1,11 +1,11 @@
-"""The registry of named random streams (analysis.seeds)."""
+"""The registry of named random streams (analysis.base.seeds)."""
 
 import zlib
 
 import numpy as np
 import pytest
 
-from analysis import seeds
+from analysis.base import seeds
 
 
 def test_names_and_tags_are_distinct_and_overlaps_are_only_the_legacy_ones():

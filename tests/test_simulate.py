@@ -1,11 +1,12 @@
-"""Generative model of crowd annotations, calibration and power (analysis.simulate)."""
+"""Generative model of crowd annotations, calibration and power (analysis.studies.simulate)."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import cvstats, prose
-from analysis import simulate as sm
+from analysis.presentation import prose
+from analysis.statistics import cvstats
+from analysis.studies import simulate as sm
 
 TRUE = sm.SimParams(
     features=("a", "b", "c"), low=(0, 0, 1), high=(2, 2, 6), intercept=(1.0, 0.5, 2.5),
@@ -51,7 +52,7 @@ def test_shrink_interpolates_between_the_null_and_the_fit():
 
 
 def test_besag_clifford_hand_worked_and_valid():
-    """The simulation's test is the one Besag-Clifford rule (analysis.cvstats)."""
+    """The simulation's test is the one Besag-Clifford rule (analysis.statistics.cvstats)."""
     e = np.array([0, 1, 0, 1, 1, 0, 1], dtype=bool)
     r = cvstats.besag_clifford(e, h=3, n_max=99)
     assert (r["p"], r["n_used"]) == (3 / 5, 5)  # third exceedance at L = 5
@@ -70,7 +71,7 @@ def test_besag_clifford_hand_worked_and_valid():
 
 
 def test_study_cv_auc_equals_the_reference_engine():
-    from analysis import models
+    from analysis.fitting import models
 
     sim = sm.simulate(TRUE, 50, n_annotators=4, rng=4)
     sets, _ = sm.moment_features(sim.scores)

@@ -1,5 +1,5 @@
 """The generative model, its calibration and power on any data set's design
-(analysis.simulate with designs from analysis.dataset / design_from_long)."""
+(analysis.studies.simulate with designs from analysis.design.dataset / design_from_long)."""
 
 from pathlib import Path
 
@@ -7,9 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import dataset, prose
-from analysis import simulate as sm
-from analysis.features import design_from_long
+from analysis.design import dataset
+from analysis.design.features import design_from_long
+from analysis.presentation import prose
+from analysis.studies import simulate as sm
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "data" / "examples"
 TRUE = sm.SimParams(

@@ -21,8 +21,8 @@ import pytest
 from conftest import needs_data
 from threadpoolctl import threadpool_limits
 
-from analysis import engine, models
-from analysis import inference as inf
+from analysis.fitting import engine, models
+from analysis.statistics import inference as inf
 
 TOL = dict(rtol=1e-8, atol=1e-8)  # iterative fits: >= 1e-9 relative (see fitconfig)
 
@@ -105,7 +105,7 @@ def test_inference_same_under_one_and_two_threads():
 
 @needs_data
 def test_review_same_claims_under_one_and_two_threads(group7):
-    from analysis import review
+    from analysis.studies import review
 
     def run():
         rv = review.review(group7, repeats=1, n_boot=20, n_permutations=19, perm_repeats=1,

@@ -1,4 +1,4 @@
-"""Unit tests of analysis.tidy on small synthetic files, one per quirk."""
+"""Unit tests of analysis.loading.tidy on small synthetic files, one per quirk."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analysis.tidy import (
+from analysis.loading.tidy import (
     ANNOTATION_FILES,
     TIDY_COLUMNS,
     AnnotationFormatError,

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analysis.errors import CrowdDisagreementError
-from analysis.tidy import (
+from analysis.base.errors import CrowdDisagreementError
+from analysis.loading.tidy import (
     AnnotationFormatError,
     read_data_types,
     read_labels,

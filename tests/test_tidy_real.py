@@ -1,4 +1,4 @@
-"""analysis.tidy on the real ENHANCE files, checked against independent counts."""
+"""analysis.loading.tidy on the real ENHANCE files, checked against independent counts."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import mirror, needs_data
 
-from analysis.tidy import (
+from analysis.loading.tidy import (
     ANNOTATION_FILES,
     REQUIRED_FILES,
     STUDENT_FILES,

@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from analysis import engine, models
-from analysis import inference as inf
+from analysis.fitting import engine, models
+from analysis.statistics import inference as inf
 
 EPS = np.finfo(float).eps
 

@@ -3,7 +3,7 @@
 300 units (e.g. images or cases) rated on four ordinal features (0-4) by a pool of
 five raters who are persons; each unit is rated by 3, 4 or 5 of them (unequal raters
 per unit, as in most real data). Scores come from the project's own generative model
-(:func:`analysis.simulate.simulate`): a latent severity shifted for the positive
+(:func:`analysis.studies.simulate.simulate`): a latent severity shifted for the positive
 class, rater biases, and less rater noise on positive units (so disagreement carries
 information). Labels are class names, ``malignant`` (positive) and ``benign``.
 
@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.simulate import SimParams, simulate
+from analysis.studies.simulate import SimParams, simulate
 
 SEED = 2018
 HERE = Path(__file__).resolve().parent

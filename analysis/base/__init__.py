@@ -1,0 +1,1 @@
+"""The base layer of the package: ``errors``, ``progress``, ``paper``, ``fitconfig``, ``metrics``, ``distributed``, ``seeds``, ``budgets``, ``interrupts``, ``columns``, ``results`` (see analysis/__init__.py)."""

@@ -1,0 +1,1 @@
+"""The fitting layer of the package: ``engine``, ``models`` (see analysis/__init__.py)."""
