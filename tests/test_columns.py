@@ -6,16 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from analysis import (
-    agreement,
-    analyze,
-    calibration,
-    coefficients,
-    columns,
-    multiverse,
-    replication,
-    review,
-)
+from analysis.base import columns
+from analysis.statistics import agreement, calibration, coefficients
+from analysis.studies import analyze, multiverse, replication, review
 
 ROOT = Path(__file__).resolve().parents[1]
 

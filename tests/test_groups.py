@@ -13,19 +13,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import (
-    analyze,
-    cli,
-    cvinference,
-    cvstats,
-    dataset,
-    features,
-    inference,
-    models,
-    reproduce,
-    review,
-    seeds,
-)
+from analysis import cli
+from analysis.base import seeds
+from analysis.design import dataset, features
+from analysis.fitting import models
+from analysis.statistics import cvinference, cvstats, inference
+from analysis.studies import analyze, reproduce, review
 
 
 @pytest.fixture(scope="module")

@@ -203,7 +203,7 @@ def test_signal_while_the_result_is_published_is_acted_on_after(tmp_path):
     """A signal during the renames that publish a result waits for them: the result is
     complete, the message says so, nothing else is left."""
     out = tmp_path / "runs" / "res"
-    code = ("import os, signal, sys\nfrom analysis import interrupts, outputs\n"
+    code = ("import os, signal, sys\nfrom analysis.base import interrupts\nfrom analysis.presentation import outputs\n"
             "publish = outputs._publish\n"
             "def interrupted_publish(work, path):\n"
             "    os.kill(os.getpid(), signal.SIGTERM)\n"

@@ -65,7 +65,7 @@ def compute_backend(backend: str = "local", scheduler: Any = None) -> Iterator[A
 
     Examples
     --------
-    >>> from analysis import multiverse, reproduce  # doctest: +SKIP
+    >>> from analysis.studies import multiverse, reproduce  # doctest: +SKIP
     >>> ann = reproduce.load_annotations()  # doctest: +SKIP
     >>> with compute_backend("dask", "tcp://10.0.0.5:8786"):  # doctest: +SKIP
     ...     res = multiverse.multiverse(ann.tidy, ann.labels, n_jobs=-1)

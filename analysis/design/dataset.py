@@ -710,7 +710,7 @@ def load(
 
     Examples
     --------
-    >>> from analysis import dataset
+    >>> from analysis.design import dataset
     >>> d = dataset.load("data/examples/annotations.csv",
     ...                  "data/examples/labels.csv")  # doctest: +SKIP
     >>> d.n_images, d.sets["feature_set"].tolist()[:3]  # doctest: +SKIP

@@ -231,7 +231,7 @@ def group_abc_design(
 
     Examples
     --------
-    >>> from analysis import reproduce
+    >>> from analysis.studies import reproduce
     >>> ann = reproduce.load_annotations()  # doctest: +SKIP
     >>> d = group_abc_design(ann, "2017-2018", "group05")  # doctest: +SKIP
     >>> d.design, d.n_images, d.raters  # doctest: +SKIP
