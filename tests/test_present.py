@@ -218,3 +218,14 @@ def test_notice_is_a_callout_in_html_and_plain_typst_elsewhere():
 
     assert json.loads(lit) == text
     assert not math.isnan(len(raw))
+
+
+def test_headers_of_the_vocabularys_qualified_names():
+    """<qualifier>_conf_low/high and <qualifier>_p_value read as the qualifier's header."""
+    from analysis.presentation.present import header
+
+    assert header("odds_ratio_conf_low") == "Odds ratio: 95% CI low"
+    assert header("firth_conf_high") == "Firth: 95% CI high"
+    assert header("lrt_p_value") == "LRT p"
+    assert header("conf_method") == "Interval"
+    assert header("conf_low") == "95% CI low"  # the bare names keep their own headers

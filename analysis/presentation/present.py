@@ -281,6 +281,7 @@ HEADERS: dict[str, str] = {
     "power_conf_low": "Power: CI low", "power_conf_high": "Power: CI high",
     "conf_low": "95% CI low", "conf_high": "95% CI high", "estimate": "Estimate",
     "std_error": "SE", "odds_ratio": "Odds ratio", "term": "Term",
+    "conf_method": "Interval", "conf_level": "Level",
     "scale_min": "Scale min", "scale_max": "Scale max", "intercept": "Intercept", "loading": "Loading",
     "tau_b": "tau_b", "sigma0": "sigma_0", "sigma1": "sigma_1", "sigma_ratio": "sigma_1 / sigma_0",
     "mu1": "mu_1", "tau_nu": "tau_nu", "prevalence": "Prevalence",
@@ -291,7 +292,7 @@ HEADERS: dict[str, str] = {
 }
 #: Words written in capitals inside headers ("sd AUC (95% CI)" -> "SD AUC (95% CI)").
 _HEADER_WORDS = {"sd": "SD", "auc": "AUC", "ci": "CI", "mad": "MAD", "mturk": "MTurk",
-                 "ks": "KS", "bca": "BCa", "cv": "CV", "icc": "ICC"}
+                 "ks": "KS", "bca": "BCa", "cv": "CV", "icc": "ICC", "lrt": "LRT"}
 #: Codes with an underscore inside free text ("dermoscopic_structures AUC 0.54").
 _CODE_IN_TEXT = re.compile(r"\b(?:annotator_\d+|[a-z]+(?:_[a-z0-9]+)+)\b")
 
@@ -305,6 +306,13 @@ def header(name) -> str:
         return HEADERS[name]
     if re.fullmatch(r"C\d+[a-z]?", name):  # a claim id used as a column
         return name
+    # the column vocabulary's qualified names (analysis.base.columns)
+    m = re.fullmatch(r"(.+)_conf_(low|high)", name)
+    if m:
+        return f"{header(m.group(1))}: 95% CI {m.group(2)}"
+    m = re.fullmatch(r"(.+)_p_value", name)
+    if m:
+        return f"{header(m.group(1))} p"
     text = name.replace("_", " ") if " " not in name else name
     text = re.sub(r"[A-Za-z]+", lambda m: _HEADER_WORDS.get(m.group(0).lower(), m.group(0))
                   if m.group(0).islower() else m.group(0), text)
