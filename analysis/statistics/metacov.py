@@ -325,6 +325,16 @@ def _nearest_correlation(corr: np.ndarray) -> tuple[np.ndarray, bool]:
     return out, True
 
 
+def _pair_counts(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each study has an estimate, and the replicates each pair shares (at least 4)."""
+    fin = np.isfinite(t)
+    n_pair = fin.T.astype(np.int64) @ fin.astype(np.int64)
+    if n_pair.min() < 4:
+        raise ValueError(f"only {int(n_pair.min())} replicates with estimates for a pair "
+                         "of studies")
+    return fin, n_pair
+
+
 def replicate_correlation(values, shared=None, *, alpha: float = 0.05) -> dict:
     """Correlation matrix of replicate estimates, with Monte Carlo intervals.
 
@@ -360,11 +370,7 @@ def replicate_correlation(values, shared=None, *, alpha: float = 0.05) -> dict:
     t = np.asarray(values, dtype=float)
     if t.ndim != 2:
         raise ValueError("values must be (replicates, studies)")
-    fin = np.isfinite(t)
-    n_pair = fin.T.astype(np.int64) @ fin.astype(np.int64)
-    if n_pair.min() < 4:
-        raise ValueError(f"only {int(n_pair.min())} replicates with estimates for a pair "
-                         "of studies")
+    fin, n_pair = _pair_counts(t)
     raw = np.array(pd.DataFrame(t).corr(min_periods=4).to_numpy(), dtype=float)
     if not np.all(np.isfinite(raw)):
         raise ValueError("a study's replicate estimates do not vary")
@@ -426,11 +432,7 @@ def replicate_covariance(values, shared=None, *, factor: float = 1.0, se=None,
     k = t.shape[1]
     if not factor > 0:
         raise ValueError("factor must be positive")
-    fin = np.isfinite(t)
-    n_pair = fin.T.astype(np.int64) @ fin.astype(np.int64)
-    if n_pair.min() < 4:
-        raise ValueError(f"only {int(n_pair.min())} replicates with estimates for a pair "
-                         "of studies")
+    fin, n_pair = _pair_counts(t)
     cov = np.empty((k, k))
     cov_se = np.empty((k, k))
     for i in range(k):
