@@ -623,7 +623,7 @@ def run_path(wide: pd.DataFrame, y: pd.Series, path: Path, *, path_id: int = 0,
     n_permutations : int
         Largest number of label permutations of the C5 test. Permutation ``p``
         shuffles the labels and draws ``n_repeats`` fold assignments exactly as
-        :func:`analysis.studies.review.permutation_null` (so every path sees the same
+        :func:`analysis.statistics.cvstats.permutation_null` (so every path sees the same
         permutations); they are evaluated :data:`MV_BATCH` at a time and the test
         stops at the ``exceedances``-th null statistic at or above the observed one
         (:func:`analysis.statistics.cvstats.sequential_pvalue`).

@@ -490,7 +490,7 @@ def replicate(
         meta-analysis (the overlap model is always REML).
     n_permutations : int, default 200
         Label permutations per group for the test that the sd features beat chance
-        (:func:`analysis.studies.review.permutation_null`: the whole CV is re-run
+        (:func:`analysis.statistics.cvstats.permutation_null`: the whole CV is re-run
         ``perm_repeats`` times per permutation; the statistic is the mean fold AUC
         over ``perm_repeats`` fold assignments, for the observed labels the first
         ``perm_repeats`` repeats). 0 skips it.
