@@ -508,3 +508,15 @@ def test_survival_sentences_say_which_choice_flips_the_verdict():
     assert prose.survival_sentences(same) == [
         "C4: the verdict 'supported' (paper's choices) survives all 2 paths (estimates 0.200 "
         "to 0.300)."]
+
+
+def test_weight_sentence_leaves_the_rater_count_covariate_out():
+    """n_raters (--rater-count covariate) is not a disagreement term."""
+    c = pd.DataFrame({
+        "feature_set": "mean+sd", "estimator": "mle",
+        "term": ["(Intercept)", "mean_a", "sd_a", "n_raters"],
+        "odds_ratio": [1.0, 3.0, 1.1, 2.1],
+        "odds_ratio_conf_low": [0.5, 2.0, 0.8, 1.4], "odds_ratio_conf_high": [2.0, 4.0, 1.5, 3.4]})
+    s = prose.weight_sentence(c, "mean+sd", "mle")
+    assert "n_raters" not in s
+    assert "no disagreement term's odds-ratio interval excludes 1" in s

@@ -23,6 +23,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from ..design.features import RATER_COUNT
 from ..statistics.cvinference import NOT_SHOWN, NOT_SUPPORTED, SUPPORTED, vs_chance
 from ..studies import multiverse as mv
 from ..studies.replication import (
@@ -1024,10 +1025,12 @@ def margin_sentence(margin: float, default: float) -> str:
 
 def weight_sentence(coefs: pd.DataFrame, feature_set: str, estimator: str) -> str:
     """Which terms of a fitted model carry weight: the disagreement terms (not ``mean_``,
-    not the intercept) whose odds-ratio 95% interval excludes 1 (``coefs``: rows of
-    ``coefficients.csv``)."""
+    not the intercept, not the rater-count covariate
+    :data:`analysis.design.features.RATER_COUNT`) whose odds-ratio 95% interval excludes
+    1 (``coefs``: rows of ``coefficients.csv``)."""
     c = coefs[(coefs["feature_set"] == feature_set) & (coefs["estimator"] == estimator)]
-    c = c[~c["term"].str.startswith("mean_") & (c["term"] != "(Intercept)")]
+    c = c[~c["term"].str.startswith("mean_")
+          & ~c["term"].isin(["(Intercept)", RATER_COUNT])]
     if c.empty:
         return ""
     ok = c[np.isfinite(c["odds_ratio_conf_low"]) & np.isfinite(c["odds_ratio_conf_high"])]
