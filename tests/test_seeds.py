@@ -63,3 +63,21 @@ def test_wrong_number_of_keys_is_an_error():
         seeds.state("permutation_folds", 1, 3)
     with pytest.raises(KeyError):
         seeds.state("no_such_stream", 1)
+
+
+def test_a_users_data_set_is_seeded_the_same_whatever_its_name(tmp_path):
+    """--name (or the file's name) names a data set; it must not change its numbers."""
+    import shutil
+    from pathlib import Path
+
+    from analysis.design import dataset
+
+    ex = Path(__file__).resolve().parents[1] / "data" / "examples"
+    other = tmp_path / "renamed.csv"
+    shutil.copy(ex / "annotations.csv", other)
+    a = dataset.load(ex / "annotations.csv", ex / "labels.csv", positive="malignant")
+    b = dataset.load(other, ex / "labels.csv", positive="malignant", name="nodules")
+    assert (a.cohort, b.cohort) == (seeds.USER_COHORT, seeds.USER_COHORT)
+    assert a.group != b.group
+    assert seeds.group_code(a.cohort, a.group) == seeds.group_code(b.cohort, b.group)
+    assert seeds.group_code("2017-2018", "group07") != seeds.group_code("2017-2018", "group01")

@@ -56,7 +56,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["LEGACY_OVERLAPS", "STREAMS", "Stream", "group_code", "overlaps", "rng",
+__all__ = ["LEGACY_OVERLAPS", "STREAMS", "Stream", "USER_COHORT", "group_code", "overlaps", "rng",
            "seed_sequence", "state"]
 
 
@@ -146,7 +146,22 @@ def state(name: str, seed: int, *keys: int) -> int:
     return int(seed_sequence(name, seed, *keys).generate_state(1)[0])
 
 
+#: The cohort of a user's data set (:func:`analysis.design.dataset.load`).
+USER_COHORT = "user"
+
+
 def group_code(cohort: str, group: str) -> int:
     """The key of a group in ``curve_subsets`` and ``curve_trend``: CRC-32 of
-    ``"cohort/group"``."""
+    ``"cohort/group"``. A user's data set (cohort ``"user"``) has one key whatever its
+    name (``--name``, or the file's name), so that naming it does not change a number.
+
+    Examples
+    --------
+    >>> group_code("user", "nodules") == group_code("user", "annotations")
+    True
+    >>> group_code("2017-2018", "group07") == group_code("2017-2018", "group01")
+    False
+    """
+    if cohort == USER_COHORT:
+        return zlib.crc32(USER_COHORT.encode())
     return zlib.crc32(f"{cohort}/{group}".encode())
