@@ -228,4 +228,5 @@ def test_headers_of_the_vocabularys_qualified_names():
     assert header("firth_conf_high") == "Firth: 95% CI high"
     assert header("lrt_p_value") == "LRT p"
     assert header("conf_method") == "Interval"
+    assert header("mean_std_error") == "Mean SE"
     assert header("conf_low") == "95% CI low"  # the bare names keep their own headers

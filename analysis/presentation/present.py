@@ -313,6 +313,9 @@ def header(name) -> str:
     m = re.fullmatch(r"(.+)_p_value", name)
     if m:
         return f"{header(m.group(1))} p"
+    m = re.fullmatch(r"(.+)_std_error", name)
+    if m:
+        return f"{header(m.group(1))} SE"
     text = name.replace("_", " ") if " " not in name else name
     text = re.sub(r"[A-Za-z]+", lambda m: _HEADER_WORDS.get(m.group(0).lower(), m.group(0))
                   if m.group(0).islower() else m.group(0), text)
