@@ -23,7 +23,6 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from ..design.features import RATER_COUNT
 from ..statistics.cvinference import NOT_SHOWN, NOT_SUPPORTED, SUPPORTED, vs_chance
 from ..studies import multiverse as mv
 from ..studies.replication import (
@@ -38,6 +37,7 @@ from ..studies.replication import (
     band_summary,
     image_overlap,
 )
+from ..studies.review import DISAGREEMENT
 
 __all__ = [
     "band_sentences",
@@ -1024,13 +1024,12 @@ def margin_sentence(margin: float, default: float) -> str:
 
 
 def weight_sentence(coefs: pd.DataFrame, feature_set: str, estimator: str) -> str:
-    """Which terms of a fitted model carry weight: the disagreement terms (not ``mean_``,
-    not the intercept, not the rater-count covariate
-    :data:`analysis.design.features.RATER_COUNT`) whose odds-ratio 95% interval excludes
-    1 (``coefs``: rows of ``coefficients.csv``)."""
+    """Which terms of a fitted model carry weight: the disagreement terms (a moment of
+    :data:`analysis.studies.review.DISAGREEMENT` of a feature, e.g. ``sd_colour``; not the
+    mean, the intercept or a covariate such as the rater count) whose odds-ratio 95%
+    interval excludes 1 (``coefs``: rows of ``coefficients.csv``)."""
     c = coefs[(coefs["feature_set"] == feature_set) & (coefs["estimator"] == estimator)]
-    c = c[~c["term"].str.startswith("mean_")
-          & ~c["term"].isin(["(Intercept)", RATER_COUNT])]
+    c = c[c["term"].str.startswith(tuple(f"{m}_" for m in DISAGREEMENT))]
     if c.empty:
         return ""
     ok = c[np.isfinite(c["odds_ratio_conf_low"]) & np.isfinite(c["odds_ratio_conf_high"])]
