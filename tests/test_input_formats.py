@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -95,6 +96,8 @@ def test_the_notes_reach_the_analysis_notes(tmp_path, monkeypatch):
         notes = ["a note of the review"]
         auc_ci = pd.DataFrame(columns=["feature_set"])  # no mean model: no baseline
         settings = {}
+        # no mean model: no incremental table either
+        exp = SimpleNamespace(folds=pd.DataFrame(columns=["feature_set"]), estimators=())
 
         def claims(self):
             return None

@@ -205,10 +205,10 @@ class ReviewDoc:
         return f"{len(y)} units ({int(y.sum())} {pos}, {int(len(y) - y.sum())} {neg})"
 
     def incremental(self) -> pd.DataFrame:
-        """:func:`analysis.studies.analyze.incremental_value` of this review (computed once)."""
-        if not hasattr(self, "_incremental"):
-            self._incremental = analyze.incremental_value(self.result.review)
-        return self._incremental
+        """:func:`analysis.studies.analyze.incremental_value` of this review (computed
+        once, by :func:`analysis.studies.analyze.analyze`)."""
+        inc = self.result.incremental
+        return inc if inc is not None else analyze.incremental_value(self.result.review)
 
     def incremental_table(self) -> pd.DataFrame:
         """The gain of adding each disagreement set to the mean, per estimator."""

@@ -54,6 +54,9 @@ class Analysis(StudyResult):
     #: The mean model on every labelled unit beside the kept units
     #: (:func:`baseline_all_units`), or None.
     baseline: pd.DataFrame | None = None
+    #: :func:`incremental_value` of the review (``incremental.csv``), computed once by
+    #: :func:`analyze`; None for a result built without it (then computed on demand).
+    incremental: pd.DataFrame | None = None
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Every table ``analyze`` writes, by file name: the review's, the units left
@@ -63,7 +66,8 @@ class Analysis(StudyResult):
         out = self.review.tables()
         out["excluded_units.csv"] = excluded_units(self.design)
         out["excluded_by_class.csv"] = excluded_by_class(self.design)
-        out["incremental.csv"] = incremental_value(self.review)
+        out["incremental.csv"] = (self.incremental if self.incremental is not None
+                                  else incremental_value(self.review))
         out["skipped_feature_sets.csv"] = self.design.skipped
         if self.baseline is not None:
             out["baseline_all_units.csv"] = self.baseline
@@ -199,15 +203,17 @@ def incremental_value(rv: review.Review) -> pd.DataFrame:
         a maximum-likelihood estimate (not separated). ``note`` says when the plain-MLE
         row rests on separated fits, and why an LRT is missing.
     """
-    folds, boot, cmp_ = rv.exp.folds, rv.boot, rv.comparisons
+    folds = rv.exp.folds
     have = set(folds["feature_set"])
+    if "mean" not in have:
+        return pd.DataFrame(columns=INCREMENTAL_COLUMNS)
+    boot, cmp_ = rv.boot, rv.comparisons
     ci = rv.auc_ci.set_index(["feature_set", "estimator"])
     fit = (rv.model_fit.set_index(["feature_set", "estimator"]) if len(rv.model_fit)
            else pd.DataFrame())
     nested = cmp_[(cmp_["kind"] == "nested") & (cmp_["set_b"] == "mean")]
     extra = [review.nested_tests(rv.design, "mean", fs) for fs in INCREMENTAL_SETS
-             if fs in set(folds["feature_set"]) and fs not in set(nested["set_a"])
-             and "mean" in set(folds["feature_set"])]
+             if fs in have and fs not in set(nested["set_a"])]
     if extra:  # e.g. all moments at once, which comparisons.csv does not test
         nested = pd.concat([nested, pd.DataFrame([r for rows in extra for r in rows])],
                            ignore_index=True)
@@ -215,8 +221,6 @@ def incremental_value(rv: review.Review) -> pd.DataFrame:
     margin = float(rv.settings.get("margin", review.MARGIN))
     y = rv.design.labels
     rows = []
-    if "mean" not in have:
-        return pd.DataFrame(columns=INCREMENTAL_COLUMNS)
     for fs, added in INCREMENTAL_SETS.items():
         if fs not in have:
             continue
@@ -451,6 +455,7 @@ def analyze(
                                n_seeds=n_seeds, calibration_boot=calibration_boot,
                                perm_extension=perm_extension, seed=seed, margin=margin,
                                n_jobs=n_jobs, quiet=quiet, exp=exp)
+            inc = incremental_value(rv)
         notes = (list(design.settings.get("input_notes", [])) + grouping_notes(design)
                  + list(rv.notes) + exclusion_notes(design))
         with rec.stage("baseline on every unit"):
@@ -476,4 +481,5 @@ def analyze(
                 "power": power}
     return Analysis(design=design, review=rv, claims=rv.claims(), curve=cur, sweeps=parts,
                     stage_seconds=rec.rounded(), settings=settings, notes=notes,
-                    elapsed=time.perf_counter() - t0, baseline=base)
+                    elapsed=time.perf_counter() - t0, baseline=base,
+                    incremental=inc)
