@@ -32,7 +32,8 @@ studies         ``reproduce`` (the paper's experiments), ``review`` (claims and
                 verdicts), ``replication``, ``multiverse``, ``simulate``, ``sweeps``,
                 ``analyze`` (the review of any data set)
 presentation    ``present`` (table and figure helpers), ``prose`` (the studies'
-                results in sentences), ``figures``, ``report`` and
+                results in sentences), ``claims`` (the review's claims, parts and
+                tests in words: ``claims.csv``, ``tests.csv``), ``figures``, ``report`` and
                 ``review_doc`` (the two Quarto documents' data), ``cache``, ``render``,
                 ``outputs`` (atomic CSV folders)
 cli             the command line (``analysis.cli``, ``python -m analysis.cli``)

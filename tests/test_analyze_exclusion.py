@@ -109,13 +109,11 @@ def test_unlabelled_units_count_as_label_unknown_and_analyze_writes_the_table(mo
         auc_ci = pd.DataFrame(columns=["feature_set"])  # no mean model: no baseline
         settings = {}
 
-        def claims(self):
-            return None
-
         def tables(self):
             return {}
 
     monkeypatch.setattr(analyze.review, "review", lambda *a, **k: _Review())
+    monkeypatch.setattr(analyze.review, "claim_verdicts", lambda rv: None)
     monkeypatch.setattr(analyze.reproduce, "run_experiments", lambda *a, **k: None)
     monkeypatch.setattr(analyze, "incremental_value", lambda rv: pd.DataFrame())
     res = analyze.analyze(d, curve=False, quiet=True)

@@ -67,7 +67,7 @@ def test_noninferiority_power_by_hand_and_by_simulation():
 
 
 def test_review_and_multiverse_use_the_c5_rule():
-    assert "verdict_better_than_random" in inspect.getsource(review.claim_parts)
+    assert "verdict_better_than_random" in inspect.getsource(review.part_verdicts)
     src = inspect.getsource(multiverse.run_path)
     assert "verdict_better_than_random" in src and "verdict_better(" in src
     assert "inconclusive" not in src  # one estimator per path: the undecided word is "not shown"

@@ -99,10 +99,8 @@ def test_the_notes_reach_the_analysis_notes(tmp_path, monkeypatch):
         # no mean model: no incremental table either
         exp = SimpleNamespace(folds=pd.DataFrame(columns=["feature_set"]), estimators=())
 
-        def claims(self):
-            return None
-
     monkeypatch.setattr(analyze.review, "review", lambda *a, **k: _Review())
+    monkeypatch.setattr(analyze.review, "claim_verdicts", lambda rv: None)
     res = analyze.analyze(d, curve=False)
     assert res.notes[0] == d.settings["input_notes"][0] and res.notes[-1] == "a note of the review"
 

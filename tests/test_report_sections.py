@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.presentation import report
+from analysis.presentation import prose, report
 
 
 def test_separation_sentence_counts_training_folds():
@@ -45,12 +45,10 @@ def test_comparison_sentence_names_the_numbers_outside_the_band():
 def test_estimator_and_excluded_groups_sentences():
     parts = pd.DataFrame({"part": ["C1", "C5a", "C5b"],
                           "verdict": ["supported", "inconclusive", "inconclusive"]})
-    rd = SimpleNamespace(review=SimpleNamespace(parts=lambda: parts))
-    assert report.estimator_sentence(rd) == (
+    assert prose.estimator_sentence(parts) == (
         "The verdict of C5a, C5b depends on the estimator and is therefore marked "
         "inconclusive.")
-    rd = SimpleNamespace(review=SimpleNamespace(parts=lambda: parts.iloc[:1]))
-    assert report.estimator_sentence(rd).startswith("No part's verdict depends")
+    assert prose.estimator_sentence(parts.iloc[:1]).startswith("No part's verdict depends")
     e = pd.DataFrame({"cohort": ["c"], "group": ["g9"], "reason": ["no sd"]})
     assert (report.excluded_groups_sentence(SimpleNamespace(replication=SimpleNamespace(
         excluded_groups=e))) == "Left out: c g9 (no sd).")

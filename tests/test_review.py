@@ -8,6 +8,8 @@ from statsmodels.stats.multitest import multipletests
 
 from analysis.design import features
 from analysis.fitting import models
+from analysis.presentation import claims
+from analysis.presentation.outputs import result_tables
 from analysis.statistics import cvstats
 from analysis.studies import reproduce, review
 
@@ -19,7 +21,7 @@ def small_review(group7):
 
 
 def test_claims_table_has_a_verdict_and_evidence_for_every_claim(small_review):
-    c = small_review.claims()
+    c = claims.claims_table(small_review)
     assert list(c["claim"]) == [f"C{i}" for i in range(1, 8)]
     assert set(c["verdict"]) <= {"supported", "not supported", "inconclusive"}
     assert (c["evidence"].str.len() > 20).all()
@@ -29,12 +31,12 @@ def test_claims_table_has_a_verdict_and_evidence_for_every_claim(small_review):
 def test_every_table_keeps_to_the_column_vocabulary(small_review):
     from conftest import assert_vocabulary
 
-    assert_vocabulary(small_review.tables(), "review")
+    assert_vocabulary(result_tables(small_review), "review")
 
 
 def test_claims_csv_has_a_row_per_part_and_per_claim(small_review):
-    long = small_review.claims_long()
-    parts = small_review.parts()
+    long = claims.claims_long(small_review)
+    parts = claims.parts_table(small_review)
     assert (long["level"] == "claim").sum() == 7
     assert (long["level"] == "part").sum() == len(parts)
     # every compound claim is split: C2 (4 + the global test), C3 (6 annotators), C4 (7),
@@ -46,6 +48,18 @@ def test_claims_csv_has_a_row_per_part_and_per_claim(small_review):
     for claim, g in parts.groupby("claim"):
         row = long[(long["level"] == "claim") & (long["claim"] == claim)].iloc[0]
         assert row["verdict"] == review.claim_verdict(list(g["verdict"]))
+    # the words add columns and change no number or verdict of the study layer's parts
+    numbers = review.part_verdicts(small_review)
+    shared = [c for c in numbers.columns if c in parts.columns]
+    assert len(shared) == len(claims.PART_COLUMNS) - 5  # all but the five worded columns
+    pd.testing.assert_frame_equal(parts[shared], numbers[shared], check_exact=True)
+    pd.testing.assert_frame_equal(
+        claims.claims_table(small_review)[list(review.CLAIM_VERDICT_COLUMNS)],
+        review.claim_verdicts(small_review), check_exact=True)
+    # the CLI writes the worded tables beside the review's own (write_result)
+    written = result_tables(small_review)
+    assert {"claims.csv", "tests.csv"} <= set(written) and "claims.csv" not in small_review.tables()
+    pd.testing.assert_frame_equal(written["claims.csv"], long)
 
 
 @pytest.mark.parametrize("parts,expected", [
@@ -71,16 +85,16 @@ def test_c4_is_not_supported_when_one_part_fails(small_review):
     cmp_.loc[c4 & better, ["diff", "p_value", "conf_low", "conf_high"]] = [0.2, 0.001, 0.1, 0.3]
     cmp_.loc[c4 & ~better & (cmp_["kind"] == "noninferior"),
              ["diff", "conf_low", "conf_high"]] = [-0.01, -0.03, 0.01]
-    parts = review.claim_parts(dataclasses.replace(rv, comparisons=cmp_))
+    parts = claims.parts_table(dataclasses.replace(rv, comparisons=cmp_))
     assert review.claim_verdict(list(parts.loc[parts["claim"] == "C4", "verdict"])) == "supported"
     one = c4 & (cmp_["part"] == "C4d")
     cmp_.loc[one, ["diff", "conf_low", "conf_high"]] = [-0.01, -0.08, 0.06]  # +0.06 > margin
-    parts = review.claim_parts(dataclasses.replace(rv, comparisons=cmp_))
+    parts = claims.parts_table(dataclasses.replace(rv, comparisons=cmp_))
     c4p = parts[parts["claim"] == "C4"].set_index("part")
     assert c4p.loc["C4d", "verdict"] == "not shown"
     assert review.claim_verdict(list(c4p["verdict"])) == "inconclusive"
     cmp_.loc[one, ["diff", "conf_low", "conf_high"]] = [0.05, 0.01, 0.09]  # adding sd improves
-    parts = review.claim_parts(dataclasses.replace(rv, comparisons=cmp_))
+    parts = claims.parts_table(dataclasses.replace(rv, comparisons=cmp_))
     assert review.claim_verdict(list(parts.loc[parts["claim"] == "C4", "verdict"])) == \
         "not supported"
 
@@ -182,14 +196,14 @@ def test_c5_evidence_explains_an_interval_containing_half_beside_a_small_p():
                       "seed_median_p_value": 0.04, "null_sd": 0.106})
     wide = pd.Series({"conf_low": 0.456, "conf_high": 0.911, "p_value": 0.11,
                       "std_error": 0.116})
-    text = review.c5_evidence(perm, wide, 20)
+    text = claims.c5_evidence(perm, wide, 20)
     assert "contains 0.5" in text and "SE 0.116" in text and "null SD 0.106" in text
     assert text.startswith("p over 20 other seeds: 0.030 to 0.080")
     narrow = pd.Series({"conf_low": 0.60, "conf_high": 0.93, "p_value": 0.001,
                         "std_error": 0.08})
-    assert "contains 0.5" not in review.c5_evidence(perm, narrow, 20)
+    assert "contains 0.5" not in claims.c5_evidence(perm, narrow, 20)
     big_p = pd.Series({**perm.to_dict(), "p_value": 0.2})
-    assert "contains 0.5" not in review.c5_evidence(big_p, wide, 0)
+    assert "contains 0.5" not in claims.c5_evidence(big_p, wide, 0)
 
 
 def test_permutation_decided_by_hand():
@@ -252,8 +266,8 @@ def test_same_seed_same_output_whatever_the_workers(group7):
 
 
 def test_tests_table_lists_every_test(small_review):
-    t = small_review.tests()
-    parts = small_review.parts()
+    t = claims.tests_table(small_review)
+    parts = claims.parts_table(small_review)
     assert {"C1", "C2", "C4", "C5", "C6", "C7", "moment tests", "likelihood ratio"} <= set(
         t["family"])
     assert (t["family"] == "moment tests").sum() == 20
@@ -344,7 +358,7 @@ def test_c6_at_or_below_expected_without_a_test_is_not_shown(small_review):
     fv.loc[sel, ["share_below_half", "expected_below_half", "below_p_value", "below_lower_p_value"]] = [
         0.089, 0.0907, 0.62, 0.45]
     fv.loc[sel, ["fold_auc_sd", "expected_sd", "sd_p_value", "sd_lower_p_value"]] = [0.19, 0.20, 0.62, 0.40]
-    parts = review.claim_parts(dataclasses.replace(rv, fold_variability=fv)).set_index("part")
+    parts = claims.parts_table(dataclasses.replace(rv, fold_variability=fv)).set_index("part")
     assert parts.loc["C6a", "verdict"] == "not shown"
     assert parts.loc["C6b", "verdict"] == "not shown"
     assert "p lower 0.450" in parts.loc["C6b", "evidence"]
@@ -354,19 +368,19 @@ def test_every_not_supported_part_rests_on_a_significant_opposite_test(small_rev
     """Property over every part of every claim: "not supported" comes with a p-value
     below 5% against the claim, or an interval wholly on the refuting side."""
     rv = small_review
-    parts = review.claim_parts(rv)
+    parts = review.part_verdicts(rv)
+    assert set(parts["kind"]) <= set(review.PART_KINDS)
     fv = rv.fold_variability.set_index(["feature_set", "estimator", "comparison"])
     for r in parts.itertuples():
         for est, v in (("mle", r.verdict_mle), ("firth", r.verdict_firth)):
             if v != "not supported":
                 continue
             if r.claim == "C6":
-                fs = r.statement.split(":")[0]
-                col = "sd_lower_p_value" if "vary" in r.statement else "below_lower_p_value"
-                assert fv.loc[(fs, est, ""), col] < 0.05, r.part
+                col = "sd_lower_p_value" if r.kind == "fold_sd" else "below_lower_p_value"
+                assert fv.loc[(r.set_a, est, ""), col] < 0.05, r.part
             elif r.claim in ("C3", "C5"):
                 assert r.conf_high < (review.GOOD_AUC if r.claim == "C3" else 0.5), r.part
-            elif "non-inferiority" in r.test:
+            elif r.kind == "noninferior":
                 assert r.conf_low > 0, r.part
             else:
                 assert r.p_value < 0.05 or r.firth_p_value < 0.05, r.part
@@ -374,7 +388,7 @@ def test_every_not_supported_part_rests_on_a_significant_opposite_test(small_rev
 
 def test_noninferiority_parts_report_their_power(small_review):
     rv = small_review
-    parts = review.claim_parts(rv).set_index("part")
+    parts = claims.parts_table(rv).set_index("part")
     ni = [p for p in ("C4d", "C4e", "C4f", "C4g") if p in parts.index]
     assert ni
     cmp_ = rv.comparisons.set_index(["part", "estimator"])
@@ -387,7 +401,7 @@ def test_noninferiority_parts_report_their_power(small_review):
             assert parts.loc[p, "verdict"] != "supported" or parts.loc[p, "power"] > 0
     # the margin is a setting: a wide margin is met, the statement says which
     wide = dataclasses.replace(rv, settings={**rv.settings, "margin": 0.9})
-    wp = review.claim_parts(wide).set_index("part")
+    wp = claims.parts_table(wide).set_index("part")
     assert all(wp.loc[p, "verdict"] == "supported" for p in ni)
     assert all("< 0.9 " in wp.loc[p, "statement"] for p in ni)
     with pytest.raises(ValueError, match="margin"):
@@ -395,7 +409,7 @@ def test_noninferiority_parts_report_their_power(small_review):
 
 
 def test_c3_parts_give_the_papers_level(small_review):
-    parts = review.claim_parts(small_review)
+    parts = claims.parts_table(small_review)
     c3 = parts[parts["claim"] == "C3"]
     assert len(c3) and c3["evidence"].str.startswith("at the paper's level 0.90: ").all()
 
@@ -406,16 +420,16 @@ def test_c3_c6_c7_rules_can_fail(small_review):
     sel = (fv["feature_set"] == "sd") & (fv["comparison"] == "")
     cols = ["sd_p_value", "sd_lower_p_value", "fold_auc_sd", "expected_sd"]
     fv.loc[sel, cols] = [0.001, 0.999, 0.4, 0.2]
-    parts = review.claim_parts(dataclasses.replace(rv, fold_variability=fv)).set_index("part")
+    parts = claims.parts_table(dataclasses.replace(rv, fold_variability=fv)).set_index("part")
     assert parts.loc["C6a", "verdict"] == "supported"
     # significantly less spread than sampling gives (the lower tail): refuted
     fv.loc[sel, cols] = [0.99, 0.01, 0.15, 0.2]
-    parts = review.claim_parts(dataclasses.replace(rv, fold_variability=fv)).set_index("part")
+    parts = claims.parts_table(dataclasses.replace(rv, fold_variability=fv)).set_index("part")
     assert parts.loc["C6a", "verdict"] == "not supported"
     # C3: an annotator whose interval lies below the threshold refutes the claim
     a = rv.auc_ci.copy()
     a.loc[a["feature_set"] == "annotator_3", ["conf_low", "conf_high"]] = [0.55, 0.75]
-    parts = review.claim_parts(dataclasses.replace(rv, auc_ci=a))
+    parts = claims.parts_table(dataclasses.replace(rv, auc_ci=a))
     assert parts.set_index("part").loc["C3c", "verdict"] == "not supported"
     assert review.claim_verdict(list(parts.loc[parts["claim"] == "C3", "verdict"])) == \
         "not supported"
@@ -423,9 +437,9 @@ def test_c3_c6_c7_rules_can_fail(small_review):
     mt = rv.moment_tests.copy()
     row = (mt["moment"] == "sd") & (mt["feature"] == "border")
     mt.loc[row, ["p_value", "direction"]] = [0.001, "higher in melanoma"]
-    parts = review.claim_parts(dataclasses.replace(rv, moment_tests=mt)).set_index("part")
+    parts = claims.parts_table(dataclasses.replace(rv, moment_tests=mt)).set_index("part")
     assert parts.loc["C7b", "verdict"] == "not supported"
-    assert "ICC" not in " ".join(review.claims_table(rv)["evidence"])
+    assert "ICC" not in " ".join(claims.claims_table(rv)["evidence"])
 
 
 def test_report_reads_c3_c4_c6_under_the_rules(small_review):
@@ -450,7 +464,7 @@ def test_c6_at_master_seed_1_is_not_refuted_without_a_test(group7, small_review)
     row = fv[(fv["feature_set"] == "sd") & (fv["estimator"] == "mle")].iloc[0]
     assert row["share_below_half"] <= row["expected_below_half"]  # the seed-1 case
     assert row["below_lower_p_value"] > 0.05 and row["reference_repeats"] == 10
-    parts = review.claim_parts(dataclasses.replace(small_review, fold_variability=fv))
+    parts = claims.parts_table(dataclasses.replace(small_review, fold_variability=fv))
     c6 = parts[parts["claim"] == "C6"].set_index("part")
     assert list(c6.index) == ["C6a", "C6b"]  # the sd parts
     assert (c6["verdict"] == "not shown").all()

@@ -105,12 +105,13 @@ def test_inference_same_under_one_and_two_threads():
 
 @needs_data
 def test_review_same_claims_under_one_and_two_threads(group7):
+    from analysis.presentation import claims
     from analysis.studies import review
 
     def run():
         rv = review.review(group7, repeats=1, n_boot=20, n_permutations=19, perm_repeats=1,
                            n_seeds=0, calibration_boot=50, quiet=True)
-        return rv.claims(), rv.permutation.summary, rv.exp.folds
+        return claims.claims_table(rv), rv.permutation.summary, rv.exp.folds
 
     (c1, p1, f1), (c2, p2, f2) = under(1, run), under(2, run)
     pd.testing.assert_frame_equal(c1, c2)

@@ -110,6 +110,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 
 
 def cmd_review(args: argparse.Namespace) -> int:
+    from ..presentation import claims
     from ..studies import review
 
     out = Path(args.out)
@@ -121,7 +122,7 @@ def cmd_review(args: argparse.Namespace) -> int:
     tables = write_result(rv, args.work, reproduce.manifest(rv.exp, command="review",
                                                             **rv.settings))
     if not args.quiet:
-        print(rv.claims()[["claim", "verdict", "parts_supported", "n_parts", "ours"]]
+        print(claims.claims_table(rv)[["claim", "verdict", "parts_supported", "n_parts", "ours"]]
               .to_string(index=False))
         print(f"wrote {', '.join(tables)} and manifest.json to {out} in {rv.elapsed:.1f} s")
     return 0
@@ -133,7 +134,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     import warnings
 
     from ..design import dataset
-    from ..presentation import prose
+    from ..presentation import claims, prose
     from ..studies import analyze
 
     t0 = time.perf_counter()
@@ -209,7 +210,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         # the user's question first: does disagreement add to the mean? (incremental.csv)
         for line in prose.incremental_sentences(tables["incremental.csv"]):
             print(line)
-        print(res.claims[["claim", "verdict", "parts_supported", "n_parts", "ours"]]
+        print(claims.claims_table(res.review)[
+            ["claim", "verdict", "parts_supported", "n_parts", "ours"]]
               .to_string(index=False))
         for note in [*res.notes, *(x for name in res.sweeps for x in sentences[name])]:
             print("-", note)

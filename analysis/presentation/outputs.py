@@ -48,7 +48,7 @@ Writing a result
 ----------------
 :func:`write_result` is the one way a command writes a study's result (an
 :class:`analysis.base.results.StudyResult`) into ``work``: every table of ``res.tables()``
-as CSV (``float_format="%.10g"``, no index), then ``manifest.json``: what the run read
+(and a review's worded tables, :func:`result_tables`) as CSV (``float_format="%.10g"``, no index), then ``manifest.json``: what the run read
 and which code ran it (:func:`run_manifest`: command, package versions, the data's
 commit and SHA-256, the seed), the command's own keys, and last the result's
 ``settings``, ``elapsed_seconds`` and ``notes`` (:meth:`analysis.base.results.StudyResult.manifest`).
@@ -81,7 +81,7 @@ MANIFEST = "manifest.json"
 FLOAT_FORMAT = "%.10g"
 
 __all__ = ["FLOAT_FORMAT", "MANIFEST", "atomic_output", "int_at_least", "jobs_int", "lock_path",
-           "nonneg_int", "positive_int", "prepare_out", "run_manifest", "write_result",
+           "nonneg_int", "positive_int", "prepare_out", "result_tables", "run_manifest", "write_result",
            "write_tables"]
 
 
@@ -397,7 +397,8 @@ def write_tables(out: Path, tables: dict, manifest: dict) -> None:
 
 
 def write_result(res: StudyResult, out: Path, manifest: dict | None = None) -> dict:
-    """Write a study's result into ``out``: ``res.tables()`` as CSV files, then the
+    """Write a study's result into ``out``: its tables (:func:`result_tables`) as CSV
+    files, then the
     manifest, ``manifest`` (the command's keys, e.g. from :func:`run_manifest`) followed
     by the result's ``settings``, ``elapsed_seconds`` and ``notes``
     (:meth:`analysis.base.results.StudyResult.manifest`, which take precedence).
@@ -407,6 +408,18 @@ def write_result(res: StudyResult, out: Path, manifest: dict | None = None) -> d
     dict
         The tables written, by file name.
     """
-    tables = res.tables()
+    tables = result_tables(res)
     write_tables(out, tables, {**(manifest or {}), **res.manifest()})
     return tables
+
+
+def result_tables(res: StudyResult) -> dict:
+    """The tables a command writes for a study's result, by file name: ``res.tables()``
+    (numbers and verdicts) and, for a review (an :class:`analysis.studies.review.Review`, or
+    a result holding one as ``review``, as ``analyze``'s does), its worded tables
+    ``claims.csv`` and ``tests.csv`` (:func:`analysis.presentation.claims.tables`)."""
+    from ..studies.review import Review
+    from .claims import tables as worded
+
+    rv = res if isinstance(res, Review) else getattr(res, "review", None)
+    return {**res.tables(), **(worded(rv) if isinstance(rv, Review) else {})}

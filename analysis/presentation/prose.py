@@ -79,6 +79,7 @@ __all__ = [
     "margin_sentence",
     "weight_sentence",
     "claims_left_out",
+    "estimator_sentence",
 ]
 
 #: Scopes of the pooled sentences, in the order they are said, with their words.
@@ -1061,6 +1062,18 @@ CLAIM_NEEDS = {
     "C6": "the sd or the skewness across raters",
     "C7": "the sd across raters of each feature, with units of both classes",
 }
+
+
+def estimator_sentence(parts: pd.DataFrame) -> str:
+    """Which parts' verdicts depend on the estimator (``part``, ``verdict``: the parts whose
+    verdict is "inconclusive", by the rule that a part whose verdict differs between
+    plain maximum likelihood and Firth is inconclusive)."""
+    dep = parts[parts["verdict"] == "inconclusive"]
+    if dep.empty:
+        return ("No part's verdict depends on the estimator: plain maximum likelihood "
+                "and Firth agree.")
+    return ("The verdict of " + ", ".join(dep["part"]) + " depends on the estimator "
+            "and is therefore marked inconclusive.")
 
 
 def claims_left_out(evaluated, all_claims, skipped: pd.DataFrame | None = None,

@@ -30,7 +30,7 @@ from ..statistics import cvinference
 from ..studies import multiverse as mv
 from ..studies import replication, reproduce, review
 from ..studies import simulate as sim
-from . import figures, present, prose
+from . import claims, figures, present, prose
 
 __all__ = [
     "QUICK_ENV", "REPEATS_ENV", "ReportData", "SEED_STABILITY", "Section", "c4_power_display",
@@ -308,7 +308,7 @@ def claims_display(rd: ReportData) -> pd.DataFrame:
     """The claims table as a reader scans it: id, claim (with the paper's number),
     our estimate with its interval, verdict; the test and evidence are listed
     below it (:func:`evidence_markdown`)."""
-    c = rd.review.claims()
+    c = claims.claims_table(rd.review)
     return pd.DataFrame({"id": c["claim"], "claim": c["statement"],
                          "ours (maximum likelihood, 95% CI)": c["ours"],
                          "parts supported": [f"{a} of {n}" for a, n in
@@ -319,7 +319,7 @@ def claims_display(rd: ReportData) -> pd.DataFrame:
 
 def parts_display(rd: ReportData) -> pd.DataFrame:
     """The atomic parts: estimate and interval (plain ML), p-value, verdicts."""
-    p = rd.review.parts()
+    p = claims.parts_table(rd.review)
 
     def est(r):
         if not np.isfinite(r.conf_low):
@@ -338,12 +338,11 @@ def rules_sentences(rd: ReportData) -> str:
     """How C3, C4 and C6 read under the rules: C3 at the paper's level beside 0.80,
     the non-inferiority parts' power at the margin, and C6's matched reference."""
     rv = rd.review
-    p = rv.parts().set_index("part")
+    p = review.part_verdicts(rv).set_index("part")
     out = []
-    c3 = p[p["claim"] == "C3"]
+    c3 = p[p["kind"] == "good_auc"]
     if len(c3):
-        at_paper = c3["evidence"].str.extract(r"at the paper's level [0-9.]+: (.*)$")[0]
-        n90 = int((at_paper == "supported").sum())
+        n90 = int((c3["paper_level_verdict"] == "supported").sum())
         n80 = int((c3["verdict"] == "supported").sum())
         out.append(
             f"C3 asks whether every annotator predicts well. We take 0.80, the lower end of "
@@ -352,7 +351,7 @@ def rules_sentences(rd: ReportData) -> str:
             f"At the paper's own "
             f"level, 0.90 (its annotators reached 0.90-0.98), {n90} of {len(c3)} do; "
             f"each part's evidence gives its verdict at 0.90.")
-    ni = p[p["test"].str.startswith("non-inferiority")]
+    ni = p[p["kind"] == "noninferior"]
     if len(ni):
         m = rv.settings.get("margin")
         pw = ni["power"].dropna()
@@ -447,14 +446,14 @@ def calibration_figure(rd: ReportData):
 
 def evidence_markdown(rd: ReportData) -> str:
     rows = []
-    for r in rd.review.claims().itertuples():
+    for r in claims.claims_table(rd.review).itertuples():
         paper = f" Paper: {r.paper}." if getattr(r, "paper", "") else ""
         rows.append(f"- **{r.claim} ({r.verdict})**:{paper} {r.evidence}")
     return "\n".join(rows)
 
 
 def tests_display(rd: ReportData) -> pd.DataFrame:
-    t = rd.review.tests()
+    t = claims.tests_table(rd.review)
     return pd.DataFrame({"family": t["family"], "hypothesis": t["hypothesis"],
                          "test": t["test"], "estimator": t["estimator"],
                          "p": [fmt_p(v) for v in t["p_value"]], "adjustment": t["adjustment"],
@@ -483,13 +482,8 @@ def ci_text(rd: ReportData, feature_set: str, estimator: str = "mle") -> str:
 
 
 def estimator_sentence(rd: ReportData) -> str:
-    p = rd.review.parts()
-    dep = p[p["verdict"] == "inconclusive"]
-    if dep.empty:
-        return ("No part's verdict depends on the estimator: plain maximum likelihood "
-                "and Firth agree.")
-    return ("The verdict of " + ", ".join(dep["part"]) + " depends on the estimator "
-            "and is therefore marked inconclusive.")
+    """Which parts' verdicts depend on the estimator (:func:`prose.estimator_sentence`)."""
+    return prose.estimator_sentence(review.part_verdicts(rd.review))
 
 
 # --- the replication and the number of annotators ---------------------------------

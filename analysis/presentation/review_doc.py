@@ -17,7 +17,7 @@ from ..base import budgets
 from ..design import dataset
 from ..fitting import models
 from ..studies import analyze, review
-from . import prose
+from . import claims, prose
 from .report import quick_mode
 
 __all__ = [
@@ -284,7 +284,7 @@ class ReviewDoc:
         return head + prose.weight_sentence(self.result.review.coefficients, self.ODDS_SET, est)
 
     def claims_left_out_note(self) -> str:
-        return prose.claims_left_out(self.result.claims["claim"], review.CLAIMS,
+        return prose.claims_left_out(self.result.claims["claim"], review.CLAIM_IDS,
                                      self.design.skipped, self.design.features)
 
     def separation_text(self) -> str:
@@ -381,11 +381,11 @@ class ReviewDoc:
              "conf_low", "conf_high", "p_value", "holm_p_value", "note"]]
 
     def claims_table(self) -> pd.DataFrame:
-        return self.result.claims.assign(n_units=self.n_units)[
+        return claims.claims_table(self.result.review).assign(n_units=self.n_units)[
             ["claim", "statement", "n_units", "ours", "parts_supported", "n_parts", "verdict"]]
 
     def parts_table(self) -> pd.DataFrame:
-        return self.result.review.parts().assign(n_units=self.n_units)[
+        return claims.parts_table(self.result.review).assign(n_units=self.n_units)[
             ["part", "statement", "n_units", "estimate", "conf_low", "conf_high", "p_value",
              "verdict_mle", "verdict_firth", "verdict"]]
 

@@ -119,7 +119,7 @@ def verdict_exceeds_reference(p_greater: float, p_less: float, alpha: float = AL
 
     An observed value at or below the reference's mean is not by itself evidence
     against the claim: only a significant opposite test is (the rule written in
-    :data:`analysis.studies.review.VERDICT_RULES`)."""
+    :data:`analysis.presentation.claims.VERDICT_RULES`)."""
     if p_greater < alpha:
         return SUPPORTED
     if p_less < alpha:

@@ -43,6 +43,8 @@ class Analysis(StudyResult):
 
     design: GroupDesign
     review: review.Review
+    #: The claims' verdicts (:func:`analysis.studies.review.claim_verdicts`); their
+    #: statements and evidence in words: :func:`analysis.presentation.claims.claims_table`.
     claims: pd.DataFrame
     #: the annotator-count curve (:func:`analysis.studies.replication.design_curve`), or None
     curve: replication.AnnotatorResult | None = None
@@ -60,7 +62,8 @@ class Analysis(StudyResult):
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Every table ``analyze`` writes, by file name: the review's, the units left
-        out and the feature sets not built."""
+        out and the feature sets not built (the review's worded tables, ``claims.csv`` and
+        ``tests.csv``, are added by :func:`analysis.presentation.claims.tables`)."""
         from ..design.dataset import excluded_units
 
         out = self.review.tables()
@@ -418,7 +421,8 @@ def analyze(
     Returns
     -------
     Analysis
-        ``review`` (the :class:`analysis.studies.review.Review`), ``claims``, ``notes`` (how an
+        ``review`` (the :class:`analysis.studies.review.Review`), ``claims`` (the claims'
+        verdicts, :func:`analysis.studies.review.claim_verdicts`), ``notes`` (how an
         input file was read when its format was detected, each part not run and why,
         whether being left out depends on the label: :func:`exclusion_notes`),
         ``curve``, ``sweeps`` (the on-request parts run), ``stage_seconds``.
@@ -479,7 +483,8 @@ def analyze(
         notes += [n for sw in parts.values() for n in sw.notes]
     settings = {"review": rv.settings, "curve": curve, "multiverse": multiverse,
                 "power": power}
-    return Analysis(design=design, review=rv, claims=rv.claims(), curve=cur, sweeps=parts,
+    return Analysis(design=design, review=rv, claims=review.claim_verdicts(rv), curve=cur,
+                    sweeps=parts,
                     stage_seconds=rec.rounded(), settings=settings, notes=notes,
                     elapsed=time.perf_counter() - t0, baseline=base,
                     incremental=inc)

@@ -1,8 +1,10 @@
 """Statistical review of the paper's claims on group 7.
 
-Each function returns a tidy DataFrame; :func:`review` runs them all and
-:func:`claims_table` turns the evidence into one verdict per claim, by the rules in
-:data:`VERDICT_RULES`.
+Each function returns a tidy DataFrame; :func:`review` runs them all,
+:func:`part_verdicts` gives every atomic part of a claim its verdict and
+:func:`claim_verdicts` every claim its verdict from its parts, by the rules that
+:data:`analysis.presentation.claims.VERDICT_RULES` states in words (that module words the
+claims, their parts and their evidence).
 
 The claims (Cheplygina & Pluim 2018, Section 3):
 
@@ -34,21 +36,17 @@ from ..statistics import agreement, calibration, coefficients, cvinference, cvst
 from . import reproduce
 
 __all__ = [
-    "ALPHA", "BOOT_CV_REPEATS", "BUDGET", "CALIBRATION_SETS", "CLAIMS", "CLAIM_COLUMNS",
-    "COMPARISONS", "COMPARISON_COLUMNS", "DECISION_LEVEL", "DISAGREEMENT", "ESTIMAND",
-    "GENERAL_CLAIMS", "GOOD_AUC", "MARGIN", "PAPER_C7_FEATURES", "PAPER_GOOD_AUC",
-    "PART_COLUMNS", "PERMUTATION_COLUMNS", "PERMUTATION_SETS", "PermutationResult", "Review",
-    "SUBSETS", "TEST_COLUMNS", "UNDECIDABLE_POWER", "VERDICTS", "VERDICT_RULES",
-    "agreement_tables", "auc_intervals", "c5_evidence", "c5_seed_summary", "c5_seed_verdicts",
-    "claim_is_estimator_free", "claim_parts", "claim_verdict", "claims_table",
+    "ALPHA", "BOOT_CV_REPEATS", "BUDGET", "CALIBRATION_SETS", "CLAIM_IDS",
+    "CLAIM_VERDICT_COLUMNS", "COMPARISONS", "COMPARISON_COLUMNS", "DECISION_LEVEL",
+    "DISAGREEMENT", "GOOD_AUC", "MARGIN", "PAPER_C7_FEATURES", "PAPER_GOOD_AUC", "PART_KINDS",
+    "PART_VERDICT_COLUMNS", "PERMUTATION_COLUMNS", "PERMUTATION_SETS", "PermutationResult",
+    "Review", "SUBSETS", "TEST_PVALUE_COLUMNS", "UNDECIDABLE_POWER", "VERDICTS",
+    "agreement_tables", "auc_intervals", "c5_seed_summary", "c5_seed_verdicts",
+    "claim_is_estimator_free", "claim_verdict", "claim_verdicts", "class_words",
     "combine_estimators", "comparisons", "cv_bootstrap", "fitted_models", "fold_variability",
-    "is_paper_design", "likelihood_ratio", "moment_tests", "noninferiority_evidence",
-    "oof_probabilities", "pct", "permutation_decided", "permutation_tests", "pooled_scores",
-    "review", "tests_table", "verdict_rules",
-    "general_claims",
-    "nested_tests",
-    "class_words",
-    "subsets",
+    "is_paper_design", "likelihood_ratio", "moment_tests", "nested_tests",
+    "oof_probabilities", "part_verdicts", "permutation_decided", "permutation_tests",
+    "pooled_scores", "review", "subsets", "test_pvalues",
 ]
 
 
@@ -84,39 +82,9 @@ PERMUTATION_SETS = ("sd", "skewness", "kurtosis")
 #: Disagreement moments (the paper's experiment 2 without the mean).
 DISAGREEMENT = ("sd", "skewness", "kurtosis")
 
-CLAIMS = {
-    "C1": "Crowd visual assessments predict melanoma (all 30 features, AUC 0.96)",
-    "C2": "Feature types differ; color is best (0.93), then border (0.82) and dermoscopic "
-          "structures (0.81)",
-    "C3": "Every single annotator predicts well (AUC 0.90-0.98)",
-    "C4": "The mean (consensus) performs best (0.99): removing disagreement works best",
-    "C5": "Disagreement alone is better than random (sd 0.71, skewness 0.73)",
-    "C6": "Disagreement results vary strongly across folds; in some folds they hurt",
-    "C7": "For asymmetry, border, color and dermoscopic structures, non-melanoma images "
-          "more often show high disagreement",
-}
-
-#: The same questions for any data set (:func:`analysis.design.dataset.load`): what the claims
-#: ask when the features, raters and classes are a user's.
-GENERAL_CLAIMS = {
-    "C1": "The annotations predict the label (all rater columns, or all moments)",
-    "C2": "Feature types differ in how well they predict the label",
-    "C3": "Every single rater predicts well",
-    "C4": "The consensus (mean) performs best: removing disagreement works best",
-    "C5": "Disagreement alone is better than random",
-    "C6": "Disagreement results vary across folds more than sampling explains",
-    "C7": "Raters disagree less on positive units (sd lower in positives)",
-}
-
-
-def general_claims(design: GroupDesign) -> dict[str, str]:
-    """:data:`GENERAL_CLAIMS` in a data set's words: a user's positive class named in C7
-    (ENHANCE's groups keep "positive units")."""
-    if _is_enhance(design):
-        return dict(GENERAL_CLAIMS)
-    pos = class_words(design)[1]
-    return {**GENERAL_CLAIMS,
-            "C7": f"Raters disagree less on {pos} units (sd lower in {pos} units)"}
+#: The claims' ids, in the order of the paper (their statements are
+#: :data:`analysis.presentation.claims.CLAIMS`).
+CLAIM_IDS = ("C1", "C2", "C3", "C4", "C5", "C6", "C7")
 
 
 def is_paper_design(design: GroupDesign) -> bool:
@@ -124,74 +92,12 @@ def is_paper_design(design: GroupDesign) -> bool:
     return (design.cohort, design.group) == ("2017-2018", "group07")
 
 
-ESTIMAND = """\
-The estimand is the **cross-validated AUC** (cvAUC): the AUC of each fold's model on
-its own test fold, averaged over the ten folds of repeated stratified 10-fold
-cross-validation. It is the paper's statistic (the mean fold AUC) averaged over fold
-assignments, so that no number rests on one split, and it never ranks the scores of
-different fold models against each other: under plain maximum likelihood a separated
-fold's linear predictor diverges, and scores pooled across folds would rank images
-mostly by the fold they were in. Under the null every fold AUC has expectation 1/2."""
-
-def verdict_rules(margin: float = MARGIN, good_auc: float = GOOD_AUC, *,
-                  cite: bool = False) -> str:
-    """The verdict rules in words, at the review's margin and C3 threshold; ``cite``
-    gives the references as Quarto citations (a document with a bibliography), else
-    in words."""
-    refs = (("@chen2012hypothesis", "[@hosmer2013applied]") if cite else
-            ("Chen, Petrick & Sahiner (2012)", "(Hosmer, Lemeshow & Sturdivant 2013)"))
-    return _VERDICT_RULES.format(margin=margin, good_auc=good_auc,
-                                 paper_auc=PAPER_GOOD_AUC,
-                                 undecidable=f"{100 * UNDECIDABLE_POWER:.0f}%",
-                                 ref_margin=refs[0], ref_auc=refs[1])
-
-
-_VERDICT_RULES = """\
-Every claim is split into **atomic parts**, each with its own estimate, 95% interval,
-test and verdict. A part is **supported** when its evidence holds under both
-estimators (plain maximum likelihood and Firth): for "A is better than B" or "better
-than random", the test is significant at 5% in the claimed direction; for "adding
-disagreement does not improve on the mean", the upper end of the 95% interval of the
-improvement lies below the margin of {margin} AUC (non-inferiority); for "predicts well",
-the lower end of the 95% interval lies above {good_auc:.2f}; for "varies more than
-sampling gives", the one-sided simulation test is significant at 5%. A part is **not
-supported** only when a test in the opposite direction is significant: a significant
-difference against the claim (two-sided test at 5%, i.e. one-sided at 2.5%), an
-interval entirely below the threshold (one-sided at 2.5%), a significant improvement
-from adding disagreement (the interval of the improvement above 0), a fold spread
-significantly below what sampling gives (the lower tail of the same simulated
-reference, at 5%). An estimate that merely falls short of the claim is not evidence
-against it. A part the data cannot decide is **not shown**; a non-inferiority part
-whose chance of being shown when adding disagreement changes nothing (its power, from
-its own standard error) is below {undecidable} is marked as not decidable at this sample
-size. The margin of {margin} AUC is this review's choice, stated before the results: about
-a fifth of the gap between the paper's mean (0.99) and disagreement (0.71-0.73)
-results, so that an improvement smaller than it would not change the paper's ranking
-(how a non-inferiority test of AUCs is stated, analysed and sized in reader studies,
-and how the margin, the effect size and the sample size interact, is set out by
-{ref_margin}; the value is not taken from that paper); a reader who needs another margin sets it (`margin`). The threshold {good_auc:.2f} is the lower end of "excellent" discrimination
-{ref_auc}; the paper's own level, {paper_auc:.2f}, is given beside each C3
-part. A part whose verdict
-differs between estimators is **inconclusive**. A claim is **supported** only if every
-part is, **not supported** if any part is not supported, and **inconclusive**
-otherwise. A claim needs all its parts, so each part is tested at 5% without
-adjustment (an intersection-union test keeps the chance of wrongly calling the claim
-supported at 5%); Holm-adjusted p-values are listed beside the raw ones. Intervals are
-bootstrap-CV intervals (images resampled within class, the cross-validation refitted
-inside each replicate); an interval of a cvAUC is computed on the arcsine-square-root
-scale, so that it stays inside [0, 1] and does not miss from above more often than
-from below near the ceiling, and its coverage is checked by simulation; "better than random" is tested by label permutation of the whole repeated
-cross-validation."""
-
-#: The verdict rules at the default margin and threshold.
-VERDICT_RULES = verdict_rules()
-
 
 def pooled_scores(exp: reproduce.Experiments, feature_set: str, estimator: str,
                   repeat: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Labels and out-of-fold scores of one CV repeat, ordered by image.
 
-    Scores of different fold models do not share a scale (see :data:`ESTIMAND`); they
+    Scores of different fold models do not share a scale (see :data:`analysis.presentation.claims.ESTIMAND`); they
     are used only where one fold model's scores are compared among themselves.
     """
     s = exp.scores
@@ -476,9 +382,9 @@ def comparisons(design: GroupDesign, exp: reproduce.Experiments,
     cvAUC(b) over the same folds of all repeats, its bootstrap-CV 95% interval (the
     difference on each replicate, which shares images and folds between the sets),
     a two-sided z test of no difference, and the Holm adjustment within the claim
-    (for the list of tests; verdicts use the raw p, see :data:`VERDICT_RULES`). For
-    nested pairs (mean within mean + moment), the in-sample likelihood-ratio test
-    with the events per variable.
+    (for the list of tests; verdicts use the raw p, see
+    :data:`analysis.presentation.claims.VERDICT_RULES`). For nested pairs (mean within
+    mean + moment), the in-sample likelihood-ratio test with the events per variable.
     """
     f = exp.folds
     have = set(f["feature_set"])
@@ -754,8 +660,9 @@ def combine_estimators(verdicts: dict[str, str]) -> str:
 
 
 def claim_verdict(parts: list[str]) -> str:
-    """A claim's verdict from its parts' verdicts (:data:`VERDICT_RULES`): supported
-    only if every part is, not supported if any part is not, else inconclusive."""
+    """A claim's verdict from its parts' verdicts (the rules of
+    :data:`analysis.presentation.claims.VERDICT_RULES`): supported only if every part is,
+    not supported if any part is not, else inconclusive."""
     if not parts:
         raise ValueError("a claim needs at least one part")
     if all(p == "supported" for p in parts):
@@ -778,11 +685,6 @@ def _noninferior(low: float, high: float, margin: float = MARGIN) -> str:
 _above = cvinference.verdict_above
 
 
-def _fmt_ci(est: float, low: float, high: float, signed: bool = False) -> str:
-    f = "+.3f" if signed else ".3f"
-    return f"{est:{f}} [{low:{f}}, {high:{f}}]"
-
-
 #: The feature types of the paper's claim C7.
 PAPER_C7_FEATURES = ("asymmetry", "border", "color", "dermoscopic_structures")
 
@@ -790,23 +692,6 @@ PAPER_C7_FEATURES = ("asymmetry", "border", "color", "dermoscopic_structures")
 def _letter(i: int) -> str:
     """Part suffix: a, b, ..., z, then aa, ab, ..."""
     return chr(ord("a") + i) if i < 26 else _letter(i // 26 - 1) + chr(ord("a") + i % 26)
-
-
-PART_COLUMNS = ["claim", "part", "statement", "paper", "quantity", "estimate", "conf_low",
-                "conf_high", "test", "p_value", "verdict_mle", "verdict_firth", "verdict",
-                "firth_estimate", "firth_conf_low", "firth_conf_high", "firth_p_value", "evidence",
-                "power"]
-
-
-def noninferiority_evidence(power: float, n_units: int) -> str:
-    """Evidence text of a non-inferiority part: its power when adding disagreement changes
-    nothing, and, below :data:`UNDECIDABLE_POWER`, that the sample cannot decide it."""
-    if not np.isfinite(power):
-        return ""
-    if power < UNDECIDABLE_POWER:
-        return (f"cannot be decided at n = {n_units}: power {100 * power:.0f}% "
-                "(chance of showing it if adding disagreement changes nothing)")
-    return f"power {100 * power:.0f}% if adding disagreement changes nothing"
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -829,30 +714,11 @@ class Review(StudyResult):
     model_fit: pd.DataFrame = field(default_factory=pd.DataFrame)
     calibration: pd.DataFrame = field(default_factory=pd.DataFrame)
 
-    def claims(self) -> pd.DataFrame:
-        return claims_table(self)
-
-    def parts(self) -> pd.DataFrame:
-        return claim_parts(self)
-
-    def tests(self) -> pd.DataFrame:
-        return tests_table(self)
-
-    def claims_long(self) -> pd.DataFrame:
-        """``claims.csv``: one row per claim (``level`` "claim") followed by one row per
-        atomic part (``level`` "part")."""
-        c = self.claims().assign(level="claim", part="")
-        p = self.parts().assign(level="part")
-        out = pd.concat([c, p], ignore_index=True)
-        order = {k: i for i, k in enumerate(CLAIMS)}
-        out = out.sort_values(["claim", "level", "part"], key=lambda s: (
-            s.map(order) if s.name == "claim" else s.map({"claim": 0, "part": 1})
-            if s.name == "level" else s), kind="stable")
-        front = ["claim", "level", "part", "statement", "verdict"]
-        return out[front + [k for k in out.columns if k not in front]].reset_index(drop=True)
-
     def tables(self) -> dict[str, pd.DataFrame]:
-        """Every result as a tidy table, by the CSV file name the CLI writes."""
+        """Every result as a tidy table, by the CSV file name the CLI writes; the claims'
+        and tests' tables, which carry words (``claims.csv``, ``tests.csv``), are added by
+        the presentation layer (:func:`analysis.presentation.claims.tables`) from
+        :func:`part_verdicts` and :func:`test_pvalues`."""
         return {
             "auc_ci.csv": self.auc_ci, "permutation.csv": self.permutation.summary,
             "permutation_null.csv": self.permutation.null,
@@ -861,15 +727,38 @@ class Review(StudyResult):
             "icc.csv": self.icc, "krippendorff.csv": self.krippendorff,
             "moment_tests.csv": self.moment_tests,
             "fold_variability.csv": self.fold_variability,
-            "claims.csv": self.claims_long(), "tests.csv": self.tests(),
             "coefficients.csv": self.coefficients, "models.csv": self.model_fit,
             "calibration.csv": self.calibration,
         }
 
 
-def claim_parts(rv: Review) -> pd.DataFrame:
-    """One row per atomic part of every claim, with its estimate, interval, test,
-    p-value and verdict under each estimator and combined (:data:`PART_COLUMNS`)."""
+
+#: Columns of :func:`part_verdicts`: a part's identity (``claim``, ``part``, ``kind`` of
+#: :data:`PART_KINDS`, the feature sets ``set_a`` and ``set_b`` it is about), its numbers
+#: under plain maximum likelihood and Firth, its verdict under each and combined
+#: (:func:`combine_estimators`), the power of a non-inferiority part, and a C3 part's
+#: verdict at the paper's level (:data:`PAPER_GOOD_AUC`).
+PART_VERDICT_COLUMNS = ["claim", "part", "kind", "set_a", "set_b", "estimate", "conf_low",
+                        "conf_high", "p_value", "verdict_mle", "verdict_firth", "verdict",
+                        "firth_estimate", "firth_conf_low", "firth_conf_high",
+                        "firth_p_value", "power", "paper_level_verdict"]
+
+#: What a part claims (``kind`` of :func:`part_verdicts`):
+#: ``above_half`` (C1: cvAUC of ``set_a`` above 1/2), ``better`` (cvAUC of ``set_a`` above
+#: that of ``set_b``), ``noninferior`` (``set_a`` does not improve on ``set_b`` by the
+#: margin), ``types_differ`` (C2*: the feature types' cvAUCs are not all equal),
+#: ``good_auc`` (C3: cvAUC above :data:`GOOD_AUC`), ``permutation`` (C5: better than
+#: random by label permutation), ``fold_sd`` and ``fold_below_half`` (C6: fold AUCs vary
+#: more, or fall below 1/2 more often, than test-fold sampling gives), ``lower_in_positives``
+#: (C7: the sd of feature ``set_a`` is lower in the positive class).
+PART_KINDS = ("above_half", "better", "noninferior", "types_differ", "good_auc",
+              "permutation", "fold_sd", "fold_below_half", "lower_in_positives")
+
+
+def part_verdicts(rv: Review) -> pd.DataFrame:
+    """One row per atomic part of every claim, with its estimate, interval, p-value and
+    verdict under each estimator and combined (:data:`PART_VERDICT_COLUMNS`): the
+    numbers and verdicts only; :mod:`analysis.presentation.claims` words them."""
     ci = rv.auc_ci.set_index(["feature_set", "estimator"])
     perm = rv.permutation.summary.set_index(["feature_set", "estimator"])
     cmp_ = rv.comparisons[rv.comparisons["part"] != ""].set_index(["part", "estimator"])
@@ -878,22 +767,21 @@ def claim_parts(rv: Review) -> pd.DataFrame:
     mt = rv.moment_tests
     ests = rv.exp.estimators
     margin = float(rv.settings.get("margin", MARGIN))
-    n_units = int(len(rv.design.labels))
     rows = []
 
-    def add(claim, part, statement, paper, quantity, test, per_est, evidence="",
-            power=np.nan):
+    def add(claim, part, kind, per_est, set_a="", set_b="", power=np.nan, at_paper=""):
         """per_est: {estimator: (estimate, low, high, p, verdict)}"""
         v = {e: per_est[e][4] for e in per_est}
         first = per_est.get("mle", next(iter(per_est.values())))
         firth = per_est.get("firth", (np.nan,) * 5)
-        rows.append({"claim": claim, "part": part, "statement": statement, "paper": paper,
-                     "quantity": quantity, "estimate": first[0], "conf_low": first[1],
-                     "conf_high": first[2], "test": test, "p_value": first[3],
+        rows.append({"claim": claim, "part": part, "kind": kind, "set_a": set_a,
+                     "set_b": set_b, "estimate": first[0], "conf_low": first[1],
+                     "conf_high": first[2], "p_value": first[3],
                      "verdict_mle": v.get("mle", ""), "verdict_firth": v.get("firth", ""),
                      "verdict": combine_estimators(v), "firth_estimate": firth[0],
                      "firth_conf_low": firth[1], "firth_conf_high": firth[2],
-                     "firth_p_value": firth[3], "evidence": evidence, "power": power})
+                     "firth_p_value": firth[3], "power": power,
+                     "paper_level_verdict": at_paper})
 
     def auc_part(fs, e, threshold=0.5):
         r = ci.loc[(fs, e)]
@@ -905,20 +793,11 @@ def claim_parts(rv: Review) -> pd.DataFrame:
 
     paper = is_paper_design(rv.design)
     have = set(ci.index.get_level_values(0))
-    # the positive class in the parts' words: ENHANCE's melanomas (or "positives" in a
-    # student group), a user's class name
-    user_pos = class_words(rv.design)[1] if not _is_enhance(rv.design) else None
-    pos = ("melanomas" if paper else f"{user_pos} units" if user_pos else "positives")
-    pos_one = pos[:-1]
     # C1: all rater columns, else all moments, else the mean
     c1 = next((fs for fs in ("all", "moments_all", "mean") if fs in have), None)
     if c1 is not None:
-        add("C1", "C1", f"cvAUC of {c1} > 0.5" if not (paper and c1 == "all")
-            else "cvAUC of all 30 features > 0.5", "0.96" if paper else "", "cvAUC",
-            "bootstrap-CV z test", {e: auc_part(c1, e) for e in ests})
+        add("C1", "C1", "above_half", {e: auc_part(c1, e) for e in ests}, set_a=c1)
     # C2 and C4: paired comparisons
-    paper_c2 = {"asymmetry": "0.93 vs 0.78 or 0.73", "border": "0.93 vs 0.82",
-                "dermoscopic_structures": "0.93 vs 0.81", "blue_glow": "0.93 vs 0.73"}
     parts_here = set(cmp_.index.get_level_values(0))
     for fam, part, a, b, kind in COMPARISONS:
         if part not in parts_here:
@@ -929,42 +808,26 @@ def claim_parts(rv: Review) -> pd.DataFrame:
             v = (_better(r["diff"], r["p_value"], r["conf_low"], r["conf_high"]) if kind == "better"
                  else _noninferior(r["conf_low"], r["conf_high"], margin))
             per[e] = (r["diff"], r["conf_low"], r["conf_high"], r["p_value"] if kind == "better" else np.nan, v)
-        evidence, power = "", np.nan
-        if kind == "better":
-            st = f"cvAUC({a}) > cvAUC({b})"
-            test = "paired bootstrap-CV z test"
-            ppr = paper_c2.get(b, "0.99 vs 0.71-0.73" if fam == "C4" else "")
-        else:
-            st = f"cvAUC({a}) - cvAUC({b}) < {margin:g} (adding disagreement does not improve)"
-            test = f"non-inferiority: upper 95% limit < {margin:g}"
-            ppr = "mean best (0.99)"
-            power = cvinference.noninferiority_power(cmp_.loc[(part, ests[0]), "std_error"], margin)
-            evidence = noninferiority_evidence(power, n_units)
-        add(fam, part, st, ppr if paper else "", "difference of cvAUC", test, per, evidence,
-            power=power)
+        power = (cvinference.noninferiority_power(cmp_.loc[(part, ests[0]), "std_error"], margin)
+                 if kind == "noninferior" else np.nan)
+        add(fam, part, kind, per, set_a=a, set_b=b, power=power)
     if "C2*" in parts_here:
         per = {}
         for e in ests:
             r = cmp_.loc[("C2*", e)]
             per[e] = (r["diff"], np.nan, np.nan, r["p_value"],
                       cvinference.verdict_global(r["p_value"], ALPHA))
-        r = cmp_.loc[("C2*", ests[0])]
-        add("C2", "C2*", "the feature types' cvAUCs are not all equal",
-            "types differ" if paper else "", "range of cvAUC over types",
-            f"Wald chi-square, {int(r['df'])} df (bootstrap-CV covariance)", per,
-            f"chi-square {r['statistic']:.2f}")
+        add("C2", "C2*", "types_differ", per)
     # C3: each rater
     anns = [fs for fs in ci.index.get_level_values(0).unique() if fs.startswith("annotator_")]
     for i, a in enumerate(anns):
         at_paper = {e: _above(ci.loc[(a, e), "conf_low"], ci.loc[(a, e), "conf_high"],
                               PAPER_GOOD_AUC) for e in ests}
-        add("C3", f"C3{_letter(i)}", f"cvAUC({a}) > {GOOD_AUC:.2f}", "0.90-0.98" if paper else "",
-            "cvAUC", f"lower 95% limit > {GOOD_AUC:.2f}",
-            {e: auc_part(a, e, GOOD_AUC) for e in ests},
-            f"at the paper's level {PAPER_GOOD_AUC:.2f}: {combine_estimators(at_paper)}")
+        add("C3", f"C3{_letter(i)}", "good_auc", {e: auc_part(a, e, GOOD_AUC) for e in ests},
+            set_a=a, at_paper=combine_estimators(at_paper))
     # C5: permutation tests
     tested = set(perm.index.get_level_values(0))
-    for part, m, ppr in (("C5a", "sd", "0.71"), ("C5b", "skewness", "0.73")):
+    for part, m in (("C5a", "sd"), ("C5b", "skewness")):
         if m not in tested or m not in have:
             continue
         per = {}
@@ -972,34 +835,21 @@ def claim_parts(rv: Review) -> pd.DataFrame:
             pr, r = perm.loc[(m, e)], ci.loc[(m, e)]
             v = cvinference.verdict_better_than_random(pr["p_value"], r["conf_high"], ALPHA)
             per[e] = (r["cv_auc"], r["conf_low"], r["conf_high"], pr["p_value"], v)
-        pm = perm.loc[(m, ests[0])]
-        n_obs = int(pm.get("observed_repeats", pm["cv_repeats"]))
-        add("C5", part, f"cvAUC({m}) > 0.5", ppr if paper else "", "cvAUC",
-            f"label permutation of the repeated CV ({n_obs} fold assignments observed, "
-            f"{int(pm['cv_repeats'])} per permutation)", per,
-            c5_evidence(pm, ci.loc[(m, ests[0])], int(rv.settings.get("n_seeds", 0))))
+        add("C5", part, "permutation", per, set_a=m)
     # C6: spread and folds below 1/2 against test-fold sampling alone
     fv_sets = set(fv.index.get_level_values(0))
     c6 = [m for m in ("sd", "skewness") if m in fv_sets]
     for j, m in enumerate(c6):
-        for k, (what, col, exp_col, pcol, lcol) in enumerate((
-                ("fold AUCs vary more than test-fold sampling gives", "fold_auc_sd",
-                 "expected_sd", "sd_p_value", "sd_lower_p_value"),
-                ("more folds below 0.5 than test-fold sampling gives", "share_below_half",
-                 "expected_below_half", "below_p_value", "below_lower_p_value"))):
+        for k, (kind, col, pcol, lcol) in enumerate((
+                ("fold_sd", "fold_auc_sd", "sd_p_value", "sd_lower_p_value"),
+                ("fold_below_half", "share_below_half", "below_p_value",
+                 "below_lower_p_value"))):
             per = {}
             for e in ests:
                 r = fv.loc[(m, e)]
                 v = cvinference.verdict_exceeds_reference(r[pcol], r[lcol], ALPHA)
                 per[e] = (r[col], np.nan, np.nan, r[pcol], v)
-            r = fv.loc[(m, ests[0])]
-            add("C6", f"C6{_letter(2 * j + k)}", f"{m}: {what}",
-                "high variability" if paper else "",
-                "SD of fold AUCs" if k == 0 else "share of folds below 0.5",
-                "simulation of a fixed model's test folds, as many fold assignments as "
-                "observed (one-sided; lower tail refutes)", per,
-                f"observed {r[col]:.3f}, expected from sampling {r[exp_col]:.3f}, "
-                f"p lower {r[lcol]:.3f}")
+            add("C6", f"C6{_letter(2 * j + k)}", kind, per, set_a=m)
     # C7: within-unit disagreement (sd of the raw scores) by class
     c7 = (PAPER_C7_FEATURES if paper else tuple(rv.design.features))
     sd = mt[(mt["moment"] == "sd") & mt["feature"].isin(c7)].set_index("feature")
@@ -1009,45 +859,75 @@ def claim_parts(rv: Review) -> pd.DataFrame:
             continue
         lower = str(r["direction"]).startswith("lower")
         v = cvinference.verdict_directional(r["p_value"], lower, ALPHA)
-        add("C7", f"C7{_letter(i)}", f"sd of {f} lower in {pos}", "Figure 4" if paper else "",
-            f"AUC of sd ({pos_one} as positive; < 0.5 = lower in {pos})",
-            "Mann-Whitney (two-sided)",
-            {"all": (r["auc"], r["conf_low"], r["conf_high"], r["p_value"], v)},
-            f"{r['direction']}, rank-biserial {r['rank_biserial']:+.2f}")
-    out = pd.DataFrame(rows, columns=PART_COLUMNS)
-    order = {c: i for i, c in enumerate(CLAIMS)}
+        add("C7", f"C7{_letter(i)}", "lower_in_positives",
+            {"all": (r["auc"], r["conf_low"], r["conf_high"], r["p_value"], v)}, set_a=f)
+    out = pd.DataFrame(rows, columns=PART_VERDICT_COLUMNS)
+    order = {c: i for i, c in enumerate(CLAIM_IDS)}
     return out.sort_values(["claim", "part"], key=lambda c: c.map(order) if c.name == "claim"
                            else c.str.replace("*", "~", regex=False), kind="stable"
                            ).reset_index(drop=True)
 
 
-def c5_evidence(perm_row, ci_row, n_seeds: int) -> str:
-    """C5's evidence in words: the p-value's spread over other master seeds and, when
-    the bootstrap-CV interval contains 1/2 beside a permutation p below 5%, why the two
-    do not contradict each other.
+#: Columns of :func:`claim_verdicts`.
+CLAIM_VERDICT_COLUMNS = ["claim", "n_parts", "parts_supported", "verdict"]
 
-    They answer different questions. The permutation test conditions on these images
-    and asks whether the labels are exchangeable (null: no association); its null
-    statistic is centred at 1/2 with the SD of the permuted statistics. The bootstrap-CV
-    interval is a normal interval for the cvAUC of a new sample of as many images,
-    with the SD of refitted bootstrap replicates as SE; that SE includes the
-    variability of resampling the images and of the refitted folds, it is larger than
-    the null SD, and the interval covers 95-98% (conservative) in the simulations.
-    The verdict of "better than random" rests on the exact test; the interval says how
-    large the cvAUC may be.
+
+def claim_verdicts(rv: Review, parts: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per claim: its number of parts, of supported parts, and its verdict from
+    its parts' (:func:`claim_verdict`), in the order of :data:`CLAIM_IDS`. ``parts``
+    defaults to :func:`part_verdicts` of ``rv``."""
+    parts = part_verdicts(rv) if parts is None else parts
+    rows = [{"claim": claim, "n_parts": len(g),
+             "parts_supported": int((g["verdict"] == "supported").sum()),
+             "verdict": claim_verdict(list(g["verdict"]))}
+            for claim, g in parts.groupby("claim", sort=False)]
+    order = {c: i for i, c in enumerate(CLAIM_IDS)}
+    out = pd.DataFrame(rows, columns=CLAIM_VERDICT_COLUMNS)
+    return out.sort_values("claim", key=lambda s: s.map(order)).reset_index(drop=True)
+
+
+#: Columns of :func:`test_pvalues`: ``source`` is ``part`` (a claim's part: ``part``,
+#: ``kind``, ``set_a``, ``set_b`` as in :func:`part_verdicts`), ``moment`` (a moment
+#: test: ``set_a`` the moment, ``set_b`` the feature) or ``nested`` (a likelihood-ratio
+#: test of ``set_a`` against ``set_b``, ``test`` its name).
+TEST_PVALUE_COLUMNS = ["family", "source", "part", "kind", "set_a", "set_b", "test",
+                       "estimator", "p_value", "adjusted_p_value"]
+
+
+def test_pvalues(rv: Review, parts: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Every hypothesis test the review states, with its family, raw p and adjusted p.
+
+    Parts of a claim are tested at 5% each (intersection-union); the Holm-adjusted
+    value within the claim (and estimator) is given for readers who treat the parts
+    separately. The 20 moment tests carry their Holm-adjusted value over their family
+    (Benjamini-Hochberg in ``moment_tests.csv``); the likelihood-ratio tests are
+    descriptive (adjusted = raw).
     """
-    out = []
-    if n_seeds and np.isfinite(perm_row["seed_min_p_value"]):
-        out.append(f"p over {n_seeds} other seeds: {perm_row['seed_min_p_value']:.3f} to "
-                   f"{perm_row['seed_max_p_value']:.3f} "
-                   f"(median {perm_row['seed_median_p_value']:.3f})")
-    if perm_row["p_value"] < ALPHA and ci_row["conf_low"] <= 0.5:
-        out.append(f"the bootstrap-CV interval contains 0.5 (z-test p {ci_row['p_value']:.3f}) "
-                   f"beside permutation p {perm_row['p_value']:.3f}: the interval is for a "
-                   f"new sample of images (SE {ci_row['std_error']:.3f}), the test is exact for no "
-                   f"association on these images (null SD {perm_row['null_sd']:.3f}); the verdict "
-                   f"rests on the test")
-    return "; ".join(out)
+    parts = part_verdicts(rv) if parts is None else parts
+    rows = []
+    for r in parts.itertuples():
+        free = claim_is_estimator_free(r)
+        for est, p in (("mle", r.p_value), ("firth", r.firth_p_value)):
+            if free and est == "firth":
+                continue
+            if np.isfinite(p):
+                rows.append({"family": r.claim, "source": "part", "part": r.part,
+                             "kind": r.kind, "set_a": r.set_a, "set_b": r.set_b,
+                             "estimator": "" if free else est, "p_value": p})
+    out = pd.DataFrame(rows, columns=TEST_PVALUE_COLUMNS)
+    for _, idx in out.groupby(["family", "estimator"]).groups.items():
+        out.loc[idx, "adjusted_p_value"] = inference.adjust_pvalues(
+            out.loc[idx, "p_value"].to_numpy(), "holm")
+    extra = [{"family": "moment tests", "source": "moment", "set_a": m.moment,
+              "set_b": m.feature, "estimator": "", "p_value": m.p_value,
+              "adjusted_p_value": m.holm_p_value} for m in rv.moment_tests.itertuples()]
+    for r in rv.comparisons[rv.comparisons["kind"] == "nested"].itertuples():
+        extra.append({"family": "likelihood ratio", "source": "nested", "set_a": r.set_a,
+                      "set_b": r.set_b, "test": r.test, "estimator": r.estimator,
+                      "p_value": r.p_value, "adjusted_p_value": r.p_value})
+    out = pd.concat([out, pd.DataFrame(extra, columns=TEST_PVALUE_COLUMNS)],
+                    ignore_index=True)
+    return out.fillna({c: "" for c in ("part", "kind", "set_a", "set_b", "test")})
 
 
 def c5_seed_verdicts(rows: pd.DataFrame) -> pd.DataFrame:
@@ -1105,113 +985,8 @@ def c5_seed_summary(rows: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-CLAIM_COLUMNS = ["claim", "statement", "paper", "ours", "n_parts", "parts_supported",
-                 "verdict", "evidence"]
-
-
-def claims_table(rv: Review) -> pd.DataFrame:
-    """One row per claim: its verdict from its parts (:func:`claim_verdict`), the
-    paper's number, ours, and the parts' evidence in words."""
-    parts = claim_parts(rv)
-    ci = rv.auc_ci.set_index(["feature_set", "estimator"])
-    perm = rv.permutation.summary.set_index(["feature_set", "estimator"])
-    anns = [fs for fs in ci.index.get_level_values(0).unique() if fs.startswith("annotator_")]
-
-    est0 = rv.exp.estimators[0]
-    have = set(ci.index.get_level_values(0))
-
-    def cv(fs):
-        if fs not in have:
-            return ""
-        r = ci.loc[(fs, est0)]
-        return _fmt_ci(r["cv_auc"], r["conf_low"], r["conf_high"])
-
-    def perm_p(fs):
-        return (f" (p {perm.loc[(fs, est0), 'p_value']:.3f})"
-                if (fs, est0) in perm.index else "")
-
-    is_paper = is_paper_design(rv.design)
-    c1 = next((fs for fs in ("all", "moments_all", "mean") if fs in have), None)
-    types = [t for t in rv.design.features if t in have]
-    ours = {
-        "C1": cv(c1) if c1 else "",
-        "C2": ", ".join(f"{t.replace('_', ' ')} {ci.loc[(t, est0), 'cv_auc']:.2f}" for t in
-                        sorted(types, key=lambda t: -ci.loc[(t, est0), "cv_auc"])),
-        "C3": (f"{min(ci.loc[(a, est0), 'cv_auc'] for a in anns):.2f}-"
-               f"{max(ci.loc[(a, est0), 'cv_auc'] for a in anns):.2f}") if anns else "",
-        "C4": f"mean {cv('mean')}",
-        "C5": "; ".join(f"{m} {cv(m)}{perm_p(m)}" for m in ("sd", "skewness") if m in have),
-        "C6": "see parts",
-        "C7": "see parts",
-    }
-    paper = ({"C1": "0.96", "C2": "color 0.93, border 0.82, dermoscopic 0.81",
-              "C3": "0.90-0.98", "C4": "0.99", "C5": "sd 0.71, skewness 0.73",
-              "C6": "high variability; some folds below 0.5",
-              "C7": "sd higher in non-melanoma for A-D (Figure 4)"} if is_paper else {})
-    statements = CLAIMS if is_paper else general_claims(rv.design)
-    rows = []
-    for claim, g in parts.groupby("claim", sort=False):
-        ev = "; ".join(
-            f"{r.part} {r.statement}: {r.verdict}"
-            + (f" ({_fmt_ci(r.estimate, r.conf_low, r.conf_high, signed=r.quantity.startswith('diff'))})"
-               if np.isfinite(r.conf_low) else f" ({r.estimate:.3f})")
-            + (f", {r.evidence}" if r.evidence else "") for r in g.itertuples())
-        rows.append({"claim": claim, "statement": statements[claim], "paper": paper.get(claim, ""),
-                     "ours": ours[claim], "n_parts": len(g),
-                     "parts_supported": int((g["verdict"] == "supported").sum()),
-                     "verdict": claim_verdict(list(g["verdict"])), "evidence": ev})
-    order = {c: i for i, c in enumerate(CLAIMS)}
-    out = pd.DataFrame(rows, columns=CLAIM_COLUMNS)
-    return out.sort_values("claim", key=lambda s: s.map(order)).reset_index(drop=True)
-
-
-TEST_COLUMNS = ["family", "test", "hypothesis", "estimator", "p_value", "adjustment",
-                "adjusted_p_value"]
-
-
-def tests_table(rv: Review) -> pd.DataFrame:
-    """Every hypothesis test the review states, with its family, raw p and adjustment.
-
-    Parts of a claim are tested at 5% each (intersection-union); the Holm-adjusted
-    value within the claim is listed for readers who treat the parts separately. The
-    20 moment tests carry Holm and Benjamini-Hochberg adjustment over their family.
-    """
-    rows = []
-    parts = claim_parts(rv)
-    for r in parts.itertuples():
-        for est, p in (("mle", r.p_value), ("firth", r.firth_p_value)):
-            if claim_is_estimator_free(r) and est == "firth":
-                continue
-            if np.isfinite(p):
-                rows.append({"family": r.claim, "test": r.test, "hypothesis": f"{r.part}: {r.statement}",
-                             "estimator": "" if claim_is_estimator_free(r) else est,
-                             "p_value": p})
-    out = pd.DataFrame(rows)
-    out["adjustment"] = "none (intersection-union); Holm within claim shown"
-    out["adjusted_p_value"] = np.nan
-    for _, idx in out.groupby(["family", "estimator"]).groups.items():
-        out.loc[idx, "adjusted_p_value"] = inference.adjust_pvalues(
-            out.loc[idx, "p_value"].to_numpy(), "holm")
-    mt = rv.moment_tests
-    extra = [{"family": "moment tests", "test": "Mann-Whitney (two-sided)",
-              "hypothesis": f"{m.moment} of {m.feature} differs by class", "estimator": "",
-              "p_value": m.p_value, "adjustment": "Holm over 20 (BH in moment_tests.csv)",
-              "adjusted_p_value": m.holm_p_value} for m in mt.itertuples()]
-    for r in rv.comparisons[rv.comparisons["kind"] == "nested"].itertuples():
-        extra.append({"family": "likelihood ratio", "test": r.test,
-                      "hypothesis": f"{r.set_a} improves on {r.set_b} (in sample)",
-                      "estimator": r.estimator, "p_value": r.p_value,
-                      "adjustment": "none (descriptive)", "adjusted_p_value": r.p_value})
-    out = pd.concat([out, pd.DataFrame(extra)], ignore_index=True)
-    return out[TEST_COLUMNS]
-
-
 def claim_is_estimator_free(row) -> bool:
     return row.verdict_mle == "" and row.verdict_firth == ""
-
-
-def pct(x: float) -> str:
-    return f"{100 * x:.0f}%"
 
 
 def review(
