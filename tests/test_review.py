@@ -277,6 +277,14 @@ def test_tests_table_lists_every_test(small_review):
     # every part with a p-value appears under each estimator it was tested with
     n_parts_p = parts["p_value"].notna().sum() + parts["firth_p_value"].notna().sum()
     assert (t["family"].str.match(r"C\d")).sum() == n_parts_p
+    # the moment tests' Holm family is named by its size: the moment tests with a p-value
+    assert set(t.loc[t["family"] == "moment tests", "adjustment"]) == {
+        "Holm over 20 (BH in moment_tests.csv)"}
+    mt = small_review.moment_tests.iloc[:8].copy()
+    mt.loc[mt.index[0], "p_value"] = np.nan  # an untestable moment is not in the family
+    t8 = claims.tests_table(dataclasses.replace(small_review, moment_tests=mt))
+    assert set(t8.loc[t8["family"] == "moment tests", "adjustment"]) == {
+        "Holm over 7 (BH in moment_tests.csv)"}
 
 
 def test_moment_tests_adjustments_and_effect_sizes(small_review):

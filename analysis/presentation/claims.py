@@ -419,6 +419,10 @@ def tests_table(rv: Review) -> pd.DataFrame:
     verdicts = review.part_verdicts(rv)
     t = review.test_pvalues(rv, verdicts)
     words = parts_table(rv, verdicts).set_index("part")[["statement", "test"]]
+    # the Holm family of the moment tests: those with a p-value (adjust_pvalues leaves
+    # a NaN out of the family, as R's p.adjust does)
+    moments = t[t["source"] == "moment"]
+    n_moments = int(np.isfinite(moments["p_value"].astype(float)).sum())
     rows = []
     for r in t.itertuples():
         if r.source == "part":
@@ -427,7 +431,7 @@ def tests_table(rv: Review) -> pd.DataFrame:
             adj = "none (intersection-union); Holm within claim shown"
         elif r.source == "moment":
             test, hyp = "Mann-Whitney (two-sided)", f"{r.set_a} of {r.set_b} differs by class"
-            adj = "Holm over 20 (BH in moment_tests.csv)"
+            adj = f"Holm over {n_moments} (BH in moment_tests.csv)"
         else:
             test, hyp = r.test, f"{r.set_a} improves on {r.set_b} (in sample)"
             adj = "none (descriptive)"

@@ -899,9 +899,9 @@ def test_pvalues(rv: Review, parts: pd.DataFrame | None = None) -> pd.DataFrame:
 
     Parts of a claim are tested at 5% each (intersection-union); the Holm-adjusted
     value within the claim (and estimator) is given for readers who treat the parts
-    separately. The 20 moment tests carry their Holm-adjusted value over their family
-    (Benjamini-Hochberg in ``moment_tests.csv``); the likelihood-ratio tests are
-    descriptive (adjusted = raw).
+    separately. The moment tests (20 on group 7) carry their Holm-adjusted value over
+    their family (Benjamini-Hochberg in ``moment_tests.csv``); the likelihood-ratio
+    tests are descriptive (adjusted = raw).
     """
     parts = part_verdicts(rv) if parts is None else parts
     rows = []
