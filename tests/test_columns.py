@@ -58,7 +58,7 @@ def test_intervals_and_p_values_are_found_by_name():
 @pytest.mark.parametrize("cols", [
     review.PERMUTATION_COLUMNS, [*review.COMPARISON_COLUMNS, "holm_p_value"],
     claims.PART_COLUMNS, claims.TEST_COLUMNS, claims.CLAIM_COLUMNS,
-    review.PART_VERDICT_COLUMNS, review.TEST_PVALUE_COLUMNS, review.CLAIM_VERDICT_COLUMNS,
+    review.PART_VERDICT_COLUMNS, review.HYPOTHESIS_TEST_COLUMNS, review.CLAIM_VERDICT_COLUMNS,
     replication.GROUP_COLUMNS, replication.DIFF_COLUMNS, replication.META_COLUMNS,
     replication.POOL_COLUMNS, replication.CORRELATION_COLUMNS,
     replication.SENSITIVITY_COLUMNS, replication.TREND_COLUMNS, multiverse.ROW_COLUMNS,

@@ -1,11 +1,12 @@
 """The review's claims in words: the statements, tests and evidence of ``claims.csv`` and
 ``tests.csv``.
 
-The study layer (:mod:`analysis.studies.review`) decides: :func:`~analysis.studies.review.part_verdicts`
-gives every atomic part of a claim its numbers and verdicts, and what kind of statement it
-is (``kind``) about which feature sets (``set_a``, ``set_b``);
+The study layer (:mod:`analysis.studies.review`) decides:
+:func:`~analysis.studies.review.part_verdicts` gives every atomic part of a claim its
+numbers and verdicts, and what kind of statement it is (``kind``) about which feature sets
+(``set_a``, ``set_b``);
 :func:`~analysis.studies.review.claim_verdicts` and
-:func:`~analysis.studies.review.test_pvalues` give the claims' verdicts and every test's
+:func:`~analysis.studies.review.hypothesis_tests` give the claims' verdicts and every test's
 p-values. This module words them, one small function per column
 (:func:`part_statement`, :func:`part_quantity`, :func:`part_test`, :func:`part_paper`,
 :func:`part_evidence`), and builds the worded tables the CLI writes (:func:`tables`) and
@@ -70,7 +71,7 @@ GENERAL_CLAIMS = {
 def general_claims(design: GroupDesign) -> dict[str, str]:
     """:data:`GENERAL_CLAIMS` in a data set's words: a user's positive class named in C7
     (ENHANCE's groups keep "positive units")."""
-    if review._is_enhance(design):
+    if review.is_enhance_design(design):
         return dict(GENERAL_CLAIMS)
     pos = class_words(design)[1]
     return {**GENERAL_CLAIMS,
@@ -158,7 +159,7 @@ def positive_words(design: GroupDesign) -> tuple[str, str]:
     """The positive class in the parts' words, plural and singular: ENHANCE's
     "melanomas" on the paper's group 7, "positives" on another ENHANCE group, a user's
     class name ("nodule units")."""
-    if review._is_enhance(design):
+    if review.is_enhance_design(design):
         pos = "melanomas" if is_paper_design(design) else "positives"
     else:
         pos = f"{class_words(design)[1]} units"
@@ -414,10 +415,10 @@ def claims_long(rv: Review) -> pd.DataFrame:
 
 def tests_table(rv: Review) -> pd.DataFrame:
     """``tests.csv``: every hypothesis test the review states
-    (:func:`analysis.studies.review.test_pvalues`), with its test and hypothesis in words
+    (:func:`analysis.studies.review.hypothesis_tests`), with its test and hypothesis in words
     and how its p-value is adjusted (:data:`TEST_COLUMNS`)."""
     verdicts = review.part_verdicts(rv)
-    t = review.test_pvalues(rv, verdicts)
+    t = review.hypothesis_tests(rv, verdicts)
     words = parts_table(rv, verdicts).set_index("part")[["statement", "test"]]
     # the Holm family of the moment tests: those with a p-value (adjust_pvalues leaves
     # a NaN out of the family, as R's p.adjust does)

@@ -38,15 +38,15 @@ from . import reproduce
 __all__ = [
     "ALPHA", "BOOT_CV_REPEATS", "BUDGET", "CALIBRATION_SETS", "CLAIM_IDS",
     "CLAIM_VERDICT_COLUMNS", "COMPARISONS", "COMPARISON_COLUMNS", "DECISION_LEVEL",
-    "DISAGREEMENT", "GOOD_AUC", "MARGIN", "PAPER_C7_FEATURES", "PAPER_GOOD_AUC", "PART_KINDS",
-    "PART_VERDICT_COLUMNS", "PERMUTATION_COLUMNS", "PERMUTATION_SETS", "PermutationResult",
-    "Review", "SUBSETS", "TEST_PVALUE_COLUMNS", "UNDECIDABLE_POWER", "VERDICTS",
-    "agreement_tables", "auc_intervals", "c5_seed_summary", "c5_seed_verdicts",
+    "DISAGREEMENT", "GOOD_AUC", "HYPOTHESIS_TEST_COLUMNS", "MARGIN", "PAPER_C7_FEATURES",
+    "PAPER_GOOD_AUC", "PART_KINDS", "PART_VERDICT_COLUMNS", "PERMUTATION_COLUMNS",
+    "PERMUTATION_SETS", "PermutationResult", "Review", "SUBSETS", "UNDECIDABLE_POWER",
+    "VERDICTS", "agreement_tables", "auc_intervals", "c5_seed_summary", "c5_seed_verdicts",
     "claim_is_estimator_free", "claim_verdict", "claim_verdicts", "class_words",
     "combine_estimators", "comparisons", "cv_bootstrap", "fitted_models", "fold_variability",
-    "is_paper_design", "likelihood_ratio", "moment_tests", "nested_tests",
-    "oof_probabilities", "part_verdicts", "permutation_decided", "permutation_tests",
-    "pooled_scores", "review", "subsets", "test_pvalues",
+    "hypothesis_tests", "is_enhance_design", "is_paper_design", "likelihood_ratio",
+    "moment_tests", "nested_tests", "oof_probabilities", "part_verdicts",
+    "permutation_decided", "permutation_tests", "pooled_scores", "review", "subsets",
 ]
 
 
@@ -97,7 +97,8 @@ def pooled_scores(exp: reproduce.Experiments, feature_set: str, estimator: str,
                   repeat: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Labels and out-of-fold scores of one CV repeat, ordered by image.
 
-    Scores of different fold models do not share a scale (see :data:`analysis.presentation.claims.ESTIMAND`); they
+    Scores of different fold models do not share a scale (see
+    :data:`analysis.presentation.claims.ESTIMAND`); they
     are used only where one fold model's scores are compared among themselves.
     """
     s = exp.scores
@@ -499,7 +500,7 @@ def class_words(design: GroupDesign) -> tuple[str, str]:
     ("non-melanoma", "melanoma"), a user's class names as the labels file writes them
     (``positive``/``negative`` of :func:`analysis.design.dataset.load`), or ("negative",
     "positive") for 0/1 labels."""
-    if _is_enhance(design):
+    if is_enhance_design(design):
         return "non-melanoma", "melanoma"
     s = design.settings
     neg, pos = str(s.get("negative", "0")), str(s.get("positive", "1"))
@@ -508,7 +509,7 @@ def class_words(design: GroupDesign) -> tuple[str, str]:
     return neg, pos
 
 
-def _is_enhance(design: GroupDesign) -> bool:
+def is_enhance_design(design: GroupDesign) -> bool:
     """An ENHANCE design (its outputs keep the words melanoma / non-melanoma): every
     design but a user's (:func:`analysis.design.dataset.load` sets ``cohort`` "user")."""
     return getattr(design, "cohort", "") != "user"
@@ -718,7 +719,7 @@ class Review(StudyResult):
         """Every result as a tidy table, by the CSV file name the CLI writes; the claims'
         and tests' tables, which carry words (``claims.csv``, ``tests.csv``), are added by
         the presentation layer (:func:`analysis.presentation.claims.tables`) from
-        :func:`part_verdicts` and :func:`test_pvalues`."""
+        :func:`part_verdicts` and :func:`hypothesis_tests`."""
         return {
             "auc_ci.csv": self.auc_ci, "permutation.csv": self.permutation.summary,
             "permutation_null.csv": self.permutation.null,
@@ -886,15 +887,15 @@ def claim_verdicts(rv: Review, parts: pd.DataFrame | None = None) -> pd.DataFram
     return out.sort_values("claim", key=lambda s: s.map(order)).reset_index(drop=True)
 
 
-#: Columns of :func:`test_pvalues`: ``source`` is ``part`` (a claim's part: ``part``,
+#: Columns of :func:`hypothesis_tests`: ``source`` is ``part`` (a claim's part: ``part``,
 #: ``kind``, ``set_a``, ``set_b`` as in :func:`part_verdicts`), ``moment`` (a moment
 #: test: ``set_a`` the moment, ``set_b`` the feature) or ``nested`` (a likelihood-ratio
 #: test of ``set_a`` against ``set_b``, ``test`` its name).
-TEST_PVALUE_COLUMNS = ["family", "source", "part", "kind", "set_a", "set_b", "test",
+HYPOTHESIS_TEST_COLUMNS = ["family", "source", "part", "kind", "set_a", "set_b", "test",
                        "estimator", "p_value", "adjusted_p_value"]
 
 
-def test_pvalues(rv: Review, parts: pd.DataFrame | None = None) -> pd.DataFrame:
+def hypothesis_tests(rv: Review, parts: pd.DataFrame | None = None) -> pd.DataFrame:
     """Every hypothesis test the review states, with its family, raw p and adjusted p.
 
     Parts of a claim are tested at 5% each (intersection-union); the Holm-adjusted
@@ -914,7 +915,7 @@ def test_pvalues(rv: Review, parts: pd.DataFrame | None = None) -> pd.DataFrame:
                 rows.append({"family": r.claim, "source": "part", "part": r.part,
                              "kind": r.kind, "set_a": r.set_a, "set_b": r.set_b,
                              "estimator": "" if free else est, "p_value": p})
-    out = pd.DataFrame(rows, columns=TEST_PVALUE_COLUMNS)
+    out = pd.DataFrame(rows, columns=HYPOTHESIS_TEST_COLUMNS)
     for _, idx in out.groupby(["family", "estimator"]).groups.items():
         out.loc[idx, "adjusted_p_value"] = inference.adjust_pvalues(
             out.loc[idx, "p_value"].to_numpy(), "holm")
@@ -925,7 +926,7 @@ def test_pvalues(rv: Review, parts: pd.DataFrame | None = None) -> pd.DataFrame:
         extra.append({"family": "likelihood ratio", "source": "nested", "set_a": r.set_a,
                       "set_b": r.set_b, "test": r.test, "estimator": r.estimator,
                       "p_value": r.p_value, "adjusted_p_value": r.p_value})
-    out = pd.concat([out, pd.DataFrame(extra, columns=TEST_PVALUE_COLUMNS)],
+    out = pd.concat([out, pd.DataFrame(extra, columns=HYPOTHESIS_TEST_COLUMNS)],
                     ignore_index=True)
     return out.fillna({c: "" for c in ("part", "kind", "set_a", "set_b", "test")})
 
