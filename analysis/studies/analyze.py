@@ -230,8 +230,8 @@ def incremental_value(rv: review.Review) -> pd.DataFrame:
         for est in rv.exp.estimators:
             fa = folds[(folds["feature_set"] == fs) & (folds["estimator"] == est)]
             fb = folds[(folds["feature_set"] == "mean") & (folds["estimator"] == est)]
-            d = cvinference.paired_difference(fa, fb, review._replicates(boot, fs, est),
-                                              review._replicates(boot, "mean", est))
+            d = cvinference.paired_difference(fa, fb, review.boot_replicates(boot, fs, est),
+                                              review.boot_replicates(boot, "mean", est))
             lrt = nested.loc[(fs, est)] if (fs, est) in nested.index else None
             sep = float(ci.loc[(fs, est), "share_separated"])
             exists = (bool(not fit.loc[(fs, "mle"), "separated"])

@@ -41,8 +41,8 @@ __all__ = [
     "DISAGREEMENT", "GOOD_AUC", "HYPOTHESIS_TEST_COLUMNS", "MARGIN", "PAPER_C7_FEATURES",
     "PAPER_GOOD_AUC", "PART_KINDS", "PART_VERDICT_COLUMNS", "PERMUTATION_COLUMNS",
     "PERMUTATION_SETS", "PermutationResult", "Review", "SUBSETS", "UNDECIDABLE_POWER",
-    "VERDICTS", "agreement_tables", "auc_intervals", "c5_seed_summary", "c5_seed_verdicts",
-    "claim_is_estimator_free", "claim_verdict", "claim_verdicts", "class_words",
+    "VERDICTS", "agreement_tables", "auc_intervals", "boot_replicates", "c5_seed_summary",
+    "c5_seed_verdicts", "claim_is_estimator_free", "claim_verdict", "claim_verdicts", "class_words",
     "combine_estimators", "comparisons", "cv_bootstrap", "fitted_models", "fold_variability",
     "hypothesis_tests", "is_enhance_design", "is_paper_design", "likelihood_ratio",
     "moment_tests", "nested_tests", "oof_probabilities", "part_verdicts",
@@ -137,7 +137,10 @@ def cv_bootstrap(design: GroupDesign, sets: list[str], estimators: tuple[str, ..
     return pd.concat(rows, ignore_index=True)
 
 
-def _replicates(boot: pd.DataFrame, fs: str, est: str) -> np.ndarray:
+def boot_replicates(boot: pd.DataFrame, fs: str, est: str) -> np.ndarray:
+    """The cvAUC of every bootstrap-CV replicate of one feature set and estimator, in
+    replicate order (a column of :func:`cv_bootstrap`'s table), so that two sets' values
+    pair replicate by replicate."""
     b = boot[(boot["feature_set"] == fs) & (boot["estimator"] == est)]
     return b.sort_values("replicate")["cv_auc"].to_numpy()
 
@@ -163,7 +166,7 @@ def auc_intervals(exp: reproduce.Experiments, boot: pd.DataFrame) -> pd.DataFram
     for fs in dict.fromkeys(exp.folds["feature_set"]):
         for est in exp.estimators:
             c = cv.loc[(fs, est)]
-            r = cvinference.cv_auc_interval(c["cv_auc"], _replicates(boot, fs, est))
+            r = cvinference.cv_auc_interval(c["cv_auc"], boot_replicates(boot, fs, est))
             srow = summary.loc[(fs, est)]
             rows.append({
                 "experiment": int(srow["experiment"]), "feature_set": fs, "estimator": est,
@@ -396,8 +399,8 @@ def comparisons(design: GroupDesign, exp: reproduce.Experiments,
                 continue
             fa = f[(f["feature_set"] == a) & (f["estimator"] == est)]
             fb = f[(f["feature_set"] == b) & (f["estimator"] == est)]
-            d = cvinference.paired_difference(fa, fb, _replicates(boot, a, est),
-                                              _replicates(boot, b, est))
+            d = cvinference.paired_difference(fa, fb, boot_replicates(boot, a, est),
+                                              boot_replicates(boot, b, est))
             rows.append({"family": fam, "part": part, "set_a": a, "set_b": b, "kind": kind,
                          "estimator": est, "test": "bootstrap-CV z", "auc_a": d.auc_a,
                          "auc_b": d.auc_b, "diff": d.diff, "std_error": d.se,
@@ -456,7 +459,7 @@ def _types_differ(folds: pd.DataFrame, boot: pd.DataFrame, types: list[str], est
     """
     f = folds[folds["estimator"] == est]
     auc = np.array([f.loc[f["feature_set"] == t, "auc"].mean() for t in types])
-    reps = np.column_stack([_replicates(boot, t, est) for t in types])
+    reps = np.column_stack([boot_replicates(boot, t, est) for t in types])
     d = auc[1:] - auc[0]
     R = reps[:, 1:] - reps[:, [0]]
     R = R[np.all(np.isfinite(R), axis=1)]
