@@ -48,10 +48,11 @@ Writing a result
 ----------------
 :func:`write_result` is the one way a command writes a study's result (an
 :class:`analysis.base.results.StudyResult`) into ``work``: every table of ``res.tables()``
-(and a review's worded tables, :func:`result_tables`) as CSV (``float_format="%.10g"``, no index), then ``manifest.json``: what the run read
-and which code ran it (:func:`run_manifest`: command, package versions, the data's
-commit and SHA-256, the seed), the command's own keys, and last the result's
-``settings``, ``elapsed_seconds`` and ``notes`` (:meth:`analysis.base.results.StudyResult.manifest`).
+(and a review's worded tables, :func:`result_tables`) as CSV (``float_format="%.10g"``,
+no index), then ``manifest.json``: what the run read and which code ran it
+(:func:`run_manifest`: command, package versions, the data's commit and SHA-256, the
+seed), the command's own keys, and last the result's ``settings``, ``elapsed_seconds``
+and ``notes`` (:meth:`analysis.base.results.StudyResult.manifest`).
 """
 
 from __future__ import annotations
@@ -81,8 +82,8 @@ MANIFEST = "manifest.json"
 FLOAT_FORMAT = "%.10g"
 
 __all__ = ["FLOAT_FORMAT", "MANIFEST", "atomic_output", "int_at_least", "jobs_int", "lock_path",
-           "nonneg_int", "positive_int", "prepare_out", "result_tables", "run_manifest", "write_result",
-           "write_tables"]
+           "nonneg_int", "positive_int", "prepare_out", "result_tables", "run_manifest",
+           "write_result", "write_tables"]
 
 
 # --- argparse types --------------------------------------------------------------------
@@ -398,9 +399,8 @@ def write_tables(out: Path, tables: dict, manifest: dict) -> None:
 
 def write_result(res: StudyResult, out: Path, manifest: dict | None = None) -> dict:
     """Write a study's result into ``out``: its tables (:func:`result_tables`) as CSV
-    files, then the
-    manifest, ``manifest`` (the command's keys, e.g. from :func:`run_manifest`) followed
-    by the result's ``settings``, ``elapsed_seconds`` and ``notes``
+    files, then the manifest, ``manifest`` (the command's keys, e.g. from
+    :func:`run_manifest`) followed by the result's ``settings``, ``elapsed_seconds`` and ``notes``
     (:meth:`analysis.base.results.StudyResult.manifest`, which take precedence).
 
     Returns
