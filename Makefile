@@ -1,6 +1,7 @@
 # Entry points, each doing all set-up on a fresh clone:
 #   make report   -> report.html
-#   make review ANNOTATIONS=FILE LABELS=FILE [POSITIVE=NAME] [GROUP_COL=COLUMN] [REVIEW_OPTS='-P raters:positions']
+#   make review ANNOTATIONS=FILE LABELS=FILE [POSITIVE=NAME] [GROUP_COL=COLUMN]
+#               [RATER_COUNT=covariate] [REVIEW_OPTS='-P raters:positions']
 #                 -> review.html, the review of any multi-rater data set (default: the example)
 #   make test     -> the test suite
 # report and review render with the Quarto on PATH, else .venv/bin/quarto, else they

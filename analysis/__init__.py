@@ -56,7 +56,8 @@ def modules() -> dict[str, tuple[str, Path]]:
     -------
     dict
         Dotted name (``"analysis.statistics.inference"``) -> (layer, file). A layer's
-        package ``__init__.py`` counts as a module only where it holds code (``cli``).
+        package ``__init__.py`` counts as a module only for ``cli``, the one layer whose
+        ``__init__.py`` holds code.
 
     Examples
     --------

@@ -7,7 +7,10 @@ Two rater groups of 100 images (18 melanomas each) share images; the true correl
 analysis.statistics.metacov.simulate_pair, the estimates from the delete-d jackknife (each image
 kept with probability 3/4, covariance times 3) and from the joint bootstrap on other
 data sets (the same ones for both). Writes benchmarks/results/meta_covariance_check.csv.
-Pass: |z_cov| <= 2 and ``implied`` within [true_low, true_high] in every row.
+Expected: |z_cov| <= 2 and ``implied`` within [true_low, true_high] in every row. The
+stored results meet the first in every row and the second in all but one (mean_minus_sd
+with 18 shared melanomas: 0.50 against [0.37, 0.48], z_cov +1.2), as
+benchmarks/README.md says.
 
     PYTHONPATH=. python benchmarks/meta_covariance_check.py [--quick]
 """

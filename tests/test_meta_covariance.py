@@ -246,8 +246,8 @@ def test_replicate_covariance_recovers_a_known_matrix_and_uses_the_given_ses():
                                rtol=1e-12)
     np.testing.assert_allclose(g2["variance_ratio"], [1, 1 / 1.2, 1 / 1.5], rtol=0.05)
     assert np.all(g2["low"][off] <= g2["raw"][off]) and np.all(g2["raw"][off] <= g2["high"][off])
-    # a covariance larger than the SEs allow is clipped to 1 and projected to a
-    # correlation matrix; pairs that share nothing get 0
+    # a covariance larger than the SEs allow is clipped to 1 and the off-diagonal shrunk
+    # to a positive definite matrix; pairs that share nothing get 0
     tiny = M.replicate_covariance(x, factor=3.0, se=se / 5,
                                   shared=np.array([[1, 1, 0], [1, 1, 1], [0, 1, 1]], bool))
     assert tiny["raw"][0, 1] > 1

@@ -39,7 +39,8 @@ every table the studies return and every CSV the command line writes).
 
 :data:`RENAMED` maps each CSV file's old column names to the new ones (the README's
 "Column names" table lists the same; ``tests/test_columns.py`` checks that it does).
-Formatters find interval columns with :func:`intervals` instead of being told the names.
+Formatters find interval columns with :func:`interval` and :func:`intervals` instead of
+being told the names.
 """
 
 from __future__ import annotations

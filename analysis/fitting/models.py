@@ -143,8 +143,9 @@ def stratified_fold_numbers(y: np.ndarray, n_splits: int, state: int) -> np.ndar
 def fold_numbers(y: np.ndarray, n_splits: int, state: int,
                  groups: np.ndarray | None = None) -> np.ndarray:
     """Test-fold number of every unit: :func:`stratified_fold_numbers` without
-    ``groups``, :func:`group_fold_numbers` with them (the one switch every fold plan of
-    the package goes through)."""
+    ``groups``, :func:`group_fold_numbers` with them (the switch of every fold plan that
+    can take a data set's groups; the joint-replicate and simulation plans, whose
+    units are independent by construction, call :func:`stratified_fold_numbers`)."""
     if groups is None:
         return stratified_fold_numbers(y, n_splits, state)
     return group_fold_numbers(y, groups, n_splits, state)

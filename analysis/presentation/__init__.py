@@ -1,1 +1,2 @@
-"""The presentation layer of the package: ``present``, ``prose``, ``figures``, ``report``, ``review_doc``, ``cache``, ``render``, ``outputs``, ``cli`` (see analysis/__init__.py)."""
+"""The presentation layer of the package: ``present``, ``prose``, ``claims``, ``figures``,
+``report``, ``review_doc``, ``cache``, ``render``, ``outputs`` (see analysis/__init__.py)."""

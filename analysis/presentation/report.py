@@ -543,7 +543,8 @@ def overlap_sentence(rd: ReportData) -> str:
 
 
 def n_joint_boot(rd: ReportData) -> int:
-    """Joint bootstrap replicates behind the meta-analysis's correlations."""
+    """Replicates (delete-d jackknife of the union of the groups' images) behind the
+    meta-analysis's correlations."""
     return int(rd.replication.manifest_extra["replication"]["meta_correlation"]["n_boot"])
 
 

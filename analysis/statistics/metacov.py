@@ -188,7 +188,9 @@ def joint_bootstrap(studies: list[Study], *, n_boot: int = DEFAULT_JOINT_BOOT,
                     seed: int = models.DEFAULT_SEED, estimator: str = "mle",
                     engine: str = "auto", n_jobs: int = 1, scheme: str = "bootstrap",
                     keep: float = SUBSAMPLE_KEEP) -> JointBootstrap:
-    """Bootstrap of the union of the studies' images, each study refitting its own CV.
+    """Replicates of the union of the studies' images (a stratified bootstrap, or with
+    ``scheme="subsample"`` the delete-d jackknife the replication uses), each study
+    refitting its own CV.
 
     Parameters
     ----------
@@ -795,7 +797,8 @@ def simulation_check(*, n_shared: int = 50, shared_melanoma: int = 9, n_truth: i
                 vals[t, g, q] = _one_assignment_cvauc(st, fs, int(states[g]), estimator)
     truth = {"sd": vals[:, :, 0], "mean_minus_sd": vals[:, :, 1] - vals[:, :, 0]}
     factor = subsample_factor(keep)
-    # per data set: bootstrap (corr, cov, var_a, var_b), subsample (cov, var_a, var_b)
+    # per data set: bootstrap (corr, cov, var_a, var_b), subsample (cov, var_a, var_b),
+    # and the subsample covariance over the bootstrap SEs (8 values)
     est: dict[str, list] = {"sd": [], "mean_minus_sd": []}
     for ss in s_est.spawn(n_datasets):
         rng = np.random.default_rng(ss)

@@ -1193,8 +1193,8 @@ def meta_correlations(designs: list[AbcDesign], *, seed: int = models.DEFAULT_SE
     the sd cvAUCs', of ``auc_mean_minus_sd`` the paired differences'. Pairs that share
     no image get 0. Divided by the two groups' own bootstrap-CV SEs (``se``) it is the
     correlation the overlap model uses, so that the model's covariance is the
-    estimated one (clipped to [-1, 1] and projected to the nearest correlation matrix
-    when needed).
+    estimated one (clipped to [-1, 1], and its off-diagonal shrunk toward 0 just enough
+    for a positive definite matrix when needed).
 
     Checks (tests/test_meta_covariance.py, benchmarks/meta_covariance_check.py): by
     simulation with a known covariance, the estimate recovers it within Monte Carlo

@@ -532,7 +532,8 @@ ICC_FORMS = {"persons": ("ICC2", "ICC2k"), "positions": ("ICC1", "ICC1k")}
 
 
 def agreement_tables(design: GroupDesign) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """ICC (six forms, pingouin) and Krippendorff's alpha per feature type and subset.
+    """ICC (pingouin; the forms of :data:`ICC_FORMS` for the kind of rater) and
+    Krippendorff's alpha per feature type and subset.
 
     Computed on the raw scores of the kept images, for all images and within each
     class separately (:func:`subsets`: melanoma and non-melanoma images for ENHANCE,
@@ -1031,7 +1032,8 @@ def review(
     seed : int
         Master seed: every random step derives its own stream from it.
     n_splits : int, optional
-        Folds (default 10, fewer when the rarer class is smaller; ``notes`` says so).
+        Folds (default 10, fewer when the rarer class has fewer units, or with groups
+        fewer groups holding it; ``notes`` says so).
     calibration_boot : int, optional
         Bootstrap replicates of the calibration statistics (default
         ``BUDGET.calibration_boot``).
