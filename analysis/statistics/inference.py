@@ -846,9 +846,13 @@ def adjust_pvalues(p: Any, method: str = "holm") -> np.ndarray:
 
     Notes
     -----
-    Thin wrapper over :func:`statsmodels.stats.multitest.multipletests`;
-    equals R's ``p.adjust(p, "holm")`` / ``p.adjust(p, "BH")`` (tests), where
-    R likewise drops NA from the family size.
+    Benjamini-Hochberg is :func:`statsmodels.stats.multitest.multipletests`. Holm is
+    its step-down rule written out (sort, multiply the i-th smallest by m - i + 1,
+    running maximum, cap at 1: the same operations, so the same bits), because
+    statsmodels' Holm branch runs a full garbage collection on every call (about 80 ms
+    in a process holding a review), and the review adjusts a dozen families per table.
+    Both equal R's ``p.adjust(p, "holm")`` / ``p.adjust(p, "BH")`` (tests), where R
+    likewise drops NA from the family size.
 
     References
     ----------
@@ -865,7 +869,16 @@ def adjust_pvalues(p: Any, method: str = "holm") -> np.ndarray:
     out = np.full(arr.shape, np.nan)
     ok = ~np.isnan(arr)
     if ok.any():
-        out[ok] = multipletests(arr[ok], method=method)[1]
+        if method == "holm":
+            q = arr[ok]
+            order = np.argsort(q)
+            adj = np.maximum.accumulate(q[order] * np.arange(q.size, 0, -1))
+            adj[adj > 1] = 1.0
+            held = np.empty_like(adj)
+            held[order] = adj
+            out[ok] = held
+        else:
+            out[ok] = multipletests(arr[ok], method=method)[1]
     return out
 
 
