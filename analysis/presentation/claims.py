@@ -18,6 +18,8 @@ the report and ``review.qmd`` show (:func:`parts_table`, :func:`claims_table`,
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 
@@ -208,16 +210,33 @@ _FOLD_TEST = ("simulation of a fixed model's test folds, as many fold assignment
               "observed (one-sided; lower tail refutes)")
 
 
-def part_test(row, rv: Review, margin: float = MARGIN) -> str:
+def _indexed(rv: Review) -> SimpleNamespace:
+    """The review's tables the words read, indexed once (by feature set or part, and
+    estimator), with the first estimator, under which the words quote numbers."""
+    fv = rv.fold_variability
+    mt = rv.moment_tests
+    return SimpleNamespace(
+        est0=rv.exp.estimators[0],
+        ci=rv.auc_ci.set_index(["feature_set", "estimator"]),
+        perm=rv.permutation.summary.set_index(["feature_set", "estimator"]),
+        cmp=rv.comparisons.set_index(["part", "estimator"]),
+        fv=fv[fv["comparison"] == ""].set_index(["feature_set", "estimator"]),
+        sd=mt[mt["moment"] == "sd"].drop_duplicates("feature").set_index("feature"))
+
+
+def part_test(row, rv: Review, margin: float = MARGIN, *,
+              idx: SimpleNamespace | None = None) -> str:
     """The test or rule that decides a part, with its sizes (degrees of freedom, fold
-    assignments) read from ``rv``."""
-    kind, est0 = row.kind, rv.exp.estimators[0]
+    assignments) read from ``rv`` (``idx``: its tables indexed, as :func:`parts_table`
+    passes them)."""
+    kind = row.kind
+    if kind in ("types_differ", "permutation"):
+        idx = _indexed(rv) if idx is None else idx
     if kind == "types_differ":
-        cmp_ = rv.comparisons.set_index(["part", "estimator"])
-        return (f"Wald chi-square, {int(cmp_.loc[('C2*', est0), 'df'])} df "
+        return (f"Wald chi-square, {int(idx.cmp.loc[('C2*', idx.est0), 'df'])} df "
                 "(bootstrap-CV covariance)")
     if kind == "permutation":
-        pm = rv.permutation.summary.set_index(["feature_set", "estimator"]).loc[(row.set_a, est0)]
+        pm = idx.perm.loc[(row.set_a, idx.est0)]
         n_obs = int(pm.get("observed_repeats", pm["cv_repeats"]))
         return (f"label permutation of the repeated CV ({n_obs} fold assignments observed, "
                 f"{int(pm['cv_repeats'])} per permutation)")
@@ -295,35 +314,32 @@ _C6_COLUMNS = {"fold_sd": ("fold_auc_sd", "expected_sd", "sd_lower_p_value"),
                                    "below_lower_p_value")}
 
 
-def part_evidence(row, rv: Review) -> str:
+def part_evidence(row, rv: Review, *, idx: SimpleNamespace | None = None) -> str:
     """A part's evidence beside its verdict, with the numbers read from ``rv`` (under
-    its first estimator): a non-inferiority part's power, C2*'s chi-square, a C3 part's
-    verdict at the paper's level, C5's spread over seeds, C6's observed and expected
-    values, C7's direction and rank-biserial correlation; "" for the others."""
-    kind, est0 = row.kind, rv.exp.estimators[0]
+    its first estimator; ``idx``: its tables indexed, as :func:`parts_table` passes
+    them): a non-inferiority part's power, C2*'s chi-square, a C3 part's verdict at the
+    paper's level, C5's spread over seeds, C6's observed and expected values, C7's
+    direction and rank-biserial correlation; "" for the others."""
+    kind = row.kind
     if kind == "noninferior":
         return noninferiority_evidence(row.power, int(len(rv.design.labels)))
-    if kind == "types_differ":
-        r = rv.comparisons.set_index(["part", "estimator"]).loc[("C2*", est0)]
-        return f"chi-square {r['statistic']:.2f}"
     if kind == "good_auc":
         return f"at the paper's level {PAPER_GOOD_AUC:.2f}: {row.paper_level_verdict}"
+    if kind not in ("types_differ", "permutation", "lower_in_positives", *_C6_COLUMNS):
+        return ""
+    idx = _indexed(rv) if idx is None else idx
+    if kind == "types_differ":
+        return f"chi-square {idx.cmp.loc[('C2*', idx.est0), 'statistic']:.2f}"
     if kind == "permutation":
-        key = (row.set_a, est0)
-        return c5_evidence(rv.permutation.summary.set_index(["feature_set", "estimator"]).loc[key],
-                           rv.auc_ci.set_index(["feature_set", "estimator"]).loc[key],
-                           int(rv.settings.get("n_seeds", 0)))
+        key = (row.set_a, idx.est0)
+        return c5_evidence(idx.perm.loc[key], idx.ci.loc[key], int(rv.settings.get("n_seeds", 0)))
     if kind in _C6_COLUMNS:
         col, exp_col, lcol = _C6_COLUMNS[kind]
-        fv = rv.fold_variability
-        r = fv[fv["comparison"] == ""].set_index(["feature_set", "estimator"]).loc[(row.set_a, est0)]
+        r = idx.fv.loc[(row.set_a, idx.est0)]
         return (f"observed {r[col]:.3f}, expected from sampling {r[exp_col]:.3f}, "
                 f"p lower {r[lcol]:.3f}")
-    if kind == "lower_in_positives":
-        mt = rv.moment_tests
-        r = mt[(mt["moment"] == "sd") & (mt["feature"] == row.set_a)].iloc[0]
-        return f"{r['direction']}, rank-biserial {r['rank_biserial']:+.2f}"
-    return ""
+    r = idx.sd.loc[row.set_a]
+    return f"{r['direction']}, rank-biserial {r['rank_biserial']:+.2f}"
 
 
 def parts_table(rv: Review, parts: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -334,10 +350,11 @@ def parts_table(rv: Review, parts: pd.DataFrame | None = None) -> pd.DataFrame:
     paper = is_paper_design(rv.design)
     margin = float(rv.settings.get("margin", MARGIN))
     positives = positive_words(rv.design)[0]
+    idx = _indexed(rv)
     rows = [{"statement": part_statement(r, paper=paper, positives=positives, margin=margin),
              "paper": part_paper(r) if paper else "",
              "quantity": part_quantity(r, positives=positives),
-             "test": part_test(r, rv, margin), "evidence": part_evidence(r, rv)}
+             "test": part_test(r, rv, margin, idx=idx), "evidence": part_evidence(r, rv, idx=idx)}
             for r in parts.itertuples()]
     words = pd.DataFrame(rows, index=parts.index,
                          columns=["statement", "paper", "quantity", "test", "evidence"])
@@ -399,10 +416,10 @@ def claims_table(rv: Review, parts: pd.DataFrame | None = None) -> pd.DataFrame:
     return out[CLAIM_COLUMNS]
 
 
-def claims_long(rv: Review) -> pd.DataFrame:
+def claims_long(rv: Review, parts: pd.DataFrame | None = None) -> pd.DataFrame:
     """``claims.csv``: one row per claim (``level`` "claim") followed by one row per
-    atomic part (``level`` "part")."""
-    p = parts_table(rv)
+    atomic part (``level`` "part"); ``parts`` is :func:`parts_table` of ``rv``."""
+    p = parts_table(rv) if parts is None else parts
     c = claims_table(rv, p).assign(level="claim", part="")
     out = pd.concat([c, p.assign(level="part")], ignore_index=True)
     order = {k: i for i, k in enumerate(review.CLAIM_IDS)}
@@ -413,13 +430,16 @@ def claims_long(rv: Review) -> pd.DataFrame:
     return out[front + [k for k in out.columns if k not in front]].reset_index(drop=True)
 
 
-def tests_table(rv: Review) -> pd.DataFrame:
+def tests_table(rv: Review, verdicts: pd.DataFrame | None = None,
+                parts: pd.DataFrame | None = None) -> pd.DataFrame:
     """``tests.csv``: every hypothesis test the review states
     (:func:`analysis.studies.review.hypothesis_tests`), with its test and hypothesis in words
-    and how its p-value is adjusted (:data:`TEST_COLUMNS`)."""
-    verdicts = review.part_verdicts(rv)
+    and how its p-value is adjusted (:data:`TEST_COLUMNS`); ``verdicts`` and ``parts`` are
+    :func:`analysis.studies.review.part_verdicts` and :func:`parts_table` of ``rv``."""
+    verdicts = review.part_verdicts(rv) if verdicts is None else verdicts
     t = review.hypothesis_tests(rv, verdicts)
-    words = parts_table(rv, verdicts).set_index("part")[["statement", "test"]]
+    parts = parts_table(rv, verdicts) if parts is None else parts
+    words = parts.set_index("part")[["statement", "test"]]
     # the Holm family of the moment tests: those with a p-value (adjust_pvalues leaves
     # a NaN out of the family, as R's p.adjust does)
     moments = t[t["source"] == "moment"]
@@ -446,4 +466,6 @@ def tests_table(rv: Review) -> pd.DataFrame:
 def tables(rv: Review) -> dict[str, pd.DataFrame]:
     """The review's worded tables by the CSV file name the CLI writes: ``claims.csv``
     (:func:`claims_long`) and ``tests.csv`` (:func:`tests_table`)."""
-    return {"claims.csv": claims_long(rv), "tests.csv": tests_table(rv)}
+    verdicts = review.part_verdicts(rv)
+    parts = parts_table(rv, verdicts)
+    return {"claims.csv": claims_long(rv, parts), "tests.csv": tests_table(rv, verdicts, parts)}
