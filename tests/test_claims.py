@@ -113,7 +113,8 @@ def test_part_evidence_reads_the_numbers_of_its_kind():
                                     paper_level_verdict="not shown"), rv) == (
         "at the paper's level 0.90: not shown")
     assert claims.part_evidence(row("noninferior", "mean+sd", "mean", power=0.25), rv) == (
-        claims.noninferiority_evidence(0.25, 40))
+        "cannot be decided at n = 40: power 25% (chance of showing it if adding "
+        "disagreement changes nothing)")
     # no seeds, p above 5%: C5 has nothing to add; C1 and "better" parts never do
     assert claims.part_evidence(row("permutation", "sd", claim="C5"), rv) == ""
     assert claims.part_evidence(row("better", "mean", "sd"), rv) == ""

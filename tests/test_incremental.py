@@ -83,9 +83,15 @@ def test_disagreement_that_carries_the_label_improves_on_the_mean(result):
         assert r["lrt_p_value"] < 0.05
 
 
-def test_incremental_csv_is_written_with_the_tables(result):
+def test_incremental_csv_is_written_with_the_tables(result, monkeypatch):
     pd.testing.assert_frame_equal(result.tables()["incremental.csv"],
                                   analyze.incremental_value(result.review))
+    # computed once, by analyze: writing the tables does not refit the models
+    def refit(rv):
+        raise AssertionError("incremental_value called again")
+
+    monkeypatch.setattr(analyze, "incremental_value", refit)
+    assert result.tables()["incremental.csv"] is result.incremental
 
 
 def test_class_words_and_subsets_are_the_users():
