@@ -151,10 +151,7 @@ def test_replication_tables_keep_to_the_column_vocabulary(rep):
     from conftest import assert_vocabulary
 
     # the tables the replicate command writes (analysis.cli)
-    tables = {"groups.csv": rep.groups, "differences.csv": rep.differences,
-              "meta.csv": rep.meta, "overlap.csv": rep.overlap,
-              "excluded_groups.csv": rep.excluded_groups, "fold_auc.csv": rep.folds,
-              "meta_correlations.csv": rep.correlations, "meta_sensitivity.csv": rep.sensitivity}
+    tables = rep.tables()
     assert_vocabulary({k: v for k, v in tables.items() if len(v.columns)}, "replicate")
 
 

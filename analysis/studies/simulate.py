@@ -1484,11 +1484,8 @@ class SimulationStudy(StudyResult):
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The ``simulate`` command's CSV files by name."""
-        cal, pw = self.calibration, self.power
-        return {"parameters.csv": self.params.tidy(), "calibration.csv": cal.summary,
-                "coverage.csv": cal.coverage, "truth.csv": cal.truth,
-                "calibration_studies.csv": cal.studies, "power.csv": pw.summary,
-                "power_studies.csv": pw.studies, "strong_parameters.csv": self.strong.tidy(),
+        return {"parameters.csv": self.params.tidy(), **self.calibration.tables(),
+                **self.power.tables(), "strong_parameters.csv": self.strong.tidy(),
                 "c4_power.csv": self.c4}
 
 

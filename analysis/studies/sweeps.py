@@ -84,9 +84,7 @@ def run_multiverse(design, *, n_permutations: int = MULTIVERSE_PERMUTATIONS,
              f"{mv.MV_EXCEEDANCES}th exceedance; the multiverse command of the paper's "
              f"group 7 uses {budgets.MULTIVERSE.n_permutations})"]
     notes += [f"multiverse: {n}" for n in res.notes]
-    tables = {"multiverse.csv": f, "multiverse_verdicts.csv": mv.verdict_table(f),
-              "multiverse_choices.csv": mv.choice_effects(f),
-              "multiverse_skipped_paths.csv": res.skipped}
+    tables = {**res.tables(), "multiverse_skipped_paths.csv": res.skipped}
     return Sweep(frames=tables, settings=res.settings, notes=notes,
                  elapsed=time.perf_counter() - t0)
 
@@ -170,10 +168,8 @@ def run_power(design, *, n_datasets: int = POWER_DATASETS,
         cont = [f for f, o in zip(params.features, params.ordinal, strict=True) if not o]
         notes.append(f"power: feature(s) {', '.join(cont)} have scores that are not whole "
                      "numbers and are simulated without rounding")
-    tables = {"power.csv": pw.summary, "power_studies.csv": pw.studies,
-              "power_parameters.csv": params.tidy(), "power_calibration.csv": cal.summary,
-              "power_coverage.csv": cal.coverage, "power_truth.csv": cal.truth,
-              "power_calibration_studies.csv": cal.studies}
+    tables = {**pw.tables(), "power_parameters.csv": params.tidy(),
+              **{f"power_{name}": t for name, t in cal.tables().items()}}
     settings = {"run": True, **cal.settings, "calibration_datasets": calibration_datasets,
                 "calibration_studies": calibration_studies, "power_datasets": n_datasets,
                 "power_images": list(images), "power_annotators": list(raters),
