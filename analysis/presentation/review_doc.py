@@ -207,8 +207,7 @@ class ReviewDoc:
     def incremental(self) -> pd.DataFrame:
         """:func:`analysis.studies.analyze.incremental_value` of this review (computed
         once, by :func:`analysis.studies.analyze.analyze`)."""
-        inc = self.result.incremental
-        return inc if inc is not None else analyze.incremental_value(self.result.review)
+        return self.result.incremental
 
     def incremental_table(self) -> pd.DataFrame:
         """The gain of adding each disagreement set to the mean, per estimator."""

@@ -57,8 +57,8 @@ class Analysis(StudyResult):
     #: (:func:`baseline_all_units`), or None.
     baseline: pd.DataFrame | None = None
     #: :func:`incremental_value` of the review (``incremental.csv``), computed once by
-    #: :func:`analyze`; None for a result built without it (then computed on demand).
-    incremental: pd.DataFrame | None = None
+    #: :func:`analyze`.
+    incremental: pd.DataFrame
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Every table ``analyze`` writes, by file name: the review's, the units left
@@ -69,8 +69,7 @@ class Analysis(StudyResult):
         out = self.review.tables()
         out["excluded_units.csv"] = excluded_units(self.design)
         out["excluded_by_class.csv"] = excluded_by_class(self.design)
-        out["incremental.csv"] = (self.incremental if self.incremental is not None
-                                  else incremental_value(self.review))
+        out["incremental.csv"] = self.incremental
         out["skipped_feature_sets.csv"] = self.design.skipped
         if self.baseline is not None:
             out["baseline_all_units.csv"] = self.baseline
@@ -227,6 +226,9 @@ def incremental_value(rv: review.Review) -> pd.DataFrame:
     for fs, added in INCREMENTAL_SETS.items():
         if fs not in have:
             continue
+        # whether the model fitted to all units has an MLE: a property of the set
+        exists = (bool(not fit.loc[(fs, "mle"), "separated"]) if (fs, "mle") in fit.index
+                  else not models.fit_logistic(rv.design.matrix(fs), y, "mle").separated)
         for est in rv.exp.estimators:
             fa = folds[(folds["feature_set"] == fs) & (folds["estimator"] == est)]
             fb = folds[(folds["feature_set"] == "mean") & (folds["estimator"] == est)]
@@ -234,9 +236,6 @@ def incremental_value(rv: review.Review) -> pd.DataFrame:
                                               review.boot_replicates(boot, "mean", est))
             lrt = nested.loc[(fs, est)] if (fs, est) in nested.index else None
             sep = float(ci.loc[(fs, est), "share_separated"])
-            exists = (bool(not fit.loc[(fs, "mle"), "separated"])
-                      if (fs, "mle") in fit.index
-                      else not models.fit_logistic(rv.design.matrix(fs), y, "mle").separated)
             notes = []
             if est == "mle" and sep >= 1:
                 notes.append("plain maximum likelihood has no estimate in any training fold "
@@ -280,8 +279,8 @@ def grouping_notes(design: GroupDesign) -> list[str]:
             "(no group is split), the bootstrap-CV resamples groups (those with and without "
             "a positive unit separately) and permutation tests move a group's labels "
             "together among groups of the same size; the fitted models' likelihood-ratio "
-            "tests, the calibration bootstrap and the agreement statistics still treat "
-            "units as independent"]
+            "tests, the calibration bootstrap, the agreement statistics and the power "
+            "simulation's generative model still treat units as independent"]
 
 
 #: Columns of :func:`baseline_all_units`.
@@ -335,17 +334,18 @@ def baseline_all_units(design: GroupDesign, rv: review.Review, *, repeats: int, 
         ``conf_high`` its bootstrap-CV 95% interval, ``std_error`` the replicates' SD.
         Empty when the design holds no ``long`` table or no ``mean`` set.
     """
-    full = all_units_design(design)
     fs = "mean"
     ci = rv.auc_ci
-    if full is None or fs not in set(ci["feature_set"]):
+    full = all_units_design(design) if fs in set(ci["feature_set"]) else None
+    if full is None:
         return pd.DataFrame(columns=BASELINE_COLUMNS)
-    rows = []
+
+    def scope_rows(scope, intervals, d, k):
+        return [(scope, fs, r.estimator, d.n_images, d.n_melanoma, k, r.cv_auc, r.conf_low,
+                 r.conf_high, r.std_error, r.n_boot) for r in intervals.itertuples()]
+
     kept = ci[ci["feature_set"] == fs]
-    for r in kept.itertuples():
-        rows.append((KEPT_UNITS, fs, r.estimator, design.n_images, design.n_melanoma,
-                     int(rv.settings["n_splits"]), r.cv_auc, r.conf_low, r.conf_high, r.std_error,
-                     r.n_boot))
+    rows = scope_rows(KEPT_UNITS, kept, design, int(rv.settings["n_splits"]))
     if full.y.index.equals(design.y.index):  # no labelled unit left out: the same model
         rows += [(ALL_UNITS, *r[1:]) for r in rows]
         return pd.DataFrame(rows[len(kept):] + rows[:len(kept)], columns=BASELINE_COLUMNS)
@@ -355,14 +355,7 @@ def baseline_all_units(design: GroupDesign, rv: review.Review, *, repeats: int, 
                                     n_jobs=n_jobs, quiet=True)
     boot = review.cv_bootstrap(full, [fs], exp.estimators, n_boot=n_boot, seed=seed,
                                n_splits=k, n_jobs=n_jobs, quiet=True)
-    from ..statistics import cvstats
-
-    cv = cvstats.cv_auc_table(exp.folds).set_index(["feature_set", "estimator"])
-    for est in exp.estimators:
-        reps = boot.loc[boot["estimator"] == est].sort_values("replicate")["cv_auc"]
-        r = cvinference.cv_auc_interval(float(cv.loc[(fs, est), "cv_auc"]), reps.to_numpy())
-        rows.append((ALL_UNITS, fs, est, full.n_images, full.n_melanoma, k, r.estimate, r.low,
-                     r.high, r.se, r.n_boot))
+    rows += scope_rows(ALL_UNITS, review.auc_intervals(exp, boot), full, k)
     order = {ALL_UNITS: 0, KEPT_UNITS: 1}
     out = pd.DataFrame(rows, columns=BASELINE_COLUMNS)
     return out.sort_values(["scope", "estimator"], key=lambda c: c.map(order) if
