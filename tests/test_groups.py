@@ -5,6 +5,7 @@ many readers looked)."""
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from types import SimpleNamespace
 
@@ -109,6 +110,22 @@ def test_grouping_is_used_by_the_review_cross_validation(grouped):
     sc = exp.scores
     fold_of = sc.groupby(["repeat", pd.Series(codes[sc["row"]], index=sc.index)])["fold"]
     assert fold_of.nunique().max() == 1
+
+
+def test_power_calibration_target_is_the_grouped_cvauc(grouped):
+    """The power simulation is calibrated to the cvAUC the review reports: with groups,
+    that of the grouped folds (observed_cv_auc folds as run_experiments does)."""
+    from analysis.studies import simulate
+
+    k = cvinference.fold_count(grouped.labels, groups=grouped.group_codes).n_splits
+    exp = reproduce.run_experiments(grouped, repeats=3, seed=5, feature_sets=["sd"],
+                                    estimators=("mle",), n_splits=k, quiet=True)
+    got = simulate.observed_cv_auc(grouped, n_repeats=3, seed=5)
+    # the same splits and fits, averaged in another order
+    assert got == pytest.approx(float(exp.folds["auc"].mean()), rel=1e-12)
+    ungrouped = dataclasses.replace(grouped, groups=None)
+    assert simulate.observed_cv_auc(ungrouped, n_repeats=3, seed=5) != pytest.approx(got,
+                                                                                    rel=1e-12)
 
 
 def test_fold_count_counts_groups_holding_the_rarer_class():

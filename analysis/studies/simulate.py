@@ -926,10 +926,14 @@ def observed_cv_auc(design: GroupDesign, *, feature_set: str = "sd",
                     seed: int = models.DEFAULT_SEED,
                     estimator: str = "mle") -> float:
     """cvAUC of a group: mean fold AUC over ``n_repeats`` stratified 10-fold assignments
-    (:func:`analysis.fitting.models.stratified_splits` with ``seed``)."""
+    (:func:`analysis.fitting.models.stratified_splits` with ``seed``), with the design's
+    groups as the review folds them (no group split; the fold count of
+    :func:`analysis.statistics.cvinference.fold_count`), so that the model is calibrated
+    to the cvAUC the review reports."""
     y = design.labels
-    sp = models.stratified_splits(y, n_splits=cvinference.fold_count(y).n_splits,
-                                  n_repeats=n_repeats, seed=seed)
+    groups = getattr(design, "group_codes", None)
+    sp = models.stratified_splits(y, n_splits=cvinference.fold_count(y, groups=groups).n_splits,
+                                  n_repeats=n_repeats, seed=seed, groups=groups)
     cv = models.cross_validate(design.matrix(feature_set), y, sp, estimator=estimator)
     return float(cv.folds["auc"].mean())
 
