@@ -79,13 +79,3 @@ def make(n_units: int = 300, *, seed: int = 7, n_features: int = 3,
         g += 1
     lab = pd.DataFrame({"unit": units, "label": y, "patient": patient})
     return ann, lab
-
-
-def write(folder: Path, **kw) -> tuple[Path, Path]:
-    """Write ``annotations.csv`` and ``labels.csv`` of :func:`make` into ``folder``."""
-    ann, lab = make(**kw)
-    folder = Path(folder)
-    a, b = folder / "annotations.csv", folder / "labels.csv"
-    ann.to_csv(a, index=False)
-    lab.to_csv(b, index=False)
-    return a, b

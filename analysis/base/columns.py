@@ -93,7 +93,7 @@ RANGES = {
 #: Name parts that mark an interval end, a p-value or a standard error outside the
 #: vocabulary (a column's name is split at ``_`` after the vocabulary's words are removed).
 _SHORT_FORMS = frozenset({"ci", "low", "high", "lo", "hi", "p", "pval", "pvalue", "se",
-                          "sd_err", "stderr"})
+                          "stderr"})
 _WORDS = re.compile("|".join(sorted((STD_ERROR, CONF_LOW, CONF_HIGH, P_VALUE), key=len,
                                     reverse=True)))
 

@@ -59,6 +59,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
+from ..base import seeds
 from ..base.errors import SHOW, DatasetError, DatasetWarning
 from ..base.fitconfig import DEFAULT_SEED
 from . import features as feat
@@ -809,7 +810,7 @@ def load(
     design = feat.design_from_long(
         long[["image_id", "annotator", "feature", "score"]], lab, features=features,
         raters=raters, min_raters=min_raters, raters_per_unit=raters_per_unit, seed=seed,
-        cohort="user", group=name, label_name=label_col,
+        cohort=seeds.USER_COHORT, group=name, label_name=label_col,
     )
     if unlabelled:
         # both scopes in one place: a unit left out first for too few raters is listed

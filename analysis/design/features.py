@@ -382,7 +382,7 @@ def design_from_long(
     seed: int = 2018,
     moment_rule: Literal["defined", "paper"] = "defined",
     moment_order: Literal["columns", "sorted"] = "columns",
-    cohort: str = "user",
+    cohort: str = seeds.USER_COHORT,
     group: str = "data",
     label_name: str = "label",
 ) -> GroupDesign:

@@ -13,7 +13,7 @@ import pandas as pd
 import plotnine as p9
 from scipy import stats
 
-from ..base import paper
+from ..base import paper, seeds
 from ..design.features import GroupDesign
 from ..loading import data
 from ..statistics import inference
@@ -481,8 +481,7 @@ def annotator_plot(result: replication.AnnotatorResult, metric: str = "repeat_me
         over subsets (ribbon) and mean +- sd (error bars); one facet per group.
     """
     s = result.summary.copy()
-    head = s["cohort"].where(s["cohort"] != "user", "").str.cat(["\n"] * len(s)) \
-        .where(s["cohort"] != "user", "")
+    head = (s["cohort"] + "\n").where(s["cohort"] != seeds.USER_COHORT, "")
     s["panel"] = (head + s["group"].str.replace("group", "group ")
                   + " (K=" + s["n_annotators"].astype(str) + ")")
     m, sd = f"{metric}_mean", f"{metric}_sd"

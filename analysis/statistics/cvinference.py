@@ -352,7 +352,7 @@ class PairedDifferenceResult:
     z: float
     pvalue: float
     n_boot: int
-    p_greater: float = float("nan")
+    p_greater: float
 
 
 def paired_difference(folds_a: pd.DataFrame, folds_b: pd.DataFrame, replicates_a: Any,

@@ -163,9 +163,8 @@ class JointBootstrap:
     keep : float
         Probability of keeping an image (``"subsample"`` only).
     counts : ndarray of shape (n_boot, n_union_images)
-        Copies of every union image in every replicate (0/1 for ``"subsample"``).
-    union_ids, union_y : ndarray
-        The union's images (sorted) and their labels, the columns of ``counts``.
+        Copies of every union image (sorted by id) in every replicate (0/1 for
+        ``"subsample"``).
     """
 
     studies: list[str]
@@ -176,8 +175,6 @@ class JointBootstrap:
     scheme: str = "bootstrap"
     keep: float = float("nan")
     counts: np.ndarray | None = None
-    union_ids: np.ndarray | None = None
-    union_y: np.ndarray | None = None
 
 
 def _fold_state(seed: int, b: int, key: str) -> int:
@@ -299,7 +296,7 @@ def joint_bootstrap(studies: list[Study], *, n_boot: int = DEFAULT_JOINT_BOOT,
             reps[fs][per.index.to_numpy(), j] = per.to_numpy()
     return JointBootstrap(keys, reps, n_boot, seed,
                           {"melanoma": int(pos.size), "other": int(neg.size)}, scheme,
-                          keep if scheme == "subsample" else float("nan"), counts, union, uy)
+                          keep if scheme == "subsample" else float("nan"), counts)
 
 
 def _nearest_correlation(corr: np.ndarray) -> tuple[np.ndarray, bool]:

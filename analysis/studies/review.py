@@ -40,7 +40,7 @@ __all__ = [
     "CLAIM_VERDICT_COLUMNS", "COMPARISONS", "COMPARISON_COLUMNS", "DECISION_LEVEL",
     "DISAGREEMENT", "GOOD_AUC", "HYPOTHESIS_TEST_COLUMNS", "MARGIN", "PAPER_C7_FEATURES",
     "PAPER_GOOD_AUC", "PART_KINDS", "PART_VERDICT_COLUMNS", "PERMUTATION_COLUMNS",
-    "PERMUTATION_SETS", "PermutationResult", "Review", "SUBSETS", "UNDECIDABLE_POWER",
+    "PERMUTATION_SETS", "PermutationResult", "Review", "UNDECIDABLE_POWER",
     "VERDICTS", "agreement_tables", "auc_intervals", "boot_replicates", "c5_seed_summary",
     "c5_seed_verdicts", "claim_is_estimator_free", "claim_verdict", "claim_verdicts", "class_words",
     "combine_estimators", "comparisons", "cv_bootstrap", "fitted_models", "fold_variability",
@@ -495,9 +495,6 @@ def _long_raw(design: GroupDesign, feature: str) -> pd.DataFrame:
     })
 
 
-SUBSETS = {"all": None, "melanoma": 1, "non-melanoma": 0}
-
-
 def class_words(design: GroupDesign) -> tuple[str, str]:
     """(negative, positive) names of the classes in the review's outputs: ENHANCE's
     ("non-melanoma", "melanoma"), a user's class names as the labels file writes them
@@ -515,12 +512,12 @@ def class_words(design: GroupDesign) -> tuple[str, str]:
 def is_enhance_design(design: GroupDesign) -> bool:
     """An ENHANCE design (its outputs keep the words melanoma / non-melanoma): every
     design but a user's (:func:`analysis.design.dataset.load` sets ``cohort`` "user")."""
-    return getattr(design, "cohort", "") != "user"
+    return getattr(design, "cohort", "") != seeds.USER_COHORT
 
 
 def subsets(design: GroupDesign) -> dict:
     """Subsets of the agreement tables: all units and each class, named by
-    :func:`class_words` (:data:`SUBSETS` for ENHANCE)."""
+    :func:`class_words` ("all", "melanoma", "non-melanoma" for ENHANCE)."""
     neg, pos = class_words(design)
     return {"all": None, pos: 1, neg: 0}
 
