@@ -230,3 +230,11 @@ def test_headers_of_the_vocabularys_qualified_names():
     assert header("conf_method") == "Interval"
     assert header("mean_std_error") == "Mean SE"
     assert header("conf_low") == "95% CI low"  # the bare names keep their own headers
+
+
+def test_interval_text_signs_differences_and_drops_a_missing_interval():
+    from analysis.presentation.present import interval_text
+
+    assert interval_text(0.71234, 0.6, 0.8) == "0.712 [0.600, 0.800]"
+    assert interval_text(0.0123, -0.03, 0.054, signed=True) == "+0.012 [-0.030, +0.054]"
+    assert interval_text(0.5, float("nan"), float("nan")) == "0.500"

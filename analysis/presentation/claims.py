@@ -34,6 +34,7 @@ from ..studies.review import (
     class_words,
     is_paper_design,
 )
+from .present import interval_text
 
 __all__ = [
     "CLAIMS", "CLAIM_COLUMNS", "ESTIMAND", "GENERAL_CLAIMS", "PART_COLUMNS", "TEST_COLUMNS",
@@ -166,11 +167,6 @@ def positive_words(design: GroupDesign) -> tuple[str, str]:
     else:
         pos = f"{class_words(design)[1]} units"
     return pos, pos[:-1]
-
-
-def _fmt_ci(est: float, low: float, high: float, signed: bool = False) -> str:
-    f = "+.3f" if signed else ".3f"
-    return f"{est:{f}} [{low:{f}}, {high:{f}}]"
 
 
 def part_statement(row, *, paper: bool, positives: str, margin: float = MARGIN) -> str:
@@ -377,7 +373,7 @@ def claims_table(rv: Review, parts: pd.DataFrame | None = None) -> pd.DataFrame:
         if fs not in have:
             return ""
         r = ci.loc[(fs, est0)]
-        return _fmt_ci(r["cv_auc"], r["conf_low"], r["conf_high"])
+        return interval_text(r["cv_auc"], r["conf_low"], r["conf_high"])
 
     def perm_p(fs):
         return (f" (p {perm.loc[(fs, est0), 'p_value']:.3f})"
@@ -405,8 +401,7 @@ def claims_table(rv: Review, parts: pd.DataFrame | None = None) -> pd.DataFrame:
     evidence = {
         claim: "; ".join(
             f"{r.part} {r.statement}: {r.verdict}"
-            + (f" ({_fmt_ci(r.estimate, r.conf_low, r.conf_high, signed=r.quantity.startswith('diff'))})"
-               if np.isfinite(r.conf_low) else f" ({r.estimate:.3f})")
+            + f" ({interval_text(r.estimate, r.conf_low, r.conf_high, signed=r.quantity.startswith('diff'))})"
             + (f", {r.evidence}" if r.evidence else "") for r in g.itertuples())
         for claim, g in parts.groupby("claim", sort=False)}
     out = review.claim_verdicts(rv, parts)

@@ -18,6 +18,7 @@ from ..design.features import GroupDesign
 from ..loading import data
 from ..statistics import inference
 from ..studies import multiverse, replication
+from .present import ESTIMATOR_LABELS
 
 __all__ = [
     "CLASS_COLORS", "ESTIMATOR_COLORS", "ESTIMATOR_LABELS", "FEATURE_LABELS",
@@ -220,8 +221,7 @@ def forest_auc(auc_ci: pd.DataFrame) -> p9.ggplot:
         + p9.geom_point(p9.aes(y="fold_mean_auc"), shape="o", fill="none", color="#DD8452",
                         size=2)
         + p9.coord_flip()
-        + p9.facet_wrap("estimator", labeller=p9.as_labeller(
-            {"mle": "plain maximum likelihood", "firth": "Firth"}))
+        + p9.facet_wrap("estimator", labeller=p9.as_labeller(ESTIMATOR_LABELS))
         + p9.labs(y="cross-validated AUC (bootstrap-CV 95% CI); open: canonical split", x="")
         + p9.theme_bw() + p9.theme(figure_size=(10, 6))
     )
@@ -276,7 +276,6 @@ def icc_plot(icc: pd.DataFrame, icc_type: str = "ICC2") -> p9.ggplot:
 
 # --- fitted models and calibration ---------------------------------------------------
 
-ESTIMATOR_LABELS = {"mle": "plain maximum likelihood", "firth": "Firth"}
 ESTIMATOR_COLORS = {"plain maximum likelihood": "#4C72B0", "Firth": "#DD8452"}
 
 

@@ -36,10 +36,12 @@ import pandas as pd
 from ..base import columns
 
 __all__ = [
-    "BODY_WIDTH", "CELL_WRAP", "DECIMAL_RULES", "DEFAULT_DECIMALS", "HEADERS", "HTML_BODY_PX",
+    "BODY_WIDTH", "CELL_WRAP", "DECIMAL_RULES", "DEFAULT_DECIMALS", "ESTIMATOR_LABELS",
+    "HEADERS", "HTML_BODY_PX",
     "HTML_DPI", "LABELS", "MAX_HEIGHT", "MIN_TEXT_PT", "NBSP", "PAGE_WIDTH", "PIPE_COLUMNS",
     "P_COLUMN", "WIDE_CHARS", "WIDE_FONT_PT", "WIDTHS", "column_widths", "decimals_for",
-    "figure", "format_frame", "format_number", "format_p", "header", "is_p_column", "label",
+    "figure", "format_frame", "format_number", "format_p", "header", "interval_text",
+    "is_p_column", "label",
     "notice", "print_width", "table", "table_markdown", "text_sizes", "with_ci",
 ]
 
@@ -353,6 +355,26 @@ def decimals_for(name, default: int = DEFAULT_DECIMALS) -> int:
         if re.search(pattern, n):
             return d
     return default
+
+
+#: The estimators in words (tables, figures, sentences).
+ESTIMATOR_LABELS = {"mle": "plain maximum likelihood", "firth": "Firth"}
+
+
+def interval_text(est: float, low: float, high: float, *, signed: bool = False) -> str:
+    """An estimate with its interval, three decimals: ``0.712 [0.601, 0.823]``; ``signed``
+    for a difference (``+0.012 [-0.030, +0.054]``); the estimate alone when the interval
+    is missing.
+
+    >>> interval_text(0.0123, -0.03, 0.054, signed=True)
+    '+0.012 [-0.030, +0.054]'
+    >>> interval_text(0.5, float("nan"), float("nan"))
+    '0.500'
+    """
+    f = "+.3f" if signed else ".3f"
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return f"{est:{f}}"
+    return f"{est:{f}} [{low:{f}}, {high:{f}}]"
 
 
 def format_p(p, floor: float = 1e-4) -> str:

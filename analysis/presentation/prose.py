@@ -38,6 +38,7 @@ from ..studies.replication import (
     image_overlap,
 )
 from ..studies.review import DISAGREEMENT
+from .present import ESTIMATOR_LABELS, interval_text
 
 __all__ = [
     "band_sentences",
@@ -892,10 +893,6 @@ def band_sentences(sensitivity: pd.DataFrame) -> list[str]:
 # --- review.qmd's first question: does disagreement add to the consensus? -------------
 
 
-def _signed_ci(est: float, low: float, high: float) -> str:
-    return f"{est:+.3f} [{low:+.3f}, {high:+.3f}]"
-
-
 def _p(p: float) -> str:
     """A p-value in a sentence: two significant digits, "< 0.0001" below it."""
     return "< 0.0001" if p < 1e-4 else f"{p:.2g}"
@@ -927,9 +924,6 @@ def _verdict_under(rows: pd.DataFrame, column: str) -> tuple[str, str]:
         f"{r.estimator} {getattr(r, column)}" for r in rows.itertuples(index=False)) + ")"
 
 
-ESTIMATOR_NAMES = {"mle": "plain maximum likelihood", "firth": "Firth"}
-
-
 def incremental_sentence(rows: pd.DataFrame) -> str:
     """One model's answer to "does adding this disagreement to the mean help?" from its
     rows of :func:`analysis.studies.analyze.incremental_value` (one per estimator): the cvAUCs,
@@ -942,8 +936,9 @@ def incremental_sentence(rows: pd.DataFrame) -> str:
     no_gain, _ = _verdict_under(rows, "verdict_no_gain")
     head = (f"Adding {r['added']} to the mean: cvAUC {r['cv_auc_mean']:.3f} -> "
             f"{r['cv_auc_set']:.3f}, a change of "
-            f"{_signed_ci(r['estimate'], r['conf_low'], r['conf_high'])} (one-sided p "
-            f"{_p(r['p_value'])} for an improvement; {ESTIMATOR_NAMES.get(est, est)})")
+            f"{interval_text(r['estimate'], r['conf_low'], r['conf_high'], signed=True)} "
+            f"(one-sided p {_p(r['p_value'])} for an improvement; "
+            f"{ESTIMATOR_LABELS.get(est, est)})")
     if improves == "supported":
         tail = f"disagreement improves on the consensus {under}"
     elif improves == "not supported":
@@ -987,7 +982,7 @@ def lrt_reconciliation(rows: pd.DataFrame, alpha: float = 0.05) -> str | None:
         return None
     which = "penalised LRT" if est == "firth" else "LRT"
     lrt_sig = p < alpha
-    gain = _signed_ci(r["estimate"], r["conf_low"], r["conf_high"])
+    gain = interval_text(r["estimate"], r["conf_low"], r["conf_high"], signed=True)
     if lrt_sig and r["verdict_improves"] == "not supported":
         return (f"For {r['added']}, the {which} finds the added coefficients non-zero in "
                 f"sample (p {_p(p)}) but out-of-sample discrimination gets worse ({gain}): "
@@ -1038,7 +1033,7 @@ def weight_sentence(coefs: pd.DataFrame, feature_set: str, estimator: str) -> st
     down = ok[ok["odds_ratio_conf_high"] < 1]
     words = [f"{t.term} (odds ratio {t.odds_ratio:.2f} per SD)"
              for t in pd.concat([up, down]).itertuples(index=False)]
-    name = ESTIMATOR_NAMES.get(estimator, estimator)
+    name = ESTIMATOR_LABELS.get(estimator, estimator)
     if not words:
         if ok.empty:
             return (f"No interval could be computed for the disagreement terms of "

@@ -321,15 +321,11 @@ def parts_display(rd: ReportData) -> pd.DataFrame:
     """The atomic parts: estimate and interval (plain ML), p-value, verdicts."""
     p = claims.parts_table(rd.review)
 
-    def est(r):
-        if not np.isfinite(r.conf_low):
-            return f"{r.estimate:.3f}"
-        f = "+.3f" if r.quantity.startswith("diff") else ".3f"
-        return f"{r.estimate:{f}} [{r.conf_low:{f}}, {r.conf_high:{f}}]"
-
     return pd.DataFrame({
         "part": p["part"], "statement": p["statement"],
-        "estimate (95% CI)": [est(r) for r in p.itertuples()],
+        "estimate (95% CI)": [present.interval_text(r.estimate, r.conf_low, r.conf_high,
+                                                    signed=r.quantity.startswith("diff"))
+                              for r in p.itertuples()],
         "p": [fmt_p(v) for v in p["p_value"]],
         "plain ML": p["verdict_mle"], "Firth": p["verdict_firth"], "verdict": p["verdict"]})
 
