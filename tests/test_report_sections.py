@@ -136,3 +136,20 @@ def test_c5_seed_display_reads_the_stored_measurement():
     assert len(t) == len(stored) and "before" in set(t["setting"])
     assert (t["seeds"] >= 20).all() and t["share agreeing"].between(0, 1).all()
     assert report.c5_seed_sentence(SimpleNamespace()).startswith("C5's verdict was recomputed")
+
+
+def test_metacov_check_facts_are_read_not_written():
+    """The numbers the replication text quotes about the jackknife come from its
+    constant and the stored check: keep 0.75 is 3/4 and the factor 3; 18 melanomas drawn
+    with replacement hold 1 - (17/18)^18 = 64% distinct ones."""
+    from fractions import Fraction
+
+    from analysis.statistics import metacov
+
+    f = report.metacov_check_facts(None)
+    assert Fraction(f["keep"]) == Fraction(metacov.SUBSAMPLE_KEEP).limit_denominator(100)
+    assert float(f["factor"]) == metacov.SUBSAMPLE_KEEP / (1 - metacov.SUBSAMPLE_KEEP)
+    if report.METACOV_CHECK.exists():
+        assert f["distinct"] == "64%"
+        lo, hi = (float(x) for x in f["bootstrap_recovered"].split(" to "))
+        assert 0 < lo <= hi < 1  # the plain bootstrap falls short of the covariance

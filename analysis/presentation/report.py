@@ -51,7 +51,7 @@ __all__ = [
     "replication_summary", "rules_sentences", "separation_sentence", "sim_params_display",
     "strong_display", "strong_sentence", "tests_display", "timings_table", "trend_display",
     "versions",
-    "metacov_check_sentence",
+    "FORMER_MARGIN", "METACOV_CHECK", "metacov_check_facts", "metacov_check_sentence",
 ]
 
 
@@ -330,6 +330,11 @@ def parts_display(rd: ReportData) -> pd.DataFrame:
         "plain ML": p["verdict_mle"], "Firth": p["verdict_firth"], "verdict": p["verdict"]})
 
 
+#: The non-inferiority margin of an earlier version of the review, whose power the text
+#: compares with the present margin's.
+FORMER_MARGIN = 0.02
+
+
 def rules_sentences(rd: ReportData) -> str:
     """How C3, C4 and C6 read under the rules: C3 at the paper's level beside 0.80,
     the non-inferiority parts' power at the margin, and C6's matched reference."""
@@ -341,21 +346,21 @@ def rules_sentences(rd: ReportData) -> str:
         n90 = int((c3["paper_level_verdict"] == "supported").sum())
         n80 = int((c3["verdict"] == "supported").sum())
         out.append(
-            f"C3 asks whether every annotator predicts well. We take 0.80, the lower end of "
-            f"\"excellent\" discrimination [@hosmer2013applied], as predicting well: "
-            f"{n80} of {len(c3)} annotators' intervals lie above it under both estimators. "
-            f"At the paper's own "
-            f"level, 0.90 (its annotators reached 0.90-0.98), {n90} of {len(c3)} do; "
-            f"each part's evidence gives its verdict at 0.90.")
+            f"C3 asks whether every annotator predicts well. We take {review.GOOD_AUC:.2f}, the "
+            f"lower end of \"excellent\" discrimination [@hosmer2013applied], as predicting "
+            f"well: {n80} of {len(c3)} annotators' intervals lie above it under both "
+            f"estimators. At the paper's own level, {review.PAPER_GOOD_AUC:.2f} (its "
+            f"annotators reached 0.90-0.98), {n90} of {len(c3)} do; each part's evidence "
+            f"gives its verdict at {review.PAPER_GOOD_AUC:.2f}.")
     ni = p[p["kind"] == "noninferior"]
     if len(ni):
         m = rv.settings.get("margin")
         pw = ni["power"].dropna()
-        und = int((pw < 0.5).sum())
+        und = int((pw < review.UNDECIDABLE_POWER).sum())
         cmp_ = rv.comparisons
         se = cmp_.loc[cmp_["part"].isin(ni.index) & (cmp_["estimator"] == "mle"),
                        "std_error"]
-        old = [cvinference.noninferiority_power(v, 0.02) for v in se]
+        old = [cvinference.noninferiority_power(v, FORMER_MARGIN) for v in se]
         out.append(
             f"C4's non-inferiority parts ask whether adding a disagreement moment to the mean "
             f"improves the cvAUC by less than {m:g}. Their power, the chance that the upper "
@@ -363,7 +368,7 @@ def rules_sentences(rd: ReportData) -> str:
             f"(from each part's own bootstrap-CV standard error, {se.min():.3f}-{se.max():.3f}), is "
             f"{100 * pw.min():.0f}-{100 * pw.max():.0f}%: {und} of {len(ni)} parts cannot be "
             f"decided at n = {len(rv.design.labels)}, and their \"not shown\" says so in "
-            f"the evidence. The former margin of 0.02, which had no stated reason, gave "
+            f"the evidence. The former margin of {FORMER_MARGIN:g}, which had no stated reason, gave "
             f"{100 * min(old):.0f}-{100 * max(old):.0f}%.")
     fv = rv.fold_variability
     fv = fv[(fv["comparison"] == "") & (fv["estimator"] == "mle")
@@ -614,15 +619,18 @@ def meta_band_sentences(rd: ReportData) -> str:
                      + prose.band_sentences(r.sensitivity))
 
 
+#: The stored simulation check of the delete-d jackknife (benchmarks/meta_covariance_check.py).
+METACOV_CHECK = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / (
+    "meta_covariance_check.csv")
+
+
 def metacov_check_display(rd: ReportData) -> pd.DataFrame:
     """The simulation check of the delete-d jackknife that estimates the meta-analysis's
     covariances, beside the plain joint bootstrap (benchmarks/meta_covariance_check.py,
-    stored in benchmarks/results/meta_covariance_check.csv)."""
-    path = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / (
-        "meta_covariance_check.csv")
-    if not path.exists():
-        return pd.DataFrame({"note": [f"{path.name} not found"]})
-    d = pd.read_csv(path)
+    stored in :data:`METACOV_CHECK`)."""
+    if not METACOV_CHECK.exists():
+        return pd.DataFrame({"note": [f"{METACOV_CHECK.name} not found"]})
+    d = pd.read_csv(METACOV_CHECK)
 
     def ratio(col: str) -> list[str]:
         return [f"{e / t:.2f}" if t > 0 else "" for e, t in
@@ -636,16 +644,12 @@ def metacov_check_display(rd: ReportData) -> pd.DataFrame:
         "true correlation (95% CI)": [f"{t:.2f} [{lo:.2f}, {hi:.2f}]" for t, lo, hi in
                                       zip(d["true"], d["true_low"], d["true_high"],
                                           strict=True)]})
-    if "implied" in d and "bootstrap_estimated_cov" in d:
-        out["implied by the estimate (SE)"] = [f"{e:.2f} ({s:.2f})" for e, s in zip(
-            d["implied"], d["implied_se"], strict=True)]
-        out["covariance recovered"] = ratio("estimated_cov")
-        out["z (covariance)"] = d["z_cov"].round(1)
-        out["bootstrap: recovered"] = ratio("bootstrap_estimated_cov")
-        out["bootstrap: z"] = d["bootstrap_z_cov"].round(1)
-    else:  # a check written before the delete-d jackknife
-        out["covariance recovered"] = ratio("estimated_cov")
-        out["z (covariance)"] = d["z_cov"].round(1)
+    out["implied by the estimate (SE)"] = [f"{e:.2f} ({s:.2f})" for e, s in zip(
+        d["implied"], d["implied_se"], strict=True)]
+    out["covariance recovered"] = ratio("estimated_cov")
+    out["z (covariance)"] = d["z_cov"].round(1)
+    out["bootstrap: recovered"] = ratio("bootstrap_estimated_cov")
+    out["bootstrap: z"] = d["bootstrap_z_cov"].round(1)
     out["data sets (truth / estimate)"] = [f"{a} / {b}" for a, b in
                                            zip(d["n_truth"], d["n_datasets"], strict=True)]
     return out
@@ -654,17 +658,14 @@ def metacov_check_display(rd: ReportData) -> pd.DataFrame:
 def metacov_check_sentence(rd: ReportData) -> str:
     """What the simulation check of the delete-d jackknife found, in words (from
     benchmarks/results/meta_covariance_check.csv)."""
-    path = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / (
-        "meta_covariance_check.csv")
-    if not path.exists():
-        return f"({path.name} not found.)"
-    d = pd.read_csv(path)
-    if "bootstrap_z_cov" not in d:
-        return "(the stored check predates the delete-d jackknife.)"
+    if not METACOV_CHECK.exists():
+        return f"({METACOV_CHECK.name} not found.)"
+    d = pd.read_csv(METACOV_CHECK)
     inside = (d["implied"] >= d["true_low"]) & (d["implied"] <= d["true_high"])
     z_imp = (d["implied"] - d["true"]) / np.hypot(d["implied_se"],
                                                   (d["true_high"] - d["true_low"]) / 3.92)
-    out = (f"in the {len(d)} checks (three overlaps, two quantities) the z of its covariance "
+    out = (f"in the {len(d)} checks ({d['n_shared'].nunique()} overlaps, "
+           f"{d['quantity'].nunique()} quantities) the z of its covariance "
            f"against the truth lies between {d['z_cov'].min():+.1f} and "
            f"{d['z_cov'].max():+.1f} (the bootstrap's between "
            f"{d['bootstrap_z_cov'].min():+.1f} and {d['bootstrap_z_cov'].max():+.1f}), and "
@@ -679,6 +680,34 @@ def metacov_check_sentence(rd: ReportData) -> str:
             f"errors" for r, z in zip(miss.itertuples(index=False), z_imp[~inside],
                                       strict=True)) + ")"
     return out + "."
+
+
+
+def metacov_check_facts(rd: ReportData) -> Mapping[str, str]:
+    """The numbers the report's text quotes about the replicates and their check, in
+    words: ``keep`` (the share of images a replicate keeps, as a fraction), ``factor``
+    (keep / (1 - keep), :func:`analysis.statistics.metacov.subsample_factor`), and from
+    :data:`METACOV_CHECK`: ``bootstrap_recovered`` (the range of the share of the true
+    covariance the plain bootstrap recovered where the groups share melanomas),
+    ``distinct`` (the expected share of distinct melanomas in a bootstrap replicate of a
+    group's melanomas, 1 - (1 - 1/m)^m) and ``variance_ratio`` (the range of the
+    jackknife's variance over the true one)."""
+    from fractions import Fraction
+
+    from ..statistics import metacov
+
+    keep = metacov.SUBSAMPLE_KEEP
+    out = {"keep": str(Fraction(keep).limit_denominator(100)),
+           "factor": f"{metacov.subsample_factor(keep):g}"}
+    if METACOV_CHECK.exists():
+        d = pd.read_csv(METACOV_CHECK)
+        rec = (d["bootstrap_estimated_cov"] / d["true_cov"])[d["shared_melanoma"] > 0]
+        m = int(d["shared_melanoma"].max())
+        out |= {"bootstrap_recovered": f"{rec.min():.2f} to {rec.max():.2f}",
+                "distinct": f"{100 * (1 - (1 - 1 / m) ** m):.0f}%",
+                "variance_ratio": (f"{d['subsample_variance_ratio'].min():.1f} to "
+                                   f"{d['subsample_variance_ratio'].max():.1f}")}
+    return MappingProxyType(out)
 
 
 def overlap_display(rd: ReportData) -> pd.DataFrame:
@@ -1015,6 +1044,7 @@ def present_replication(rd: ReportData) -> Section:
                                         n_joint_boot, meta_correlation_display,
                                         meta_sensitivity_display, meta_band_sentences,
                                         metacov_check_display, metacov_check_sentence,
+                                        metacov_check_facts,
                                         overlap_sentence, overlap_display,
                                         n_student_groups_tested, trend_display,
                                         replication_sentences, excluded_groups_sentence,
