@@ -149,7 +149,15 @@ def test_metacov_check_facts_are_read_not_written():
     f = report.metacov_check_facts(None)
     assert Fraction(f["keep"]) == Fraction(metacov.SUBSAMPLE_KEEP).limit_denominator(100)
     assert float(f["factor"]) == metacov.SUBSAMPLE_KEEP / (1 - metacov.SUBSAMPLE_KEEP)
-    if report.METACOV_CHECK.exists():
-        assert f["distinct"] == "64%"
-        lo, hi = (float(x) for x in f["bootstrap_recovered"].split(" to "))
-        assert 0 < lo <= hi < 1  # the plain bootstrap falls short of the covariance
+    assert f["distinct"] == "64%"
+    lo, hi = (float(x) for x in f["bootstrap_recovered"].split(" to "))
+    assert 0 < lo <= hi < 1  # the plain bootstrap falls short of the covariance
+
+
+def test_metacov_check_facts_without_the_stored_check(monkeypatch, tmp_path):
+    """A copy of the project without benchmarks/results (as the render test makes) still
+    renders: the facts read from the check say that it was not found."""
+    monkeypatch.setattr(report, "METACOV_CHECK", tmp_path / "meta_covariance_check.csv")
+    f = report.metacov_check_facts(None)
+    assert f["keep"] == "3/4" and "not found" in f["variance_ratio"]
+    assert "not found" in report.metacov_check_sentence(None)

@@ -691,7 +691,8 @@ def metacov_check_facts(rd: ReportData) -> Mapping[str, str]:
     covariance the plain bootstrap recovered where the groups share melanomas),
     ``distinct`` (the expected share of distinct melanomas in a bootstrap replicate of a
     group's melanomas, 1 - (1 - 1/m)^m) and ``variance_ratio`` (the range of the
-    jackknife's variance over the true one)."""
+    jackknife's variance over the true one); these three say that the file was not found
+    where it is missing (a copy of the project without ``benchmarks/results``)."""
     from fractions import Fraction
 
     from ..statistics import metacov
@@ -707,6 +708,9 @@ def metacov_check_facts(rd: ReportData) -> Mapping[str, str]:
                 "distinct": f"{100 * (1 - (1 - 1 / m) ** m):.0f}%",
                 "variance_ratio": (f"{d['subsample_variance_ratio'].min():.1f} to "
                                    f"{d['subsample_variance_ratio'].max():.1f}")}
+    else:
+        missing = f"(not known: {METACOV_CHECK.name} not found)"
+        out |= dict.fromkeys(("bootstrap_recovered", "distinct", "variance_ratio"), missing)
     return MappingProxyType(out)
 
 
